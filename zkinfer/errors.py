@@ -1,0 +1,58 @@
+"""Exceptions raised by zkinfer.
+
+Every error zkinfer raises on purpose is a :class:`ZkinferError`, so callers can catch the library's
+errors with one ``except`` clause and let real bugs through.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ZkinferError",
+    "FieldRangeError",
+    "ProofFormatError",
+    "VerificationError",
+]
+
+
+class ZkinferError(Exception):
+    """Base class of every error zkinfer raises on purpose."""
+
+
+class FieldRangeError(ZkinferError, ValueError):
+    """A value does not fit the field encoding or the declared integer range."""
+
+
+class ProofFormatError(ZkinferError, ValueError):
+    """Bytes that do not decode to a well-formed proof, key or field element."""
+
+
+class VerificationError(ZkinferError):
+    """A proof was rejected.
+
+    Attributes:
+        check: which check failed, e.g. ``"sumcheck"`` or ``"matmul layer 3"``.
+        round: the round index of the failed check, if the check has rounds.
+        expected: the value the verifier computed, if there is one.
+        got: the value the prover sent, if there is one.
+    """
+
+    def __init__(
+        self,
+        check: str,
+        message: str = "",
+        *,
+        round: int | None = None,
+        expected: object = None,
+        got: object = None,
+    ) -> None:
+        self.check = check
+        self.round = round
+        self.expected = expected
+        self.got = got
+        parts = [check]
+        if round is not None:
+            parts.append(f"round {round}")
+        text = ", ".join(parts) + ": " + (message or "check failed")
+        if expected is not None or got is not None:
+            text += f" (expected {expected!r}, got {got!r})"
+        super().__init__(text)
