@@ -1,0 +1,122 @@
+"""Architecture and quantization configurations (frozen dataclasses).
+
+:class:`TransformerConfig` fixes the shape of an encoder-only transformer (BERT-like with
+``norm="post"``, GPT-2-like block order with ``norm="pre"``); :class:`QuantConfig` fixes the bit
+widths the quantizer targets. Both go into a model commitment, so both are immutable and validate
+themselves on construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zkinfer.errors import ModelError
+
+__all__ = ["TransformerConfig", "QuantConfig", "ACTIVATIONS", "NORMS"]
+
+#: Activation functions the feed-forward block supports (each becomes a look-up table).
+ACTIVATIONS = ("gelu", "relu")
+#: LayerNorm placements: ``post`` (BERT: ``LN(x + f(x))``) or ``pre`` (``x + f(LN(x))``).
+NORMS = ("post", "pre")
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ModelError(message)
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Shape of an encoder-only transformer with mean pooling.
+
+    Attributes:
+        n_layers: number of transformer blocks.
+        d_model: hidden width; must be divisible by ``n_heads``.
+        n_heads: attention heads (head width ``d_model // n_heads``).
+        d_ff: feed-forward hidden width.
+        max_seq_len: longest input the model accepts (size of the position table).
+        vocab_size: token ids are in ``[0, vocab_size)``.
+        activation: ``"gelu"`` (exact, erf-based) or ``"relu"``.
+        norm: ``"post"`` (BERT) or ``"pre"`` LayerNorm placement.
+        ln_eps: LayerNorm epsilon of the float model.
+    """
+
+    n_layers: int
+    d_model: int
+    n_heads: int
+    d_ff: int
+    max_seq_len: int
+    vocab_size: int
+    activation: str = "gelu"
+    norm: str = "post"
+    ln_eps: float = 1e-12
+
+    def __post_init__(self) -> None:
+        for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_seq_len", "vocab_size"):
+            value = getattr(self, name)
+            _require(
+                isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                f"{name} must be a positive int, got {value!r}",
+            )
+        _require(self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads")
+        _require(self.max_seq_len <= 4096, "max_seq_len above 4096 is not supported")
+        _require(self.d_model <= 8192 and self.d_ff <= 32768, "d_model/d_ff too large")
+        _require(self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}")
+        _require(self.norm in NORMS, f"norm must be one of {NORMS}")
+        _require(0.0 <= self.ln_eps < 1.0, "ln_eps must be in [0, 1)")
+
+    @property
+    def d_head(self) -> int:
+        """Width of one attention head."""
+        return self.d_model // self.n_heads
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Bit widths targeted by :func:`zkinfer.model.quantize.quantize`.
+
+    All widths are signed two's-complement widths (``b`` bits hold ``[-2^(b-1), 2^(b-1))``),
+    except ``exp_bits``/``prob_bits`` which are fixed-point precisions of unsigned values.
+
+    Attributes:
+        weight_bits: linear weights, symmetric per output channel.
+        emb_bits: token and position embedding tables (one shared per-tensor scale).
+        act_bits: LayerNorm outputs, q, k, v and attention context.
+        resid_bits: residual sums (LayerNorm inputs; the residual stream for ``norm="pre"``).
+        ffn_in_bits: activation-table input (the table has ``2^ffn_in_bits`` rows, <= 16).
+        ffn_out_bits: activation-table output (input of the second FFN matmul).
+        out_bits: final LayerNorm output (the pooled tensor).
+        exp_bits: ``E``; softmax ``EXP[0] = 2^E``.
+        prob_bits: ``K``; softmax probabilities are ``floor(e * 2^K / sum)`` in ``[0, 2^K]``.
+        mult_bits: requantization multipliers satisfy ``|m| < 2^(mult_bits-1)``.
+        pool_shift: ``P``; pooled mean is ``floor(sum * 2^P / n)``.
+        calib_percentile: activation ranges are this percentile of ``|x|`` over the
+            calibration data (100 = maximum).
+    """
+
+    weight_bits: int = 8
+    emb_bits: int = 8
+    act_bits: int = 8
+    resid_bits: int = 16
+    ffn_in_bits: int = 12
+    ffn_out_bits: int = 12
+    out_bits: int = 8
+    exp_bits: int = 12
+    prob_bits: int = 12
+    mult_bits: int = 16
+    pool_shift: int = 8
+    calib_percentile: float = 100.0
+
+    def __post_init__(self) -> None:
+        _require(2 <= self.weight_bits <= 8, "weight_bits must be in [2, 8]")
+        _require(2 <= self.emb_bits <= 16, "emb_bits must be in [2, 16]")
+        _require(2 <= self.act_bits <= 16, "act_bits must be in [2, 16]")
+        _require(4 <= self.resid_bits <= 16, "resid_bits must be in [4, 16]")
+        _require(2 <= self.ffn_in_bits <= 16, "ffn_in_bits must be in [2, 16] (table rows)")
+        _require(2 <= self.ffn_out_bits <= 16, "ffn_out_bits must be in [2, 16]")
+        _require(2 <= self.out_bits <= 16, "out_bits must be in [2, 16]")
+        _require(4 <= self.exp_bits <= 16, "exp_bits must be in [4, 16]")
+        _require(4 <= self.prob_bits <= 16, "prob_bits must be in [4, 16]")
+        _require(4 <= self.mult_bits <= 24, "mult_bits must be in [4, 24]")
+        _require(0 <= self.pool_shift <= 16, "pool_shift must be in [0, 16]")
+        _require(50.0 <= self.calib_percentile <= 100.0, "calib_percentile must be in [50, 100]")

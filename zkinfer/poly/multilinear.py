@@ -1,0 +1,112 @@
+"""Multilinear polynomials as evaluation tables, numpy only (verifier-safe).
+
+A vector ``v`` of length ``N = 2^n`` is the multilinear ``f`` with ``f(x) = v[x]`` on the cube
+``{0,1}^n``. Bit order (the whole project uses it): **variable 1 is the most significant bit of
+the index**, so ``x = (x_1, ..., x_n)`` is the index ``sum_k x_k 2^(n-k)``, and binding variable
+1 to ``r`` folds the two halves: ``v'[i] = v[i] + r (v[i + N/2] - v[i])``.
+
+``eq(r, x) = prod_k (r_k x_k + (1 - r_k)(1 - x_k))`` and ``f(r) = sum_x eq(r, x) v[x]``.
+
+Points are extension elements of shape ``(n, 2)``; tables are base ``(N,)`` or extension
+``(N, 2)``. The prover's Numba versions of the same functions are in :mod:`zkinfer.poly.fast`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.errors import FieldRangeError
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+
+__all__ = ["num_vars", "eq_eval", "eq_table", "fold", "evaluate"]
+
+U64 = npt.NDArray[np.uint64]
+
+
+def num_vars(length: int) -> int:
+    """``n`` with ``2^n == length``.
+
+    Raises:
+        FieldRangeError: ``length`` is not a power of two.
+    """
+    if length < 1 or length & (length - 1):
+        raise FieldRangeError(f"table length {length} is not a power of two")
+    return length.bit_length() - 1
+
+
+def eq_eval(r: npt.ArrayLike, x: npt.ArrayLike) -> U64:
+    """``eq(r, x) = prod_k (r_k x_k + (1 - r_k)(1 - x_k))`` for two extension points.
+
+    Both of shape ``(n, 2)``; returns shape ``(2,)``. ``O(n)``.
+    """
+    a = ext.as_ext(r, "r")
+    b = ext.as_ext(x, "x")
+    if a.shape != b.shape or a.ndim != 2:
+        raise FieldRangeError(f"eq_eval: points of shapes {a.shape} and {b.shape}")
+    with np.errstate(over="ignore"):
+        ab = ext._mul(a, b)
+        # r x + (1 - r)(1 - x) = 2 r x - r - x + 1
+        terms = gl._sub(gl._add(ab, ab), gl._add(a, b))
+        terms[:, 0] = gl._add(terms[:, 0], np.uint64(1))
+        acc = ext.ones(())
+        for k in range(terms.shape[0]):
+            acc = ext._mul(acc, terms[k])
+    return acc
+
+
+def eq_table(r: npt.ArrayLike) -> U64:
+    """The table ``eq(r, x)`` for all ``x`` in ``{0,1}^n``: shape ``(2^n, 2)``.
+
+    ``r`` may be an extension point ``(n, 2)`` or a base point ``(n,)`` (embedded).
+    """
+    point = np.asarray(r)
+    point = ext.as_ext(point if point.ndim == 2 else ext.from_base(point), "r")
+    table = ext.ones((1,))
+    with np.errstate(over="ignore"):
+        for k in range(point.shape[0]):
+            hi = ext._mul(table, point[k])  # t * r_k
+            lo = gl._sub(table, hi)  # t * (1 - r_k)
+            # new index = 2 i + x_k: interleave so that the new variable is the lowest bit
+            table = np.stack([lo, hi], axis=1).reshape(-1, 2)
+    return table
+
+
+def fold(v: npt.ArrayLike, r: npt.ArrayLike) -> U64:
+    """Bind the first (most significant) variable of ``v`` to the extension element ``r``.
+
+    ``fold(v, r)[i] = v[i] + r (v[i + N/2] - v[i])``; returns an extension table ``(N/2, 2)``.
+    """
+    table = _as_table(v)
+    rr = ext.as_ext(r, "r")
+    if table.shape[0] < 2:
+        raise FieldRangeError("fold: a table of length 1 has no variable left")
+    half = table.shape[0] // 2
+    with np.errstate(over="ignore"):
+        d = gl._sub(table[half:], table[:half])
+        return gl._add(table[:half], ext._mul(d, np.broadcast_to(rr, d.shape)))
+
+
+def evaluate(v: npt.ArrayLike, r: npt.ArrayLike) -> U64:
+    """``f(r) = sum_x eq(r, x) v[x]`` for a base or extension table ``v``; shape ``(2,)``.
+
+    Raises:
+        FieldRangeError: ``len(v) != 2^len(r)``.
+    """
+    table = _as_table(v)
+    point = ext.as_ext(r, "r")
+    if table.shape[0] != 1 << point.shape[0]:
+        raise FieldRangeError(
+            f"evaluate: table of length {table.shape[0]} at a point with {point.shape[0]} variables"
+        )
+    return ext.sum(ext.mul(eq_table(point), table), axis=0)
+
+
+def _as_table(v: npt.ArrayLike) -> U64:
+    arr = np.asarray(v)
+    arr = ext.from_base(arr) if arr.ndim == 1 else ext.as_ext(arr, "v")
+    if arr.ndim != 2:
+        raise FieldRangeError(f"a table must be (N,) or (N, 2), got {arr.shape}")
+    num_vars(arr.shape[0])
+    return arr

@@ -1,0 +1,109 @@
+"""Fast radix-2 NTT over Goldilocks (Numba; prover side).
+
+``ntt(a)[.., i] = sum_k a[.., k] * (shift * w^i)^k`` along the last axis, ``w`` a primitive
+``n``-th root of unity (``zkinfer.field.goldilocks.root_of_unity``), for ``n = 2^k <= 2^32``
+(tested up to ``2^24``). Two-dimensional inputs transform every row (rows run in parallel).
+The numpy twin is :func:`zkinfer.poly.univariate.ntt` (which transforms along axis 0).
+
+Importing this module imports numba: the verifier never does.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.errors import FieldRangeError
+from zkinfer.field import goldilocks as gl
+from zkinfer.poly import _kernels as K
+from zkinfer.poly.univariate import _log2
+
+__all__ = ["ntt", "intt", "low_degree_extend"]
+
+U64 = npt.NDArray[np.uint64]
+
+
+@functools.lru_cache(maxsize=64)
+def _twiddles(log_n: int, inverse: bool) -> U64:
+    root = gl.root_of_unity(log_n)
+    if inverse:
+        root = pow(root, gl.P - 2, gl.P)
+    out = np.empty(1 << log_n, dtype=np.uint64)
+    K.twiddle_table(np.uint64(root), 1 << log_n, out)
+    out.setflags(write=False)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _shift_powers(shift: int, n: int, scale: int) -> U64:
+    """``scale * shift^i`` for ``i < n``."""
+    out = np.empty(n, dtype=np.uint64)
+    K.powers(np.uint64(shift % gl.P), out)
+    if scale != 1:
+        K.scale_columns(out.reshape(1, n), np.full(n, scale, dtype=np.uint64))
+    out.setflags(write=False)
+    return out
+
+
+def _prepare(a: npt.ArrayLike, name: str) -> tuple[U64, bool]:
+    arr = gl.as_field(a, name)
+    if arr.ndim not in (1, 2):
+        raise FieldRangeError(f"{name}: expected a 1-D or 2-D array, got shape {arr.shape}")
+    one_d = arr.ndim == 1
+    return np.array(arr.reshape(1, -1) if one_d else arr, dtype=np.uint64, order="C"), one_d
+
+
+def ntt(coeffs: npt.ArrayLike, shift: int = 1) -> U64:
+    """Evaluate polynomials (coefficients along the last axis) on ``shift * <w>``.
+
+    Arguments:
+        coeffs: shape ``(n,)`` or ``(rows, n)``, ``n`` a power of two.
+        shift: coset shift (``1`` for the subgroup itself); must be non-zero.
+
+    Returns:
+        A new array of evaluations with the same shape.
+
+    Raises:
+        FieldRangeError: ``n`` not a power of two, non-canonical input, or ``shift == 0``.
+    """
+    a, one_d = _prepare(coeffs, "coeffs")
+    n = a.shape[1]
+    log_n = _log2(n)
+    if shift % gl.P == 0:
+        raise FieldRangeError("coset shift must be non-zero")
+    if shift % gl.P != 1:
+        K.scale_columns(a, _shift_powers(shift % gl.P, n, 1))
+    K.ntt_rows(a, _twiddles(log_n, False), log_n)
+    return a[0] if one_d else a
+
+
+def intt(evals: npt.ArrayLike, shift: int = 1) -> U64:
+    """Inverse of :func:`ntt` with the same ``shift``: evaluations -> coefficients."""
+    a, one_d = _prepare(evals, "evals")
+    n = a.shape[1]
+    log_n = _log2(n)
+    if shift % gl.P == 0:
+        raise FieldRangeError("coset shift must be non-zero")
+    K.ntt_rows(a, _twiddles(log_n, True), log_n)
+    # coefficient k gets the factor n^-1 * shift^-k
+    shift_inv = pow(shift % gl.P, gl.P - 2, gl.P)
+    K.scale_columns(a, _shift_powers(shift_inv, n, pow(n, gl.P - 2, gl.P)))
+    return a[0] if one_d else a
+
+
+def low_degree_extend(coeffs: npt.ArrayLike, blowup: int, shift: int = 1) -> U64:
+    """Reed-Solomon encode: evaluate polynomials of ``n`` coefficients on a domain of size
+    ``n * blowup`` (``shift`` times the subgroup of that order).
+
+    Arguments:
+        coeffs: shape ``(n,)`` or ``(rows, n)``.
+        blowup: a power of two >= 1 (the inverse code rate).
+    """
+    arr = gl.as_field(coeffs, "coeffs")
+    if blowup < 1 or blowup & (blowup - 1):
+        raise FieldRangeError("blowup must be a power of two")
+    padded = np.zeros(arr.shape[:-1] + (arr.shape[-1] * blowup,), dtype=np.uint64)
+    padded[..., : arr.shape[-1]] = arr
+    return ntt(padded, shift)

@@ -1,0 +1,173 @@
+"""Univariate polynomials over Goldilocks, numpy only (verifier-safe).
+
+- :func:`ntt` / :func:`intt`: radix-2 NTT on numpy arrays, the readable twin of the Numba
+  transform in :mod:`zkinfer.poly.ntt` (same conventions, same results).
+- :func:`evaluate`: Horner evaluation of base or extension coefficients at extension points.
+- :func:`interpolate_at`: evaluate the degree-``d`` polynomial given by its values at
+  ``0, 1, ..., d`` at a point (sumcheck round polynomials).
+
+Conventions: ``ntt(c)[i] = sum_k c[k] w^(ik)`` with ``w = root_of_unity(log n)``; a coset
+transform evaluates at ``shift * w^i``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.errors import FieldRangeError
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+
+__all__ = ["domain", "ntt", "intt", "evaluate", "interpolate_at", "lagrange_weights"]
+
+U64 = npt.NDArray[np.uint64]
+
+
+def _log2(n: int) -> int:
+    if n < 1 or n & (n - 1):
+        raise FieldRangeError(f"length {n} is not a power of two")
+    log_n = n.bit_length() - 1
+    if log_n > gl.TWO_ADICITY:
+        raise FieldRangeError(f"length 2^{log_n} exceeds the 2-adicity of F_p")
+    return log_n
+
+
+def domain(n: int, shift: int = 1) -> U64:
+    """The evaluation points ``shift * w^i``, ``i < n``, ``w`` of order ``n``."""
+    w = gl.root_of_unity(_log2(n))
+    pts = np.empty(n, dtype=np.uint64)
+    acc = shift % gl.P
+    for i in range(n):
+        pts[i] = acc
+        acc = acc * w % gl.P
+    return pts
+
+
+@functools.lru_cache(maxsize=32)
+def _bitrev(log_n: int) -> npt.NDArray[np.int64]:
+    idx = np.arange(1 << log_n, dtype=np.int64)
+    rev = np.zeros_like(idx)
+    for b in range(log_n):
+        rev |= ((idx >> b) & 1) << (log_n - 1 - b)
+    return rev
+
+
+def _ntt_numpy(a: U64, root: int) -> U64:
+    """Iterative DIT NTT along axis 0 of ``a`` (extra trailing axes transform in parallel)."""
+    n = a.shape[0]
+    log_n = _log2(n)
+    a = a[_bitrev(log_n)].copy()
+    m = 1
+    with np.errstate(over="ignore"):
+        while m < n:
+            w_m = pow(root, n // (2 * m), gl.P)
+            tw = np.array([pow(w_m, j, gl.P) for j in range(m)], dtype=np.uint64)
+            blocks = a.reshape((n // (2 * m), 2, m) + a.shape[1:])
+            u = blocks[:, 0].copy()
+            shape = (1, m) + (1,) * (a.ndim - 1)
+            v = gl._mul(blocks[:, 1], tw.reshape(shape))
+            blocks[:, 0] = gl._add(u, v)
+            blocks[:, 1] = gl._sub(u, v)
+            m *= 2
+    return a
+
+
+def ntt(coeffs: npt.ArrayLike, shift: int = 1) -> U64:
+    """Evaluations of the polynomial with coefficients ``coeffs`` (axis 0) on the domain
+    ``shift * <w>``; trailing axes (e.g. the extension's 2) are transformed independently."""
+    c = gl.as_field(coeffs, "coeffs")
+    n = c.shape[0]
+    log_n = _log2(n)
+    if shift % gl.P != 1:
+        s = domain_powers(shift, n)
+        with np.errstate(over="ignore"):
+            c = gl._mul(c, s.reshape((n,) + (1,) * (c.ndim - 1)))
+    return _ntt_numpy(c, gl.root_of_unity(log_n))
+
+
+def intt(evals: npt.ArrayLike, shift: int = 1) -> U64:
+    """Inverse of :func:`ntt` (same ``shift``)."""
+    e = gl.as_field(evals, "evals")
+    n = e.shape[0]
+    log_n = _log2(n)
+    root_inv = pow(gl.root_of_unity(log_n), gl.P - 2, gl.P)
+    c = _ntt_numpy(e, root_inv)
+    n_inv = pow(n, gl.P - 2, gl.P)
+    s = domain_powers(pow(shift, gl.P - 2, gl.P), n)
+    with np.errstate(over="ignore"):
+        s = gl._mul(s, np.uint64(n_inv))
+        return gl._mul(c, s.reshape((n,) + (1,) * (c.ndim - 1)))
+
+
+def domain_powers(x: int, n: int) -> U64:
+    """``[1, x, x^2, ..., x^(n-1)]`` as ``uint64``."""
+    out = np.empty(n, dtype=np.uint64)
+    acc = 1
+    x %= gl.P
+    for i in range(n):
+        out[i] = acc
+        acc = acc * x % gl.P
+    return out
+
+
+def evaluate(coeffs: npt.ArrayLike, x: npt.ArrayLike) -> U64:
+    """``sum_i coeffs[i] x^i`` at extension points ``x`` (shape ``(..., 2)``).
+
+    ``coeffs`` are base elements (shape ``(d+1,)``) or extension elements (``(d+1, 2)``).
+    Returns extension elements of shape ``x.shape``.
+    """
+    pts = ext.as_ext(x, "x")
+    c = gl.as_field(coeffs, "coeffs")
+    if c.ndim == 1:
+        c = ext.from_base(c)
+    acc = np.zeros_like(pts)
+    with np.errstate(over="ignore"):
+        for k in range(c.shape[0] - 1, -1, -1):
+            acc = gl._add(ext._mul(acc, pts), np.broadcast_to(c[k], pts.shape))
+    return acc
+
+
+@functools.lru_cache(maxsize=64)
+def _lagrange_denominators(d: int) -> tuple[int, ...]:
+    # L_i(X) = prod_{j != i} (X - j) / (i - j); the denominators are (-1)^(d-i) i! (d-i)!
+    out = []
+    for i in range(d + 1):
+        den = 1
+        for j in range(d + 1):
+            if j != i:
+                den = den * (i - j) % gl.P
+        out.append(pow(den, gl.P - 2, gl.P))
+    return tuple(out)
+
+
+def lagrange_weights(d: int, r: npt.ArrayLike) -> U64:
+    """``[L_0(r), ..., L_d(r)]`` for the nodes ``0..d`` at the extension point ``r``.
+
+    Shape ``(d + 1, 2)``.
+    """
+    r = ext.as_ext(r, "r")
+    nodes = ext.from_base(np.arange(d + 1, dtype=np.uint64))
+    with np.errstate(over="ignore"):
+        diffs = gl._sub(np.broadcast_to(r, nodes.shape), nodes)  # r - j
+        out = np.empty((d + 1, 2), dtype=np.uint64)
+        dens = _lagrange_denominators(d)
+        for i in range(d + 1):
+            num = ext.ones(())
+            for j in range(d + 1):
+                if j != i:
+                    num = ext._mul(num, diffs[j])
+            out[i] = gl._mul(num, np.uint64(dens[i]))
+    return out
+
+
+def interpolate_at(values: npt.ArrayLike, r: npt.ArrayLike) -> U64:
+    """The polynomial of degree ``<= d`` with the given values at ``0..d``, evaluated at ``r``.
+
+    ``values``: extension elements, shape ``(d + 1, 2)``. Returns shape ``(2,)``.
+    """
+    v = ext.as_ext(values, "values")
+    weights = lagrange_weights(v.shape[0] - 1, r)
+    return ext.sum(ext.mul(weights, v), axis=0)
