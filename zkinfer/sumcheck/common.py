@@ -1,0 +1,192 @@
+"""What prover and verifier of the sumcheck share: the expression, the proof, the schedule.
+
+The claim is ``S = sum_{x in {0,1}^n} P(f_1(x), ..., f_k(x))`` where ``P`` is an
+:class:`Expression` (a sum of products of the ``f_j`` with extension coefficients) and the
+``f_j`` are multilinear.
+
+Schedule (one function, :func:`begin` / :func:`round_challenge`, called by both sides):
+
+1. absorb ``n``, ``d``, the expression and the claim ``S``;
+2. for each round ``j = 1..n``: absorb the round polynomial's values ``s_j(0..d)`` and draw
+   ``r_j`` in ``F_p2``.
+
+Soundness error: at most ``n * d / p^2`` (Schwartz-Zippel per round over ``F_p2``).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.errors import ProofFormatError
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+from zkinfer.transcript import Transcript
+
+__all__ = [
+    "MAX_DEGREE",
+    "MAX_TABLES",
+    "MAX_VARS",
+    "Expression",
+    "SumcheckProof",
+    "begin",
+    "round_challenge",
+    "soundness_error_bits",
+]
+
+MAX_DEGREE = 8
+"""Highest degree of ``P`` accepted (the round polynomial has ``d + 1`` values)."""
+
+MAX_TABLES = 16
+"""Most multilinear tables one sumcheck combines."""
+
+MAX_VARS = 40
+"""Most variables one sumcheck accepts (a bound for decoding, far above any real use)."""
+
+_LABEL_N = b"sumcheck/num-vars"
+_LABEL_D = b"sumcheck/degree"
+_LABEL_EXPR = b"sumcheck/expression"
+_LABEL_CLAIM = b"sumcheck/claim"
+_LABEL_ROUND = b"sumcheck/round-poly"
+_LABEL_CHALLENGE = b"sumcheck/challenge"
+
+
+@dataclass(frozen=True)
+class Expression:
+    """``P(f_1..f_k) = sum_t c_t prod_{j in terms[t]} f_j``.
+
+    Attributes:
+        num_tables: ``k``.
+        terms: for each term, the indices of its tables (repetition allowed: ``(0, 0)`` is
+            ``f_1^2``).
+        coeffs: one extension coefficient ``(c0, c1)`` per term.
+    """
+
+    num_tables: int
+    terms: tuple[tuple[int, ...], ...]
+    coeffs: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.num_tables <= MAX_TABLES:
+            raise ValueError(f"an expression needs 1..{MAX_TABLES} tables")
+        if not self.terms or len(self.terms) != len(self.coeffs):
+            raise ValueError("one coefficient per term, at least one term")
+        for term in self.terms:
+            if not 1 <= len(term) <= MAX_DEGREE:
+                raise ValueError(f"each term multiplies 1..{MAX_DEGREE} tables")
+            if any(not 0 <= j < self.num_tables for j in term):
+                raise ValueError("term refers to a table that does not exist")
+        for c0, c1 in self.coeffs:
+            if not (0 <= c0 < gl.P and 0 <= c1 < gl.P):
+                raise ValueError("coefficients must be canonical extension elements")
+
+    @classmethod
+    def product(cls, k: int) -> Expression:
+        """``f_1 * f_2 * ... * f_k``."""
+        return cls(k, (tuple(range(k)),), ((1, 0),))
+
+    @classmethod
+    def sum_of_products(cls, k: int, terms, coeffs=None) -> Expression:
+        """Build from term index lists and optional coefficients (ints or extension pairs)."""
+        terms = tuple(tuple(int(j) for j in t) for t in terms)
+        if coeffs is None:
+            cs = tuple((1, 0) for _ in terms)
+        else:
+            cs = tuple((int(c) % gl.P, 0) if np.ndim(c) == 0 else (int(c[0]), int(c[1]))
+                       for c in coeffs)
+        return cls(k, terms, cs)
+
+    @property
+    def degree(self) -> int:
+        """``d``: the largest number of tables in one term."""
+        return max(len(t) for t in self.terms)
+
+    def coeff_array(self) -> npt.NDArray[np.uint64]:
+        """Coefficients as an extension array ``(T, 2)``."""
+        return np.array(self.coeffs, dtype=np.uint64).reshape(-1, 2)
+
+    def evaluate(self, values: npt.ArrayLike) -> npt.NDArray[np.uint64]:
+        """``P`` at extension values ``values`` (shape ``(k, 2)``); returns ``(2,)``."""
+        v = ext.as_ext(values, "values")
+        if v.shape != (self.num_tables, 2):
+            raise ValueError(f"expected {self.num_tables} values, got shape {v.shape}")
+        total = ext.zeros(())
+        for (c0, c1), term in zip(self.coeffs, self.terms):
+            prod = np.array([c0, c1], dtype=np.uint64)
+            for j in term:
+                prod = ext.mul(prod, v[j])
+            total = ext.add(total, prod)
+        return total
+
+    def to_bytes(self) -> bytes:
+        """Canonical encoding (absorbed into the transcript)."""
+        out = [struct.pack("<II", self.num_tables, len(self.terms))]
+        for (c0, c1), term in zip(self.coeffs, self.terms):
+            out.append(struct.pack("<QQI", c0, c1, len(term)))
+            out.append(struct.pack(f"<{len(term)}I", *term))
+        return b"".join(out)
+
+
+@dataclass(frozen=True, eq=False)
+class SumcheckProof:
+    """The prover's messages: round polynomial values ``s_j(0), ..., s_j(d)``.
+
+    Attributes:
+        round_polys: extension array of shape ``(n, d + 1, 2)``.
+    """
+
+    round_polys: npt.NDArray[np.uint64]
+
+    @property
+    def num_rounds(self) -> int:
+        return int(self.round_polys.shape[0])
+
+    def to_bytes(self) -> bytes:
+        """``n`` (u32), ``d + 1`` (u32), then ``n (d+1)`` extension elements."""
+        n, width = self.round_polys.shape[:2]
+        return struct.pack("<II", n, width) + ext.to_bytes(self.round_polys.reshape(-1, 2))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SumcheckProof:
+        """Strict decoding.
+
+        Raises:
+            ProofFormatError: bad header, sizes beyond :data:`MAX_VARS` / :data:`MAX_DEGREE`,
+                wrong length, or non-canonical elements.
+        """
+        if len(data) < 8:
+            raise ProofFormatError("sumcheck proof: truncated header")
+        n, width = struct.unpack_from("<II", data)
+        if n > MAX_VARS or not 1 <= width <= MAX_DEGREE + 1:
+            raise ProofFormatError(f"sumcheck proof: {n} rounds of {width} values out of bounds")
+        body = ext.from_bytes(data[8:], n * width)
+        return cls(body.reshape(n, width, 2))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SumcheckProof) and np.array_equal(
+            self.round_polys, other.round_polys
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def begin(transcript: Transcript, num_vars: int, expr: Expression, claim: npt.ArrayLike) -> None:
+    """Absorb the statement: ``n``, ``d``, the expression and the claimed sum."""
+    transcript.append_int(_LABEL_N, num_vars)
+    transcript.append_int(_LABEL_D, expr.degree)
+    transcript.append_bytes(_LABEL_EXPR, expr.to_bytes())
+    transcript.append_ext(_LABEL_CLAIM, claim)
+
+
+def round_challenge(transcript: Transcript, values: npt.ArrayLike) -> npt.NDArray[np.uint64]:
+    """Absorb one round polynomial's values and draw that round's challenge ``r_j``."""
+    transcript.append_ext(_LABEL_ROUND, values)
+    return transcript.challenge_ext(_LABEL_CHALLENGE)
+
+
+def soundness_error_bits(num_vars: int, degree: int) -> float:
+    """``-log2(n d / p^2)``: the bits of security of one sumcheck."""
+    return float(2 * np.log2(float(gl.P)) - np.log2(max(1, num_vars * degree)))

@@ -1,0 +1,137 @@
+"""Sumcheck prover (Numba kernels; prover side only).
+
+Round ``j`` sends ``s_j(X) = sum_{x in {0,1}^(n-j)} P(f(r_1..r_{j-1}, X, x))`` as its values at
+``X = 0..d``. The first round runs on base-field tables when every input table is in the base
+field; the first challenge (in ``F_p2``) then folds them into extension tables, which are folded
+in place from then on. Cost: ``O(k N)`` field operations in total, about ``2 d`` passes' worth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.errors import FieldRangeError
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+from zkinfer.poly.multilinear import num_vars as _num_vars
+from zkinfer.sumcheck import _kernels as K
+from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
+from zkinfer.transcript import Transcript
+
+__all__ = ["SumcheckOutput", "prove"]
+
+U64 = npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True, eq=False)
+class SumcheckOutput:
+    """What the prover ends with.
+
+    Attributes:
+        proof: the messages to send.
+        claim: the proven sum ``S`` (extension, ``(2,)``).
+        point: the challenges ``r = (r_1, ..., r_n)``, shape ``(n, 2)``.
+        evaluations: ``f_j(r)`` for every table, shape ``(k, 2)``; the caller must prove these
+            (PCS opening or a later relation).
+    """
+
+    proof: SumcheckProof
+    claim: U64
+    point: U64
+    evaluations: U64
+
+
+def _term_arrays(expr: Expression) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    width = expr.degree
+    idx = np.zeros((len(expr.terms), width), dtype=np.int64)
+    lens = np.zeros(len(expr.terms), dtype=np.int64)
+    for t, term in enumerate(expr.terms):
+        idx[t, : len(term)] = term
+        lens[t] = len(term)
+    return idx, lens
+
+
+def _combine(acc: U64, coeffs: U64) -> U64:
+    """``s(x) = sum_t c_t acc[t, x]``; ``acc`` base ``(T, d+1)`` or extension ``(T, d+1, 2)``."""
+    if acc.ndim == 2:
+        acc = ext.from_base(acc)
+    return ext.sum(ext.mul(acc, coeffs[:, None, :]), axis=0)
+
+
+def prove(tables: Sequence[npt.ArrayLike], expr: Expression, transcript: Transcript) -> SumcheckOutput:
+    """Prove ``S = sum_x P(f_1(x), ..., f_k(x))`` and return ``S`` with the proof.
+
+    Arguments:
+        tables: the ``k`` evaluation tables, each base ``(N,)`` or extension ``(N, 2)``, one
+            common ``N = 2^n``.
+        expr: the polynomial ``P``, with ``expr.num_tables == k``.
+        transcript: the shared transcript; the statement (``n``, ``d``, ``P``, ``S``) and every
+            round polynomial are absorbed into it.
+
+    Returns:
+        :class:`SumcheckOutput` with the proof, ``S``, the point ``r`` and ``f_j(r)``.
+
+    Raises:
+        FieldRangeError: tables of different or non-power-of-two lengths, non-canonical entries,
+            or a table count that does not match ``expr``.
+    """
+    if len(tables) != expr.num_tables:
+        raise FieldRangeError(f"expression has {expr.num_tables} tables, got {len(tables)}")
+    arrays = [gl.as_field(t, f"table {j}") for j, t in enumerate(tables)]
+    size = arrays[0].shape[0]
+    for j, a in enumerate(arrays):
+        if a.ndim not in (1, 2) or (a.ndim == 2 and a.shape[1] != 2) or a.shape[0] != size:
+            raise FieldRangeError(f"table {j} has shape {a.shape}; expected ({size},) or ({size}, 2)")
+    n = _num_vars(size)
+    degree = expr.degree
+    idx, lens = _term_arrays(expr)
+    coeffs = expr.coeff_array()
+    k = len(arrays)
+
+    if n == 0:
+        values = np.stack([ext.from_base(a) if a.ndim == 1 else a for a in arrays]).reshape(k, 2)
+        claim = expr.evaluate(values)
+        begin(transcript, 0, expr, claim)
+        return SumcheckOutput(SumcheckProof(np.zeros((0, degree + 1, 2), dtype=np.uint64)),
+                              claim, np.zeros((0, 2), dtype=np.uint64), values)
+
+    all_base = all(a.ndim == 1 for a in arrays)
+    if all_base:
+        base = np.stack(arrays)
+        acc = K.round_base(base, size, idx, lens, degree, K._n_chunks(size // 2))
+        work = None
+    else:
+        work = np.empty((k, size, 2), dtype=np.uint64)
+        for j, a in enumerate(arrays):
+            if a.ndim == 1:
+                K.embed_base(a.reshape(1, -1), work[j : j + 1])
+            else:
+                work[j] = a
+        acc = K.round_ext(work, size, idx, lens, degree, K._n_chunks(size // 2))
+
+    rounds = np.empty((n, degree + 1, 2), dtype=np.uint64)
+    point = np.empty((n, 2), dtype=np.uint64)
+    values = _combine(acc, coeffs)
+    claim = ext.add(values[0], values[1])
+    begin(transcript, n, expr, claim)
+    for j in range(n):
+        if j > 0:
+            acc = K.round_ext(work, size, idx, lens, degree, K._n_chunks(size // 2))
+            values = _combine(acc, coeffs)
+        rounds[j] = values
+        r = round_challenge(transcript, values)
+        point[j] = r
+        # f_j <- f_j(r, .): halve every table
+        if work is None:
+            work = np.empty((k, size // 2, 2), dtype=np.uint64)
+            K.fold_base_into(base, size, r[0], r[1], work)
+            del base
+        else:
+            K.fold_ext_inplace(work, size, r[0], r[1])
+        size //= 2
+    evaluations = np.ascontiguousarray(work[:, 0, :])
+    return SumcheckOutput(SumcheckProof(rounds), claim, point, evaluations)

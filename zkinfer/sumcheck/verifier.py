@@ -1,0 +1,97 @@
+"""Sumcheck verifier (numpy only: no numba, no prover code).
+
+For each round ``j``: reject a round polynomial with other than ``d + 1`` values; check
+``s_j(0) + s_j(1) == claim``; absorb ``s_j``; draw ``r_j``; set ``claim = s_j(r_j)``. At the end
+the caller holds ``claim`` and the point ``r`` and must check ``claim == P(f_1(r), ..., f_k(r))``
+against evaluations it trusts (PCS openings or a later relation): :func:`check_final` does this
+for given evaluations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.errors import VerificationError
+from zkinfer.field import extension as ext
+from zkinfer.poly.univariate import interpolate_at
+from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
+from zkinfer.transcript import Transcript
+
+__all__ = ["verify", "check_final"]
+
+U64 = npt.NDArray[np.uint64]
+
+
+def _as_int_pair(a: npt.ArrayLike) -> tuple[int, int]:
+    arr = np.asarray(a)
+    return int(arr[0]), int(arr[1])
+
+
+def verify(
+    claim: npt.ArrayLike,
+    num_vars: int,
+    expr: Expression,
+    proof: SumcheckProof,
+    transcript: Transcript,
+    *,
+    check: str = "sumcheck",
+) -> tuple[U64, U64]:
+    """Replay the sumcheck of ``claim = sum_x P(f(x))`` over ``num_vars`` variables.
+
+    Arguments:
+        claim: the claimed sum ``S`` (extension, ``(2,)``).
+        num_vars: ``n``, fixed by the statement (never taken from the proof).
+        expr: ``P``; its degree bounds every round polynomial.
+        proof: the prover's round polynomials.
+        transcript: the verifier's copy of the transcript, in the same state as the prover's.
+        check: the name errors carry (e.g. ``"matmul layer 2"``).
+
+    Returns:
+        ``(point, final_claim)``: ``r`` of shape ``(n, 2)`` and the value ``P(f(r))`` must equal.
+
+    Raises:
+        VerificationError: wrong number of rounds, a round polynomial of the wrong degree, or
+            ``s_j(0) + s_j(1) != claim`` (the error names the round, expected and got).
+    """
+    current = ext.as_ext(np.asarray(claim, dtype=np.uint64), "claim").reshape(2)
+    polys = proof.round_polys
+    if polys.ndim != 3 or polys.shape[0] != num_vars:
+        raise VerificationError(check, "wrong number of rounds",
+                                expected=num_vars, got=int(polys.shape[0]) if polys.ndim else None)
+    if polys.shape[1] != expr.degree + 1 or polys.shape[2] != 2:
+        raise VerificationError(check, "round polynomial has the wrong degree", round=0,
+                                expected=expr.degree, got=int(polys.shape[1]) - 1)
+    begin(transcript, num_vars, expr, current)
+    point = np.empty((num_vars, 2), dtype=np.uint64)
+    for j in range(num_vars):
+        values = ext.as_ext(polys[j], "round polynomial")
+        # s_j(0) + s_j(1) == claim
+        total = ext.add(values[0], values[1])
+        if not np.array_equal(total, current):
+            raise VerificationError(check, "s(0) + s(1) does not match the claim", round=j,
+                                    expected=_as_int_pair(current), got=_as_int_pair(total))
+        r = round_challenge(transcript, values)
+        point[j] = r
+        # claim <- s_j(r_j)
+        current = interpolate_at(values, r)
+    return point, current
+
+
+def check_final(
+    expr: Expression,
+    final_claim: npt.ArrayLike,
+    evaluations: npt.ArrayLike,
+    *,
+    check: str = "sumcheck",
+) -> None:
+    """Check ``final_claim == P(evaluations)``.
+
+    Raises:
+        VerificationError: the evaluations do not explain the final claim.
+    """
+    got = expr.evaluate(evaluations)
+    want = np.asarray(final_claim, dtype=np.uint64)
+    if not np.array_equal(got, want):
+        raise VerificationError(check, "final evaluation P(f(r)) does not match",
+                                expected=_as_int_pair(want), got=_as_int_pair(got))
