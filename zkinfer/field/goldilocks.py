@@ -84,15 +84,19 @@ def as_field(a: ArrayLike, name: str = "value") -> U64:
     if isinstance(a, np.ndarray) and a.dtype == np.uint64:
         arr = a
     else:
-        arr = np.asarray(a)
-        if arr.dtype == object or arr.dtype.kind not in "iub":
-            try:
-                ints = [int(v) for v in arr.reshape(-1)]
-            except (TypeError, ValueError) as exc:
-                raise FieldRangeError(f"{name}: not integers ({arr.dtype})") from exc
+        # Python ints and lists go through object arrays: numpy would turn a list holding
+        # values above 2^63 into float64 and round them.
+        arr = a if isinstance(a, np.ndarray) else np.array(a, dtype=object)
+        if arr.dtype == object:
+            ints = list(arr.reshape(-1))
+            if not all(isinstance(v, (int, np.integer)) for v in ints):
+                raise FieldRangeError(f"{name}: entries must be integers")
+            ints = [int(v) for v in ints]
             if any(v < 0 or v >= P for v in ints):
                 raise FieldRangeError(f"{name}: entries must lie in [0, p)")
             return np.array(ints, dtype=np.uint64).reshape(arr.shape)
+        if arr.dtype.kind not in "iub":
+            raise FieldRangeError(f"{name}: integer entries required, got {arr.dtype}")
         if arr.dtype.kind == "i" and arr.size and int(arr.min()) < 0:
             raise FieldRangeError(f"{name}: negative entry {int(arr.min())}; use encode_signed")
         arr = arr.astype(np.uint64)

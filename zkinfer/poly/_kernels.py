@@ -16,7 +16,6 @@ Pure-Python twins live in :mod:`zkinfer.poly.reference`.
 from __future__ import annotations
 
 import numba
-import numpy as np
 
 from zkinfer.field._kernels import (
     ONE,

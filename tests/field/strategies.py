@@ -1,0 +1,16 @@
+"""Hypothesis strategies for field elements (edge values are drawn often)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+P = 2**64 - 2**32 + 1
+
+EDGES = [0, 1, 2, P - 1, P - 2, 2**32 - 1, 2**32, 2**32 + 1, 2**63, P // 2, P // 2 + 1, 2**64 - 2**33]
+
+elements = st.one_of(st.sampled_from(EDGES), st.integers(0, P - 1))
+ext_elements = st.tuples(elements, elements)
+
+
+def vectors(min_size: int = 1, max_size: int = 64):
+    return st.lists(elements, min_size=min_size, max_size=max_size)

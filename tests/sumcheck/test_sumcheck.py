@@ -1,0 +1,254 @@
+"""Sumcheck: completeness, and each attack rejected with the exact error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zkinfer.errors import ProofFormatError, VerificationError
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+from zkinfer.poly import multilinear as ml
+from zkinfer.sumcheck import Expression, SumcheckProof, soundness_error_bits
+from zkinfer.sumcheck.prover import prove
+from zkinfer.sumcheck.verifier import check_final, verify
+from zkinfer.transcript import Transcript
+
+DOMAIN = b"tests/sumcheck"
+
+EXPRESSIONS = [
+    Expression.product(1),
+    Expression.product(2),
+    Expression.product(3),
+    Expression.product(4),
+    # eq * (a * b - c): the shape of a zero-check
+    Expression.sum_of_products(4, [(0, 1, 2), (0, 3)], [1, gl.P - 1]),
+    Expression.sum_of_products(3, [(0, 0), (1,), (0, 1, 2, 2)], [3, (5, 6), 1]),
+]
+
+
+def tables_for(expr, n, rng, ext_mask=0):
+    return [
+        ext.random(1 << n, rng) if (ext_mask >> j) & 1 else gl.random(1 << n, rng)
+        for j in range(expr.num_tables)
+    ]
+
+
+def brute_sum(expr, tables):
+    stacked = np.stack([ext.from_base(t) if t.ndim == 1 else t for t in tables])
+    total = ext.zeros(())
+    for i in range(stacked.shape[1]):
+        total = ext.add(total, expr.evaluate(stacked[:, i]))
+    return total
+
+
+def run_honest(expr, tables, domain=DOMAIN):
+    return prove(tables, expr, Transcript(domain))
+
+
+@given(st.sampled_from(EXPRESSIONS), st.integers(0, 7), st.integers(0, 15), st.integers(0, 2**32))
+def test_completeness(expr, n, ext_mask, seed):
+    rng = np.random.default_rng(seed)
+    tables = tables_for(expr, n, rng, ext_mask)
+    out = run_honest(expr, tables)
+    assert np.array_equal(out.claim, brute_sum(expr, tables))
+    point, final = verify(out.claim, n, expr, out.proof, Transcript(DOMAIN))
+    assert np.array_equal(point, out.point)
+    evals = np.stack([ml.evaluate(t, point) for t in tables])
+    assert np.array_equal(evals, out.evaluations)
+    check_final(expr, final, evals)
+
+
+def test_large_parallel_path_matches_small_path():
+    # >= 2^13 entries uses the chunked parallel kernels; check against the numpy evaluations
+    rng = np.random.default_rng(9)
+    expr = EXPRESSIONS[4]
+    tables = tables_for(expr, 14, rng, ext_mask=0b0001)
+    out = run_honest(expr, tables)
+    point, final = verify(out.claim, 14, expr, out.proof, Transcript(DOMAIN))
+    evals = np.stack([ml.evaluate(t, point) for t in tables])
+    check_final(expr, final, evals)
+    a, b = tables[1], tables[2]
+    stacked = ext.mul(ext.from_base(gl.mul(a, b)), tables[0])
+    want = ext.sub(ext.sum(stacked, axis=0), ext.sum(ext.mul(tables[0], ext.from_base(tables[3])), axis=0))
+    assert np.array_equal(out.claim, want)
+
+
+@pytest.fixture
+def honest():
+    rng = np.random.default_rng(1)
+    expr = Expression.product(3)
+    tables = tables_for(expr, 5, rng, ext_mask=0b010)
+    return expr, tables, run_honest(expr, tables)
+
+
+def test_wrong_claimed_sum_rejected(honest):
+    expr, _, out = honest
+    wrong = ext.add(out.claim, ext.ones(()))
+    with pytest.raises(VerificationError) as info:
+        verify(wrong, 5, expr, out.proof, Transcript(DOMAIN))
+    assert info.value.round == 0 and "does not match the claim" in str(info.value)
+
+
+@pytest.mark.parametrize("j", [0, 2, 4])
+def test_tampered_round_polynomial_rejected(honest, j):
+    expr, _, out = honest
+    polys = out.proof.round_polys.copy()
+    polys[j, 3] = ext.add(polys[j, 3], ext.ones(()))  # s_j(3) changed: s_j(r_j) is now wrong
+    with pytest.raises(VerificationError) as info:
+        point, final = verify(out.claim, 5, expr, SumcheckProof(polys), Transcript(DOMAIN))
+        check_final(expr, final, out.evaluations)
+    if j < 4:
+        assert info.value.round == j + 1
+    else:
+        assert "final evaluation" in str(info.value)
+
+
+def test_tampered_sum_preserving_round_rejected(honest):
+    # shift s_0(0) up and s_0(1) down: the round-0 check still passes, the next fails
+    expr, _, out = honest
+    polys = out.proof.round_polys.copy()
+    polys[0, 0] = ext.add(polys[0, 0], ext.ones(()))
+    polys[0, 1] = ext.sub(polys[0, 1], ext.ones(()))
+    with pytest.raises(VerificationError) as info:
+        verify(out.claim, 5, expr, SumcheckProof(polys), Transcript(DOMAIN))
+    assert info.value.round == 1
+
+
+def test_swapped_rounds_rejected(honest):
+    expr, _, out = honest
+    polys = out.proof.round_polys.copy()
+    polys[[1, 2]] = polys[[2, 1]]
+    with pytest.raises(VerificationError) as info:
+        verify(out.claim, 5, expr, SumcheckProof(polys), Transcript(DOMAIN))
+    assert info.value.round == 1
+
+
+def test_round_polynomial_of_too_high_degree_rejected(honest):
+    expr, _, out = honest
+    polys = out.proof.round_polys
+    padded = np.concatenate([polys, np.zeros((5, 1, 2), dtype=np.uint64)], axis=1)
+    with pytest.raises(VerificationError) as info:
+        verify(out.claim, 5, expr, SumcheckProof(padded), Transcript(DOMAIN))
+    assert "wrong degree" in str(info.value) and info.value.got == expr.degree + 1
+
+
+def test_wrong_number_of_rounds_rejected(honest):
+    expr, _, out = honest
+    with pytest.raises(VerificationError) as info:
+        verify(out.claim, 6, expr, out.proof, Transcript(DOMAIN))
+    assert "number of rounds" in str(info.value)
+
+
+def test_challenges_replayed_from_another_transcript_rejected(honest):
+    expr, _, out = honest
+    # the proof was made under DOMAIN; a verifier on another statement's transcript draws other
+    # challenges, so the proof's round polynomials no longer chain
+    with pytest.raises(VerificationError) as info:
+        point, final = verify(out.claim, 5, expr, out.proof, Transcript(b"another statement"))
+        check_final(expr, final, out.evaluations)
+    assert info.value.round == 1
+
+
+def test_transcript_with_extra_absorb_rejected(honest):
+    expr, _, out = honest
+    t = Transcript(DOMAIN)
+    t.append_bytes(b"extra", b"x")
+    with pytest.raises(VerificationError):
+        verify(out.claim, 5, expr, out.proof, t)
+
+
+def test_consistent_cheating_prover_caught_at_final_check():
+    """A prover with a false claim that keeps every round consistent (it adds a constant to
+    each s_j(0), which it must re-adjust each round) ends on a point where P(f(r)) differs."""
+    rng = np.random.default_rng(4)
+    expr = Expression.product(2)
+    tables = tables_for(expr, 4, rng)
+    honest_out = run_honest(expr, tables)
+    false_claim = ext.add(honest_out.claim, ext.ones(()))
+    t = Transcript(DOMAIN)
+    from zkinfer.sumcheck.common import begin, round_challenge
+
+    begin(t, 4, expr, false_claim)
+    current_tables = [ext.from_base(x) for x in tables]
+    claim = false_claim
+    polys = []
+    for _ in range(4):
+        half = current_tables[0].shape[0] // 2
+        vals = []
+        for x in range(3):
+            xs = ext.from_base([x])[0]
+            f = [ext.add(tb[:half], ext.mul(ext.sub(tb[half:], tb[:half]), xs)) for tb in current_tables]
+            vals.append(ext.sum(ext.mul(f[0], f[1]), axis=0))
+        vals = np.stack(vals)
+        # force s(0) + s(1) == claim by moving s(0): still a degree-2 polynomial
+        vals[0] = ext.sub(claim, vals[1])
+        polys.append(vals)
+        r = round_challenge(t, vals)
+        from zkinfer.poly.univariate import interpolate_at
+
+        claim = interpolate_at(vals, r)
+        current_tables = [ml.fold(tb, r) for tb in current_tables]
+    proof = SumcheckProof(np.stack(polys))
+    point, final = verify(false_claim, 4, expr, proof, Transcript(DOMAIN))  # every round passes
+    evals = np.stack([ml.evaluate(x, point) for x in tables])
+    with pytest.raises(VerificationError) as info:
+        check_final(expr, final, evals)
+    assert "final evaluation" in str(info.value)
+
+
+def test_proof_bytes_roundtrip_and_strict_decoding(honest):
+    _, _, out = honest
+    data = out.proof.to_bytes()
+    assert SumcheckProof.from_bytes(data) == out.proof
+    with pytest.raises(ProofFormatError):
+        SumcheckProof.from_bytes(data[:-1])
+    with pytest.raises(ProofFormatError):
+        SumcheckProof.from_bytes(data + b"\x00")
+    with pytest.raises(ProofFormatError):
+        SumcheckProof.from_bytes(data[:4])
+    bad = bytearray(data)
+    bad[8:16] = (gl.P).to_bytes(8, "little")
+    with pytest.raises(ProofFormatError):
+        SumcheckProof.from_bytes(bytes(bad))
+    huge = (1000).to_bytes(4, "little") + (3).to_bytes(4, "little")
+    with pytest.raises(ProofFormatError):
+        SumcheckProof.from_bytes(huge)
+
+
+@pytest.mark.parametrize("pos", range(0, 8 + 5 * 4 * 16, 7))
+def test_bit_flips_rejected(honest, pos):
+    expr, _, out = honest
+    data = bytearray(out.proof.to_bytes())
+    data[pos] ^= 0x10
+    with pytest.raises((VerificationError, ProofFormatError)):
+        proof = SumcheckProof.from_bytes(bytes(data))
+        point, final = verify(out.claim, 5, expr, proof, Transcript(DOMAIN))
+        check_final(expr, final, out.evaluations)
+
+
+def test_input_validation():
+    from zkinfer.errors import FieldRangeError
+
+    with pytest.raises(FieldRangeError):
+        prove([np.zeros(4, dtype=np.uint64)], Expression.product(2), Transcript(DOMAIN))
+    with pytest.raises(FieldRangeError):
+        prove([np.zeros(4, dtype=np.uint64), np.zeros(8, dtype=np.uint64)],
+              Expression.product(2), Transcript(DOMAIN))
+    with pytest.raises(ValueError):
+        Expression(2, ((0, 2),), ((1, 0),))
+    with pytest.raises(ValueError):
+        Expression(2, ((0,) * 9,), ((1, 0),))
+
+
+def test_soundness_bits():
+    assert 120 < soundness_error_bits(22, 2) < 128
+
+
+def test_brute_force_helper_sanity():
+    # the oracle itself: sum of a product of two 0/1 tables counts the overlaps
+    a = np.array([1, 0, 1, 1], dtype=np.uint64)
+    b = np.array([1, 1, 0, 1], dtype=np.uint64)
+    assert int(brute_sum(Expression.product(2), [a, b])[0]) == 2
