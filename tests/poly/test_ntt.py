@@ -72,3 +72,15 @@ def test_bad_lengths_and_shift():
         fast.ntt(np.zeros(4, dtype=np.uint64), shift=0)
     with pytest.raises(FieldRangeError):
         fast.low_degree_extend(np.zeros(4, dtype=np.uint64), 3)
+
+
+@pytest.mark.slow
+def test_roundtrip_2_24():
+    from zkinfer.poly import _kernels as K
+
+    c = gl.random(1 << 24, np.random.default_rng(24))
+    e = fast.ntt(c, 7)
+    assert np.array_equal(fast.intt(e, 7), c)
+    # spot check e[1] = c(7 w) by Horner
+    x = 7 * gl.root_of_unity(24) % gl.P
+    assert K.horner_ext(c, np.uint64(x), np.uint64(0)) == (e[1], 0)
