@@ -1,0 +1,19 @@
+"""Relations: what each operation proves and which evaluation claims it leaves.
+
+==============  ================================================================
+module          contents
+==============  ================================================================
+``claims``      :class:`Claim` (``poly(point) == value``)
+``matmul``      ``C = A B`` by one degree-2 sumcheck over the inner dimension
+``zerocheck``   ``E(f(x)) = 0`` on the cube by ``sum_x eq(tau, x) E(f(x)) = 0``
+``_kernels``    Numba kernels of the provers
+==============  ================================================================
+
+Each ``prove_*`` imports its Numba kernels lazily; each ``verify_*`` uses numpy only.
+"""
+
+from __future__ import annotations
+
+from zkinfer.protocol.claims import Claim
+
+__all__ = ["Claim"]

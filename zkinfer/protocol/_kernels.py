@@ -1,0 +1,52 @@
+"""Numba kernels of the relation provers (prover side only)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from zkinfer.field._kernels import ZERO, add, mul
+
+_pnjit = numba.njit(cache=True, nogil=True, parallel=True)
+
+
+@_pnjit
+def combine_rows(a, w, out):
+    """``out[y] = sum_i w[i] a[i, y]``: base matrix ``a`` ``(m, k)``, extension weights ``(m, 2)``.
+
+    Parallel over column blocks; ``O(m k)`` base-by-extension products.
+    """
+    m, k = a.shape
+    n_blocks = 16 if k >= 64 else 1
+    step = (k + n_blocks - 1) // n_blocks
+    for blk in numba.prange(n_blocks):
+        lo = blk * step
+        hi = min(k, lo + step)
+        for y in range(lo, hi):
+            out[y, 0] = ZERO
+            out[y, 1] = ZERO
+        for i in range(m):
+            w0 = w[i, 0]
+            w1 = w[i, 1]
+            for y in range(lo, hi):
+                v = a[i, y]
+                out[y, 0] = add(out[y, 0], mul(w0, v))
+                out[y, 1] = add(out[y, 1], mul(w1, v))
+
+
+@_pnjit
+def combine_cols(b, w, out):
+    """``out[y] = sum_j b[y, j] w[j]``: base matrix ``b`` ``(k, n)``, extension weights ``(n, 2)``."""
+    k, n = b.shape
+    for y in numba.prange(k):
+        s0 = ZERO
+        s1 = ZERO
+        for j in range(n):
+            v = b[y, j]
+            s0 = add(s0, mul(w[j, 0], v))
+            s1 = add(s1, mul(w[j, 1], v))
+        out[y, 0] = s0
+        out[y, 1] = s1
+
+
+__all__ = ["combine_rows", "combine_cols", "np"]
