@@ -6,6 +6,7 @@ module          contents
 ``claims``      :class:`Claim` (``poly(point) == value``)
 ``matmul``      ``C = A B`` by one degree-2 sumcheck over the inner dimension
 ``zerocheck``   ``E(f(x)) = 0`` on the cube by ``sum_x eq(tau, x) E(f(x)) = 0``
+``batching``    many claims on one multilinear -> one claim at one point
 ``_kernels``    Numba kernels of the provers
 ==============  ================================================================
 
