@@ -92,20 +92,23 @@ class QuantConfig:
         pool_shift: ``P``; pooled mean is ``floor(sum * 2^P / n)``.
         calib_percentile: activation ranges are this percentile of ``|x|`` over the
             calibration data (100 = maximum).
+        norm_per_channel: give LayerNorm outputs one scale per channel (folded into the next
+            weights and the residual multipliers) instead of one per tensor.
     """
 
     weight_bits: int = 8
-    emb_bits: int = 8
+    emb_bits: int = 12
     act_bits: int = 8
     resid_bits: int = 16
     ffn_in_bits: int = 12
     ffn_out_bits: int = 12
     out_bits: int = 8
-    exp_bits: int = 12
-    prob_bits: int = 12
+    exp_bits: int = 10
+    prob_bits: int = 10
     mult_bits: int = 16
     pool_shift: int = 8
     calib_percentile: float = 100.0
+    norm_per_channel: bool = True
 
     def __post_init__(self) -> None:
         _require(2 <= self.weight_bits <= 8, "weight_bits must be in [2, 8]")
