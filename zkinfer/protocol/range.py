@@ -71,7 +71,8 @@ def split_limbs(values: npt.ArrayLike, bits: int, signed: bool) -> list[npt.NDAr
     v = np.asarray(values, dtype=np.int64)
     u = v + (1 << (bits - 1)) if signed else v
     if u.size and (int(u.min()) < 0 or int(u.max()) >= 1 << bits):
-        raise FieldRangeError(f"value outside its declared {bits}-bit {'signed' if signed else 'unsigned'} range")
+        kind = "signed" if signed else "unsigned"
+        raise FieldRangeError(f"value outside its declared {bits}-bit {kind} range")
     out = []
     shift = 0
     for w in limb_widths(bits):
