@@ -7,6 +7,7 @@ module          contents
 ``matmul``      ``C = A B`` by one degree-2 sumcheck over the inner dimension
 ``zerocheck``   ``E(f(x)) = 0`` on the cube by ``sum_x eq(tau, x) E(f(x)) = 0``
 ``batching``    many claims on one multilinear -> one claim at one point
+``constraints`` identities over columns (committed and public), one zero-check per group
 ``range``       range checks of many columns by limbs and one LogUp per limb width
 ``_kernels``    Numba kernels of the provers
 ==============  ================================================================
