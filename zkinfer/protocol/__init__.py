@@ -8,6 +8,7 @@ module          contents
 ``zerocheck``   ``E(f(x)) = 0`` on the cube by ``sum_x eq(tau, x) E(f(x)) = 0``
 ``batching``    many claims on one multilinear -> one claim at one point
 ``constraints`` identities over columns (committed and public), one zero-check per group
+``openings``    all claims on one batch commitment -> one PCS opening
 ``range``       range checks of many columns by limbs and one LogUp per limb width
 ``_kernels``    Numba kernels of the provers
 ==============  ================================================================
