@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer.codec import Reader, Writer
 from zkinfer.errors import ProofFormatError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
@@ -144,26 +145,40 @@ class SumcheckProof:
     def num_rounds(self) -> int:
         return int(self.round_polys.shape[0])
 
-    def to_bytes(self) -> bytes:
+    def write(self, w: Writer) -> None:
         """``n`` (u32), ``d + 1`` (u32), then ``n (d+1)`` extension elements."""
         n, width = self.round_polys.shape[:2]
-        return struct.pack("<II", n, width) + ext.to_bytes(self.round_polys.reshape(-1, 2))
+        w.u32(n)
+        w.u32(width)
+        w.ext(self.round_polys.reshape(-1, 2))
+
+    @classmethod
+    def read(cls, r: Reader) -> SumcheckProof:
+        """Strict decoding from a :class:`~zkinfer.codec.Reader`.
+
+        Raises:
+            ProofFormatError: sizes beyond :data:`MAX_VARS` / :data:`MAX_DEGREE`, truncation,
+                or non-canonical elements.
+        """
+        n = r.u32(MAX_VARS)
+        width = r.u32(MAX_DEGREE + 1)
+        if width < 1:
+            raise ProofFormatError("sumcheck proof: empty round polynomials")
+        return cls(r.ext(n * width).reshape(n, width, 2))
+
+    def to_bytes(self) -> bytes:
+        """Standalone encoding (the body :meth:`write` produces)."""
+        w = Writer()
+        self.write(w)
+        return w.finish()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SumcheckProof:
-        """Strict decoding.
-
-        Raises:
-            ProofFormatError: bad header, sizes beyond :data:`MAX_VARS` / :data:`MAX_DEGREE`,
-                wrong length, or non-canonical elements.
-        """
-        if len(data) < 8:
-            raise ProofFormatError("sumcheck proof: truncated header")
-        n, width = struct.unpack_from("<II", data)
-        if n > MAX_VARS or not 1 <= width <= MAX_DEGREE + 1:
-            raise ProofFormatError(f"sumcheck proof: {n} rounds of {width} values out of bounds")
-        body = ext.from_bytes(data[8:], n * width)
-        return cls(body.reshape(n, width, 2))
+        """Strict standalone decoding: :meth:`read`, then no trailing bytes."""
+        r = Reader(data, "sumcheck proof")
+        proof = cls.read(r)
+        r.finish()
+        return proof
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SumcheckProof) and np.array_equal(
