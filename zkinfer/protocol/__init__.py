@@ -5,6 +5,7 @@ module          contents
 ==============  ================================================================
 ``claims``      :class:`Claim` (``poly(point) == value``)
 ``matmul``      ``C = A B`` by one degree-2 sumcheck over the inner dimension
+``embedding``   row look-up by public token ids (matmul with a public one-hot matrix)
 ``zerocheck``   ``E(f(x)) = 0`` on the cube by ``sum_x eq(tau, x) E(f(x)) = 0``
 ``batching``    many claims on one multilinear -> one claim at one point
 ``constraints`` identities over columns (committed and public), one zero-check per group

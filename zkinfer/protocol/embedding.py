@@ -1,0 +1,95 @@
+"""Embedding look-up with public token ids, as a product with a public one-hot matrix.
+
+``X[t, :] = E[ids_t, :]`` for the ``n`` real tokens (rows ``t >= n`` of ``X`` are zero) is
+``X = A E`` with ``A[t, v] = [t < n and ids_t = v]`` (``N x V``, both padded to powers of two).
+The matmul sumcheck (:mod:`zkinfer.protocol.matmul`) leaves the claims ``A~(r_t, r_v)`` and
+``E~(r_v, r_c)``; the verifier evaluates the first itself from the public ids in
+``O(n log V)`` (:func:`onehot_eval`), so ``A`` is never committed, and the second is proven
+against the committed embedding table.
+
+The prover's cost is the matmul's: ``O(N V + V D)`` for building the two sumcheck tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.errors import FieldRangeError, VerificationError
+from zkinfer.field import extension as ext
+from zkinfer.poly.multilinear import eq_table, num_vars
+from zkinfer.protocol.claims import Claim
+from zkinfer.protocol.matmul import MatmulProof, prove_matmul, verify_matmul
+from zkinfer.transcript import Transcript
+
+__all__ = ["onehot", "onehot_eval", "prove_embedding", "verify_embedding"]
+
+U64 = npt.NDArray[np.uint64]
+
+
+def _check_ids(ids: npt.ArrayLike, rows: int, vocab: int) -> npt.NDArray[np.int64]:
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise FieldRangeError("token ids must be a 1-D integer array")
+    arr = arr.astype(np.int64)
+    if arr.shape[0] > rows or (arr.size and (arr.min() < 0 or arr.max() >= vocab)):
+        raise FieldRangeError(f"{arr.shape[0]} ids in [0, {vocab}) do not fit {rows} rows")
+    return arr
+
+
+def onehot(ids: npt.ArrayLike, rows: int, vocab: int) -> U64:
+    """The ``rows x vocab`` matrix ``A[t, v] = [t < n and ids_t = v]`` (prover side)."""
+    arr = _check_ids(ids, rows, vocab)
+    a = np.zeros((rows, vocab), dtype=np.uint64)
+    a[np.arange(arr.shape[0]), arr] = 1
+    return a
+
+
+def onehot_eval(ids: npt.ArrayLike, rows: int, vocab: int, point: npt.ArrayLike) -> U64:
+    """``A~(r_t, r_v) = sum_{t < n} eq(r_t, t) eq(r_v, ids_t)`` in ``O(rows + n log vocab)``."""
+    arr = _check_ids(ids, rows, vocab)
+    lt, lv = num_vars(rows), num_vars(vocab)
+    pt = ext.as_ext(point, "point")
+    r_t, r_v = pt[:lt], pt[lt:]
+    if r_v.shape[0] != lv:
+        raise FieldRangeError("point does not match the one-hot matrix's shape")
+    row_weights = eq_table(r_t)[: arr.shape[0]]  # eq(r_t, t) for t < n
+    # eq(r_v, ids_t) = prod_k (r_k if bit_k(ids_t) else 1 - r_k), bit 1 most significant
+    bits = (arr[:, None] >> np.arange(lv - 1, -1, -1)[None, :]) & 1
+    one_minus = ext.sub(ext.ones(lv), r_v)
+    factors = np.where(bits[..., None] == 1, r_v[None], one_minus[None])
+    col_weights = ext.ones(arr.shape[0])
+    for k in range(lv):
+        col_weights = ext.mul(col_weights, factors[:, k])
+    return ext.sum(ext.mul(row_weights, col_weights), axis=0) if arr.size else ext.zeros(())
+
+
+def prove_embedding(
+    ids: npt.ArrayLike, table: npt.ArrayLike, rows: int, point: npt.ArrayLike,
+    transcript: Transcript, name: str = "embedding",
+) -> tuple[MatmulProof, Claim]:
+    """Prove ``X~(r_t, r_c) = sum_v A~(r_t, v) E~(v, r_c)``; returns the claim on ``E``."""
+    e = np.asarray(table)
+    proof, claims = prove_matmul(onehot(ids, rows, e.shape[0]), e, point, transcript,
+                                 names=("onehot", name))
+    return proof, claims[1]
+
+
+def verify_embedding(
+    ids: npt.ArrayLike, shape: tuple[int, int, int], point: npt.ArrayLike, value: npt.ArrayLike,
+    proof: MatmulProof, transcript: Transcript, name: str = "embedding",
+    check: str = "embedding",
+) -> Claim:
+    """Verify; ``shape = (rows, vocab, width)``. Returns the claim on the embedding table.
+
+    Raises:
+        VerificationError: the sumcheck fails or the one-hot claim disagrees with the ids.
+    """
+    claims = verify_matmul(shape, point, value, proof, transcript, names=("onehot", name),
+                           check=check)
+    want = onehot_eval(ids, shape[0], shape[1], claims[0].point)
+    if not np.array_equal(want, claims[0].value):
+        raise VerificationError(check, "the looked-up rows are not the public token ids",
+                                expected=tuple(map(int, want)),
+                                got=tuple(map(int, claims[0].value)))
+    return claims[1]
