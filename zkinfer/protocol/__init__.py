@@ -10,6 +10,7 @@ module          contents
 ``batching``    many claims on one multilinear -> one claim at one point
 ``constraints`` identities over columns (committed and public), one zero-check per group
 ``openings``    all claims on one batch commitment -> one PCS opening
+``requant``     requantization and clamp: advice, identities, range checks
 ``range``       range checks of many columns by limbs and one LogUp per limb width
 ``_kernels``    Numba kernels of the provers
 ==============  ================================================================
