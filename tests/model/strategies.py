@@ -1,4 +1,4 @@
-"""Hypothesis strategies for small random transformer configurations and inputs."""
+"""Hypothesis strategies for small random transformer / MLP configurations and inputs."""
 
 from __future__ import annotations
 
@@ -22,6 +22,22 @@ def configs(draw) -> TransformerConfig:
         vocab_size=draw(st.integers(1, 50)),
         activation=draw(st.sampled_from(["gelu", "relu"])),
         norm=draw(st.sampled_from(["post", "pre"])),
+    )
+
+
+@st.composite
+def mlp_configs(draw) -> TransformerConfig:
+    """Small MLP architectures (``block="mlp"``), widths not restricted to powers of two."""
+    return TransformerConfig(
+        n_layers=draw(st.integers(1, 3)),
+        d_model=draw(st.sampled_from([1, 3, 5, 8, 12, 20])),
+        n_heads=draw(st.sampled_from([1, 2, 7])),  # unused by mlp blocks, need not divide d_model
+        d_ff=draw(st.sampled_from([1, 3, 7, 16, 40])),
+        max_seq_len=draw(st.integers(1, 12)),
+        vocab_size=draw(st.integers(1, 50)),
+        activation=draw(st.sampled_from(["gelu", "relu"])),
+        norm=draw(st.sampled_from(["post", "pre"])),  # unused by mlp blocks
+        block="mlp",
     )
 
 

@@ -1,7 +1,8 @@
 """Architecture and quantization configurations (frozen dataclasses).
 
 :class:`TransformerConfig` fixes the shape of an encoder-only transformer (BERT-like with
-``norm="post"``, GPT-2-like block order with ``norm="pre"``); :class:`QuantConfig` fixes the bit
+``norm="post"``, GPT-2-like block order with ``norm="pre"``) or, with ``block="mlp"``, of a
+residual MLP without attention or LayerNorm; :class:`QuantConfig` fixes the bit
 widths the quantizer targets. Both go into a model commitment, so both are immutable and validate
 themselves on construction.
 """
@@ -12,12 +13,15 @@ from dataclasses import dataclass
 
 from zkinfer.errors import ModelError
 
-__all__ = ["TransformerConfig", "QuantConfig", "ACTIVATIONS", "NORMS"]
+__all__ = ["TransformerConfig", "QuantConfig", "ACTIVATIONS", "NORMS", "BLOCKS"]
 
 #: Activation functions the feed-forward block supports (each becomes a look-up table).
 ACTIVATIONS = ("gelu", "relu")
 #: LayerNorm placements: ``post`` (BERT: ``LN(x + f(x))``) or ``pre`` (``x + f(LN(x))``).
 NORMS = ("post", "pre")
+#: Block types: ``transformer`` (attention + FFN + LayerNorms) or ``mlp`` (FFN with the residual
+#: only: no attention, no LayerNorm anywhere).
+BLOCKS = ("transformer", "mlp")
 
 
 def _require(ok: bool, message: str) -> None:
@@ -27,11 +31,15 @@ def _require(ok: bool, message: str) -> None:
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    """Shape of an encoder-only transformer with mean pooling.
+    """Shape of an encoder-only transformer (or residual MLP) with mean pooling.
+
+    With ``block="mlp"`` every block is ``x = x + down(ACT(up(x)))`` (requantized); there is no
+    attention and no LayerNorm, so ``n_heads``, ``norm`` and ``ln_eps`` are unused (they must
+    still be valid values; ``d_model`` need not be divisible by ``n_heads``).
 
     Attributes:
-        n_layers: number of transformer blocks.
-        d_model: hidden width; must be divisible by ``n_heads``.
+        n_layers: number of blocks.
+        d_model: hidden width; must be divisible by ``n_heads`` (transformer blocks).
         n_heads: attention heads (head width ``d_model // n_heads``).
         d_ff: feed-forward hidden width.
         max_seq_len: longest input the model accepts (size of the position table).
@@ -39,6 +47,7 @@ class TransformerConfig:
         activation: ``"gelu"`` (exact, erf-based) or ``"relu"``.
         norm: ``"post"`` (BERT) or ``"pre"`` LayerNorm placement.
         ln_eps: LayerNorm epsilon of the float model.
+        block: ``"transformer"`` or ``"mlp"`` (see :data:`BLOCKS`).
     """
 
     n_layers: int
@@ -50,6 +59,7 @@ class TransformerConfig:
     activation: str = "gelu"
     norm: str = "post"
     ln_eps: float = 1e-12
+    block: str = "transformer"
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_seq_len", "vocab_size"):
@@ -58,7 +68,9 @@ class TransformerConfig:
                 isinstance(value, int) and not isinstance(value, bool) and value >= 1,
                 f"{name} must be a positive int, got {value!r}",
             )
-        _require(self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads")
+        _require(isinstance(self.block, str) and self.block in BLOCKS, f"block must be one of {BLOCKS}")
+        if self.block == "transformer":
+            _require(self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads")
         _require(self.max_seq_len <= 4096, "max_seq_len above 4096 is not supported")
         _require(self.d_model <= 8192 and self.d_ff <= 32768, "d_model/d_ff too large")
         _require(self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}")
@@ -67,7 +79,7 @@ class TransformerConfig:
 
     @property
     def d_head(self) -> int:
-        """Width of one attention head."""
+        """Width of one attention head (``d_model // n_heads``; meaningless for mlp blocks)."""
         return self.d_model // self.n_heads
 
 

@@ -60,20 +60,21 @@ class FloatLayerNorm:
 
 @dataclass(frozen=True, eq=False)
 class FloatLayer:
-    """One transformer block: attention projections, FFN and its two LayerNorms.
+    """One block: attention projections, FFN and its two LayerNorms.
 
     With ``norm="post"`` ``ln1`` follows the attention residual and ``ln2`` the FFN residual
-    (BERT); with ``norm="pre"`` they precede attention and FFN.
+    (BERT); with ``norm="pre"`` they precede attention and FFN. An MLP block
+    (``config.block == "mlp"``) has only ``up`` and ``down``; the other fields are ``None``.
     """
 
-    q: FloatLinear
-    k: FloatLinear
-    v: FloatLinear
-    o: FloatLinear
-    ln1: FloatLayerNorm
+    q: FloatLinear | None
+    k: FloatLinear | None
+    v: FloatLinear | None
+    o: FloatLinear | None
+    ln1: FloatLayerNorm | None
     up: FloatLinear
     down: FloatLinear
-    ln2: FloatLayerNorm
+    ln2: FloatLayerNorm | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,7 +82,7 @@ class FloatModel:
     """A float64 encoder. ``pos_emb`` already includes the (single) token-type embedding.
 
     ``emb_ln`` is the embedding LayerNorm of post-norm models, ``final_ln`` the last LayerNorm
-    of pre-norm models; the other one is ``None``.
+    of pre-norm models; the other one is ``None``. MLP models have neither.
     """
 
     config: TransformerConfig
@@ -199,12 +200,24 @@ def forward_float(
 
     act = activation_fn(cfg.activation)
     x = rec("emb.x", model.tok_emb[ids] + model.pos_emb[:n])
+    if cfg.block == "mlp":
+        # per block x = x + down(act(up(x))); no attention, no LayerNorm
+        for li, layer in enumerate(model.layers):
+            p = f"layer{li}"
+            u = rec(f"{p}.ffn.up.out", layer.up(x))
+            g = rec(f"{p}.ffn.act.out", act(u))
+            x = rec(f"{p}.ffn.down.out", x + layer.down(g))
+        return x
     if cfg.norm == "post":
         if model.emb_ln is None:
             raise ModelError("post-norm model without an embedding LayerNorm")
         x = rec("emb.ln.out", model.emb_ln(x))
     for li, layer in enumerate(model.layers):
         p = f"layer{li}"
+        if layer.q is None or layer.k is None or layer.v is None or layer.o is None:
+            raise ModelError(f"transformer block {p} without attention weights")
+        if layer.ln1 is None or layer.ln2 is None:
+            raise ModelError(f"transformer block {p} without LayerNorms")
         h = rec(f"{p}.ln1.out", layer.ln1(x)) if cfg.norm == "pre" else x
         q = rec(f"{p}.attn.q.out", layer.q(h))
         k = rec(f"{p}.attn.k.out", layer.k(h))

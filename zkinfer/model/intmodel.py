@@ -2,7 +2,9 @@
 
 An :class:`IntModel` holds only integers (plus float scales used to dequantize the output, which
 play no part in the integer semantics). Its forward pass is a fixed list of ops
-(:func:`ops`), the same for the numpy reference, the Numba kernels and (later) the proof:
+(:func:`ops`), the same for the numpy reference, the Numba kernels and (later) the proof.
+A transformer uses all six op kinds; an MLP model (``config.block == "mlp"``) uses only
+``OpEmbed``, ``OpLinear``, ``OpTable`` and ``OpPool``:
 
 =================  ===================================================================
 op                 integer semantics (see :mod:`zkinfer.model.reference` for details)
@@ -172,17 +174,21 @@ class IntFFN:
 
 @dataclass(frozen=True, eq=False)
 class IntLayer:
-    """One block. Post-norm: attn -> ln1 -> ffn -> ln2; pre-norm: ln1 -> attn -> ln2 -> ffn."""
+    """One block. Post-norm: attn -> ln1 -> ffn -> ln2; pre-norm: ln1 -> attn -> ln2 -> ffn.
 
-    ln1: IntLayerNorm
-    attn: IntAttention
-    ln2: IntLayerNorm
+    An MLP block (``config.block == "mlp"``) has only the feed-forward part: ``ln1``, ``attn``
+    and ``ln2`` are ``None`` and the block is ``x = rq(down(ACT(rq(up(x)))) + x)``.
+    """
+
+    ln1: IntLayerNorm | None
+    attn: IntAttention | None
+    ln2: IntLayerNorm | None
     ffn: IntFFN
 
 
 @dataclass(frozen=True, eq=False)
 class IntModel:
-    """A quantized transformer: integer parameters, declared widths and dequantization scales.
+    """A quantized transformer or MLP: integer parameters, declared widths and dequantization scales.
 
     Attributes:
         config: architecture.
@@ -190,8 +196,8 @@ class IntModel:
         tok_emb: ``(vocab_size, d_model)`` int64 token table.
         pos_emb: ``(max_seq_len, d_model)`` int64 position table.
         layers: the blocks.
-        emb_ln: embedding LayerNorm (post-norm models) or ``None``.
-        final_ln: final LayerNorm (pre-norm models) or ``None``.
+        emb_ln: embedding LayerNorm (post-norm transformers) or ``None`` (also for mlp models).
+        final_ln: final LayerNorm (pre-norm transformers) or ``None`` (also for mlp models).
         pool_shift: ``P`` of the pooled mean.
         widths: declared ``(bits, signed)`` per trace column name (see :func:`declare_widths`).
         out_scale: float64 ``(d_model,)``: ``pool.mean * out_scale`` is the float pooled vector.
@@ -281,6 +287,8 @@ def ops(model: IntModel) -> list[Op]:
     -> ln1 -> ffn.up -> ffn.act -> ffn.down (+ ln1.out) -> ln2``; ``pool`` of the last output.
     Pre-norm: ``emb``; per layer ``ln1 -> attn.{q,k,v} -> attn -> attn.o (+ stream) -> ln2 ->
     ffn.up -> ffn.act -> ffn.down (+ attn.o.out)``; ``final_ln``; ``pool``.
+    MLP (``block="mlp"``): ``emb``; per layer ``ffn.up -> ffn.act -> ffn.down (+ stream)``, the
+    stream being ``emb.x`` then each ``ffn.down.out``; ``pool`` of the last ``ffn.down.out``.
 
     Arguments:
         model: the integer model.
@@ -289,11 +297,21 @@ def ops(model: IntModel) -> list[Op]:
         The ops; each names the columns it reads.
 
     Raises:
-        ModelError: a LayerNorm required by the norm placement is missing.
+        ModelError: a LayerNorm or attention required by the architecture is missing.
     """
     cfg = model.config
     out: list[Op] = [OpEmbed("emb")]
     x = "emb.x"
+    if cfg.block == "mlp":
+        for li, layer in enumerate(model.layers):
+            p = f"layer{li}"
+            f = layer.ffn
+            out.append(OpLinear(f"{p}.ffn.up", x, f.up))
+            out.append(OpTable(f"{p}.ffn.act", f"{p}.ffn.up.out", f.table, f.in_bits))
+            out.append(OpLinear(f"{p}.ffn.down", f"{p}.ffn.act.out", f.down, res=x))
+            x = f"{p}.ffn.down.out"
+        out.append(OpPool("pool", x, model.pool_shift))
+        return out
     if cfg.norm == "post":
         if model.emb_ln is None:
             raise ModelError("post-norm model needs emb_ln")
@@ -302,6 +320,8 @@ def ops(model: IntModel) -> list[Op]:
     for li, layer in enumerate(model.layers):
         p = f"layer{li}"
         a = layer.attn
+        if a is None or layer.ln1 is None or layer.ln2 is None:
+            raise ModelError(f"transformer block {p} needs attn, ln1 and ln2")
         if cfg.norm == "pre":
             out.append(OpLayerNorm(f"{p}.ln1", x, layer.ln1))
             h = f"{p}.ln1.out"
@@ -612,6 +632,21 @@ def _check_ln(name: str, ln: IntLayerNorm, d: int, q: QuantConfig) -> None:
         raise ModelError(f"{name}: rsqrt exponent k={ln.k} outside [2, 58]")
 
 
+def _check_ffn(p: str, ff: IntFFN, d: int, f: int, q: QuantConfig) -> None:
+    if not isinstance(ff, IntFFN):
+        raise ModelError(f"{p}.ffn: expected an IntFFN")
+    _check_linear(f"{p}.ffn.up", ff.up, d, f, q)
+    _check_linear(f"{p}.ffn.down", ff.down, f, d, q)
+    if ff.down.res_m is None:
+        raise ModelError(f"{p}.ffn.down needs residual multipliers")
+    if not 1 <= ff.in_bits <= 16:
+        raise ModelError(f"{p}.ffn: table input width {ff.in_bits} outside [1, 16]")
+    _check_int_array(f"{p}.ffn.table", ff.table, (1 << ff.in_bits,), 24)
+    lo, hi = ff.up.rq.lo, ff.up.rq.hi
+    if lo < -(1 << (ff.in_bits - 1)) or hi >= 1 << (ff.in_bits - 1):
+        raise ModelError(f"{p}.ffn.up clamp exceeds the table domain")
+
+
 def validate(model: IntModel) -> None:
     """Check types, shapes and parameter ranges of an integer model.
 
@@ -630,8 +665,18 @@ def validate(model: IntModel) -> None:
     for name, ln in (("emb_ln", model.emb_ln), ("final_ln", model.final_ln)):
         if ln is not None:
             _check_ln(name, ln, d, q)
+    mlp = cfg.block == "mlp"
     for li, layer in enumerate(model.layers):
         p = f"layer{li}"
+        if not isinstance(layer, IntLayer):
+            raise ModelError(f"{p}: expected an IntLayer")
+        if mlp:
+            if not (layer.ln1 is None and layer.attn is None and layer.ln2 is None):
+                raise ModelError(f"{p}: an mlp block has no attention and no LayerNorm")
+            _check_ffn(p, layer.ffn, d, f, q)
+            continue
+        if layer.ln1 is None or layer.ln2 is None or layer.attn is None:
+            raise ModelError(f"{p}: a transformer block needs ln1, attn and ln2")
         _check_ln(f"{p}.ln1", layer.ln1, d, q)
         _check_ln(f"{p}.ln2", layer.ln2, d, q)
         a = layer.attn
@@ -649,19 +694,13 @@ def validate(model: IntModel) -> None:
             raise ModelError(f"{p}.attn.exp_table must start at 2^E, end at 0, be >= 0")
         if not (1 <= a.prob_bits <= 24 and 1 <= a.exp_bits <= 24):
             raise ModelError(f"{p}.attn: exp_bits/prob_bits out of range")
-        ff = layer.ffn
-        _check_linear(f"{p}.ffn.up", ff.up, d, f, q)
-        _check_linear(f"{p}.ffn.down", ff.down, f, d, q)
-        if ff.down.res_m is None:
-            raise ModelError(f"{p}.ffn.down needs residual multipliers")
-        if not 1 <= ff.in_bits <= 16:
-            raise ModelError(f"{p}.ffn: table input width {ff.in_bits} outside [1, 16]")
-        _check_int_array(f"{p}.ffn.table", ff.table, (1 << ff.in_bits,), 24)
-        lo, hi = ff.up.rq.lo, ff.up.rq.hi
-        if lo < -(1 << (ff.in_bits - 1)) or hi >= 1 << (ff.in_bits - 1):
-            raise ModelError(f"{p}.ffn.up clamp exceeds the table domain")
+        _check_ffn(p, layer.ffn, d, f, q)
     if not 0 <= model.pool_shift <= 24:
         raise ModelError("pool_shift outside [0, 24]")
+    if mlp:
+        if model.emb_ln is not None or model.final_ln is not None:
+            raise ModelError("an mlp model has no emb_ln and no final_ln")
+        return
     if (cfg.norm == "post") != (model.emb_ln is not None):
         raise ModelError("emb_ln must be present exactly for post-norm models")
     if (cfg.norm == "pre") != (model.final_ln is not None):

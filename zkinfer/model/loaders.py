@@ -117,17 +117,18 @@ def bert_float_model(
     Arguments:
         tensors: ``name -> array`` as stored by ``transformers`` (``embeddings.*``,
             ``encoder.layer.{i}.*``).
-        config: the architecture (must be ``norm="post"``).
+        config: the architecture (must be a ``norm="post"`` transformer).
         meta: provenance strings kept in the model.
 
     Returns:
         The float model.
 
     Raises:
-        ModelError: a tensor is missing or has the wrong shape.
+        ModelError: a tensor is missing or has the wrong shape, or ``config`` is not a
+            post-norm transformer.
     """
-    if config.norm != "post":
-        raise ModelError("BERT checkpoints are post-norm")
+    if config.norm != "post" or config.block != "transformer":
+        raise ModelError("BERT checkpoints are post-norm transformers")
 
     def lin(prefix: str, d_in: int, d_out: int) -> FloatLinear:
         w = _f64(tensors, f"{prefix}.weight")

@@ -13,6 +13,9 @@ Scheme (every choice below only changes integer parameters, never the semantics)
 * Multipliers: a real factor ``M[c]`` becomes ``m[c] / 2^s`` with ``|m[c]| < 2^(mult_bits-1)``;
   residual multipliers share ``s`` with the accumulator multipliers of the same output and may
   be wider (up to 40 bits; they multiply an 8- or 16-bit tensor).
+* MLP models (``block="mlp"``): the same FFN quantization with the stream (``emb.x``, then
+  each ``ffn.down.out`` at ``resid_bits``) as both the ``up`` input and the residual; the
+  pooled tensor is the last ``ffn.down.out``.
 * Softmax: the score scale ``s_q * s_k / sqrt(d_head)`` goes into ``EXP[d] = round(2^E *
   exp(-d * scale))``; ``s_q`` is coarsened if the table would exceed 2^16 rows.
 * LayerNorm: ``eps_int = max(1, round(eps * d / s_in^2))``; ``k = min(58, bits(var_max) + 24)``
@@ -29,8 +32,9 @@ from dataclasses import replace
 import numpy as np
 
 from zkinfer.errors import ModelError
-from zkinfer.model.config import QuantConfig
+from zkinfer.model.config import QuantConfig, TransformerConfig
 from zkinfer.model.float_model import (
+    FloatLayer,
     FloatLayerNorm,
     FloatLinear,
     FloatModel,
@@ -102,7 +106,8 @@ def _fixed_point(factors: Sequence[np.ndarray], mult_bits: int) -> tuple[list[np
     The shift is set by ``factors[0]`` (the accumulator multipliers, ``|m_0| < 2^(mult_bits-1)``);
     further factors (residual multipliers) are rounded at the same shift and may be wider: they
     multiply narrow tensors, and a shift shared with a much larger factor would round the
-    accumulator multipliers to a few bits.
+    accumulator multipliers to a few bits. The shift is lowered only if a residual multiplier
+    would not fit 40 bits otherwise.
     """
     top = float(np.max(np.abs(factors[0])))
     limit = _qmax(mult_bits)
@@ -113,6 +118,11 @@ def _fixed_point(factors: Sequence[np.ndarray], mult_bits: int) -> tuple[list[np
         raise ModelError(f"a requantization factor {top:.3g} is too large for {mult_bits}-bit m")
     shift = min(shift, 62)
     while int(np.max(np.abs(_round(factors[0] * 2.0**shift)))) > limit:
+        shift -= 1
+    # a residual factor much larger than the accumulator factors (e.g. an FFN whose calibrated
+    # output is ~0) lowers the shared shift until it fits 40 bits; the accumulator multipliers
+    # then lose precision, on a contribution that is negligible next to the residual
+    while shift > 1 and any(int(np.max(np.abs(_round(f * 2.0**shift)))) >= 1 << 40 for f in factors[1:]):
         shift -= 1
     out = [_round(f * 2.0**shift) for f in factors]
     if any(int(np.max(np.abs(m))) >= 1 << 40 for m in out[1:]):
@@ -226,6 +236,31 @@ def quantize(
         scales[f"{name}.out"] = s_out
         return _layernorm(ln, float(scales[src][0]), src_bits, s_out, out_bits, q)
 
+    def feed_forward(fl: FloatLayer, p: str, h_name: str, x_name: str) -> IntFFN:
+        """``up`` from column ``h_name``, activation table, ``down`` with residual ``x_name``."""
+        s_u = float(scale(f"{p}.ffn.up.out", q.ffn_in_bits)[0])
+        up, s_u = _linear(fl.up, scales[h_name], s_u, q.ffn_in_bits, q)
+        s_g = float(scale(f"{p}.ffn.act.out", q.ffn_out_bits)[0])
+        scales[f"{p}.ffn.up.out"] = np.full(cfg.d_ff, s_u)
+        scales[f"{p}.ffn.act.out"] = np.full(cfg.d_ff, s_g)
+        # ACT[u + 2^(b-1)] = clamp(round(act(u * s_u) / s_g)) for every b-bit u
+        half = 1 << (q.ffn_in_bits - 1)
+        u = np.arange(-half, half, dtype=np.float64)
+        act = activation_fn(cfg.activation, exact=True)(u * s_u) / s_g
+        table = np.clip(_round(act), -(1 << (q.ffn_out_bits - 1)), _qmax(q.ffn_out_bits))
+        s_r2 = float(scale(f"{p}.ffn.down.out", q.resid_bits)[0])
+        down, s_r2 = _linear(fl.down, np.full(cfg.d_ff, s_g), s_r2, q.resid_bits, q, s_res=scales[x_name])
+        scales[f"{p}.ffn.down.out"] = np.full(d, s_r2)
+        return IntFFN(up, table, q.ffn_in_bits, down)
+
+    if cfg.block == "mlp":
+        # no attention, no LayerNorm: x = rq(down(ACT(rq(up(x)))) + x), residual at resid_bits
+        mlp_layers = []
+        for li, fl in enumerate(model.layers):
+            p = f"layer{li}"
+            mlp_layers.append(IntLayer(None, None, None, feed_forward(fl, p, x_name, x_name)))
+            x_name = f"{p}.ffn.down.out"
+        return _finish(cfg, q, tok, pos, tuple(mlp_layers), None, None, scales[x_name], scales)
     if cfg.norm == "post":
         emb_ln = norm(model.emb_ln, "emb.ln", x_name, x_bits, n_layers == 0)
         x_name, x_bits = "emb.ln.out", q.act_bits
@@ -271,21 +306,7 @@ def quantize(
         else:
             ln2 = norm(fl.ln2, f"{p}.ln2", x_name, x_bits, False)
             h_name = f"{p}.ln2.out"
-        # feed-forward: up -> activation table -> down (+ residual)
-        s_u = float(scale(f"{p}.ffn.up.out", q.ffn_in_bits)[0])
-        up, s_u = _linear(fl.up, scales[h_name], s_u, q.ffn_in_bits, q)
-        s_g = float(scale(f"{p}.ffn.act.out", q.ffn_out_bits)[0])
-        scales[f"{p}.ffn.up.out"] = np.full(cfg.d_ff, s_u)
-        scales[f"{p}.ffn.act.out"] = np.full(cfg.d_ff, s_g)
-        # ACT[u + 2^(b-1)] = clamp(round(act(u * s_u) / s_g)) for every b-bit u
-        half = 1 << (q.ffn_in_bits - 1)
-        u = np.arange(-half, half, dtype=np.float64)
-        act = activation_fn(cfg.activation, exact=True)(u * s_u) / s_g
-        table = np.clip(_round(act), -(1 << (q.ffn_out_bits - 1)), _qmax(q.ffn_out_bits))
-        s_r2 = float(scale(f"{p}.ffn.down.out", q.resid_bits)[0])
-        down, s_r2 = _linear(fl.down, np.full(cfg.d_ff, s_g), s_r2, q.resid_bits, q, s_res=scales[x_name])
-        scales[f"{p}.ffn.down.out"] = np.full(d, s_r2)
-        ffn = IntFFN(up, table, q.ffn_in_bits, down)
+        ffn = feed_forward(fl, p, h_name, x_name)
         x_name, x_bits = f"{p}.ffn.down.out", q.resid_bits
         if cfg.norm == "post":
             ln2 = norm(fl.ln2, f"{p}.ln2", x_name, x_bits, last)
@@ -294,10 +315,24 @@ def quantize(
     if cfg.norm == "pre":
         final_ln = norm(model.final_ln, "final_ln", x_name, x_bits, True)
         x_name = "final_ln.out"
-    out_scale = scales[x_name] * 2.0**-q.pool_shift
+    return _finish(cfg, q, tok, pos, tuple(layers), emb_ln, final_ln, scales[x_name], scales)
+
+
+def _finish(
+    cfg: TransformerConfig,
+    q: QuantConfig,
+    tok: np.ndarray,
+    pos: np.ndarray,
+    layers: tuple[IntLayer, ...],
+    emb_ln: IntLayerNorm | None,
+    final_ln: IntLayerNorm | None,
+    pooled_scale: np.ndarray,
+    scales: dict[str, np.ndarray],
+) -> IntModel:
+    """Assemble, validate and declare the widths of the integer model."""
     im = IntModel(
-        cfg, q, tok, pos, tuple(layers), emb_ln, final_ln, q.pool_shift,
-        widths={}, out_scale=out_scale, scales=scales,
+        cfg, q, tok, pos, layers, emb_ln, final_ln, q.pool_shift,
+        widths={}, out_scale=pooled_scale * 2.0**-q.pool_shift, scales=scales,
     )  # fmt: skip
     validate(im)
     return replace(im, widths=declare_widths(im))

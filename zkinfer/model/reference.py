@@ -27,6 +27,10 @@ activation      ``out = ACT[u + 2^(b-1)]`` (table of ``2^b`` rows over every ``b
 pooling         ``sum = sum_i h[i]``; ``sum*2^P = mean*n + rem``, ``0 <= rem < n``
 ==============  ====================================================================================
 
+An MLP model (``config.block == "mlp"``) uses only embedding, linear, activation and pooling:
+``emb``, then per block ``ffn.up`` (linear), ``ffn.act`` (activation), ``ffn.down`` (linear with
+the residual ``res`` = the block input), then ``pool`` of the last ``ffn.down.out``.
+
 LayerNorm uses the advice form of the reciprocal square root: ``rsqrt = floor(sqrt(2^k/var))``
 is the unique integer with ``rsqrt^2*var <= 2^k < (rsqrt+1)^2*var``, so the proof needs two
 range checks per row and no table. ``|c| <= sqrt(var)`` gives ``|z| <= 2^(k/2)``.

@@ -14,7 +14,8 @@ def random_float_model(config: TransformerConfig, seed: int) -> FloatModel:
     """A float model with seeded Gaussian weights of BERT-like magnitudes.
 
     Weights ``W ~ N(0, 1/d_in)``, small biases, LayerNorm gains near 1; every draw comes from
-    ``numpy.random.default_rng(seed)`` in a fixed order, so a seed determines the model.
+    ``numpy.random.default_rng(seed)`` in a fixed order, so a seed determines the model. For
+    ``block="mlp"`` only the embeddings and each block's ``up``/``down`` are drawn.
 
     Arguments:
         config: architecture.
@@ -34,6 +35,12 @@ def random_float_model(config: TransformerConfig, seed: int) -> FloatModel:
 
     tok = rng.normal(0.0, 1.0, (config.vocab_size, d))
     pos = rng.normal(0.0, 0.2, (config.max_seq_len, d))
+    if config.block == "mlp":
+        mlp_layers = tuple(
+            FloatLayer(None, None, None, None, None, up=linear(d, f), down=linear(f, d), ln2=None)
+            for _ in range(config.n_layers)
+        )
+        return FloatModel(config, tok, pos, mlp_layers, None, None, {"source": f"random seed {seed}"})
     layers = tuple(
         FloatLayer(
             q=linear(d, d),

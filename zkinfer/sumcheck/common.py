@@ -41,7 +41,7 @@ __all__ = [
 MAX_DEGREE = 8
 """Highest degree of ``P`` accepted (the round polynomial has ``d + 1`` values)."""
 
-MAX_TABLES = 16
+MAX_TABLES = 1 << 12
 """Most multilinear tables one sumcheck combines."""
 
 MAX_VARS = 40

@@ -1,0 +1,66 @@
+"""Golden proofs: one per scheme and format version, checked in; they must keep verifying.
+
+Regenerate (only when a format version changes, as a new file):
+``python -m tests.commit.test_golden``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zkinfer.commit import Claim, LigeroPCS, TrivialPCS
+from zkinfer.field import goldilocks as gl
+from zkinfer.transcript import Transcript
+
+GOLDEN = Path(__file__).parent / "golden" / "pcs_v1.json"
+SCHEMES = {"trivial": TrivialPCS(), "ligero-rate1/2": LigeroPCS(1), "ligero-rate1/4": LigeroPCS(2)}
+
+
+def _inputs() -> tuple[list[np.ndarray], list[tuple[int, np.ndarray]]]:
+    """Deterministic inputs from Python integers only (no RNG stream to drift)."""
+    sizes = [8, 5, 5, 0]
+    polys = [np.array([(k * 1_000_003 + i**3 + 7 * i) % gl.P for i in range(1 << n)],
+                      dtype=np.uint64) for k, n in enumerate(sizes)]
+    point8 = np.array([[(2**61 + 97 * j) % gl.P, (3**40 + j) % gl.P] for j in range(8)],
+                      dtype=np.uint64)
+    point5 = point8[:5].copy()
+    return polys, [(0, point8), (1, point5), (2, point5), (3, point8[:0])]
+
+
+def _make(pcs) -> dict:
+    polys, points = _inputs()
+    com, data = pcs.commit(polys)
+    proof = pcs.open(data, [Claim(k, p) for k, p in points], Transcript(b"zkinfer/golden"))
+    return {
+        "commitment": com.to_bytes().hex(),
+        "proof": proof.to_bytes().hex(),
+        "claims": [[k, p.tolist(), data.evaluate(k, p).tolist()] for k, p in points],
+    }
+
+
+@pytest.fixture(scope="module")
+def golden() -> dict:
+    return json.loads(GOLDEN.read_text())
+
+
+@pytest.mark.parametrize("name", list(SCHEMES))
+def test_golden_proof_verifies(golden, name):
+    case = golden[name]
+    claims = [Claim(k, np.array(p, dtype=np.uint64).reshape(-1, 2),
+                    np.array(v, dtype=np.uint64)) for k, p, v in case["claims"]]
+    SCHEMES[name].verify(bytes.fromhex(case["commitment"]), claims,
+                         bytes.fromhex(case["proof"]), Transcript(b"zkinfer/golden"))
+
+
+@pytest.mark.parametrize("name", list(SCHEMES))
+def test_golden_proof_is_reproduced(golden, name):
+    """The prover is deterministic and the v1 encoding has not changed."""
+    assert _make(SCHEMES[name]) == golden[name]
+
+
+if __name__ == "__main__":
+    GOLDEN.write_text(json.dumps({n: _make(p) for n, p in SCHEMES.items()}, indent=1) + "\n")

@@ -1,0 +1,56 @@
+"""Polynomial commitment schemes (DESIGN.md section 5).
+
+================  ==================================================================
+module            contents
+================  ==================================================================
+``base``          the :class:`PCS` interface, :class:`Claim`, batch :class:`Layout`,
+                  the shared claim-absorbing transcript step
+``trivial``       :class:`TrivialPCS`: sends the vector; for testing protocol logic
+``ligero``        :class:`LigeroPCS`: Reed-Solomon rows + Merkle tree of columns,
+                  ``O(sqrt N)`` proofs, >= 100 bits by default
+================  ==================================================================
+
+Protocol code depends on :class:`PCS` only. Importing this package does not import numba (the
+Ligero prover is imported on the first ``commit`` / ``open``).
+"""
+
+from __future__ import annotations
+
+from zkinfer.commit.base import (
+    PCS,
+    Claim,
+    Commitment,
+    Layout,
+    OpeningProof,
+    ProverData,
+    params_reader,
+)
+from zkinfer.commit.ligero import LigeroPCS
+from zkinfer.commit.trivial import TrivialPCS
+from zkinfer.errors import ProofFormatError
+
+_SCHEMES: dict[str, type[PCS]] = {TrivialPCS.name: TrivialPCS, LigeroPCS.name: LigeroPCS}
+
+
+def pcs_from_params(data: bytes) -> PCS:
+    """Rebuild a scheme from :meth:`PCS.params_bytes` (e.g. stored in a verifying key).
+
+    Raises:
+        ProofFormatError: unknown scheme or malformed parameters.
+    """
+    name, _ = params_reader(data)
+    if name not in _SCHEMES:
+        raise ProofFormatError(f"pcs parameters: unknown scheme {name!r}")
+    return _SCHEMES[name].from_params(data)
+
+__all__ = [
+    "PCS",
+    "Claim",
+    "Commitment",
+    "Layout",
+    "OpeningProof",
+    "ProverData",
+    "TrivialPCS",
+    "LigeroPCS",
+    "pcs_from_params",
+]

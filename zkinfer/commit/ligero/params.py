@@ -1,0 +1,187 @@
+"""Parameters of the Ligero-style PCS: code rate, query count, soundness, matrix shape.
+
+Soundness (provable, unique-decoding regime; the default)
+---------------------------------------------------------
+The committed vector is an ``R x C`` matrix ``M`` whose rows are Reed-Solomon encoded to length
+``L = C / rho`` (code ``RS[L, C]``, minimum distance ``d = L - C + 1``). Let
+``e = floor((L - C) / 2)`` be the unique-decoding radius (``2e < d``). One opening fails to catch a
+false claim only if one of these happens:
+
+1. *Proximity gap*: ``M`` is more than ``e`` columns from the interleaved code, yet the random
+   combination ``gamma^T M`` (``gamma`` uniform in ``E^R``, ``E = F_p2``) is within ``e`` of the
+   code. Probability at most ``L / |E|`` (Ben-Sasson, Carmon, Ishai, Kopparty, Saraf 2020,
+   "Proximity gaps for Reed-Solomon codes", the unique-decoding regime for affine spaces).
+2. *Queries*: otherwise the verifier's codeword ``Enc(w)`` (or ``Enc(u)``, for a false ``u``)
+   differs from the committed combination on at least ``e + 1 > (1 - rho) L / 2`` columns (for
+   ``u``: ``Enc(u)`` is at distance ``>= d`` from the decoded ``a^T M*`` and ``a^T M`` is within
+   ``e`` of it). Each of the ``t`` independent uniform queries misses them with probability at
+   most ``(1 + rho) / 2``.
+3. *Batching*: claims that share a column point are combined with independent uniform
+   coefficients ``rho_k`` in ``E``; a false claim survives the combination of its group with
+   probability at most ``1 / |E|``, so at most ``G / |E|`` over the ``G <= MAX_GROUPS`` groups.
+
+So the soundness error is at most ``((1 + rho) / 2)^t + (L_max + MAX_GROUPS) / p^2`` where
+``L_max`` is the longest codeword this module allows (``2^(MAX_LOG_COLS + log_blowup)``), and
+:attr:`LigeroParams.security_bits` is ``-log2`` of that. For 100 bits: ``t = 241`` at rate 1/2,
+``t = 148`` at rate 1/4. This is the *interactive* soundness; after Fiat-Shamir a prover that
+makes ``Q`` hash queries gains at most a factor ``Q`` (no proof-of-work grinding is used).
+Binding additionally assumes SHA-256 is collision resistant (the Merkle tree).
+
+Conjectured option (clearly not proven)
+---------------------------------------
+``bound="conjectured"`` assumes Reed-Solomon proximity gaps up to the capacity ``1 - rho`` and
+that the evaluation check behaves the same: per-query error ``rho``, so ``t = 100`` (rate 1/2) or
+``t = 50`` (rate 1/4) for a claimed 100 bits. Use it only for experiments; the reported bits are
+then labelled ``"conjectured"`` in :attr:`LigeroParams.bound`.
+
+Matrix shape
+------------
+:meth:`LigeroParams.shape` picks ``log C`` for a batch of ``2^n`` entries by minimizing the
+estimated proof size ``2 * 16 C + t' (8 R + 32 * log2(L / t'))`` (two rows ``u, w`` of extension
+elements, ``t'`` distinct opened columns of ``R`` base elements, a Merkle multi-proof), with
+``C <= 2^MAX_LOG_COLS`` and ``R <= 2^MAX_LOG_ROWS``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from zkinfer.field import goldilocks as gl
+
+__all__ = [
+    "MAX_LOG_COLS",
+    "MAX_LOG_ROWS",
+    "MAX_QUERIES",
+    "MAX_GROUPS",
+    "LOG_BLOWUPS",
+    "BOUNDS",
+    "LigeroParams",
+    "num_queries",
+    "soundness_error",
+]
+
+MAX_LOG_COLS = 18
+"""Largest ``log2 C`` (message length of the row code)."""
+
+MAX_LOG_ROWS = 16
+"""Largest ``log2 R`` (number of committed rows)."""
+
+MAX_GROUPS = 4096
+"""Most distinct column points one opening proves (each costs a row of ``C`` elements)."""
+
+MAX_QUERIES = 1024
+"""Most column queries an opening may use (a decoding bound; 128 bits at rate 1/2 needs 309)."""
+
+LOG_BLOWUPS = (1, 2, 3)
+"""Supported ``log2(1 / rate)``: rate 1/2 (default), 1/4, 1/8."""
+
+BOUNDS = ("unique-decoding", "conjectured")
+"""The soundness analyses :class:`LigeroParams` can use (see the module docstring)."""
+
+_LOG2_EXT_FIELD = 2 * math.log2(gl.P)  # |E| = p^2
+
+
+def _query_escape(log_blowup: int, bound: str) -> float:
+    """Probability that one uniform query misses a corrupted column set."""
+    rate = 2.0**-log_blowup
+    return (1.0 + rate) / 2.0 if bound == "unique-decoding" else rate
+
+
+def _field_error(log_blowup: int) -> float:
+    """``(L_max + MAX_GROUPS) / |E|``: proximity gap plus claim batching."""
+    return (2.0 ** (MAX_LOG_COLS + log_blowup) + MAX_GROUPS) * 2.0**-_LOG2_EXT_FIELD
+
+
+def soundness_error(log_blowup: int, queries: int, bound: str = "unique-decoding") -> float:
+    """The soundness error of one opening: ``q^t + (L_max + MAX_GROUPS) / p^2``.
+
+    Arguments:
+        log_blowup: ``log2(1 / rate)``.
+        queries: ``t``.
+        bound: ``"unique-decoding"`` (``q = (1 + rate) / 2``, proven) or ``"conjectured"``
+            (``q = rate``).
+    """
+    return _query_escape(log_blowup, bound) ** queries + _field_error(log_blowup)
+
+
+def num_queries(log_blowup: int, target_bits: float, bound: str = "unique-decoding") -> int:
+    """The smallest ``t`` with ``soundness_error(log_blowup, t, bound) <= 2^-target_bits``.
+
+    Raises:
+        ValueError: the field term alone exceeds the target (above ~108 bits), or the query
+            count would exceed :data:`MAX_QUERIES`.
+    """
+    budget = 2.0**-target_bits - _field_error(log_blowup)
+    if budget <= 0:
+        raise ValueError(f"{target_bits} bits is out of reach: the field term is "
+                         f"{-math.log2(_field_error(log_blowup)):.1f} bits")
+    t = math.ceil(math.log(budget) / math.log(_query_escape(log_blowup, bound)))
+    while soundness_error(log_blowup, t, bound) > 2.0**-target_bits:  # float rounding guard
+        t += 1
+    if t > MAX_QUERIES:
+        raise ValueError(f"{t} queries exceed the maximum {MAX_QUERIES}")
+    return t
+
+
+@dataclass(frozen=True)
+class LigeroParams:
+    """Rate, queries and the soundness they give.
+
+    Attributes:
+        log_blowup: ``log2(1 / rate)``; ``1`` (rate 1/2, default) or ``2`` (rate 1/4).
+        target_bits: the soundness asked for (default 100).
+        bound: ``"unique-decoding"`` (proven, default) or ``"conjectured"``.
+        queries: ``t``, derived from the three above.
+    """
+
+    log_blowup: int = 1
+    target_bits: float = 100.0
+    bound: str = "unique-decoding"
+    queries: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.log_blowup not in LOG_BLOWUPS:
+            raise ValueError(f"log_blowup must be one of {LOG_BLOWUPS}")
+        if self.bound not in BOUNDS:
+            raise ValueError(f"bound must be one of {BOUNDS}")
+        if not 1 <= self.target_bits <= 128:
+            raise ValueError("target_bits must be in [1, 128]")
+        object.__setattr__(self, "queries",
+                           num_queries(self.log_blowup, self.target_bits, self.bound))
+
+    @property
+    def rate(self) -> float:
+        """``C / L``."""
+        return 2.0**-self.log_blowup
+
+    @property
+    def security_bits(self) -> float:
+        """``-log2(((1 + rate) / 2)^t + (L_max + MAX_GROUPS) / p^2)`` (``rate^t`` if conjectured)."""
+        return -math.log2(soundness_error(self.log_blowup, self.queries, self.bound))
+
+    def shape(self, total_vars: int) -> tuple[int, int]:
+        """``(log R, log C)`` for a vector of ``2^total_vars`` entries (see the module docstring).
+
+        Raises:
+            ValueError: the vector is too large for the limits.
+        """
+        best: tuple[float, int] | None = None
+        for log_c in range(0, min(total_vars, MAX_LOG_COLS) + 1):
+            log_r = total_vars - log_c
+            if log_r > MAX_LOG_ROWS:
+                continue
+            size = self.estimated_proof_bytes(log_r, log_c)
+            if best is None or size < best[0]:
+                best = (size, log_c)
+        if best is None:
+            raise ValueError(f"2^{total_vars} entries exceed the Ligero limits")
+        return total_vars - best[1], best[1]
+
+    def estimated_proof_bytes(self, log_rows: int, log_cols: int, groups: int = 1) -> float:
+        """Estimated opening-proof size for an ``R x C`` matrix and ``groups`` row vectors."""
+        cols = 2**log_cols
+        length = cols << self.log_blowup
+        distinct = length * (1.0 - (1.0 - 1.0 / length) ** self.queries)
+        path = max(0.0, math.log2(length / distinct)) + 1.0
+        return 16.0 * cols * (groups + 1) + distinct * (8.0 * 2**log_rows + 32.0 * path)

@@ -1,0 +1,168 @@
+"""Ligero commitment and opening proof: dataclasses and canonical encodings (numpy only).
+
+Commitment (``"ZKLC"``, version 1)::
+
+    u8 log_blowup | u8 log_rows | u8 log_cols | layout | 32-byte Merkle root
+
+with ``log_rows + log_cols == layout.total_vars``.
+
+Opening proof (``"ZKLO"``, version 1)::
+
+    u8 log_rows | u8 log_cols
+    u32 G | G x C extension elements          rows u_g = A_g^T M
+    C extension elements                      row w = gamma^T M
+    u32 count | count x u32                   opened column indices, strictly increasing
+    count x R base elements                   the opened columns
+    u32 S | S x 32 bytes                      Merkle multi-proof siblings
+
+Every count is bounded (:data:`MAX_GROUPS`, :data:`~zkinfer.commit.ligero.params.MAX_QUERIES`,
+the tree depth) and checked against the remaining bytes before anything is allocated; decoding
+rejects non-canonical field elements, unsorted or repeated indices and trailing bytes with
+:class:`~zkinfer.errors.ProofFormatError`. That the sizes match the commitment and the claims is
+the verifier's job (:class:`~zkinfer.errors.VerificationError`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.codec import Reader, Writer
+from zkinfer.commit.base import Commitment, Layout, OpeningProof, read_layout, write_layout
+from zkinfer.commit.ligero.merkle import DIGEST_BYTES
+from zkinfer.commit.ligero.params import (
+    LOG_BLOWUPS,
+    MAX_GROUPS,
+    MAX_LOG_COLS,
+    MAX_LOG_ROWS,
+    MAX_QUERIES,
+)
+from zkinfer.errors import ProofFormatError
+
+__all__ = ["MAX_GROUPS", "LigeroCommitment", "LigeroProof"]
+
+U64 = npt.NDArray[np.uint64]
+
+_COMMITMENT_MAGIC = b"ZKLC"
+_PROOF_MAGIC = b"ZKLO"
+_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LigeroCommitment(Commitment):
+    """Public commitment: the batch layout, the matrix shape, the code rate and the root.
+
+    Attributes:
+        layout: where each polynomial sits in the concatenated vector.
+        log_blowup: ``log2(1 / rate)``.
+        log_rows: ``log2 R``.
+        log_cols: ``log2 C``.
+        root: Merkle root over the ``L = C 2^log_blowup`` encoded columns.
+    """
+
+    layout: Layout
+    log_blowup: int
+    log_rows: int
+    log_cols: int
+    root: bytes
+
+    @property
+    def log_length(self) -> int:
+        """``log2 L``: the Merkle tree depth."""
+        return self.log_cols + self.log_blowup
+
+    def to_bytes(self) -> bytes:
+        """Canonical encoding (see the module docstring)."""
+        w = Writer()
+        w.header(_COMMITMENT_MAGIC, _VERSION)
+        w.u8(self.log_blowup)
+        w.u8(self.log_rows)
+        w.u8(self.log_cols)
+        write_layout(w, self.layout)
+        w.raw(self.root)
+        return w.finish()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LigeroCommitment:
+        """Strict inverse of :meth:`to_bytes`.
+
+        Raises:
+            ProofFormatError: malformed, out-of-bounds or inconsistent fields.
+        """
+        r = Reader(data, "ligero commitment")
+        r.header(_COMMITMENT_MAGIC, (_VERSION,))
+        log_blowup = r.u8(max(LOG_BLOWUPS))
+        if log_blowup not in LOG_BLOWUPS:
+            raise ProofFormatError(f"ligero commitment: unsupported blowup 2^{log_blowup}")
+        log_rows = r.u8(MAX_LOG_ROWS)
+        log_cols = r.u8(MAX_LOG_COLS)
+        layout = read_layout(r)
+        root = r.raw(DIGEST_BYTES)
+        r.finish()
+        if log_rows + log_cols != layout.total_vars:
+            raise ProofFormatError("ligero commitment: matrix shape does not fit the layout")
+        return cls(layout, log_blowup, log_rows, log_cols, root)
+
+
+@dataclass(frozen=True, eq=False)
+class LigeroProof(OpeningProof):
+    """An opening proof (see the module docstring for the fields' meaning)."""
+
+    log_rows: int
+    log_cols: int
+    u_rows: U64  # (G, C, 2)
+    w_row: U64  # (C, 2)
+    indices: tuple[int, ...]
+    columns: U64  # (count, R)
+    siblings: tuple[bytes, ...]
+
+    def to_bytes(self) -> bytes:
+        """Canonical encoding (see the module docstring)."""
+        w = Writer()
+        w.header(_PROOF_MAGIC, _VERSION)
+        w.u8(self.log_rows)
+        w.u8(self.log_cols)
+        w.u32(self.u_rows.shape[0])
+        w.ext(self.u_rows)
+        w.ext(self.w_row)
+        w.u32s(self.indices)
+        w.base(self.columns)
+        w.u32(len(self.siblings))
+        for s in self.siblings:
+            w.raw(s)
+        return w.finish()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LigeroProof:
+        """Strict inverse of :meth:`to_bytes`.
+
+        Raises:
+            ProofFormatError: truncated, out-of-bounds counts, non-canonical elements,
+                indices not strictly increasing, or trailing bytes.
+        """
+        r = Reader(data, "ligero opening proof")
+        r.header(_PROOF_MAGIC, (_VERSION,))
+        log_rows = r.u8(MAX_LOG_ROWS)
+        log_cols = r.u8(MAX_LOG_COLS)
+        rows, cols = 1 << log_rows, 1 << log_cols
+        groups = r.count(MAX_GROUPS, 16 * cols)
+        u_rows = r.ext(groups * cols).reshape(groups, cols, 2)
+        w_row = r.ext(cols)
+        indices = r.u32s(MAX_QUERIES, (1 << (MAX_LOG_COLS + max(LOG_BLOWUPS))) - 1)
+        if any(b <= a for a, b in zip(indices, indices[1:], strict=False)):
+            raise ProofFormatError("ligero opening proof: column indices not strictly increasing")
+        if len(indices) * rows * 8 > r.remaining:
+            raise ProofFormatError("ligero opening proof: truncated columns")
+        columns = r.base(len(indices) * rows).reshape(len(indices), rows)
+        max_siblings = len(indices) * (MAX_LOG_COLS + max(LOG_BLOWUPS))
+        count = r.count(max_siblings, DIGEST_BYTES)
+        siblings = tuple(r.raw(DIGEST_BYTES) for _ in range(count))
+        r.finish()
+        return cls(log_rows, log_cols, u_rows, w_row, tuple(indices), columns, siblings)
+
+    @property
+    def num_bytes(self) -> int:
+        """Size of the encoding."""
+        return len(self.to_bytes())

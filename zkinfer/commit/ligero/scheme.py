@@ -1,0 +1,146 @@
+"""``LigeroPCS``: the scheme object tying parameters, prover and verifier together (numpy only).
+
+Importing this module does not import numba: :meth:`LigeroPCS.commit` and :meth:`LigeroPCS.open`
+import the prover (and with it numba) on first use, :meth:`LigeroPCS.verify` needs only numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy.typing as npt
+
+from zkinfer.commit.base import PCS, Claim, is_encoded, params_reader, params_writer
+from zkinfer.commit.ligero.params import BOUNDS, LigeroParams
+from zkinfer.commit.ligero.proof import LigeroCommitment, LigeroProof
+from zkinfer.commit.ligero.verify import verify_opening
+from zkinfer.errors import ProofFormatError, VerificationError
+from zkinfer.transcript import Transcript
+
+if TYPE_CHECKING:  # the prover imports numba: only for annotations here
+    from zkinfer.commit.ligero.prover import LigeroProverData
+
+__all__ = ["LigeroPCS"]
+
+
+class LigeroPCS(PCS):
+    """Ligero-style multilinear PCS over Goldilocks: Reed-Solomon rows, Merkle tree of columns.
+
+    Arguments:
+        log_blowup: ``log2(1 / rate)``: ``1`` (rate 1/2, default), ``2`` (rate 1/4) or ``3``.
+        target_bits: soundness asked for; the query count is the smallest that reaches it.
+        bound: ``"unique-decoding"`` (proven; default) or ``"conjectured"`` (see
+            :mod:`zkinfer.commit.ligero.params`; not proven, for experiments only).
+
+    Proof size ``~ 16 C (G + 1) + t' (8 R + 32 log(L / t'))`` bytes for an ``R x C`` matrix, ``G``
+    distinct column points and ``t'`` distinct queried columns; ``O(sqrt N)`` for ``N`` entries.
+
+    Example:
+        >>> pcs = LigeroPCS()                         # rate 1/2, 241 queries, >= 100 bits
+        >>> com, data = pcs.commit([table_a, table_b])
+        >>> proof = pcs.open(data, [Claim(0, r, None)], Transcript(b"demo"))
+        >>> pcs.verify(com.to_bytes(), [Claim(0, r, value)], proof.to_bytes(), Transcript(b"demo"))
+    """
+
+    name = "ligero"
+
+    def __init__(self, log_blowup: int = 1, target_bits: float = 100.0,
+                 bound: str = "unique-decoding") -> None:
+        self.params = LigeroParams(log_blowup, target_bits, bound)
+
+    def __repr__(self) -> str:
+        p = self.params
+        return (f"LigeroPCS(rate=1/{1 << p.log_blowup}, queries={p.queries}, "
+                f"bits={self.security_bits:.1f}, bound={p.bound!r})")
+
+    def params_bytes(self) -> bytes:
+        """``"ZKPP" | u16 version | name | u8 log_blowup | u8 target_bits | u8 bound | u16 t``.
+
+        Raises:
+            ValueError: ``target_bits`` is not a whole number (only those are encodable).
+        """
+        p = self.params
+        if p.target_bits != int(p.target_bits):
+            raise ValueError("only whole-number target_bits can be encoded")
+        w = params_writer(self.name)
+        w.u8(p.log_blowup)
+        w.u8(int(p.target_bits))
+        w.u8(BOUNDS.index(p.bound))
+        w.u16(p.queries)
+        return w.finish()
+
+    @classmethod
+    def from_params(cls, data: bytes) -> LigeroPCS:
+        """Inverse of :meth:`params_bytes`.
+
+        Raises:
+            ProofFormatError: malformed, unsupported, or a query count that does not follow
+                from the other parameters.
+        """
+        name, r = params_reader(data)
+        if name != cls.name:
+            raise ProofFormatError(f"pcs parameters: scheme {name!r}, expected {cls.name!r}")
+        log_blowup, bits, bound, queries = r.u8(), r.u8(), r.u8(len(BOUNDS) - 1), r.u16()
+        r.finish()
+        try:
+            pcs = cls(log_blowup, bits, BOUNDS[bound])
+        except ValueError as exc:
+            raise ProofFormatError(f"pcs parameters: {exc}") from None
+        if pcs.queries != queries:
+            raise ProofFormatError("pcs parameters: query count does not match the others")
+        return pcs
+
+    @property
+    def queries(self) -> int:
+        """``t``: column queries per opening."""
+        return self.params.queries
+
+    @property
+    def security_bits(self) -> float:
+        """``-log2(((1 + rate) / 2)^t + (L_max + 1) / p^2)`` (see :mod:`.params`)."""
+        return self.params.security_bits
+
+    def commit(self, polys: Sequence[npt.ArrayLike]
+               ) -> tuple[LigeroCommitment, LigeroProverData]:
+        """See :meth:`zkinfer.commit.base.PCS.commit`."""
+        from zkinfer.commit.ligero import prover
+
+        return prover.commit(self.params, polys)
+
+    def open(self, data: LigeroProverData, claims: Sequence[Claim],
+             transcript: Transcript) -> LigeroProof:
+        """See :meth:`zkinfer.commit.base.PCS.open`.
+
+        Raises:
+            TypeError: ``data`` is not the ``LigeroProverData`` returned by :meth:`commit`.
+            ValueError: a claim is malformed, or ``data`` was committed with another rate.
+        """
+        from zkinfer.commit.ligero import prover
+
+        if not isinstance(data, prover.LigeroProverData):
+            raise TypeError("open needs the LigeroProverData returned by commit")
+        return prover.open_claims(self.params, data, claims, transcript)
+
+    def verify(
+        self,
+        commitment: LigeroCommitment | bytes,
+        claims: Sequence[Claim],
+        proof: LigeroProof | bytes,
+        transcript: Transcript,
+    ) -> None:
+        """See :meth:`zkinfer.commit.base.PCS.verify`."""
+        com = self.decode_commitment(commitment) if is_encoded(commitment) else commitment
+        prf = self.decode_proof(proof) if is_encoded(proof) else proof
+        if not isinstance(com, LigeroCommitment) or not isinstance(prf, LigeroProof):
+            raise VerificationError("ligero pcs", "commitment or proof of another scheme")
+        verify_opening(self.params, com, claims, prf, transcript)
+
+    def decode_commitment(self, data: bytes) -> LigeroCommitment:
+        """See :meth:`zkinfer.commit.base.PCS.decode_commitment`."""
+        return LigeroCommitment.from_bytes(data)
+
+    def decode_proof(self, data: bytes) -> LigeroProof:
+        """See :meth:`zkinfer.commit.base.PCS.decode_proof`."""
+        return LigeroProof.from_bytes(data)
+

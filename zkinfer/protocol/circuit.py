@@ -1,0 +1,250 @@
+"""The circuit of a model: which columns are committed and which relations bind them.
+
+Prover and verifier build the same :class:`Circuit` from the public model description and the
+number of tokens, so the schedule of relations, the column layout and every identity are fixed by
+the statement, never by the proof.
+
+Columns. Every trace tensor of real shape ``(s_1, ..., s_k)`` is committed padded to
+``(2^b_1, ..., 2^b_k)`` (row-major, one multilinear in ``sum b_i`` variables); padded entries
+are zero, and the circuit proves it (identity ``col - Ind col = 0`` with the public indicator
+``Ind`` of the real block). Constant terms of identities are multiplied by ``Ind``, so the
+identities hold on the padding too.
+
+Relations (in schedule order):
+
+- matrix products ``acc = src @ W + Ind_rows (x) b`` by the matmul sumcheck at a random point;
+- embedding rows by a product with the public one-hot matrix of the token ids;
+- activation tables by pair look-ups ``(u + half) + beta out`` in ``j + beta T[j]``;
+- column sums (pooling) by the sum-over-the-cube identity ``sum_i h(i, r) = 2^b h(1/2, .., r)``;
+- all elementwise identities, one zero-check per number of variables;
+- range checks of every column at its declared width, over 16-bit limbs, one LogUp per width.
+
+Every relation ends in evaluation claims on committed columns (trace or weights), proven at the
+end by one opening per commitment (:mod:`zkinfer.protocol.openings`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.errors import ZkinferError
+from zkinfer.field import goldilocks as gl
+from zkinfer.protocol.constraints import Broadcast, Identity, Indicator, PublicColumn
+from zkinfer.protocol.range import limb_widths
+
+__all__ = [
+    "Col",
+    "padded_bits",
+    "MatmulRel",
+    "OneHotRel",
+    "TableRel",
+    "ColSumRel",
+    "RangeRel",
+    "Circuit",
+    "UnsupportedOpError",
+]
+
+U64 = npt.NDArray[np.uint64]
+
+
+class UnsupportedOpError(ZkinferError):
+    """The model uses an operation the prover cannot prove yet."""
+
+
+def padded_bits(shape: Sequence[int]) -> tuple[int, ...]:
+    """``b_i`` with ``2^b_i >= s_i`` (smallest), per axis."""
+    return tuple(max(0, int(s - 1).bit_length()) for s in shape)
+
+
+@dataclass(frozen=True)
+class Col:
+    """A committed column: real shape, padded bits per axis, declared width (if range-checked).
+
+    Attributes:
+        name: unique name (trace columns keep the model's names).
+        shape: real shape.
+        bits: padded ``log2`` size of each axis.
+        width: ``(bits, signed)`` to range-check, or ``None``.
+        padded_zero: whether the padding is proven zero (false for full tables).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    bits: tuple[int, ...]
+    width: tuple[int, bool] | None = None
+    padded_zero: bool = True
+
+    @property
+    def num_vars(self) -> int:
+        return sum(self.bits)
+
+    @property
+    def padded_shape(self) -> tuple[int, ...]:
+        return tuple(1 << b for b in self.bits)
+
+    @property
+    def indicator(self) -> str:
+        """Name of the public indicator of the real block."""
+        return f"ind{self.shape}/{self.bits}"
+
+
+@dataclass(frozen=True)
+class MatmulRel:
+    """``out = left @ right (+ Ind_rows (x) bias)``; ``right`` (or ``left``) may be a weight.
+
+    ``left`` is ``(m, k)`` and ``right`` ``(k, n)`` (padded); ``bias`` names a public vector.
+    """
+
+    out: str
+    left: str
+    right: str
+    bias: str | None = None
+
+
+@dataclass(frozen=True)
+class OneHotRel:
+    """``out[t] = table[ids[t]]`` for ``t < len(ids)``, zero rows after (``table`` a weight)."""
+
+    out: str
+    table: str
+    ids_name: str  # "input" (the public token ids) or "positions" (0..n-1)
+
+
+@dataclass(frozen=True)
+class TableRel:
+    """``out = T[src + offset]`` elementwise, ``T`` public (padded to a power of two)."""
+
+    name: str
+    src: str
+    out: str
+    table: str  # public table name in Circuit.tables
+    offset: int
+    mult: str  # committed multiplicity column
+
+
+@dataclass(frozen=True)
+class ColSumRel:
+    """``out[c] = sum_i src[i, c]`` (``src`` 2-D, padding zero)."""
+
+    out: str
+    src: str
+
+
+@dataclass(frozen=True)
+class RangeRel:
+    """``0 <= scale * col + offset < 2^bits`` via limb columns ``limbs``."""
+
+    col: str
+    bits: int
+    scale: int
+    offset: int
+    limbs: tuple[str, ...]
+
+
+@dataclass
+class Circuit:
+    """Columns, public data and relations of one statement (built by both sides).
+
+    Attributes:
+        trace: committed trace columns, in commitment order.
+        weights: committed weight columns (the model commitment), in order.
+        publics: public columns for identities (multipliers, biases, indicators, the output).
+        tables: public look-up tables (padded to powers of two), by name.
+        vectors: public vectors (biases), by name.
+        relations: matmul / one-hot / table / column-sum relations in schedule order.
+        identities: ``num_vars -> identities`` (one zero-check per key, in sorted order).
+        ranges: range relations, grouped at proving time by limb width.
+    """
+
+    trace: dict[str, Col] = field(default_factory=dict)
+    weights: dict[str, Col] = field(default_factory=dict)
+    publics: dict[str, PublicColumn] = field(default_factory=dict)
+    tables: dict[str, U64] = field(default_factory=dict)
+    vectors: dict[str, U64] = field(default_factory=dict)
+    relations: list = field(default_factory=list)
+    identities: dict[int, list[Identity]] = field(default_factory=dict)
+    ranges: list[RangeRel] = field(default_factory=list)
+
+    # ---- building blocks
+
+    def col(self, name: str) -> Col:
+        """A trace or weight column by name."""
+        if name in self.trace:
+            return self.trace[name]
+        return self.weights[name]
+
+    def add_trace(self, name: str, shape: Sequence[int], width: tuple[int, bool] | None,
+                  padded_zero: bool = True) -> Col:
+        """Register a committed trace column (and its padding identity and range check)."""
+        c = Col(name, tuple(int(s) for s in shape), padded_bits(shape), width, padded_zero)
+        self.trace[name] = c
+        if padded_zero and c.shape != c.padded_shape:
+            ind = self.indicator(c)
+            # col - Ind col = 0: the padding is zero
+            self.identity(c.num_vars, Identity.of(f"{name} padding", (1, [name]), (-1, [ind, name])))
+        if width is not None:
+            bits, signed = width
+            self.range(name, bits, 1, (1 << (bits - 1)) if signed else 0)
+        return c
+
+    def add_weight(self, name: str, shape: Sequence[int]) -> Col:
+        c = Col(name, tuple(int(s) for s in shape), padded_bits(shape))
+        self.weights[name] = c
+        return c
+
+    def indicator(self, c: Col) -> str:
+        """Register (once) and name the public indicator of ``c``'s real block."""
+        if c.indicator not in self.publics:
+            self.publics[c.indicator] = Indicator(c.shape, c.bits)
+        return c.indicator
+
+    def broadcast(self, name: str, vector: npt.ArrayLike, length_bits: int) -> str:
+        """Register a public per-channel vector (signed ints), zero-padded to ``2^length_bits``."""
+        v = np.zeros(1 << length_bits, dtype=np.uint64)
+        arr = np.asarray(vector, dtype=np.int64)
+        v[: arr.shape[0]] = gl.encode_signed(arr)
+        self.publics[name] = Broadcast(v)
+        self.vectors[name] = v
+        return name
+
+    def identity(self, num_vars: int, ident: Identity) -> None:
+        self.identities.setdefault(num_vars, []).append(ident)
+
+    def range(self, col: str, bits: int, scale: int, offset: int) -> None:
+        """Range-check ``scale * col + offset`` in ``[0, 2^bits)`` with limb columns."""
+        c = self.trace[col]
+        tag = f"{col}#rc{sum(1 for r in self.ranges if r.col == col)}"
+        widths = limb_widths(bits)
+        limbs = tuple(f"{tag}.l{k}" for k in range(len(widths)))
+        for limb in limbs:
+            self.trace[limb] = Col(limb, c.shape, c.bits, None, True)
+        self.ranges.append(RangeRel(col, bits, scale, offset, limbs))
+        ind = self.indicator(c) if c.shape != c.padded_shape else None
+        # sum_k 2^(16k) limb_k - scale col - offset Ind = 0
+        terms = [(1 << (16 * k), [limb]) for k, limb in enumerate(limbs)]
+        terms.append((-scale, [col]))
+        if offset:
+            terms.append((-offset, [ind] if ind else []))
+        # (limbs are in [0, 2^16), so on the padding, where the right side is 0, they are 0)
+        self.identity(c.num_vars, Identity.of(f"{tag} limbs", *terms))
+
+    def range_widths(self) -> dict[int, list[str]]:
+        """Limb columns grouped by limb width (each group is one LogUp)."""
+        groups: dict[int, list[str]] = {}
+        for r in self.ranges:
+            for w, limb in zip(limb_widths(r.bits), r.limbs):
+                groups.setdefault(w, []).append(limb)
+        return dict(sorted(groups.items()))
+
+    def range_mult_name(self, width: int) -> str:
+        return f"range{width}.mult"
+
+    def finish_ranges(self) -> None:
+        """Register the multiplicity column of every range table (call once, at the end)."""
+        for w in self.range_widths():
+            name = self.range_mult_name(w)
+            self.trace[name] = Col(name, (1 << w,), (w,), None, False)

@@ -1,0 +1,337 @@
+"""Prove and verify a :class:`~zkinfer.protocol.circuit.Circuit` (one schedule, two sides).
+
+Schedule, after the caller has absorbed the statement and the trace commitment:
+
+1. ``circuit.relations`` in order (matmuls, one-hot products, table look-ups, column sums);
+2. one zero-check per number of variables (sorted) over all identities of that size;
+3. one LogUp per range-table width (sorted) over all limb columns of that width;
+4. the openings: all claims on the trace commitment, then all claims on the weights.
+
+:func:`prove_circuit` returns the list of step proofs; :func:`verify_circuit` consumes the same
+list in the same order. Each step's messages are absorbed by the sub-protocol that sends them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.commit.base import PCS, Commitment, ProverData
+from zkinfer.commit.base import Claim as PcsClaim
+from zkinfer.errors import VerificationError
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+from zkinfer.lookup.logup import LookupProof, prove_lookup, verify_lookup
+from zkinfer.poly.multilinear import eq_table, evaluate
+from zkinfer.protocol.circuit import Circuit, ColSumRel, MatmulRel, OneHotRel, TableRel
+from zkinfer.protocol.claims import Claim
+from zkinfer.protocol.constraints import prove_identities, verify_identities
+from zkinfer.protocol.embedding import onehot, onehot_eval
+from zkinfer.protocol.matmul import MatmulProof, prove_matmul, verify_matmul
+from zkinfer.protocol.openings import OpeningsProof, prove_openings, verify_openings
+from zkinfer.protocol.range import RangeProof, prove_ranges, verify_ranges
+from zkinfer.protocol.zerocheck import ZerocheckProof
+from zkinfer.transcript import Transcript
+
+__all__ = ["Statement", "MatmulStep", "TableStep", "ValueStep", "prove_circuit", "verify_circuit"]
+
+U64 = npt.NDArray[np.uint64]
+_INV2 = (gl.P + 1) // 2
+
+
+@dataclass(frozen=True, eq=False)
+class Statement:
+    """What both sides know besides the circuit: the token ids."""
+
+    ids: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class MatmulStep:
+    """A product relation: the output's value at the random point, and the matmul proof."""
+
+    value: U64
+    proof: MatmulProof
+
+
+@dataclass(frozen=True, eq=False)
+class TableStep:
+    """A pair look-up: the LogUp proof and ``[src(r), out(r)]`` at its look-up point."""
+
+    lookup: LookupProof
+    evals: U64
+
+
+@dataclass(frozen=True, eq=False)
+class ValueStep:
+    """A single value sent by the prover (a column sum's value at a random point)."""
+
+    value: U64
+
+
+_LABEL_POINT = b"circuit/point"
+_LABEL_VALUE = b"circuit/value"
+_LABEL_BETA = b"circuit/beta"
+_LABEL_TABLE_EVALS = b"circuit/table-evals"
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers shared by both sides
+
+
+def _split(point: U64, bits: tuple[int, ...]) -> list[U64]:
+    out, pos = [], 0
+    for b in bits:
+        out.append(point[pos: pos + b])
+        pos += b
+    return out
+
+
+def _indicator_eval(real: int, r: U64) -> U64:
+    """``sum_{i < real} eq(r, i)``: the indicator of the first ``real`` entries."""
+    return ext.sum(eq_table(r)[:real], axis=0)
+
+
+def _ids_for(rel: OneHotRel, st: Statement) -> npt.NDArray[np.int64]:
+    return st.ids if rel.ids_name == "input" else np.arange(st.ids.shape[0], dtype=np.int64)
+
+
+def _bias_term(circuit: Circuit, rel: MatmulRel, r_i: U64, r_j: U64, rows: int) -> U64:
+    """``Ind_rows(r_i) b~(r_j)``."""
+    if rel.bias is None:
+        return ext.zeros(())
+    b = circuit.vectors[rel.bias]
+    return ext.mul(_indicator_eval(rows, r_i), evaluate(b, r_j))
+
+
+def _table_f(circuit: Circuit, rel: TableRel, beta: U64, src_v: U64, out_v: U64, ind: U64) -> U64:
+    """``f(r) = src(r) + offset Ind(r) + beta out(r) + (1 - Ind(r)) (offset + beta T[offset])``."""
+    off = ext.from_base(np.uint64(rel.offset))
+    t_off = ext.from_base(circuit.tables[rel.table][rel.offset])
+    real = ext.add(ext.add(src_v, ext.mul(off, ind)), ext.mul(beta, out_v))
+    pad = ext.mul(ext.sub(ext.ones(()), ind), ext.add(off, ext.mul(beta, t_off)))
+    return ext.add(real, pad)
+
+
+def _route(circuit: Circuit, claims: list[Claim]) -> tuple[list[PcsClaim], list[PcsClaim]]:
+    """Split named claims into PCS claims on the trace and on the weight commitment."""
+    trace_idx = {n: k for k, n in enumerate(circuit.trace)}
+    weight_idx = {n: k for k, n in enumerate(circuit.weights)}
+    tr, wt = [], []
+    for c in claims:
+        if c.poly in trace_idx:
+            tr.append(PcsClaim(trace_idx[c.poly], c.point, c.value))
+        elif c.poly in weight_idx:
+            wt.append(PcsClaim(weight_idx[c.poly], c.point, c.value))
+        else:  # pragma: no cover - the circuit only names its own columns
+            raise KeyError(c.poly)
+    return tr, wt
+
+
+# ---------------------------------------------------------------------------------------------
+# prover
+
+
+def prove_circuit(
+    circuit: Circuit,
+    st: Statement,
+    tables: dict[str, U64],
+    weights: dict[str, U64],
+    pcs: PCS,
+    trace_commitment: tuple[Commitment, ProverData],
+    weight_commitment: tuple[Commitment, ProverData],
+    transcript: Transcript,
+) -> list:
+    """Run the schedule as the prover; returns the step proofs in order."""
+    from zkinfer.poly import fast
+
+    steps: list = []
+    claims: list[Claim] = []
+
+    def table(name: str) -> U64:
+        return tables[name] if name in tables else weights[name]
+
+    def matrix(name: str) -> U64:
+        col = circuit.col(name)
+        return table(name).reshape(col.padded_shape[0], -1)
+
+    for rel in circuit.relations:
+        if isinstance(rel, (MatmulRel, OneHotRel)):
+            out = circuit.trace[rel.out]
+            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
+            value = fast.evaluate(tables[rel.out], r)
+            transcript.append_ext(_LABEL_VALUE, value)
+            claims.append(Claim(rel.out, r, value))
+            if isinstance(rel, MatmulRel):
+                proof, cl = prove_matmul(matrix(rel.left), matrix(rel.right), r, transcript,
+                                         names=(rel.left, rel.right))
+                claims += cl
+            else:
+                tab = circuit.weights[rel.table]
+                a = onehot(_ids_for(rel, st), out.padded_shape[0], tab.padded_shape[0])
+                proof, cl = prove_matmul(a, matrix(rel.table), r, transcript,
+                                         names=("onehot", rel.table))
+                claims.append(cl[1])
+            steps.append(MatmulStep(value, proof))
+        elif isinstance(rel, TableRel):
+            beta = transcript.challenge_ext(_LABEL_BETA)
+            src = circuit.trace[rel.src]
+            ind = ext.from_base(circuit.publics[src.indicator].table(src.num_vars)) \
+                if src.indicator in circuit.publics else ext.ones(1 << src.num_vars)
+            tvals = circuit.tables[rel.table]
+            # f = src + offset Ind + beta out + (1 - Ind)(offset + beta T[offset])
+            off_row = ext.add(ext.from_base(np.uint64(rel.offset)),
+                              ext.mul(beta, ext.from_base(tvals[rel.offset])))
+            size = tables[rel.src].shape[0]
+            f = ext.add(ext.from_base(tables[rel.src]),
+                        ext.mul_base(np.broadcast_to(beta, (size, 2)), tables[rel.out]))
+            f = ext.add(f, ext.mul(ind, ext.from_base(np.uint64(rel.offset))))
+            f = ext.add(f, ext.mul(ext.sub(ext.ones(1), ind), off_row))
+            t = ext.add(ext.from_base(np.arange(tvals.shape[0], dtype=np.uint64)),
+                        ext.mul_base(np.broadcast_to(beta, (tvals.shape[0], 2)), tvals))
+            lk_proof, lk = prove_lookup(f, t, tables[rel.mult], transcript)
+            evals = np.stack([fast.evaluate(tables[rel.src], lk.f_point),
+                              fast.evaluate(tables[rel.out], lk.f_point)])
+            transcript.append_ext(_LABEL_TABLE_EVALS, evals)
+            claims += [Claim(rel.src, lk.f_point, evals[0]), Claim(rel.out, lk.f_point, evals[1]),
+                       Claim(rel.mult, lk.t_point, lk.m_value)]
+            steps.append(TableStep(lk_proof, evals))
+        elif isinstance(rel, ColSumRel):
+            out = circuit.trace[rel.out]
+            src = circuit.trace[rel.src]
+            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
+            value = fast.evaluate(tables[rel.out], r)
+            transcript.append_ext(_LABEL_VALUE, value)
+            claims.append(Claim(rel.out, r, value))
+            claims.append(_colsum_claim(src, r, value))
+            steps.append(ValueStep(value))
+    for nv in sorted(circuit.identities):
+        proof, cl = prove_identities(circuit.identities[nv], tables, circuit.publics, nv,
+                                     transcript)
+        claims += cl
+        steps.append(proof)
+    for w, limbs in circuit.range_widths().items():
+        proof, cl = prove_ranges([tables[x] for x in limbs], w,
+                                 tables[circuit.range_mult_name(w)], transcript, names=limbs)
+        claims += [Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value), *cl[1:]]
+        steps.append(proof)
+    tr, wt = _route(circuit, claims)
+    steps.append(prove_openings(pcs, trace_commitment[0], trace_commitment[1], tr, transcript))
+    steps.append(prove_openings(pcs, weight_commitment[0], weight_commitment[1], wt, transcript))
+    return steps
+
+
+def _colsum_claim(src, r: U64, value: U64) -> Claim:
+    """``sum_i src(i, r) = 2^b src(1/2, ..., 1/2, r)``: the claim on ``src``."""
+    rows = src.bits[0]
+    half = ext.from_base(np.full(rows, _INV2, dtype=np.uint64))
+    scale = ext.from_base(np.uint64(pow(_INV2, rows, gl.P)))
+    return Claim(src.name, np.concatenate([half, r]), ext.mul(value, scale))
+
+
+# ---------------------------------------------------------------------------------------------
+# verifier
+
+
+def verify_circuit(
+    circuit: Circuit,
+    st: Statement,
+    steps: list,
+    pcs: PCS,
+    trace_commitment: Commitment,
+    weight_commitment: Commitment,
+    transcript: Transcript,
+) -> None:
+    """Replay the schedule as the verifier.
+
+    Raises:
+        VerificationError: any relation, look-up, range check or opening fails (the error names
+            which).
+    """
+    expected = len(circuit.relations) + len(circuit.identities) + len(circuit.range_widths()) + 2
+    if len(steps) != expected:
+        raise VerificationError("proof", "wrong number of steps", expected=expected, got=len(steps))
+    it = iter(steps)
+    claims: list[Claim] = []
+    for rel in circuit.relations:
+        step = next(it)
+        if isinstance(rel, (MatmulRel, OneHotRel)):
+            if not isinstance(step, MatmulStep):
+                raise VerificationError(rel.out, "expected a product proof")
+            out = circuit.trace[rel.out]
+            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
+            transcript.append_ext(_LABEL_VALUE, step.value)
+            claims.append(Claim(rel.out, r, step.value))
+            r_i, r_j = r[: out.bits[0]], r[out.bits[0]:]
+            if isinstance(rel, MatmulRel):
+                left, right = circuit.col(rel.left), circuit.col(rel.right)
+                shape = (left.padded_shape[0], left.padded_shape[1], right.padded_shape[1])
+                value = ext.sub(step.value, _bias_term(circuit, rel, r_i, r_j, out.shape[0]))
+                claims += verify_matmul(shape, r, value, step.proof, transcript,
+                                        names=(rel.left, rel.right), check=f"matmul {rel.out}")
+            else:
+                tab = circuit.weights[rel.table]
+                shape = (out.padded_shape[0], tab.padded_shape[0], tab.padded_shape[1])
+                cl = verify_matmul(shape, r, step.value, step.proof, transcript,
+                                   names=("onehot", rel.table), check=f"embedding {rel.out}")
+                want = onehot_eval(_ids_for(rel, st), shape[0], shape[1], cl[0].point)
+                if not np.array_equal(want, cl[0].value):
+                    raise VerificationError(f"embedding {rel.out}",
+                                            "the looked-up rows are not the public token ids")
+                claims.append(cl[1])
+        elif isinstance(rel, TableRel):
+            if not isinstance(step, TableStep):
+                raise VerificationError(rel.name, "expected a look-up proof")
+            beta = transcript.challenge_ext(_LABEL_BETA)
+            src = circuit.trace[rel.src]
+            tvals = circuit.tables[rel.table]
+            lk = verify_lookup(1 << src.num_vars, tvals.shape[0], step.lookup, transcript,
+                               check=f"table {rel.name}")
+            evals = ext.as_ext(step.evals, "table evaluations")
+            if evals.shape != (2, 2):
+                raise VerificationError(f"table {rel.name}", "expected two evaluations")
+            ind = circuit.publics[src.indicator].evaluate(lk.f_point) \
+                if src.indicator in circuit.publics else ext.ones(())
+            if not np.array_equal(_table_f(circuit, rel, beta, evals[0], evals[1], ind),
+                                  lk.f_value):
+                raise VerificationError(f"table {rel.name}",
+                                        "looked-up pairs do not match the columns")
+            # t(r) = r as an index + beta T~(r)
+            from zkinfer.lookup.logup import range_table_eval
+
+            want_t = ext.add(range_table_eval(lk.t_point), ext.mul(beta, evaluate(tvals, lk.t_point)))
+            if not np.array_equal(want_t, lk.t_value):
+                raise VerificationError(f"table {rel.name}", "table evaluation is wrong")
+            transcript.append_ext(_LABEL_TABLE_EVALS, evals)
+            claims += [Claim(rel.src, lk.f_point, evals[0]), Claim(rel.out, lk.f_point, evals[1]),
+                       Claim(rel.mult, lk.t_point, lk.m_value)]
+        elif isinstance(rel, ColSumRel):
+            if not isinstance(step, ValueStep):
+                raise VerificationError(rel.out, "expected a value")
+            out = circuit.trace[rel.out]
+            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
+            value = ext.as_ext(step.value, "value")
+            transcript.append_ext(_LABEL_VALUE, value)
+            claims.append(Claim(rel.out, r, value))
+            claims.append(_colsum_claim(circuit.trace[rel.src], r, value))
+    for nv in sorted(circuit.identities):
+        step = next(it)
+        if not isinstance(step, ZerocheckProof):
+            raise VerificationError(f"identities ({nv} variables)", "expected a zero-check")
+        claims += verify_identities(circuit.identities[nv], circuit.publics, nv, step, transcript,
+                                    check=f"identities ({nv} variables)")
+    for w, limbs in circuit.range_widths().items():
+        step = next(it)
+        if not isinstance(step, RangeProof):
+            raise VerificationError(f"range {w} bits", "expected a range proof")
+        sizes = [1 << circuit.trace[x].num_vars for x in limbs]
+        cl = verify_ranges(sizes, w, step, transcript, names=limbs, check=f"range {w} bits")
+        claims += [Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value), *cl[1:]]
+    tr, wt = _route(circuit, claims)
+    for commitment, group, name in ((trace_commitment, tr, "trace"), (weight_commitment, wt, "weights")):
+        step = next(it)
+        if not isinstance(step, OpeningsProof):
+            raise VerificationError(f"{name} openings", "expected an opening proof")
+        verify_openings(pcs, commitment, group, step, transcript, check=f"{name} openings")

@@ -1,0 +1,84 @@
+"""The prover's witness: every committed column of a :class:`~zkinfer.protocol.circuit.Circuit`
+as a padded field table, computed from the model, the input and the forward's trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.field import goldilocks as gl
+from zkinfer.protocol.circuit import Circuit, Col, TableRel
+from zkinfer.protocol.range import limb_widths, range_multiplicities
+
+__all__ = ["pad", "build_witness", "weight_tables"]
+
+U64 = npt.NDArray[np.uint64]
+
+
+def pad(values: npt.ArrayLike, col: Col) -> npt.NDArray[np.int64]:
+    """Zero-pad an integer tensor to the column's padded shape (row-major)."""
+    v = np.asarray(values, dtype=np.int64)
+    if v.shape != col.shape:
+        raise ValueError(f"{col.name}: shape {v.shape}, circuit expects {col.shape}")
+    out = np.zeros(col.padded_shape, dtype=np.int64)
+    out[tuple(slice(0, s) for s in v.shape)] = v
+    return out
+
+
+def _field(values: npt.NDArray[np.int64]) -> U64:
+    return gl.encode_signed(values.reshape(-1))
+
+
+def weight_tables(circuit: Circuit, weights: dict[str, np.ndarray]) -> list[U64]:
+    """The model commitment's tables, in circuit order."""
+    return [_field(pad(weights[name], col)) for name, col in circuit.weights.items()]
+
+
+def build_witness(circuit: Circuit, trace: dict[str, np.ndarray]) -> dict[str, U64]:
+    """Padded field tables of every committed trace column, in circuit order.
+
+    Arguments:
+        circuit: the statement's circuit.
+        trace: the forward's integer columns (by name).
+
+    Returns:
+        ``name -> uint64 table`` for every column of ``circuit.trace``.
+    """
+    ints: dict[str, npt.NDArray[np.int64]] = {}
+    for name, col in circuit.trace.items():
+        if name in trace:
+            ints[name] = pad(trace[name], col)
+    # clamp advice: below = max(lo - q, 0), above = max(q - hi, 0) (from q and the clamped out)
+    for name in list(circuit.trace):
+        if name.endswith(".below"):
+            prefix = name[: -len(".below")]
+            q, out = ints[f"{prefix}.q"], ints[f"{prefix}.out"]
+            ints[name] = np.maximum(out - q, 0)
+            ints[f"{prefix}.above"] = np.maximum(q - out, 0)
+    # look-up multiplicities, padding included (padded entries look up row `offset`)
+    for rel in circuit.relations:
+        if isinstance(rel, TableRel):
+            idx = ints[rel.src].reshape(-1) + rel.offset
+            src = circuit.trace[rel.src]
+            real = np.zeros(src.padded_shape, dtype=bool)
+            real[tuple(slice(0, s) for s in src.shape)] = True
+            idx = np.where(real.reshape(-1), idx, rel.offset)
+            size = circuit.tables[rel.table].shape[0]
+            ints[rel.mult] = np.bincount(idx, minlength=size).astype(np.int64)
+    # limbs of every range-checked value: scale * col + offset (offset only on real entries)
+    for r in circuit.ranges:
+        col = circuit.trace[r.col]
+        real = np.zeros(col.padded_shape, dtype=np.int64)
+        real[tuple(slice(0, s) for s in col.shape)] = 1
+        v = r.scale * ints[r.col] + r.offset * real
+        if v.size and (v.min() < 0 or v.max() >= 1 << r.bits):
+            raise ValueError(f"{r.col}: value outside its {r.bits}-bit range check")
+        shift = 0
+        for w, limb in zip(limb_widths(r.bits), r.limbs):
+            ints[limb] = (v >> shift) & ((1 << w) - 1)
+            shift += w
+    tables = {name: _field(v) for name, v in ints.items()}
+    for w, limbs in circuit.range_widths().items():
+        # counts over the concatenated limb vector, its zero padding included
+        tables[circuit.range_mult_name(w)] = range_multiplicities([tables[x] for x in limbs], w)
+    return {name: tables[name] for name in circuit.trace}

@@ -1,0 +1,92 @@
+"""The prover: model commitment (:func:`setup`) and proofs of inference (:func:`prove`).
+
+``prove``: Numba forward -> trace -> padded witness (advice, limbs, multiplicities) -> one
+batch commitment of the trace -> the relation schedule of :mod:`zkinfer.protocol.engine` ->
+one opening for the trace commitment and one for the weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zkinfer.errors import ModelError
+from zkinfer.proof import (
+    Proof,
+    ProvingKey,
+    VerifyingKey,
+    encode_public_model,
+    statement_transcript,
+)
+from zkinfer.protocol.model_circuit import build_circuit, weight_names
+from zkinfer.protocol.witness import build_witness, weight_tables
+
+__all__ = ["setup", "prove"]
+
+
+def _default_pcs():
+    from zkinfer.commit import LigeroPCS
+
+    return LigeroPCS()
+
+
+def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
+    """Commit a model's weights and fix its public parameters.
+
+    Arguments:
+        model: an integer model (:mod:`zkinfer.models`).
+        pcs: the commitment scheme (default: ``LigeroPCS()``, rate 1/2, >= 100 bits).
+
+    Returns:
+        ``(vk, pk)``: the verifying key (public, serializable) and the proving key (holds the
+        weights; never serialized).
+
+    Raises:
+        UnsupportedOpError: the model has an operation the prover cannot prove yet.
+    """
+    pcs = pcs or _default_pcs()
+    circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
+    weights = {"tok_emb": model.tok_emb, "pos_emb": model.pos_emb}
+    from zkinfer.model.intmodel import OpLinear, ops
+
+    for op in ops(model):
+        if isinstance(op, OpLinear):
+            weights[f"{op.name}.w"] = op.lin.w
+    assert [n for n, _ in weight_names(model)] == list(circuit.weights)  # noqa: S101 - internal
+    tables = weight_tables(circuit, weights)
+    commitment, data = pcs.commit(tables)
+    vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
+    pk = ProvingKey(model, pcs, vk, commitment, data, dict(zip(circuit.weights, tables)))
+    return vk, pk
+
+
+def prove(pk: ProvingKey, ids: np.ndarray) -> Proof:
+    """Run the model on ``ids`` and prove the output.
+
+    Arguments:
+        pk: from :func:`setup`.
+        ids: token ids, a 1-D integer numpy array.
+
+    Returns:
+        The :class:`~zkinfer.proof.Proof`; ``proof.output`` is the pooled integer vector.
+
+    Raises:
+        ModelError: bad input.
+    """
+    from zkinfer.model.forward import forward
+    from zkinfer.protocol.engine import Statement, prove_circuit
+
+    trace = forward(pk.model, ids)
+    ids = np.asarray(ids, dtype=np.int64)
+    output = np.asarray(trace.output, dtype=np.int64)
+    circuit = build_circuit(pk.model, ids.shape[0], output)
+    try:
+        witness = build_witness(circuit, dict(trace.items()))
+    except ValueError as exc:  # pragma: no cover - the forward checks every width first
+        raise ModelError(f"trace does not fit the circuit: {exc}") from exc
+    transcript = statement_transcript(pk.vk, ids, output)
+    trace_com, trace_data = pk.pcs.commit(list(witness.values()))
+    transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
+    steps = prove_circuit(circuit, Statement(ids), witness, pk.weight_tables, pk.pcs,
+                          (trace_com, trace_data), (pk.weight_commitment, pk.weight_data),
+                          transcript)
+    return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), tuple(steps))
