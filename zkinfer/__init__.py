@@ -12,8 +12,21 @@ module                 what it holds
 ``zkinfer.poly``       multilinear polynomials, NTT, small univariate polynomials
 ``zkinfer.transcript`` the Fiat-Shamir transcript shared by prover and verifier
 ``zkinfer.sumcheck``   sumcheck prover (Numba) and verifier (numpy only)
-``zkinfer.selfcheck``  the self-check run by ``python -m zkinfer``
+``zkinfer.selfcheck``  the self-check run by ``zkinfer selfcheck``
+``zkinfer.protocol``   relations: matmul, zero-checks, look-ups, ranges, openings
+``zkinfer.commit``     polynomial commitments (``TrivialPCS``, ``LigeroPCS``)
+``zkinfer.model``      the integer transformer (spec, Numba forward, quantization)
+``zkinfer.models``     built-in models (``tiny``, ``tiny_mlp``, ``minilm``)
 =====================  =========================================================
+
+Typical use::
+
+    import zkinfer
+    from zkinfer.models import tiny_mlp
+
+    vk, pk = zkinfer.setup(tiny_mlp())
+    proof = zkinfer.prove(pk, ids)                       # ids: 1-D int array of token ids
+    zkinfer.verify(vk, ids, proof.output, proof)         # True, or raises VerificationError
 """
 
 from __future__ import annotations
@@ -24,8 +37,42 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "__version__",
+    "setup",
+    "prove",
+    "verify",
+    "Proof",
+    "VerifyingKey",
     "ZkinferError",
     "FieldRangeError",
     "ProofFormatError",
     "VerificationError",
 ]
+
+
+def setup(model, pcs=None):
+    """Commit a model; returns ``(VerifyingKey, ProvingKey)`` (see :func:`zkinfer.prover.setup`)."""
+    from zkinfer.prover import setup as _setup
+
+    return _setup(model, pcs)
+
+
+def prove(pk, ids):
+    """Prove one inference; returns a :class:`Proof` (see :func:`zkinfer.prover.prove`)."""
+    from zkinfer.prover import prove as _prove
+
+    return _prove(pk, ids)
+
+
+def verify(vk, ids, output, proof) -> bool:
+    """Verify a proof with numpy alone (see :func:`zkinfer.verifier.verify`)."""
+    from zkinfer.verifier import verify as _verify
+
+    return _verify(vk, ids, output, proof)
+
+
+def __getattr__(name: str):
+    if name in ("Proof", "VerifyingKey"):
+        from zkinfer import proof as _proof
+
+        return getattr(_proof, name)
+    raise AttributeError(f"module 'zkinfer' has no attribute {name!r}")

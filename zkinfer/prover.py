@@ -20,7 +20,7 @@ from zkinfer.proof import (
 from zkinfer.protocol.model_circuit import build_circuit, weight_names
 from zkinfer.protocol.witness import build_witness, weight_tables
 
-__all__ = ["setup", "prove"]
+__all__ = ["setup", "prove", "prove_trace"]
 
 
 def _default_pcs():
@@ -73,15 +73,28 @@ def prove(pk: ProvingKey, ids: np.ndarray) -> Proof:
         ModelError: bad input.
     """
     from zkinfer.model.forward import forward
-    from zkinfer.protocol.engine import Statement, prove_circuit
 
     trace = forward(pk.model, ids)
-    ids = np.asarray(ids, dtype=np.int64)
-    output = np.asarray(trace.output, dtype=np.int64)
+    return prove_trace(pk, np.asarray(ids, dtype=np.int64), dict(trace.items()),
+                       np.asarray(trace.output, dtype=np.int64))
+
+
+def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
+                output: np.ndarray) -> Proof:
+    """Prove a given trace (the honest one comes from :func:`prove`).
+
+    Exposed for tests of cheating provers: a trace that breaks the model's semantics yields a
+    proof the verifier rejects (or an error here when a value leaves its range check).
+
+    Raises:
+        ModelError: a trace value does not fit the circuit's range checks.
+    """
+    from zkinfer.protocol.engine import Statement, prove_circuit
+
     circuit = build_circuit(pk.model, ids.shape[0], output)
     try:
-        witness = build_witness(circuit, dict(trace.items()))
-    except ValueError as exc:  # pragma: no cover - the forward checks every width first
+        witness = build_witness(circuit, columns)
+    except ValueError as exc:
         raise ModelError(f"trace does not fit the circuit: {exc}") from exc
     transcript = statement_transcript(pk.vk, ids, output)
     trace_com, trace_data = pk.pcs.commit(list(witness.values()))

@@ -46,7 +46,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
         vk = VerifyingKey.from_bytes(vk)
     pcs = pcs_from_params(vk.pcs_params)
     if not isinstance(proof, Proof):
-        proof = Proof.from_bytes(proof, pcs)
+        proof = Proof.from_bytes(proof)
     ids = _as_ids(ids)
     out = np.asarray(output)
     if out.ndim != 1 or out.dtype.kind not in "iu":

@@ -1,4 +1,4 @@
-"""The quantized transformer whose inference zkinfer proves.
+"""The quantized transformer (or residual MLP, ``block="mlp"``) whose inference zkinfer proves.
 
 ==================  ==========================================================================
 module              contents

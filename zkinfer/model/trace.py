@@ -35,6 +35,9 @@ prefix                                  columns
 ``pool``                                ``sum``, ``mean`` (the public output), ``rem``
 ======================================  ==========================================================
 
+An MLP model (``block="mlp"``) has only the ``emb``, ``layerL.ffn.{up,act,down}`` and ``pool``
+columns (``ffn.up`` reads the residual stream: ``emb.x``, then the previous ``ffn.down.out``).
+
 ``Trace.summary()`` prints every column with its shape, width, kind and defining identity;
 :func:`zkinfer.model.check.check_trace` checks all the identities.
 

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from zkinfer.errors import FieldRangeError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import reference as ref
 
 __all__ = ["num_vars", "eq_eval", "eq_table", "fold", "evaluate"]
 
@@ -45,15 +46,13 @@ def eq_eval(r: npt.ArrayLike, x: npt.ArrayLike) -> U64:
     b = ext.as_ext(x, "x")
     if a.shape != b.shape or a.ndim != 2:
         raise FieldRangeError(f"eq_eval: points of shapes {a.shape} and {b.shape}")
-    with np.errstate(over="ignore"):
-        ab = ext._mul(a, b)
-        # r x + (1 - r)(1 - x) = 2 r x - r - x + 1
-        terms = gl._sub(gl._add(ab, ab), gl._add(a, b))
-        terms[:, 0] = gl._add(terms[:, 0], np.uint64(1))
-        acc = ext.ones(())
-        for k in range(terms.shape[0]):
-            acc = ext._mul(acc, terms[k])
-    return acc
+    # scalar work on Python ints: r x + (1 - r)(1 - x) = 2 r x - r - x + 1
+    acc = (1, 0)
+    for ra, xa in zip(a.tolist(), b.tolist()):
+        rx = ref.ext_mul(tuple(ra), tuple(xa))
+        term = ((2 * rx[0] - ra[0] - xa[0] + 1) % gl.P, (2 * rx[1] - ra[1] - xa[1]) % gl.P)
+        acc = ref.ext_mul(acc, term)
+    return np.array(acc, dtype=np.uint64)
 
 
 def eq_table(r: npt.ArrayLike) -> U64:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from zkinfer.errors import FieldRangeError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import reference as ref
 
 __all__ = ["domain", "ntt", "intt", "evaluate", "interpolate_at", "lagrange_weights"]
 
@@ -143,24 +144,32 @@ def _lagrange_denominators(d: int) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _lagrange_ints(d: int, r: tuple[int, int]) -> list[tuple[int, int]]:
+    """``L_i(r)`` on Python ints (scalar work: far cheaper than numpy calls on tiny arrays)."""
+    P = gl.P
+    diffs = [((r[0] - j) % P, r[1]) for j in range(d + 1)]  # r - j
+    # prefix and suffix products of (r - j): L_i = prefix_i * suffix_{i+1} / den_i
+    prefix = [(1, 0)]
+    for x in diffs:
+        prefix.append(ref.ext_mul(prefix[-1], x))
+    suffix = [(1, 0)] * (d + 2)
+    for j in range(d, -1, -1):
+        suffix[j] = ref.ext_mul(suffix[j + 1], diffs[j])
+    dens = _lagrange_denominators(d)
+    out = []
+    for i in range(d + 1):
+        num = ref.ext_mul(prefix[i], suffix[i + 1])
+        out.append((num[0] * dens[i] % P, num[1] * dens[i] % P))
+    return out
+
+
 def lagrange_weights(d: int, r: npt.ArrayLike) -> U64:
     """``[L_0(r), ..., L_d(r)]`` for the nodes ``0..d`` at the extension point ``r``.
 
     Shape ``(d + 1, 2)``.
     """
-    r = ext.as_ext(r, "r")
-    nodes = ext.from_base(np.arange(d + 1, dtype=np.uint64))
-    with np.errstate(over="ignore"):
-        diffs = gl._sub(np.broadcast_to(r, nodes.shape), nodes)  # r - j
-        out = np.empty((d + 1, 2), dtype=np.uint64)
-        dens = _lagrange_denominators(d)
-        for i in range(d + 1):
-            num = ext.ones(())
-            for j in range(d + 1):
-                if j != i:
-                    num = ext._mul(num, diffs[j])
-            out[i] = gl._mul(num, np.uint64(dens[i]))
-    return out
+    rr = ext.as_ext(r, "r").reshape(2)
+    return np.array(_lagrange_ints(d, (int(rr[0]), int(rr[1]))), dtype=np.uint64)
 
 
 def interpolate_at(values: npt.ArrayLike, r: npt.ArrayLike) -> U64:
@@ -169,5 +178,9 @@ def interpolate_at(values: npt.ArrayLike, r: npt.ArrayLike) -> U64:
     ``values``: extension elements, shape ``(d + 1, 2)``. Returns shape ``(2,)``.
     """
     v = ext.as_ext(values, "values")
-    weights = lagrange_weights(v.shape[0] - 1, r)
-    return ext.sum(ext.mul(weights, v), axis=0)
+    rr = ext.as_ext(r, "r").reshape(2)
+    weights = _lagrange_ints(v.shape[0] - 1, (int(rr[0]), int(rr[1])))
+    acc = (0, 0)
+    for w, (a, b) in zip(weights, v.tolist()):
+        acc = ref.ext_add(acc, ref.ext_mul(w, (a, b)))
+    return np.array(acc, dtype=np.uint64)
