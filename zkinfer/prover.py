@@ -80,20 +80,24 @@ def prove(pk: ProvingKey, ids: np.ndarray) -> Proof:
 
 
 def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
-                output: np.ndarray) -> Proof:
+                output: np.ndarray, strict: bool = True) -> Proof:
     """Prove a given trace (the honest one comes from :func:`prove`).
 
     Exposed for tests of cheating provers: a trace that breaks the model's semantics yields a
     proof the verifier rejects (or an error here when a value leaves its range check).
 
+    Arguments:
+        strict: with ``False``, values outside their range checks are committed anyway (their
+            limbs keep the low bits), to test that the verifier rejects such proofs.
+
     Raises:
-        ModelError: a trace value does not fit the circuit's range checks.
+        ModelError: a trace value does not fit the circuit's range checks (``strict``).
     """
     from zkinfer.protocol.engine import Statement, prove_circuit
 
     circuit = build_circuit(pk.model, ids.shape[0], output)
     try:
-        witness = build_witness(circuit, columns)
+        witness = build_witness(circuit, columns, strict)
     except ValueError as exc:
         raise ModelError(f"trace does not fit the circuit: {exc}") from exc
     transcript = statement_transcript(pk.vk, ids, output)
