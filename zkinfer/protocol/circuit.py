@@ -42,7 +42,9 @@ __all__ = [
     "MatmulRel",
     "OneHotRel",
     "TableRel",
-    "ColSumRel",
+    "AxisSumRel",
+    "ContractRel",
+    "View",
     "RangeRel",
     "Circuit",
     "UnsupportedOpError",
@@ -127,11 +129,65 @@ class TableRel:
 
 
 @dataclass(frozen=True)
-class ColSumRel:
-    """``out[c] = sum_i src[i, c]`` (``src`` 2-D, padding zero)."""
+class AxisSumRel:
+    """``out = src`` summed over axis ``axis`` (the other axes keep their order; padding zero).
+
+    ``sum_k src(.., k, ..) = 2^b src~(.., 1/2, .., 1/2, ..)``: one claim on ``src``, no sumcheck.
+    """
 
     out: str
     src: str
+    axis: int
+
+
+@dataclass(frozen=True)
+class ContractRel:
+    """``out[x] = sum_y A[fa(x), y] B[fb(x), y]`` (batched-head products and ``P V``).
+
+    The output point is cut into segments of ``segments`` bits (in order). ``A`` is viewed as a
+    matrix whose fixed index is the concatenation of the segments ``a_fixed`` and whose other
+    index is ``y``: ``y`` last (``a_y_last``, ``A[fixed, y]``) or first (``A[y, fixed]``); the
+    same for ``B``. One degree-2 sumcheck over ``y``.
+    """
+
+    out: str
+    segments: tuple[int, ...]
+    a: str
+    a_fixed: tuple[int, ...]
+    a_y_last: bool
+    b: str
+    b_fixed: tuple[int, ...]
+    b_y_last: bool
+    y_bits: int
+
+
+@dataclass(frozen=True)
+class View:
+    """``base`` broadcast along a new axis: not committed; a claim on the view at ``r`` is a claim
+    on ``base`` at ``r`` without the new axis's coordinates."""
+
+    name: str
+    base: str
+    axis: int
+    size: int
+    bits: tuple[int, ...]  # padded bits of every axis of the view
+    shape: tuple[int, ...]
+
+    @property
+    def num_vars(self) -> int:
+        return sum(self.bits)
+
+    def base_point(self, point: U64) -> U64:
+        start = sum(self.bits[: self.axis])
+        return np.concatenate([point[:start], point[start + self.bits[self.axis]:]])
+
+    def table(self, base_table: U64, base_bits: tuple[int, ...]) -> U64:
+        """The broadcast table (prover side)."""
+        arr = base_table.reshape(tuple(1 << b for b in base_bits))
+        arr = np.expand_dims(arr, self.axis)
+        reps = [1] * arr.ndim
+        reps[self.axis] = 1 << self.bits[self.axis]
+        return np.tile(arr, reps).reshape(-1)
 
 
 @dataclass(frozen=True)
@@ -166,6 +222,7 @@ class Circuit:
     tables: dict[str, U64] = field(default_factory=dict)
     vectors: dict[str, U64] = field(default_factory=dict)
     relations: list = field(default_factory=list)
+    views: dict[str, View] = field(default_factory=dict)
     identities: dict[int, list[Identity]] = field(default_factory=dict)
     ranges: list[RangeRel] = field(default_factory=list)
 
@@ -195,6 +252,20 @@ class Circuit:
         c = Col(name, tuple(int(s) for s in shape), padded_bits(shape))
         self.weights[name] = c
         return c
+
+    def view(self, base: str, axis: int, size: int) -> str:
+        """Register (once) ``base`` broadcast along a new axis ``axis`` of real size ``size``."""
+        b = self.trace[base]
+        name = f"{base}@{axis}x{size}"
+        if name not in self.views:
+            shape = b.shape[:axis] + (size,) + b.shape[axis:]
+            bits = b.bits[:axis] + padded_bits((size,)) + b.bits[axis:]
+            self.views[name] = View(name, base, axis, size, bits, shape)
+        return name
+
+    def shape_indicator(self, shape: tuple[int, ...]) -> str:
+        """The public indicator of the real block of a padded tensor of ``shape``."""
+        return self.indicator(Col("", shape, padded_bits(shape)))
 
     def indicator(self, c: Col) -> str:
         """Register (once) and name the public indicator of ``c``'s real block."""

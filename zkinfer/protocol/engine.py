@@ -25,7 +25,14 @@ from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.lookup.logup import LookupProof, prove_lookup, verify_lookup
 from zkinfer.poly.multilinear import eq_table, evaluate
-from zkinfer.protocol.circuit import Circuit, ColSumRel, MatmulRel, OneHotRel, TableRel
+from zkinfer.protocol.circuit import (
+    AxisSumRel,
+    Circuit,
+    ContractRel,
+    MatmulRel,
+    OneHotRel,
+    TableRel,
+)
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.constraints import prove_identities, verify_identities
 from zkinfer.protocol.embedding import onehot, onehot_eval
@@ -121,6 +128,9 @@ def _route(circuit: Circuit, claims: list[Claim]) -> tuple[list[PcsClaim], list[
     weight_idx = {n: k for k, n in enumerate(circuit.weights)}
     tr, wt = [], []
     for c in claims:
+        if c.poly in circuit.views:
+            view = circuit.views[c.poly]
+            c = Claim(view.base, view.base_point(c.point), c.value)
         if c.poly in trace_idx:
             tr.append(PcsClaim(trace_idx[c.poly], c.point, c.value))
         elif c.poly in weight_idx:
@@ -198,15 +208,31 @@ def prove_circuit(
             claims += [Claim(rel.src, lk.f_point, evals[0]), Claim(rel.out, lk.f_point, evals[1]),
                        Claim(rel.mult, lk.t_point, lk.m_value)]
             steps.append(TableStep(lk_proof, evals))
-        elif isinstance(rel, ColSumRel):
+        elif isinstance(rel, ContractRel):
             out = circuit.trace[rel.out]
-            src = circuit.trace[rel.src]
             r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
             value = fast.evaluate(tables[rel.out], r)
             transcript.append_ext(_LABEL_VALUE, value)
             claims.append(Claim(rel.out, r, value))
-            claims.append(_colsum_claim(src, r, value))
+            fa, fb = _contract_points(rel, r)
+            a = _as_matrix(table(rel.a), fa.shape[0], rel.y_bits, rel.a_y_last)  # (fixed, y)
+            b = _as_matrix(table(rel.b), fb.shape[0], rel.y_bits, not rel.b_y_last).T  # (y, fixed)
+            proof, cl = prove_matmul(np.ascontiguousarray(a), np.ascontiguousarray(b),
+                                     np.concatenate([fa, fb]), transcript, names=(rel.a, rel.b))
+            claims += _contract_claims(rel, fa, fb, cl)
+            steps.append(MatmulStep(value, proof))
+        elif isinstance(rel, AxisSumRel):
+            out = circuit.trace[rel.out]
+            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
+            value = fast.evaluate(tables[rel.out], r)
+            transcript.append_ext(_LABEL_VALUE, value)
+            claims.append(Claim(rel.out, r, value))
+            claims.append(_axis_sum_claim(circuit.trace[rel.src], rel.axis, r, value))
             steps.append(ValueStep(value))
+    views = {}
+    for v in circuit.views.values():
+        views[v.name] = v.table(tables[v.base], circuit.trace[v.base].bits)
+    tables = {**tables, **views}
     for nv in sorted(circuit.identities):
         proof, cl = prove_identities(circuit.identities[nv], tables, circuit.publics, nv,
                                      transcript)
@@ -223,12 +249,35 @@ def prove_circuit(
     return steps
 
 
-def _colsum_claim(src, r: U64, value: U64) -> Claim:
-    """``sum_i src(i, r) = 2^b src(1/2, ..., 1/2, r)``: the claim on ``src``."""
-    rows = src.bits[0]
-    half = ext.from_base(np.full(rows, _INV2, dtype=np.uint64))
-    scale = ext.from_base(np.uint64(pow(_INV2, rows, gl.P)))
-    return Claim(src.name, np.concatenate([half, r]), ext.mul(value, scale))
+def _axis_sum_claim(src, axis: int, r: U64, value: U64) -> Claim:
+    """``sum_k src(.., k, ..) = 2^b src~(.., 1/2, .., ..)``: the claim on ``src``."""
+    start = sum(src.bits[:axis])
+    b = src.bits[axis]
+    half = ext.from_base(np.full(b, _INV2, dtype=np.uint64))
+    scale = ext.from_base(np.uint64(pow(_INV2, b, gl.P)))
+    return Claim(src.name, np.concatenate([r[:start], half, r[start:]]), ext.mul(value, scale))
+
+
+def _contract_points(rel: ContractRel, r: U64) -> tuple[U64, U64]:
+    segs = _split(r, rel.segments)
+    fa = np.concatenate([segs[k] for k in rel.a_fixed]) if rel.a_fixed else ext.zeros(0)
+    fb = np.concatenate([segs[k] for k in rel.b_fixed]) if rel.b_fixed else ext.zeros(0)
+    return fa.reshape(-1, 2), fb.reshape(-1, 2)
+
+
+def _as_matrix(table: U64, fixed_bits: int, y_bits: int, y_last: bool) -> U64:
+    """The table as a ``(fixed, y)`` matrix (transposing when ``y`` comes first)."""
+    if y_last:
+        return table.reshape(1 << fixed_bits, 1 << y_bits)
+    return table.reshape(1 << y_bits, 1 << fixed_bits).T
+
+
+def _contract_claims(rel: ContractRel, fa: U64, fb: U64, cl: list[Claim]) -> list[Claim]:
+    """Map the matmul's claims on ``(fixed, y)`` matrices back to ``A`` and ``B``."""
+    r_y = cl[0].point[fa.shape[0]:]
+    a_pt = np.concatenate([fa, r_y] if rel.a_y_last else [r_y, fa])
+    b_pt = np.concatenate([fb, r_y] if rel.b_y_last else [r_y, fb])
+    return [Claim(rel.a, a_pt, cl[0].value), Claim(rel.b, b_pt, cl[1].value)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,7 +356,19 @@ def verify_circuit(
             transcript.append_ext(_LABEL_TABLE_EVALS, evals)
             claims += [Claim(rel.src, lk.f_point, evals[0]), Claim(rel.out, lk.f_point, evals[1]),
                        Claim(rel.mult, lk.t_point, lk.m_value)]
-        elif isinstance(rel, ColSumRel):
+        elif isinstance(rel, ContractRel):
+            if not isinstance(step, MatmulStep):
+                raise VerificationError(rel.out, "expected a product proof")
+            out = circuit.trace[rel.out]
+            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
+            transcript.append_ext(_LABEL_VALUE, step.value)
+            claims.append(Claim(rel.out, r, step.value))
+            fa, fb = _contract_points(rel, r)
+            shape = (1 << fa.shape[0], 1 << rel.y_bits, 1 << fb.shape[0])
+            cl = verify_matmul(shape, np.concatenate([fa, fb]), step.value, step.proof,
+                               transcript, names=(rel.a, rel.b), check=f"product {rel.out}")
+            claims += _contract_claims(rel, fa, fb, cl)
+        elif isinstance(rel, AxisSumRel):
             if not isinstance(step, ValueStep):
                 raise VerificationError(rel.out, "expected a value")
             out = circuit.trace[rel.out]
@@ -315,7 +376,9 @@ def verify_circuit(
             value = ext.as_ext(step.value, "value")
             transcript.append_ext(_LABEL_VALUE, value)
             claims.append(Claim(rel.out, r, value))
-            claims.append(_colsum_claim(circuit.trace[rel.src], r, value))
+            claims.append(_axis_sum_claim(circuit.trace[rel.src], rel.axis, r, value))
+        else:
+            raise VerificationError("proof", f"unknown relation {type(rel).__name__}")
     for nv in sorted(circuit.identities):
         step = next(it)
         if not isinstance(step, ZerocheckProof):

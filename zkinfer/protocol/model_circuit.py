@@ -37,8 +37,8 @@ from zkinfer.model.intmodel import (
     ops,
 )
 from zkinfer.protocol.circuit import (
+    AxisSumRel,
     Circuit,
-    ColSumRel,
     MatmulRel,
     OneHotRel,
     TableRel,
@@ -150,7 +150,7 @@ def _pool(c: Circuit, op: OpPool, n: int, widths, output: np.ndarray) -> None:
     d = c.trace[op.src].shape[1]
     s = c.add_trace("pool.sum", (d,), widths["pool.sum"])
     rem = c.add_trace("pool.rem", (d,), widths["pool.rem"])
-    c.relations.append(ColSumRel("pool.sum", op.src))
+    c.relations.append(AxisSumRel("pool.sum", op.src, 0))
     out = np.zeros(1 << s.bits[0], dtype=np.uint64)
     out[:d] = gl.encode_signed(np.asarray(output, dtype=np.int64))
     c.publics["output"] = Broadcast(out)

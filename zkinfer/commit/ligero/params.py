@@ -4,23 +4,32 @@ Soundness (provable, unique-decoding regime; the default)
 ---------------------------------------------------------
 The committed vector is an ``R x C`` matrix ``M`` whose rows are Reed-Solomon encoded to length
 ``L = C / rho`` (code ``RS[L, C]``, minimum distance ``d = L - C + 1``). Let
-``e = floor((L - C) / 2)`` be the unique-decoding radius (``2e < d``). One opening fails to catch a
-false claim only if one of these happens:
+``e = floor((L - C) / 2)`` be the unique-decoding radius (``2e < d``). The opening (see
+:mod:`zkinfer.commit.ligero.schedule`) sends, for each group ``g`` of claims sharing a column
+point ``b_g``, a row ``u_g`` claimed to be ``c_g^T M`` with ``c_0 = A_0 + beta gamma`` and
+``c_g = A_g`` (``g >= 1``), plus ``s = <gamma^T M, b_0>`` sent before ``beta`` is drawn; the
+verifier checks ``<u_g, b_g> = V_g (+ beta s for g = 0)`` and ``Enc(u_g) = c_g^T M`` at ``t``
+random columns. It accepts a false claim only if one of these happens:
 
-1. *Proximity gap*: ``M`` is more than ``e`` columns from the interleaved code, yet the random
-   combination ``gamma^T M`` (``gamma`` uniform in ``E^R``, ``E = F_p2``) is within ``e`` of the
-   code. Probability at most ``L / |E|`` (Ben-Sasson, Carmon, Ishai, Kopparty, Saraf 2020,
-   "Proximity gaps for Reed-Solomon codes", the unique-decoding regime for affine spaces).
-2. *Queries*: otherwise the verifier's codeword ``Enc(w)`` (or ``Enc(u)``, for a false ``u``)
-   differs from the committed combination on at least ``e + 1 > (1 - rho) L / 2`` columns (for
-   ``u``: ``Enc(u)`` is at distance ``>= d`` from the decoded ``a^T M*`` and ``a^T M`` is within
-   ``e`` of it). Each of the ``t`` independent uniform queries misses them with probability at
-   most ``(1 + rho) / 2``.
-3. *Batching*: claims that share a column point are combined with independent uniform
-   coefficients ``rho_k`` in ``E``; a false claim survives the combination of its group with
-   probability at most ``1 / |E|``, so at most ``G / |E|`` over the ``G <= MAX_GROUPS`` groups.
+1. *Proximity gap*: ``M`` is more than ``e`` columns from the interleaved code, yet
+   ``c_0^T M`` is within ``e`` of the code. ``gamma`` is uniform in ``E^R`` (``E = F_p2``) and
+   drawn after ``M`` is fixed, so for ``beta != 0`` the combination ``c_0`` is uniform too:
+   probability at most ``L / |E|`` (Ben-Sasson, Carmon, Ishai, Kopparty, Saraf 2020, "Proximity
+   gaps for Reed-Solomon codes", unique-decoding regime, affine spaces), plus ``1 / |E|`` for
+   ``beta = 0``.
+2. *Queries*: otherwise some sent codeword ``Enc(u_g)`` differs from the committed combination
+   ``c_g^T M`` on at least ``e + 1 > (1 - rho) L / 2`` columns (far case: ``c_0^T M`` is more
+   than ``e`` from every codeword; close case, ``M`` decoding to ``M*``: a row
+   ``u_g != c_g^T M*`` gives ``Enc(u_g)`` at distance ``>= d`` from ``c_g^T M*``, which is within
+   ``e`` of ``c_g^T M``). Each of the ``t`` independent uniform queries misses them with
+   probability at most ``(1 + rho) / 2``.
+3. *Algebra*: all rows right (``u_g = c_g^T M*``) but a claim false: claims in a group are
+   combined with independent uniform ``rho_k`` in ``E``, so a false claim survives with
+   probability ``<= 1 / |E|`` per group (``G <= MAX_GROUPS`` groups); and for group 0,
+   ``V_0^true + beta s^true = V_0 + beta s`` with ``V_0 != V_0^true`` holds for at most one
+   ``beta`` since ``s`` is fixed before ``beta``: ``1 / |E|``.
 
-So the soundness error is at most ``((1 + rho) / 2)^t + (L_max + MAX_GROUPS) / p^2`` where
+So the soundness error is at most ``((1 + rho) / 2)^t + (L_max + MAX_GROUPS + 2) / p^2`` where
 ``L_max`` is the longest codeword this module allows (``2^(MAX_LOG_COLS + log_blowup)``), and
 :attr:`LigeroParams.security_bits` is ``-log2`` of that. For 100 bits: ``t = 241`` at rate 1/2,
 ``t = 148`` at rate 1/4. This is the *interactive* soundness; after Fiat-Shamir a prover that
@@ -37,8 +46,9 @@ then labelled ``"conjectured"`` in :attr:`LigeroParams.bound`.
 Matrix shape
 ------------
 :meth:`LigeroParams.shape` picks ``log C`` for a batch of ``2^n`` entries by minimizing the
-estimated proof size ``2 * 16 C + t' (8 R + 32 * log2(L / t'))`` (two rows ``u, w`` of extension
-elements, ``t'`` distinct opened columns of ``R`` base elements, a Merkle multi-proof), with
+estimated proof size ``16 C + t' (8 R + 32 * log2(L / t'))`` (one row of extension elements
+when all claims share a column point, ``t'`` distinct opened columns of ``R`` base elements, a
+Merkle multi-proof), with
 ``C <= 2^MAX_LOG_COLS`` and ``R <= 2^MAX_LOG_ROWS``.
 """
 
@@ -89,12 +99,12 @@ def _query_escape(log_blowup: int, bound: str) -> float:
 
 
 def _field_error(log_blowup: int) -> float:
-    """``(L_max + MAX_GROUPS) / |E|``: proximity gap plus claim batching."""
-    return (2.0 ** (MAX_LOG_COLS + log_blowup) + MAX_GROUPS) * 2.0**-_LOG2_EXT_FIELD
+    """``(L_max + MAX_GROUPS + 2) / |E|``: proximity gap, claim batching, ``beta``."""
+    return (2.0 ** (MAX_LOG_COLS + log_blowup) + MAX_GROUPS + 2) * 2.0**-_LOG2_EXT_FIELD
 
 
 def soundness_error(log_blowup: int, queries: int, bound: str = "unique-decoding") -> float:
-    """The soundness error of one opening: ``q^t + (L_max + MAX_GROUPS) / p^2``.
+    """The soundness error of one opening: ``q^t + (L_max + MAX_GROUPS + 2) / p^2``.
 
     Arguments:
         log_blowup: ``log2(1 / rate)``.
@@ -157,7 +167,7 @@ class LigeroParams:
 
     @property
     def security_bits(self) -> float:
-        """``-log2(((1 + rate) / 2)^t + (L_max + MAX_GROUPS) / p^2)`` (``rate^t`` if conjectured)."""
+        """``-log2(((1 + rate) / 2)^t + (L_max + MAX_GROUPS + 2) / p^2)`` (``rate^t`` if conjectured)."""
         return -math.log2(soundness_error(self.log_blowup, self.queries, self.bound))
 
     def shape(self, total_vars: int) -> tuple[int, int]:
@@ -179,9 +189,9 @@ class LigeroParams:
         return total_vars - best[1], best[1]
 
     def estimated_proof_bytes(self, log_rows: int, log_cols: int, groups: int = 1) -> float:
-        """Estimated opening-proof size for an ``R x C`` matrix and ``groups`` row vectors."""
+        """Estimated opening-proof size for an ``R x C`` matrix and ``groups`` rows."""
         cols = 2**log_cols
         length = cols << self.log_blowup
         distinct = length * (1.0 - (1.0 - 1.0 / length) ** self.queries)
         path = max(0.0, math.log2(length / distinct)) + 1.0
-        return 16.0 * cols * (groups + 1) + distinct * (8.0 * 2**log_rows + 32.0 * path)
+        return 16.0 * (cols * groups + 1) + distinct * (8.0 * 2**log_rows + 32.0 * path)

@@ -9,8 +9,8 @@ with ``log_rows + log_cols == layout.total_vars``.
 Opening proof (``"ZKLO"``, version 1)::
 
     u8 log_rows | u8 log_cols
-    u32 G | G x C extension elements          rows u_g = A_g^T M
-    C extension elements                      row w = gamma^T M
+    1 extension element                       s = <gamma^T M, b_0>
+    u32 G | G x C extension elements          rows u_0 = (A_0 + beta gamma)^T M, u_g = A_g^T M
     u32 count | count x u32                   opened column indices, strictly increasing
     count x R base elements                   the opened columns
     u32 S | S x 32 bytes                      Merkle multi-proof siblings
@@ -112,8 +112,8 @@ class LigeroProof(OpeningProof):
 
     log_rows: int
     log_cols: int
+    proximity_value: U64  # (2,): s
     u_rows: U64  # (G, C, 2)
-    w_row: U64  # (C, 2)
     indices: tuple[int, ...]
     columns: U64  # (count, R)
     siblings: tuple[bytes, ...]
@@ -124,9 +124,9 @@ class LigeroProof(OpeningProof):
         w.header(_PROOF_MAGIC, _VERSION)
         w.u8(self.log_rows)
         w.u8(self.log_cols)
+        w.ext(self.proximity_value)
         w.u32(self.u_rows.shape[0])
         w.ext(self.u_rows)
-        w.ext(self.w_row)
         w.u32s(self.indices)
         w.base(self.columns)
         w.u32(len(self.siblings))
@@ -147,9 +147,11 @@ class LigeroProof(OpeningProof):
         log_rows = r.u8(MAX_LOG_ROWS)
         log_cols = r.u8(MAX_LOG_COLS)
         rows, cols = 1 << log_rows, 1 << log_cols
+        proximity_value = r.ext(1)[0]
         groups = r.count(MAX_GROUPS, 16 * cols)
+        if groups == 0:
+            raise ProofFormatError("ligero opening proof: no rows")
         u_rows = r.ext(groups * cols).reshape(groups, cols, 2)
-        w_row = r.ext(cols)
         indices = r.u32s(MAX_QUERIES, (1 << (MAX_LOG_COLS + max(LOG_BLOWUPS))) - 1)
         if any(b <= a for a, b in zip(indices, indices[1:], strict=False)):
             raise ProofFormatError("ligero opening proof: column indices not strictly increasing")
@@ -160,7 +162,7 @@ class LigeroProof(OpeningProof):
         count = r.count(max_siblings, DIGEST_BYTES)
         siblings = tuple(r.raw(DIGEST_BYTES) for _ in range(count))
         r.finish()
-        return cls(log_rows, log_cols, u_rows, w_row, tuple(indices), columns, siblings)
+        return cls(log_rows, log_cols, proximity_value, u_rows, tuple(indices), columns, siblings)
 
     @property
     def num_bytes(self) -> int:

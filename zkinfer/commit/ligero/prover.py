@@ -140,11 +140,17 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
     combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
     K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
     u_rows, w_row = combined[:-1], combined[-1]
-    schedule.absorb_rows(transcript, u_rows, w_row)
+    # s = <w, b_0>; beta <- transcript
+    s_value = np.array(K.ext_dot(w_row, fast.eq_table(groups.col_points[0])), dtype=np.uint64)
+    beta = schedule.absorb_proximity_value(transcript, s_value)
+    # u_0 <- u_0 + beta w = (A_0 + beta gamma)^T M
+    with np.errstate(over="ignore"):
+        u_rows[0] = gl._add(u_rows[0], ext._mul(w_row, np.broadcast_to(beta, w_row.shape)))
+    schedule.absorb_rows(transcript, u_rows)
     # t column queries; open the distinct ones with a Merkle multi-proof
     indices = schedule.draw_queries(transcript, 1 << com.log_length, params.queries)
     columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(transcript, columns, siblings)
-    return LigeroProof(com.log_rows, com.log_cols, np.ascontiguousarray(u_rows),
-                       np.ascontiguousarray(w_row), tuple(indices), columns, siblings)
+    return LigeroProof(com.log_rows, com.log_cols, s_value, np.ascontiguousarray(u_rows),
+                       tuple(indices), columns, siblings)

@@ -4,12 +4,20 @@ Numpy only. Both sides call exactly these functions in this order, so they canno
 
 1. :func:`begin`: absorb the commitment and the claims (:func:`zkinfer.commit.base.absorb_claims`),
    then draw ``rho_k`` (one per claim) and ``gamma`` (one per committed row), all in ``E = F_p2``.
-2. :func:`absorb_rows`: absorb the prover's rows ``u_g = A_g^T M`` (one per claim group) and
-   ``w = gamma^T M``.
-3. :func:`draw_queries`: draw ``t`` uniform column indices in ``[0, L)``; the proof opens the
+2. :func:`absorb_proximity_value`: absorb ``s = <w, b_0>`` for the proximity row
+   ``w = gamma^T M`` (``w`` itself is never sent), then draw ``beta`` in ``E``.
+3. :func:`absorb_rows`: absorb the prover's rows: ``u_0 = (A_0 + beta gamma)^T M`` (the first
+   group's evaluation row with the proximity row folded in) and ``u_g = A_g^T M`` for ``g >= 1``.
+4. :func:`draw_queries`: draw ``t`` uniform column indices in ``[0, L)``; the proof opens the
    distinct ones, in increasing order.
-4. :func:`absorb_opened`: absorb a digest of the opened columns and Merkle siblings, so that a
+5. :func:`absorb_opened`: absorb a digest of the opened columns and Merkle siblings, so that a
    protocol step after the opening depends on everything the prover sent.
+
+Why one row suffices for proximity and evaluation of group 0 (see also
+:mod:`zkinfer.commit.ligero.params`): ``c = A_0 + beta gamma`` is uniform in ``E^R`` when
+``gamma`` is (and ``beta != 0``), so the column checks on ``u_0`` are the usual random-combination
+proximity test; and ``<u_0, b_0> = V_0 + beta s`` with ``s`` fixed before ``beta`` pins ``V_0``
+except with probability ``1 / |E|``.
 
 Claims (see :mod:`zkinfer.commit.base` for the layout): claim ``k`` becomes a point ``z_k`` on the
 concatenated vector ``F``, split into a row part (first ``log R`` coordinates) and a column part
@@ -39,6 +47,8 @@ __all__ = [
     "begin",
     "row_coefficients",
     "group_values",
+    "absorb_proximity_value",
+    "check_coefficients",
     "absorb_rows",
     "draw_queries",
     "absorb_opened",
@@ -48,8 +58,9 @@ U64 = npt.NDArray[np.uint64]
 
 _LABEL_RHO = b"ligero/claim-coefficients"
 _LABEL_GAMMA = b"ligero/proximity-coefficients"
-_LABEL_U = b"ligero/evaluation-rows"
-_LABEL_W = b"ligero/proximity-row"
+_LABEL_S = b"ligero/proximity-value"
+_LABEL_BETA = b"ligero/proximity-weight"
+_LABEL_U = b"ligero/rows"
 _LABEL_QUERIES = b"ligero/column-queries"
 _LABEL_OPENED = b"ligero/opened-columns"
 
@@ -140,19 +151,34 @@ def group_values(groups: Groups, claims: Sequence[tuple[int | None, U64, U64]],
     return out
 
 
-def absorb_rows(transcript: Transcript, u_rows: U64, w_row: U64) -> None:
-    """Step 2: absorb ``u_g`` (``(G, C, 2)``) and ``w`` (``(C, 2)``)."""
+def absorb_proximity_value(transcript: Transcript, value: U64) -> U64:
+    """Step 2: absorb ``s = <gamma^T M, b_0>`` (shape ``(2,)``); draw and return ``beta``."""
+    transcript.append_ext(_LABEL_S, value)
+    return transcript.challenge_ext(_LABEL_BETA)
+
+
+def check_coefficients(groups: Groups, rho: U64, gamma: U64, beta: U64) -> U64:
+    """The row combinations the sent rows must equal: ``(G, R, 2)``, row 0 being
+    ``A_0 + beta gamma`` and row ``g >= 1`` being ``A_g``."""
+    coeffs = row_coefficients(groups, rho)
+    with np.errstate(over="ignore"):
+        # c_0 = A_0 + beta gamma
+        coeffs[0] = gl._add(coeffs[0], ext._mul(gamma, np.broadcast_to(beta, gamma.shape)))
+    return coeffs
+
+
+def absorb_rows(transcript: Transcript, u_rows: U64) -> None:
+    """Step 3: absorb the rows ``u_g`` (``(G, C, 2)``)."""
     transcript.append_ext(_LABEL_U, u_rows)
-    transcript.append_ext(_LABEL_W, w_row)
 
 
 def draw_queries(transcript: Transcript, length: int, queries: int) -> list[int]:
-    """Step 3: ``queries`` uniform indices in ``[0, length)``; returns the distinct ones, sorted."""
+    """Step 4: ``queries`` uniform indices in ``[0, length)``; returns the distinct ones, sorted."""
     return sorted(set(transcript.challenge_indices(_LABEL_QUERIES, length, queries)))
 
 
 def absorb_opened(transcript: Transcript, columns: U64, siblings: Sequence[bytes]) -> None:
-    """Step 4: absorb ``SHA-256(columns || siblings)``."""
+    """Step 5: absorb ``SHA-256(columns || siblings)``."""
     h = hashlib.sha256(np.ascontiguousarray(columns, dtype="<u8").tobytes())
     for s in siblings:
         h.update(s)

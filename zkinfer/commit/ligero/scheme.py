@@ -33,7 +33,7 @@ class LigeroPCS(PCS):
         bound: ``"unique-decoding"`` (proven; default) or ``"conjectured"`` (see
             :mod:`zkinfer.commit.ligero.params`; not proven, for experiments only).
 
-    Proof size ``~ 16 C (G + 1) + t' (8 R + 32 log(L / t'))`` bytes for an ``R x C`` matrix, ``G``
+    Proof size ``~ 16 C G + t' (8 R + 32 log(L / t'))`` bytes for an ``R x C`` matrix, ``G``
     distinct column points and ``t'`` distinct queried columns; ``O(sqrt N)`` for ``N`` entries.
 
     Example:

@@ -4,12 +4,14 @@ Checks, in order (each failure raises :class:`~zkinfer.errors.VerificationError`
 
 1. ``shape``: the proof's matrix shape and number of rows ``u_g`` match the commitment and claims;
 2. ``queries``: the opened column indices are exactly the distinct transcript queries;
-3. ``evaluation`` (per group ``g``): ``<u_g, eq(col point_g)> == sum_{k in g} rho_k v_k``;
+3. ``evaluation`` (per group ``g``): ``<u_g, eq(col point_g)> == V_g + [g = 0] beta s`` with
+   ``V_g = sum_{k in g} rho_k v_k``;
 4. ``merkle``: the opened columns and the multi-proof hash to the committed root;
-5. ``proximity`` (per opened column ``j``): ``Enc(w)[j] == gamma^T col_j``;
-6. ``consistency`` (per group and column): ``Enc(u_g)[j] == A_g^T col_j``.
+5. ``proximity and consistency`` (per group and opened column ``j``):
+   ``Enc(u_g)[j] == c_g^T col_j`` with ``c_0 = A_0 + beta gamma`` (the proximity test folded
+   into the first row) and ``c_g = A_g``.
 
-Cost (``t`` queries, ``R x C`` matrix, ``G`` groups): ``O(t (R + C) (G + 1))`` multiply-adds, done as
+Cost (``t`` queries, ``R x C`` matrix, ``G`` groups): ``O(t (R + C) G)`` multiply-adds, done as
 exact float64 matrix products (:mod:`zkinfer.commit.ligero.linalg`), plus ``O(t log L)`` hashes.
 """
 
@@ -96,17 +98,20 @@ def verify_opening(
     if proof.u_rows.shape[0] != len(groups.members):
         raise VerificationError(_CHECK, "shape: wrong number of evaluation rows",
                                 expected=len(groups.members), got=proof.u_rows.shape[0])
-    # rho, gamma <- transcript; absorb u_g, w; queries <- transcript
+    # rho, gamma <- transcript; absorb s; beta <- transcript; absorb u_g; queries <- transcript
     rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, num_rows)
-    schedule.absorb_rows(transcript, proof.u_rows, proof.w_row)
+    beta = schedule.absorb_proximity_value(transcript, proof.proximity_value)
+    schedule.absorb_rows(transcript, proof.u_rows)
     indices = schedule.draw_queries(transcript, 1 << com.log_length, params.queries)
     # queries: the opened columns are exactly the distinct queried ones
     if list(proof.indices) != indices:
         raise VerificationError(_CHECK, "queries: opened columns differ from the queried ones")
     schedule.absorb_opened(transcript, proof.columns, proof.siblings)
 
-    # evaluation: <u_g, eq(col_g)> == V_g = sum rho_k v_k
+    # evaluation: <u_g, eq(col_g)> == V_g (+ beta s for g = 0), V_g = sum rho_k v_k
     values = schedule.group_values(groups, checked, rho)
+    with np.errstate(over="ignore"):
+        values[0] = gl._add(values[0], ext._mul(beta, proof.proximity_value))
     for g, col_point in enumerate(groups.col_points):
         got = _ext_eval(proof.u_rows[g], col_point)
         if not np.array_equal(got, values[g]):
@@ -119,15 +124,14 @@ def verify_opening(
     if root != com.root:
         raise VerificationError(_CHECK, "merkle: opened columns do not hash to the root")
 
-    # proximity and consistency: Enc(row)[j] == coeffs^T col_j for w (gamma) and each u_g (A_g)
-    coeffs = np.concatenate([gamma[None], schedule.row_coefficients(groups, rho)], axis=0)
-    messages = np.concatenate([proof.w_row[None], proof.u_rows], axis=0)  # (G+1, C, 2)
-    encoded = code.evaluate_at(_ext_to_base_rows(messages), indices, com.log_blowup)
-    combos = linalg.matmul(proof.columns, _ext_to_base_rows(coeffs).T.copy())  # (count, 2(G+1))
+    # proximity and consistency: Enc(u_g)[j] == c_g^T col_j, c_0 = A_0 + beta gamma, c_g = A_g
+    coeffs = schedule.check_coefficients(groups, rho, gamma, beta)
+    encoded = code.evaluate_at(_ext_to_base_rows(proof.u_rows), indices, com.log_blowup)
+    combos = linalg.matmul(proof.columns, _ext_to_base_rows(coeffs).T.copy())  # (count, 2G)
     mismatch = encoded.T != combos
     if mismatch.any():
         j, col = (int(x) for x in np.argwhere(mismatch)[0])
-        step = "proximity: Enc(w)" if col < 2 else "consistency: Enc(u)"
-        raise VerificationError(_CHECK, f"{step} disagrees with the opened column",
+        step = "proximity and consistency" if col < 2 else "consistency"
+        raise VerificationError(_CHECK, f"{step}: Enc(u) disagrees with the opened column",
                                 round=indices[j], expected=int(combos[j, col]),
                                 got=int(encoded[col, j]))
