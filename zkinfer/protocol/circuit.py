@@ -142,23 +142,30 @@ class AxisSumRel:
 
 @dataclass(frozen=True)
 class ContractRel:
-    """``out[x] = sum_y A[fa(x), y] B[fb(x), y]`` (batched-head products and ``P V``).
+    """``out[x] = sum_y A[..] B[..]`` over a shared batch axis (attention heads).
 
-    The output point is cut into segments of ``segments`` bits (in order). ``A`` is viewed as a
-    matrix whose fixed index is the concatenation of the segments ``a_fixed`` and whose other
-    index is ``y``: ``y`` last (``a_y_last``, ``A[fixed, y]``) or first (``A[y, fixed]``); the
-    same for ``B``. One degree-2 sumcheck over ``y``.
+    Every tensor is described by its axis labels in memory order (e.g. ``q``: ``("i", "h", "e")``,
+    scores: ``("h", "i", "j")``); ``bits`` gives each label's padded bits. The output point fixes
+    every output label; the verifier draws it, then one sumcheck over ``(batch, y)`` proves
+
+        out~(r) = sum_{h, y} eq(r_h, h) A~(r_A(h, y)) B~(r_B(h, y))
+
+    (degree 3; without a batch axis it is the plain degree-2 product). It ends with one claim on
+    ``A`` and one on ``B``; ``eq(r_h, s_h)`` is computed by the verifier.
     """
 
     out: str
-    segments: tuple[int, ...]
+    out_axes: tuple[str, ...]
     a: str
-    a_fixed: tuple[int, ...]
-    a_y_last: bool
+    a_axes: tuple[str, ...]
     b: str
-    b_fixed: tuple[int, ...]
-    b_y_last: bool
-    y_bits: int
+    b_axes: tuple[str, ...]
+    y: str
+    batch: str | None
+    bits: tuple[tuple[str, int], ...]
+
+    def bit(self, label: str) -> int:
+        return dict(self.bits)[label]
 
 
 @dataclass(frozen=True)
@@ -214,6 +221,8 @@ class Circuit:
         relations: matmul / one-hot / table / column-sum relations in schedule order.
         identities: ``num_vars -> identities`` (one zero-check per key, in sorted order).
         ranges: range relations, grouped at proving time by limb width.
+        advice: ``name -> fn(columns) -> int array`` computing the proof's own advice columns
+            from the (real-shaped) trace columns, in registration order (prover only).
     """
 
     trace: dict[str, Col] = field(default_factory=dict)
@@ -223,6 +232,7 @@ class Circuit:
     vectors: dict[str, U64] = field(default_factory=dict)
     relations: list = field(default_factory=list)
     views: dict[str, View] = field(default_factory=dict)
+    advice: dict = field(default_factory=dict)
     identities: dict[int, list[Identity]] = field(default_factory=dict)
     ranges: list[RangeRel] = field(default_factory=list)
 
@@ -247,6 +257,12 @@ class Circuit:
             bits, signed = width
             self.range(name, bits, 1, (1 << (bits - 1)) if signed else 0)
         return c
+
+    def add_advice(self, name: str, shape: Sequence[int], width: tuple[int, bool] | None,
+                   rule) -> Col:
+        """A committed column the proof adds, computed by ``rule(columns)`` (prover side)."""
+        self.advice[name] = rule
+        return self.add_trace(name, shape, width)
 
     def add_weight(self, name: str, shape: Sequence[int]) -> Col:
         c = Col(name, tuple(int(s) for s in shape), padded_bits(shape))

@@ -82,6 +82,7 @@ _LABEL_POINT = b"circuit/point"
 _LABEL_VALUE = b"circuit/value"
 _LABEL_BETA = b"circuit/beta"
 _LABEL_TABLE_EVALS = b"circuit/table-evals"
+_LABEL_CONTRACT = b"circuit/contract"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,18 +210,29 @@ def prove_circuit(
                        Claim(rel.mult, lk.t_point, lk.m_value)]
             steps.append(TableStep(lk_proof, evals))
         elif isinstance(rel, ContractRel):
+            from zkinfer.sumcheck.prover import prove as prove_sumcheck
+
             out = circuit.trace[rel.out]
             r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
             value = fast.evaluate(tables[rel.out], r)
             transcript.append_ext(_LABEL_VALUE, value)
             claims.append(Claim(rel.out, r, value))
-            fa, fb = _contract_points(rel, r)
-            a = _as_matrix(table(rel.a), fa.shape[0], rel.y_bits, rel.a_y_last)  # (fixed, y)
-            b = _as_matrix(table(rel.b), fb.shape[0], rel.y_bits, not rel.b_y_last).T  # (y, fixed)
-            proof, cl = prove_matmul(np.ascontiguousarray(a), np.ascontiguousarray(b),
-                                     np.concatenate([fa, fb]), transcript, names=(rel.a, rel.b))
-            claims += _contract_claims(rel, fa, fb, cl)
-            steps.append(MatmulStep(value, proof))
+            segs = _out_segments(rel, r)
+            a = _operand_table(table(rel.a), rel.a_axes, rel, segs)
+            b = _operand_table(table(rel.b), rel.b_axes, rel, segs)
+            bb = rel.bit(rel.batch) if rel.batch else 0
+            e = np.repeat(fast.eq_table(segs[rel.batch]) if rel.batch else ext.ones(1),
+                          1 << rel.bit(rel.y), axis=0)
+            transcript.append_bytes(_LABEL_CONTRACT, rel.out.encode())
+            out_sc = prove_sumcheck([e, a, b], _contract_expr(), transcript)
+            a_val, b_val = out_sc.evaluations[1].copy(), out_sc.evaluations[2].copy()
+            transcript.append_ext(_LABEL_VALUE, np.stack([a_val, b_val]))
+            s_pt = out_sc.point
+            claims.append(Claim(rel.a, _operand_point(rel.a_axes, segs, s_pt[:bb], s_pt[bb:], rel),
+                                a_val))
+            claims.append(Claim(rel.b, _operand_point(rel.b_axes, segs, s_pt[:bb], s_pt[bb:], rel),
+                                b_val))
+            steps.append(MatmulStep(value, MatmulProof(out_sc.proof, a_val, b_val)))
         elif isinstance(rel, AxisSumRel):
             out = circuit.trace[rel.out]
             r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
@@ -258,26 +270,61 @@ def _axis_sum_claim(src, axis: int, r: U64, value: U64) -> Claim:
     return Claim(src.name, np.concatenate([r[:start], half, r[start:]]), ext.mul(value, scale))
 
 
-def _contract_points(rel: ContractRel, r: U64) -> tuple[U64, U64]:
-    segs = _split(r, rel.segments)
-    fa = np.concatenate([segs[k] for k in rel.a_fixed]) if rel.a_fixed else ext.zeros(0)
-    fb = np.concatenate([segs[k] for k in rel.b_fixed]) if rel.b_fixed else ext.zeros(0)
-    return fa.reshape(-1, 2), fb.reshape(-1, 2)
+def _out_segments(rel: ContractRel, r: U64) -> dict[str, U64]:
+    """The output point cut into one segment per output axis label."""
+    segs, pos = {}, 0
+    for label in rel.out_axes:
+        b = rel.bit(label)
+        segs[label] = r[pos: pos + b]
+        pos += b
+    return segs
 
 
-def _as_matrix(table: U64, fixed_bits: int, y_bits: int, y_last: bool) -> U64:
-    """The table as a ``(fixed, y)`` matrix (transposing when ``y`` comes first)."""
-    if y_last:
-        return table.reshape(1 << fixed_bits, 1 << y_bits)
-    return table.reshape(1 << y_bits, 1 << fixed_bits).T
+def _operand_point(axes: tuple[str, ...], segs: dict[str, U64], s_batch: U64, s_y: U64,
+                   rel: ContractRel) -> U64:
+    parts = []
+    for label in axes:
+        if label == rel.y:
+            parts.append(s_y)
+        elif label == rel.batch:
+            parts.append(s_batch)
+        else:
+            parts.append(segs[label])
+    return np.concatenate(parts) if parts else ext.zeros(0)
 
 
-def _contract_claims(rel: ContractRel, fa: U64, fb: U64, cl: list[Claim]) -> list[Claim]:
-    """Map the matmul's claims on ``(fixed, y)`` matrices back to ``A`` and ``B``."""
-    r_y = cl[0].point[fa.shape[0]:]
-    a_pt = np.concatenate([fa, r_y] if rel.a_y_last else [r_y, fa])
-    b_pt = np.concatenate([fb, r_y] if rel.b_y_last else [r_y, fb])
-    return [Claim(rel.a, a_pt, cl[0].value), Claim(rel.b, b_pt, cl[1].value)]
+def _contract_expr():
+    from zkinfer.sumcheck.common import Expression
+
+    return Expression.product(3)
+
+
+def _operand_table(table: U64, axes: tuple[str, ...], rel: ContractRel,
+                   segs: dict[str, U64]) -> U64:
+    """``A'(h, y) = sum_fixed eq(r_fixed, fixed) A[..]`` as an extension table over (batch, y)."""
+    from zkinfer.poly import fast
+    from zkinfer.protocol import _kernels as K
+
+    shape = tuple(1 << rel.bit(label) for label in axes)
+    fixed = [k for k, label in enumerate(axes) if label not in (rel.y, rel.batch)]
+    free = [k for k, label in enumerate(axes) if label == rel.batch]
+    free += [k for k, label in enumerate(axes) if label == rel.y]
+    arr = np.ascontiguousarray(np.transpose(table.reshape(shape), fixed + free))
+    rows = int(np.prod([shape[k] for k in fixed], dtype=np.int64))
+    arr = arr.reshape(rows, -1)
+    point = np.concatenate([segs[axes[k]] for k in fixed]) if fixed else ext.zeros(0)
+    out = np.empty((arr.shape[1], 2), dtype=np.uint64)
+    K.combine_rows(arr, fast.eq_table(point.reshape(-1, 2)), out)
+    return out
+
+
+def _contract_final(rel: ContractRel, segs, s: U64, a_val: U64, b_val: U64) -> U64:
+    """``eq(r_h, s_h) a b`` (just ``a b`` without a batch axis)."""
+    from zkinfer.poly.multilinear import eq_eval
+
+    bb = rel.bit(rel.batch) if rel.batch else 0
+    e = eq_eval(segs[rel.batch], s[:bb]) if rel.batch else ext.ones(())
+    return ext.mul(e, ext.mul(a_val, b_val))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,17 +404,30 @@ def verify_circuit(
             claims += [Claim(rel.src, lk.f_point, evals[0]), Claim(rel.out, lk.f_point, evals[1]),
                        Claim(rel.mult, lk.t_point, lk.m_value)]
         elif isinstance(rel, ContractRel):
+            from zkinfer.sumcheck.verifier import verify as verify_sumcheck
+
             if not isinstance(step, MatmulStep):
                 raise VerificationError(rel.out, "expected a product proof")
             out = circuit.trace[rel.out]
+            check = f"product {rel.out}"
             r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
             transcript.append_ext(_LABEL_VALUE, step.value)
             claims.append(Claim(rel.out, r, step.value))
-            fa, fb = _contract_points(rel, r)
-            shape = (1 << fa.shape[0], 1 << rel.y_bits, 1 << fb.shape[0])
-            cl = verify_matmul(shape, np.concatenate([fa, fb]), step.value, step.proof,
-                               transcript, names=(rel.a, rel.b), check=f"product {rel.out}")
-            claims += _contract_claims(rel, fa, fb, cl)
+            segs = _out_segments(rel, r)
+            bb = rel.bit(rel.batch) if rel.batch else 0
+            transcript.append_bytes(_LABEL_CONTRACT, rel.out.encode())
+            s_pt, final = verify_sumcheck(step.value, bb + rel.bit(rel.y), _contract_expr(),
+                                          step.proof.sumcheck, transcript, check=check)
+            a_val = ext.as_ext(step.proof.a_eval, "a")
+            b_val = ext.as_ext(step.proof.b_eval, "b")
+            # s_last(r_last) == eq(r_h, s_h) A~(..) B~(..)
+            if not np.array_equal(_contract_final(rel, segs, s_pt, a_val, b_val), final):
+                raise VerificationError(check, "final evaluation does not match")
+            transcript.append_ext(_LABEL_VALUE, np.stack([a_val, b_val]))
+            claims.append(Claim(rel.a, _operand_point(rel.a_axes, segs, s_pt[:bb], s_pt[bb:], rel),
+                                a_val))
+            claims.append(Claim(rel.b, _operand_point(rel.b_axes, segs, s_pt[:bb], s_pt[bb:], rel),
+                                b_val))
         elif isinstance(rel, AxisSumRel):
             if not isinstance(step, ValueStep):
                 raise VerificationError(rel.out, "expected a value")

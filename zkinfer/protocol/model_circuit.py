@@ -39,6 +39,7 @@ from zkinfer.model.intmodel import (
 from zkinfer.protocol.circuit import (
     AxisSumRel,
     Circuit,
+    ContractRel,
     MatmulRel,
     OneHotRel,
     TableRel,
@@ -101,8 +102,10 @@ def build_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
                                         1 << (op.in_bits - 1), mult))
         elif isinstance(op, OpPool):
             _pool(c, op, n, widths, output)
-        elif isinstance(op, (OpAttention, OpLayerNorm)):
-            raise UnsupportedOpError(f"{op.name}: {type(op).__name__} is not provable yet")
+        elif isinstance(op, OpAttention):
+            _attention(c, op, n, widths, model.config)
+        elif isinstance(op, OpLayerNorm):
+            _layernorm(c, op, n, widths)
         else:  # pragma: no cover
             raise UnsupportedOpError(f"unknown op {op!r}")
     c.finish_ranges()
@@ -113,25 +116,32 @@ def _linear(c: Circuit, op: OpLinear, n: int, widths) -> None:
     lin, P = op.lin, op.name
     d_out = lin.rq.m.shape[0]
     acc = c.add_trace(f"{P}.acc", (n, d_out), widths[f"{P}.acc"])
-    c.add_trace(f"{P}.q", (n, d_out), None)
-    c.add_trace(f"{P}.rem", (n, d_out), widths[f"{P}.rem"])
-    c.add_trace(f"{P}.out", (n, d_out), widths[f"{P}.out"])
-    qb = _q_bits(widths[f"{P}.q"])
-    c.add_trace(f"{P}.below", (n, d_out), (qb, False))
-    c.add_trace(f"{P}.above", (n, d_out), (qb, False))
-    col_bits = acc.bits[1]
-    bias = c.broadcast(f"{P}.b", lin.b, col_bits)
+    bias = c.broadcast(f"{P}.b", lin.b, acc.bits[1])
     c.relations.append(MatmulRel(acc.name, op.src, f"{P}.w", bias))
-    m = c.broadcast(f"{P}.m", lin.rq.m, col_bits)
-    ind = c.indicator(acc)
-    s, lo, hi = lin.rq.shift, lin.rq.lo, lin.rq.hi
-    terms = [(1, [acc.name, m])]
+    terms = [(1, [acc.name, c.broadcast(f"{P}.m", lin.rq.m, acc.bits[1])])]
     if op.res is not None:
-        terms.append((1, [op.res, c.broadcast(f"{P}.res_m", lin.res_m, col_bits)]))
-    nv = acc.num_vars
+        terms.append((1, [op.res, c.broadcast(f"{P}.res_m", lin.res_m, acc.bits[1])]))
+    _requant(c, P, (n, d_out), terms, lin.rq, widths)
+
+
+def _requant(c: Circuit, P: str, shape, pre_terms, rq, widths) -> None:
+    """``out = clamp((pre + 2^(s-1)) >> s, lo, hi)`` with ``pre = sum(pre_terms)``.
+
+    Columns ``P.q``, ``P.rem``, ``P.out`` (trace) and ``P.below``, ``P.above`` (advice); see
+    :mod:`zkinfer.protocol.requant` for why the identities and ranges pin ``out`` exactly.
+    """
     q, rem, out, below, above = (f"{P}.{k}" for k in ("q", "rem", "out", "below", "above"))
-    # acc m (+ res res_m) + 2^(s-1) Ind - q 2^s - rem = 0   (|.| < 2^62 by the declared widths)
-    c.identity(nv, Identity.of(f"{P} rounding", *terms, (1 << (s - 1), [ind]),
+    c.add_trace(q, shape, None)
+    c.add_trace(rem, shape, widths[rem])
+    col = c.add_trace(out, shape, widths[out])
+    qb = _q_bits(widths[q])
+    c.add_advice(below, shape, (qb, False), lambda t: np.maximum(t[out] - t[q], 0))
+    c.add_advice(above, shape, (qb, False), lambda t: np.maximum(t[q] - t[out], 0))
+    ind = c.indicator(col)
+    s, lo, hi = rq.shift, rq.lo, rq.hi
+    nv = col.num_vars
+    # pre + 2^(s-1) Ind - q 2^s - rem = 0   (|.| < 2^62 by the declared widths)
+    c.identity(nv, Identity.of(f"{P} rounding", *pre_terms, (1 << (s - 1), [ind]),
                                (-(1 << s), [q]), (-1, [rem])))
     # out - q - below + above = 0
     c.identity(nv, Identity.of(f"{P} clamp", (1, [out]), (-1, [q]), (-1, [below]), (1, [above])))
@@ -159,3 +169,176 @@ def _pool(c: Circuit, op: OpPool, n: int, widths, output: np.ndarray) -> None:
                                        (-n, ["output"]), (-1, ["pool.rem"])))
     # rem <= n - 1
     c.range(rem.name, widths["pool.rem"][0], -1, n - 1)
+
+
+def _attention(c: Circuit, op: OpAttention, n: int, widths, cfg) -> None:
+    """Scores, integer softmax and context of all heads (module docstring of
+    :mod:`zkinfer.protocol.model_circuit`; every product below stays under 2^40)."""
+    a, A = op.attn, op.name
+    S = f"{A}.softmax"
+    H, dh = cfg.n_heads, cfg.d_head
+    if dh & (dh - 1):
+        raise UnsupportedOpError(f"{A}: head width {dh} is not a power of two")
+    q = c.trace[op.q]
+    bN, bD = q.bits
+    bE = dh.bit_length() - 1
+    bH = bD - bE
+    if (1 << bH) < H:  # pragma: no cover - d = H dh with dh a power of two
+        raise UnsupportedOpError(f"{A}: head layout does not fit the padded width")
+    hnn, hn = (H, n, n), (H, n)
+    scores = c.add_trace(f"{A}.scores", hnn, widths[f"{A}.scores"])
+    # scores[h, i, j] = sum_e q[i, h dh + e] k[j, h dh + e]
+    bits = (("h", bH), ("i", bN), ("j", bN), ("e", bE))
+    c.relations.append(ContractRel(scores.name, ("h", "i", "j"), op.q, ("i", "h", "e"),
+                                   op.k, ("j", "h", "e"), "e", "h", bits))
+    T = len(a.exp_table)
+    cols = {}
+    for k in ("max", "diff", "idx", "exp", "sum", "p", "rem"):
+        shape = hn if k in ("max", "sum") else hnn
+        cols[k] = c.add_trace(f"{S}.{k}", shape, widths[f"{S}.{k}"])
+    diff, idx, exp, ssum, p, rem = (cols[k].name for k in ("diff", "idx", "exp", "sum", "p", "rem"))
+    mx = cols["max"].name
+    sel = f"{S}.sel"
+    c.add_advice(sel, hnn, None, lambda t: _one_hot(t[f"{S}.argmax"], n))
+    c.add_advice(f"{S}.selsum", hn, None, lambda t: np.ones(hn, dtype=np.int64))
+    c.add_advice(f"{S}.over", hnn, widths[diff],
+                 lambda t: np.maximum(t[f"{S}.diff"] - (T - 1), 0))
+    c.add_advice(f"{S}.slack", hnn, widths[rem],
+                 lambda t: t[f"{S}.sum"][:, :, None] - 1 - t[f"{S}.rem"])
+    c.range(idx, max(1, (T - 1).bit_length()), -1, T - 1)  # idx <= T - 1
+    ind3 = c.indicator(scores)
+    ind2 = c.indicator(cols["max"])
+    max_b = c.view(mx, 2, n)
+    sum_b = c.view(ssum, 2, n)
+    K = a.prob_bits
+    nv = scores.num_vars
+    for ident in (
+        # diff = max - scores on the real entries
+        Identity.of(f"{S} diff", (1, [diff]), (-1, [ind3, max_b]), (1, [scores.name])),
+        # sel is 0/1, selects an entry where scores == max, one per row (selsum below)
+        Identity.of(f"{S} sel boolean", (1, [sel, sel]), (-1, [sel])),
+        Identity.of(f"{S} sel at max", (1, [sel, diff])),
+        # idx = min(diff, T-1): idx = diff - over, over (T - 1 - idx) = 0
+        Identity.of(f"{S} idx", (1, [idx]), (-1, [diff]), (1, [f"{S}.over"])),
+        Identity.of(f"{S} idx clamp", (T - 1, [f"{S}.over"]), (-1, [f"{S}.over", idx])),
+        # exp 2^K = p sum + rem, rem <= sum - 1
+        Identity.of(f"{S} division", (1 << K, [exp]), (-1, [p, sum_b]), (-1, [rem])),
+        Identity.of(f"{S} remainder bound", (1, [f"{S}.slack"]), (-1, [ind3, sum_b]), (1, [ind3]),
+                    (1, [rem])),
+    ):
+        c.identity(nv, ident)
+    c.identity(cols["max"].num_vars,
+               Identity.of(f"{S} one max per row", (1, [f"{S}.selsum"]), (-1, [ind2])))
+    c.relations.append(AxisSumRel(f"{S}.selsum", sel, 2))
+    c.relations.append(AxisSumRel(ssum, exp, 2))
+    # exp = EXP[idx] (pair look-up, padded table rows are 0)
+    table = np.zeros(1 << padded_bits((T,))[0], dtype=np.uint64)
+    table[:T] = gl.encode_signed(np.asarray(a.exp_table, dtype=np.int64))
+    c.tables[S] = table
+    mult = f"{S}.lookup_mult"
+    c.add_trace(mult, (table.shape[0],), None, padded_zero=False)
+    c.relations.append(TableRel(S, idx, exp, S, 0, mult))
+    # ctx.acc[i, h dh + e] = sum_j p[h, i, j] v[j, h dh + e]
+    d = cfg.d_model
+    acc = c.add_trace(f"{A}.ctx.acc", (n, d), widths[f"{A}.ctx.acc"])
+    c.relations.append(ContractRel(acc.name, ("i", "h", "e"), p, ("h", "i", "j"),
+                                   op.v, ("j", "h", "e"), "j", "h", bits))
+    m = c.broadcast(f"{A}.ctx.m", a.ctx.m, acc.bits[1])
+    _requant(c, f"{A}.ctx", (n, d), [(1, [acc.name, m])], a.ctx, widths)
+
+
+def _one_hot(argmax: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(argmax.shape + (n,), dtype=np.int64)
+    np.put_along_axis(out, argmax[..., None], 1, axis=-1)
+    return out
+
+
+def _layernorm(c: Circuit, op, n: int, widths) -> None:
+    """Integer LayerNorm with the advice reciprocal square root.
+
+    ``rsqrt^2 var <= 2^k < (rsqrt + 1)^2 var`` is checked exactly although ``rsqrt^2 var`` and
+    ``rsqrt var`` of a cheating prover could exceed ``p``: with limbs of ``L = 61 - V`` bits
+    (``V`` the width of ``var``), ``t = rsqrt^2 = sum_i t_i 2^(L i)`` and
+    ``rsqrt = sum_i y_i 2^(L i)``, every product ``t_i var`` and ``y_i var`` is below ``2^61``,
+    and range checks on those products (at their honest bounds ``2^(k - L i)`` and
+    ``2^((k + V)/2 - L i)``) keep
+
+    - ``sum_i 2^(L i) t_i var + rsqrt_lo = 2^k`` (so ``rsqrt^2 var <= 2^k``) and
+    - ``2 sum_i 2^(L i) y_i var + var - rsqrt_lo - 1 = rsqrt_hi`` (so ``(rsqrt+1)^2 var > 2^k``)
+
+    below ``2^62``: they hold over the integers.
+    """
+    ln, P = op.ln, op.name
+    x = c.trace[op.src]
+    d = x.shape[1]
+    k = ln.k
+    yb = widths[f"{P}.rsqrt"][0]
+    vb = widths[f"{P}.var"][0]
+    L = 61 - vb
+    if 2 * yb > 61 or L < 4 or k > 58:
+        raise UnsupportedOpError(f"{P}: rsqrt ({yb} bits) and var ({vb} bits) are too wide")
+    nt = -(-2 * yb // L)
+    ny = -(-yb // L)
+    mask = (1 << L) - 1
+    vec, mat = (n,), (n, d)
+    cols = {}
+    for key in ("sum", "mean", "mean_rem", "var", "rsqrt", "rsqrt_lo", "rsqrt_hi"):
+        cols[key] = c.add_trace(f"{P}.{key}", vec, widths[f"{P}.{key}"])
+    for key in ("c", "z"):
+        cols[key] = c.add_trace(f"{P}.{key}", mat, widths[f"{P}.{key}"])
+    c.range(f"{P}.mean_rem", widths[f"{P}.mean_rem"][0], -1, d - 1)  # mean_rem <= d - 1
+    rs, var = f"{P}.rsqrt", f"{P}.var"
+    c.add_advice(f"{P}.csq", mat, None, lambda t: t[f"{P}.c"] * t[f"{P}.c"])
+    c.add_advice(f"{P}.csum", vec, None, lambda t: (t[f"{P}.c"] * t[f"{P}.c"]).sum(axis=1))
+    c.add_advice(f"{P}.t", vec, None, lambda t: t[rs] * t[rs])
+    half_kv = (k + vb) // 2 + 2
+    for i in range(nt):
+        c.add_advice(f"{P}.t{i}", vec, (L, False), lambda t, i=i: ((t[rs] * t[rs]) >> (L * i)) & mask)
+        c.add_advice(f"{P}.ta{i}", vec, (max(1, k - L * i + 1), False),
+                     lambda t, i=i: (((t[rs] * t[rs]) >> (L * i)) & mask) * t[var])
+    for i in range(ny):
+        c.add_advice(f"{P}.y{i}", vec, (L, False), lambda t, i=i: (t[rs] >> (L * i)) & mask)
+        c.add_advice(f"{P}.wa{i}", vec, (max(1, half_kv - L * i), False),
+                     lambda t, i=i: ((t[rs] >> (L * i)) & mask) * t[var])
+    c.relations.append(AxisSumRel(f"{P}.sum", op.src, 1))
+    c.relations.append(AxisSumRel(f"{P}.csum", f"{P}.csq", 1))
+    ind1 = c.indicator(cols["sum"])
+    ind2 = c.indicator(cols["c"])
+    mean_b = c.view(f"{P}.mean", 1, d)
+    rsqrt_b = c.view(rs, 1, d)
+    nv1, nv2 = cols["sum"].num_vars, cols["c"].num_vars
+    idents = [
+        # sum = mean d + mean_rem
+        Identity.of(f"{P} mean", (1, [f"{P}.sum"]), (-d, [f"{P}.mean"]), (-1, [f"{P}.mean_rem"])),
+        # var = sum_c c^2 + eps
+        Identity.of(f"{P} var", (1, [var]), (-1, [f"{P}.csum"]), (-ln.eps, [ind1])),
+        # t = rsqrt^2 = sum_i t_i 2^(L i);  rsqrt = sum_i y_i 2^(L i)
+        Identity.of(f"{P} t", (1, [f"{P}.t"]), (-1, [rs, rs])),
+        Identity.of(f"{P} t limbs", (1, [f"{P}.t"]),
+                    *[(-(1 << (L * i)), [f"{P}.t{i}"]) for i in range(nt)]),
+        Identity.of(f"{P} rsqrt limbs", (1, [rs]),
+                    *[(-(1 << (L * i)), [f"{P}.y{i}"]) for i in range(ny)]),
+        # sum_i 2^(L i) t_i var + rsqrt_lo = 2^k
+        Identity.of(f"{P} rsqrt low", *[(1 << (L * i), [f"{P}.ta{i}"]) for i in range(nt)],
+                    (1, [f"{P}.rsqrt_lo"]), (-(1 << k), [ind1])),
+        # 2 sum_i 2^(L i) y_i var + var - rsqrt_lo - 1 - rsqrt_hi = 0
+        Identity.of(f"{P} rsqrt high", *[(2 << (L * i), [f"{P}.wa{i}"]) for i in range(ny)],
+                    (1, [var]), (-1, [f"{P}.rsqrt_lo"]), (-1, [ind1]), (-1, [f"{P}.rsqrt_hi"])),
+    ]
+    idents += [Identity.of(f"{P} ta{i}", (1, [f"{P}.ta{i}"]), (-1, [f"{P}.t{i}", var]))
+               for i in range(nt)]
+    idents += [Identity.of(f"{P} wa{i}", (1, [f"{P}.wa{i}"]), (-1, [f"{P}.y{i}", var]))
+               for i in range(ny)]
+    for ident in idents:
+        c.identity(nv1, ident)
+    for ident in (
+        # c = x - mean on the real entries; csq = c^2; z = c rsqrt
+        Identity.of(f"{P} center", (1, [f"{P}.c"]), (-1, [op.src]), (1, [ind2, mean_b])),
+        Identity.of(f"{P} square", (1, [f"{P}.csq"]), (-1, [f"{P}.c", f"{P}.c"])),
+        Identity.of(f"{P} scale", (1, [f"{P}.z"]), (-1, [f"{P}.c", rsqrt_b])),
+    ):
+        c.identity(nv2, ident)
+    g = c.broadcast(f"{P}.g", ln.rq.m, cols["c"].bits[1])
+    beta = c.broadcast(f"{P}.beta", ln.beta, cols["c"].bits[1])
+    # pre = z g[c] + beta[c] (beta on the real entries only)
+    _requant(c, P, mat, [(1, [f"{P}.z", g]), (1, [ind2, beta])], ln.rq, widths)

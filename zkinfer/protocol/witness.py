@@ -47,17 +47,13 @@ def build_witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool =
     Returns:
         ``name -> uint64 table`` for every column of ``circuit.trace``.
     """
+    real = {name: np.asarray(v, dtype=np.int64) for name, v in trace.items()}
+    for name, rule in circuit.advice.items():
+        real[name] = np.asarray(rule(real), dtype=np.int64)
     ints: dict[str, npt.NDArray[np.int64]] = {}
     for name, col in circuit.trace.items():
-        if name in trace:
-            ints[name] = pad(trace[name], col)
-    # clamp advice: below = max(lo - q, 0), above = max(q - hi, 0) (from q and the clamped out)
-    for name in list(circuit.trace):
-        if name.endswith(".below"):
-            prefix = name[: -len(".below")]
-            q, out = ints[f"{prefix}.q"], ints[f"{prefix}.out"]
-            ints[name] = np.maximum(out - q, 0)
-            ints[f"{prefix}.above"] = np.maximum(q - out, 0)
+        if name in real:
+            ints[name] = pad(real[name], col)
     # look-up multiplicities, padding included (padded entries look up row `offset`)
     for rel in circuit.relations:
         if isinstance(rel, TableRel):
