@@ -58,10 +58,49 @@ def prove_zerocheck(
 
     n = int(np.asarray(tables[0]).shape[0]).bit_length() - 1
     tau = transcript.challenge_exts(_LABEL_TAU, n)
-    out = prove([fast.eq_table(tau), *tables], with_eq(expr), transcript)
-    evals = np.ascontiguousarray(out.evaluations[1:])
+    eq = fast.eq_table(tau)
+    full = with_eq(expr)
+    merged = _merge_linear(tables, expr)
+    if merged is None:
+        out = prove([eq, *tables], full, transcript)
+        evals = np.ascontiguousarray(out.evaluations[1:])
+    else:
+        work, rewritten, kept = merged
+        out = prove([eq, *work], rewritten, transcript, statement=full)
+        # the verifier wants every table at the end point: the kept ones come from the
+        # sumcheck, the others (only in merged linear terms) are evaluated directly
+        evals = np.empty((len(tables), 2), dtype=np.uint64)
+        for j in range(len(tables)):
+            evals[j] = out.evaluations[2 + kept.index(j)] if j in kept else \
+                fast.evaluate(tables[j], out.point)
     transcript.append_ext(_LABEL_EVALS, evals)
     return ZerocheckProof(out.proof, evals), out.point
+
+
+def _merge_linear(tables, expr: Expression):
+    """Prover speed-up: fold all single-table terms ``c_t f_j`` into one table
+    ``M = sum c_t f_j`` so each sumcheck round evaluates one table instead of many terms.
+
+    Returns ``(tables, expression, kept)`` over ``[eq, M, kept tables...]`` or ``None``.
+    """
+    from zkinfer.protocol import _kernels as K
+
+    linear = [(c, t[0]) for c, t in zip(expr.coeffs, expr.terms) if len(t) == 1]
+    if len(linear) < 2 or any(np.asarray(t).ndim != 1 for t in tables):
+        return None
+    rest = [(c, t) for c, t in zip(expr.coeffs, expr.terms) if len(t) > 1]
+    kept = sorted({j for _, t in rest for j in t})
+    rows = np.ascontiguousarray(np.stack([np.asarray(tables[j], dtype=np.uint64)
+                                          for _, j in linear]))
+    weights = np.array([c for c, _ in linear], dtype=np.uint64).reshape(-1, 2)
+    m = np.empty((rows.shape[1], 2), dtype=np.uint64)
+    K.combine_rows(rows, weights, m)  # M[x] = sum_t c_t f_t[x]
+    terms = [(0, 1)] + [(0,) + tuple(2 + kept.index(j) for j in t) for _, t in rest]
+    coeffs = [(1, 0)] + [c for c, _ in rest]
+    rewritten = Expression(2 + len(kept), tuple(terms), tuple(coeffs))
+    if rewritten.degree != expr.degree + 1:
+        return None  # every term was linear except none of higher degree: keep it simple
+    return [m, *[tables[j] for j in kept]], rewritten, kept
 
 
 def verify_zerocheck(

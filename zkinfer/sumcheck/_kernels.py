@@ -9,8 +9,9 @@ term ``t``. The kernels return per-term sums (``acc[t, x] = sum_i prod_{j in t} 
 for ``x = 0..d``); the caller applies the term coefficients, so no coefficient product is paid
 per entry.
 
-Each round kernel splits the ``i`` range into chunks processed in parallel (``prange``) with one
-accumulator per chunk, then adds the chunk sums.
+Each kernel has a parallel driver (``prange`` over chunks, one accumulator per chunk) and a
+serial one: starting threads costs more than a whole round on small tables, so
+:func:`use_parallel` picks the driver by size.
 """
 
 from __future__ import annotations
@@ -20,135 +21,196 @@ import numpy as np
 
 from zkinfer.field._kernels import ONE, ZERO, add, ext_mul, mul, sub
 
+_njit = numba.njit(cache=True, nogil=True)
 _pnjit = numba.njit(cache=True, nogil=True, parallel=True)
+_inline = numba.njit(cache=True, inline="always")
 
-_CHUNKS = 16  # enough to balance two to eight threads; small tables use one chunk
+_CHUNKS = 16  # enough to balance two to eight threads
+_PARALLEL_FROM = 1 << 13  # live entries per table from which threads pay off
 
 
-def _n_chunks(half: int) -> int:
-    return 1 if half < 4096 else _CHUNKS
+def use_parallel(half: int, k: int = 1) -> bool:
+    """Whether a round over ``k`` tables of ``2 half`` live entries should run threaded."""
+    return half * k >= _PARALLEL_FROM
+
+
+@_inline
+def _chunk_base(tables, half, term_idx, term_len, degree, start, stop, out):
+    k = tables.shape[0]
+    vals = np.empty((k, degree + 1), dtype=np.uint64)
+    for i in range(start, stop):
+        for j in range(k):
+            lo = tables[j, i]
+            diff = sub(tables[j, i + half], lo)
+            vals[j, 0] = lo
+            for x in range(1, degree + 1):
+                vals[j, x] = add(vals[j, x - 1], diff)
+        for t in range(term_idx.shape[0]):
+            for x in range(degree + 1):
+                prod = vals[term_idx[t, 0], x]
+                for m in range(1, term_len[t]):
+                    prod = mul(prod, vals[term_idx[t, m], x])
+                out[t, x] = add(out[t, x], prod)
+
+
+@_inline
+def _chunk_ext(tables, half, term_idx, term_len, degree, start, stop, out):
+    k = tables.shape[0]
+    vals = np.empty((k, degree + 1, 2), dtype=np.uint64)
+    for i in range(start, stop):
+        for j in range(k):
+            lo0 = tables[j, i, 0]
+            lo1 = tables[j, i, 1]
+            d0 = sub(tables[j, i + half, 0], lo0)
+            d1 = sub(tables[j, i + half, 1], lo1)
+            vals[j, 0, 0] = lo0
+            vals[j, 0, 1] = lo1
+            for x in range(1, degree + 1):
+                vals[j, x, 0] = add(vals[j, x - 1, 0], d0)
+                vals[j, x, 1] = add(vals[j, x - 1, 1], d1)
+        for t in range(term_idx.shape[0]):
+            for x in range(degree + 1):
+                j0 = term_idx[t, 0]
+                p0 = vals[j0, x, 0]
+                p1 = vals[j0, x, 1]
+                for m in range(1, term_len[t]):
+                    jm = term_idx[t, m]
+                    p0, p1 = ext_mul(p0, p1, vals[jm, x, 0], vals[jm, x, 1])
+                out[t, x, 0] = add(out[t, x, 0], p0)
+                out[t, x, 1] = add(out[t, x, 1], p1)
+
+
+@_inline
+def _sum_chunks(partial):
+    acc = np.zeros(partial.shape[1:], dtype=np.uint64)
+    flat = acc.reshape(-1)
+    for c in range(partial.shape[0]):
+        part = partial[c].reshape(-1)
+        for t in range(flat.shape[0]):
+            flat[t] = add(flat[t], part[t])
+    return acc
 
 
 @_pnjit
-def round_base(tables, size, term_idx, term_len, degree, n_chunks):
-    """Per-term sums of one round over base tables; returns ``acc`` of shape ``(T, d+1)``.
+def round_base(tables, size, term_idx, term_len, degree):
+    """Per-term sums of one round over base tables (threaded); returns ``(T, d+1)``.
 
     ``f_j(x, i) = lo + x (hi - lo)`` with ``lo = tables[j, i]``, ``hi = tables[j, i + size/2]``.
     """
-    k = tables.shape[0]
-    n_terms = term_idx.shape[0]
     half = size // 2
-    partial = np.zeros((n_chunks, n_terms, degree + 1), dtype=np.uint64)
-    step = (half + n_chunks - 1) // n_chunks
-    for c in numba.prange(n_chunks):
-        vals = np.empty((k, degree + 1), dtype=np.uint64)
-        start = c * step
-        stop = min(half, start + step)
-        for i in range(start, stop):
-            for j in range(k):
-                lo = tables[j, i]
-                hi = tables[j, i + half]
-                diff = sub(hi, lo)
-                vals[j, 0] = lo
-                for x in range(1, degree + 1):
-                    vals[j, x] = add(vals[j, x - 1], diff)
-            for t in range(n_terms):
-                for x in range(degree + 1):
-                    prod = vals[term_idx[t, 0], x]
-                    for m in range(1, term_len[t]):
-                        prod = mul(prod, vals[term_idx[t, m], x])
-                    partial[c, t, x] = add(partial[c, t, x], prod)
-    acc = np.zeros((n_terms, degree + 1), dtype=np.uint64)
-    for c in range(n_chunks):
-        for t in range(n_terms):
-            for x in range(degree + 1):
-                acc[t, x] = add(acc[t, x], partial[c, t, x])
-    return acc
+    partial = np.zeros((_CHUNKS, term_idx.shape[0], degree + 1), dtype=np.uint64)
+    step = (half + _CHUNKS - 1) // _CHUNKS
+    for c in numba.prange(_CHUNKS):
+        _chunk_base(tables, half, term_idx, term_len, degree, c * step,
+                    min(half, (c + 1) * step), partial[c])
+    return _sum_chunks(partial)
+
+
+@_njit
+def round_base_serial(tables, size, term_idx, term_len, degree):
+    """:func:`round_base` on one thread."""
+    out = np.zeros((term_idx.shape[0], degree + 1), dtype=np.uint64)
+    _chunk_base(tables, size // 2, term_idx, term_len, degree, 0, size // 2, out)
+    return out
 
 
 @_pnjit
-def round_ext(tables, size, term_idx, term_len, degree, n_chunks):
-    """Per-term sums of one round over extension tables; returns ``(T, d+1, 2)``."""
-    k = tables.shape[0]
-    n_terms = term_idx.shape[0]
+def round_ext(tables, size, term_idx, term_len, degree):
+    """Per-term sums of one round over extension tables (threaded); returns ``(T, d+1, 2)``."""
     half = size // 2
-    partial = np.zeros((n_chunks, n_terms, degree + 1, 2), dtype=np.uint64)
-    step = (half + n_chunks - 1) // n_chunks
-    for c in numba.prange(n_chunks):
-        vals = np.empty((k, degree + 1, 2), dtype=np.uint64)
-        start = c * step
-        stop = min(half, start + step)
-        for i in range(start, stop):
-            for j in range(k):
-                lo0 = tables[j, i, 0]
-                lo1 = tables[j, i, 1]
-                d0 = sub(tables[j, i + half, 0], lo0)
-                d1 = sub(tables[j, i + half, 1], lo1)
-                vals[j, 0, 0] = lo0
-                vals[j, 0, 1] = lo1
-                for x in range(1, degree + 1):
-                    vals[j, x, 0] = add(vals[j, x - 1, 0], d0)
-                    vals[j, x, 1] = add(vals[j, x - 1, 1], d1)
-            for t in range(n_terms):
-                for x in range(degree + 1):
-                    j0 = term_idx[t, 0]
-                    p0 = vals[j0, x, 0]
-                    p1 = vals[j0, x, 1]
-                    for m in range(1, term_len[t]):
-                        jm = term_idx[t, m]
-                        p0, p1 = ext_mul(p0, p1, vals[jm, x, 0], vals[jm, x, 1])
-                    partial[c, t, x, 0] = add(partial[c, t, x, 0], p0)
-                    partial[c, t, x, 1] = add(partial[c, t, x, 1], p1)
-    acc = np.zeros((n_terms, degree + 1, 2), dtype=np.uint64)
-    for c in range(n_chunks):
-        for t in range(n_terms):
-            for x in range(degree + 1):
-                acc[t, x, 0] = add(acc[t, x, 0], partial[c, t, x, 0])
-                acc[t, x, 1] = add(acc[t, x, 1], partial[c, t, x, 1])
-    return acc
+    partial = np.zeros((_CHUNKS, term_idx.shape[0], degree + 1, 2), dtype=np.uint64)
+    step = (half + _CHUNKS - 1) // _CHUNKS
+    for c in numba.prange(_CHUNKS):
+        _chunk_ext(tables, half, term_idx, term_len, degree, c * step,
+                   min(half, (c + 1) * step), partial[c])
+    return _sum_chunks(partial)
+
+
+@_njit
+def round_ext_serial(tables, size, term_idx, term_len, degree):
+    """:func:`round_ext` on one thread."""
+    out = np.zeros((term_idx.shape[0], degree + 1, 2), dtype=np.uint64)
+    _chunk_ext(tables, size // 2, term_idx, term_len, degree, 0, size // 2, out)
+    return out
+
+
+@_inline
+def _fold_base_one(tables, half, r0, r1, out, t):
+    j = t // half
+    i = t - j * half
+    lo = tables[j, i]
+    d = sub(tables[j, i + half], lo)
+    out[j, i, 0] = add(lo, mul(r0, d))
+    out[j, i, 1] = mul(r1, d)
+
+
+@_inline
+def _fold_ext_one(tables, half, r0, r1, t):
+    j = t // half
+    i = t - j * half
+    lo0 = tables[j, i, 0]
+    lo1 = tables[j, i, 1]
+    d0 = sub(tables[j, i + half, 0], lo0)
+    d1 = sub(tables[j, i + half, 1], lo1)
+    e0, e1 = ext_mul(r0, r1, d0, d1)
+    tables[j, i, 0] = add(lo0, e0)
+    tables[j, i, 1] = add(lo1, e1)
 
 
 @_pnjit
 def fold_base_into(tables, size, r0, r1, out):
-    """``out[j, i] = t[j, i] + r (t[j, i + size/2] - t[j, i])`` from base into extension."""
+    """``out[j, i] = t[j, i] + r (t[j, i + size/2] - t[j, i])`` from base into extension.
+
+    One parallel loop over every ``(j, i)``.
+    """
     half = size // 2
-    for j in range(tables.shape[0]):
-        for i in numba.prange(half):
-            lo = tables[j, i]
-            d = sub(tables[j, i + half], lo)
-            out[j, i, 0] = add(lo, mul(r0, d))
-            out[j, i, 1] = mul(r1, d)
+    for t in numba.prange(tables.shape[0] * half):
+        _fold_base_one(tables, half, r0, r1, out, t)
+
+
+@_njit
+def fold_base_into_serial(tables, size, r0, r1, out):
+    """:func:`fold_base_into` on one thread."""
+    half = size // 2
+    for t in range(tables.shape[0] * half):
+        _fold_base_one(tables, half, r0, r1, out, t)
 
 
 @_pnjit
 def fold_ext_inplace(tables, size, r0, r1):
     """Fold every extension table in place: entries ``[0, size/2)`` get the folded values."""
     half = size // 2
-    for j in range(tables.shape[0]):
-        for i in numba.prange(half):
-            lo0 = tables[j, i, 0]
-            lo1 = tables[j, i, 1]
-            d0 = sub(tables[j, i + half, 0], lo0)
-            d1 = sub(tables[j, i + half, 1], lo1)
-            e0, e1 = ext_mul(r0, r1, d0, d1)
-            tables[j, i, 0] = add(lo0, e0)
-            tables[j, i, 1] = add(lo1, e1)
+    for t in numba.prange(tables.shape[0] * half):
+        _fold_ext_one(tables, half, r0, r1, t)
 
 
-@_pnjit
+@_njit
+def fold_ext_inplace_serial(tables, size, r0, r1):
+    """:func:`fold_ext_inplace` on one thread."""
+    half = size // 2
+    for t in range(tables.shape[0] * half):
+        _fold_ext_one(tables, half, r0, r1, t)
+
+
+@_njit
 def embed_base(tables, out):
     """``out[j, i] = (tables[j, i], 0)``: base tables as extension tables."""
     for j in range(tables.shape[0]):
-        for i in numba.prange(tables.shape[1]):
+        for i in range(tables.shape[1]):
             out[j, i, 0] = tables[j, i]
             out[j, i, 1] = ZERO
 
 
 __all__ = [
     "ONE",
+    "use_parallel",
     "round_base",
+    "round_base_serial",
     "round_ext",
+    "round_ext_serial",
     "fold_base_into",
+    "fold_base_into_serial",
     "fold_ext_inplace",
+    "fold_ext_inplace_serial",
     "embed_base",
 ]

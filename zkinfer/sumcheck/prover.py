@@ -62,7 +62,12 @@ def _combine(acc: U64, coeffs: U64) -> U64:
     return ext.sum(ext.mul(acc, coeffs[:, None, :]), axis=0)
 
 
-def prove(tables: Sequence[npt.ArrayLike], expr: Expression, transcript: Transcript) -> SumcheckOutput:
+def prove(
+    tables: Sequence[npt.ArrayLike],
+    expr: Expression,
+    transcript: Transcript,
+    statement: Expression | None = None,
+) -> SumcheckOutput:
     """Prove ``S = sum_x P(f_1(x), ..., f_k(x))`` and return ``S`` with the proof.
 
     Arguments:
@@ -71,6 +76,9 @@ def prove(tables: Sequence[npt.ArrayLike], expr: Expression, transcript: Transcr
         expr: the polynomial ``P``, with ``expr.num_tables == k``.
         transcript: the shared transcript; the statement (``n``, ``d``, ``P``, ``S``) and every
             round polynomial are absorbed into it.
+        statement: the expression the verifier knows, when ``expr`` is an equivalent rewriting
+            of it over other tables (e.g. linear terms merged into one table): it is what the
+            transcript absorbs. Its degree must equal ``expr``'s.
 
     Returns:
         :class:`SumcheckOutput` with the proof, ``S``, the point ``r`` and ``f_j(r)``.
@@ -79,6 +87,8 @@ def prove(tables: Sequence[npt.ArrayLike], expr: Expression, transcript: Transcr
         FieldRangeError: tables of different or non-power-of-two lengths, non-canonical entries,
             or a table count that does not match ``expr``.
     """
+    if statement is not None and statement.degree != expr.degree:
+        raise ValueError("a rewritten expression must keep the statement's degree")
     if len(tables) != expr.num_tables:
         raise FieldRangeError(f"expression has {expr.num_tables} tables, got {len(tables)}")
     arrays = [gl.as_field(t, f"table {j}") for j, t in enumerate(tables)]
@@ -95,14 +105,15 @@ def prove(tables: Sequence[npt.ArrayLike], expr: Expression, transcript: Transcr
     if n == 0:
         values = np.stack([ext.from_base(a) if a.ndim == 1 else a for a in arrays]).reshape(k, 2)
         claim = expr.evaluate(values)
-        begin(transcript, 0, expr, claim)
+        begin(transcript, 0, statement or expr, claim)
         return SumcheckOutput(SumcheckProof(np.zeros((0, degree + 1, 2), dtype=np.uint64)),
                               claim, np.zeros((0, 2), dtype=np.uint64), values)
 
     all_base = all(a.ndim == 1 for a in arrays)
     if all_base:
         base = np.stack(arrays)
-        acc = K.round_base(base, size, idx, lens, degree, K._n_chunks(size // 2))
+        rnd = K.round_base if K.use_parallel(size // 2, k) else K.round_base_serial
+        acc = rnd(base, size, idx, lens, degree)
         work = None
     else:
         work = np.empty((k, size, 2), dtype=np.uint64)
@@ -111,16 +122,18 @@ def prove(tables: Sequence[npt.ArrayLike], expr: Expression, transcript: Transcr
                 K.embed_base(a.reshape(1, -1), work[j : j + 1])
             else:
                 work[j] = a
-        acc = K.round_ext(work, size, idx, lens, degree, K._n_chunks(size // 2))
+        rnd = K.round_ext if K.use_parallel(size // 2, k) else K.round_ext_serial
+        acc = rnd(work, size, idx, lens, degree)
 
     rounds = np.empty((n, degree + 1, 2), dtype=np.uint64)
     point = np.empty((n, 2), dtype=np.uint64)
     values = _combine(acc, coeffs)
     claim = ext.add(values[0], values[1])
-    begin(transcript, n, expr, claim)
+    begin(transcript, n, statement or expr, claim)
     for j in range(n):
         if j > 0:
-            acc = K.round_ext(work, size, idx, lens, degree, K._n_chunks(size // 2))
+            rnd = K.round_ext if K.use_parallel(size // 2, k) else K.round_ext_serial
+            acc = rnd(work, size, idx, lens, degree)
             values = _combine(acc, coeffs)
         rounds[j] = values
         r = round_challenge(transcript, values)
@@ -128,10 +141,12 @@ def prove(tables: Sequence[npt.ArrayLike], expr: Expression, transcript: Transcr
         # f_j <- f_j(r, .): halve every table
         if work is None:
             work = np.empty((k, size // 2, 2), dtype=np.uint64)
-            K.fold_base_into(base, size, r[0], r[1], work)
+            fold = K.fold_base_into if K.use_parallel(size // 2, k) else K.fold_base_into_serial
+            fold(base, size, r[0], r[1], work)
             del base
         else:
-            K.fold_ext_inplace(work, size, r[0], r[1])
+            fold = K.fold_ext_inplace if K.use_parallel(size // 2, k) else K.fold_ext_inplace_serial
+            fold(work, size, r[0], r[1])
         size //= 2
     evaluations = np.ascontiguousarray(work[:, 0, :])
     return SumcheckOutput(SumcheckProof(rounds), claim, point, evaluations)
