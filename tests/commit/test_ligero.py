@@ -43,8 +43,8 @@ def test_default_parameters_reach_100_bits():
 
 def test_security_bits_formula():
     p = LigeroParams(log_blowup=1)
-    # ((1 + 1/2) / 2)^t + (2^(MAX_LOG_COLS + 1) + MAX_GROUPS) / p^2
-    field_term = (2.0 ** (MAX_LOG_COLS + 1) + MAX_GROUPS) / float(gl.P) ** 2
+    # ((1 + 1/2) / 2)^t + (2^(MAX_LOG_COLS + 1) + MAX_GROUPS + 2) / p^2
+    field_term = (2.0 ** (MAX_LOG_COLS + 1) + MAX_GROUPS + 2) / float(gl.P) ** 2
     expected = -math.log2(0.75**p.queries + field_term)
     assert p.security_bits == pytest.approx(expected)
     assert p.security_bits < 100.05  # t is the smallest query count that reaches the target
@@ -73,9 +73,10 @@ def test_bad_parameters_rejected():
 
 
 def test_shape_for_2_24_elements():
-    # ~2.1 MB at rate 1/2, ~1.7 MB at rate 1/4 (PROTOCOLS.md section 6)
+    # ~1.6 MB at rate 1/2, ~1.2 MB at rate 1/4 (one row: proximity folded into evaluation)
     assert LigeroParams(1).shape(24) == (9, 15)
-    assert LigeroParams(2).estimated_proof_bytes(*LigeroParams(2).shape(24)) < 1.8e6
+    assert LigeroParams(1).estimated_proof_bytes(*LigeroParams(1).shape(24)) < 1.7e6
+    assert LigeroParams(2).estimated_proof_bytes(*LigeroParams(2).shape(24)) < 1.3e6
 
 
 # ---- attacks on the opened data
@@ -133,10 +134,10 @@ def test_other_column_indices_rejected(pcs):
 @ligero
 def test_tampered_rows_rejected(pcs):
     com, proof, claims = single(pcs, 12)
-    w = proof.w_row.copy()
-    w[0, 1] = (int(w[0, 1]) + 1) % gl.P
+    s = proof.proximity_value.copy()
+    s[1] = (int(s[1]) + 1) % gl.P
     with pytest.raises(VerificationError):
-        pcs.verify(com, claims, _tamper(proof, w_row=w), transcript())
+        pcs.verify(com, claims, _tamper(proof, proximity_value=s), transcript())
     u = proof.u_rows.copy()
     u[0, -1, 0] = (int(u[0, -1, 0]) + 1) % gl.P
     with pytest.raises(VerificationError):
@@ -170,8 +171,9 @@ def test_commitment_with_other_shape_rejected(pcs):
 # ---- cheating provers that run the protocol with a false claim
 
 
-def _cheating_open(pcs, data, claims, t, tweak):
-    """The honest opening with ``tweak(u_rows, w_row)`` applied before the rows are sent."""
+def _cheating_open(pcs, data, claims, t, tweak_s=None, tweak_rows=None):
+    """The honest opening, with ``tweak_s(s)`` applied to ``s`` before it is sent and
+    ``tweak_rows(u_rows, groups, rho, beta, s)`` applied to the rows before they are sent."""
     com = data.commitment
     checked = prover_claims(data, claims)
     groups = schedule.group_claims(data.layout, checked, com.log_cols)
@@ -180,38 +182,70 @@ def _cheating_open(pcs, data, claims, t, tweak):
     coeffs = np.concatenate([schedule.row_coefficients(groups, rho), gamma[None]])
     combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
     ligero_prover.K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
-    u_rows, w_row = tweak(combined[:-1].copy(), combined[-1].copy(), groups, rho, checked)
-    schedule.absorb_rows(t, u_rows, w_row)
+    u_rows, w_row = combined[:-1].copy(), combined[-1]
+    s = _inner(w_row, _eq(groups.col_points[0]))
+    if tweak_s is not None:
+        s = tweak_s(s)
+    beta = schedule.absorb_proximity_value(t, s)
+    u_rows[0] = ext.add(u_rows[0], ext.mul(w_row, beta))
+    if tweak_rows is not None:
+        u_rows = tweak_rows(u_rows, groups, rho, beta, s)
+    schedule.absorb_rows(t, u_rows)
     indices = schedule.draw_queries(t, 1 << com.log_length, pcs.params.queries)
     columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(t, columns, siblings)
-    return LigeroProof(com.log_rows, com.log_cols, u_rows, w_row, tuple(indices), columns,
-                       siblings)
+    return LigeroProof(com.log_rows, com.log_cols, s, u_rows, tuple(indices), columns, siblings)
 
 
-@ligero
-def test_false_claim_with_consistent_row_rejected(pcs):
-    """The prover claims v + 1 and shifts u so that <u, b> matches the false claim."""
-    rng = np.random.default_rng(20)
+def _false_claim(pcs, seed):
+    rng = np.random.default_rng(seed)
     polys = random_batch(rng, [12])
     r = ext.random(12, rng)
     com, data = pcs.commit(polys)
     false_value = ext.add(data.evaluate(0, r), ext.ones(()))
-    claims = [Claim(0, r, false_value)]
+    return com, data, [Claim(0, r, false_value)]
 
-    def tweak(u_rows, w_row, groups, rho, checked):
-        # <u + delta e_i, b> = V + delta b_i: pick delta so that it equals the false V
-        b = ext.as_ext(_eq(groups.col_points[0]))
+
+@ligero
+def test_cheating_helper_is_honest_without_tweaks(pcs):
+    rng = np.random.default_rng(19)
+    polys = random_batch(rng, [12])
+    r = ext.random(12, rng)
+    com, data = pcs.commit(polys)
+    claims = [Claim(0, r, data.evaluate(0, r))]
+    proof = _cheating_open(pcs, data, claims, transcript())
+    assert proof.to_bytes() == pcs.open(data, claims, transcript()).to_bytes()
+    pcs.verify(com, claims, proof, transcript())
+
+
+@ligero
+def test_false_claim_with_consistent_row_rejected(pcs):
+    """The prover claims v + 1 and shifts u_0 so that <u_0, b_0> matches the false claim."""
+    com, data, claims = _false_claim(pcs, 20)
+
+    def tweak_rows(u_rows, groups, rho, beta, s):
+        # <u + delta e_i, b> = <u, b> + delta b_i: pick delta to hit V_0 + beta s
+        b = _eq(groups.col_points[0])
         i = int(np.argmax(b[:, 0] != 0))
-        target = schedule.group_values(groups, checked, rho)[0]
-        current = _inner(u_rows[0], b)
-        delta = ext.mul(ext.sub(target, current), ext.inv(b[i]))
+        target = ext.add(schedule.group_values(groups, prover_claims(data, claims), rho)[0],
+                         ext.mul(beta, s))
+        delta = ext.mul(ext.sub(target, _inner(u_rows[0], b)), ext.inv(b[i]))
         u_rows[0, i] = ext.add(u_rows[0, i], delta)
-        return u_rows, w_row
+        return u_rows
 
-    proof = _cheating_open(pcs, data, claims, transcript(), tweak)
+    proof = _cheating_open(pcs, data, claims, transcript(), tweak_rows=tweak_rows)
     with pytest.raises(VerificationError, match="consistency"):
+        pcs.verify(com, claims, proof, transcript())
+
+
+@ligero
+def test_false_claim_with_shifted_proximity_value_rejected(pcs):
+    """The prover sends a wrong s (before beta) hoping V_0 + beta s matches honest rows."""
+    com, data, claims = _false_claim(pcs, 24)
+    proof = _cheating_open(pcs, data, claims, transcript(),
+                           tweak_s=lambda s: ext.add(s, ext.ones(())))
+    with pytest.raises(VerificationError, match="evaluation"):
         pcs.verify(com, claims, proof, transcript())
 
 
@@ -257,8 +291,8 @@ def test_proof_decoding_rejects_unsorted_indices():
 def test_proof_decoding_bounds_counts_before_allocating():
     com, proof, claims = single(LIGERO[0], 6)
     raw = bytearray(proof.to_bytes())
-    # the u32 number of groups sits after magic (4), version (2), log_rows, log_cols
-    raw[8:12] = (2**32 - 1).to_bytes(4, "little")
+    # the u32 number of rows sits after magic (4), version (2), log_rows, log_cols, s (16)
+    raw[24:28] = (2**32 - 1).to_bytes(4, "little")
     with pytest.raises(ProofFormatError):
         LigeroProof.from_bytes(bytes(raw))
 
