@@ -416,3 +416,36 @@ def statement_transcript(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.Array
     t.append_bytes(b"input-ids", np.asarray(ids, dtype="<i8").tobytes())
     t.append_bytes(b"output", np.asarray(output, dtype="<i8").tobytes())
     return t
+
+
+def soundness_bits(proof: Proof, pcs_bits: float) -> float:
+    """Bits of soundness of the whole proof, by a union bound over its components.
+
+    Every sumcheck contributes ``rounds * degree / p^2``, every look-up ``(M + T) / p^2`` for
+    its challenge (bounded here by ``2^(rounds of its first layer + 1) / p^2``), every random
+    linear combination ``count / p^2``, and each of the two PCS openings ``2^-pcs_bits``. The
+    result is dominated by the PCS; the field terms are far below it.
+    """
+    import math
+
+    field = 0.0
+    p2 = float(2**128)
+    for step in proof.steps:
+        for sc in _sumchecks(step):
+            rounds, width = sc.round_polys.shape[:2]
+            field += rounds * max(1, width - 1) / p2
+        if isinstance(step, (TableStep, RangeProof)):
+            lk = step.lookup
+            field += 2.0 ** (len(lk.fractions.layers) + 1) / p2
+    total = field + 2 * 2.0 ** (-pcs_bits)
+    return -math.log2(total)
+
+
+def _sumchecks(step) -> list[SumcheckProof]:
+    if isinstance(step, MatmulStep):
+        return [step.proof.sumcheck]
+    if isinstance(step, (ZerocheckProof, OpeningsProof)):
+        return [step.sumcheck]
+    if isinstance(step, (TableStep, RangeProof)):
+        return [sc for sc, _ in step.lookup.fractions.layers]
+    return []

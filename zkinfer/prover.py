@@ -26,7 +26,8 @@ __all__ = ["setup", "prove", "prove_trace"]
 def _default_pcs():
     from zkinfer.commit import LigeroPCS
 
-    return LigeroPCS()
+    # 101 bits per opening: two openings then keep the whole proof above 100 bits
+    return LigeroPCS(target_bits=101.0)
 
 
 def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
