@@ -15,6 +15,11 @@ module                 what it holds
 ``zkinfer.selfcheck``  the self-check run by ``zkinfer selfcheck``
 ``zkinfer.protocol``   relations: matmul, zero-checks, look-ups, ranges, openings
 ``zkinfer.commit``     polynomial commitments (``TrivialPCS``, ``LigeroPCS``)
+``zkinfer.codec``      the strict binary codec of proofs, commitments and keys
+``zkinfer.lookup``     LogUp by a fraction-sum GKR argument
+``zkinfer.prover``     ``setup``, ``prove`` (Numba; imported on first use)
+``zkinfer.verifier``   ``verify`` (numpy only)
+``zkinfer.proof``      ``Proof``, ``VerifyingKey``, ``ProvingKey`` and their encodings
 ``zkinfer.model``      the integer transformer (spec, Numba forward, quantization)
 ``zkinfer.models``     built-in models (``tiny``, ``tiny_mlp``, ``minilm``)
 =====================  =========================================================
@@ -22,9 +27,9 @@ module                 what it holds
 Typical use::
 
     import zkinfer
-    from zkinfer.models import tiny_mlp
+    from zkinfer.models import tiny
 
-    vk, pk = zkinfer.setup(tiny_mlp())
+    vk, pk = zkinfer.setup(tiny())
     proof = zkinfer.prove(pk, ids)                       # ids: 1-D int array of token ids
     zkinfer.verify(vk, ids, proof.output, proof)         # True, or raises VerificationError
 """
