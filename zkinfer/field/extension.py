@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from zkinfer.errors import FieldRangeError, ProofFormatError
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import reference as ref
 
 __all__ = [
     "W",
@@ -134,10 +135,22 @@ def neg(a: npt.ArrayLike) -> U64:
     return gl._neg(as_ext(a, "a"))
 
 
+_SMALL = 16  # up to this many products, Python integers beat numpy's per-call overhead
+
+
+def _mul_small(x: U64, y: U64) -> U64:
+    """Elementwise product on Python ints (same result as :func:`_mul`)."""
+    out = [ref.ext_mul((a0, a1), (b0, b1))
+           for (a0, a1), (b0, b1) in zip(x.reshape(-1, 2).tolist(), y.reshape(-1, 2).tolist())]
+    return np.array(out, dtype=np.uint64).reshape(x.shape)
+
+
 def mul(a: npt.ArrayLike, b: npt.ArrayLike) -> U64:
     """``a * b`` in ``F_p2`` elementwise (broadcasting over the leading axes)."""
     with np.errstate(over="ignore"):
         x, y = np.broadcast_arrays(as_ext(a, "a"), as_ext(b, "b"))
+        if x.size <= 2 * _SMALL:
+            return _mul_small(x, y)
         return _mul(x, y)
 
 
