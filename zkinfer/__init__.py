@@ -61,11 +61,11 @@ def setup(model, pcs=None):
     return _setup(model, pcs)
 
 
-def prove(pk, ids):
+def prove(pk, ids, progress=None):
     """Prove one inference; returns a :class:`Proof` (see :func:`zkinfer.prover.prove`)."""
     from zkinfer.prover import prove as _prove
 
-    return _prove(pk, ids)
+    return _prove(pk, ids, progress)
 
 
 def verify(vk, ids, output, proof) -> bool:

@@ -60,12 +60,14 @@ def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
     return vk, pk
 
 
-def prove(pk: ProvingKey, ids: np.ndarray) -> Proof:
+def prove(pk: ProvingKey, ids: np.ndarray, progress=None) -> Proof:
     """Run the model on ``ids`` and prove the output.
 
     Arguments:
         pk: from :func:`setup`.
         ids: token ids, a 1-D integer numpy array.
+        progress: optional ``progress(stage: str, done: int, total: int)`` callback, called
+            at each stage (for progress bars).
 
     Returns:
         The :class:`~zkinfer.proof.Proof`; ``proof.output`` is the pooled integer vector.
@@ -75,13 +77,15 @@ def prove(pk: ProvingKey, ids: np.ndarray) -> Proof:
     """
     from zkinfer.model.forward import forward
 
+    if progress is not None:
+        progress("integer forward", 0, 1)
     trace = forward(pk.model, ids)
     return prove_trace(pk, np.asarray(ids, dtype=np.int64), dict(trace.items()),
-                       np.asarray(trace.output, dtype=np.int64))
+                       np.asarray(trace.output, dtype=np.int64), progress=progress)
 
 
 def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
-                output: np.ndarray, strict: bool = True) -> Proof:
+                output: np.ndarray, strict: bool = True, progress=None) -> Proof:
     """Prove a given trace (the honest one comes from :func:`prove`).
 
     Exposed for tests of cheating provers: a trace that breaks the model's semantics yields a
@@ -102,9 +106,11 @@ def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
     except ValueError as exc:
         raise ModelError(f"trace does not fit the circuit: {exc}") from exc
     transcript = statement_transcript(pk.vk, ids, output)
+    if progress is not None:
+        progress("committing the trace", 0, 1)
     trace_com, trace_data = pk.pcs.commit(list(witness.values()))
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
     steps = prove_circuit(circuit, Statement(ids), witness, pk.weight_tables, pk.pcs,
                           (trace_com, trace_data), (pk.weight_commitment, pk.weight_data),
-                          transcript)
+                          transcript, progress=progress)
     return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), tuple(steps))

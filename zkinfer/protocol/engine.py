@@ -154,9 +154,19 @@ def prove_circuit(
     trace_commitment: tuple[Commitment, ProverData],
     weight_commitment: tuple[Commitment, ProverData],
     transcript: Transcript,
+    progress=None,
 ) -> list:
-    """Run the schedule as the prover; returns the step proofs in order."""
+    """Run the schedule as the prover; returns the step proofs in order.
+
+    ``progress(stage, done, total)``, if given, is called before each step.
+    """
     from zkinfer.poly import fast
+
+    total = len(circuit.relations) + len(circuit.identities) + len(circuit.range_widths()) + 2
+
+    def tick(stage: str) -> None:
+        if progress is not None:
+            progress(stage, len(steps), total)
 
     steps: list = []
     claims: list[Claim] = []
@@ -169,6 +179,7 @@ def prove_circuit(
         return table(name).reshape(col.padded_shape[0], -1)
 
     for rel in circuit.relations:
+        tick(f"relation {getattr(rel, 'out', getattr(rel, 'name', ''))}")
         if isinstance(rel, (MatmulRel, OneHotRel)):
             out = circuit.trace[rel.out]
             r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
@@ -246,17 +257,21 @@ def prove_circuit(
         views[v.name] = v.table(tables[v.base], circuit.trace[v.base].bits)
     tables = {**tables, **views}
     for nv in sorted(circuit.identities):
+        tick(f"identities over 2^{nv}")
         proof, cl = prove_identities(circuit.identities[nv], tables, circuit.publics, nv,
                                      transcript)
         claims += cl
         steps.append(proof)
     for w, limbs in circuit.range_widths().items():
+        tick(f"range checks, {w}-bit table")
         proof, cl = prove_ranges([tables[x] for x in limbs], w,
                                  tables[circuit.range_mult_name(w)], transcript, names=limbs)
         claims += [Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value), *cl[1:]]
         steps.append(proof)
     tr, wt = _route(circuit, claims)
+    tick("opening the trace commitment")
     steps.append(prove_openings(pcs, trace_commitment[0], trace_commitment[1], tr, transcript))
+    tick("opening the weight commitment")
     steps.append(prove_openings(pcs, weight_commitment[0], weight_commitment[1], wt, transcript))
     return steps
 
