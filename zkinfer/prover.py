@@ -108,7 +108,7 @@ def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
     transcript = statement_transcript(pk.vk, ids, output)
     if progress is not None:
         progress("committing the trace", 0, 1)
-    trace_com, trace_data = pk.pcs.commit(list(witness.values()))
+    trace_com, trace_data = pk.pcs.commit([witness[name] for name in circuit.trace])
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
     steps = prove_circuit(circuit, Statement(ids), witness, pk.weight_tables, pk.pcs,
                           (trace_com, trace_data), (pk.weight_commitment, pk.weight_data),

@@ -235,6 +235,8 @@ class Circuit:
     advice: dict = field(default_factory=dict)
     identities: dict[int, list[Identity]] = field(default_factory=dict)
     ranges: list[RangeRel] = field(default_factory=list)
+    limb_cols: dict[str, Col] = field(default_factory=dict)
+    virtual: dict[str, RangeRel] = field(default_factory=dict)
 
     # ---- building blocks
 
@@ -302,13 +304,29 @@ class Circuit:
         self.identities.setdefault(num_vars, []).append(ident)
 
     def range(self, col: str, bits: int, scale: int, offset: int) -> None:
-        """Range-check ``scale * col + offset`` in ``[0, 2^bits)`` with limb columns."""
+        """Range-check ``scale * col + offset`` in ``[0, 2^bits)``.
+
+        Up to 16 bits the checked value ``v = scale col + offset Ind`` is looked up directly: it
+        is a *virtual* column (not committed), and a claim ``v(r)`` becomes the claim
+        ``col(r) = scale (v(r) - offset Ind(r))`` (:meth:`virtual_claim`). Wider values are
+        split into committed 16-bit limbs with the identity
+        ``sum_k 2^(16k) limb_k - scale col - offset Ind = 0``.
+        """
         c = self.trace[col]
         tag = f"{col}#rc{sum(1 for r in self.ranges if r.col == col)}"
         widths = limb_widths(bits)
+        if len(widths) == 1:
+            limb = f"{tag}.v"
+            self.limb_cols[limb] = Col(limb, c.shape, c.bits, None, True)
+            rel = RangeRel(col, bits, scale, offset, (limb,))
+            self.virtual[limb] = rel
+            self.ranges.append(rel)
+            if offset and c.shape != c.padded_shape:
+                self.indicator(c)
+            return
         limbs = tuple(f"{tag}.l{k}" for k in range(len(widths)))
         for limb in limbs:
-            self.trace[limb] = Col(limb, c.shape, c.bits, None, True)
+            self.trace[limb] = self.limb_cols[limb] = Col(limb, c.shape, c.bits, None, True)
         self.ranges.append(RangeRel(col, bits, scale, offset, limbs))
         ind = self.indicator(c) if c.shape != c.padded_shape else None
         # sum_k 2^(16k) limb_k - scale col - offset Ind = 0
@@ -318,6 +336,25 @@ class Circuit:
             terms.append((-offset, [ind] if ind else []))
         # (limbs are in [0, 2^16), so on the padding, where the right side is 0, they are 0)
         self.identity(c.num_vars, Identity.of(f"{tag} limbs", *terms))
+
+    def virtual_claim(self, name: str, point: U64, value: U64):
+        """A claim on a range-checked value: on its limb column, or, for a virtual one, turned
+        into the claim on the checked column: ``col(r) = scale (v(r) - offset Ind(r))``."""
+        from zkinfer.field import extension as ext
+        from zkinfer.protocol.claims import Claim
+
+        rel = self.virtual.get(name)
+        if rel is None:
+            return Claim(name, point, value)
+        c = self.trace[rel.col]
+        v = value
+        if rel.offset:
+            ind = (self.publics[c.indicator].evaluate(point) if c.shape != c.padded_shape
+                   else ext.ones(()))
+            v = ext.sub(v, ext.mul(ext.from_base(gl.encode_signed(np.array(rel.offset))), ind))
+        if rel.scale == -1:
+            v = ext.neg(v)
+        return Claim(rel.col, point, v)
 
     def range_widths(self) -> dict[int, list[str]]:
         """Limb columns grouped by limb width (each group is one LogUp)."""

@@ -266,7 +266,8 @@ def prove_circuit(
         tick(f"range checks, {w}-bit table")
         proof, cl = prove_ranges([tables[x] for x in limbs], w,
                                  tables[circuit.range_mult_name(w)], transcript, names=limbs)
-        claims += [Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value), *cl[1:]]
+        claims.append(Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value))
+        claims += [circuit.virtual_claim(c.poly, c.point, c.value) for c in cl[1:]]
         steps.append(proof)
     tr, wt = _route(circuit, claims)
     tick("opening the trace commitment")
@@ -464,9 +465,10 @@ def verify_circuit(
         step = next(it)
         if not isinstance(step, RangeProof):
             raise VerificationError(f"range {w} bits", "expected a range proof")
-        sizes = [1 << circuit.trace[x].num_vars for x in limbs]
+        sizes = [1 << circuit.limb_cols[x].num_vars for x in limbs]
         cl = verify_ranges(sizes, w, step, transcript, names=limbs, check=f"range {w} bits")
-        claims += [Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value), *cl[1:]]
+        claims.append(Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value))
+        claims += [circuit.virtual_claim(c.poly, c.point, c.value) for c in cl[1:]]
     tr, wt = _route(circuit, claims)
     for commitment, group, name in ((trace_commitment, tr, "trace"), (weight_commitment, wt, "weights")):
         step = next(it)

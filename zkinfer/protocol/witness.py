@@ -45,7 +45,8 @@ def build_witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool =
             provers only) the limbs silently keep the low bits, which the verifier rejects.
 
     Returns:
-        ``name -> uint64 table`` for every column of ``circuit.trace``.
+        ``name -> uint64 table`` for every column of ``circuit.trace`` (in order), then every
+        virtual range-checked value (looked up, never committed).
     """
     real = {name: np.asarray(v, dtype=np.int64) for name, v in trace.items()}
     for name, rule in circuit.advice.items():
@@ -80,4 +81,4 @@ def build_witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool =
     for w, limbs in circuit.range_widths().items():
         # counts over the concatenated limb vector, its zero padding included
         tables[circuit.range_mult_name(w)] = range_multiplicities([tables[x] for x in limbs], w)
-    return {name: tables[name] for name in circuit.trace}
+    return {name: tables[name] for name in [*circuit.trace, *circuit.virtual]}
