@@ -10,6 +10,7 @@ function                       what it returns
 ``trace_by_layer(model, n)``   padded trace elements per layer (``emb``, ``layer0``, ...)
 ``proof_sections(proof)``      bytes of a proof by section (header, trace commitment, steps)
 ``relation_bytes(proof, vk)``  bytes of each relation step, named by the relation it proves
+``group_by_layer(rows)``       those bytes summed per layer and step kind
 =============================  ==============================================================
 
 **The estimate is a rough linear model**, fitted by least squares to measurements of the whole
@@ -48,6 +49,7 @@ __all__ = [
     "trace_by_layer",
     "proof_sections",
     "relation_bytes",
+    "group_by_layer",
     "step_kind",
 ]
 
@@ -223,12 +225,19 @@ def check_memory(est: Estimate, available: int | None) -> str | None:
 # cost breakdowns of a proof
 
 
-def trace_by_layer(model, n: int) -> dict[str, int]:
-    """Padded trace entries per layer: columns grouped by the first part of their name.
+def _group(name: str, depth: int) -> str:
+    """The first ``depth`` dot-separated parts of a column name: ``layer0`` or ``layer0.attn``."""
+    return ".".join(name.split(".")[:depth])
+
+
+def trace_by_layer(model, n: int, depth: int = 1) -> dict[str, int]:
+    """Padded trace entries per layer: columns grouped by the first part(s) of their name.
 
     Arguments:
         model: an integer model (``vk.model()`` works: only shapes are read).
         n: sequence length.
+        depth: name parts to group by: 1 gives layers (``layer0``), 2 gives blocks
+            (``layer0.attn``, ``layer0.ffn``, ...).
 
     Returns:
         ``{"emb": ..., "layer0": ..., ..., "pool": ...}`` in execution order.
@@ -237,8 +246,8 @@ def trace_by_layer(model, n: int) -> dict[str, int]:
 
     out: dict[str, int] = {}
     for name, spec in column_specs(model, n).items():
-        layer = name.split(".")[0]
-        out[layer] = out.get(layer, 0) + _padded_entries(spec.shape)
+        key = _group(name, depth)
+        out[key] = out.get(key, 0) + _padded_entries(spec.shape)
     return out
 
 
@@ -311,18 +320,26 @@ def relation_bytes(proof, vk) -> list[tuple[str, str, int]]:
     """
     from zkinfer.protocol.model_circuit import build_circuit
 
+    # the schedule of zkinfer.protocol.engine: one step per relation, in circuit order, first
+    expected = {"MatmulRel": "product", "OneHotRel": "product", "ContractRel": "product",
+                "TableRel": "table", "AxisSumRel": "column sum"}
     circuit = build_circuit(vk.model(), int(proof.ids.shape[0]), proof.output)
+    if len(proof.steps) < len(circuit.relations):
+        raise ValueError("the proof has fewer steps than its circuit has relations")
     _, sizes = _step_bytes(proof)
     rows = []
     for rel, step, size in zip(circuit.relations, proof.steps, sizes):
-        rows.append((rel.out, step_kind(step), size))
+        kind = step_kind(step)
+        if expected.get(type(rel).__name__, kind) != kind:
+            raise ValueError(f"step for {rel.out} is a {kind}, not the relation's step")
+        rows.append((rel.out, kind, size))
     return rows
 
 
-def group_by_layer(rows: list[tuple[str, str, int]]) -> dict[str, dict[str, int]]:
-    """``relation_bytes`` rows summed per layer (first part of the name) and kind."""
+def group_by_layer(rows: list[tuple[str, str, int]], depth: int = 1) -> dict[str, dict[str, int]]:
+    """``relation_bytes`` rows summed per layer (first ``depth`` parts of the name) and kind."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for name, kind, size in rows:
-        layer = name.split(".")[0]
-        out[layer][kind] = out[layer].get(kind, 0) + size
+        key = _group(name, depth)
+        out[key][kind] = out[key].get(kind, 0) + size
     return dict(out)

@@ -25,6 +25,7 @@ from zkinfer.codec import Reader, Writer
 from zkinfer.errors import ProofFormatError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import reference as _ref
 from zkinfer.transcript import Transcript
 
 __all__ = [
@@ -110,17 +111,22 @@ class Expression:
         return np.array(self.coeffs, dtype=np.uint64).reshape(-1, 2)
 
     def evaluate(self, values: npt.ArrayLike) -> npt.NDArray[np.uint64]:
-        """``P`` at extension values ``values`` (shape ``(k, 2)``); returns ``(2,)``."""
+        """``P`` at extension values ``values`` (shape ``(k, 2)``); returns ``(2,)``.
+
+        Scalar work on Python ints (the verifier calls this once per sumcheck).
+        """
         v = ext.as_ext(values, "values")
         if v.shape != (self.num_tables, 2):
             raise ValueError(f"expected {self.num_tables} values, got shape {v.shape}")
-        total = ext.zeros(())
+        vals = [tuple(x) for x in v.tolist()]
+        t0, t1 = 0, 0
         for (c0, c1), term in zip(self.coeffs, self.terms):
-            prod = np.array([c0, c1], dtype=np.uint64)
+            prod = (c0, c1)
             for j in term:
-                prod = ext.mul(prod, v[j])
-            total = ext.add(total, prod)
-        return total
+                prod = _ref.ext_mul(prod, vals[j])
+            t0 += prod[0]
+            t1 += prod[1]
+        return np.array([t0 % gl.P, t1 % gl.P], dtype=np.uint64)
 
     def to_bytes(self) -> bytes:
         """Canonical encoding (absorbed into the transcript)."""

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
 from zkinfer.poly.univariate import interpolate_at
 from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
 from zkinfer.transcript import Transcript
@@ -64,18 +65,21 @@ def verify(
                                 expected=expr.degree, got=int(polys.shape[1]) - 1)
     begin(transcript, num_vars, expr, current)
     point = np.empty((num_vars, 2), dtype=np.uint64)
+    P = gl.P
+    cur = (int(current[0]), int(current[1]))
     for j in range(num_vars):
-        values = ext.as_ext(polys[j], "round polynomial")
+        values = polys[j]
+        (a0, a1), (b0, b1) = values[0].tolist(), values[1].tolist()
         # s_j(0) + s_j(1) == claim
-        total = ext.add(values[0], values[1])
-        if not np.array_equal(total, current):
+        total = ((a0 + b0) % P, (a1 + b1) % P)
+        if total != cur:
             raise VerificationError(check, "s(0) + s(1) does not match the claim", round=j,
-                                    expected=_as_int_pair(current), got=_as_int_pair(total))
+                                    expected=cur, got=total)
         r = round_challenge(transcript, values)
         point[j] = r
         # claim <- s_j(r_j)
-        current = interpolate_at(values, r)
-    return point, current
+        cur = tuple(int(x) for x in interpolate_at(values, r))
+    return point, np.array(cur, dtype=np.uint64)
 
 
 def check_final(
