@@ -1,0 +1,287 @@
+"""The ``zkinfer`` command: setup -> prove -> verify, exit statuses, inspect, --json, estimates.
+
+Everything runs in-process through :func:`zkinfer.cli.main` on the built-in ``tiny-mlp`` model
+with a few tokens; one test runs the installed console script in a subprocess. One setup and one
+proof are shared by the module (about 5 s once the Numba kernels are cached).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zkinfer import estimate
+from zkinfer.cli import PK_FORMAT, main
+from zkinfer.models import tiny, tiny_mlp
+
+TEXT = "hi zk"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> dict[str, Path]:
+    """``zkinfer setup`` then ``zkinfer prove --pk`` on tiny-mlp; the files they wrote."""
+    root = tmp_path_factory.mktemp("cli")
+    assert main(["setup", "--model", "tiny-mlp", "--out", str(root / "keys"), "--quiet"]) == 0
+    proof = root / "proof.zkp"
+    assert main(["prove", "--pk", str(root / "keys" / "pk.json"), "--text", TEXT,
+                 "--out", str(proof), "--vk-out", str(root / "vk-again.bin"), "--quiet"]) == 0
+    return {"root": root, "vk": root / "keys" / "vk.bin", "pk": root / "keys" / "pk.json",
+            "proof": proof, "vk_again": root / "vk-again.bin"}
+
+
+def _err_line(capsys) -> str:
+    """The stderr of the last command, which must be exactly one ``zkinfer: ...`` line."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("zkinfer: ")
+    return err[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# the happy path
+
+
+def test_setup_writes_vk_and_a_key_description(made):
+    desc = json.loads(made["pk"].read_text())
+    assert desc["format"] == PK_FORMAT and desc["model"] == "tiny-mlp"
+    assert made["vk"].read_bytes()[:4] == b"ZKVK"
+    # prove rebuilt the proving key from the description: the same verifying key
+    assert made["vk_again"].read_bytes() == made["vk"].read_bytes()
+
+
+def test_setup_is_deterministic(made, tmp_path):
+    assert main(["setup", "--model", "tiny-mlp", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "vk.bin").read_bytes() == made["vk"].read_bytes()
+
+
+def test_verify_accepts(made, capsys):
+    assert main(["verify", "--vk", str(made["vk"]), "--proof", str(made["proof"])]) == 0
+    assert "accepted" in capsys.readouterr().out
+
+
+def test_verify_checks_the_users_input(made, tmp_path, capsys):
+    ids = np.frombuffer(TEXT.encode(), dtype=np.uint8).astype(np.int64)
+    np.save(tmp_path / "ids.npy", ids)
+    base = ["verify", "--vk", str(made["vk"]), "--proof", str(made["proof"])]
+    assert main([*base, "--text", TEXT, "--quiet"]) == 0
+    assert main([*base, "--tokens", str(tmp_path / "ids.npy"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--text", TEXT + "!"]) == 1
+    assert "another input" in _err_line(capsys)
+
+
+def test_verify_json(made, capsys):
+    assert main(["verify", "--vk", str(made["vk"]), "--proof", str(made["proof"]), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is True and result["command"] == "verify"
+    assert result["tokens"] == list(TEXT.encode()) and result["soundness_bits"] > 100
+
+
+# ---------------------------------------------------------------------------------------------
+# rejections and bad usage
+
+
+def test_tampered_proof_is_rejected_with_one_line(made, tmp_path, capsys):
+    data = bytearray(made["proof"].read_bytes())
+    # bytes spread over the proof: statement, relation steps, openings
+    for pos in (60, len(data) // 50, len(data) // 4, len(data) // 2, len(data) - 100):
+        bad = bytearray(data)
+        bad[pos] ^= 0x01
+        path = tmp_path / f"bad{pos}.zkp"
+        path.write_bytes(bytes(bad))
+        status = main(["verify", "--vk", str(made["vk"]), "--proof", str(path)])
+        assert status in (1, 2), pos
+        line = _err_line(capsys)
+        assert ("rejected" in line) == (status == 1), line
+
+
+def test_non_canonical_field_element_is_malformed(made, tmp_path, capsys):
+    data = bytearray(made["proof"].read_bytes())
+    pos = len(data) // 50  # inside the relation steps: field elements
+    data[pos:pos + 16] = b"\xff" * 16  # covers one whole 8-byte word >= p, wherever words start
+    path = tmp_path / "noncanonical.zkp"
+    path.write_bytes(bytes(data))
+    assert main(["verify", "--vk", str(made["vk"]), "--proof", str(path)]) == 2
+    assert "malformed proof" in _err_line(capsys)
+
+
+def test_wrong_vk_is_rejected(made, tmp_path, capsys):
+    assert main(["setup", "--model", "tiny", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["verify", "--vk", str(tmp_path / "vk.bin"), "--proof", str(made["proof"])]) == 1
+    assert "another verifying key" in _err_line(capsys)
+
+
+def test_truncated_proof_is_malformed(made, tmp_path, capsys):
+    path = tmp_path / "short.zkp"
+    path.write_bytes(made["proof"].read_bytes()[:1000])
+    assert main(["verify", "--vk", str(made["vk"]), "--proof", str(path)]) == 2
+    assert "malformed proof" in _err_line(capsys)
+
+
+def test_vk_swapped_for_a_proof_is_malformed(made, capsys):
+    assert main(["verify", "--vk", str(made["proof"]), "--proof", str(made["proof"])]) == 2
+    assert "malformed verifying key" in _err_line(capsys)
+
+
+@pytest.mark.parametrize("which", ["vk", "proof"])
+def test_missing_file(made, tmp_path, capsys, which):
+    paths = {"vk": str(made["vk"]), "proof": str(made["proof"])}
+    paths[which] = str(tmp_path / "absent")
+    assert main(["verify", "--vk", paths["vk"], "--proof", paths["proof"]]) == 2
+    assert "not found" in _err_line(capsys)
+
+
+@pytest.mark.parametrize("argv", [
+    [],
+    ["frobnicate"],
+    ["verify", "--proof", "x.zkp"],                                   # --vk missing
+    ["prove", "--model", "tiny", "--out", "p.zkp"],                   # no input
+    ["prove", "--model", "tiny", "--text", "a", "--tokens", "t.npy", "--out", "p.zkp"],
+    ["selfcheck", "--log-n", "2"],
+])
+def test_bad_usage_exits_2(argv, capsys):
+    assert main(argv) == 2
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("argv, reason", [
+    (["prove", "--model", "tiny-mlp", "--text", "x" * 40, "--out", "p.zkp"], "1..32"),
+    (["prove", "--model", "nope", "--text", "a", "--out", "p.zkp"], "unknown model"),
+    (["prove", "--model", "absent.safetensors", "--text", "a", "--out", "p.zkp"], "not found"),
+])
+def test_bad_model_input_exits_2(argv, reason, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert reason in _err_line(capsys)
+    assert not (tmp_path / "p.zkp").exists()
+
+
+def test_other_safetensors_refused(tmp_path, capsys):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"not the MiniLM checkpoint")
+    assert main(["setup", "--model", str(path), "--out", str(tmp_path / "k")]) == 2
+    assert "only the all-MiniLM-L6-v2 checkpoint" in _err_line(capsys)
+
+
+def test_bad_token_file(tmp_path, capsys):
+    np.save(tmp_path / "f.npy", np.ones((2, 2), dtype=np.int64))
+    assert main(["prove", "--model", "tiny-mlp", "--tokens", str(tmp_path / "f.npy"),
+                 "--out", str(tmp_path / "p.zkp")]) == 2
+    assert "1-D integer" in _err_line(capsys)
+
+
+def test_malformed_key_description(tmp_path, capsys):
+    (tmp_path / "pk.json").write_text('{"format": "something else"}')
+    assert main(["prove", "--pk", str(tmp_path / "pk.json"), "--text", "a",
+                 "--out", str(tmp_path / "p.zkp")]) == 2
+    assert "not a zkinfer proving-key description" in _err_line(capsys)
+
+
+def test_json_errors_are_json(tmp_path, capsys):
+    assert main(["verify", "--vk", str(tmp_path / "a"), "--proof", str(tmp_path / "b"),
+                 "--json"]) == 2
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result == {"ok": False, "exit": 2, "error": result["error"]}
+    assert "not found" in result["error"] and captured.err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# inspect
+
+
+def test_inspect_without_vk(made, capsys):
+    assert main(["inspect", str(made["proof"])]) == 0
+    out = capsys.readouterr().out
+    assert f"input:  {len(TEXT)} tokens: {list(TEXT.encode())}" in out
+    for section in ("header", "trace commitment", "product", "table", "zero-check", "range",
+                    "trace opening", "weight opening"):
+        assert section in out
+    assert "security: unknown" in out
+
+
+def test_inspect_json_sections_add_up(made, capsys):
+    assert main(["inspect", str(made["proof"]), "--vk", str(made["vk"]), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sum(result["sections"].values()) == made["proof"].stat().st_size == result["proof_bytes"]
+    assert result["soundness_bits"] > 100
+    assert set(result["relation_bytes_by_layer"]) == {"emb", "layer0", "layer1", "pool"}
+
+
+def test_inspect_with_a_foreign_vk(made, tmp_path, capsys):
+    assert main(["setup", "--model", "tiny", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["inspect", str(made["proof"]), "--vk", str(tmp_path / "vk.bin")]) == 2
+    assert "another verifying key" in _err_line(capsys)
+
+
+# ---------------------------------------------------------------------------------------------
+# estimates
+
+
+def test_estimate_matches_its_calibration():
+    models = {"tiny": tiny(), "tiny-mlp": tiny_mlp()}
+    for name, n, cols, padded, weights, seconds, peak in estimate.CALIBRATION:
+        if name in models:
+            est = estimate.estimate(models[name], n)
+            assert (est.size.columns, est.size.padded, est.size.weights) == (cols, padded, weights)
+            assert 0.75 < est.seconds / seconds < 1.33 and 0.8 < est.peak_bytes / peak < 1.25
+
+
+def test_estimate_grows_with_tokens():
+    small, large = estimate.estimate(tiny(), 4), estimate.estimate(tiny(), 32)
+    assert small.seconds < large.seconds and small.peak_bytes < large.peak_bytes
+
+
+def test_available_memory_is_read():
+    avail = estimate.available_memory()
+    assert avail is None or avail > 0
+
+
+def test_refusal_when_memory_is_short(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(estimate, "available_memory", lambda: 10_000_000)
+    argv = ["prove", "--model", "tiny-mlp", "--text", "ab", "--out", str(tmp_path / "p.zkp")]
+    assert main(argv) == 2
+    line = _err_line(capsys)
+    assert "refusing to prove" in line and "0.0 GB is available" in line and "--force" in line
+    assert not (tmp_path / "p.zkp").exists()
+    assert main([*argv, "--json"]) == 2
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is False and result["estimate"]["available_bytes"] == 10_000_000
+
+
+def test_force_overrides_the_refusal(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(estimate, "available_memory", lambda: 10_000_000)
+    assert main(["prove", "--model", "tiny-mlp", "--text", "ab", "--out", str(tmp_path / "p.zkp"),
+                 "--force", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] and result["proof_bytes"] == (tmp_path / "p.zkp").stat().st_size
+    assert result["estimate"]["tokens"] == 2
+
+
+def test_estimate_command(capsys):
+    assert main(["estimate", "--model", "tiny", "--n-tokens", "16", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["estimate"]["tokens"] == 16 and result["estimate"]["seconds"] > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the installed console script
+
+
+def test_console_script(made):
+    exe = shutil.which("zkinfer", path=str(Path(sys.executable).parent))
+    cmd = [exe] if exe else [sys.executable, "-m", "zkinfer"]
+    ok = subprocess.run([*cmd, "verify", "--vk", str(made["vk"]), "--proof", str(made["proof"]),
+                         "--text", TEXT, "--json"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True
+    bad = subprocess.run([*cmd, "verify", "--vk", str(made["vk"]), "--proof", str(made["proof"]),
+                          "--text", "other"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("zkinfer: rejected:")
