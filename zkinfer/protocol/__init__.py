@@ -7,7 +7,6 @@ module          contents
 ``matmul``      ``C = A B`` by one degree-2 sumcheck over the inner dimension
 ``embedding``   row look-up by public token ids (matmul with a public one-hot matrix)
 ``zerocheck``   ``E(f(x)) = 0`` on the cube by ``sum_x eq(tau, x) E(f(x)) = 0``
-``batching``    many claims on one multilinear -> one claim at one point
 ``constraints`` identities over columns (committed and public), one zero-check per group
 ``openings``    all claims on one batch commitment -> one PCS opening
 ``requant``     requantization and clamp: advice, identities, range checks

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from zkinfer.field._kernels import EPS, ZERO, P, add, ext_mul, mul
+from zkinfer.field._kernels import EPS, ZERO, P, add, mul
 
 _njit = numba.njit(cache=True, nogil=True)
 _pnjit = numba.njit(cache=True, nogil=True, parallel=True)
@@ -149,15 +149,3 @@ def rows_times_ext(rows, vecs, out):
                 s1 = add(s1, mul(vecs[v, i, 1], x))
             out[v, r, 0] = s0
             out[v, r, 1] = s1
-
-
-@_njit
-def ext_dot(a, b):
-    """``sum_i a[i] b[i]`` for extension vectors ``(n, 2)``."""
-    s0 = ZERO
-    s1 = ZERO
-    for i in range(a.shape[0]):
-        p0, p1 = ext_mul(a[i, 0], a[i, 1], b[i, 0], b[i, 1])
-        s0 = add(s0, p0)
-        s1 = add(s1, p1)
-    return s0, s1

@@ -79,7 +79,7 @@ class LigeroProverData(ProverData):
         # y = M_block eq(r_col); f(r) = <eq(r_row), y>
         y = np.empty((1, rows.shape[0], 2), dtype=np.uint64)
         K.rows_times_ext(rows, np.ascontiguousarray(fast.eq_table(pt[split:])[None]), y)
-        return np.array(K.ext_dot(fast.eq_table(pt[:split]), y[0]), dtype=np.uint64)
+        return np.array(PK.inner_ext_ext(fast.eq_table(pt[:split]), y[0]), dtype=np.uint64)
 
 
 @functools.lru_cache(maxsize=32)
@@ -141,7 +141,7 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
     K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
     u_rows, w_row = combined[:-1], combined[-1]
     # s = <w, b_0>; beta <- transcript
-    s_value = np.array(K.ext_dot(w_row, fast.eq_table(groups.col_points[0])), dtype=np.uint64)
+    s_value = np.array(PK.inner_ext_ext(w_row, fast.eq_table(groups.col_points[0])), dtype=np.uint64)
     beta = schedule.absorb_proximity_value(transcript, s_value)
     # u_0 <- u_0 + beta w = (A_0 + beta gamma)^T M
     with np.errstate(over="ignore"):
