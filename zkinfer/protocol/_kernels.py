@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from zkinfer.field._kernels import ZERO, add, mul
+from zkinfer.field._kernels import ZERO, add, ext_mul, mul
 
 _pnjit = numba.njit(cache=True, nogil=True, parallel=True)
 
@@ -49,4 +49,27 @@ def combine_cols(b, w, out):
         out[y, 1] = s1
 
 
-__all__ = ["combine_rows", "combine_cols", "np"]
+__all__ = ["combine_rows", "combine_cols", "ext_axpy", "np"]
+
+
+@_pnjit
+def ext_axpy(out, a0, a1, x):
+    """``out[i] += a x[i]`` for an extension scalar ``a`` and extension arrays ``(n, 2)``."""
+    for i in numba.prange(x.shape[0]):
+        p0, p1 = ext_mul(a0, a1, x[i, 0], x[i, 1])
+        out[i, 0] = add(out[i, 0], p0)
+        out[i, 1] = add(out[i, 1], p1)
+
+
+@_pnjit
+def pair_column(src, out, real, off, b0, b1, pad0, pad1, res):
+    """Look-up values of a table relation: ``res[i] = (src[i] + off) + beta out[i]`` on real
+    entries, ``pad`` (the value of the row ``off``) on the padding. ``off`` is canonical."""
+    for i in numba.prange(src.shape[0]):
+        if real[i]:
+            p0, p1 = ext_mul(b0, b1, out[i], ZERO)
+            res[i, 0] = add(add(src[i], off), p0)
+            res[i, 1] = p1
+        else:
+            res[i, 0] = pad0
+            res[i, 1] = pad1

@@ -198,19 +198,19 @@ def prove_circuit(
                 claims.append(cl[1])
             steps.append(MatmulStep(value, proof))
         elif isinstance(rel, TableRel):
+            from zkinfer.protocol import _kernels as PK
+
             beta = transcript.challenge_ext(_LABEL_BETA)
             src = circuit.trace[rel.src]
-            ind = ext.from_base(circuit.publics[src.indicator].table(src.num_vars)) \
-                if src.indicator in circuit.publics else ext.ones(1 << src.num_vars)
+            real = (circuit.publics[src.indicator].table(src.num_vars)
+                    if src.indicator in circuit.publics
+                    else np.ones(1 << src.num_vars, dtype=np.uint64))
             tvals = circuit.tables[rel.table]
             # f = src + offset Ind + beta out + (1 - Ind)(offset + beta T[offset])
-            off_row = ext.add(ext.from_base(np.uint64(rel.offset)),
-                              ext.mul(beta, ext.from_base(tvals[rel.offset])))
-            size = tables[rel.src].shape[0]
-            f = ext.add(ext.from_base(tables[rel.src]),
-                        ext.mul_base(np.broadcast_to(beta, (size, 2)), tables[rel.out]))
-            f = ext.add(f, ext.mul(ind, ext.from_base(np.uint64(rel.offset))))
-            f = ext.add(f, ext.mul(ext.sub(ext.ones(1), ind), off_row))
+            pad = _table_f(circuit, rel, beta, ext.zeros(()), ext.zeros(()), ext.zeros(()))
+            f = np.empty((1 << src.num_vars, 2), dtype=np.uint64)
+            PK.pair_column(tables[rel.src], tables[rel.out], real, np.uint64(rel.offset),
+                           beta[0], beta[1], pad[0], pad[1], f)
             t = ext.add(ext.from_base(np.arange(tvals.shape[0], dtype=np.uint64)),
                         ext.mul_base(np.broadcast_to(beta, (tvals.shape[0], 2)), tvals))
             lk_proof, lk = prove_lookup(f, t, tables[rel.mult], transcript)

@@ -71,6 +71,7 @@ def prove_openings(
 ) -> OpeningsProof:
     """Prove every claim (all values given) on the committed batch with one opening."""
     from zkinfer.poly import fast
+    from zkinfer.protocol import _kernels as K
     from zkinfer.sumcheck.prover import prove
 
     layout = data.layout
@@ -86,7 +87,7 @@ def prove_openings(
         start = 0 if poly is None else layout.offsets[poly]
         block = slice(start, start + (1 << point.shape[0]))
         # W += gamma^k eq(p_k, .) on block k
-        w[block] = ext.add(w[block], ext.mul(eq_cache[key], gk))
+        K.ext_axpy(w[block], gk[0], gk[1], eq_cache[key])
     out = prove([w, data.vector], _EXPR, transcript)
     value = out.evaluations[1].copy()
     transcript.append_ext(_LABEL_VALUE, value)
