@@ -15,8 +15,10 @@ sizes, preparation time, what was skipped and why). Measurements, one run each, 
 
 EZKL cases that cannot fit are skipped before key generation: after calibration (cheap: seconds
 to a minute, about 0.1 GiB) the expected peak memory is estimated from ``logrows`` and earlier
-measurements (:func:`ezkl_peak_estimate_gib`) and compared with 90% of the memory available when
-the case starts (the machine is shared); ``--force-ezkl`` runs them anyway.
+measurements (:func:`ezkl_peak_estimate_gib`) and compared with the memory available when the
+case starts minus ``--reserve-gib`` (default 4 GiB: the machine is shared, and an EZKL run of
+case (c) allowed 90% of the available memory was killed by the OOM killer at 18.1 GiB resident
+when another job started beside it); ``--force-ezkl`` runs them anyway.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def _worker(system: str, key: str, workdir: str, result: str, max_peak_gib: floa
                 "prep_s": prep["prep_s"],
                 "reason": f"calibrated to logrows {prep['logrows']} (num_inner_cols "
                 f"{prep['num_inner_cols']}): estimated peak {linear:.1f} GiB from 2^logrows rows{seen}; "
-                f"more than the {max_peak_gib:.1f} GiB allowed (90% of the memory available at the start)",
+                f"more than the {max_peak_gib:.1f} GiB allowed (memory available minus the reserve)",
             }  # fmt: skip
         else:
             row = run_ezkl(case, workdir, prep)
@@ -117,10 +119,13 @@ def _spawn(system: str, key: str, max_peak_gib: float, timeout: float) -> dict[s
         with open(log, "w") as fh:
             proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout, cwd=_ROOT)
         if proc.returncode != 0 or not os.path.exists(result):
-            return {"system": system, "case": key, "failed": True,
-                    "reason": f"exit status {proc.returncode}; log {log}"}  # fmt: skip
-        with open(result) as fh:
-            row = json.load(fh)
+            status = f"exit status {proc.returncode}"
+            if proc.returncode == -9:
+                status = "killed by SIGKILL (on Linux usually the OOM killer; see dmesg)"
+            row = {"system": system, "case": key, "failed": True, "reason": f"{status}; log {log}"}
+        else:
+            with open(result) as fh:
+                row = json.load(fh)
     except subprocess.TimeoutExpired:
         row = {"system": system, "case": key, "failed": True, "reason": f"timeout after {timeout:.0f} s"}
     finally:
@@ -225,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", default="a,b,c,d", help="comma-separated case letters (default a,b,c,d)")
     ap.add_argument("--skip-ezkl", action="store_true", help="measure zkinfer only")
     ap.add_argument("--force-ezkl", action="store_true", help="run EZKL cases even if they seem not to fit")
+    ap.add_argument(
+        "--reserve-gib", type=float, default=4.0,
+        help="memory left for other jobs: EZKL runs only if its estimate fits in available minus this",
+    )  # fmt: skip
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per (case, system) run")
     ap.add_argument("--json", help="also write all rows as JSON to this file")
     ap.add_argument("--worker", choices=["zkinfer", "ezkl"], help=argparse.SUPPRESS)
@@ -257,8 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ({key}) zkinfer done in {rows[-1]['wall_s']:.0f} s", flush=True)
         if not ezkl_ok:
             continue
-        # leave 10% of the memory available now for everyone else on the machine
-        allowed = math.inf if args.force_ezkl else 0.9 * (mem_available_bytes() or math.inf) / GIB
+        # the machine is shared: others may start jobs while EZKL runs, so keep a reserve
+        avail = (mem_available_bytes() or math.inf) / GIB
+        allowed = math.inf if args.force_ezkl else avail - args.reserve_gib
         rows.append(_spawn("ezkl", key, allowed, args.timeout))
         what = "skipped" if rows[-1].get("skipped") else "failed" if rows[-1].get("failed") else "done"
         print(f"  ({key}) ezkl {what} after {rows[-1]['wall_s']:.0f} s; {_machine_notes()}", flush=True)

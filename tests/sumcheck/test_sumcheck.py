@@ -252,3 +252,17 @@ def test_brute_force_helper_sanity():
     a = np.array([1, 0, 1, 1], dtype=np.uint64)
     b = np.array([1, 1, 0, 1], dtype=np.uint64)
     assert int(brute_sum(Expression.product(2), [a, b])[0]) == 2
+
+
+@pytest.mark.parametrize("ext_mask", [0b00, 0b01, 0b11])
+def test_large_product_of_two_uses_the_dedicated_kernel_correctly(ext_mask):
+    # 2^14 entries: the threaded f_0 f_1 kernel (round_prod2) runs for the first rounds
+    rng = np.random.default_rng(11 + ext_mask)
+    expr = Expression.product(2)
+    tables = tables_for(expr, 14, rng, ext_mask)
+    out = run_honest(expr, tables)
+    a = tables[0] if tables[0].ndim == 2 else ext.from_base(tables[0])
+    b = tables[1] if tables[1].ndim == 2 else ext.from_base(tables[1])
+    assert np.array_equal(out.claim, ext.sum(ext.mul(a, b), axis=0))
+    point, final = verify(out.claim, 14, expr, out.proof, Transcript(DOMAIN))
+    check_final(expr, final, np.stack([ml.evaluate(t, point) for t in tables]))

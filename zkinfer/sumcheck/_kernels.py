@@ -208,9 +208,58 @@ __all__ = [
     "round_base_serial",
     "round_ext",
     "round_ext_serial",
+    "round_prod2",
     "fold_base_into",
     "fold_base_into_serial",
     "fold_ext_inplace",
     "fold_ext_inplace_serial",
     "embed_base",
 ]
+
+
+@_inline
+def _chunk_prod2(tables, half, start, stop, out):
+    s00 = ZERO
+    s01 = ZERO
+    s10 = ZERO
+    s11 = ZERO
+    s20 = ZERO
+    s21 = ZERO
+    for i in range(start, stop):
+        a0 = tables[0, i, 0]
+        a1 = tables[0, i, 1]
+        b0 = tables[1, i, 0]
+        b1 = tables[1, i, 1]
+        c0 = tables[0, i + half, 0]
+        c1 = tables[0, i + half, 1]
+        d0 = tables[1, i + half, 0]
+        d1 = tables[1, i + half, 1]
+        # s(0) += a b;  s(1) += c d;  s(2) += (2c - a)(2d - b)
+        p0, p1 = ext_mul(a0, a1, b0, b1)
+        s00 = add(s00, p0)
+        s01 = add(s01, p1)
+        p0, p1 = ext_mul(c0, c1, d0, d1)
+        s10 = add(s10, p0)
+        s11 = add(s11, p1)
+        p0, p1 = ext_mul(sub(add(c0, c0), a0), sub(add(c1, c1), a1),
+                         sub(add(d0, d0), b0), sub(add(d1, d1), b1))
+        s20 = add(s20, p0)
+        s21 = add(s21, p1)
+    out[0, 0, 0] = s00
+    out[0, 0, 1] = s01
+    out[0, 1, 0] = s10
+    out[0, 1, 1] = s11
+    out[0, 2, 0] = s20
+    out[0, 2, 1] = s21
+
+
+@_pnjit
+def round_prod2(tables, size):
+    """:func:`round_ext` for the single term ``f_0 f_1`` (degree 2): the matmul and opening
+    sumchecks; three products per pair and no scratch array. Returns ``(1, 3, 2)``."""
+    half = size // 2
+    partial = np.zeros((_CHUNKS, 1, 3, 2), dtype=np.uint64)
+    step = (half + _CHUNKS - 1) // _CHUNKS
+    for c in numba.prange(_CHUNKS):
+        _chunk_prod2(tables, half, c * step, min(half, (c + 1) * step), partial[c])
+    return _sum_chunks(partial)

@@ -55,6 +55,15 @@ def _term_arrays(expr: Expression) -> tuple[npt.NDArray[np.int64], npt.NDArray[n
     return idx, lens
 
 
+def _round_ext(work, size, idx, lens, degree, prod2: bool):
+    """One round's per-term sums over the extension tables (kernel chosen by shape and size)."""
+    k = work.shape[0]
+    if prod2 and K.use_parallel(size // 2, k):
+        return K.round_prod2(work, size)
+    rnd = K.round_ext if K.use_parallel(size // 2, k) else K.round_ext_serial
+    return rnd(work, size, idx, lens, degree)
+
+
 def _combine(acc: U64, coeffs: U64) -> U64:
     """``s(x) = sum_t c_t acc[t, x]``; ``acc`` base ``(T, d+1)`` or extension ``(T, d+1, 2)``."""
     if acc.ndim == 2:
@@ -109,6 +118,8 @@ def prove(
         return SumcheckOutput(SumcheckProof(np.zeros((0, degree + 1, 2), dtype=np.uint64)),
                               claim, np.zeros((0, 2), dtype=np.uint64), values)
 
+    # f_0 f_1 with coefficient 1 has its own kernel (matmuls, openings)
+    prod2 = expr.terms == ((0, 1),) and expr.coeffs == ((1, 0),)
     all_base = all(a.ndim == 1 for a in arrays)
     if all_base:
         base = np.stack(arrays)
@@ -122,8 +133,7 @@ def prove(
                 K.embed_base(a.reshape(1, -1), work[j : j + 1])
             else:
                 work[j] = a
-        rnd = K.round_ext if K.use_parallel(size // 2, k) else K.round_ext_serial
-        acc = rnd(work, size, idx, lens, degree)
+        acc = _round_ext(work, size, idx, lens, degree, prod2)
 
     rounds = np.empty((n, degree + 1, 2), dtype=np.uint64)
     point = np.empty((n, 2), dtype=np.uint64)
@@ -132,8 +142,7 @@ def prove(
     begin(transcript, n, statement or expr, claim)
     for j in range(n):
         if j > 0:
-            rnd = K.round_ext if K.use_parallel(size // 2, k) else K.round_ext_serial
-            acc = rnd(work, size, idx, lens, degree)
+            acc = _round_ext(work, size, idx, lens, degree, prod2)
             values = _combine(acc, coeffs)
         rounds[j] = values
         r = round_challenge(transcript, values)
