@@ -6,8 +6,9 @@ Run from the repository root (after ``pip install -e ".[peers]"``)::
 
 Each (case, system) runs in its own fresh subprocess, one after the other (never two heavy jobs
 at once), so ``ru_maxrss`` of that process is the peak memory of that system alone. zkinfer
-does one untimed warm-up round first (Numba kernels compiled or loaded from the cache); EZKL is
-native code and is timed on its first run. The script prints a markdown table: per case and
+does one untimed warm-up round first (Numba kernels compiled or loaded from the cache), then
+reports the minimum of 3 timed rounds (seconds each); EZKL is native code, takes minutes per
+case, and is timed on its only run. The script prints a markdown table: per case and
 system setup, prove and verify seconds, proof bytes, peak memory and accuracy against the
 float64 model (cosine and max abs error of the pooled output), then notes (EZKL logrows, key
 sizes, preparation time, what was skipped and why). Measurements, one run each, fixed seeds
