@@ -23,7 +23,7 @@ from zkinfer.commit.base import Claim as PcsClaim
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.lookup.logup import LookupProof, prove_lookup, verify_lookup
+from zkinfer.lookup.logup import LookupProof, prove_lookup, range_table_eval, verify_lookup
 from zkinfer.poly.multilinear import eq_table, evaluate
 from zkinfer.protocol.circuit import (
     AxisSumRel,
@@ -411,8 +411,6 @@ def verify_circuit(
                 raise VerificationError(f"table {rel.name}",
                                         "looked-up pairs do not match the columns")
             # t(r) = r as an index + beta T~(r)
-            from zkinfer.lookup.logup import range_table_eval
-
             want_t = ext.add(range_table_eval(lk.t_point), ext.mul(beta, evaluate(tvals, lk.t_point)))
             if not np.array_equal(want_t, lk.t_value):
                 raise VerificationError(f"table {rel.name}", "table evaluation is wrong")

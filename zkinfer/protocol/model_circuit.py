@@ -47,6 +47,7 @@ from zkinfer.protocol.circuit import (
     padded_bits,
 )
 from zkinfer.protocol.constraints import Broadcast, Identity
+from zkinfer.protocol.requant import rounding_and_clamp
 
 __all__ = ["build_circuit", "weight_names"]
 
@@ -137,17 +138,10 @@ def _requant(c: Circuit, P: str, shape, pre_terms, rq, widths) -> None:
     qb = _q_bits(widths[q])
     c.add_advice(below, shape, (qb, False), lambda t: np.maximum(t[out] - t[q], 0))
     c.add_advice(above, shape, (qb, False), lambda t: np.maximum(t[q] - t[out], 0))
-    ind = c.indicator(col)
-    s, lo, hi = rq.shift, rq.lo, rq.hi
-    nv = col.num_vars
-    # pre + 2^(s-1) Ind - q 2^s - rem = 0   (|.| < 2^62 by the declared widths)
-    c.identity(nv, Identity.of(f"{P} rounding", *pre_terms, (1 << (s - 1), [ind]),
-                               (-(1 << s), [q]), (-1, [rem])))
-    # out - q - below + above = 0
-    c.identity(nv, Identity.of(f"{P} clamp", (1, [out]), (-1, [q]), (-1, [below]), (1, [above])))
-    # below (out - lo) = 0;  above (hi - out) = 0
-    c.identity(nv, Identity.of(f"{P} clamp low", (1, [below, out]), (-lo, [below])))
-    c.identity(nv, Identity.of(f"{P} clamp high", (hi, [above]), (-1, [above, out])))
+    # the rounding and clamp identities (|.| < 2^62 by the declared widths)
+    for ident in rounding_and_clamp(P, pre_terms, rq.shift, rq.lo, rq.hi, c.indicator(col)):
+        c.identity(col.num_vars, ident)
+    lo, hi = rq.lo, rq.hi
     out_bits, out_signed = widths[out]
     if not (out_signed and lo == -(1 << (out_bits - 1)) and hi == (1 << (out_bits - 1)) - 1):
         # the declared width is looser than [lo, hi]: check both ends

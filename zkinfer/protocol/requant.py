@@ -38,7 +38,14 @@ import numpy.typing as npt
 from zkinfer.errors import FieldRangeError
 from zkinfer.protocol.constraints import Identity
 
-__all__ = ["RangeCheck", "RequantSpec", "requant_witness", "requant_identities", "requant_ranges"]
+__all__ = [
+    "RangeCheck",
+    "RequantSpec",
+    "rounding_and_clamp",
+    "requant_witness",
+    "requant_identities",
+    "requant_ranges",
+]
 
 _HALF_P_BITS = 62  # every integer identity here stays below 2^62 < p / 2
 
@@ -104,21 +111,34 @@ def requant_witness(acc: npt.ArrayLike, m: npt.ArrayLike, spec: RequantSpec) -> 
     }
 
 
-def requant_identities(spec: RequantSpec, acc: str, m: str) -> list[Identity]:
-    """The four identities of the module docstring (``m`` names a public column)."""
-    n = spec.name
-    q, rem, out, below, above = (f"{n}.{c}" for c in ("q", "rem", "out", "below", "above"))
+def rounding_and_clamp(prefix: str, pre_terms, shift: int, lo: int, hi: int,
+                       gate: str | None = None) -> list[Identity]:
+    """The four identities of the module docstring for ``pre = sum(pre_terms)``.
+
+    Arguments:
+        prefix: the columns are ``prefix.q``, ``.rem``, ``.out``, ``.below``, ``.above``.
+        pre_terms: ``(coeff, [factor names])`` terms of ``pre`` (e.g. ``acc m`` and ``res res_m``).
+        shift, lo, hi: the requantization.
+        gate: a public indicator multiplying the constant ``2^(s-1)`` (so that the identities
+            also hold on zero padding), or ``None``.
+    """
+    q, rem, out, below, above = (f"{prefix}.{c}" for c in ("q", "rem", "out", "below", "above"))
     return [
-        # acc m + 2^(s-1) - q 2^s - rem = 0
-        Identity.of(f"{n} rounding", (1, [acc, m]), (1 << (spec.shift - 1), []),
-                    (-(1 << spec.shift), [q]), (-1, [rem])),
+        # pre + 2^(s-1) - q 2^s - rem = 0
+        Identity.of(f"{prefix} rounding", *pre_terms, (1 << (shift - 1), [gate] if gate else []),
+                    (-(1 << shift), [q]), (-1, [rem])),
         # out - q - below + above = 0
-        Identity.of(f"{n} clamp", (1, [out]), (-1, [q]), (-1, [below]), (1, [above])),
+        Identity.of(f"{prefix} clamp", (1, [out]), (-1, [q]), (-1, [below]), (1, [above])),
         # below (out - lo) = 0
-        Identity.of(f"{n} clamp low", (1, [below, out]), (-spec.lo, [below])),
+        Identity.of(f"{prefix} clamp low", (1, [below, out]), (-lo, [below])),
         # above (hi - out) = 0
-        Identity.of(f"{n} clamp high", (spec.hi, [above]), (-1, [above, out])),
+        Identity.of(f"{prefix} clamp high", (hi, [above]), (-1, [above, out])),
     ]
+
+
+def requant_identities(spec: RequantSpec, acc: str, m: str) -> list[Identity]:
+    """The four identities for ``pre = acc m`` (``m`` names a public column)."""
+    return rounding_and_clamp(spec.name, [(1, [acc, m])], spec.shift, spec.lo, spec.hi)
 
 
 def requant_ranges(spec: RequantSpec) -> list[RangeCheck]:
