@@ -98,16 +98,9 @@ def _mul(a: U64, b: U64) -> U64:
 
 
 def _pow(a: U64, e: int) -> U64:
-    result = np.zeros_like(a)
-    result[..., 0] = 1
-    base = a.copy()
-    while e:
-        if e & 1:
-            result = _mul(result, base)
-        e >>= 1
-        if e:
-            base = _mul(base, base)
-    return result
+    one = np.zeros_like(a)
+    one[..., 0] = 1
+    return gl._square_multiply(one, a, e, _mul)
 
 
 def _inv(a: U64) -> U64:

@@ -153,16 +153,21 @@ def _neg(a: U64) -> U64:
     return np.where(a == 0, a, _P - a)
 
 
-def _pow(a: U64, e: int) -> U64:
-    result = np.ones_like(a)
+def _square_multiply(one: U64, a: U64, e: int, mul) -> U64:
+    """``a^e`` by square-and-multiply with the field's ``mul`` (shared by F_p and F_p2)."""
+    result = one
     base = a.copy()
     while e:
         if e & 1:
-            result = _mul(result, base)
+            result = mul(result, base)
         e >>= 1
         if e:
-            base = _mul(base, base)
+            base = mul(base, base)
     return result
+
+
+def _pow(a: U64, e: int) -> U64:
+    return _square_multiply(np.ones_like(a), a, e, _mul)
 
 
 def add(a: ArrayLike, b: ArrayLike) -> U64:
