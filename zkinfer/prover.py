@@ -17,7 +17,7 @@ from zkinfer.proof import (
     encode_public_model,
     statement_transcript,
 )
-from zkinfer.protocol.model_circuit import build_circuit, weight_names
+from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
 from zkinfer.protocol.witness import build_witness, weight_tables
 
 __all__ = ["setup", "prove", "prove_trace"]
@@ -46,14 +46,7 @@ def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
     """
     pcs = pcs or _default_pcs()
     circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
-    weights = {"tok_emb": model.tok_emb, "pos_emb": model.pos_emb}
-    from zkinfer.model.intmodel import OpLinear, ops
-
-    for op in ops(model):
-        if isinstance(op, OpLinear):
-            weights[f"{op.name}.w"] = op.lin.w
-    assert [n for n, _ in weight_names(model)] == list(circuit.weights)  # noqa: S101 - internal
-    tables = weight_tables(circuit, weights)
+    tables = weight_tables(circuit, weight_matrices(model))
     commitment, data = pcs.commit(tables)
     vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
     pk = ProvingKey(model, pcs, vk, commitment, data, dict(zip(circuit.weights, tables)))

@@ -49,7 +49,7 @@ from zkinfer.protocol.circuit import (
 from zkinfer.protocol.constraints import Broadcast, Identity
 from zkinfer.protocol.requant import rounding_and_clamp
 
-__all__ = ["build_circuit", "weight_names"]
+__all__ = ["build_circuit", "weight_matrices"]
 
 
 def _q_bits(width: tuple[int, bool]) -> int:
@@ -58,13 +58,13 @@ def _q_bits(width: tuple[int, bool]) -> int:
     return bits + 1 if signed else bits
 
 
-def weight_names(model: IntModel) -> list[tuple[str, tuple[int, int]]]:
-    """The committed weight matrices, in commitment order: ``(name, shape)``."""
-    cfg = model.config
-    out = [("tok_emb", (cfg.vocab_size, cfg.d_model)), ("pos_emb", (cfg.max_seq_len, cfg.d_model))]
+def weight_matrices(model: IntModel) -> dict[str, np.ndarray]:
+    """The committed weight matrices by name, in commitment order (on the verifier's side of a
+    verifying key they are shape-only placeholders)."""
+    out = {"tok_emb": model.tok_emb, "pos_emb": model.pos_emb}
     for op in ops(model):
         if isinstance(op, OpLinear):
-            out.append((f"{op.name}.w", tuple(op.lin.w.shape)))
+            out[f"{op.name}.w"] = op.lin.w
     return out
 
 
@@ -76,8 +76,8 @@ def build_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
     """
     c = Circuit()
     widths = model.widths
-    for name, shape in weight_names(model):
-        c.add_weight(name, shape)
+    for name, matrix in weight_matrices(model).items():
+        c.add_weight(name, np.shape(matrix))
     d = model.config.d_model
     for op in ops(model):
         if isinstance(op, OpEmbed):
