@@ -78,18 +78,41 @@ def test_requant_zerocheck(benchmark, rng, log_n):
     benchmark.extra_info["verify_s"] = t_verify
 
 
+def _range_proof_bytes(proof) -> int:
+    from zkinfer.proof import _write_step
+
+    w = Writer()
+    _write_step(w, proof)
+    return len(w.finish())
+
+
 @pytest.mark.parametrize("log_n", [16, 18, 20])
 def test_range_check_16bit(benchmark, rng, log_n):
-    """One LogUp of ``2^n`` values into the 16-bit range table."""
+    """One tagged LogUp of ``2^n`` values into the 16-bit range table."""
     col = rng.integers(0, 1 << 16, 1 << log_n).astype(np.uint64)
-    mult = range_multiplicities([col], 16)
+    groups, mults = {16: [col]}, {16: range_multiplicities([col], 16)}
     small = col[:1024] & np.uint64(0xFF)
-    prove_ranges([small], 8, range_multiplicities([small], 8), Transcript(D))
+    prove_ranges({8: [small]}, {8: range_multiplicities([small], 8)}, Transcript(D))
     benchmark.group = "range check (LogUp-GKR)"
-    proof, _ = benchmark.pedantic(lambda: prove_ranges([col], 16, mult, Transcript(D)),
+    proof, _ = benchmark.pedantic(lambda: prove_ranges(groups, mults, Transcript(D)),
                                   rounds=3, iterations=1)
-    _, t_verify = _timed(verify_ranges, [col.shape[0]], 16, proof, Transcript(D))
-    benchmark.extra_info["verify_s"] = t_verify
+    _, t_verify = _timed(verify_ranges, {16: [col.shape[0]]}, proof, Transcript(D))
+    benchmark.extra_info.update({"verify_s": t_verify, "proof_bytes": _range_proof_bytes(proof)})
+
+
+@pytest.mark.parametrize("log_n", [16, 20])
+def test_range_check_all_widths(benchmark, rng, log_n):
+    """All 16 widths at once (one LogUp): per width ``w``, columns of ``2^(n-4)`` and
+    ``2^(n-6)`` values, so about ``2^n`` values in all."""
+    sizes = {w: [1 << (log_n - 4), 1 << (log_n - 6)] for w in range(1, 17)}
+    groups = {w: [rng.integers(0, 1 << w, s).astype(np.uint64) for s in ss]
+              for w, ss in sizes.items()}
+    mults = {w: range_multiplicities(cols, w) for w, cols in groups.items()}
+    benchmark.group = "range check (LogUp-GKR)"
+    proof, _ = benchmark.pedantic(lambda: prove_ranges(groups, mults, Transcript(D)),
+                                  rounds=3, iterations=1)
+    _, t_verify = _timed(verify_ranges, sizes, proof, Transcript(D))
+    benchmark.extra_info.update({"verify_s": t_verify, "proof_bytes": _range_proof_bytes(proof)})
 
 
 def test_multiplicities_2_20(benchmark, rng):
@@ -98,3 +121,19 @@ def test_multiplicities_2_20(benchmark, rng):
     f = rng.integers(0, 1 << 12, 1 << 20).astype(np.uint64)
     benchmark.group = "look-up witness"
     benchmark(multiplicities, f, t)
+
+
+@pytest.mark.parametrize("log_n", [20, 22])
+def test_fraction_sum_gkr(benchmark, rng, log_n):
+    """The LogUp-GKR fraction tree alone: ``prove_fraction_sum`` over ``2^n`` random leaves."""
+    from zkinfer.field import extension as ext
+    from zkinfer.lookup.gkr import prove_fraction_sum, verify_fraction_sum
+
+    p, q = ext.random(1 << log_n, rng), ext.random(1 << log_n, rng)
+    prove_fraction_sum(p[: 1 << 14], q[: 1 << 14], Transcript(D))  # warm, threaded kernels too
+    benchmark.group = "fraction sum (LogUp-GKR)"
+    proof, _, _ = benchmark.pedantic(lambda: prove_fraction_sum(p, q, Transcript(D)),
+                                     rounds=3, iterations=1)
+    _, t_verify = _timed(verify_fraction_sum, log_n, proof, Transcript(D))
+    benchmark.extra_info.update({"verify_s": t_verify, "ns_per_leaf": benchmark.stats["min"]
+                                 / (1 << log_n) * 1e9})

@@ -27,7 +27,7 @@ from zkinfer.lookup.logup import LookupProof
 from zkinfer.protocol.engine import MatmulStep, TableStep, ValueStep
 from zkinfer.protocol.matmul import MatmulProof
 from zkinfer.protocol.openings import OpeningsProof
-from zkinfer.protocol.range import RangeProof
+from zkinfer.protocol.range import MAX_TREES, RangeProof
 from zkinfer.protocol.zerocheck import ZerocheckProof
 from zkinfer.sumcheck.common import SumcheckProof
 from zkinfer.transcript import Transcript
@@ -41,7 +41,7 @@ __all__ = [
     "statement_transcript",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_PROOF_BYTES = 1 << 31
 _VK_MAGIC = b"ZKVK"
 _PROOF_MAGIC = b"ZKPF"
@@ -298,6 +298,20 @@ def _r_lookup(r: Reader) -> LookupProof:
     return LookupProof(FractionProof(root, layers), r.ext(3))
 
 
+def _w_fractions(w: Writer, p: FractionProof) -> None:
+    w.ext(p.root)
+    w.u32(len(p.layers))
+    for sc, evals in p.layers:
+        sc.write(w)
+        w.ext(evals)
+
+
+def _r_fractions(r: Reader) -> FractionProof:
+    root = r.ext(2)
+    n = r.u32(64)
+    return FractionProof(root, tuple((_r_sumcheck(r), r.ext(4)) for _ in range(n)))
+
+
 def _write_step(w: Writer, step) -> None:
     if isinstance(step, MatmulStep):
         w.u8(1)
@@ -318,8 +332,10 @@ def _write_step(w: Writer, step) -> None:
         w.ext_vec(step.evaluations)
     elif isinstance(step, RangeProof):
         w.u8(5)
-        _w_lookup(w, step.lookup)
-        w.ext_vec(step.column_evals)
+        w.u32(len(step.trees))
+        for tree in step.trees:
+            _w_fractions(w, tree)
+        w.ext_vec(step.evals)
     elif isinstance(step, OpeningsProof):
         w.u8(6)
         step.sumcheck.write(w)
@@ -345,8 +361,9 @@ def _read_step(r: Reader):
         sc = _r_sumcheck(r)
         return ZerocheckProof(sc, r.ext_vec(1 << 16))
     if tag == 5:
-        lk = _r_lookup(r)
-        return RangeProof(lk, r.ext_vec(_MAX_ITEMS))
+        # each tree takes at least its root (32 bytes) and its layer count (4 bytes)
+        trees = tuple(_r_fractions(r) for _ in range(r.count(MAX_TREES, 36)))
+        return RangeProof(trees, r.ext_vec(_MAX_ITEMS))
     if tag == 6:
         sc = _r_sumcheck(r)
         value = r.ext(1)[0]
@@ -434,9 +451,11 @@ def soundness_bits(proof: Proof, pcs_bits: float) -> float:
         for sc in _sumchecks(step):
             rounds, width = sc.round_polys.shape[:2]
             field += rounds * max(1, width - 1) / p2
-        if isinstance(step, (TableStep, RangeProof)):
+        if isinstance(step, TableStep):
             lk = step.lookup
             field += 2.0 ** (len(lk.fractions.layers) + 1) / p2
+        if isinstance(step, RangeProof):  # alpha: the leaves of all trees
+            field += sum(2.0 ** len(tree.layers) for tree in step.trees) / p2
     total = field + 2 * 2.0 ** (-pcs_bits)
     return -math.log2(total)
 
@@ -446,6 +465,8 @@ def _sumchecks(step) -> list[SumcheckProof]:
         return [step.proof.sumcheck]
     if isinstance(step, (ZerocheckProof, OpeningsProof)):
         return [step.sumcheck]
-    if isinstance(step, (TableStep, RangeProof)):
+    if isinstance(step, TableStep):
         return [sc for sc, _ in step.lookup.fractions.layers]
+    if isinstance(step, RangeProof):
+        return [sc for tree in step.trees for sc, _ in tree.layers]
     return []

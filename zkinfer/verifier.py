@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkinfer.errors import VerificationError
+from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.proof import Proof, VerifyingKey, statement_transcript
 
 __all__ = ["verify"]
@@ -66,8 +66,10 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
         raise VerificationError("statement", "output has the wrong length")
     try:
         circuit = build_circuit(model, ids.shape[0], out)
-    except UnsupportedOpError as exc:
-        raise VerificationError("statement", str(exc)) from None
+    except (UnsupportedOpError, FieldRangeError) as exc:
+        # e.g. a key whose public tables or multipliers do not fit the field
+        raise VerificationError("statement", f"the verifying key's model is invalid: {exc}") \
+            from None
     trace_com = pcs.decode_commitment(proof.trace_commitment)
     weight_com = pcs.decode_commitment(vk.weight_commitment)
     _check_layout(trace_com, circuit.trace, "trace commitment")

@@ -2,6 +2,10 @@
 
 Regenerate (only when a format version changes, as a new file):
 ``python -m tests.commit.test_golden``.
+
+``pcs_v2.json``: Ligero commitment and proof version 2 (the row count ``R = ceil(used / C)``
+instead of ``log R``). ``pcs_v1.json`` is kept: its trivial-scheme proofs still verify, its Ligero
+proofs (version 1, no longer supported) must be rejected.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import numpy as np
 import pytest
 
 from zkinfer.commit import Claim, LigeroPCS, TrivialPCS
+from zkinfer.errors import ProofFormatError
 from zkinfer.field import goldilocks as gl
 from zkinfer.transcript import Transcript
 
-GOLDEN = Path(__file__).parent / "golden" / "pcs_v1.json"
+GOLDEN = Path(__file__).parent / "golden" / "pcs_v2.json"
+GOLDEN_V1 = Path(__file__).parent / "golden" / "pcs_v1.json"
 SCHEMES = {"trivial": TrivialPCS(), "ligero-rate1/2": LigeroPCS(1), "ligero-rate1/4": LigeroPCS(2)}
 
 
@@ -47,9 +53,7 @@ def golden() -> dict:
     return json.loads(GOLDEN.read_text())
 
 
-@pytest.mark.parametrize("name", list(SCHEMES))
-def test_golden_proof_verifies(golden, name):
-    case = golden[name]
+def _verify(name: str, case: dict) -> None:
     claims = [Claim(k, np.array(p, dtype=np.uint64).reshape(-1, 2),
                     np.array(v, dtype=np.uint64)) for k, p, v in case["claims"]]
     SCHEMES[name].verify(bytes.fromhex(case["commitment"]), claims,
@@ -57,8 +61,25 @@ def test_golden_proof_verifies(golden, name):
 
 
 @pytest.mark.parametrize("name", list(SCHEMES))
+def test_golden_proof_verifies(golden, name):
+    _verify(name, golden[name])
+
+
+@pytest.mark.parametrize("name", list(SCHEMES))
+def test_golden_v1_trivial_verifies_and_ligero_v1_is_rejected(name):
+    case = json.loads(GOLDEN_V1.read_text())[name]
+    if name == "trivial":
+        _verify(name, case)
+        return
+    with pytest.raises(ProofFormatError, match="ligero commitment: unsupported version 1"):
+        _verify(name, case)
+    with pytest.raises(ProofFormatError, match="ligero opening proof: unsupported version 1"):
+        SCHEMES[name].decode_proof(bytes.fromhex(case["proof"]))
+
+
+@pytest.mark.parametrize("name", list(SCHEMES))
 def test_golden_proof_is_reproduced(golden, name):
-    """The prover is deterministic and the v1 encoding has not changed."""
+    """The prover is deterministic and the v2 encoding has not changed."""
     assert _make(SCHEMES[name]) == golden[name]
 
 

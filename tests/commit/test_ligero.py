@@ -74,9 +74,9 @@ def test_bad_parameters_rejected():
 
 def test_shape_for_2_24_elements():
     # ~1.6 MB at rate 1/2, ~1.2 MB at rate 1/4 (one row: proximity folded into evaluation)
-    assert LigeroParams(1).shape(24) == (9, 15)
-    assert LigeroParams(1).estimated_proof_bytes(*LigeroParams(1).shape(24)) < 1.7e6
-    assert LigeroParams(2).estimated_proof_bytes(*LigeroParams(2).shape(24)) < 1.3e6
+    assert LigeroParams(1).shape(2**24, 24) == (512, 15)
+    assert LigeroParams(1).estimated_proof_bytes(*LigeroParams(1).shape(2**24, 24)) < 1.7e6
+    assert LigeroParams(2).estimated_proof_bytes(*LigeroParams(2).shape(2**24, 24)) < 1.3e6
 
 
 # ---- attacks on the opened data
@@ -163,9 +163,10 @@ def test_commitment_with_other_rate_rejected(pcs):
 @ligero
 def test_commitment_with_other_shape_rejected(pcs):
     com, proof, claims = single(pcs, 8)
-    reshaped = dataclasses.replace(com, log_rows=com.log_rows + 1, log_cols=com.log_cols - 1)
-    with pytest.raises(VerificationError):
-        pcs.verify(reshaped, claims, proof, transcript())
+    for rows, log_cols in ((com.rows * 2, com.log_cols - 1), (com.rows + 1, com.log_cols)):
+        reshaped = dataclasses.replace(com, rows=rows, log_cols=log_cols)
+        with pytest.raises(VerificationError, match="shape: commitment matrix shape"):
+            pcs.verify(reshaped, claims, proof, transcript())
 
 
 # ---- cheating provers that run the protocol with a false claim
@@ -179,7 +180,7 @@ def _cheating_open(pcs, data, claims, t, tweak_s=None, tweak_rows=None):
     groups = schedule.group_claims(data.layout, checked, com.log_cols)
     rows = data.rows
     rho, gamma = schedule.begin(t, com.to_bytes(), checked, rows.shape[0])
-    coeffs = np.concatenate([schedule.row_coefficients(groups, rho), gamma[None]])
+    coeffs = np.concatenate([schedule.row_coefficients(groups, rho, rows.shape[0]), gamma[None]])
     combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
     ligero_prover.K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
     u_rows, w_row = combined[:-1].copy(), combined[-1]
@@ -195,7 +196,7 @@ def _cheating_open(pcs, data, claims, t, tweak_s=None, tweak_rows=None):
     columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(t, columns, siblings)
-    return LigeroProof(com.log_rows, com.log_cols, s, u_rows, tuple(indices), columns, siblings)
+    return LigeroProof(com.rows, com.log_cols, s, u_rows, tuple(indices), columns, siblings)
 
 
 def _false_claim(pcs, seed):
@@ -291,16 +292,16 @@ def test_proof_decoding_rejects_unsorted_indices():
 def test_proof_decoding_bounds_counts_before_allocating():
     com, proof, claims = single(LIGERO[0], 6)
     raw = bytearray(proof.to_bytes())
-    # the u32 number of rows sits after magic (4), version (2), log_rows, log_cols, s (16)
-    raw[24:28] = (2**32 - 1).to_bytes(4, "little")
+    # the u32 number of evaluation rows sits after magic (4), version (2), u32 R, log_cols, s (16)
+    raw[27:31] = (2**32 - 1).to_bytes(4, "little")
     with pytest.raises(ProofFormatError):
         LigeroProof.from_bytes(bytes(raw))
 
 
 def test_commitment_decoding_rejects_inconsistent_shape():
     com, _, _ = single(LIGERO[0], 6)
-    bad = dataclasses.replace(com, log_rows=com.log_rows + 1).to_bytes()
-    with pytest.raises(ProofFormatError, match="shape"):
+    bad = dataclasses.replace(com, log_cols=com.layout.total_vars + 1).to_bytes()
+    with pytest.raises(ProofFormatError, match="matrix shape does not fit the layout"):
         LigeroCommitment.from_bytes(bad)
 
 

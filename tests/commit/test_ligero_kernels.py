@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zkinfer.commit.ligero import code, linalg, merkle
+from zkinfer.commit.ligero import code, linalg, merkle, schedule
 from zkinfer.commit.ligero import prover as ligero_prover
+from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.poly import multilinear
 
 from ..field.strategies import EDGES
 
@@ -63,6 +65,33 @@ def test_verifier_evaluation_matches_prover_encoding(log_c, log_b, seed):
     encoded = ligero_prover.encode(m, log_b)
     positions = rng.integers(0, encoded.shape[0], size=37)
     assert np.array_equal(code.evaluate_at(m, positions, log_b), encoded[positions].T)
+
+
+@pytest.mark.parametrize("log_c,log_b", [(0, 1), (3, 2), (6, 1), (9, 3), (12, 1)])
+def test_verifier_evaluation_any_split(monkeypatch, log_c, log_b):
+    """Every split ``S`` of :func:`code.evaluate_at` gives the codeword (``S = 1`` .. ``C``)."""
+    rng = np.random.default_rng(log_c)
+    m = _matrix(rng, (4, 1 << log_c), edges=True)
+    encoded = ligero_prover.encode(m, log_b)
+    positions = np.sort(rng.choice(encoded.shape[0], size=min(41, encoded.shape[0]),
+                                   replace=False))
+    for log_s in range(log_c + 1):
+        monkeypatch.setattr(code, "_split_size", lambda *_, s=log_s: s)
+        assert np.array_equal(code.evaluate_at(m, positions, log_b), encoded[positions].T)
+
+
+@pytest.mark.parametrize("m", range(0, 11))
+def test_eq_tables_match_multilinear(m):
+    rng = np.random.default_rng(m)
+    points = ext.random((3, m), rng)
+    tables = schedule.eq_tables(points)
+    assert tables.shape == (3, 1 << m, 2)
+    high, low = schedule.eq_halves(points)
+    assert high.shape == (3, 1 << (m - m // 2), 2) and low.shape == (3, 1 << (m // 2), 2)
+    for k in range(3):
+        assert np.array_equal(tables[k], multilinear.eq_table(points[k]))
+        assert np.array_equal(high[k], multilinear.eq_table(points[k, : m - m // 2]))
+        assert np.array_equal(low[k], multilinear.eq_table(points[k, m - m // 2 :]))
 
 
 def test_power_table_and_bitrev():
@@ -122,7 +151,50 @@ def test_exact_matmul_worst_case_inner_dimension(k):
     # (p-1)^2 = 1 (mod p): the sum is k mod p
     assert linalg.matmul(a, b).tolist() == [[k % P], [k % P]]
     ba, bb = linalg.limb_widths(k)
-    assert ba + bb + (k - 1).bit_length() <= 53
+    # centered limbs: |sum of k products| <= k 2^(ba-1) 2^(bb-1) <= 2^53
+    assert ba + bb + (k - 1).bit_length() <= 55
+
+
+@settings(max_examples=15)
+@given(batch=st.integers(1, 3), m=st.integers(1, 5), k=st.integers(1, 40), n=st.integers(1, 4),
+       seed=st.integers(0, 2**32 - 1))
+def test_batched_exact_matmul_matches_python_ints(batch, m, k, n, seed):
+    rng = np.random.default_rng(seed)
+    a = _matrix(rng, (batch, m, k), edges=True)
+    b = _matrix(rng, (batch, k, n), edges=True)
+    got = linalg.matmul(a, b)
+    assert got.shape == (batch, m, n)
+    for g in range(batch):
+        assert got[g].tolist() == [[sum(int(a[g, i, x]) * int(b[g, x, j]) for x in range(k)) % P
+                                    for j in range(n)] for i in range(m)]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 2**9, 2**11, 2**11 + 1, 2**13, 2**16])
+def test_exact_matmul_centered_limb_extremes(k):
+    """Zero entries put every centered limb at ``-2^(b-1)``: the limb products then add up to
+    exactly ``k 2^(ba+bb-2)`` (``2^53`` at the largest ``k`` of a width pair)."""
+    ba, bb = linalg.limb_widths(k)
+    assert ba + bb + (k - 1).bit_length() <= 55
+    values = [0, P - 1, 1 << 63, (1 << 32) - 1, ((1 << ba) - 1) << ba, ((1 << bb) - 1) << bb]
+    for x in values:
+        for y in values:
+            a = np.full((2, k), x % P, dtype=np.uint64)
+            b = np.full((k, 3), y % P, dtype=np.uint64)
+            assert linalg.matmul(a, b).tolist() == [[k * (x % P) * (y % P) % P] * 3] * 2
+
+
+def test_split_limbs_is_centered_and_exact():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([gl.random(50, rng), np.array([0, 1, P - 1, 1 << 63], dtype=np.uint64)])
+    for bits in (8, 11, 22, 23, 32):
+        limbs = linalg.split_limbs(x, bits, axis=1 if bits % 2 else 0)
+        limbs = limbs if bits % 2 == 0 else limbs.T
+        half = 1 << (bits - 1)
+        assert limbs.shape == (linalg.limb_count(bits), x.shape[0])
+        assert (limbs >= -half).all() and (limbs < half).all()
+        back = [sum((int(limbs[i, j]) + half) << (bits * i) for i in range(limbs.shape[0]))
+                for j in range(x.shape[0])]
+        assert back == [int(v) for v in x]
 
 
 @settings(max_examples=30)

@@ -1,16 +1,22 @@
-"""Range checks over limbs: honest columns verify, out-of-range values are rejected."""
+"""Range checks over limbs: one tagged LogUp over all widths; honest columns verify,
+out-of-range values (also in range for another width's table), wrong multiplicities and
+tampered messages are rejected."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zkinfer.errors import FieldRangeError, VerificationError
+from zkinfer.codec import Reader, Writer
+from zkinfer.errors import FieldRangeError, ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear as ml
+from zkinfer.protocol import range as rng_mod
 from zkinfer.protocol.range import (
     RangeProof,
     limb_widths,
@@ -54,55 +60,259 @@ def test_split_rejects_out_of_range():
         split_limbs([-1], 8, False)
 
 
-def columns(seed, width, sizes):
+# ---------------------------------------------------------------------------------------------
+# instances
+
+# widths with columns of different sizes; the 9-bit table (512 rows) is larger than its columns
+SIZES = {1: [4], 3: [16, 8, 2], 5: [64, 1], 9: [8, 8]}
+# tree size bounds: one tree for everything, or several (the 512-row table fills the first)
+TREE_VARS = [rng_mod.MAX_TREE_VARS, 2]
+
+
+def instance(seed: int, sizes=SIZES):
     rng = np.random.default_rng(seed)
-    return [rng.integers(0, 1 << width, s).astype(np.uint64) for s in sizes]
+    groups = {w: [rng.integers(0, 1 << w, s).astype(np.uint64) for s in ss]
+              for w, ss in sizes.items()}
+    return groups, {w: range_multiplicities(cols, w) for w, cols in groups.items()}
 
 
-@pytest.mark.parametrize("width,sizes", [(4, [8]), (8, [16, 4, 4, 1]), (16, [1024, 256])])
-def test_completeness(width, sizes):
-    cols = columns(width, width, sizes)
-    m = range_multiplicities(cols, width)
-    proof, claims = prove_ranges(cols, width, m, Transcript(D))
-    got = verify_ranges(sizes, width, proof, Transcript(D))
-    assert np.array_equal(ml.evaluate(m, got[0].point), got[0].value)
-    for claim, col in zip(got[1:], cols):
-        assert np.array_equal(ml.evaluate(col, claim.point), claim.value)
-    assert got == claims
+def names_of(sizes):
+    return ({w: [f"w{w}.c{k}" for k in range(len(ss))] for w, ss in sizes.items()},
+            {w: f"w{w}.m" for w in sizes})
 
 
-def test_value_out_of_range_rejected():
-    cols = columns(1, 8, [16, 8])
-    cols[1][3] = np.uint64(256)  # one 9-bit value in an 8-bit column
-    ok = [c.copy() for c in cols]
-    ok[1][3] = 0
-    m = range_multiplicities(ok, 8)  # the cheat: count it as a 0
-    proof, _ = prove_ranges(cols, 8, m, Transcript(D))
+def prove(groups, mults, tree_vars=rng_mod.MAX_TREE_VARS):
+    names, mnames = names_of(groups)
+    return prove_ranges(groups, mults, Transcript(D), names, mnames, max_tree_vars=tree_vars)
+
+
+def verify(sizes, proof, tree_vars=rng_mod.MAX_TREE_VARS):
+    names, mnames = names_of(sizes)
+    return verify_ranges(sizes, proof, Transcript(D), names, mnames, max_tree_vars=tree_vars)
+
+
+def rejected(sizes, proof, tree_vars=rng_mod.MAX_TREE_VARS) -> VerificationError:
     with pytest.raises(VerificationError) as info:
-        verify_ranges([16, 8], 8, proof, Transcript(D))
-    assert "do not cancel" in str(info.value)
+        verify(sizes, proof, tree_vars)
+    return info.value
+
+
+# ---------------------------------------------------------------------------------------------
+# completeness
+
+
+@pytest.mark.parametrize("tree_vars", TREE_VARS)
+def test_completeness_over_several_widths(tree_vars):
+    groups, mults = instance(1)
+    proof, claims = prove(groups, mults, tree_vars)
+    assert len(proof.trees) == (1 if tree_vars == rng_mod.MAX_TREE_VARS else 2)
+    got = verify(SIZES, proof, tree_vars)
+    assert got == claims
+    # per width ascending: the multiplicities, then each column, each claim true
+    expected = []
+    for w in sorted(SIZES):
+        expected.append((f"w{w}.m", mults[w]))
+        expected += [(f"w{w}.c{k}", col) for k, col in enumerate(groups[w])]
+    assert [c.poly for c in got] == [name for name, _ in expected]
+    for claim, (_, table) in zip(got, expected):
+        assert np.array_equal(ml.evaluate(table, claim.point), claim.value)
+
+
+def test_completeness_one_width_and_no_widths():
+    groups, mults = instance(2, {16: [1024, 256]})
+    proof, claims = prove(groups, mults)
+    assert verify({16: [1024, 256]}, proof) == claims
+    proof, claims = prove({}, {})
+    assert claims == [] and proof.trees == ()
+    assert verify({}, proof) == []
+
+
+def test_legacy_single_width_form():
+    groups, mults = instance(3, {8: [16, 4]})
+    proof, claims = prove_ranges(groups[8], 8, mults[8], Transcript(D))
+    got = verify_ranges([16, 4], 8, proof, Transcript(D))
+    assert got == claims and [c.poly for c in got] == ["multiplicities", "col0", "col1"]
+
+
+def test_multiplicities_count_exactly_the_entries():
+    cols = [np.array([0, 3, 3, 1], dtype=np.uint64), np.array([3, 2], dtype=np.uint64)]
+    assert range_multiplicities(cols, 2).tolist() == [1, 1, 1, 3]
+    with pytest.raises(FieldRangeError):
+        range_multiplicities([np.array([300], dtype=np.uint64)], 8)
+    # not strict: values outside the table (here 4 and p - 1) are not counted
+    cheat = [np.array([0, 4, gl.P - 1, 3], dtype=np.uint64)]
+    assert range_multiplicities(cheat, 2, strict=False).tolist() == [1, 0, 0, 1]
+    with pytest.raises(FieldRangeError):
+        range_multiplicities(cols, 17)
+
+
+@given(st.lists(st.tuples(st.integers(1, 16), st.lists(st.integers(0, 20), max_size=6)),
+                max_size=8, unique_by=lambda t: t[0]),
+       st.integers(0, 26))
+def test_plan_covers_every_block_once(spec, tree_vars):
+    blocks = rng_mod._blocks({w: [1 << n for n in ns] for w, ns in spec})
+    plan = rng_mod._plan(blocks, tree_vars)
+    seen = []
+    largest = max((b.num_vars for b in blocks), default=0)
+    for k, tree in enumerate(plan):
+        assert tree.num_vars <= max(tree_vars, largest)
+        end = 0
+        for b, off in zip(tree.blocks, tree.offsets):
+            size = 1 << blocks[b].num_vars
+            assert off % size == 0 and off == end  # aligned, end to end
+            end += size
+        assert end == tree.fill <= 1 << tree.num_vars
+        if k < len(plan) - 1:
+            assert tree.fill == 1 << tree.num_vars  # only the last tree is padded
+        seen += tree.blocks
+    assert sorted(seen) == list(range(len(blocks)))
+
+
+def test_plan_of_the_minilm_sizes():
+    # the limb columns of all-MiniLM-L6 at 128 tokens (per width: count x 2^vars)
+    counts = {1: {7: 1, 9: 1, 16: 30, 18: 3}, 2: {16: 14, 18: 16}, 3: {7: 25, 11: 6, 16: 2, 18: 1},
+              4: {7: 60, 16: 12}, 5: {11: 6, 16: 6, 18: 18}, 6: {7: 2, 16: 35, 18: 6},
+              7: {7: 13, 16: 12}, 8: {9: 2, 16: 46}, 9: {7: 50}, 10: {7: 5},
+              11: {7: 26, 16: 6, 18: 12}, 12: {7: 13, 16: 8, 18: 12}, 13: {7: 1, 16: 61},
+              14: {7: 13, 16: 3, 18: 2}, 15: {7: 12, 16: 14, 18: 10},
+              16: {7: 336, 9: 1, 11: 12, 16: 170, 18: 54}}
+    sizes = {w: [1 << n for n, c in cs.items() for _ in range(c)] for w, cs in counts.items()}
+    blocks = rng_mod._blocks(sizes)
+    plan = rng_mod._plan(blocks, rng_mod.MAX_TREE_VARS)
+    assert [t.num_vars for t in plan] == [24, 24, 24, 23, 22]
+    values = sum(sum(s) for s in sizes.values()) + sum(1 << w for w in sizes)
+    assert 0 <= sum(1 << t.num_vars for t in plan) - values < 1 << 17  # 0.1% padding
+
+
+# ---------------------------------------------------------------------------------------------
+# soundness
+
+
+@pytest.mark.parametrize("tree_vars", TREE_VARS)
+def test_value_out_of_range_rejected(tree_vars):
+    groups, _ = instance(4)
+    groups[3][1][5] = np.uint64(8)  # a 4-bit value in a 3-bit column
+    mults = {w: range_multiplicities(c, w, strict=False) for w, c in groups.items()}
+    proof, _ = prove(groups, mults, tree_vars)
+    err = rejected(SIZES, proof, tree_vars)
+    assert err.check == "range" and "do not cancel" in str(err)
 
 
 def test_negative_value_rejected():
-    cols = columns(2, 8, [8])
-    cols[0][0] = gl.encode_signed(np.array([-1]))[0]  # p - 1: not in [0, 256)
-    ok = [c.copy() for c in cols]
-    ok[0][0] = 0
-    proof, _ = prove_ranges(cols, 8, range_multiplicities(ok, 8), Transcript(D))
-    with pytest.raises(VerificationError):
-        verify_ranges([8], 8, proof, Transcript(D))
+    groups, _ = instance(5)
+    groups[5][0][0] = gl.encode_signed(np.array([-1]))[0]  # p - 1: in no table
+    mults = {w: range_multiplicities(c, w, strict=False) for w, c in groups.items()}
+    proof, _ = prove(groups, mults)
+    err = rejected(SIZES, proof)
+    assert err.check == "range" and "do not cancel" in str(err)
 
 
-def test_tampered_column_value_rejected():
-    cols = columns(3, 8, [16, 8])
-    proof, _ = prove_ranges(cols, 8, range_multiplicities(cols, 8), Transcript(D))
-    evals = proof.column_evals.copy()
-    evals[1] = ext.add(evals[1], ext.ones(()))
-    with pytest.raises(VerificationError) as info:
-        verify_ranges([16, 8], 8, RangeProof(proof.lookup, evals), Transcript(D))
-    assert "recompose" in str(info.value)
+@pytest.mark.parametrize("tree_vars", TREE_VARS)
+def test_value_of_a_wider_table_rejected(tree_vars):
+    # the tagging attack: 5 is in the 3- and 5-bit tables but not in [0, 2), and the prover
+    # counts it in the 3-bit table's multiplicities
+    groups, _ = instance(6)
+    groups[1][0][2] = np.uint64(5)
+    mults = {w: range_multiplicities(c, w, strict=False) for w, c in groups.items()}
+    mults[3][5] += np.uint64(1)
+    proof, _ = prove(groups, mults, tree_vars)
+    err = rejected(SIZES, proof, tree_vars)
+    assert err.check == "range" and "do not cancel" in str(err)
 
 
-def test_multiplicities_reject_out_of_range():
-    with pytest.raises(FieldRangeError):
-        range_multiplicities([np.array([300], dtype=np.uint64)], 8)
+def test_integer_tagged_value_rejected():
+    # f = 2^(16+1) + 3 in a 1-bit column: f + 1 * 2^16 would be 3 + 3 * 2^16, an entry of the
+    # 3-bit table under an integer tag w 2^16; under the tag w X it is in no table
+    groups, _ = instance(7)
+    groups[1][0][0] = np.uint64((2 << 16) + 3)
+    mults = {w: range_multiplicities(c, w, strict=False) for w, c in groups.items()}
+    mults[3][3] += np.uint64(1)
+    proof, _ = prove(groups, mults)
+    err = rejected(SIZES, proof)
+    assert err.check == "range" and "do not cancel" in str(err)
+
+
+@pytest.mark.parametrize("tree_vars", TREE_VARS)
+def test_wrong_multiplicity_rejected(tree_vars):
+    groups, mults = instance(8)
+    mults[9][100] += np.uint64(1)  # a table row counted once too often
+    proof, _ = prove(groups, mults, tree_vars)
+    err = rejected(SIZES, proof, tree_vars)
+    assert err.check == "range" and "do not cancel" in str(err)
+
+
+@pytest.mark.parametrize("tree_vars", TREE_VARS)
+@pytest.mark.parametrize("block", [0, 2, 9])  # 1-bit table, a 3-bit column, a 9-bit column
+def test_tampered_values_rejected(tree_vars, block):
+    groups, mults = instance(9)
+    proof, _ = prove(groups, mults, tree_vars)
+    evals = proof.evals.copy()
+    evals[block] = ext.add(evals[block], ext.ones(()))
+    err = rejected(SIZES, RangeProof(proof.trees, evals), tree_vars)
+    plan = rng_mod._plan(rng_mod._blocks(SIZES), tree_vars)
+    tree = next(j for j, t in enumerate(plan) if block in t.blocks)
+    assert err.check == f"range tree {tree}" and "do not explain the leaf claims" in str(err)
+
+
+def _with_root(proof: RangeProof, j: int, root) -> RangeProof:
+    trees = list(proof.trees)
+    trees[j] = dataclasses.replace(trees[j], root=np.asarray(root, dtype=np.uint64))
+    return RangeProof(tuple(trees), proof.evals)
+
+
+@pytest.mark.parametrize("tree_vars", TREE_VARS)
+def test_tampered_root_rejected(tree_vars):
+    groups, mults = instance(10)
+    proof, _ = prove(groups, mults, tree_vars)
+    root = proof.trees[-1].root
+    j = len(proof.trees) - 1
+    # P/Q kept (both scaled): the sum still cancels, the tree's first layer does not
+    two = ext.from_base(np.uint64(2))
+    err = rejected(SIZES, _with_root(proof, j, ext.mul(root, two)), tree_vars)
+    assert err.check.startswith(f"range tree {j}") and "layer 0" in err.check
+    # P changed: the fractions no longer cancel
+    err = rejected(SIZES, _with_root(proof, j, [ext.add(root[0], ext.ones(())), root[1]]),
+                   tree_vars)
+    assert err.check == "range" and "do not cancel" in str(err)
+    # Q zero
+    err = rejected(SIZES, _with_root(proof, j, [root[0], ext.zeros(())]), tree_vars)
+    assert err.check == f"range tree {j}" and "denominator is zero" in str(err)
+
+
+def test_tree_structure_must_match_the_sizes():
+    groups, mults = instance(11)
+    proof, _ = prove(groups, mults, 2)  # two trees, the verifier expects one
+    err = rejected(SIZES, proof)
+    assert err.check == "range" and "number of fraction trees" in str(err)
+    proof, _ = prove(groups, mults)
+    err = rejected(SIZES, RangeProof(proof.trees, proof.evals[:-1]))
+    assert err.check == "range" and "one value per table and per column" in str(err)
+    # the same columns claimed as another width
+    err = rejected({1: [4], 3: [16, 8, 2], 5: [64, 1], 10: [8, 8]}, proof)
+    assert err.check.startswith("range")
+
+
+# ---------------------------------------------------------------------------------------------
+# encoding
+
+
+def test_codec_round_trip_and_bounds():
+    from zkinfer.proof import _read_step, _write_step
+
+    groups, mults = instance(12)
+    proof, _ = prove(groups, mults, 2)
+    w = Writer()
+    _write_step(w, proof)
+    data = w.finish()
+    r = Reader(data)
+    back = _read_step(r)
+    r.finish()
+    assert isinstance(back, RangeProof) and len(back.trees) == len(proof.trees)
+    assert np.array_equal(back.evals, proof.evals)
+    verify(SIZES, back, 2)
+    # a huge tree count is refused before anything is allocated
+    forged = data[:1] + (2**31).to_bytes(4, "little") + data[5:]
+    with pytest.raises(ProofFormatError):
+        _read_step(Reader(forged))
+    with pytest.raises(ProofFormatError):
+        _read_step(Reader(data[:-1]))

@@ -155,6 +155,16 @@ class Layout:
         """``2^n``: the length of the concatenated vector."""
         return 1 << self.total_vars
 
+    @property
+    def used(self) -> int:
+        """Entries of ``F`` before the zero padding: the end of the last block.
+
+        The blocks are packed from index ``0`` without gaps, so this is also the sum of their
+        sizes; ``2^(n-1) < used <= 2^n`` (``used = 1`` for ``n = 0``) and the entries
+        ``[used, 2^n)`` of ``F`` are zero.
+        """
+        return max(o + (1 << n) for o, n in zip(self.offsets, self.num_vars, strict=True))
+
     def poly_vars(self, poly: int | None) -> int:
         """Number of variables of polynomial ``poly`` (``total_vars`` for ``None``)."""
         return self.total_vars if poly is None else self.num_vars[poly]

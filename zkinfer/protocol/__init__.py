@@ -10,7 +10,7 @@ module          contents
 ``constraints`` identities over columns (committed and public), one zero-check per group
 ``openings``    all claims on one batch commitment -> one PCS opening
 ``requant``     requantization and clamp: advice, identities, range checks
-``range``       range checks of many columns by limbs and one LogUp per limb width
+``range``       range checks of many columns by limbs, one tagged LogUp for all widths
 ``_kernels``    Numba kernels of the provers
 ==============  ================================================================
 

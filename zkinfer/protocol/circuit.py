@@ -17,7 +17,19 @@ Relations (in schedule order):
 - activation tables by pair look-ups ``(u + half) + beta out`` in ``j + beta T[j]``;
 - column sums (pooling) by the sum-over-the-cube identity ``sum_i h(i, r) = 2^b h(1/2, .., r)``;
 - all elementwise identities, one zero-check per number of variables;
-- range checks of every column at its declared width, over 16-bit limbs, one LogUp per width.
+- range checks of every column at its declared width, over 16-bit limbs, one tagged LogUp
+  for all widths (:mod:`zkinfer.protocol.range`).
+
+Linear columns (:class:`LinearCol`) are never committed: ``V = sum_k a_k col_k + sum_j b_j P_j``
+over committed columns (or views, or other linear columns) ``col_k`` and public columns ``P_j``.
+Multilinear extension is linear, so a claim ``V(r) = v`` is the claim
+``sum_k a_k col_k(r) = v - sum_j b_j P_j(r)`` on the committed columns at one point, which the
+final opening proves as one linear combination (:meth:`Circuit.resolve`,
+:mod:`zkinfer.protocol.openings`). The prover holds their tables like any other column. Range
+checks use them for looked-up values that are linear in committed ones: ``scale col + offset``
+of a value of at most 16 bits, and the top limb of a wider value,
+``(scale col + offset - sum_{k < top} 2^(16 k) limb_k) / 2^(16 top)``, so a value of ``L`` limbs
+commits ``L - 1`` of them and needs no recomposition identity.
 
 Every relation ends in evaluation claims on committed columns (trace or weights), proven at the
 end by one opening per commitment (:mod:`zkinfer.protocol.openings`).
@@ -33,7 +45,7 @@ import numpy.typing as npt
 
 from zkinfer.errors import ZkinferError
 from zkinfer.field import goldilocks as gl
-from zkinfer.protocol.constraints import Broadcast, Identity, Indicator, PublicColumn
+from zkinfer.protocol.constraints import ONE, Broadcast, Identity, Indicator, PublicColumn
 from zkinfer.protocol.range import limb_widths
 
 __all__ = [
@@ -45,6 +57,7 @@ __all__ = [
     "AxisSumRel",
     "ContractRel",
     "View",
+    "LinearCol",
     "RangeRel",
     "Circuit",
     "UnsupportedOpError",
@@ -198,6 +211,20 @@ class View:
 
 
 @dataclass(frozen=True)
+class LinearCol(Col):
+    """A virtual column ``sum_k coeff_k col_k + sum_j pcoeff_j public_j`` (module docstring).
+
+    Attributes:
+        terms: ``(coeff, name)`` of trace columns, views or earlier linear columns of the same
+            padded shape; ``coeff`` an integer taken mod ``p``.
+        publics: ``(coeff, name)`` of public columns (``"1"``: the constant 1).
+    """
+
+    terms: tuple[tuple[int, str], ...] = ()
+    publics: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class RangeRel:
     """``0 <= scale * col + offset < 2^bits`` via limb columns ``limbs``."""
 
@@ -236,14 +263,16 @@ class Circuit:
     identities: dict[int, list[Identity]] = field(default_factory=dict)
     ranges: list[RangeRel] = field(default_factory=list)
     limb_cols: dict[str, Col] = field(default_factory=dict)
-    virtual: dict[str, RangeRel] = field(default_factory=dict)
+    linear: dict[str, LinearCol] = field(default_factory=dict)
 
     # ---- building blocks
 
     def col(self, name: str) -> Col:
-        """A trace or weight column by name."""
+        """A trace, linear or weight column by name."""
         if name in self.trace:
             return self.trace[name]
+        if name in self.linear:
+            return self.linear[name]
         return self.weights[name]
 
     def add_trace(self, name: str, shape: Sequence[int], width: tuple[int, bool] | None,
@@ -265,6 +294,23 @@ class Circuit:
         """A committed column the proof adds, computed by ``rule(columns)`` (prover side)."""
         self.advice[name] = rule
         return self.add_trace(name, shape, width)
+
+    def add_linear(self, name: str, shape: Sequence[int], width: tuple[int, bool] | None,
+                   terms: Sequence[tuple[int, str]], publics: Sequence[tuple[int, str]] = ()
+                   ) -> LinearCol:
+        """Register a virtual linear column (and its range check); see :class:`LinearCol`."""
+        shape = tuple(int(s) for s in shape)
+        c = LinearCol(name, shape, padded_bits(shape), width, True,
+                      tuple((int(a) % gl.P, n) for a, n in terms),
+                      tuple((int(a) % gl.P, n) for a, n in publics if int(a) % gl.P))
+        for _, n in c.terms:
+            if n not in self.trace and n not in self.linear and n not in self.views:
+                raise KeyError(f"{name}: unknown column {n}")
+        self.linear[name] = c
+        if width is not None:
+            bits, signed = width
+            self.range(name, bits, 1, (1 << (bits - 1)) if signed else 0)
+        return c
 
     def add_weight(self, name: str, shape: Sequence[int]) -> Col:
         c = Col(name, tuple(int(s) for s in shape), padded_bits(shape))
@@ -304,60 +350,61 @@ class Circuit:
         self.identities.setdefault(num_vars, []).append(ident)
 
     def range(self, col: str, bits: int, scale: int, offset: int) -> None:
-        """Range-check ``scale * col + offset`` in ``[0, 2^bits)``.
+        """Range-check ``u = scale * col + offset Ind`` in ``[0, 2^bits)``.
 
-        Up to 16 bits the checked value ``v = scale col + offset Ind`` is looked up directly: it
-        is a *virtual* column (not committed), and a claim ``v(r)`` becomes the claim
-        ``col(r) = scale (v(r) - offset Ind(r))`` (:meth:`virtual_claim`). Wider values are
-        split into committed 16-bit limbs with the identity
-        ``sum_k 2^(16k) limb_k - scale col - offset Ind = 0``.
+        ``u`` is split into limbs of 16 bits (the last ``bits mod 16`` wide). Every limb but the
+        top one is a committed column; the top limb is the linear column
+        ``(u - sum_{k < top} 2^(16 k) limb_k) / 2^(16 top)`` (just ``u`` for one limb). With
+        every limb in its range, ``0 <= u < 2^bits`` as integers since ``2^bits < p``.
         """
-        c = self.trace[col]
+        c = self.col(col)
         tag = f"{col}#rc{sum(1 for r in self.ranges if r.col == col)}"
         widths = limb_widths(bits)
-        if len(widths) == 1:
-            limb = f"{tag}.v"
-            self.limb_cols[limb] = Col(limb, c.shape, c.bits, None, True)
-            rel = RangeRel(col, bits, scale, offset, (limb,))
-            self.virtual[limb] = rel
-            self.ranges.append(rel)
-            if offset and c.shape != c.padded_shape:
-                self.indicator(c)
-            return
+        top = len(widths) - 1
         limbs = tuple(f"{tag}.l{k}" for k in range(len(widths)))
-        for limb in limbs:
+        for limb in limbs[:top]:
             self.trace[limb] = self.limb_cols[limb] = Col(limb, c.shape, c.bits, None, True)
+        ind = self.indicator(c) if c.shape != c.padded_shape else ONE
+        inv = pow(1 << (16 * top), gl.P - 2, gl.P)
+        terms = [(scale * inv, col)] + [(-(1 << (16 * k)) * inv, limb)
+                                        for k, limb in enumerate(limbs[:top])]
+        self.add_linear(limbs[top], c.shape, None, terms, [(offset * inv, ind)] if offset else [])
+        self.limb_cols[limbs[top]] = self.linear[limbs[top]]
         self.ranges.append(RangeRel(col, bits, scale, offset, limbs))
-        ind = self.indicator(c) if c.shape != c.padded_shape else None
-        # sum_k 2^(16k) limb_k - scale col - offset Ind = 0
-        terms = [(1 << (16 * k), [limb]) for k, limb in enumerate(limbs)]
-        terms.append((-scale, [col]))
-        if offset:
-            terms.append((-offset, [ind] if ind else []))
-        # (limbs are in [0, 2^16), so on the padding, where the right side is 0, they are 0)
-        self.identity(c.num_vars, Identity.of(f"{tag} limbs", *terms))
 
-    def virtual_claim(self, name: str, point: U64, value: U64):
-        """A claim on a range-checked value: on its limb column, or, for a virtual one, turned
-        into the claim on the checked column: ``col(r) = scale (v(r) - offset Ind(r))``."""
+    def resolve(self, name: str, point: U64, value: U64) -> tuple[list[tuple[str, U64, U64]], U64]:
+        """A claim ``name(point) = value`` as claims on committed columns: returns
+        ``([(column, point, coeff), ...], v)`` meaning ``sum coeff column(point) = v``.
+
+        Views move to their base column's point; linear columns expand into their terms (at
+        the same point) with their public part moved to the value.
+        """
         from zkinfer.field import extension as ext
-        from zkinfer.protocol.claims import Claim
 
-        rel = self.virtual.get(name)
-        if rel is None:
-            return Claim(name, point, value)
-        c = self.trace[rel.col]
-        v = value
-        if rel.offset:
-            ind = (self.publics[c.indicator].evaluate(point) if c.shape != c.padded_shape
-                   else ext.ones(()))
-            v = ext.sub(v, ext.mul(ext.from_base(gl.encode_signed(np.array(rel.offset))), ind))
-        if rel.scale == -1:
-            v = ext.neg(v)
-        return Claim(rel.col, point, v)
+        out: list[tuple[str, U64, U64]] = []
+        value = ext.as_ext(value, "claim value")
+
+        def walk(n: str, pt: U64, coeff: U64) -> None:
+            nonlocal value
+            if n in self.views:
+                view = self.views[n]
+                walk(view.base, view.base_point(pt), coeff)
+            elif n in self.linear:
+                lin = self.linear[n]
+                for a, pub in lin.publics:
+                    p_val = ext.ones(()) if pub == ONE else self.publics[pub].evaluate(pt)
+                    value = ext.sub(value, ext.mul(ext.mul(coeff, ext.from_base(np.uint64(a))),
+                                                   p_val))
+                for a, sub in lin.terms:
+                    walk(sub, pt, ext.mul(coeff, ext.from_base(np.uint64(a))))
+            else:
+                out.append((n, pt, coeff))
+
+        walk(name, point, ext.ones(()))
+        return out, value
 
     def range_widths(self) -> dict[int, list[str]]:
-        """Limb columns grouped by limb width (each group is one LogUp)."""
+        """Limb columns grouped by limb width (each width is one tagged table of the LogUp)."""
         groups: dict[int, list[str]] = {}
         for r in self.ranges:
             for w, limb in zip(limb_widths(r.bits), r.limbs):

@@ -4,7 +4,7 @@ Schedule, after the caller has absorbed the statement and the trace commitment:
 
 1. ``circuit.relations`` in order (matmuls, one-hot products, table look-ups, column sums);
 2. one zero-check per number of variables (sorted) over all identities of that size;
-3. one LogUp per range-table width (sorted) over all limb columns of that width;
+3. one LogUp over all limb columns, tagged by their width (:mod:`zkinfer.protocol.range`);
 4. the openings: all claims on the trace commitment, then all claims on the weights.
 
 :func:`prove_circuit` returns the list of step proofs; :func:`verify_circuit` consumes the same
@@ -19,7 +19,6 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.commit.base import PCS, Commitment, ProverData
-from zkinfer.commit.base import Claim as PcsClaim
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
@@ -37,7 +36,12 @@ from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.constraints import prove_identities, verify_identities
 from zkinfer.protocol.embedding import onehot, onehot_eval
 from zkinfer.protocol.matmul import MatmulProof, prove_matmul, verify_matmul
-from zkinfer.protocol.openings import OpeningsProof, prove_openings, verify_openings
+from zkinfer.protocol.openings import (
+    Combination,
+    OpeningsProof,
+    prove_openings,
+    verify_openings,
+)
 from zkinfer.protocol.range import RangeProof, prove_ranges, verify_ranges
 from zkinfer.protocol.zerocheck import ZerocheckProof
 from zkinfer.transcript import Transcript
@@ -123,19 +127,21 @@ def _table_f(circuit: Circuit, rel: TableRel, beta: U64, src_v: U64, out_v: U64,
     return ext.add(real, pad)
 
 
-def _route(circuit: Circuit, claims: list[Claim]) -> tuple[list[PcsClaim], list[PcsClaim]]:
-    """Split named claims into PCS claims on the trace and on the weight commitment."""
+def _route(circuit: Circuit, claims: list[Claim]) -> tuple[list[Combination], list[Combination]]:
+    """Named claims as linear combinations on the trace and on the weight commitment.
+
+    Views and linear columns resolve to their committed columns (:meth:`Circuit.resolve`); all
+    terms of one claim lie in one commitment.
+    """
     trace_idx = {n: k for k, n in enumerate(circuit.trace)}
     weight_idx = {n: k for k, n in enumerate(circuit.weights)}
     tr, wt = [], []
     for c in claims:
-        if c.poly in circuit.views:
-            view = circuit.views[c.poly]
-            c = Claim(view.base, view.base_point(c.point), c.value)
-        if c.poly in trace_idx:
-            tr.append(PcsClaim(trace_idx[c.poly], c.point, c.value))
-        elif c.poly in weight_idx:
-            wt.append(PcsClaim(weight_idx[c.poly], c.point, c.value))
+        terms, value = circuit.resolve(c.poly, c.point, c.value)
+        if all(n in trace_idx for n, _, _ in terms):
+            tr.append(Combination(tuple((trace_idx[n], p, a) for n, p, a in terms), value))
+        elif all(n in weight_idx for n, _, _ in terms):
+            wt.append(Combination(tuple((weight_idx[n], p, a) for n, p, a in terms), value))
         else:  # pragma: no cover - the circuit only names its own columns
             raise KeyError(c.poly)
     return tr, wt
@@ -162,7 +168,7 @@ def prove_circuit(
     """
     from zkinfer.poly import fast
 
-    total = len(circuit.relations) + len(circuit.identities) + len(circuit.range_widths()) + 2
+    total = len(circuit.relations) + len(circuit.identities) + 1 + 2  # one range step
 
     def tick(stage: str) -> None:
         if progress is not None:
@@ -262,13 +268,14 @@ def prove_circuit(
                                      transcript)
         claims += cl
         steps.append(proof)
-    for w, limbs in circuit.range_widths().items():
-        tick(f"range checks, {w}-bit table")
-        proof, cl = prove_ranges([tables[x] for x in limbs], w,
-                                 tables[circuit.range_mult_name(w)], transcript, names=limbs)
-        claims.append(Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value))
-        claims += [circuit.virtual_claim(c.poly, c.point, c.value) for c in cl[1:]]
-        steps.append(proof)
+    # one LogUp over all limb widths; claims per width: multiplicities, then the limbs
+    widths = circuit.range_widths()
+    tick("range checks")
+    proof, cl = prove_ranges({w: [tables[x] for x in limbs] for w, limbs in widths.items()},
+                             {w: tables[circuit.range_mult_name(w)] for w in widths}, transcript,
+                             widths, {w: circuit.range_mult_name(w) for w in widths})
+    claims += cl
+    steps.append(proof)
     tr, wt = _route(circuit, claims)
     tick("opening the trace commitment")
     steps.append(prove_openings(pcs, trace_commitment[0], trace_commitment[1], tr, transcript))
@@ -362,7 +369,7 @@ def verify_circuit(
         VerificationError: any relation, look-up, range check or opening fails (the error names
             which).
     """
-    expected = len(circuit.relations) + len(circuit.identities) + len(circuit.range_widths()) + 2
+    expected = len(circuit.relations) + len(circuit.identities) + 1 + 2  # one range step
     if len(steps) != expected:
         raise VerificationError("proof", "wrong number of steps", expected=expected, got=len(steps))
     it = iter(steps)
@@ -459,14 +466,13 @@ def verify_circuit(
             raise VerificationError(f"identities ({nv} variables)", "expected a zero-check")
         claims += verify_identities(circuit.identities[nv], circuit.publics, nv, step, transcript,
                                     check=f"identities ({nv} variables)")
-    for w, limbs in circuit.range_widths().items():
-        step = next(it)
-        if not isinstance(step, RangeProof):
-            raise VerificationError(f"range {w} bits", "expected a range proof")
-        sizes = [1 << circuit.limb_cols[x].num_vars for x in limbs]
-        cl = verify_ranges(sizes, w, step, transcript, names=limbs, check=f"range {w} bits")
-        claims.append(Claim(circuit.range_mult_name(w), cl[0].point, cl[0].value))
-        claims += [circuit.virtual_claim(c.poly, c.point, c.value) for c in cl[1:]]
+    widths = circuit.range_widths()
+    step = next(it)
+    if not isinstance(step, RangeProof):
+        raise VerificationError("range", "expected a range proof")
+    claims += verify_ranges(
+        {w: [1 << circuit.limb_cols[x].num_vars for x in limbs] for w, limbs in widths.items()},
+        step, transcript, widths, {w: circuit.range_mult_name(w) for w in widths}, check="range")
     tr, wt = _route(circuit, claims)
     for commitment, group, name in ((trace_commitment, tr, "trace"), (weight_commitment, wt, "weights")):
         step = next(it)

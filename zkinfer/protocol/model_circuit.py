@@ -11,14 +11,16 @@ Per op (``Ind`` is the indicator of the real block of the padded tensor; constan
 - embedding: ``emb.tok = onehot(ids) @ TOK``, ``emb.pos = onehot(0..n-1) @ POS``,
   ``emb.x = emb.tok + emb.pos``.
 - linear: ``acc = src @ W + Ind_rows (x) b`` (matmul sumcheck), then
-  ``acc m + res res_m + 2^(s-1) Ind - q 2^s - rem = 0``, ``out - q - below + above = 0``,
-  ``below (out - lo) = 0``, ``above (hi - out) = 0`` (see :mod:`zkinfer.protocol.requant` for why
-  this is exact given the ranges of ``rem``, ``out``, ``below``, ``above``).
+  ``acc m + res res_m + 2^(s-1) Ind - q 2^s - rem = 0`` with the uncommitted linear column
+  ``q = out - below + above``, ``below (out - lo) = 0``, ``above (hi - out) = 0`` (see
+  :mod:`zkinfer.protocol.requant` for why this is exact given the ranges of ``rem``, ``out``,
+  ``below``, ``above``).
 - table: ``out = T[src + 2^(b-1)]`` by a pair look-up.
 - pooling: ``pool.sum = sum_i h[i]`` (column sum), ``pool.sum 2^P - mean n - rem = 0`` with the
   public output ``mean``, ``0 <= rem < n``.
 
-Range checks: every committed trace column at its declared width (limbs of 16 bits).
+Range checks: every trace column at its declared width (limbs of 16 bits), except products of
+range-checked columns (attention scores and context accumulators), bounded by construction.
 """
 
 from __future__ import annotations
@@ -128,19 +130,22 @@ def _linear(c: Circuit, op: OpLinear, n: int, widths) -> None:
 def _requant(c: Circuit, P: str, shape, pre_terms, rq, widths) -> None:
     """``out = clamp((pre + 2^(s-1)) >> s, lo, hi)`` with ``pre = sum(pre_terms)``.
 
-    Columns ``P.q``, ``P.rem``, ``P.out`` (trace) and ``P.below``, ``P.above`` (advice); see
+    Columns ``P.rem``, ``P.out`` (trace), ``P.below``, ``P.above`` (advice) and the linear
+    ``P.q = out - below + above``; see
     :mod:`zkinfer.protocol.requant` for why the identities and ranges pin ``out`` exactly.
     """
     q, rem, out, below, above = (f"{P}.{k}" for k in ("q", "rem", "out", "below", "above"))
-    c.add_trace(q, shape, None)
     c.add_trace(rem, shape, widths[rem])
     col = c.add_trace(out, shape, widths[out])
     qb = _q_bits(widths[q])
     c.add_advice(below, shape, (qb, False), lambda t: np.maximum(t[out] - t[q], 0))
     c.add_advice(above, shape, (qb, False), lambda t: np.maximum(t[q] - t[out], 0))
+    # q = out - below + above is not committed: the clamp identity holds by definition
+    c.add_linear(q, shape, None, [(1, out), (-1, below), (1, above)])
     # the rounding and clamp identities (|.| < 2^62 by the declared widths)
     for ident in rounding_and_clamp(P, pre_terms, rq.shift, rq.lo, rq.hi, c.indicator(col)):
-        c.identity(col.num_vars, ident)
+        if not ident.name.endswith(" clamp"):
+            c.identity(col.num_vars, ident)
     lo, hi = rq.lo, rq.hi
     out_bits, out_signed = widths[out]
     if not (out_signed and lo == -(1 << (out_bits - 1)) and hi == (1 << (out_bits - 1)) - 1):
@@ -180,7 +185,9 @@ def _attention(c: Circuit, op: OpAttention, n: int, widths, cfg) -> None:
     if (1 << bH) < H:  # pragma: no cover - d = H dh with dh a power of two
         raise UnsupportedOpError(f"{A}: head layout does not fit the padded width")
     hnn, hn = (H, n, n), (H, n)
-    scores = c.add_trace(f"{A}.scores", hnn, widths[f"{A}.scores"])
+    # scores and ctx.acc are products of range-checked columns: bounded by construction, so
+    # their declared widths need no range check
+    scores = c.add_trace(f"{A}.scores", hnn, None)
     # scores[h, i, j] = sum_e q[i, h dh + e] k[j, h dh + e]
     bits = (("h", bH), ("i", bN), ("j", bN), ("e", bE))
     c.relations.append(ContractRel(scores.name, ("h", "i", "j"), op.q, ("i", "h", "e"),
@@ -197,13 +204,15 @@ def _attention(c: Circuit, op: OpAttention, n: int, widths, cfg) -> None:
     c.add_advice(f"{S}.selsum", hn, None, lambda t: np.ones(hn, dtype=np.int64))
     c.add_advice(f"{S}.over", hnn, widths[diff],
                  lambda t: np.maximum(t[f"{S}.diff"] - (T - 1), 0))
-    c.add_advice(f"{S}.slack", hnn, widths[rem],
-                 lambda t: t[f"{S}.sum"][:, :, None] - 1 - t[f"{S}.rem"])
     c.range(idx, max(1, (T - 1).bit_length()), -1, T - 1)  # idx <= T - 1
     ind3 = c.indicator(scores)
     ind2 = c.indicator(cols["max"])
     max_b = c.view(mx, 2, n)
     sum_b = c.view(ssum, 2, n)
+    # slack = sum - 1 - rem >= 0 (rem <= sum - 1), linear: on every j of a real row (h, i),
+    # padded j included (there rem = 0 and slack = sum - 1 >= 0 since sum >= EXP[0] > 0)
+    rows = c.shape_indicator((H, n, 1 << bN))
+    c.add_linear(f"{S}.slack", hnn, widths[rem], [(1, sum_b), (-1, rem)], [(-1, rows)])
     K = a.prob_bits
     nv = scores.num_vars
     for ident in (
@@ -217,8 +226,6 @@ def _attention(c: Circuit, op: OpAttention, n: int, widths, cfg) -> None:
         Identity.of(f"{S} idx clamp", (T - 1, [f"{S}.over"]), (-1, [f"{S}.over", idx])),
         # exp 2^K = p sum + rem, rem <= sum - 1
         Identity.of(f"{S} division", (1 << K, [exp]), (-1, [p, sum_b]), (-1, [rem])),
-        Identity.of(f"{S} remainder bound", (1, [f"{S}.slack"]), (-1, [ind3, sum_b]), (1, [ind3]),
-                    (1, [rem])),
     ):
         c.identity(nv, ident)
     c.identity(cols["max"].num_vars,
@@ -234,7 +241,7 @@ def _attention(c: Circuit, op: OpAttention, n: int, widths, cfg) -> None:
     c.relations.append(TableRel(S, idx, exp, S, 0, mult))
     # ctx.acc[i, h dh + e] = sum_j p[h, i, j] v[j, h dh + e]
     d = cfg.d_model
-    acc = c.add_trace(f"{A}.ctx.acc", (n, d), widths[f"{A}.ctx.acc"])
+    acc = c.add_trace(f"{A}.ctx.acc", (n, d), None)
     c.relations.append(ContractRel(acc.name, ("i", "h", "e"), p, ("h", "i", "j"),
                                    op.v, ("j", "h", "e"), "j", "h", bits))
     m = c.broadcast(f"{A}.ctx.m", a.ctx.m, acc.bits[1])

@@ -1,16 +1,19 @@
 """Prove any number of evaluation claims on one batch commitment with one PCS opening.
 
-Claims ``F_k(p_k) = v_k`` on polynomials of one commitment (each a block of the concatenated
-vector ``F``, :class:`zkinfer.commit.base.Layout`) become claims on ``F`` at the global points
-``g_k = (prefix bits of block k, p_k)``. The verifier draws ``gamma``; a degree-2 sumcheck shows
+A claim is a linear combination ``sum_j c_j F_{k_j}(p_j) = v`` of evaluations of polynomials of
+one commitment (:class:`Combination`; a plain :class:`~zkinfer.commit.base.Claim` is one term
+with ``c = 1``). Each polynomial is a block of the concatenated vector ``F``
+(:class:`zkinfer.commit.base.Layout`), so a term is ``c_j F(g_j)`` at the global point
+``g_j = (prefix bits of block k_j, p_j)``. The verifier draws ``gamma``; a degree-2 sumcheck shows
 
-    sum_x W(x) F(x) = sum_k gamma^k v_k,    W(x) = sum_k gamma^k eq(g_k, x),
+    sum_x W(x) F(x) = sum_i gamma^i v_i,    W(x) = sum_i gamma^i sum_{j in claim i} c_j eq(g_j, x),
 
 and ends at ``r*`` with one opening ``F(r*)`` (the PCS) and ``W(r*)``, which the verifier computes
-in ``O(K n)``. ``W`` is zero outside the claimed blocks; the prover builds it block by block,
-one eq table per distinct point.
+in ``O(J n)`` for ``J`` terms (vectorized over the terms). ``W`` is zero outside the claimed
+blocks; the prover builds it block by block, one eq table per distinct point.
 
-Soundness error: ``K / p^2`` (the combination) + ``2 n / p^2`` (the sumcheck) + the PCS's.
+Soundness error: ``K / p^2`` for ``K`` claims (the combination) + ``2 n / p^2`` (the sumcheck)
++ the PCS's.
 """
 
 from __future__ import annotations
@@ -21,19 +24,33 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.commit.base import PCS, Claim, Commitment, OpeningProof, ProverData, absorb_claims
+from zkinfer.commit.base import PCS, Claim, Commitment, OpeningProof, ProverData
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
-from zkinfer.poly.multilinear import eq_eval
 from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.transcript import Transcript
 
-__all__ = ["OpeningsProof", "prove_openings", "verify_openings"]
+__all__ = ["Combination", "OpeningsProof", "prove_openings", "verify_openings"]
 
 U64 = npt.NDArray[np.uint64]
 _EXPR = Expression.product(2)
 _LABEL_GAMMA = b"openings/gamma"
+_LABEL_COMMITMENT = b"openings/commitment"
+_LABEL_CLAIMS = b"openings/claims"
 _LABEL_VALUE = b"openings/value"
+
+
+def _eq_many(points: U64, r: U64) -> U64:
+    """``eq(points[j], r)`` for every ``j`` (``points`` ``(J, n, 2)``, ``r`` ``(n, 2)``)."""
+    acc = ext.ones((points.shape[0],))
+    one = ext.ones(())
+    for k in range(points.shape[1]):
+        x = points[:, k]
+        rk = np.broadcast_to(r[k], x.shape)
+        # x r + (1 - x)(1 - r)
+        term = ext.add(ext.mul(x, rk), ext.mul(ext.sub(one, x), ext.sub(one, rk)))
+        acc = ext.mul(acc, term)
+    return acc
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,21 +62,69 @@ class OpeningsProof:
     opening: OpeningProof
 
 
-def _normalize(claims: Sequence[Claim]) -> list[tuple[int | None, U64, U64]]:
+@dataclass(frozen=True, eq=False)
+class Combination:
+    """``sum_j coeff_j poly_j(point_j) == value`` on one commitment.
+
+    Attributes:
+        terms: ``(poly, point, coeff)``: polynomial index (``None``: all of ``F``), extension
+            point ``(n_poly, 2)`` and extension coefficient ``(2,)``.
+        value: extension element ``(2,)``.
+    """
+
+    terms: tuple[tuple[int | None, U64, U64], ...]
+    value: U64
+
+
+_Item = tuple[list[tuple[int | None, U64, U64]], U64]
+
+
+def _normalize(claims: Sequence[Claim | Combination]) -> list[_Item]:
     out = []
     for c in claims:
-        point = ext.as_ext(np.asarray(c.point, dtype=np.uint64).reshape(-1, 2), "claim point")
-        value = ext.as_ext(np.asarray(c.value, dtype=np.uint64).reshape(2), "claim value")
-        out.append((None if c.poly is None else int(c.poly), point, value))
+        if isinstance(c, Combination):
+            terms = [(None if poly is None else int(poly),
+                      ext.as_ext(np.asarray(pt, dtype=np.uint64).reshape(-1, 2), "claim point"),
+                      ext.as_ext(np.asarray(co, dtype=np.uint64).reshape(2), "coefficient"))
+                     for poly, pt, co in c.terms]
+            value = c.value
+        else:
+            point = ext.as_ext(np.asarray(c.point, dtype=np.uint64).reshape(-1, 2), "claim point")
+            terms = [(None if c.poly is None else int(c.poly), point, ext.ones(()))]
+            value = c.value
+        out.append((terms, ext.as_ext(np.asarray(value, dtype=np.uint64).reshape(2),
+                                      "claim value")))
     return out
 
 
+def _absorb(transcript: Transcript, commitment_bytes: bytes, items: list[_Item]) -> None:
+    """Absorb the commitment and every claim (term counts, polynomial indices, points,
+    coefficients, values) as one framed message."""
+    counts = np.array([len(t) for t, _ in items], dtype="<u4")
+    polys = np.array([0 if p is None else p + 1 for t, _ in items for p, _, _ in t], dtype="<u4")
+    dims = np.array([pt.shape[0] for t, _ in items for _, pt, _ in t], dtype="<u4")
+    points = [pt.reshape(-1) for t, _ in items for _, pt, _ in t]
+    coeffs = [co for t, _ in items for _, _, co in t]
+    values = [v for _, v in items]
+    blob = b"".join([
+        len(items).to_bytes(4, "little"), counts.tobytes(), polys.tobytes(), dims.tobytes(),
+        np.concatenate(points).astype("<u8").tobytes() if points else b"",
+        np.stack(coeffs).astype("<u8").tobytes() if coeffs else b"",
+        np.stack(values).astype("<u8").tobytes() if values else b"",
+    ])
+    transcript.append_bytes(_LABEL_COMMITMENT, commitment_bytes)
+    transcript.append_bytes(_LABEL_CLAIMS, blob)
+
+
 def _gamma_powers(transcript: Transcript, count: int) -> U64:
+    """``gamma^0 .. gamma^(count-1)`` by repeated doubling of a vectorized product."""
     gamma = transcript.challenge_ext(_LABEL_GAMMA)
-    powers = [ext.ones(())]
-    for _ in range(count - 1):
-        powers.append(ext.mul(powers[-1], gamma))
-    return np.stack(powers)
+    powers = ext.ones((1,))
+    step = gamma
+    while powers.shape[0] < count:
+        powers = np.concatenate([powers, ext.mul(powers, np.broadcast_to(step, powers.shape))])
+        step = ext.mul(step, step)
+    return np.ascontiguousarray(powers[:count])
 
 
 def prove_openings(
@@ -76,18 +141,20 @@ def prove_openings(
 
     layout = data.layout
     items = _normalize(claims)
-    absorb_claims(transcript, commitment.to_bytes(), items)
+    _absorb(transcript, commitment.to_bytes(), items)
     g = _gamma_powers(transcript, len(items))
     w = np.zeros((layout.size, 2), dtype=np.uint64)
     eq_cache: dict[bytes, U64] = {}
-    for gk, (poly, point, _) in zip(g, items):
-        key = point.tobytes()
-        if key not in eq_cache:
-            eq_cache[key] = fast.eq_table(point)
-        start = 0 if poly is None else layout.offsets[poly]
-        block = slice(start, start + (1 << point.shape[0]))
-        # W += gamma^k eq(p_k, .) on block k
-        K.ext_axpy(w[block], gk[0], gk[1], eq_cache[key])
+    for gk, (terms, _) in zip(g, items):
+        for poly, point, coeff in terms:
+            key = point.tobytes()
+            if key not in eq_cache:
+                eq_cache[key] = fast.eq_table(point)
+            start = 0 if poly is None else layout.offsets[poly]
+            block = slice(start, start + (1 << point.shape[0]))
+            # W += gamma^i c_j eq(p_j, .) on block k_j
+            a = ext.mul(gk, coeff)
+            K.ext_axpy(w[block], a[0], a[1], eq_cache[key])
     out = prove([w, data.vector], _EXPR, transcript)
     value = out.evaluations[1].copy()
     transcript.append_ext(_LABEL_VALUE, value)
@@ -113,20 +180,27 @@ def verify_openings(
 
     layout = commitment.layout
     items = _normalize(claims)
-    global_points = []
-    for poly, point, _ in items:
-        try:
-            global_points.append(layout.global_point(poly, point))
-        except ValueError as exc:
-            raise VerificationError(check, f"malformed claim: {exc}") from None
-    absorb_claims(transcript, commitment.to_bytes(), items)
+    global_points, owners, coeffs = [], [], []
+    for i, (terms, _) in enumerate(items):
+        for poly, point, coeff in terms:
+            try:
+                global_points.append(layout.global_point(poly, point))
+            except ValueError as exc:
+                raise VerificationError(check, f"malformed claim: {exc}") from None
+            owners.append(i)
+            coeffs.append(coeff)
+    _absorb(transcript, commitment.to_bytes(), items)
     g = _gamma_powers(transcript, len(items))
-    total = ext.sum(ext.mul(g, np.stack([v for _, _, v in items])), axis=0)
+    total = ext.sum(ext.mul(g, np.stack([v for _, v in items])), axis=0) if items \
+        else ext.zeros(())
     r, final = verify(total, layout.total_vars, _EXPR, proof.sumcheck, transcript, check=check)
-    # W(r*) = sum_k gamma^k eq(g_k, r*)
-    w = ext.zeros(())
-    for gk, gp in zip(g, global_points):
-        w = ext.add(w, ext.mul(gk, eq_eval(gp, r)))
+    # W(r*) = sum_i gamma^i sum_j c_j eq(g_j, r*), all terms at once
+    if global_points:
+        e = _eq_many(np.stack(global_points), r)
+        weights = ext.mul(g[np.array(owners)], np.stack(coeffs))
+        w = ext.sum(ext.mul(weights, e), axis=0)
+    else:
+        w = ext.zeros(())
     value = ext.as_ext(proof.value, "opened value")
     got = ext.mul(w, value)
     if not np.array_equal(got, final):

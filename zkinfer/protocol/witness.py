@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.field import goldilocks as gl
-from zkinfer.protocol.circuit import Circuit, Col, TableRel
+from zkinfer.protocol.circuit import Circuit, Col, LinearCol, TableRel
 from zkinfer.protocol.range import limb_widths, range_multiplicities
 
 __all__ = ["pad", "build_witness", "weight_tables"]
@@ -46,7 +46,7 @@ def build_witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool =
 
     Returns:
         ``name -> uint64 table`` for every column of ``circuit.trace`` (in order), then every
-        virtual range-checked value (looked up, never committed).
+        linear column (never committed; looked up or used in identities).
     """
     real = {name: np.asarray(v, dtype=np.int64) for name, v in trace.items()}
     for name, rule in circuit.advice.items():
@@ -65,20 +65,47 @@ def build_witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool =
             idx = np.where(real.reshape(-1), idx, rel.offset)
             size = circuit.tables[rel.table].shape[0]
             ints[rel.mult] = np.bincount(idx, minlength=size).astype(np.int64)
-    # limbs of every range-checked value: scale * col + offset (offset only on real entries)
-    for r in circuit.ranges:
-        col = circuit.trace[r.col]
-        real = np.zeros(col.padded_shape, dtype=np.int64)
-        real[tuple(slice(0, s) for s in col.shape)] = 1
-        v = r.scale * ints[r.col] + r.offset * real
-        if strict and v.size and (v.min() < 0 or v.max() >= 1 << r.bits):
-            raise ValueError(f"{r.col}: value outside its {r.bits}-bit range check")
-        shift = 0
-        for w, limb in zip(limb_widths(r.bits), r.limbs):
-            ints[limb] = (v >> shift) & ((1 << w) - 1)
-            shift += w
     tables = {name: _field(v) for name, v in ints.items()}
+    # linear columns in registration order; before a range's top limb, its committed limbs
+    top_of = {r.limbs[-1]: r for r in circuit.ranges}
+    for name, lin in circuit.linear.items():
+        if name in top_of:
+            _lower_limbs(circuit, top_of[name], tables, strict)
+        tables[name] = linear_table(circuit, lin, tables)
     for w, limbs in circuit.range_widths().items():
-        # counts over the concatenated limb vector, its zero padding included
-        tables[circuit.range_mult_name(w)] = range_multiplicities([tables[x] for x in limbs], w)
-    return {name: tables[name] for name in [*circuit.trace, *circuit.virtual]}
+        tables[circuit.range_mult_name(w)] = range_multiplicities(
+            [tables[x] for x in limbs], w, strict=strict)
+    return {name: tables[name] for name in [*circuit.trace, *circuit.linear]}
+
+
+def _lower_limbs(circuit: Circuit, r, tables: dict[str, U64], strict: bool) -> None:
+    """The committed limbs (all but the top one) of ``u = scale col + offset Ind``."""
+    col = circuit.col(r.col)
+    real = np.zeros(col.padded_shape, dtype=np.int64)
+    real[tuple(slice(0, s) for s in col.shape)] = 1
+    v = r.scale * gl.decode_signed(tables[r.col]) + r.offset * real.reshape(-1)
+    if strict and v.size and (v.min() < 0 or v.max() >= 1 << r.bits):
+        raise ValueError(f"{r.col}: value outside its {r.bits}-bit range check")
+    shift = 0
+    for w, limb in zip(limb_widths(r.bits)[:-1], r.limbs[:-1]):
+        tables[limb] = _field((v >> shift) & ((1 << w) - 1))
+        shift += w
+
+
+def linear_table(circuit: Circuit, lin: LinearCol, tables: dict[str, U64]) -> U64:
+    """The table of a linear column from its terms' tables (views broadcast here)."""
+    from zkinfer.protocol.constraints import ONE
+
+    acc = np.zeros(1 << lin.num_vars, dtype=np.uint64)
+    for coeff, name in lin.terms:
+        if name in circuit.views:
+            view = circuit.views[name]
+            t = view.table(tables[view.base], circuit.trace[view.base].bits)
+        else:
+            t = tables[name]
+        acc = gl.add(acc, gl.mul(t, np.uint64(coeff)))
+    for coeff, name in lin.publics:
+        t = (np.ones(acc.shape[0], dtype=np.uint64) if name == ONE
+             else circuit.publics[name].table(lin.num_vars))
+        acc = gl.add(acc, gl.mul(t, np.uint64(coeff)))
+    return acc

@@ -148,22 +148,36 @@ def root_from_multiproof(
 
     Returns:
         The root, or ``None`` when the proof has the wrong number of siblings.
+
+    Walks the tree level by level like :func:`sibling_positions`, taking the siblings in proof
+    order as they are needed (sorted lists, no position bookkeeping).
     """
-    positions = sibling_positions(indices, depth)
-    if len(positions) != len(siblings):
-        return None
-    given = dict(zip(positions, siblings, strict=True))
-    known = {int(j): leaf_hashes[i].tobytes() for i, j in enumerate(indices)}
+    positions = [int(j) for j in indices]
+    nodes = [leaf_hashes[i].tobytes() for i in range(len(positions))]
     sha = hashlib.sha256
-    for level in range(depth):
-        parents: dict[int, bytes] = {}
-        for pos in sorted(known):
-            parent = pos >> 1
-            if parent in parents:
-                continue
-            left = known.get(2 * parent) or given[(level, 2 * parent)]
-            right = known.get(2 * parent + 1) or given[(level, 2 * parent + 1)]
+    used = 0
+    for _ in range(depth):
+        parents: list[int] = []
+        hashes: list[bytes] = []
+        i, count = 0, len(positions)
+        while i < count:
+            pos = positions[i]
+            if not pos & 1 and i + 1 < count and positions[i + 1] == pos + 1:
+                left, right = nodes[i], nodes[i + 1]  # both children known
+                i += 2
+            else:
+                if used == len(siblings):
+                    return None
+                if pos & 1:
+                    left, right = siblings[used], nodes[i]
+                else:
+                    left, right = nodes[i], siblings[used]
+                used += 1
+                i += 1
+            parents.append(pos >> 1)
             # node = H(0x01 || left || right)
-            parents[parent] = sha(_NODE + left + right).digest()
-        known = parents
-    return known.get(0)
+            hashes.append(sha(_NODE + left + right).digest())
+        positions, nodes = parents, hashes
+    if used != len(siblings) or len(nodes) != 1:
+        return None
+    return nodes[0]

@@ -45,11 +45,18 @@ then labelled ``"conjectured"`` in :attr:`LigeroParams.bound`.
 
 Matrix shape
 ------------
-:meth:`LigeroParams.shape` picks ``log C`` for a batch of ``2^n`` entries by minimizing the
-estimated proof size ``16 C + t' (8 R + 32 * log2(L / t'))`` (one row of extension elements
-when all claims share a column point, ``t'`` distinct opened columns of ``R`` base elements, a
-Merkle multi-proof), with
+Only the rows that hold data are committed: for a batch whose vector ``F`` has ``2^n`` entries of
+which the first ``used`` may be non-zero (:attr:`zkinfer.commit.base.Layout.used`), the matrix
+has ``C = 2^log C`` columns and ``R = ceil(used / C)`` rows (:func:`num_rows`; not a power of two
+in general; ``R C`` rounds ``used`` up to whole rows only, never to ``2^n``).
+:meth:`LigeroParams.shape` picks ``log C`` by minimizing the estimated proof size
+``16 C + t' (8 R + 32 * log2(L / t'))`` (one row of extension elements when all claims share a
+column point, ``t'`` distinct opened columns of ``R`` base elements, a Merkle multi-proof), with
 ``C <= 2^MAX_LOG_COLS`` and ``R <= 2^MAX_LOG_ROWS``.
+
+The soundness analysis above does not depend on ``R`` being a power of two: ``gamma`` has ``R``
+coordinates, and the row vectors ``A_g`` are the ``eq`` tables of the row points truncated to
+their first ``R`` entries (see :mod:`zkinfer.commit.ligero.schedule` for why that is exact).
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ __all__ = [
     "BOUNDS",
     "LigeroParams",
     "num_queries",
+    "num_rows",
     "soundness_error",
 ]
 
@@ -75,7 +83,7 @@ MAX_LOG_COLS = 18
 """Largest ``log2 C`` (message length of the row code)."""
 
 MAX_LOG_ROWS = 16
-"""Largest ``log2 R`` (number of committed rows)."""
+"""Bound on the number of committed rows: ``R <= 2^MAX_LOG_ROWS``."""
 
 MAX_GROUPS = 4096
 """Most distinct column points one opening proves (each costs a row of ``C`` elements)."""
@@ -113,6 +121,11 @@ def soundness_error(log_blowup: int, queries: int, bound: str = "unique-decoding
             (``q = rate``).
     """
     return _query_escape(log_blowup, bound) ** queries + _field_error(log_blowup)
+
+
+def num_rows(used: int, log_cols: int) -> int:
+    """``R = ceil(used / 2^log_cols)``: the committed rows of a batch with ``used`` entries."""
+    return -(-used >> log_cols)
 
 
 def num_queries(log_blowup: int, target_bits: float, bound: str = "unique-decoding") -> int:
@@ -170,28 +183,39 @@ class LigeroParams:
         """``-log2(((1 + rate) / 2)^t + (L_max + MAX_GROUPS + 2) / p^2)`` (``rate^t`` if conjectured)."""
         return -math.log2(soundness_error(self.log_blowup, self.queries, self.bound))
 
-    def shape(self, total_vars: int) -> tuple[int, int]:
-        """``(log R, log C)`` for a vector of ``2^total_vars`` entries (see the module docstring).
+    def shape(self, used: int, total_vars: int) -> tuple[int, int]:
+        """``(R, log C)`` for a batch (see the module docstring).
+
+        Arguments:
+            used: entries of ``F`` before the zero padding (:attr:`Layout.used
+                <zkinfer.commit.base.Layout.used>`), ``1 <= used <= 2^total_vars``.
+            total_vars: ``n``: ``F`` has ``2^n`` entries (``log C <= n``).
+
+        Returns:
+            ``(R, log C)`` with ``R = ceil(used / C)`` (:func:`num_rows`).
 
         Raises:
-            ValueError: the vector is too large for the limits.
+            ValueError: ``used`` out of range, or the batch is too large for the limits.
         """
+        if not 1 <= used <= 1 << total_vars:
+            raise ValueError(f"{used} used entries do not fit 2^{total_vars}")
         best: tuple[float, int] | None = None
         for log_c in range(0, min(total_vars, MAX_LOG_COLS) + 1):
-            log_r = total_vars - log_c
-            if log_r > MAX_LOG_ROWS:
+            rows = num_rows(used, log_c)
+            if rows > 1 << MAX_LOG_ROWS:
                 continue
-            size = self.estimated_proof_bytes(log_r, log_c)
+            size = self.estimated_proof_bytes(rows, log_c)
             if best is None or size < best[0]:
                 best = (size, log_c)
         if best is None:
-            raise ValueError(f"2^{total_vars} entries exceed the Ligero limits")
-        return total_vars - best[1], best[1]
+            raise ValueError(f"{used} entries exceed the Ligero limits")
+        return num_rows(used, best[1]), best[1]
 
-    def estimated_proof_bytes(self, log_rows: int, log_cols: int, groups: int = 1) -> float:
-        """Estimated opening-proof size for an ``R x C`` matrix and ``groups`` rows."""
+    def estimated_proof_bytes(self, rows: int, log_cols: int, groups: int = 1) -> float:
+        """Estimated opening-proof size for an ``R x C`` matrix (``R = rows``,
+        ``C = 2^log_cols``) and ``groups`` evaluation rows."""
         cols = 2**log_cols
         length = cols << self.log_blowup
         distinct = length * (1.0 - (1.0 - 1.0 / length) ** self.queries)
         path = max(0.0, math.log2(length / distinct)) + 1.0
-        return 16.0 * (cols * groups + 1) + distinct * (8.0 * 2**log_rows + 32.0 * path)
+        return 16.0 * (cols * groups + 1) + distinct * (8.0 * rows + 32.0 * path)

@@ -1,25 +1,31 @@
 """Ligero commitment and opening proof: dataclasses and canonical encodings (numpy only).
 
-Commitment (``"ZKLC"``, version 1)::
+Commitment (``"ZKLC"``, version 2)::
 
-    u8 log_blowup | u8 log_rows | u8 log_cols | layout | 32-byte Merkle root
+    u8 log_blowup | u32 R | u8 log_cols | layout | 32-byte Merkle root
 
-with ``log_rows + log_cols == layout.total_vars``.
+with ``log_cols <= layout.total_vars`` and ``R = ceil(layout.used / C)``
+(:func:`~zkinfer.commit.ligero.params.num_rows`): only the rows of the concatenated vector that
+hold data are committed. The committed ``R x C`` matrix *is* the definition of the vector ``F``
+the claims are about: ``F[i C + j] = M[i, j]`` for ``i < R`` and ``F = 0`` from ``R C`` to
+``2^n``. (Version 1 stored ``u8 log_rows`` with ``R = 2^(n - log C)``, committing the zero
+padding too; it is no longer accepted.)
 
-Opening proof (``"ZKLO"``, version 1)::
+Opening proof (``"ZKLO"``, version 2)::
 
-    u8 log_rows | u8 log_cols
+    u32 R | u8 log_cols
     1 extension element                       s = <gamma^T M, b_0>
     u32 G | G x C extension elements          rows u_0 = (A_0 + beta gamma)^T M, u_g = A_g^T M
     u32 count | count x u32                   opened column indices, strictly increasing
     count x R base elements                   the opened columns
     u32 S | S x 32 bytes                      Merkle multi-proof siblings
 
-Every count is bounded (:data:`MAX_GROUPS`, :data:`~zkinfer.commit.ligero.params.MAX_QUERIES`,
-the tree depth) and checked against the remaining bytes before anything is allocated; decoding
-rejects non-canonical field elements, unsorted or repeated indices and trailing bytes with
-:class:`~zkinfer.errors.ProofFormatError`. That the sizes match the commitment and the claims is
-the verifier's job (:class:`~zkinfer.errors.VerificationError`).
+Every count is bounded (``1 <= R <= 2^MAX_LOG_ROWS``, :data:`MAX_GROUPS`,
+:data:`~zkinfer.commit.ligero.params.MAX_QUERIES`, the tree depth) and checked against the
+remaining bytes before anything is allocated; decoding rejects non-canonical field elements,
+unsorted or repeated indices and trailing bytes with :class:`~zkinfer.errors.ProofFormatError`.
+That the sizes (``R``, ``log_cols``, ``G``) match the commitment and the claims is the
+verifier's job (:class:`~zkinfer.errors.VerificationError`, check ``shape``).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from zkinfer.commit.ligero.params import (
     MAX_LOG_COLS,
     MAX_LOG_ROWS,
     MAX_QUERIES,
+    num_rows,
 )
 from zkinfer.errors import ProofFormatError
 
@@ -47,7 +54,7 @@ U64 = npt.NDArray[np.uint64]
 
 _COMMITMENT_MAGIC = b"ZKLC"
 _PROOF_MAGIC = b"ZKLO"
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -57,14 +64,14 @@ class LigeroCommitment(Commitment):
     Attributes:
         layout: where each polynomial sits in the concatenated vector.
         log_blowup: ``log2(1 / rate)``.
-        log_rows: ``log2 R``.
+        rows: ``R = ceil(layout.used / C)``, the committed rows.
         log_cols: ``log2 C``.
-        root: Merkle root over the ``L = C 2^log_blowup`` encoded columns.
+        root: Merkle root over the ``L = C 2^log_blowup`` encoded columns (each ``R`` elements).
     """
 
     layout: Layout
     log_blowup: int
-    log_rows: int
+    rows: int
     log_cols: int
     root: bytes
 
@@ -73,12 +80,21 @@ class LigeroCommitment(Commitment):
         """``log2 L``: the Merkle tree depth."""
         return self.log_cols + self.log_blowup
 
+    @property
+    def log_rows(self) -> int:
+        """``n - log C``: the row coordinates of a point on ``F`` (``= ceil(log2 R)``).
+
+        Row points select among ``2^log_rows`` rows of the zero-padded ``F``; only the first
+        ``R <= 2^log_rows`` are committed, the others are zero.
+        """
+        return self.layout.total_vars - self.log_cols
+
     def to_bytes(self) -> bytes:
         """Canonical encoding (see the module docstring)."""
         w = Writer()
         w.header(_COMMITMENT_MAGIC, _VERSION)
         w.u8(self.log_blowup)
-        w.u8(self.log_rows)
+        w.u32(self.rows)
         w.u8(self.log_cols)
         write_layout(w, self.layout)
         w.raw(self.root)
@@ -96,21 +112,27 @@ class LigeroCommitment(Commitment):
         log_blowup = r.u8(max(LOG_BLOWUPS))
         if log_blowup not in LOG_BLOWUPS:
             raise ProofFormatError(f"ligero commitment: unsupported blowup 2^{log_blowup}")
-        log_rows = r.u8(MAX_LOG_ROWS)
+        rows = r.u32(1 << MAX_LOG_ROWS)
         log_cols = r.u8(MAX_LOG_COLS)
         layout = read_layout(r)
         root = r.raw(DIGEST_BYTES)
         r.finish()
-        if log_rows + log_cols != layout.total_vars:
-            raise ProofFormatError("ligero commitment: matrix shape does not fit the layout")
-        return cls(layout, log_blowup, log_rows, log_cols, root)
+        if log_cols > layout.total_vars:
+            raise ProofFormatError("ligero commitment: matrix shape does not fit the layout: "
+                                   f"2^{log_cols} columns for 2^{layout.total_vars} entries")
+        expected = num_rows(layout.used, log_cols)
+        if rows != expected:
+            raise ProofFormatError("ligero commitment: row count does not fit the layout: "
+                                   f"{rows} rows, expected ceil({layout.used} / 2^{log_cols}) "
+                                   f"= {expected}")
+        return cls(layout, log_blowup, rows, log_cols, root)
 
 
 @dataclass(frozen=True, eq=False)
 class LigeroProof(OpeningProof):
     """An opening proof (see the module docstring for the fields' meaning)."""
 
-    log_rows: int
+    rows: int  # R
     log_cols: int
     proximity_value: U64  # (2,): s
     u_rows: U64  # (G, C, 2)
@@ -122,7 +144,7 @@ class LigeroProof(OpeningProof):
         """Canonical encoding (see the module docstring)."""
         w = Writer()
         w.header(_PROOF_MAGIC, _VERSION)
-        w.u8(self.log_rows)
+        w.u32(self.rows)
         w.u8(self.log_cols)
         w.ext(self.proximity_value)
         w.u32(self.u_rows.shape[0])
@@ -144,9 +166,11 @@ class LigeroProof(OpeningProof):
         """
         r = Reader(data, "ligero opening proof")
         r.header(_PROOF_MAGIC, (_VERSION,))
-        log_rows = r.u8(MAX_LOG_ROWS)
+        rows = r.u32(1 << MAX_LOG_ROWS)
+        if rows == 0:
+            raise ProofFormatError("ligero opening proof: no committed rows")
         log_cols = r.u8(MAX_LOG_COLS)
-        rows, cols = 1 << log_rows, 1 << log_cols
+        cols = 1 << log_cols
         proximity_value = r.ext(1)[0]
         groups = r.count(MAX_GROUPS, 16 * cols)
         if groups == 0:
@@ -162,7 +186,7 @@ class LigeroProof(OpeningProof):
         count = r.count(max_siblings, DIGEST_BYTES)
         siblings = tuple(r.raw(DIGEST_BYTES) for _ in range(count))
         r.finish()
-        return cls(log_rows, log_cols, proximity_value, u_rows, tuple(indices), columns, siblings)
+        return cls(rows, log_cols, proximity_value, u_rows, tuple(indices), columns, siblings)
 
     @property
     def num_bytes(self) -> int:

@@ -2,10 +2,13 @@
 
 Importing this module imports numba; the verifier never does.
 
-Commit, for a batch laid out as ``F`` (``2^n`` entries, :class:`~zkinfer.commit.base.Layout`):
+Commit, for a batch laid out as ``F`` (``2^n`` entries, :class:`~zkinfer.commit.base.Layout`),
+of which the first ``used`` hold the polynomials and the rest is zero padding:
 
-1. ``M = F`` viewed as an ``R x C`` matrix (row-major), shape from
-   :meth:`~zkinfer.commit.ligero.params.LigeroParams.shape`;
+1. ``M = F[:R C]`` viewed as an ``R x C`` matrix (row-major), ``R = ceil(used / C)`` and ``log C``
+   from :meth:`~zkinfer.commit.ligero.params.LigeroParams.shape`: the all-zero rows of the
+   padding are not committed (claims still treat ``F`` as ``2^n`` entries: see
+   :mod:`zkinfer.commit.ligero.schedule` for why truncating the row coefficients is exact);
 2. every row Reed-Solomon encoded to ``L = C / rate`` positions
    (:mod:`zkinfer.commit.ligero.code`), stored transposed (``L x R``) so each column is contiguous;
 3. leaf ``j`` = ``H(0x00 || column j)``, one hash call per column; root of the Merkle tree.
@@ -45,7 +48,8 @@ class LigeroProverData(ProverData):
 
     Attributes:
         layout: the batch layout.
-        vector: the concatenated vector ``F`` (length ``R C``).
+        vector: the concatenated vector ``F``, all ``2^n`` entries (zero from ``used`` on);
+            only its first ``R C`` entries are committed.
         commitment: the public commitment.
         encoded: ``(L, R)``: ``encoded[j]`` is column ``j`` of the encoded matrix.
         levels: the Merkle tree, leaves first.
@@ -59,27 +63,32 @@ class LigeroProverData(ProverData):
 
     @property
     def rows(self) -> U64:
-        """``M``: the vector as an ``R x C`` matrix (a view)."""
+        """``M``: the first ``R C`` entries of the vector as an ``R x C`` matrix (a view)."""
         c = self.commitment
-        return self.vector.reshape(1 << c.log_rows, 1 << c.log_cols)
+        return self.vector[: c.rows << c.log_cols].reshape(c.rows, 1 << c.log_cols)
 
     def evaluate(self, poly: int | None, point: npt.ArrayLike) -> U64:
         """``poly(point)``, shape ``(2,)``.
 
-        A block of at least ``C`` entries is whole rows of ``M``, so its value is
-        ``eq(r_row)^T (M_block eq(r_col))`` without a table of ``eq`` over the whole block.
+        A block of at least ``C`` entries is whole rows of ``F`` (its offset is a multiple of
+        its size), so its value is ``eq(r_row)^T (M_block eq(r_col))`` without a table of
+        ``eq`` over the whole block. For ``F`` itself (``poly=None``) only the ``R`` committed
+        rows are read: the rows from ``R`` on are zero, so ``eq(r_row)`` is truncated to ``R``.
         """
-        block = self.layout.block(self.vector, poly)
         log_cols = self.commitment.log_cols
         pt = ext.as_ext(np.asarray(point, dtype=np.uint64).reshape(-1, 2), "point")
-        if block.shape[0] < (1 << log_cols) or pt.shape[0] != block.shape[0].bit_length() - 1:
+        self.layout.check_claim_shape(poly, pt)
+        block = self.layout.block(self.vector, poly)
+        if block.shape[0] < (1 << log_cols):
             return fast.evaluate(block, pt)
-        rows = block.reshape(-1, 1 << log_cols)
+        # M_block: the block's rows of F; for F itself, its R committed rows
+        rows = self.rows if poly is None else block.reshape(-1, 1 << log_cols)
         split = pt.shape[0] - log_cols
-        # y = M_block eq(r_col); f(r) = <eq(r_row), y>
+        # y = M_block eq(r_col); f(r) = <eq(r_row)[:rows], y>
         y = np.empty((1, rows.shape[0], 2), dtype=np.uint64)
         K.rows_times_ext(rows, np.ascontiguousarray(fast.eq_table(pt[split:])[None]), y)
-        return np.array(PK.inner_ext_ext(fast.eq_table(pt[:split]), y[0]), dtype=np.uint64)
+        row_eq = np.ascontiguousarray(fast.eq_table(pt[:split])[: rows.shape[0]])
+        return np.array(PK.inner_ext_ext(row_eq, y[0]), dtype=np.uint64)
 
 
 @functools.lru_cache(maxsize=32)
@@ -113,13 +122,14 @@ def commit(params: LigeroParams, polys: Sequence[npt.ArrayLike]
     """Commit a batch (see :meth:`zkinfer.commit.base.PCS.commit`)."""
     layout, tables = Layout.of(polys)
     vector = layout.concatenate(tables)
-    log_rows, log_cols = params.shape(layout.total_vars)
-    rows = vector.reshape(1 << log_rows, 1 << log_cols)
+    num_rows, log_cols = params.shape(layout.used, layout.total_vars)
+    # M = the first R C entries of F: rows R.. of the zero padding are not committed
+    rows = vector[: num_rows << log_cols].reshape(num_rows, 1 << log_cols)
     # E[j] = column j of Enc(M): Enc applied to each row
     encoded = encode(rows, params.log_blowup)
     # leaf_j = H(0x00 || E[j]); root of the tree over the leaves
     levels = merkle.build(merkle.hash_columns(encoded))
-    commitment = LigeroCommitment(layout, params.log_blowup, log_rows, log_cols,
+    commitment = LigeroCommitment(layout, params.log_blowup, num_rows, log_cols,
                                   levels[-1][0].tobytes())
     return commitment, LigeroProverData(layout, vector, commitment, encoded, levels)
 
@@ -135,7 +145,8 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
     rows = data.rows
     # rho, gamma <- transcript (after commitment and claims)
     rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, rows.shape[0])
-    coeffs = np.concatenate([schedule.row_coefficients(groups, rho), gamma[None]], axis=0)
+    coeffs = np.concatenate([schedule.row_coefficients(groups, rho, rows.shape[0]), gamma[None]],
+                            axis=0)
     # u_g = A_g^T M for each group, w = gamma^T M
     combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
     K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
@@ -152,5 +163,5 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
     columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(transcript, columns, siblings)
-    return LigeroProof(com.log_rows, com.log_cols, s_value, np.ascontiguousarray(u_rows),
+    return LigeroProof(com.rows, com.log_cols, s_value, np.ascontiguousarray(u_rows),
                        tuple(indices), columns, siblings)

@@ -3,7 +3,8 @@
 Numpy only. Both sides call exactly these functions in this order, so they cannot drift apart:
 
 1. :func:`begin`: absorb the commitment and the claims (:func:`zkinfer.commit.base.absorb_claims`),
-   then draw ``rho_k`` (one per claim) and ``gamma`` (one per committed row), all in ``E = F_p2``.
+   then draw ``rho_k`` (one per claim) and ``gamma`` (one per committed row: ``R`` of them), all in
+   ``E = F_p2``.
 2. :func:`absorb_proximity_value`: absorb ``s = <w, b_0>`` for the proximity row
    ``w = gamma^T M`` (``w`` itself is never sent), then draw ``beta`` in ``E``.
 3. :func:`absorb_rows`: absorb the prover's rows: ``u_0 = (A_0 + beta gamma)^T M`` (the first
@@ -20,11 +21,27 @@ proximity test; and ``<u_0, b_0> = V_0 + beta s`` with ``s`` fixed before ``beta
 except with probability ``1 / |E|``.
 
 Claims (see :mod:`zkinfer.commit.base` for the layout): claim ``k`` becomes a point ``z_k`` on the
-concatenated vector ``F``, split into a row part (first ``log R`` coordinates) and a column part
-(last ``log C``): ``F(z_k) = a_k^T M b_k`` with ``a_k = eq(row part)``, ``b_k = eq(column part)``.
+concatenated vector ``F`` (``2^n`` entries), split into a row part (first ``n - log C``
+coordinates) and a column part (last ``log C``). The committed matrix ``M`` has only
+``R = ceil(used / C)`` rows, ``M_i = F[i C : (i + 1) C]`` for ``i < R``, where ``R`` may be
+smaller than ``2^(n - log C)`` and is not a power of two in general (see
+:mod:`zkinfer.commit.ligero.params`). Then
+
+    ``F(z_k) = sum_{i < 2^(n - log C)} eq(row part, i) <F_i, b_k> = a_k^T M b_k``
+
+with ``b_k = eq(column part)`` and ``a_k = eq(row part)[:R]``, the ``eq`` table of the row part
+*truncated* to its first ``R`` entries: the terms ``i >= R`` vanish because ``F`` is zero beyond
+row ``R``. That is not an assumption about the prover: the committed matrix is the definition of
+``F``, whose entries from ``R C`` on are zero by definition, so every claim the verifier checks is
+a claim about the committed vector padded with zeros, and the identity above is exact. All
+soundness arguments then apply to the ``R``-row matrix unchanged. (The tail ``[used, R C)`` of
+the last row is committed like any other entry: zero for an honest prover and, like the whole
+padding ``[used, 2^n)`` when every row was committed, not otherwise constrained by the PCS;
+claims on blocks never involve it, and a claim on ``F`` is about the committed vector.)
+
 Claims with identical column parts form a *group* ``g`` (in order of first appearance) sharing
-``b_g``; the group's row vector is ``A_g = sum_{k in g} rho_k a_k`` and its claimed value
-``V_g = sum_{k in g} rho_k v_k``.
+``b_g``; the group's row vector is ``A_g = sum_{k in g} rho_k a_k`` (``R`` entries) and its
+claimed value ``V_g = sum_{k in g} rho_k v_k``.
 """
 
 from __future__ import annotations
@@ -45,6 +62,8 @@ __all__ = [
     "Groups",
     "group_claims",
     "begin",
+    "eq_tables",
+    "eq_halves",
     "row_coefficients",
     "group_values",
     "absorb_proximity_value",
@@ -70,7 +89,7 @@ class Groups:
     """Claims split into row and column parts, grouped by column part.
 
     Attributes:
-        row_points: per claim, the first ``log R`` coordinates of its global point.
+        row_points: per claim, the first ``n - log C`` coordinates of its global point.
         col_points: per group, the shared last ``log C`` coordinates.
         members: per group, the indices of its claims.
     """
@@ -115,39 +134,87 @@ def begin(
     return rho, gamma
 
 
-def row_coefficients(groups: Groups, rho: U64) -> U64:
-    """``A_g = sum_{k in g} rho_k eq(row point of k)`` for every group: shape ``(G, R, 2)``."""
-    points = np.stack(groups.row_points)  # (K, log R, 2)
-    num_claims, log_rows = points.shape[0], points.shape[1]
+def eq_halves(points: U64) -> tuple[U64, U64]:
+    """``eq`` tables of the high and low halves of each point: ``(K, 2^h, 2)``, ``(K, 2^l, 2)``.
+
+    ``points`` is ``(K, m, 2)``, ``h = m - l``, ``l = floor(m / 2)``; then
+    ``eq(p)[i 2^l + j] = eq(p[:h])[i] eq(p[h:])[j]``. Both halves are built by one
+    :func:`eq_tables` call on ``2K`` points of ``h`` coordinates: an odd ``m`` gives the low half
+    a leading coordinate ``0``, whose table is ``[eq(p[h:]), 0]``.
+    """
+    num, m = points.shape[0], points.shape[1]
+    h = m - m // 2
+    low = np.zeros((num, h, 2), dtype=np.uint64)
+    low[:, h - m // 2 :] = points[:, h:]
+    tables = eq_tables(np.concatenate([points[:, :h], low]))  # (2K, 2^h, 2)
+    return tables[:num], tables[num:, : 1 << (m // 2)]
+
+
+def eq_tables(points: U64) -> U64:
+    """``eq(p_k, x)`` for all ``x`` in ``{0,1}^m``, for each of ``K`` points: ``(K, 2^m, 2)``.
+
+    Same order as :func:`zkinfer.poly.multilinear.eq_table` (first coordinate = most significant
+    index bit). Vectorized over the points, and ``O(log m)`` numpy steps instead of ``m``: the
+    table is the tensor product of the two halves' tables (:func:`eq_halves`), recursively.
+    """
+    num, m = points.shape[0], points.shape[1]
+    if m <= 1:
+        table = ext.ones((num, 1))
+        with np.errstate(over="ignore"):
+            for i in range(m):
+                hi = ext._mul(table, points[:, i][:, None, :])  # t * r_i
+                lo = gl._sub(table, hi)  # t * (1 - r_i)
+                table = np.stack([lo, hi], axis=2).reshape(num, -1, 2)
+        return table
+    high, low = eq_halves(points)
+    with np.errstate(over="ignore"):
+        return ext._mul(high[:, :, None, :], low[:, None, :, :]).reshape(num, -1, 2)
+
+
+def row_coefficients(groups: Groups, rho: U64, num_rows: int) -> U64:
+    """``A_g = sum_{k in g} rho_k eq(row point of k)[:R]`` for every group: ``(G, R, 2)``.
+
+    ``R = num_rows <= 2^(n - log C)``; the ``eq`` tables are truncated to their first ``R``
+    entries (see the module docstring). Vectorized over claims: a tensor product of half-size
+    tables, then one exact sum per group.
+    """
+    points = np.stack(groups.row_points)  # (K, m, 2)
+    num_claims, m = points.shape[0], points.shape[1]
+    if not 1 <= num_rows <= 1 << m:
+        raise ValueError(f"{num_rows} rows for {m} row coordinates")
+    log_low = m // 2
+    keep = -(-num_rows >> log_low)  # high-half entries that reach a row < R
     group_of = np.empty(num_claims, dtype=np.int64)
     for g, members in enumerate(groups.members):
         group_of[list(members)] = g
-    out = np.zeros((len(groups.members), 1 << log_rows, 2), dtype=np.uint64)
-    chunk = max(1, (1 << 20) >> log_rows)  # bound the temporary tables to ~16 MB
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.searchsorted(group_of[order], np.arange(len(groups.members) + 1))
+    out = np.zeros((len(groups.members), num_rows, 2), dtype=np.uint64)
+    chunk = max(1, (1 << 20) // (keep << log_low))  # bound the temporary tables to ~16 MB
     with np.errstate(over="ignore"):
         for start in range(0, num_claims, chunk):
-            stop = min(num_claims, start + chunk)
-            # rho_k eq(row_k, .) for a chunk of claims at once: start from rho_k, then split
-            # one variable per step (new variable = lowest index bit, as in eq_table)
-            table = np.ascontiguousarray(rho[start:stop, None, :])  # (k, 1, 2)
-            for i in range(log_rows):
-                hi = ext._mul(table, points[start:stop, i][:, None, :])  # t * r_i
-                lo = gl._sub(table, hi)  # t * (1 - r_i)
-                table = np.stack([lo, hi], axis=2).reshape(stop - start, -1, 2)
-            # A_g += rho_k eq(row_k, .) for the claims k of group g
-            for k in range(start, stop):
-                out[group_of[k]] = gl._add(out[group_of[k]], table[k - start])
+            idx = order[start : start + chunk]
+            high, low = eq_halves(points[idx])
+            # rho_k eq(high_k)[:keep] (x) eq(low_k), truncated to R rows
+            high = ext._mul(high[:, :keep], rho[idx][:, None, :])
+            table = ext._mul(high[:, :, None, :], low[:, None, :, :])
+            table = table.reshape(len(idx), -1, 2)[:, :num_rows]
+            # claims of one group are consecutive in ``order``: sum each run exactly
+            runs = np.clip(bounds - start, 0, len(idx))
+            for g in np.flatnonzero(runs[1:] > runs[:-1]):
+                out[g] = gl._add(out[g], gl.sum(table[runs[g] : runs[g + 1]], axis=0))
     return out
 
 
 def group_values(groups: Groups, claims: Sequence[tuple[int | None, U64, U64]],
                  rho: U64) -> U64:
     """``V_g = sum_{k in g} rho_k v_k`` for every group: shape ``(G, 2)``."""
-    out = np.zeros((len(groups.members), 2), dtype=np.uint64)
+    values = np.stack([np.asarray(c[2], dtype=np.uint64).reshape(2) for c in claims])
+    out = np.empty((len(groups.members), 2), dtype=np.uint64)
     with np.errstate(over="ignore"):
+        prods = ext._mul(rho[: len(claims)], values)  # rho_k v_k, all claims at once
         for g, members in enumerate(groups.members):
-            for k in members:
-                out[g] = gl._add(out[g], ext._mul(rho[k], claims[k][2]))
+            out[g] = gl.sum(prods[list(members)], axis=0)
     return out
 
 
@@ -158,9 +225,9 @@ def absorb_proximity_value(transcript: Transcript, value: U64) -> U64:
 
 
 def check_coefficients(groups: Groups, rho: U64, gamma: U64, beta: U64) -> U64:
-    """The row combinations the sent rows must equal: ``(G, R, 2)``, row 0 being
-    ``A_0 + beta gamma`` and row ``g >= 1`` being ``A_g``."""
-    coeffs = row_coefficients(groups, rho)
+    """The row combinations the sent rows must equal: ``(G, R, 2)`` (``R = len(gamma)``), row 0
+    being ``A_0 + beta gamma`` and row ``g >= 1`` being ``A_g``."""
+    coeffs = row_coefficients(groups, rho, gamma.shape[0])
     with np.errstate(over="ignore"):
         # c_0 = A_0 + beta gamma
         coeffs[0] = gl._add(coeffs[0], ext._mul(gamma, np.broadcast_to(beta, gamma.shape)))

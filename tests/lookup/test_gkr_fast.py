@@ -1,0 +1,236 @@
+"""The dedicated GKR layer prover against the generic-sumcheck reference: same bytes, same
+transcript, accepted by the verifier; its field intrinsics against the field kernels."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from zkinfer.codec import Writer
+from zkinfer.errors import FieldRangeError, VerificationError
+from zkinfer.field import _kernels as F
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+from zkinfer.lookup import _kernels as K
+from zkinfer.lookup import gkr, logup
+from zkinfer.lookup.gkr import FractionProof, prove_fraction_sum, verify_fraction_sum
+from zkinfer.lookup.logup import multiplicities, prove_lookup, verify_lookup
+from zkinfer.poly import multilinear as ml
+from zkinfer.transcript import Transcript
+
+D = b"tests/gkr-fast"
+P = int(gl.P)
+
+
+def proof_bytes(proof: FractionProof) -> bytes:
+    w = Writer()
+    w.ext(proof.root)
+    w.u32(len(proof.layers))
+    for sc, evals in proof.layers:
+        sc.write(w)
+        w.ext(evals)
+    return w.finish()
+
+
+def assert_same_as_reference(p, q):
+    """Fast and reference provers: equal proof bytes, root, point and transcript state; the
+    verifier accepts and its leaf claims are ``p(r), q(r)``. Returns the fast proof."""
+    p_before, q_before = p.copy(), q.copy()
+    t_fast, t_ref = Transcript(D), Transcript(D)
+    proof, root, point = prove_fraction_sum(p, q, t_fast)
+    ref_proof, ref_root, ref_point = gkr._prove_fraction_sum_reference(p, q, t_ref)
+    # the caller's leaves are read, never written
+    assert np.array_equal(p, p_before) and np.array_equal(q, q_before)
+    assert proof_bytes(proof) == proof_bytes(ref_proof)
+    assert np.array_equal(root, ref_root)
+    assert np.array_equal(point, ref_point)
+    c = p.shape[0].bit_length() - 1
+    t_ver = Transcript(D)
+    root2, point2, leaf = verify_fraction_sum(c, proof, t_ver)
+    assert np.array_equal(root2, root) and np.array_equal(point2, point)
+    assert np.array_equal(leaf[0], ml.evaluate(p, point))
+    assert np.array_equal(leaf[1], ml.evaluate(q, point))
+    # all three transcripts end in one state
+    after = t_fast.challenge_ext(b"after")
+    assert np.array_equal(after, t_ref.challenge_ext(b"after"))
+    assert np.array_equal(after, t_ver.challenge_ext(b"after"))
+    return proof
+
+
+@pytest.mark.parametrize("c", range(17))
+def test_random_trees_match_reference(c):
+    rng = np.random.default_rng(100 + c)
+    assert_same_as_reference(ext.random(1 << c, rng), ext.random(1 << c, rng))
+
+
+@pytest.mark.parametrize("c", [1, 2, 5, 11, 14])
+@pytest.mark.parametrize("kind", ["ones", "zeros", "base", "logup"])
+def test_structured_trees_match_reference(c, kind):
+    rng = np.random.default_rng(c)
+    n = 1 << c
+    q = ext.random(n, rng)
+    if kind == "ones":  # all-one numerators
+        p = ext.ones(n)
+    elif kind == "zeros":  # zero numerators: the root is 0 / Q
+        p = ext.zeros(n)
+    elif kind == "base":  # base-field leaves, small values
+        p = ext.from_base(rng.integers(0, 5, n).astype(np.uint64))
+        q = ext.from_base(rng.integers(1, 5, n).astype(np.uint64))
+    else:  # a look-up: 1 / (alpha - f) against -m / (alpha - t), sums to zero
+        t = np.arange(n // 2, dtype=np.uint64)
+        f = rng.integers(0, n // 2, n // 2).astype(np.uint64)
+        alpha = ext.random((), rng)
+        p = np.concatenate([ext.ones(n // 2), ext.neg(ext.from_base(multiplicities(f, t)))])
+        q = ext.sub(alpha, ext.from_base(np.concatenate([f, t])))
+    proof = assert_same_as_reference(p, q)
+    if kind == "zeros" or kind == "logup":
+        assert np.array_equal(proof.root[0], ext.zeros(()))
+
+
+def test_constant_tables_match_reference():
+    # every leaf equal: all four half-tables constant, G(inf) = 0 in every round
+    n = 1 << 9
+    assert_same_as_reference(ext.ones(n), ext.ones(n))
+    assert_same_as_reference(ext.zeros(n), ext.ones(n))
+
+
+@pytest.mark.parametrize("threshold", [1, 1 << 40])
+def test_threaded_and_serial_kernels_agree(monkeypatch, threshold):
+    monkeypatch.setattr(K, "_PARALLEL_FROM", threshold)
+    rng = np.random.default_rng(7)
+    for c in (3, 10, 13):
+        assert_same_as_reference(ext.random(1 << c, rng), ext.random(1 << c, rng))
+
+
+def test_direct_g1_fallback_matches_reference(monkeypatch):
+    # the branch taken when C_j r_j = 0 (probability ~ n / p^2): G(1) from the tables
+    monkeypatch.setattr(gkr, "_FORCE_DIRECT_G1", True)
+    rng = np.random.default_rng(8)
+    for c in (2, 6, 13):
+        assert_same_as_reference(ext.random(1 << c, rng), ext.random(1 << c, rng))
+
+
+def test_strided_leaves():
+    # a strided view of the leaves is copied, proven, and the view left untouched
+    rng = np.random.default_rng(9)
+    big_p, big_q = ext.random(1 << 9, rng), ext.random(1 << 9, rng)
+    p, q = big_p[::2], big_q[::2]
+    assert not p.flags.c_contiguous
+    assert_same_as_reference(p, q)
+
+
+def test_bad_leaves_rejected():
+    rng = np.random.default_rng(10)
+    with pytest.raises(FieldRangeError):
+        prove_fraction_sum(ext.random(6, rng), ext.random(6, rng), Transcript(D))
+    with pytest.raises(FieldRangeError):
+        prove_fraction_sum(ext.random(8, rng), ext.random(4, rng), Transcript(D))
+    bad = ext.random(8, rng)
+    bad[3, 1] = gl.P
+    with pytest.raises(FieldRangeError):
+        prove_fraction_sum(ext.random(8, rng), bad, Transcript(D))
+
+
+@pytest.mark.parametrize("where", [0, 5, 17, 40])
+def test_tampered_leaf_denominator_rejected_by_logup(monkeypatch, where):
+    # an honest look-up whose prover changes one leaf q before proving the fraction sum
+    rng = np.random.default_rng(11)
+    t = np.arange(16, dtype=np.uint64)
+    f = rng.integers(0, 16, 32).astype(np.uint64)
+    m = multiplicities(f, t)
+    proof, _ = prove_lookup(f, t, m, Transcript(D))
+    verify_lookup(32, 16, proof, Transcript(D))
+
+    real = logup.prove_fraction_sum
+
+    def tampered(p, q, transcript):
+        q = q.copy()
+        q[where] = ext.add(q[where], ext.ones(()))
+        return real(p, q, transcript)
+
+    monkeypatch.setattr(logup, "prove_fraction_sum", tampered)
+    bad, _ = prove_lookup(f, t, m, Transcript(D))
+    with pytest.raises(VerificationError):
+        verify_lookup(32, 16, bad, Transcript(D))
+
+
+# ---- the LLVM-IR field arithmetic of the kernels against zkinfer.field._kernels
+
+
+@numba.njit(cache=False)
+def _ops_fast(a, b, out):
+    for i in range(a.shape[0]):
+        out[i, 0], out[i, 1] = K._xmul(a[i, 0], a[i, 1], b[i, 0], b[i, 1])
+        out[i, 2], out[i, 3] = K._xadd(a[i, 0], a[i, 1], b[i, 0], b[i, 1])
+        out[i, 4], out[i, 5] = K._xsub(a[i, 0], a[i, 1], b[i, 0], b[i, 1])
+        r7 = K._x7(b[i, 1], a[i, 0])[1]
+        out[i, 6], out[i, 7] = K._xfold(a[i, 0], a[i, 1], b[i, 0], b[i, 1], b[i, 1], a[i, 0], r7)
+        lam7 = K._x7(b[i, 0], a[i, 1])[1]
+        out[i, 8], out[i, 9] = K._xf(a[i, 0], a[i, 1], b[i, 0], b[i, 1], a[i, 1], b[i, 0],
+                                     b[i, 1], a[i, 0], b[i, 0], a[i, 1], lam7)
+        out[i, 12], out[i, 13] = K._x7(a[i, 0], b[i, 1])
+        out[i, 10], out[i, 11] = K._xdot2(a[i, 0], a[i, 1], b[i, 0], b[i, 1],
+                                          b[i, 1], a[i, 0], a[i, 1], b[i, 1])
+
+
+@numba.njit(cache=False)
+def _ops_ref(a, b, out):
+    for i in range(a.shape[0]):
+        a0, a1, b0, b1 = a[i, 0], a[i, 1], b[i, 0], b[i, 1]
+        out[i, 0], out[i, 1] = F.ext_mul(a0, a1, b0, b1)
+        out[i, 2], out[i, 3] = F.add(a0, b0), F.add(a1, b1)
+        out[i, 4], out[i, 5] = F.sub(a0, b0), F.sub(a1, b1)
+        e0, e1 = F.ext_mul(b1, a0, F.sub(b0, a0), F.sub(b1, a1))
+        out[i, 6], out[i, 7] = F.add(a0, e0), F.add(a1, e1)
+        # F(pL, pR, qL, qR) = pL qR + qL (pR + lambda qR) at pL = a, pR = b, qL = (a1, b0),
+        # qR = (b1, a0), lambda = (b0, a1); then the dot a b + (b1, a0) (a1, b1)
+        u0, u1 = F.ext_mul(a0, a1, b1, a0)
+        v0, v1 = F.ext_mul(b0, a1, b1, a0)
+        s0, s1 = F.ext_mul(a1, b0, F.add(b0, v0), F.add(b1, v1))
+        out[i, 8], out[i, 9] = F.add(u0, s0), F.add(u1, s1)
+        u0, u1 = F.ext_mul(a0, a1, b0, b1)
+        v0, v1 = F.ext_mul(b1, a0, a1, b1)
+        out[i, 10], out[i, 11] = F.add(u0, v0), F.add(u1, v1)
+        out[i, 12], out[i, 13] = F.mul(np.uint64(7), a0), F.mul(np.uint64(7), b1)
+
+
+def test_kernel_field_arithmetic_matches_field_kernels():
+    rng = np.random.default_rng(12)
+    edge = np.array([0, 1, 2, 7, P - 1, P - 2, P - 7, 2**32 - 1, 2**32, 2**32 + 1, 2**63,
+                     2**64 - 2**33, P // 2, P // 7], dtype=np.uint64)
+    grid = np.array(np.meshgrid(edge, edge, edge, edge)).reshape(4, -1).T
+    rand = rng.integers(0, P, (1 << 14, 4), dtype=np.uint64)
+    x = np.ascontiguousarray(np.concatenate([grid, rand]))
+    a, b = np.ascontiguousarray(x[:, :2]), np.ascontiguousarray(x[:, 2:])
+    got, want = np.empty((x.shape[0], 14), np.uint64), np.empty((x.shape[0], 14), np.uint64)
+    _ops_fast(a, b, got)
+    _ops_ref(a, b, want)
+    assert np.array_equal(got, want)
+
+
+@numba.njit(cache=False)
+def _mac_fast(e, f):
+    w0 = w1 = w2 = w3 = w4 = w5 = np.uint64(0)
+    for i in range(e.shape[0]):
+        w0, w1, w2, w3, w4, w5 = K._xmac(w0, w1, w2, w3, w4, w5, e[i, 0], e[i, 1], f[i, 0], f[i, 1])
+    return K._xacc(w0, w1, w2, w3, w4, w5)
+
+
+@numba.njit(cache=False)
+def _mac_ref(e, f):
+    s0 = s1 = np.uint64(0)
+    for i in range(e.shape[0]):
+        t0, t1 = F.ext_mul(e[i, 0], e[i, 1], f[i, 0], f[i, 1])
+        s0, s1 = F.add(s0, t0), F.add(s1, t1)
+    return s0, s1
+
+
+@pytest.mark.parametrize("count", [1, 3, 1 << 12, 1 << 16])
+def test_unreduced_accumulation_matches_field_kernels(count):
+    # the worst case for the i192 sums: every coefficient p - 1; then random values
+    rng = np.random.default_rng(count)
+    top = np.full((count, 2), P - 1, dtype=np.uint64)
+    assert _mac_fast(top, top) == _mac_ref(top, top)
+    e, f = ext.random(count, rng), ext.random(count, rng)
+    assert _mac_fast(e, f) == _mac_ref(e, f)
