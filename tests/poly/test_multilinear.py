@@ -80,3 +80,15 @@ def test_size_mismatch_raises():
         fast.evaluate(np.zeros(6, dtype=np.uint64), ext.zeros(2))
     with pytest.raises(FieldRangeError):
         ml.fold(np.zeros(1, dtype=np.uint64), ext.zeros(()))
+
+
+@pytest.mark.parametrize("n", range(0, 7))
+def test_eq_prefix_sum_is_the_sum_of_the_first_entries(n):
+    from zkinfer.poly.multilinear import eq_prefix_sum
+
+    r = ext.random(n, np.random.default_rng(n))
+    table = ml.eq_table(r)
+    for count in range(0, (1 << n) + 1):
+        assert np.array_equal(eq_prefix_sum(r, count), ext.sum(table[:count], axis=0))
+    with pytest.raises(FieldRangeError):
+        eq_prefix_sum(r, (1 << n) + 1)

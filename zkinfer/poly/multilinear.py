@@ -55,6 +55,34 @@ def eq_eval(r: npt.ArrayLike, x: npt.ArrayLike) -> U64:
     return np.array(acc, dtype=np.uint64)
 
 
+def eq_prefix_sum(r: npt.ArrayLike, count: int) -> U64:
+    """``sum_{i < count} eq(r, i)`` (the indicator of the first ``count`` indices) in ``O(n)``.
+
+    With ``r_1`` the top bit: the indices below ``count`` are those with top bit 0 and, when
+    ``count > 2^(n-1)``, also those with top bit 1 below ``count - 2^(n-1)``; a sum over a whole
+    half-cube of ``eq`` is 1. Scalar work on Python ints (verifier-side).
+    """
+    a = ext.as_ext(r, "r")
+    n = a.shape[0]
+    if not 0 <= count <= 1 << n:
+        raise FieldRangeError(f"eq_prefix_sum: count {count} outside [0, 2^{n}]")
+    pts = [tuple(x) for x in a.tolist()]
+
+    def rec(k: int, c: int) -> tuple[int, int]:
+        if c == 0:
+            return (0, 0)
+        if c == 1 << (n - k):
+            return (1, 0)
+        half = 1 << (n - k - 1)
+        rk = pts[k]
+        one_minus = ((1 - rk[0]) % gl.P, (-rk[1]) % gl.P)
+        if c <= half:
+            return ref.ext_mul(one_minus, rec(k + 1, c))
+        return ref.ext_add(one_minus, ref.ext_mul(rk, rec(k + 1, c - half)))
+
+    return np.array(rec(0, int(count)), dtype=np.uint64)
+
+
 def eq_table(r: npt.ArrayLike) -> U64:
     """The table ``eq(r, x)`` for all ``x`` in ``{0,1}^n``: shape ``(2^n, 2)``.
 
@@ -62,14 +90,32 @@ def eq_table(r: npt.ArrayLike) -> U64:
     """
     point = np.asarray(r)
     point = ext.as_ext(point if point.ndim == 2 else ext.from_base(point), "r")
-    table = ext.ones((1,))
+    return _eq_table(point)
+
+
+_SMALL_EQ_VARS = 6
+
+
+def _eq_table(point: U64) -> U64:
+    n = point.shape[0]
+    if n <= _SMALL_EQ_VARS:
+        # scalar Python ints: cheaper than numpy calls for tiny tables
+        table = [(1, 0)]
+        for rk in point.tolist():
+            rk = tuple(rk)
+            nxt = []
+            for t in table:
+                hi = ref.ext_mul(t, rk)  # t * r_k
+                # new index = 2 i + x_k: the new variable is the lowest bit
+                nxt += [ref.ext_sub(t, hi), hi]
+            table = nxt
+        return np.array(table, dtype=np.uint64).reshape(-1, 2)
+    # eq(r, (x_hi, x_lo)) = eq(r_hi, x_hi) eq(r_lo, x_lo): one vectorized product
+    a = n // 2
+    hi, lo = _eq_table(point[:a]), _eq_table(point[a:])
     with np.errstate(over="ignore"):
-        for k in range(point.shape[0]):
-            hi = ext._mul(table, point[k])  # t * r_k
-            lo = gl._sub(table, hi)  # t * (1 - r_k)
-            # new index = 2 i + x_k: interleave so that the new variable is the lowest bit
-            table = np.stack([lo, hi], axis=1).reshape(-1, 2)
-    return table
+        out = ext._mul(hi[:, None, :], lo[None, :, :])
+    return np.ascontiguousarray(out.reshape(-1, 2))
 
 
 def fold(v: npt.ArrayLike, r: npt.ArrayLike) -> U64:

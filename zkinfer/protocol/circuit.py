@@ -377,31 +377,41 @@ class Circuit:
         ``([(column, point, coeff), ...], v)`` meaning ``sum coeff column(point) = v``.
 
         Views move to their base column's point; linear columns expand into their terms (at
-        the same point) with their public part moved to the value.
+        the same point) with their public part moved to the value. Scalar work on Python ints.
         """
-        from zkinfer.field import extension as ext
+        from zkinfer.field import reference as ref
 
-        out: list[tuple[str, U64, U64]] = []
-        value = ext.as_ext(value, "claim value")
+        out: list[tuple[str, U64, tuple[int, int]]] = []
+        v = tuple(int(x) for x in np.asarray(value, dtype=np.uint64).reshape(2))
+        key = point.tobytes()
 
-        def walk(n: str, pt: U64, coeff: U64) -> None:
-            nonlocal value
+        def walk(n: str, pt: U64, coeff: tuple[int, int]) -> None:
+            nonlocal v
             if n in self.views:
                 view = self.views[n]
                 walk(view.base, view.base_point(pt), coeff)
             elif n in self.linear:
                 lin = self.linear[n]
                 for a, pub in lin.publics:
-                    p_val = ext.ones(()) if pub == ONE else self.publics[pub].evaluate(pt)
-                    value = ext.sub(value, ext.mul(ext.mul(coeff, ext.from_base(np.uint64(a))),
+                    p_val = (1, 0) if pub == ONE else self._public_at(pub, pt, key)
+                    v = ref.ext_sub(v, ref.ext_mul(((coeff[0] * a) % gl.P, (coeff[1] * a) % gl.P),
                                                    p_val))
                 for a, sub in lin.terms:
-                    walk(sub, pt, ext.mul(coeff, ext.from_base(np.uint64(a))))
+                    walk(sub, pt, ((coeff[0] * a) % gl.P, (coeff[1] * a) % gl.P))
             else:
                 out.append((n, pt, coeff))
 
-        walk(name, point, ext.ones(()))
-        return out, value
+        walk(name, point, (1, 0))
+        return ([(n, pt, np.array(co, dtype=np.uint64)) for n, pt, co in out],
+                np.array(v, dtype=np.uint64))
+
+    def _public_at(self, name: str, point: U64, key: bytes) -> tuple[int, int]:
+        """A public column's value at ``point`` (cached: many claims share a point)."""
+        cache = self.__dict__.setdefault("_public_cache", {})
+        k = (name, key)
+        if k not in cache:
+            cache[k] = tuple(int(x) for x in self.publics[name].evaluate(point))
+        return cache[k]
 
     def range_widths(self) -> dict[int, list[str]]:
         """Limb columns grouped by limb width (each width is one tagged table of the LogUp)."""

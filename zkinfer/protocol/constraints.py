@@ -29,7 +29,7 @@ import numpy.typing as npt
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.poly.multilinear import eq_table
+from zkinfer.poly.multilinear import eq_prefix_sum, eq_table
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.zerocheck import ZerocheckProof, prove_zerocheck, verify_zerocheck
 from zkinfer.sumcheck.common import Expression
@@ -139,8 +139,8 @@ class Indicator(PublicColumn):
         acc = ext.ones(())
         pos = 0
         for real, b in zip(self.real_shape, self.bits):
-            weights = eq_table(point[pos: pos + b])
-            acc = ext.mul(acc, ext.sum(weights[:real], axis=0))
+            if real < 1 << b:
+                acc = ext.mul(acc, eq_prefix_sum(point[pos: pos + b], real))
             pos += b
         return acc
 

@@ -23,7 +23,7 @@ from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.lookup.logup import LookupProof, prove_lookup, range_table_eval, verify_lookup
-from zkinfer.poly.multilinear import eq_table, evaluate
+from zkinfer.poly.multilinear import eq_prefix_sum, evaluate
 from zkinfer.protocol.circuit import (
     AxisSumRel,
     Circuit,
@@ -103,7 +103,7 @@ def _split(point: U64, bits: tuple[int, ...]) -> list[U64]:
 
 def _indicator_eval(real: int, r: U64) -> U64:
     """``sum_{i < real} eq(r, i)``: the indicator of the first ``real`` entries."""
-    return ext.sum(eq_table(r)[:real], axis=0)
+    return eq_prefix_sum(r, real)
 
 
 def _ids_for(rel: OneHotRel, st: Statement) -> npt.NDArray[np.int64]:
