@@ -48,8 +48,11 @@ def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
     circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
     tables = weight_tables(circuit, weight_matrices(model))
     commitment, data = pcs.commit(tables)
+    del tables
     vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
-    pk = ProvingKey(model, pcs, vk, commitment, data, dict(zip(circuit.weights, tables)))
+    # the weight tables are views into the committed vector (no second copy)
+    views = {name: data.layout.block(data.vector, k) for k, name in enumerate(circuit.weights)}
+    pk = ProvingKey(model, pcs, vk, commitment, data, views)
     return vk, pk
 
 
@@ -102,6 +105,9 @@ def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
     if progress is not None:
         progress("committing the trace", 0, 1)
     trace_com, trace_data = pk.pcs.commit([witness[name] for name in circuit.trace])
+    # from here on the committed columns are views into the committed vector (one copy)
+    for k, name in enumerate(circuit.trace):
+        witness[name] = trace_data.layout.block(trace_data.vector, k)
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
     steps = prove_circuit(circuit, Statement(ids), witness, pk.weight_tables, pk.pcs,
                           (trace_com, trace_data), (pk.weight_commitment, pk.weight_data),

@@ -266,3 +266,20 @@ def test_large_product_of_two_uses_the_dedicated_kernel_correctly(ext_mask):
     assert np.array_equal(out.claim, ext.sum(ext.mul(a, b), axis=0))
     point, final = verify(out.claim, 14, expr, out.proof, Transcript(DOMAIN))
     check_final(expr, final, np.stack([ml.evaluate(t, point) for t in tables]))
+
+
+@pytest.mark.parametrize("n", [13, 15])
+def test_extension_times_base_product_matches_the_embedded_path(n):
+    """The mixed kernel (extension W times base F, F never embedded) gives the same proof as
+    the generic path on the embedded tables."""
+    rng = np.random.default_rng(n)
+    w, f = ext.random(1 << n, rng), gl.random(1 << n, rng)
+    expr = Expression.product(2)
+    t1, t2 = Transcript(b"mixed"), Transcript(b"mixed")
+    mixed = prove([w, f], expr, t1)
+    embedded = prove([w, ext.from_base(f)], expr, t2)
+    assert np.array_equal(mixed.proof.round_polys, embedded.proof.round_polys)
+    assert np.array_equal(mixed.evaluations, embedded.evaluations)
+    assert t1.challenge_ext(b"after").tolist() == t2.challenge_ext(b"after").tolist()
+    point, final = verify(mixed.claim, n, expr, mixed.proof, Transcript(b"mixed"))
+    assert np.array_equal(point, mixed.point)

@@ -209,6 +209,8 @@ __all__ = [
     "round_ext",
     "round_ext_serial",
     "round_prod2",
+    "round_prod2_mixed",
+    "fold_prod2_mixed_into",
     "fold_base_into",
     "fold_base_into_serial",
     "fold_ext_inplace",
@@ -263,3 +265,63 @@ def round_prod2(tables, size):
     for c in numba.prange(_CHUNKS):
         _chunk_prod2(tables, half, c * step, min(half, (c + 1) * step), partial[c])
     return _sum_chunks(partial)
+
+
+@_inline
+def _chunk_prod2_mixed(e, b, half, start, stop, out):
+    s00 = ZERO
+    s01 = ZERO
+    s10 = ZERO
+    s11 = ZERO
+    s20 = ZERO
+    s21 = ZERO
+    for i in range(start, stop):
+        a0 = e[i, 0]
+        a1 = e[i, 1]
+        c0 = e[i + half, 0]
+        c1 = e[i + half, 1]
+        x = b[i]
+        y = b[i + half]
+        # s(0) += a x;  s(1) += c y;  s(2) += (2c - a)(2y - x): extension times base
+        s00 = add(s00, mul(a0, x))
+        s01 = add(s01, mul(a1, x))
+        s10 = add(s10, mul(c0, y))
+        s11 = add(s11, mul(c1, y))
+        z = sub(add(y, y), x)
+        s20 = add(s20, mul(sub(add(c0, c0), a0), z))
+        s21 = add(s21, mul(sub(add(c1, c1), a1), z))
+    out[0, 0, 0] = s00
+    out[0, 0, 1] = s01
+    out[0, 1, 0] = s10
+    out[0, 1, 1] = s11
+    out[0, 2, 0] = s20
+    out[0, 2, 1] = s21
+
+
+@_pnjit
+def round_prod2_mixed(e, b, size):
+    """:func:`round_prod2` for ``f_0 f_1`` with ``f_0`` extension ``(N, 2)`` and ``f_1`` base
+    ``(N,)``: the base table is never embedded (half the memory). Returns ``(1, 3, 2)``."""
+    half = size // 2
+    partial = np.zeros((_CHUNKS, 1, 3, 2), dtype=np.uint64)
+    step = (half + _CHUNKS - 1) // _CHUNKS
+    for c in numba.prange(_CHUNKS):
+        _chunk_prod2_mixed(e, b, half, c * step, min(half, (c + 1) * step), partial[c])
+    return _sum_chunks(partial)
+
+
+@_pnjit
+def fold_prod2_mixed_into(e, b, size, r0, r1, out):
+    """``out[0] = fold(e)``, ``out[1] = fold(b)`` by ``r``: the first fold of
+    :func:`round_prod2_mixed`'s tables into one stacked extension array ``(2, size/2, 2)``."""
+    half = size // 2
+    for i in numba.prange(half):
+        lo0 = e[i, 0]
+        lo1 = e[i, 1]
+        e0, e1 = ext_mul(r0, r1, sub(e[i + half, 0], lo0), sub(e[i + half, 1], lo1))
+        out[0, i, 0] = add(lo0, e0)
+        out[0, i, 1] = add(lo1, e1)
+        lo = b[i]
+        d = sub(b[i + half], lo)
+        out[1, i, 0] = add(lo, mul(r0, d))
+        out[1, i, 1] = mul(r1, d)

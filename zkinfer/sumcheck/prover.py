@@ -121,7 +121,12 @@ def prove(
     # f_0 f_1 with coefficient 1 has its own kernel (matmuls, openings)
     prod2 = expr.terms == ((0, 1),) and expr.coeffs == ((1, 0),)
     all_base = all(a.ndim == 1 for a in arrays)
-    if all_base:
+    # ... and an extension f_0 times a base f_1 (the openings' W F) never embeds f_1
+    mixed = prod2 and arrays[0].ndim == 2 and arrays[1].ndim == 1 and K.use_parallel(size // 2)
+    if mixed:
+        acc = K.round_prod2_mixed(arrays[0], arrays[1], size)
+        work = None
+    elif all_base:
         base = np.stack(arrays)
         rnd = K.round_base if K.use_parallel(size // 2, k) else K.round_base_serial
         acc = rnd(base, size, idx, lens, degree)
@@ -148,7 +153,10 @@ def prove(
         r = round_challenge(transcript, values)
         point[j] = r
         # f_j <- f_j(r, .): halve every table
-        if work is None:
+        if mixed and j == 0:
+            work = np.empty((2, size // 2, 2), dtype=np.uint64)
+            K.fold_prod2_mixed_into(arrays[0], arrays[1], size, r[0], r[1], work)
+        elif work is None:
             work = np.empty((k, size // 2, 2), dtype=np.uint64)
             fold = K.fold_base_into if K.use_parallel(size // 2, k) else K.fold_base_into_serial
             fold(base, size, r[0], r[1], work)
