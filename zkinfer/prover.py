@@ -26,8 +26,10 @@ __all__ = ["setup", "prove", "prove_trace"]
 def _default_pcs():
     from zkinfer.commit import LigeroPCS
 
-    # 101 bits per opening: two openings then keep the whole proof above 100 bits
-    return LigeroPCS(target_bits=101.0)
+    # rate 1/4 (148 queries instead of 241 at rate 1/2): proofs ~20% smaller for ~30% more
+    # commit time and twice the encoded matrix in memory; 102 bits per opening keeps the whole
+    # proof (two openings plus the field terms of 2^26 look-ups) above 100 bits
+    return LigeroPCS(log_blowup=2, target_bits=102.0)
 
 
 def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
@@ -35,7 +37,8 @@ def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
 
     Arguments:
         model: an integer model (:mod:`zkinfer.models`).
-        pcs: the commitment scheme (default: ``LigeroPCS()``, rate 1/2, >= 100 bits).
+        pcs: the commitment scheme (default: ``LigeroPCS(log_blowup=2, target_bits=102)``,
+            rate 1/4, >= 100 bits).
 
     Returns:
         ``(vk, pk)``: the verifying key (public, serializable) and the proving key (holds the
