@@ -298,7 +298,12 @@ class Circuit:
     def add_linear(self, name: str, shape: Sequence[int], width: tuple[int, bool] | None,
                    terms: Sequence[tuple[int, str]], publics: Sequence[tuple[int, str]] = ()
                    ) -> LinearCol:
-        """Register a virtual linear column (and its range check); see :class:`LinearCol`."""
+        """Register a virtual linear column (and its range check); see :class:`LinearCol`.
+
+        Unlike a committed column its padded entries need not be zero (a view term broadcasts
+        into the padding); a range check covers them too, without the signed offset (which is
+        gated by the indicator), so they must lie in ``[0, 2^bits)`` as they are.
+        """
         shape = tuple(int(s) for s in shape)
         c = LinearCol(name, shape, padded_bits(shape), width, True,
                       tuple((int(a) % gl.P, n) for a, n in terms),
