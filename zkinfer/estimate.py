@@ -26,7 +26,7 @@ commits it); ``weights`` counts the committed weight entries (embedding tables a
 ``W``). The prover's real cost also depends on the limb and advice columns it adds, the look-up
 table sizes and the machine, so read the figures as "within a factor of about 1.5 on a machine
 like the reference one", not as a promise. The first run on a machine also compiles the Numba
-kernels (about a minute, not included).
+kernels (about 30 s, not included).
 """
 
 from __future__ import annotations
@@ -55,24 +55,27 @@ __all__ = [
 
 #: Measurements the constants below were fitted to: ``(model, tokens, columns, padded trace
 #: elements, weight elements, seconds of setup + prove, peak RSS in bytes)``, on the 2-core
-#: reference machine with 24 GiB (shared, so times vary by about 20 %).
-#: MiniLM's load (about 9 s, 0.8 GB of float and integer models) is in the memory figures but
-#: not in the times; the 16-token MiniLM row is the README's measurement.
+#: reference machine with 24 GiB, quiet, default PCS (Ligero, rate 1/4), kernels compiled, in one
+#: process (a warm-up proof, then ``setup`` + ``prove`` timed).
+#: MiniLM's load (a few seconds, about 0.8 GB of float and integer models) is in the memory
+#: figures but not in the times.
 CALIBRATION: tuple[tuple[str, int, int, int, int, float, int], ...] = (
-    ("tiny-mlp", 8, 26, 34_496, 83_968, 3.9, 192_937_984),
-    ("tiny-mlp", 32, 26, 112_832, 83_968, 5.5, 220_200_960),
-    ("tiny", 4, 146, 104_620, 116_736, 6.6, 222_298_112),
-    ("tiny", 16, 146, 205_936, 116_736, 7.8, 257_949_696),
-    ("tiny", 32, 146, 362_528, 116_736, 11.6, 331_350_016),
-    ("minilm", 16, 402, 3_079_600, 22_435_584, 91.0, 5_900_000_000),
-    ("minilm", 32, 402, 6_247_776, 22_435_584, 103.3, 6_254_739_456),
+    ("tiny-mlp", 8, 26, 34_496, 83_968, 0.19, 187_629_568),
+    ("tiny-mlp", 32, 26, 112_832, 83_968, 0.33, 210_411_520),
+    ("tiny", 4, 146, 104_620, 116_736, 0.41, 204_062_720),
+    ("tiny", 16, 146, 205_936, 116_736, 0.41, 222_715_904),
+    ("tiny", 32, 146, 362_528, 116_736, 0.58, 258_351_104),
+    ("minilm", 16, 402, 3_079_600, 22_435_584, 11.87, 4_582_178_816),
+    ("minilm", 32, 402, 6_247_776, 22_435_584, 14.39, 4_893_450_240),
+    ("minilm", 128, 402, 31_449_984, 22_435_584, 34.76, 7_881_916_416),
 )
 
-# Least-squares fit to CALIBRATION in relative error (every row within 15 % in time, 7 % in
-# memory). Seconds: per process, per trace column (Python overhead per relation), per padded
-# trace entry, per weight entry. Bytes: per process, per padded trace entry, per weight entry.
-_T0, _T_COL, _T_TRACE, _T_WEIGHT = 3.2, 1.6e-2, 1.14e-5, 1.6e-6
-_M0, _M_TRACE, _M_WEIGHT = 1.66e8, 354.0, 191.0
+# Least-squares fit to CALIBRATION in relative error (every row within 17 % in time, 6 % in
+# memory). Seconds (imports, about 0.45 s, not included): per process, per trace column (Python overhead
+# per relation), per padded trace entry, per weight entry. Bytes: per process, per padded trace
+# entry, per weight entry.
+_T0, _T_COL, _T_TRACE, _T_WEIGHT = 0.13, 7.3e-4, 8.3e-7, 3.9e-7
+_M0, _M_TRACE, _M_WEIGHT = 1.76e8, 125.0, 176.0
 
 
 @dataclass(frozen=True)
