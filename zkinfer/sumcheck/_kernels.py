@@ -34,7 +34,7 @@ def use_parallel(half: int, k: int = 1) -> bool:
     return half * k >= _PARALLEL_FROM
 
 
-@_inline
+@_njit
 def _chunk_base(tables, half, term_idx, term_len, degree, start, stop, out):
     k = tables.shape[0]
     vals = np.empty((k, degree + 1), dtype=np.uint64)
@@ -53,7 +53,7 @@ def _chunk_base(tables, half, term_idx, term_len, degree, start, stop, out):
                 out[t, x] = add(out[t, x], prod)
 
 
-@_inline
+@_njit
 def _chunk_ext(tables, half, term_idx, term_len, degree, start, stop, out):
     k = tables.shape[0]
     vals = np.empty((k, degree + 1, 2), dtype=np.uint64)
@@ -219,7 +219,7 @@ __all__ = [
 ]
 
 
-@_inline
+@_njit
 def _chunk_prod2(tables, half, start, stop, out):
     s00 = ZERO
     s01 = ZERO
@@ -267,7 +267,7 @@ def round_prod2(tables, size):
     return _sum_chunks(partial)
 
 
-@_inline
+@_njit
 def _chunk_prod2_mixed(e, b, half, start, stop, out):
     s00 = ZERO
     s01 = ZERO
