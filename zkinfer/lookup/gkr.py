@@ -84,6 +84,19 @@ def _down(evals: U64, mu: U64) -> tuple[U64, U64]:
     return p, q
 
 
+def _build_layers(layers_p: list, layers_q: list) -> None:
+    """Append the fraction tree's layers above the leaves ``layers_p[0], layers_q[0]``."""
+    from zkinfer.lookup import _kernels as K
+
+    while layers_p[-1].shape[0] > 1:
+        h = layers_p[-1].shape[0] // 2
+        op, oq = np.empty((h, 2), dtype=np.uint64), np.empty((h, 2), dtype=np.uint64)
+        build = K.fraction_layer if K.use_parallel(h) else K.fraction_layer_serial
+        build(layers_p[-1], layers_q[-1], op, oq)
+        layers_p.append(op)
+        layers_q.append(oq)
+
+
 def prove_fraction_sum(p: U64, q: U64, transcript: Transcript) -> tuple[FractionProof, U64, U64]:
     """Prove the root of the fraction tree of the leaves ``(p, q)`` (extension ``(2^c, 2)``).
 
@@ -101,7 +114,6 @@ def prove_fraction_sum(p: U64, q: U64, transcript: Transcript) -> tuple[Fraction
         FieldRangeError: ``p, q`` not two extension arrays of one power-of-two length, or with
             non-canonical entries.
     """
-    from zkinfer.lookup import _kernels as K
 
     p = np.ascontiguousarray(ext.as_ext(p, "p"))
     q = np.ascontiguousarray(ext.as_ext(q, "q"))
@@ -110,13 +122,7 @@ def prove_fraction_sum(p: U64, q: U64, transcript: Transcript) -> tuple[Fraction
     c = num_vars(p.shape[0])
     layers_p: list[U64 | None] = [p]
     layers_q: list[U64 | None] = [q]
-    while layers_p[-1].shape[0] > 1:
-        h = layers_p[-1].shape[0] // 2
-        op, oq = np.empty((h, 2), dtype=np.uint64), np.empty((h, 2), dtype=np.uint64)
-        build = K.fraction_layer if K.use_parallel(h) else K.fraction_layer_serial
-        build(layers_p[-1], layers_q[-1], op, oq)
-        layers_p.append(op)
-        layers_q.append(oq)
+    _build_layers(layers_p, layers_q)
     root = np.stack([layers_p[-1][0], layers_q[-1][0]])
     transcript.append_int(_LABEL_LEAVES, c)
     transcript.append_ext(_LABEL_ROOT, root)
@@ -278,20 +284,13 @@ def _prove_fraction_sum_reference(
     Materializes ``eq(r, .)`` and copies the four half-tables per layer; same proof, same
     transcript, several times slower and larger than :func:`prove_fraction_sum`.
     """
-    from zkinfer.lookup import _kernels as K
     from zkinfer.poly import fast
     from zkinfer.sumcheck.prover import prove
 
     c = int(p.shape[0]).bit_length() - 1
     layers_p = [np.ascontiguousarray(p)]
     layers_q = [np.ascontiguousarray(q)]
-    while layers_p[-1].shape[0] > 1:
-        h = layers_p[-1].shape[0] // 2
-        op, oq = np.empty((h, 2), dtype=np.uint64), np.empty((h, 2), dtype=np.uint64)
-        build = K.fraction_layer if K.use_parallel(h) else K.fraction_layer_serial
-        build(layers_p[-1], layers_q[-1], op, oq)
-        layers_p.append(op)
-        layers_q.append(oq)
+    _build_layers(layers_p, layers_q)
     root = np.stack([layers_p[-1][0], layers_q[-1][0]])
     transcript.append_int(_LABEL_LEAVES, c)
     transcript.append_ext(_LABEL_ROOT, root)
