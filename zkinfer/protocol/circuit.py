@@ -250,6 +250,9 @@ class Circuit:
         ranges: range relations, grouped at proving time by limb width.
         advice: ``name -> fn(columns) -> int array`` computing the proof's own advice columns
             from the (real-shaped) trace columns, in registration order (prover only).
+        limb_cols: every limb of every range check (committed ones and linear top limbs).
+        linear: the linear (uncommitted) columns, in registration order (:class:`LinearCol`).
+        public_values: cache of public columns' values at claim points (verifier side).
     """
 
     trace: dict[str, Col] = field(default_factory=dict)
@@ -264,6 +267,7 @@ class Circuit:
     ranges: list[RangeRel] = field(default_factory=list)
     limb_cols: dict[str, Col] = field(default_factory=dict)
     linear: dict[str, LinearCol] = field(default_factory=dict)
+    public_values: dict = field(default_factory=dict, repr=False)
 
     # ---- building blocks
 
@@ -412,11 +416,10 @@ class Circuit:
 
     def _public_at(self, name: str, point: U64, key: bytes) -> tuple[int, int]:
         """A public column's value at ``point`` (cached: many claims share a point)."""
-        cache = self.__dict__.setdefault("_public_cache", {})
         k = (name, key)
-        if k not in cache:
-            cache[k] = tuple(int(x) for x in self.publics[name].evaluate(point))
-        return cache[k]
+        if k not in self.public_values:
+            self.public_values[k] = tuple(int(x) for x in self.publics[name].evaluate(point))
+        return self.public_values[k]
 
     def range_widths(self) -> dict[int, list[str]]:
         """Limb columns grouped by limb width (each width is one tagged table of the LogUp)."""
