@@ -68,14 +68,16 @@ CALIBRATION: tuple[tuple[str, int, int, int, int, float, int], ...] = (
     ("minilm", 16, 402, 3_079_600, 22_435_584, 11.87, 4_582_178_816),
     ("minilm", 32, 402, 6_247_776, 22_435_584, 14.39, 4_893_450_240),
     ("minilm", 128, 402, 31_449_984, 22_435_584, 34.76, 7_881_916_416),
+    ("minilm", 256, 402, 81_568_000, 22_435_584, 89.5, 18_340_000_000),
 )
 
-# Least-squares fit to CALIBRATION in relative error (every row within 17 % in time, 6 % in
-# memory). Seconds (imports, about 0.45 s, not included): per process, per trace column (Python overhead
-# per relation), per padded trace entry, per weight entry. Bytes: per process, per padded trace
-# entry, per weight entry.
-_T0, _T_COL, _T_TRACE, _T_WEIGHT = 0.13, 7.3e-4, 8.3e-7, 3.9e-7
-_M0, _M_TRACE, _M_WEIGHT = 1.76e8, 125.0, 176.0
+# Least-squares fit to CALIBRATION in relative error (every row within 16 % in time, 12 % in
+# memory; memory grows in steps where a committed vector passes a power of two, which a linear
+# model smooths over). Seconds (imports, about 0.45 s, not included): per process, per trace
+# column (Python overhead per relation), per padded trace entry, per weight entry. Bytes: per
+# process, per padded trace entry, per weight entry.
+_T0, _T_COL, _T_TRACE, _T_WEIGHT = 0.13, 6.4e-4, 9.1e-7, 3.75e-7
+_M0, _M_TRACE, _M_WEIGHT = 1.73e8, 157.0, 166.0
 
 
 @dataclass(frozen=True)
