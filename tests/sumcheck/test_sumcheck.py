@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zkinfer.errors import ProofFormatError, VerificationError
+from zkinfer.errors import FieldRangeError, ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear as ml
@@ -283,3 +283,27 @@ def test_extension_times_base_product_matches_the_embedded_path(n):
     assert t1.challenge_ext(b"after").tolist() == t2.challenge_ext(b"after").tolist()
     point, final = verify(mixed.claim, n, expr, mixed.proof, Transcript(b"mixed"))
     assert np.array_equal(point, mixed.point)
+
+
+@pytest.mark.parametrize("lengths", [(5000, 9000), (12000, 3000), (1 << 14, 1 << 14)])
+def test_short_tables_are_zero_extended(lengths):
+    """Tables shorter than 2^n (``num_vars``) prove exactly as their zero-padded versions, on
+    the extension-times-base kernel and on the padded generic path."""
+    n = 14
+    rng = np.random.default_rng(sum(lengths))
+    w, f = ext.random(lengths[0], rng), gl.random(lengths[1], rng)
+    wp = np.concatenate([w, np.zeros(((1 << n) - lengths[0], 2), dtype=np.uint64)])
+    fp = np.concatenate([f, np.zeros((1 << n) - lengths[1], dtype=np.uint64)])
+    expr = Expression.product(2)
+    short = prove([w, f], expr, Transcript(b"short"), num_vars=n)
+    full = prove([wp, fp], expr, Transcript(b"short"))
+    assert np.array_equal(short.proof.round_polys, full.proof.round_polys)
+    assert np.array_equal(short.evaluations, full.evaluations)
+    # a small cube takes the generic path (padded inside prove)
+    small = prove([w[:100], f[:50]], expr, Transcript(b"small"), num_vars=7)
+    padded = prove([np.concatenate([w[:100], np.zeros((28, 2), dtype=np.uint64)]),
+                    np.concatenate([f[:50], np.zeros(78, dtype=np.uint64)])], expr,
+                   Transcript(b"small"))
+    assert np.array_equal(small.proof.round_polys, padded.proof.round_polys)
+    with pytest.raises(FieldRangeError):
+        prove([w, f], expr, Transcript(b"x"), num_vars=10)

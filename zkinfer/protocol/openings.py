@@ -143,7 +143,8 @@ def prove_openings(
     items = _normalize(claims)
     _absorb(transcript, commitment.to_bytes(), items)
     g = _gamma_powers(transcript, len(items))
-    w = np.zeros((layout.size, 2), dtype=np.uint64)
+    # W and F are zero from the end of the last block on: both are passed at that length
+    w = np.zeros((layout.used, 2), dtype=np.uint64)
     eq_cache: dict[bytes, U64] = {}
     for gk, (terms, _) in zip(g, items):
         for poly, point, coeff in terms:
@@ -155,7 +156,7 @@ def prove_openings(
             # W += gamma^i c_j eq(p_j, .) on block k_j
             a = ext.mul(gk, coeff)
             K.ext_axpy(w[block], a[0], a[1], eq_cache[key])
-    out = prove([w, data.vector], _EXPR, transcript)
+    out = prove([w, data.vector[: layout.used]], _EXPR, transcript, num_vars=layout.total_vars)
     value = out.evaluations[1].copy()
     transcript.append_ext(_LABEL_VALUE, value)
     opening = pcs.open(data, [Claim(None, out.point, value)], transcript)

@@ -269,6 +269,9 @@ def round_prod2(tables, size):
 
 @_njit
 def _chunk_prod2_mixed(e, b, half, start, stop, out):
+    # tables shorter than 2 half are zero beyond their length
+    le = e.shape[0]
+    lb = b.shape[0]
     s00 = ZERO
     s01 = ZERO
     s10 = ZERO
@@ -276,12 +279,12 @@ def _chunk_prod2_mixed(e, b, half, start, stop, out):
     s20 = ZERO
     s21 = ZERO
     for i in range(start, stop):
-        a0 = e[i, 0]
-        a1 = e[i, 1]
-        c0 = e[i + half, 0]
-        c1 = e[i + half, 1]
-        x = b[i]
-        y = b[i + half]
+        a0 = e[i, 0] if i < le else ZERO
+        a1 = e[i, 1] if i < le else ZERO
+        c0 = e[i + half, 0] if i + half < le else ZERO
+        c1 = e[i + half, 1] if i + half < le else ZERO
+        x = b[i] if i < lb else ZERO
+        y = b[i + half] if i + half < lb else ZERO
         # s(0) += a x;  s(1) += c y;  s(2) += (2c - a)(2y - x): extension times base
         s00 = add(s00, mul(a0, x))
         s01 = add(s01, mul(a1, x))
@@ -300,8 +303,9 @@ def _chunk_prod2_mixed(e, b, half, start, stop, out):
 
 @_pnjit
 def round_prod2_mixed(e, b, size):
-    """:func:`round_prod2` for ``f_0 f_1`` with ``f_0`` extension ``(N, 2)`` and ``f_1`` base
-    ``(N,)``: the base table is never embedded (half the memory). Returns ``(1, 3, 2)``."""
+    """:func:`round_prod2` for ``f_0 f_1`` with ``f_0`` extension ``(N_0, 2)`` and ``f_1`` base
+    ``(N_1,)``, ``N_0, N_1 <= size``, each zero beyond its length: the base table is never
+    embedded and the zero tails never stored. Returns ``(1, 3, 2)``."""
     half = size // 2
     partial = np.zeros((_CHUNKS, 1, 3, 2), dtype=np.uint64)
     step = (half + _CHUNKS - 1) // _CHUNKS
@@ -313,15 +317,20 @@ def round_prod2_mixed(e, b, size):
 @_pnjit
 def fold_prod2_mixed_into(e, b, size, r0, r1, out):
     """``out[0] = fold(e)``, ``out[1] = fold(b)`` by ``r``: the first fold of
-    :func:`round_prod2_mixed`'s tables into one stacked extension array ``(2, size/2, 2)``."""
+    :func:`round_prod2_mixed`'s tables (zero beyond their lengths) into one stacked extension
+    array ``(2, size/2, 2)``."""
     half = size // 2
+    le = e.shape[0]
+    lb = b.shape[0]
     for i in numba.prange(half):
-        lo0 = e[i, 0]
-        lo1 = e[i, 1]
-        e0, e1 = ext_mul(r0, r1, sub(e[i + half, 0], lo0), sub(e[i + half, 1], lo1))
+        lo0 = e[i, 0] if i < le else ZERO
+        lo1 = e[i, 1] if i < le else ZERO
+        hi0 = e[i + half, 0] if i + half < le else ZERO
+        hi1 = e[i + half, 1] if i + half < le else ZERO
+        e0, e1 = ext_mul(r0, r1, sub(hi0, lo0), sub(hi1, lo1))
         out[0, i, 0] = add(lo0, e0)
         out[0, i, 1] = add(lo1, e1)
-        lo = b[i]
-        d = sub(b[i + half], lo)
+        lo = b[i] if i < lb else ZERO
+        d = sub(b[i + half] if i + half < lb else ZERO, lo)
         out[1, i, 0] = add(lo, mul(r0, d))
         out[1, i, 1] = mul(r1, d)

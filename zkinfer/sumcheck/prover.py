@@ -76,6 +76,7 @@ def prove(
     expr: Expression,
     transcript: Transcript,
     statement: Expression | None = None,
+    num_vars: int | None = None,
 ) -> SumcheckOutput:
     """Prove ``S = sum_x P(f_1(x), ..., f_k(x))`` and return ``S`` with the proof.
 
@@ -88,6 +89,10 @@ def prove(
         statement: the expression the verifier knows, when ``expr`` is an equivalent rewriting
             of it over other tables (e.g. linear terms merged into one table): it is what the
             transcript absorbs. Its degree must equal ``expr``'s.
+        num_vars: ``n`` when the tables are shorter than ``2^n``: each is then zero beyond its
+            length (e.g. a batch vector and its weights, zero after the last block); the
+            product of an extension and a base table keeps the tails implicit, other
+            expressions pad them.
 
     Returns:
         :class:`SumcheckOutput` with the proof, ``S``, the point ``r`` and ``f_j(r)``.
@@ -101,9 +106,20 @@ def prove(
     if len(tables) != expr.num_tables:
         raise FieldRangeError(f"expression has {expr.num_tables} tables, got {len(tables)}")
     arrays = [gl.as_field(t, f"table {j}") for j, t in enumerate(tables)]
-    size = arrays[0].shape[0]
+    size = arrays[0].shape[0] if num_vars is None else 1 << num_vars
+    prod2 = expr.terms == ((0, 1),) and expr.coeffs == ((1, 0),)
+    if num_vars is not None:
+        if any(a.shape[0] > size for a in arrays):
+            raise FieldRangeError(f"a table is longer than 2^{num_vars}")
+        short_ok = (prod2 and len(arrays) == 2 and arrays[0].ndim == 2 and arrays[1].ndim == 1
+                    and K.use_parallel(size // 2))
+        if not short_ok:  # zero-extend explicitly
+            arrays = [a if a.shape[0] == size else
+                      np.concatenate([a, np.zeros((size - a.shape[0],) + a.shape[1:],
+                                                  dtype=np.uint64)]) for a in arrays]
     for j, a in enumerate(arrays):
-        if a.ndim not in (1, 2) or (a.ndim == 2 and a.shape[1] != 2) or a.shape[0] != size:
+        if a.ndim not in (1, 2) or (a.ndim == 2 and a.shape[1] != 2) or \
+                (a.shape[0] != size and num_vars is None):
             raise FieldRangeError(f"table {j} has shape {a.shape}; expected ({size},) or ({size}, 2)")
     n = _num_vars(size)
     degree = expr.degree
@@ -119,7 +135,6 @@ def prove(
                               claim, np.zeros((0, 2), dtype=np.uint64), values)
 
     # f_0 f_1 with coefficient 1 has its own kernel (matmuls, openings)
-    prod2 = expr.terms == ((0, 1),) and expr.coeffs == ((1, 0),)
     all_base = all(a.ndim == 1 for a in arrays)
     # ... and an extension f_0 times a base f_1 (the openings' W F) never embeds f_1
     mixed = prod2 and arrays[0].ndim == 2 and arrays[1].ndim == 1 and K.use_parallel(size // 2)
