@@ -145,17 +145,19 @@ def prove_openings(
     g = _gamma_powers(transcript, len(items))
     # W and F are zero from the end of the last block on: both are passed at that length
     w = np.zeros((layout.used, 2), dtype=np.uint64)
-    eq_cache: dict[bytes, U64] = {}
+    # terms grouped by point: one eq table per distinct point, alive only while it is used
+    by_point: dict[bytes, tuple[U64, list]] = {}
     for gk, (terms, _) in zip(g, items):
         for poly, point, coeff in terms:
-            key = point.tobytes()
-            if key not in eq_cache:
-                eq_cache[key] = fast.eq_table(point)
             start = 0 if poly is None else layout.offsets[poly]
-            block = slice(start, start + (1 << point.shape[0]))
+            entry = by_point.setdefault(point.tobytes(), (point, []))
+            entry[1].append((start, ext.mul(gk, coeff)))
+    for point, uses in by_point.values():
+        table = fast.eq_table(point)
+        for start, a in uses:
             # W += gamma^i c_j eq(p_j, .) on block k_j
-            a = ext.mul(gk, coeff)
-            K.ext_axpy(w[block], a[0], a[1], eq_cache[key])
+            K.ext_axpy(w[start: start + table.shape[0]], a[0], a[1], table)
+        del table
     out = prove([w, data.vector[: layout.used]], _EXPR, transcript, num_vars=layout.total_vars)
     value = out.evaluations[1].copy()
     transcript.append_ext(_LABEL_VALUE, value)
