@@ -101,11 +101,6 @@ def _split(point: U64, bits: tuple[int, ...]) -> list[U64]:
     return out
 
 
-def _indicator_eval(real: int, r: U64) -> U64:
-    """``sum_{i < real} eq(r, i)``: the indicator of the first ``real`` entries."""
-    return eq_prefix_sum(r, real)
-
-
 def _ids_for(rel: OneHotRel, st: Statement) -> npt.NDArray[np.int64]:
     return st.ids if rel.ids_name == "input" else np.arange(st.ids.shape[0], dtype=np.int64)
 
@@ -115,7 +110,7 @@ def _bias_term(circuit: Circuit, rel: MatmulRel, r_i: U64, r_j: U64, rows: int) 
     if rel.bias is None:
         return ext.zeros(())
     b = circuit.vectors[rel.bias]
-    return ext.mul(_indicator_eval(rows, r_i), evaluate(b, r_j))
+    return ext.mul(eq_prefix_sum(r_i, rows), evaluate(b, r_j))
 
 
 def _table_f(circuit: Circuit, rel: TableRel, beta: U64, src_v: U64, out_v: U64, ind: U64) -> U64:
@@ -125,6 +120,20 @@ def _table_f(circuit: Circuit, rel: TableRel, beta: U64, src_v: U64, out_v: U64,
     real = ext.add(ext.add(src_v, ext.mul(off, ind)), ext.mul(beta, out_v))
     pad = ext.mul(ext.sub(ext.ones(()), ind), ext.add(off, ext.mul(beta, t_off)))
     return ext.add(real, pad)
+
+
+def _output_claim(circuit: Circuit, name: str, transcript: Transcript,
+                  tables: dict[str, U64] | None = None, value: U64 | None = None) -> Claim:
+    """Draw the point of a relation's output column and absorb the output's value there
+    (computed from ``tables`` by the prover, as sent for the verifier): the claim on it."""
+    r = transcript.challenge_exts(_LABEL_POINT, circuit.trace[name].num_vars)
+    if tables is not None:
+        from zkinfer.poly import fast
+
+        value = fast.evaluate(tables[name], r)
+    value = ext.as_ext(value, "value")
+    transcript.append_ext(_LABEL_VALUE, value)
+    return Claim(name, r, value)
 
 
 def _route(circuit: Circuit, claims: list[Claim]) -> tuple[list[Combination], list[Combination]]:
@@ -187,18 +196,16 @@ def prove_circuit(
     for rel in circuit.relations:
         tick(f"relation {getattr(rel, 'out', getattr(rel, 'name', ''))}")
         if isinstance(rel, (MatmulRel, OneHotRel)):
-            out = circuit.trace[rel.out]
-            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
-            value = fast.evaluate(tables[rel.out], r)
-            transcript.append_ext(_LABEL_VALUE, value)
-            claims.append(Claim(rel.out, r, value))
+            claims.append(_output_claim(circuit, rel.out, transcript, tables=tables))
+            r, value = claims[-1].point, claims[-1].value
             if isinstance(rel, MatmulRel):
                 proof, cl = prove_matmul(matrix(rel.left), matrix(rel.right), r, transcript,
                                          names=(rel.left, rel.right))
                 claims += cl
             else:
                 tab = circuit.weights[rel.table]
-                a = onehot(_ids_for(rel, st), out.padded_shape[0], tab.padded_shape[0])
+                rows = circuit.trace[rel.out].padded_shape[0]
+                a = onehot(_ids_for(rel, st), rows, tab.padded_shape[0])
                 proof, cl = prove_matmul(a, matrix(rel.table), r, transcript,
                                          names=("onehot", rel.table))
                 claims.append(cl[1])
@@ -229,11 +236,8 @@ def prove_circuit(
         elif isinstance(rel, ContractRel):
             from zkinfer.sumcheck.prover import prove as prove_sumcheck
 
-            out = circuit.trace[rel.out]
-            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
-            value = fast.evaluate(tables[rel.out], r)
-            transcript.append_ext(_LABEL_VALUE, value)
-            claims.append(Claim(rel.out, r, value))
+            claims.append(_output_claim(circuit, rel.out, transcript, tables=tables))
+            r, value = claims[-1].point, claims[-1].value
             segs = _out_segments(rel, r)
             a = _operand_table(table(rel.a), rel.a_axes, rel, segs)
             b = _operand_table(table(rel.b), rel.b_axes, rel, segs)
@@ -251,11 +255,8 @@ def prove_circuit(
                                 b_val))
             steps.append(MatmulStep(value, MatmulProof(out_sc.proof, a_val, b_val)))
         elif isinstance(rel, AxisSumRel):
-            out = circuit.trace[rel.out]
-            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
-            value = fast.evaluate(tables[rel.out], r)
-            transcript.append_ext(_LABEL_VALUE, value)
-            claims.append(Claim(rel.out, r, value))
+            claims.append(_output_claim(circuit, rel.out, transcript, tables=tables))
+            r, value = claims[-1].point, claims[-1].value
             claims.append(_axis_sum_claim(circuit.trace[rel.src], rel.axis, r, value))
             steps.append(ValueStep(value))
     views = {}
@@ -380,9 +381,8 @@ def verify_circuit(
             if not isinstance(step, MatmulStep):
                 raise VerificationError(rel.out, "expected a product proof")
             out = circuit.trace[rel.out]
-            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
-            transcript.append_ext(_LABEL_VALUE, step.value)
-            claims.append(Claim(rel.out, r, step.value))
+            claims.append(_output_claim(circuit, rel.out, transcript, value=step.value))
+            r = claims[-1].point
             r_i, r_j = r[: out.bits[0]], r[out.bits[0]:]
             if isinstance(rel, MatmulRel):
                 left, right = circuit.col(rel.left), circuit.col(rel.right)
@@ -429,11 +429,9 @@ def verify_circuit(
 
             if not isinstance(step, MatmulStep):
                 raise VerificationError(rel.out, "expected a product proof")
-            out = circuit.trace[rel.out]
             check = f"product {rel.out}"
-            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
-            transcript.append_ext(_LABEL_VALUE, step.value)
-            claims.append(Claim(rel.out, r, step.value))
+            claims.append(_output_claim(circuit, rel.out, transcript, value=step.value))
+            r = claims[-1].point
             segs = _out_segments(rel, r)
             bb = rel.bit(rel.batch) if rel.batch else 0
             transcript.append_bytes(_LABEL_CONTRACT, rel.out.encode())
@@ -452,11 +450,8 @@ def verify_circuit(
         elif isinstance(rel, AxisSumRel):
             if not isinstance(step, ValueStep):
                 raise VerificationError(rel.out, "expected a value")
-            out = circuit.trace[rel.out]
-            r = transcript.challenge_exts(_LABEL_POINT, out.num_vars)
-            value = ext.as_ext(step.value, "value")
-            transcript.append_ext(_LABEL_VALUE, value)
-            claims.append(Claim(rel.out, r, value))
+            claims.append(_output_claim(circuit, rel.out, transcript, value=step.value))
+            r, value = claims[-1].point, claims[-1].value
             claims.append(_axis_sum_claim(circuit.trace[rel.src], rel.axis, r, value))
         else:
             raise VerificationError("proof", f"unknown relation {type(rel).__name__}")

@@ -107,13 +107,15 @@ def prove(
         raise FieldRangeError(f"expression has {expr.num_tables} tables, got {len(tables)}")
     arrays = [gl.as_field(t, f"table {j}") for j, t in enumerate(tables)]
     size = arrays[0].shape[0] if num_vars is None else 1 << num_vars
+    # f_0 f_1 with coefficient 1 has its own kernel (matmuls, openings), and an extension f_0
+    # times a base f_1 (the openings' W F) never embeds f_1 and keeps zero tails implicit
     prod2 = expr.terms == ((0, 1),) and expr.coeffs == ((1, 0),)
+    mixed = (prod2 and len(arrays) == 2 and arrays[0].ndim == 2 and arrays[1].ndim == 1
+             and K.use_parallel(size // 2))
     if num_vars is not None:
         if any(a.shape[0] > size for a in arrays):
             raise FieldRangeError(f"a table is longer than 2^{num_vars}")
-        short_ok = (prod2 and len(arrays) == 2 and arrays[0].ndim == 2 and arrays[1].ndim == 1
-                    and K.use_parallel(size // 2))
-        if not short_ok:  # zero-extend explicitly
+        if not mixed:  # zero-extend explicitly
             arrays = [a if a.shape[0] == size else
                       np.concatenate([a, np.zeros((size - a.shape[0],) + a.shape[1:],
                                                   dtype=np.uint64)]) for a in arrays]
@@ -134,10 +136,7 @@ def prove(
         return SumcheckOutput(SumcheckProof(np.zeros((0, degree + 1, 2), dtype=np.uint64)),
                               claim, np.zeros((0, 2), dtype=np.uint64), values)
 
-    # f_0 f_1 with coefficient 1 has its own kernel (matmuls, openings)
     all_base = all(a.ndim == 1 for a in arrays)
-    # ... and an extension f_0 times a base f_1 (the openings' W F) never embeds f_1
-    mixed = prod2 and arrays[0].ndim == 2 and arrays[1].ndim == 1 and K.use_parallel(size // 2)
     if mixed:
         acc = K.round_prod2_mixed(arrays[0], arrays[1], size)
         work = None
