@@ -33,7 +33,7 @@ from zkinfer.commit import TrivialPCS
 from zkinfer.errors import ProofFormatError, VerificationError
 from zkinfer.model.config import TransformerConfig
 from zkinfer.model.forward import forward
-from zkinfer.model.intmodel import OpLinear, OpPool, OpTable, ops
+from zkinfer.model.intmodel import OpLinear, OpPool, OpTable, declare_widths, ops
 from zkinfer.models import random_transformer
 from zkinfer.proof import Proof, VerifyingKey
 from zkinfer.protocol.engine import MatmulStep
@@ -147,14 +147,16 @@ def _with_weight(model, layer: int, which: str, index: tuple[int, int], delta: i
 
 
 def _with_clamp(model, layer: int, which: str, lo: int, hi: int):
-    """A copy of ``model`` whose ``layer{layer}.ffn.{which}`` clamps to ``[lo, hi]`` (declared
-    widths unchanged, so the circuit range-checks ``out`` against both bounds)."""
+    """A copy of ``model`` whose ``layer{layer}.ffn.{which}`` clamps to ``[lo, hi]`` (widths
+    rederived: the declared width of ``out`` is then wider than ``[lo, hi]`` unless the bounds
+    are powers of two, so the circuit range-checks ``out`` against both bounds)."""
     layers = list(model.layers)
     ffn = layers[layer].ffn
     lin = getattr(ffn, which)
     lin = dataclasses.replace(lin, rq=dataclasses.replace(lin.rq, lo=lo, hi=hi))
     layers[layer] = dataclasses.replace(layers[layer], ffn=dataclasses.replace(ffn, **{which: lin}))
-    return dataclasses.replace(model, layers=tuple(layers))
+    model = dataclasses.replace(model, layers=tuple(layers))
+    return dataclasses.replace(model, widths=declare_widths(model))
 
 
 # ---------------------------------------------------------------------------------------------

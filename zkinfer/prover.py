@@ -46,8 +46,14 @@ def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
         weights; never serialized).
 
     Raises:
+        ModelError: a declared width differs from the one the public parameters fix.
         UnsupportedOpError: the model has an operation the prover cannot prove yet.
     """
+    from zkinfer.model.intmodel import check_declared_widths
+
+    # the verifier rederives every width the public parameters fix: refuse a model whose
+    # declared widths differ now, not at the first verification
+    check_declared_widths(model)
     pcs = pcs or _default_pcs()
     circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
     tables = weight_tables(circuit, weight_matrices(model))

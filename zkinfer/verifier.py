@@ -14,11 +14,19 @@ from zkinfer.proof import Proof, VerifyingKey, statement_transcript
 __all__ = ["verify"]
 
 
-def _as_ids(ids) -> np.ndarray:
-    arr = np.asarray(ids)
+def _as_int64(values, what: str) -> np.ndarray:
+    """A 1-D integer array as int64, refusing values that int64 cannot hold (a uint64 above
+    ``2^63 - 1`` would otherwise wrap to a negative number)."""
+    arr = np.asarray(values)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
-        raise VerificationError("statement", "input ids must be a 1-D integer array")
+        raise VerificationError("statement", f"{what} must be a 1-D integer array")
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+        raise VerificationError("statement", f"{what} holds a value beyond int64")
     return arr.astype(np.int64)
+
+
+def _as_ids(ids) -> np.ndarray:
+    return _as_int64(ids, "input ids")
 
 
 def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
@@ -48,10 +56,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
     if not isinstance(proof, Proof):
         proof = Proof.from_bytes(proof)
     ids = _as_ids(ids)
-    out = np.asarray(output)
-    if out.ndim != 1 or out.dtype.kind not in "iu":
-        raise VerificationError("statement", "output must be a 1-D integer array")
-    out = out.astype(np.int64)
+    out = _as_int64(output, "output")
     if proof.vk_digest != vk.digest:
         raise VerificationError("statement", "the proof was made for another verifying key")
     if not np.array_equal(proof.ids, ids):
@@ -64,6 +69,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
         raise VerificationError("statement", "input ids outside the model's vocabulary or length")
     if out.shape[0] != cfg.d_model:
         raise VerificationError("statement", "output has the wrong length")
+    _check_output_range(model, out)
     try:
         circuit = build_circuit(model, ids.shape[0], out)
     except (UnsupportedOpError, FieldRangeError) as exc:
@@ -79,6 +85,20 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
     verify_circuit(circuit, Statement(ids), list(proof.steps), pcs, trace_com, weight_com,
                    transcript)
     return True
+
+
+def _check_output_range(model, out: np.ndarray) -> None:
+    """The output is public and untrusted: every coordinate must lie in the range its width
+    fixes (derived from the public parameters and checked against the key's widths when the key
+    was decoded) before it becomes a field element. Without this a prover could add
+    ``(rem - rem') n^-1 mod p`` to a coordinate and keep the pooling identity true mod p."""
+    bits, signed = model.widths["pool.mean"]
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    bad = np.flatnonzero((out < lo) | (out > hi))
+    if bad.size:
+        i = int(bad[0])
+        raise VerificationError("statement", f"output[{i}] = {int(out[i])} is outside the model's "
+                                f"output range [{lo}, {hi}]")
 
 
 def _check_layout(commitment, cols, what: str) -> None:

@@ -54,6 +54,8 @@ __all__ = [
     "OpPool",
     "ops",
     "declare_widths",
+    "check_declared_widths",
+    "weight_width_names",
     "column_specs",
     "validate",
     "signed_bits",
@@ -385,21 +387,30 @@ def _rq_columns(name, shape, pre_bound, rq: Requant, pre_doc):
     ]  # fmt: skip
 
 
-def _op_columns(op: Op, model: IntModel, n: int, widths: Mapping[str, tuple[int, bool]]):
+def _op_columns(op: Op, model: IntModel, n: int, widths: Mapping[str, tuple[int, bool]],
+                weight_widths: Mapping[str, tuple[int, bool]] | None = None):
     """Rows ``(name, shape, kind, width, doc)`` of one op for sequence length ``n``.
 
     ``width`` is the worst-case ``(bits, signed)`` at ``n = max_seq_len``, from the widths of
-    the op's inputs in ``widths``.
+    the op's inputs in ``widths``. The widths that depend on weight values
+    (:func:`weight_width_names`: the embedding tables and every accumulator) are measured on the
+    weights when ``weight_widths`` is ``None`` (setup) and read from ``weight_widths``
+    otherwise (a verifying key holds no weights); every other width follows from them and the
+    public parameters.
     """
     cfg = model.config
     N = cfg.max_seq_len
     d = cfg.d_model
     rows = []
     if isinstance(op, OpEmbed):
-        t, p = model.tok_emb, model.pos_emb
-        tw = signed_bits(int(t.min()), int(t.max()))
-        pw = signed_bits(int(p.min()), int(p.max()))
-        xw = signed_bits(int(t.min()) + int(p.min()), int(t.max()) + int(p.max()))
+        if weight_widths is None:
+            t, p = model.tok_emb, model.pos_emb
+            tw = signed_bits(int(t.min()), int(t.max()))
+            pw = signed_bits(int(p.min()), int(p.max()))
+        else:
+            tw, pw = weight_widths["emb.tok"][0], weight_widths["emb.pos"][0]
+        # x = tok + pos: the sum of the two signed ranges
+        xw = signed_bits(-(1 << (tw - 1)) - (1 << (pw - 1)), (1 << (tw - 1)) + (1 << (pw - 1)) - 2)
         rows += [
             ("emb.tok", (n, d), "tensor", tw, "tok[i] = TOK[ids[i]] (row look-up, committed table)"),
             ("emb.pos", (n, d), "tensor", pw, "pos[i] = POS[i]"),
@@ -408,22 +419,26 @@ def _op_columns(op: Op, model: IntModel, n: int, widths: Mapping[str, tuple[int,
         return [(r[0], r[1], r[2], (r[3], True), r[4]) for r in rows]
     if isinstance(op, OpLinear):
         lin = op.lin
-        xmax = _amax(widths[op.src])
-        bias = _abs_int(lin.b)
-        wabs = np.abs(lin.w).sum(axis=0)
-        accb = [int(wabs[c]) * xmax + bias[c] for c in range(len(bias))]
+        if weight_widths is None:
+            xmax = _amax(widths[op.src])
+            bias = _abs_int(lin.b)
+            wabs = np.abs(lin.w).sum(axis=0)
+            amax = max(int(wabs[c]) * xmax + bias[c] for c in range(len(bias)))
+            acc_width = (signed_bits(-amax, amax), True)
+        else:
+            acc_width = tuple(weight_widths[f"{op.name}.acc"])
+        # |acc| <= 2^(acc_bits - 1), so |pre| <= 2^(acc_bits - 1) |m[c]| (+ the residual)
+        amax = _amax(acc_width)
         m = _abs_int(lin.rq.m)
-        pre = [accb[c] * m[c] for c in range(len(m))]
+        pre = [amax * m[c] for c in range(len(m))]
         pre_doc = "acc * m[c]"
         if op.res is not None:
             rmax = _amax(widths[op.res])
             pre = [pre[c] + rmax * abs(int(lin.res_m[c])) for c in range(len(m))]
             pre_doc = f"acc * m[c] + {op.res} * res_m[c]"
         shape = (n, lin.w.shape[1])
-        amax = max(accb)
         rows.append(
-            (f"{op.name}.acc", shape, "tensor", (signed_bits(-amax, amax), True),
-             f"acc = {op.src} @ W + b")
+            (f"{op.name}.acc", shape, "tensor", acc_width, f"acc = {op.src} @ W + b")
         )  # fmt: skip
         rows += [_fix(r) for r in _rq_columns(op.name, shape, max(pre), lin.rq, pre_doc)]
         return rows
@@ -535,26 +550,99 @@ def _fix(row):
     return (name, shape, kind, width, doc)
 
 
-def declare_widths(model: IntModel) -> dict[str, tuple[int, bool]]:
+def weight_width_names(model: IntModel) -> list[str]:
+    """The columns whose widths depend on weight values, not on public parameters alone: the
+    embedding tables (``emb.tok``, ``emb.pos``) and every linear layer's ``acc``."""
+    return ["emb.tok", "emb.pos"] + [f"{op.name}.acc" for op in ops(model) if isinstance(op, OpLinear)]
+
+
+def declare_widths(model: IntModel, from_weights: bool = True) -> dict[str, tuple[int, bool]]:
     """Worst-case widths of every trace column, from the parameters (at ``n = max_seq_len``).
 
+    The widths of :func:`weight_width_names` are measured on the weights (``from_weights``, at
+    setup) or taken from ``model.widths`` (a verifying key's model has no weights); all other
+    widths are derived from those and the public parameters (shifts, clamp bounds, multipliers,
+    tables, sizes), so a verifier recomputes them (:func:`check_declared_widths`).
+
     Arguments:
-        model: the integer model (its ``widths`` field is ignored).
+        model: the integer model.
+        from_weights: measure the weight-dependent widths on the weights.
 
     Returns:
         ``column name -> (bits, signed)``.
 
     Raises:
-        ModelError: some width exceeds :data:`MAX_BITS` (int64 products could overflow).
+        ModelError: some width exceeds :data:`MAX_BITS` (int64 products could overflow), or
+            ``model.widths`` lacks a weight-dependent width.
     """
     widths: dict[str, tuple[int, bool]] = {}
     n = model.config.max_seq_len
+    given = None if from_weights else model.widths
     for op in ops(model):
-        for name, _shape, _kind, width, _doc in _op_columns(op, model, n, widths):
+        try:
+            rows = _op_columns(op, model, n, widths, given)
+        except KeyError as exc:
+            raise ModelError(f"model declares no width for column {exc}") from None
+        for name, _shape, _kind, width, _doc in rows:
             if width[0] > MAX_BITS:
                 raise ModelError(f"column {name} needs {width[0]} bits (> {MAX_BITS})")
             widths[name] = width
     return widths
+
+
+def _public_weight_width_bounds(model: IntModel, widths: Mapping[str, tuple[int, bool]]
+                                ) -> dict[str, int]:
+    """Upper bounds on the weight-dependent widths that the public parameters fix: embedding
+    entries have ``emb_bits`` bits (signed), and ``|acc| <= d_in 2^(weight_bits - 1) max|x| +
+    max|b|`` for weights of ``weight_bits`` bits."""
+    q = model.qconfig
+    out = {"emb.tok": q.emb_bits, "emb.pos": q.emb_bits}
+    wmax = 1 << (q.weight_bits - 1)
+    for op in ops(model):
+        if isinstance(op, OpLinear):
+            d_in = op.lin.w.shape[0]
+            amax = d_in * wmax * _amax(widths[op.src]) + max(_abs_int(op.lin.b), default=0)
+            out[f"{op.name}.acc"] = signed_bits(-amax, amax)
+    return out
+
+
+def check_declared_widths(model: IntModel) -> None:
+    """Check that the model's declared widths are the ones its public parameters fix.
+
+    Every width is rederived by :func:`declare_widths` (``from_weights=False``) and must equal
+    the declared one exactly: a wider remainder or clamp advice would let a prover holding the
+    proving key round differently from ``forward_int``. The weight-dependent widths
+    (:func:`weight_width_names`) are taken as declared but must be signed and within what the
+    quantization settings allow (:func:`_public_weight_width_bounds`); the field bounds of the
+    circuit (:mod:`zkinfer.protocol.bounds`) are checked on top of this.
+
+    Arguments:
+        model: the model (from a verifying key, or before setup).
+
+    Raises:
+        ModelError: a missing, extra or different width, naming the column.
+    """
+    declared = model.widths
+    for name in weight_width_names(model):
+        width = declared.get(name)
+        if not (isinstance(width, tuple) and len(width) == 2 and type(width[0]) is int
+                and type(width[1]) is bool and 1 <= width[0] <= MAX_BITS):
+            raise ModelError(f"width of {name}: expected (bits, signed) with 1 <= bits <= "
+                             f"{MAX_BITS}, got {width!r}")
+    derived = declare_widths(model, from_weights=False)
+    missing = [n for n in derived if n not in declared]
+    extra = [n for n in declared if n not in derived]
+    if missing or extra:
+        raise ModelError(f"declared widths: missing {missing[:3]}, unexpected {extra[:3]}")
+    for name, want in derived.items():
+        if tuple(declared[name]) != want:
+            raise ModelError(f"declared width of {name} is {tuple(declared[name])}, its public "
+                             f"parameters fix {want}")
+    for name, limit in _public_weight_width_bounds(model, derived).items():
+        bits, signed = derived[name]
+        if not signed or bits > limit:
+            raise ModelError(f"declared width of {name} is {(bits, signed)}, beyond the "
+                             f"{limit}-bit signed bound of the quantization settings")
 
 
 def column_specs(model: IntModel, n: int) -> dict[str, ColumnSpec]:
@@ -577,7 +665,7 @@ def column_specs(model: IntModel, n: int) -> dict[str, ColumnSpec]:
             per_model[n] = [
                 (name, tuple(shape), kind, doc)
                 for op in ops(model)
-                for name, shape, kind, _w, doc in _op_columns(op, model, n, model.widths)
+                for name, shape, kind, _w, doc in _op_columns(op, model, n, model.widths, model.widths)
             ]
         except KeyError as exc:
             raise ModelError(f"model declares no width for column {exc}") from None
@@ -598,68 +686,187 @@ _LAYOUT_CACHE: weakref.WeakKeyDictionary[IntModel, dict[int, list]] = weakref.We
 # validation
 
 
+def _check_type(name: str, value: object, cls: type) -> None:
+    """``value`` must be an instance of ``cls`` (checked before any of its fields is read)."""
+    if not isinstance(value, cls):
+        raise ModelError(f"{name}: expected {cls.__name__}, got {type(value).__name__}")
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> int:
+    """``value`` must be an integer (not a bool, float or string) in ``[lo, hi]``; returns it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ModelError(f"{name}: expected an int, got {type(value).__name__}")
+    if not lo <= int(value) <= hi:
+        raise ModelError(f"{name} = {int(value)} outside [{lo}, {hi}]")
+    return int(value)
+
+
 def _check_int_array(name: str, a: object, shape: tuple[int, ...], bits: int | None = None):
+    """``a`` must be an int64 array of ``shape`` whose values fit ``bits`` signed bits."""
     if not isinstance(a, np.ndarray) or a.dtype != np.int64:
         raise ModelError(f"{name}: expected an int64 array")
     if a.shape != shape:
         raise ModelError(f"{name}: shape {a.shape}, expected {shape}")
-    if bits is not None and a.size and (a.min() < -(1 << (bits - 1)) or a.max() >= 1 << (bits - 1)):
-        raise ModelError(f"{name}: values outside {bits}-bit signed range")
+    if bits is not None and a.size:
+        # an array with all strides zero (a verifying key's shape-only weight placeholder)
+        # repeats one value: check that value, never iterate over the array
+        values = a[(0,) * a.ndim] if a.ndim and not any(a.strides) else a
+        if values.min() < -(1 << (bits - 1)) or values.max() >= 1 << (bits - 1):
+            raise ModelError(f"{name}: values outside {bits}-bit signed range")
 
 
-def _check_rq(name: str, rq: Requant, d: int, mult_bits: int) -> None:
+def _check_table(name: str, t: object, max_rows: int) -> int:
+    """``t`` must be a 1-D int64 array of ``2..max_rows`` rows; returns its length."""
+    if not (isinstance(t, np.ndarray) and t.dtype == np.int64 and t.ndim == 1):
+        raise ModelError(f"{name}: expected a 1-D int64 array")
+    if not 2 <= t.shape[0] <= max_rows:
+        raise ModelError(f"{name}: {t.shape[0]} rows outside [2, {max_rows}]")
+    return t.shape[0]
+
+
+def _check_float_vector(name: str, a: object, length: int | None = None) -> None:
+    """``a`` must be a finite 1-D float64 array (of ``length`` entries, if given)."""
+    if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 1):
+        raise ModelError(f"{name}: expected a 1-D float64 array")
+    if length is not None and a.shape[0] != length:
+        raise ModelError(f"{name}: {a.shape[0]} entries, expected {length}")
+    if not np.isfinite(a).all():
+        raise ModelError(f"{name}: values must be finite")
+
+
+def _check_rq(name: str, rq: object, d: int, mult_bits: int) -> None:
+    _check_type(name, rq, Requant)
     _check_int_array(f"{name}.m", rq.m, (d,), mult_bits)
-    if not 1 <= rq.shift <= MAX_BITS:
-        raise ModelError(f"{name}: shift {rq.shift} outside [1, {MAX_BITS}]")
-    if not rq.lo < rq.hi:
-        raise ModelError(f"{name}: clamp bounds lo={rq.lo} hi={rq.hi}")
+    # 2^(shift - 1) and the remainder's width (shift bits) stay within MAX_BITS
+    _check_int(f"{name}.shift", rq.shift, 1, MAX_BITS)
+    # the clamp range [lo, hi] is non-empty and fits a MAX_BITS-bit signed column
+    half = 1 << (MAX_BITS - 1)
+    lo = _check_int(f"{name}.lo", rq.lo, -half, half - 1)
+    hi = _check_int(f"{name}.hi", rq.hi, -half, half - 1)
+    if not lo < hi:
+        raise ModelError(f"{name}: clamp bounds lo={lo} hi={hi}")
 
 
-def _check_linear(name: str, lin: IntLinear, d_in: int, d_out: int, q: QuantConfig) -> None:
+def _check_linear(name: str, lin: object, d_in: int, d_out: int, q: QuantConfig,
+                  residual: bool = False) -> None:
+    _check_type(name, lin, IntLinear)
     _check_int_array(f"{name}.w", lin.w, (d_in, d_out), q.weight_bits)
     _check_int_array(f"{name}.b", lin.b, (d_out,), 48)
-    _check_rq(name, lin.rq, d_out, q.mult_bits)
-    if lin.res_m is not None:
+    _check_rq(f"{name}.rq", lin.rq, d_out, q.mult_bits)
+    # residual multipliers exactly where the op adds a residual (no unread parameters)
+    if residual:
+        if lin.res_m is None:
+            raise ModelError(f"{name} needs residual multipliers")
         _check_int_array(f"{name}.res_m", lin.res_m, (d_out,), 41)
+    elif lin.res_m is not None:
+        raise ModelError(f"{name} has no residual input: res_m must be None")
 
 
-def _check_ln(name: str, ln: IntLayerNorm, d: int, q: QuantConfig) -> None:
+def _check_ln(name: str, ln: object, d: int, q: QuantConfig) -> None:
+    _check_type(name, ln, IntLayerNorm)
     _check_int_array(f"{name}.beta", ln.beta, (d,), 48)
-    _check_rq(name, ln.rq, d, q.mult_bits)
-    if not (isinstance(ln.eps, int) and ln.eps >= 1):
-        raise ModelError(f"{name}: eps must be an int >= 1")
-    if not 2 <= ln.k <= 58:
-        raise ModelError(f"{name}: rsqrt exponent k={ln.k} outside [2, 58]")
+    _check_rq(f"{name}.rq", ln.rq, d, q.mult_bits)
+    k = _check_int(f"{name}.k", ln.k, 2, 58)
+    # eps >= 1 keeps var > 0; var >= eps and var <= 2^k (for rsqrt >= 1) need eps <= 2^k
+    _check_int(f"{name}.eps", ln.eps, 1, 1 << k)
 
 
-def _check_ffn(p: str, ff: IntFFN, d: int, f: int, q: QuantConfig) -> None:
-    if not isinstance(ff, IntFFN):
-        raise ModelError(f"{p}.ffn: expected an IntFFN")
+def _check_attention(p: str, a: object, d: int, q: QuantConfig) -> None:
+    _check_type(f"{p}.attn", a, IntAttention)
+    for nm in ("q", "k", "v", "o"):
+        _check_linear(f"{p}.attn.{nm}", getattr(a, nm), d, d, q, residual=nm == "o")
+    _check_rq(f"{p}.attn.ctx", a.ctx, d, q.mult_bits)
+    # E and K bound 2^E (the table's first entry) and 2^K (probabilities) before they are used
+    e_bits = _check_int(f"{p}.attn.exp_bits", a.exp_bits, 1, 24)
+    _check_int(f"{p}.attn.prob_bits", a.prob_bits, 1, 24)
+    t = a.exp_table
+    _check_table(f"{p}.attn.exp_table", t, MAX_TABLE_ROWS)
+    # EXP[0] = 2^E, EXP[T-1] = 0, 0 <= EXP[d] <= 2^E
+    if int(t[0]) != 1 << e_bits or int(t[-1]) != 0 or t.min() < 0 or t.max() > 1 << e_bits:
+        raise ModelError(f"{p}.attn.exp_table must start at 2^E, end at 0, be in [0, 2^E]")
+
+
+def _check_ffn(p: str, ff: object, d: int, f: int, q: QuantConfig) -> None:
+    _check_type(f"{p}.ffn", ff, IntFFN)
     _check_linear(f"{p}.ffn.up", ff.up, d, f, q)
-    _check_linear(f"{p}.ffn.down", ff.down, f, d, q)
-    if ff.down.res_m is None:
-        raise ModelError(f"{p}.ffn.down needs residual multipliers")
-    if not 1 <= ff.in_bits <= 16:
-        raise ModelError(f"{p}.ffn: table input width {ff.in_bits} outside [1, 16]")
-    _check_int_array(f"{p}.ffn.table", ff.table, (1 << ff.in_bits,), 24)
+    _check_linear(f"{p}.ffn.down", ff.down, f, d, q, residual=True)
+    # the table has 2^in_bits rows, at most MAX_TABLE_ROWS
+    in_bits = _check_int(f"{p}.ffn.in_bits", ff.in_bits, 1, MAX_TABLE_ROWS.bit_length() - 1)
+    _check_int_array(f"{p}.ffn.table", ff.table, (1 << in_bits,), 24)
     lo, hi = ff.up.rq.lo, ff.up.rq.hi
-    if lo < -(1 << (ff.in_bits - 1)) or hi >= 1 << (ff.in_bits - 1):
+    if lo < -(1 << (in_bits - 1)) or hi >= 1 << (in_bits - 1):
         raise ModelError(f"{p}.ffn.up clamp exceeds the table domain")
 
 
-def validate(model: IntModel) -> None:
+def _check_widths(widths: object) -> None:
+    """Declared widths: ``str -> (bits, signed)`` with ``1 <= bits <= MAX_BITS``."""
+    if not isinstance(widths, Mapping):
+        raise ModelError(f"widths: expected a mapping, got {type(widths).__name__}")
+    for name, width in widths.items():
+        if not isinstance(name, str):
+            raise ModelError(f"widths: column names are strings, got {type(name).__name__}")
+        if not (isinstance(width, tuple) and len(width) == 2):
+            raise ModelError(f"width of {name}: expected a (bits, signed) tuple, got {width!r}")
+        # every range check and int64 product downstream assumes 1 <= bits <= MAX_BITS
+        _check_int(f"width of {name}: bits", width[0], 1, MAX_BITS)
+        if not isinstance(width[1], (bool, np.bool_)):
+            raise ModelError(f"width of {name}: signed must be a bool, got {type(width[1]).__name__}")
+
+
+def _check_scales(model: IntModel) -> None:
+    """``out_scale``: ``None`` or finite float64 ``(d_model,)``; ``scales``: ``str -> `` finite
+    1-D float64."""
+    if model.out_scale is not None:
+        _check_float_vector("out_scale", model.out_scale, model.config.d_model)
+    if not isinstance(model.scales, Mapping):
+        raise ModelError(f"scales: expected a mapping, got {type(model.scales).__name__}")
+    for name, scale in model.scales.items():
+        if not isinstance(name, str):
+            raise ModelError(f"scales: tensor names are strings, got {type(name).__name__}")
+        _check_float_vector(f"scales[{name!r}]", scale)
+
+
+def _check_columns(model: IntModel) -> None:
+    """The declared widths name exactly the model's trace columns, and each scale names one of
+    its tensor columns and has one entry per channel (its last axis)."""
+    specs = column_specs(model, 1)  # raises on a missing width, naming the column
+    extra = sorted(set(model.widths) - set(specs))
+    if extra:
+        raise ModelError(f"model declares a width for unexpected column {extra[0]}")
+    for name, scale in model.scales.items():
+        spec = specs.get(name)
+        if spec is None or spec.kind != "tensor":
+            raise ModelError(f"scales[{name!r}]: not a tensor column of the model")
+        if scale.shape != (spec.shape[-1],):
+            raise ModelError(f"scales[{name!r}]: {scale.shape[0]} entries, expected {spec.shape[-1]}")
+
+
+def validate(model: IntModel, *, complete: bool = False) -> None:
     """Check types, shapes and parameter ranges of an integer model.
+
+    Every field is type-checked before it is used, and every integer parameter is range-checked
+    before anything is computed from it, so a model built from untrusted data (a verifying
+    key's) fails here with a :class:`ModelError` and nothing else. Weight matrices may be
+    shape-only placeholders (zero strides): they are checked without iterating over them.
 
     Arguments:
         model: the model.
+        complete: also require what a finished model has (one that :func:`declare_widths` has
+            run on, such as a verifying key's): a declared width for exactly the model's trace
+            columns, and scales only of its tensor columns.
 
     Raises:
-        ModelError: the first inconsistency found.
+        ModelError: the first inconsistency found (the message names the field).
     """
+    _check_type("model", model, IntModel)
+    _check_type("config", model.config, TransformerConfig)
+    _check_type("qconfig", model.qconfig, QuantConfig)
     cfg, q = model.config, model.qconfig
     d, f = cfg.d_model, cfg.d_ff
     _check_int_array("tok_emb", model.tok_emb, (cfg.vocab_size, d), 16)
     _check_int_array("pos_emb", model.pos_emb, (cfg.max_seq_len, d), 16)
+    if not isinstance(model.layers, tuple):
+        raise ModelError(f"layers: expected a tuple, got {type(model.layers).__name__}")
     if len(model.layers) != cfg.n_layers:
         raise ModelError(f"{len(model.layers)} layers, config says {cfg.n_layers}")
     for name, ln in (("emb_ln", model.emb_ln), ("final_ln", model.final_ln)):
@@ -669,7 +876,7 @@ def validate(model: IntModel) -> None:
     for li, layer in enumerate(model.layers):
         p = f"layer{li}"
         if not isinstance(layer, IntLayer):
-            raise ModelError(f"{p}: expected an IntLayer")
+            raise ModelError(f"{p}: expected an IntLayer, got {type(layer).__name__}")
         if mlp:
             if not (layer.ln1 is None and layer.attn is None and layer.ln2 is None):
                 raise ModelError(f"{p}: an mlp block has no attention and no LayerNorm")
@@ -679,29 +886,19 @@ def validate(model: IntModel) -> None:
             raise ModelError(f"{p}: a transformer block needs ln1, attn and ln2")
         _check_ln(f"{p}.ln1", layer.ln1, d, q)
         _check_ln(f"{p}.ln2", layer.ln2, d, q)
-        a = layer.attn
-        for nm in ("q", "k", "v", "o"):
-            _check_linear(f"{p}.attn.{nm}", getattr(a, nm), d, d, q)
-        if a.o.res_m is None:
-            raise ModelError(f"{p}.attn.o needs residual multipliers")
-        _check_rq(f"{p}.attn.ctx", a.ctx, d, q.mult_bits)
-        t = a.exp_table
-        if not (isinstance(t, np.ndarray) and t.dtype == np.int64 and t.ndim == 1):
-            raise ModelError(f"{p}.attn.exp_table: expected a 1-D int64 array")
-        if not 2 <= len(t) <= MAX_TABLE_ROWS:
-            raise ModelError(f"{p}.attn.exp_table: {len(t)} rows outside [2, {MAX_TABLE_ROWS}]")
-        if int(t[0]) != 1 << a.exp_bits or int(t[-1]) != 0 or t.min() < 0:
-            raise ModelError(f"{p}.attn.exp_table must start at 2^E, end at 0, be >= 0")
-        if not (1 <= a.prob_bits <= 24 and 1 <= a.exp_bits <= 24):
-            raise ModelError(f"{p}.attn: exp_bits/prob_bits out of range")
+        _check_attention(p, layer.attn, d, q)
         _check_ffn(p, layer.ffn, d, f, q)
-    if not 0 <= model.pool_shift <= 24:
-        raise ModelError("pool_shift outside [0, 24]")
+    # 2^pool_shift multiplies the pooled sum
+    _check_int("pool_shift", model.pool_shift, 0, 24)
     if mlp:
         if model.emb_ln is not None or model.final_ln is not None:
             raise ModelError("an mlp model has no emb_ln and no final_ln")
-        return
-    if (cfg.norm == "post") != (model.emb_ln is not None):
-        raise ModelError("emb_ln must be present exactly for post-norm models")
-    if (cfg.norm == "pre") != (model.final_ln is not None):
-        raise ModelError("final_ln must be present exactly for pre-norm models")
+    else:
+        if (cfg.norm == "post") != (model.emb_ln is not None):
+            raise ModelError("emb_ln must be present exactly for post-norm models")
+        if (cfg.norm == "pre") != (model.final_ln is not None):
+            raise ModelError("final_ln must be present exactly for pre-norm models")
+    _check_widths(model.widths)
+    _check_scales(model)
+    if complete:
+        _check_columns(model)

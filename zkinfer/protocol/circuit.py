@@ -252,6 +252,9 @@ class Circuit:
             from the (real-shaped) trace columns, in registration order (prover only).
         limb_cols: every limb of every range check (committed ones and linear top limbs).
         linear: the linear (uncommitted) columns, in registration order (:class:`LinearCol`).
+        public_bounds: ``name -> (lo, hi)``: the integer range of every public column's entries
+            (padding included), recorded when it is registered, before any of its values is
+            encoded in the field; :mod:`zkinfer.protocol.bounds` starts from them.
         public_values: cache of public columns' values at claim points (verifier side).
     """
 
@@ -267,6 +270,7 @@ class Circuit:
     ranges: list[RangeRel] = field(default_factory=list)
     limb_cols: dict[str, Col] = field(default_factory=dict)
     linear: dict[str, LinearCol] = field(default_factory=dict)
+    public_bounds: dict[str, tuple[int, int]] = field(default_factory=lambda: {ONE: (1, 1)})
     public_values: dict = field(default_factory=dict, repr=False)
 
     # ---- building blocks
@@ -344,12 +348,23 @@ class Circuit:
         """Register (once) and name the public indicator of ``c``'s real block."""
         if c.indicator not in self.publics:
             self.publics[c.indicator] = Indicator(c.shape, c.bits)
+            self.public_bounds[c.indicator] = (0, 1)
         return c.indicator
 
     def broadcast(self, name: str, vector: npt.ArrayLike, length_bits: int) -> str:
-        """Register a public per-channel vector (signed ints), zero-padded to ``2^length_bits``."""
+        """Register a public per-channel vector (signed ints), zero-padded to ``2^length_bits``.
+
+        Its integer range (zero included, for the padding) is recorded in
+        :attr:`public_bounds` before it is encoded.
+
+        Raises:
+            FieldRangeError: an entry does not fit the centred field encoding.
+        """
         v = np.zeros(1 << length_bits, dtype=np.uint64)
-        arr = np.asarray(vector, dtype=np.int64)
+        arr = np.asarray(vector, dtype=np.int64).reshape(-1)
+        if arr.shape[0] > v.shape[0]:
+            raise ValueError(f"public vector {name}: {arr.shape[0]} entries, room for {v.shape[0]}")
+        self.public_bounds[name] = (min(0, int(arr.min(initial=0))), max(0, int(arr.max(initial=0))))
         v[: arr.shape[0]] = gl.encode_signed(arr)
         self.publics[name] = Broadcast(v)
         self.vectors[name] = v

@@ -65,15 +65,23 @@ class Term:
 
 @dataclass(frozen=True)
 class Identity:
-    """``sum_t terms[t] == 0`` on the whole cube; ``name`` says what it means in errors."""
+    """``sum_t terms[t] == 0`` on the whole cube; ``name`` says what it means in errors.
+
+    ``integer_argument`` is empty for an identity whose integer meaning follows from the field
+    bound ``sum_t |coeff_t| prod max|factor| < p / 2`` (checked by
+    :mod:`zkinfer.protocol.bounds`); otherwise it states the argument that pins its integer
+    meaning instead, and the bound check skips it.
+    """
 
     name: str
     terms: tuple[Term, ...]
+    integer_argument: str = ""
 
     @classmethod
-    def of(cls, name: str, *terms: tuple[int, Sequence[str]]) -> Identity:
+    def of(cls, name: str, *terms: tuple[int, Sequence[str]], integer_argument: str = "") -> Identity:
         """``Identity.of("rq", (1, ["acc", "m"]), (-4, ["q"]), (2, []))``; ``[]`` = constant."""
-        return cls(name, tuple(Term(int(c), tuple(f) if f else (ONE,)) for c, f in terms))
+        return cls(name, tuple(Term(int(c), tuple(f) if f else (ONE,)) for c, f in terms),
+                   integer_argument)
 
     def names(self) -> set[str]:
         return {f for t in self.terms for f in t.factors}

@@ -38,6 +38,7 @@ from zkinfer.model.intmodel import (
     OpTable,
     ops,
 )
+from zkinfer.protocol.bounds import check_field_bounds
 from zkinfer.protocol.circuit import (
     AxisSumRel,
     Circuit,
@@ -48,7 +49,7 @@ from zkinfer.protocol.circuit import (
     UnsupportedOpError,
     padded_bits,
 )
-from zkinfer.protocol.constraints import Broadcast, Identity
+from zkinfer.protocol.constraints import Identity
 from zkinfer.protocol.requant import rounding_and_clamp
 
 __all__ = ["build_circuit", "weight_matrices"]
@@ -112,6 +113,8 @@ def build_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
         else:  # pragma: no cover
             raise UnsupportedOpError(f"unknown op {op!r}")
     c.finish_ranges()
+    # every identity must imply its integer statement (|.| < p / 2, machine-checked)
+    check_field_bounds(c)
     return c
 
 
@@ -160,9 +163,8 @@ def _pool(c: Circuit, op: OpPool, n: int, widths, output: np.ndarray) -> None:
     s = c.add_trace("pool.sum", (d,), widths["pool.sum"])
     rem = c.add_trace("pool.rem", (d,), widths["pool.rem"])
     c.relations.append(AxisSumRel("pool.sum", op.src, 0))
-    out = np.zeros(1 << s.bits[0], dtype=np.uint64)
-    out[:d] = gl.encode_signed(np.asarray(output, dtype=np.int64))
-    c.publics["output"] = Broadcast(out)
+    # the public output: its integer range is recorded before it becomes field elements
+    c.broadcast("output", output, s.bits[0])
     # sum 2^P - mean n - rem = 0 (mean is the public output; all zero on the padding)
     c.identity(s.num_vars, Identity.of("pool mean", (1 << op.shift, ["pool.sum"]),
                                        (-n, ["output"]), (-1, ["pool.rem"])))
@@ -254,6 +256,14 @@ def _one_hot(argmax: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+_T_LIMBS_ARGUMENT = (
+    "T = sum_i 2^(L i) t_i may exceed p, so this identity alone says only t = T mod p. "
+    "'rsqrt low' holds over the integers (its bound is checked): T var = 2^k - rsqrt_lo <= 2^k "
+    "with var >= eps >= 1 (var = csum + eps, csum a sum of squares), so 0 <= T <= 2^k < 2^59; "
+    "t = rsqrt^2 < 2^61 by 't'; both below p and congruent, hence t = T over the integers."
+)
+
+
 def _layernorm(c: Circuit, op, n: int, widths) -> None:
     """Integer LayerNorm with the advice reciprocal square root.
 
@@ -316,7 +326,8 @@ def _layernorm(c: Circuit, op, n: int, widths) -> None:
         # t = rsqrt^2 = sum_i t_i 2^(L i);  rsqrt = sum_i y_i 2^(L i)
         Identity.of(f"{P} t", (1, [f"{P}.t"]), (-1, [rs, rs])),
         Identity.of(f"{P} t limbs", (1, [f"{P}.t"]),
-                    *[(-(1 << (L * i)), [f"{P}.t{i}"]) for i in range(nt)]),
+                    *[(-(1 << (L * i)), [f"{P}.t{i}"]) for i in range(nt)],
+                    integer_argument=_T_LIMBS_ARGUMENT),
         Identity.of(f"{P} rsqrt limbs", (1, [rs]),
                     *[(-(1 << (L * i)), [f"{P}.y{i}"]) for i in range(ny)]),
         # sum_i 2^(L i) t_i var + rsqrt_lo = 2^k
