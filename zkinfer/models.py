@@ -11,7 +11,12 @@ function                    what it returns
 ==========================  ===================================================================
 
 All of them are built from seeded (or shipped) float weights through the normal quantization
-path (:func:`zkinfer.model.quantize.quantize`); nothing is downloaded at run time.
+path (:func:`zkinfer.model.quantize.quantize`); nothing is downloaded at run time. Each records
+where it came from in ``IntModel.provenance`` (:mod:`zkinfer.model.provenance`): a seeded model
+its name (``"tiny"``, ``"tiny-mlp"``, or ``"random"`` for another architecture), its seed and the
+SHA-256 of its float weights; MiniLM the SHA-256 of its safetensors file. With the recorded
+``qconfig`` that is enough to rebuild the model and check a verifying key
+(:func:`zkinfer.keys.check_key`).
 """
 
 from __future__ import annotations
@@ -22,10 +27,20 @@ from zkinfer.errors import ModelError
 from zkinfer.model.config import QuantConfig, TransformerConfig
 from zkinfer.model.intmodel import IntModel
 from zkinfer.model.minilm import MiniLM
+from zkinfer.model.provenance import Provenance
 from zkinfer.model.quantize import quantize
 from zkinfer.model.synthetic import random_float_model, random_inputs
 
-__all__ = ["TINY_CONFIG", "TINY_MLP_CONFIG", "tiny", "tiny_mlp", "random_transformer", "minilm", "MiniLM"]
+__all__ = [
+    "TINY_CONFIG",
+    "TINY_MLP_CONFIG",
+    "SEEDED_CONFIGS",
+    "tiny",
+    "tiny_mlp",
+    "random_transformer",
+    "minilm",
+    "MiniLM",
+]
 
 #: Architecture of :func:`tiny`.
 TINY_CONFIG = TransformerConfig(
@@ -40,6 +55,11 @@ TINY_MLP_CONFIG = TransformerConfig(
 )  # fmt: skip
 
 
+#: The named seeded architectures (``Provenance.name`` of a model built with one of them); a
+#: seeded model of any other architecture is named ``"random"``.
+SEEDED_CONFIGS = {"tiny": TINY_CONFIG, "tiny-mlp": TINY_MLP_CONFIG}
+
+
 def _check_seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ModelError(f"seed must be a non-negative int, got {seed!r}")
@@ -52,7 +72,9 @@ def random_transformer(
     """A quantized transformer (or MLP, for ``config.block == "mlp"``) with seeded random weights.
 
     The float weights come from :func:`zkinfer.model.synthetic.random_float_model`; activation
-    scales are calibrated on seeded random token sequences.
+    scales are calibrated on seeded random token sequences. The model's provenance records the
+    architecture's name (:data:`SEEDED_CONFIGS`, else ``"random"``), the seed and the SHA-256
+    of the float weights and of the calibration inputs.
 
     Arguments:
         config: architecture.
@@ -69,7 +91,9 @@ def random_transformer(
     if not isinstance(config, TransformerConfig):
         raise ModelError("config must be a TransformerConfig")
     float_model = random_float_model(config, seed)
-    return quantize(float_model, random_inputs(config, seed, 6), qconfig)
+    inputs = random_inputs(config, seed, 6)
+    name = next((n for n, c in SEEDED_CONFIGS.items() if c == config), "random")
+    return quantize(float_model, inputs, qconfig, Provenance.seeded(name, seed, float_model, inputs))
 
 
 def tiny(seed: int = 0) -> IntModel:

@@ -14,14 +14,17 @@ relation steps of :mod:`zkinfer.protocol.engine`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from zkinfer.codec import Reader, Writer
-from zkinfer.errors import ProofFormatError
+from zkinfer.errors import ModelError, ProofFormatError
 from zkinfer.lookup.gkr import FractionProof
 from zkinfer.lookup.logup import LookupProof
 from zkinfer.protocol.engine import MatmulStep, TableStep, ValueStep
@@ -41,7 +44,7 @@ __all__ = [
     "statement_transcript",
 ]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAX_PROOF_BYTES = 1 << 31
 _VK_MAGIC = b"ZKVK"
 _PROOF_MAGIC = b"ZKPF"
@@ -54,18 +57,22 @@ _MAX_DEPTH = 8
 # public model: a whitelisted dataclass tree
 
 
+@functools.cache
 def _model_classes() -> dict[str, type]:
     from zkinfer.model import config, intmodel
 
     names = ["TransformerConfig", "QuantConfig"]
     classes = {n: getattr(config, n) for n in names}
     for n in ("Requant", "IntLinear", "IntLayerNorm", "IntAttention", "IntFFN", "IntLayer",
-              "IntModel"):
+              "IntModel", "Provenance"):
         classes[n] = getattr(intmodel, n)
     return classes
 
 
 _SHAPE_ONLY = {("IntLinear", "w"), ("IntModel", "tok_emb"), ("IntModel", "pos_emb")}
+#: An array of a model description has at most this many axes of at most this length each.
+_MAX_NDIM = 4
+_MAX_DIM = 1 << 24
 
 
 def shape_only(shape: tuple[int, ...]) -> np.ndarray:
@@ -126,7 +133,196 @@ def _write_value(w: Writer, v, depth: int, strip: bool) -> None:
         raise ValueError(f"cannot encode {type(v).__name__}")
 
 
-def _read_value(r: Reader, depth: int):
+# ---- decoding: every dataclass field is checked against its rule as soon as it is read
+
+
+class _Shape:
+    """A decoded tag-10 value (a weight matrix given by its shape only). Only the weight-matrix
+    fields accept it (turning it into a :func:`shape_only` placeholder); anywhere else it is
+    rejected, so a key never carries a weight matrix's values nor a placeholder elsewhere."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+
+_Rule = Callable[[object, str], object]
+
+
+def _describe(v: object) -> str:
+    if isinstance(v, _Shape):
+        return f"a shape-only placeholder of shape {v.shape}"
+    if isinstance(v, np.ndarray):
+        return f"a {v.ndim}-D {v.dtype} array"
+    if isinstance(v, (bool, int, float)):
+        return f"{type(v).__name__} {v!r}"
+    return type(v).__name__
+
+
+def _bad(path: str, want: str, v: object) -> ProofFormatError:
+    return ProofFormatError(f"model description: {path} must be {want}, got {_describe(v)}")
+
+
+def _int(v: object, path: str) -> int:
+    # tag 2 only: a bool (tag 1), a float (tag 3) or a string is not an int
+    if type(v) is not int:
+        raise _bad(path, "an int", v)
+    return v
+
+
+def _number(v: object, path: str) -> float | int:
+    if type(v) not in (int, float):
+        raise _bad(path, "a number", v)
+    return v
+
+
+def _text(v: object, path: str) -> str:
+    if type(v) is not str:
+        raise _bad(path, "a string", v)
+    return v
+
+
+def _flag(v: object, path: str) -> bool:
+    if type(v) is not bool:
+        raise _bad(path, "a bool", v)
+    return v
+
+
+def _array(dtype: type, ndim: int) -> _Rule:
+    want = f"a {ndim}-D {np.dtype(dtype)} array"
+
+    def rule(v: object, path: str) -> np.ndarray:
+        if not (type(v) is np.ndarray and v.dtype == dtype and v.ndim == ndim):
+            raise _bad(path, want, v)
+        return v
+
+    return rule
+
+
+def _weights(v: object, path: str) -> np.ndarray:
+    # a key holds every weight matrix as its shape only (tag 10), never its values
+    if not (isinstance(v, _Shape) and len(v.shape) == 2):
+        raise _bad(path, "a shape-only 2-D weight matrix", v)
+    return shape_only(v.shape)
+
+
+def _instance(name: str) -> _Rule:
+    def rule(v: object, path: str) -> object:
+        if type(v) is not _model_classes()[name]:
+            raise _bad(path, ("an " if name[0] in "AEIOU" else "a ") + name, v)
+        return v
+
+    return rule
+
+
+def _optional(inner: _Rule) -> _Rule:
+    def rule(v: object, path: str) -> object:
+        return None if v is None else inner(v, path)
+
+    return rule
+
+
+def _tuple_of(inner: _Rule) -> _Rule:
+    def rule(v: object, path: str) -> tuple:
+        if type(v) is not tuple:
+            raise _bad(path, "a tuple", v)
+        return tuple(inner(x, f"{path}[{i}]") for i, x in enumerate(v))
+
+    return rule
+
+
+def _mapping_of(inner: _Rule) -> _Rule:
+    def rule(v: object, path: str) -> dict:
+        if type(v) is not dict:  # the reader's keys are always strings
+            raise _bad(path, "a mapping", v)
+        return {k: inner(x, f"{path}[{k!r}]") for k, x in v.items()}
+
+    return rule
+
+
+def _width(v: object, path: str) -> tuple[int, bool]:
+    if not (type(v) is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is bool):
+        raise _bad(path, "a (bits: int, signed: bool) pair", v)
+    return v
+
+
+_INTS = _array(np.int64, 1)
+_FLOATS = _array(np.float64, 1)
+_LINEAR = _instance("IntLinear")
+_REQUANT = _instance("Requant")
+_NORM = _optional(_instance("IntLayerNorm"))
+
+#: The rule of every field of every whitelisted class: its type (ranges are checked by
+#: :func:`zkinfer.model.intmodel.validate` once the whole model is read).
+_FIELD_RULES: dict[str, dict[str, _Rule]] = {
+    "TransformerConfig": {
+        **dict.fromkeys(("n_layers", "d_model", "n_heads", "d_ff", "max_seq_len", "vocab_size"), _int),
+        "activation": _text, "norm": _text, "ln_eps": _number, "block": _text,
+    },
+    "QuantConfig": {
+        **dict.fromkeys(("weight_bits", "emb_bits", "act_bits", "resid_bits", "ffn_in_bits",
+                         "ffn_out_bits", "out_bits", "exp_bits", "prob_bits", "mult_bits",
+                         "pool_shift"), _int),
+        "calib_percentile": _number, "norm_per_channel": _flag,
+    },
+    "Requant": {"m": _INTS, "shift": _int, "lo": _int, "hi": _int},
+    "IntLinear": {"w": _weights, "b": _INTS, "rq": _REQUANT, "res_m": _optional(_INTS)},
+    "IntLayerNorm": {"beta": _INTS, "eps": _int, "k": _int, "rq": _REQUANT},
+    "IntAttention": {"q": _LINEAR, "k": _LINEAR, "v": _LINEAR, "o": _LINEAR, "ctx": _REQUANT,
+                     "exp_table": _INTS, "exp_bits": _int, "prob_bits": _int},
+    "IntFFN": {"up": _LINEAR, "table": _INTS, "in_bits": _int, "down": _LINEAR},
+    "IntLayer": {"ln1": _NORM, "attn": _optional(_instance("IntAttention")), "ln2": _NORM,
+                 "ffn": _instance("IntFFN")},
+    "IntModel": {
+        "config": _instance("TransformerConfig"), "qconfig": _instance("QuantConfig"),
+        "tok_emb": _weights, "pos_emb": _weights, "layers": _tuple_of(_instance("IntLayer")),
+        "emb_ln": _NORM, "final_ln": _NORM, "pool_shift": _int, "widths": _mapping_of(_width),
+        "out_scale": _optional(_FLOATS), "scales": _mapping_of(_FLOATS),
+    },
+}  # fmt: skip
+
+
+def _annotation_rule(annotation: str) -> _Rule | None:
+    """The rule an annotation implies: a scalar type, a whitelisted class, either ``| None``."""
+    if annotation.endswith("|None"):
+        inner = _annotation_rule(annotation[: -len("|None")])
+        return None if inner is None else _optional(inner)
+    scalars = {"int": _int, "float": _number, "str": _text, "bool": _flag}
+    if annotation in scalars:
+        return scalars[annotation]
+    if annotation in _model_classes():
+        return _instance(annotation)
+    return None
+
+
+def _field_rule(cls_name: str, f: dataclasses.Field) -> _Rule:
+    """The rule of one field: from :data:`_FIELD_RULES`, or else from its annotation if that is
+    a scalar type or a whitelisted class (e.g. a field added later, such as
+    ``IntModel.provenance``); arrays and containers always need an explicit rule."""
+    rule = _FIELD_RULES.get(cls_name, {}).get(f.name)
+    if rule is None:
+        # annotations are strings here (``from __future__ import annotations``)
+        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        rule = _annotation_rule(annotation.replace(" ", ""))
+    if rule is None:
+        raise ProofFormatError(f"model description: no decoding rule for {cls_name}.{f.name}")
+    return rule
+
+
+def _read_text(r: Reader, path: str) -> str:
+    try:
+        return r.bytes(1 << 10).decode()
+    except UnicodeDecodeError:
+        raise ProofFormatError(f"model description: {path}: a string that is not UTF-8") from None
+
+
+def _read_value(r: Reader, depth: int, path: str = "model"):
+    """One value of a model description (``path`` names it in error messages).
+
+    Raises:
+        ProofFormatError: malformed bytes, or a dataclass field that breaks its rule.
+    """
     if depth > _MAX_DEPTH:
         raise ProofFormatError("model description nested too deeply")
     tag = r.u8(10)
@@ -140,27 +336,28 @@ def _read_value(r: Reader, depth: int):
     if tag == 3:
         return float(np.frombuffer(r.raw(8), dtype="<f8")[0])
     if tag == 4:
-        try:
-            return r.bytes(1 << 10).decode()
-        except UnicodeDecodeError as exc:
-            raise ProofFormatError("bad string in model description") from exc
+        return _read_text(r, path)
     if tag in (5, 6):
-        shape = tuple(r.u32s(4, 1 << 24))
-        count = int(np.prod(shape, dtype=np.int64))
+        shape = tuple(r.u32s(_MAX_NDIM, _MAX_DIM))
+        # the element count as a Python int (a product of u32s overflows int64), bounded by
+        # the bytes left before anything is allocated
+        count = math.prod(shape)
         if 8 * count > r.remaining:
-            raise ProofFormatError("array larger than the remaining bytes")
+            raise ProofFormatError(f"model description: {path}: array larger than the remaining bytes")
         dtype = "<i8" if tag == 5 else "<f8"
-        arr = np.frombuffer(r.raw(8 * count), dtype=dtype).astype(dtype[1:]).reshape(shape)
-        return arr
+        return np.frombuffer(r.raw(8 * count), dtype=dtype).astype(dtype[1:]).reshape(shape)
     if tag == 7:
-        n = r.count(_MAX_ITEMS, 1)
-        return tuple(_read_value(r, depth + 1) for _ in range(n))
+        n = r.count(_MAX_ITEMS, 1)  # every item takes at least its tag byte
+        return tuple(_read_value(r, depth + 1, f"{path}[{i}]") for i in range(n))
     if tag == 8:
-        n = r.count(_MAX_ITEMS, 1)
-        out = {}
+        n = r.count(_MAX_ITEMS, 5)  # every entry takes at least a key length and a tag byte
+        out: dict[str, object] = {}
         for _ in range(n):
-            key = r.bytes(1 << 10).decode(errors="strict")
-            out[key] = _read_value(r, depth + 1)
+            key = _read_text(r, f"{path} key")
+            # canonical: keys strictly increasing, as the writer sorts them (no duplicates)
+            if out and not key > next(reversed(out)):
+                raise ProofFormatError(f"model description: {path}: keys not strictly increasing")
+            out[key] = _read_value(r, depth + 1, f"{path}[{key!r}]")
         return out
     if tag == 9:
         name = r.bytes(64).decode(errors="replace")
@@ -169,40 +366,77 @@ def _read_value(r: Reader, depth: int):
             raise ProofFormatError(f"unknown model class {name!r}")
         kwargs = {}
         for f in dataclasses.fields(cls):
-            kwargs[f.name] = _read_value(r, depth + 1)
+            rule = _field_rule(name, f)
+            kwargs[f.name] = rule(_read_value(r, depth + 1, f"{path}.{f.name}"), f"{path}.{f.name}")
         try:
-            return cls(**{k: v for k, v in kwargs.items()})
-        except (TypeError, ValueError) as exc:
-            raise ProofFormatError(f"invalid {name}: {exc}") from None
+            return cls(**kwargs)
+        except ModelError as exc:  # the configurations check their own values
+            raise ProofFormatError(f"model description: {path}: invalid {name}: {exc}") from None
     if tag == 10:
-        shape = tuple(r.u32s(4, 1 << 24))
-        return shape_only(shape)
+        return _Shape(tuple(r.u32s(_MAX_NDIM, _MAX_DIM)))
     raise ProofFormatError(f"unknown value tag {tag}")
 
 
 def encode_public_model(model) -> bytes:
-    """The model without its weight matrices (shapes only)."""
+    """The model without its weight matrices (shapes only).
+
+    Arguments:
+        model: an :class:`~zkinfer.model.intmodel.IntModel`.
+
+    Returns:
+        The encoding :func:`decode_public_model` reads.
+
+    Raises:
+        ValueError: a value the encoding cannot represent.
+    """
     w = Writer()
     _write_value(w, model, 0, strip=True)
     return w.finish()
 
 
 def decode_public_model(data: bytes):
-    """Strict inverse of :func:`encode_public_model`.
+    """Strict inverse of :func:`encode_public_model`, with the whole model validated.
+
+    Every field must have exactly its type (ints are ints, arrays have their dtype and number
+    of axes, the weight matrices are shape-only placeholders and nothing else is); then
+    :func:`~zkinfer.model.intmodel.validate` checks every shape and range and that the
+    declared widths name exactly the model's columns, and
+    :func:`~zkinfer.model.intmodel.check_declared_widths` that they are the widths the public
+    parameters fix. Nothing is computed from a value before its check, and the weight
+    placeholders are never iterated over.
+
+    Arguments:
+        data: the bytes of :func:`encode_public_model`.
+
+    Returns:
+        The public :class:`~zkinfer.model.intmodel.IntModel` (weight matrices as shape-only
+        placeholders).
 
     Raises:
-        ProofFormatError: malformed bytes or an invalid model description.
+        ProofFormatError: malformed bytes or an invalid model description (the message names
+            the field).
     """
+    return _decode_public_model(data, checked=False)
+
+
+def _decode_public_model(data: bytes, checked: bool):
+    """:func:`decode_public_model`; with ``checked``, for bytes that passed it before (held by
+    a :class:`VerifyingKey` that :meth:`VerifyingKey.from_bytes` validated), the per-field
+    rules still apply but the whole-model checks are not run a second time."""
+    from zkinfer.model import intmodel
+
     r = Reader(data, "model description")
-    try:
-        model = _read_value(r, 0)
-    except (UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, ProofFormatError):
-            raise
-        raise ProofFormatError(f"bad model description: {exc}") from None
+    model = _read_value(r, 0)
     r.finish()
-    if type(model).__name__ != "IntModel":
+    if type(model) is not intmodel.IntModel:
         raise ProofFormatError("model description is not a model")
+    if checked:
+        return model
+    try:
+        intmodel.validate(model, complete=True)
+        intmodel.check_declared_widths(model)
+    except ModelError as exc:
+        raise ProofFormatError(f"invalid model description: {exc}") from None
     return model
 
 
@@ -217,6 +451,13 @@ class VerifyingKey:
     model_bytes: bytes
     pcs_params: bytes
     weight_commitment: bytes
+
+    def __post_init__(self) -> None:
+        # the digest and every decoder read these as bytes (a str would crash the digest)
+        for name in ("model_bytes", "pcs_params", "weight_commitment"):
+            if type(getattr(self, name)) is not bytes:
+                raise ProofFormatError(f"verifying key: {name} must be bytes, "
+                                       f"got {type(getattr(self, name)).__name__}")
 
     @property
     def digest(self) -> bytes:
@@ -236,23 +477,42 @@ class VerifyingKey:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VerifyingKey:
-        """Strict decoding.
+        """Strict decoding; every section is validated now, not at first use.
+
+        Arguments:
+            data: the bytes of :meth:`to_bytes`.
+
+        Returns:
+            The key.
 
         Raises:
-            ProofFormatError: malformed bytes.
+            ProofFormatError: malformed bytes, an invalid model description
+                (:func:`decode_public_model`), PCS parameters or weight commitment.
         """
+        from zkinfer.commit import pcs_from_params
+
         if not isinstance(data, (bytes, bytearray)):
             raise ProofFormatError("a verifying key is bytes")
         r = Reader(bytes(data), "verifying key")
         r.header(_VK_MAGIC, (FORMAT_VERSION,))
         vk = cls(r.bytes(MAX_PROOF_BYTES), r.bytes(1 << 12), r.bytes(1 << 20))
         r.finish()
-        decode_public_model(vk.model_bytes)  # validate now, not at first use
+        decode_public_model(vk.model_bytes)
+        pcs_from_params(vk.pcs_params).decode_commitment(vk.weight_commitment)
+        # these (immutable) model bytes are valid: model() need not check them again
+        object.__setattr__(vk, "_model_checked", True)
         return vk
 
     def model(self):
-        """The public model (weight matrices as shape-only placeholders)."""
-        return decode_public_model(self.model_bytes)
+        """The public model (weight matrices as shape-only placeholders).
+
+        Returns:
+            The :class:`~zkinfer.model.intmodel.IntModel` of :func:`decode_public_model`.
+
+        Raises:
+            ProofFormatError: the model description is invalid (:func:`decode_public_model`).
+        """
+        return _decode_public_model(self.model_bytes, getattr(self, "_model_checked", False))
 
 
 @dataclass(frozen=True, eq=False)
@@ -436,31 +696,49 @@ def statement_transcript(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.Array
 
 
 def soundness_bits(proof: Proof, pcs_bits: float) -> float:
-    """Bits of soundness of the whole proof, by a union bound over its components.
+    """An interactive union bound from the proof alone, for callers without the key.
 
-    Every sumcheck contributes ``rounds * degree / p^2``, every look-up ``(M + T) / p^2`` for
-    its challenge (bounded here by ``2^(rounds of its first layer + 1) / p^2``), every random
-    linear combination ``count / p^2``, and each of the two PCS openings ``2^-pcs_bits``. The
-    result is dominated by the PCS; the field terms are far below it.
+    Superseded by :func:`zkinfer.security.soundness` (``soundness(vk, proof)``), which the
+    verifier's floor, the CLI and ``zkinfer inspect`` use: it also counts the terms only the
+    circuit knows (each relation's random point, the zero-checks' ``tau`` and ``lambda``, the
+    openings' ``gamma``), takes every look-up's size from the circuit instead of the proof, and
+    reports the bits a hashing adversary faces as well.
+
+    Counted here, over ``|E| = p^2``: every sumcheck ``rounds * degree``; every fraction-tree
+    layer 2 (``lambda``, ``mu``); every look-up's ``alpha`` by its tree's leaves
+    ``2^layers >= M + T``, every range check's by the leaves of all its trees; and each of the
+    two PCS openings ``2^-pcs_bits``.
+
+    Arguments:
+        proof: the proof (its shape only is read).
+        pcs_bits: the interactive soundness of one opening (:attr:`PCS.security_bits
+            <zkinfer.commit.base.PCS.security_bits>`).
+
+    Returns:
+        ``-log2`` of the bound (``0.0`` if it reaches 1).
     """
     import math
 
+    from zkinfer.field import goldilocks as gl
+
     field = 0.0
-    p2 = float(2**128)
+    p2 = float(gl.P) ** 2  # |E| = p^2, slightly below 2^128
     for step in proof.steps:
         for sc in _sumchecks(step):
             rounds, width = sc.round_polys.shape[:2]
             field += rounds * max(1, width - 1) / p2
         if isinstance(step, TableStep):
-            lk = step.lookup
-            field += 2.0 ** (len(lk.fractions.layers) + 1) / p2
+            layers = len(step.lookup.fractions.layers)
+            field += (2.0**layers + 2 * layers) / p2
         if isinstance(step, RangeProof):  # alpha: the leaves of all trees
-            field += sum(2.0 ** len(tree.layers) for tree in step.trees) / p2
+            field += sum(2.0 ** len(tree.layers) + 2 * len(tree.layers) for tree in step.trees) / p2
     total = field + 2 * 2.0 ** (-pcs_bits)
-    return -math.log2(total)
+    return -math.log2(total) if total < 1.0 else 0.0
 
 
 def _sumchecks(step) -> list[SumcheckProof]:
+    """Every sumcheck proof a step carries (relations, zero-checks, fraction-tree layers,
+    openings); ``[]`` for a step without one."""
     if isinstance(step, MatmulStep):
         return [step.proof.sumcheck]
     if isinstance(step, (ZerocheckProof, OpeningsProof)):

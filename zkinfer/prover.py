@@ -29,7 +29,7 @@ def _default_pcs():
     # rate 1/4 (154 queries instead of ~250 at rate 1/2): proofs ~20% smaller for ~30% more
     # commit time and twice the encoded matrix in memory; 104 bits per opening keep the whole
     # proof (two openings plus the field terms of up to 2^27 look-ups, MiniLM at 256 tokens)
-    # above 100 bits
+    # above the verifier's 100-bit floor
     return LigeroPCS(log_blowup=2, target_bits=104.0)
 
 
@@ -46,13 +46,15 @@ def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
         weights; never serialized).
 
     Raises:
-        ModelError: a declared width differs from the one the public parameters fix.
+        ModelError: the model is invalid (the checks a verifying key's decoder makes), or a
+            declared width differs from the one the public parameters fix.
         UnsupportedOpError: the model has an operation the prover cannot prove yet.
     """
-    from zkinfer.model.intmodel import check_declared_widths
+    from zkinfer.model.intmodel import check_declared_widths, validate
 
     # the verifier rederives every width the public parameters fix: refuse a model whose
     # declared widths differ now, not at the first verification
+    validate(model, complete=True)
     check_declared_widths(model)
     pcs = pcs or _default_pcs()
     circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))

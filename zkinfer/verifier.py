@@ -1,7 +1,8 @@
 """The verifier: numpy only (no numba, no model kernels, no prover code).
 
-``verify(vk, ids, output, proof)``: decode, rebuild the circuit from the verifying key and the
-public input/output, replay the transcript, check every relation and both openings.
+``verify(vk, ids, output, proof)``: decode, check the key's security (:mod:`zkinfer.security`),
+rebuild the circuit from the verifying key and the public input/output, check the proof's
+soundness against the floor, replay the transcript, check every relation and both openings.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import numpy as np
 
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.proof import Proof, VerifyingKey, statement_transcript
+from zkinfer.security import DEFAULT_MIN_BITS, check_arguments, require
 
 __all__ = ["verify"]
 
@@ -29,22 +31,43 @@ def _as_ids(ids) -> np.ndarray:
     return _as_int64(ids, "input ids")
 
 
-def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
+def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
+           min_bits: float = DEFAULT_MIN_BITS, allow_insecure: bool = False,
+           allow_conjectured: bool = False) -> bool:
     """Check that ``proof`` shows the model of ``vk`` maps ``ids`` to ``output``.
+
+    Security floor: the proof's *interactive* soundness (:func:`zkinfer.security.soundness`: a
+    union bound over every challenge, from the key's PCS parameters and the circuit of the
+    statement, which fixes every sumcheck's rounds and degree and every look-up's size) must be
+    at least ``min_bits``. The PCS part is checked as soon as the key is decoded, the whole
+    figure right after the circuit is built, both before any expensive check. The floor is on
+    the interactive figure, not on the (higher) bits a hashing adversary faces after grinding:
+    see :mod:`zkinfer.security` for both formulas and why.
 
     Arguments:
         vk: the verifying key (object or bytes).
         ids: the public input token ids.
         output: the claimed public output (the pooled integer vector).
         proof: the proof (object or bytes).
+        min_bits: the floor in bits (default 100; ``0`` disables it).
+        allow_insecure: accept a key naming ``TrivialPCS``, which makes no security claim
+            (the proof carries the committed vectors, weights included); the floor does not
+            apply to it. For tests only.
+        allow_conjectured: accept PCS parameters whose bound is conjectured rather than proven
+            (Ligero's ``bound="conjectured"``); their figure must still reach ``min_bits``.
 
     Returns:
         ``True``.
 
     Raises:
+        TypeError: ``min_bits`` is not a number, or a flag is not a ``bool``.
+        ValueError: ``min_bits`` is negative, infinite or NaN.
         ProofFormatError: ``vk`` or ``proof`` bytes are malformed.
-        VerificationError: the proof is rejected; the message names the failed check.
+        VerificationError: the proof is rejected; the message names the failed check
+            (``check == "security"`` for the floor, ``TrivialPCS`` or a conjectured bound
+            without the opt-in).
     """
+    min_bits = check_arguments(min_bits, allow_insecure, allow_conjectured)
     from zkinfer.commit import pcs_from_params
     from zkinfer.protocol.circuit import UnsupportedOpError
     from zkinfer.protocol.engine import Statement, verify_circuit
@@ -53,6 +76,8 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
     if not isinstance(vk, VerifyingKey):
         vk = VerifyingKey.from_bytes(vk)
     pcs = pcs_from_params(vk.pcs_params)
+    # security floor, the key's part: scheme, bound, and the openings' own error
+    require(pcs, min_bits, allow_insecure, allow_conjectured)
     if not isinstance(proof, Proof):
         proof = Proof.from_bytes(proof)
     ids = _as_ids(ids)
@@ -76,6 +101,8 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes) -> bool:
         # e.g. a key whose public tables or multipliers do not fit the field
         raise VerificationError("statement", f"the verifying key's model is invalid: {exc}") \
             from None
+    # security floor, the whole figure: the circuit fixes every sumcheck and look-up size
+    require(pcs, min_bits, allow_insecure, allow_conjectured, circuit, proof)
     trace_com = pcs.decode_commitment(proof.trace_commitment)
     weight_com = pcs.decode_commitment(vk.weight_commitment)
     _check_layout(trace_com, circuit.trace, "trace commitment")

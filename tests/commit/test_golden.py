@@ -3,9 +3,10 @@
 Regenerate (only when a format version changes, as a new file):
 ``python -m tests.commit.test_golden``.
 
-``pcs_v2.json``: Ligero commitment and proof version 2 (the row count ``R = ceil(used / C)``
-instead of ``log R``). ``pcs_v1.json`` is kept: its trivial-scheme proofs still verify, its Ligero
-proofs (version 1, no longer supported) must be rejected.
+``pcs_v3.json``: Ligero opening proof version 3 (the grinding nonce; 16 bits of grinding by
+default), commitment version 2. ``pcs_v2.json`` (commitment and proof version 2: the row count
+``R = ceil(used / C)`` instead of ``log R``) and ``pcs_v1.json`` are kept: their trivial-scheme
+proofs still verify, their Ligero proofs (no longer supported) must be rejected.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from zkinfer.errors import ProofFormatError
 from zkinfer.field import goldilocks as gl
 from zkinfer.transcript import Transcript
 
-GOLDEN = Path(__file__).parent / "golden" / "pcs_v2.json"
+GOLDEN = Path(__file__).parent / "golden" / "pcs_v3.json"
+GOLDEN_V2 = Path(__file__).parent / "golden" / "pcs_v2.json"
 GOLDEN_V1 = Path(__file__).parent / "golden" / "pcs_v1.json"
 SCHEMES = {"trivial": TrivialPCS(), "ligero-rate1/2": LigeroPCS(1), "ligero-rate1/4": LigeroPCS(2)}
 
@@ -78,8 +80,19 @@ def test_golden_v1_trivial_verifies_and_ligero_v1_is_rejected(name):
 
 
 @pytest.mark.parametrize("name", list(SCHEMES))
+def test_golden_v2_trivial_verifies_and_ligero_v2_proof_is_rejected(name):
+    case = json.loads(GOLDEN_V2.read_text())[name]
+    if name == "trivial":
+        _verify(name, case)
+        return
+    SCHEMES[name].decode_commitment(bytes.fromhex(case["commitment"]))  # still version 2
+    with pytest.raises(ProofFormatError, match="ligero opening proof: unsupported version 2"):
+        _verify(name, case)
+
+
+@pytest.mark.parametrize("name", list(SCHEMES))
 def test_golden_proof_is_reproduced(golden, name):
-    """The prover is deterministic and the v2 encoding has not changed."""
+    """The prover is deterministic and the v3 encoding has not changed."""
     assert _make(SCHEMES[name]) == golden[name]
 
 

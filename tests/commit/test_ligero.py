@@ -35,8 +35,9 @@ ligero = pytest.mark.parametrize("pcs", LIGERO, ids=LIGERO_IDS)
 
 
 def test_default_parameters_reach_100_bits():
-    assert LigeroPCS().queries == 241
-    assert LigeroPCS(log_blowup=2).queries == 148
+    assert LigeroPCS().queries == 154  # rate 1/4 at 104 bits per opening
+    assert LigeroPCS(log_blowup=1, target_bits=100).queries == 241
+    assert LigeroPCS(log_blowup=2, target_bits=100).queries == 148
     for lb in (1, 2, 3):
         assert LigeroPCS(log_blowup=lb).security_bits >= 100.0
 
@@ -192,11 +193,15 @@ def _cheating_open(pcs, data, claims, t, tweak_s=None, tweak_rows=None):
     if tweak_rows is not None:
         u_rows = tweak_rows(u_rows, groups, rho, beta, s)
     schedule.absorb_rows(t, u_rows)
+    bits = pcs.params.grinding_bits
+    nonce = schedule.find_nonce(schedule.grinding_seed(t, bits), bits)
+    schedule.absorb_nonce(t, nonce)
     indices = schedule.draw_queries(t, 1 << com.log_length, pcs.params.queries)
     columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(t, columns, siblings)
-    return LigeroProof(com.rows, com.log_cols, s, u_rows, tuple(indices), columns, siblings)
+    return LigeroProof(com.rows, com.log_cols, s, u_rows, nonce, tuple(indices), columns,
+                       siblings)
 
 
 def _false_claim(pcs, seed):

@@ -288,16 +288,18 @@ def test_commitment_row_count_must_fit_the_layout(pcs, batch):
         LigeroCommitment.from_bytes(bytes(raw))
 
 
-def test_version_1_encodings_rejected():
+def test_old_versions_rejected():
+    """Commitments of version 1 and proofs of versions 1 and 2 (no grinding nonce) are refused."""
     pcs = LIGERO[0]
     com, _, proof, _ = _honest(pcs, random_batch(np.random.default_rng(38), [8, 3]))
-    for obj, cls, what in ((com, LigeroCommitment, "ligero commitment"),
-                           (proof, LigeroProof, "ligero opening proof")):
+    for obj, cls, what, current, old in ((com, LigeroCommitment, "ligero commitment", 2, (1,)),
+                                         (proof, LigeroProof, "ligero opening proof", 3, (1, 2))):
         raw = bytearray(obj.to_bytes())
-        assert raw[4:6] == (2).to_bytes(2, "little")
-        raw[4:6] = (1).to_bytes(2, "little")
-        with pytest.raises(ProofFormatError, match=f"{what}: unsupported version 1"):
-            cls.from_bytes(bytes(raw))
+        assert raw[4:6] == current.to_bytes(2, "little")
+        for version in old:
+            raw[4:6] = version.to_bytes(2, "little")
+            with pytest.raises(ProofFormatError, match=f"{what}: unsupported version {version}"):
+                cls.from_bytes(bytes(raw))
 
 
 # ---- attacks on the opened columns of a non-power-of-two matrix
@@ -353,11 +355,14 @@ def _open_over_padded_rows(pcs, data, point, value, extra_row, t):
     beta = schedule.absorb_proximity_value(t, s)
     u[0] = ext.add(u[0], ext.mul(w[0], beta))
     schedule.absorb_rows(t, u)
+    bits = pcs.params.grinding_bits
+    nonce = schedule.find_nonce(schedule.grinding_seed(t, bits), bits)
+    schedule.absorb_nonce(t, nonce)
     indices = schedule.draw_queries(t, 1 << com.log_length, pcs.params.queries)
     columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(t, columns, siblings)
-    proof = LigeroProof(com.rows, com.log_cols, s, u, tuple(indices), columns, siblings)
+    proof = LigeroProof(com.rows, com.log_cols, s, u, nonce, tuple(indices), columns, siblings)
     return proof, padded
 
 

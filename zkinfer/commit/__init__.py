@@ -22,6 +22,7 @@ from zkinfer.commit.base import (
     Commitment,
     Layout,
     OpeningProof,
+    OpeningSoundness,
     ProverData,
     params_reader,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "Commitment",
     "Layout",
     "OpeningProof",
+    "OpeningSoundness",
     "ProverData",
     "TrivialPCS",
     "LigeroPCS",

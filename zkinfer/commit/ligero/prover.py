@@ -158,10 +158,14 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
     with np.errstate(over="ignore"):
         u_rows[0] = gl._add(u_rows[0], ext._mul(w_row, np.broadcast_to(beta, w_row.shape)))
     schedule.absorb_rows(transcript, u_rows)
+    # grinding: the smallest nonce with PoW(state || g, nonce) < 2^(64 - g); absorb it
+    nonce = schedule.find_nonce(schedule.grinding_seed(transcript, params.grinding_bits),
+                                params.grinding_bits)
+    schedule.absorb_nonce(transcript, nonce)
     # t column queries; open the distinct ones with a Merkle multi-proof
     indices = schedule.draw_queries(transcript, 1 << com.log_length, params.queries)
     columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(transcript, columns, siblings)
-    return LigeroProof(com.rows, com.log_cols, s_value, np.ascontiguousarray(u_rows),
+    return LigeroProof(com.rows, com.log_cols, s_value, np.ascontiguousarray(u_rows), nonce,
                        tuple(indices), columns, siblings)

@@ -9,10 +9,19 @@ Numpy only. Both sides call exactly these functions in this order, so they canno
    ``w = gamma^T M`` (``w`` itself is never sent), then draw ``beta`` in ``E``.
 3. :func:`absorb_rows`: absorb the prover's rows: ``u_0 = (A_0 + beta gamma)^T M`` (the first
    group's evaluation row with the proximity row folded in) and ``u_g = A_g^T M`` for ``g >= 1``.
-4. :func:`draw_queries`: draw ``t`` uniform column indices in ``[0, L)``; the proof opens the
+4. grinding: :func:`grinding_seed` fixes the puzzle (the transcript state after step 3 and the
+   difficulty ``g``); the prover finds a nonce with :func:`find_nonce`, the verifier checks it
+   with :func:`meets_difficulty` (one hash, :func:`proof_of_work`); both :func:`absorb_nonce`.
+5. :func:`draw_queries`: draw ``t`` uniform column indices in ``[0, L)``; the proof opens the
    distinct ones, in increasing order.
-5. :func:`absorb_opened`: absorb a digest of the opened columns and Merkle siblings, so that a
+6. :func:`absorb_opened`: absorb a digest of the opened columns and Merkle siblings, so that a
    protocol step after the opening depends on everything the prover sent.
+
+Grinding: ``PoW(seed, n) = BLAKE2b-64(seed || u64le(n))`` with personalization
+``"zkinfer-lig-pow1"`` (no transcript hash uses one, so the two never collide), read as a
+big-endian 64-bit integer; ``n`` meets difficulty ``g`` iff ``PoW < 2^(64 - g)`` (``g`` leading
+zero bits). ``seed = state || u8(g)``. ``g = 0`` accepts every nonce (the prover sends 0). See
+:mod:`zkinfer.commit.ligero.params` for what it buys.
 
 Why one row suffices for proximity and evaluation of group 0 (see also
 :mod:`zkinfer.commit.ligero.params`): ``c = A_0 + beta gamma`` is uniform in ``E^R`` when
@@ -47,6 +56,7 @@ claimed value ``V_g = sum_{k in g} rho_k v_k``.
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,6 +79,11 @@ __all__ = [
     "absorb_proximity_value",
     "check_coefficients",
     "absorb_rows",
+    "grinding_seed",
+    "proof_of_work",
+    "meets_difficulty",
+    "find_nonce",
+    "absorb_nonce",
     "draw_queries",
     "absorb_opened",
 ]
@@ -80,7 +95,11 @@ _LABEL_GAMMA = b"ligero/proximity-coefficients"
 _LABEL_S = b"ligero/proximity-value"
 _LABEL_BETA = b"ligero/proximity-weight"
 _LABEL_U = b"ligero/rows"
+_LABEL_NONCE = b"ligero/grinding-nonce"
 _LABEL_QUERIES = b"ligero/column-queries"
+_POW_PERSON = b"zkinfer-lig-pow1"
+_POW_BYTES = 8
+_NONCE = struct.Struct("<Q")
 _LABEL_OPENED = b"ligero/opened-columns"
 
 
@@ -239,13 +258,92 @@ def absorb_rows(transcript: Transcript, u_rows: U64) -> None:
     transcript.append_ext(_LABEL_U, u_rows)
 
 
+def grinding_seed(transcript: Transcript, bits: int) -> bytes:
+    """Step 4: the puzzle, ``state || u8(bits)``, from the transcript state after the rows.
+
+    Arguments:
+        transcript: in the state after :func:`absorb_rows` (it is not changed).
+        bits: the difficulty ``g`` (``0..MAX_GRINDING_BITS``, checked by the parameters).
+
+    Returns:
+        The seed bytes both sides hash with the nonce.
+    """
+    return transcript.digest() + bytes((bits,))
+
+
+def proof_of_work(seed: bytes, nonce: int) -> int:
+    """``PoW(seed, nonce)``: BLAKE2b-64 (personalized) of ``seed || u64le(nonce)``, big-endian.
+
+    Arguments:
+        seed: from :func:`grinding_seed`.
+        nonce: in ``[0, 2^64)``.
+
+    Returns:
+        The 64-bit value; ``g`` leading zero bits means ``value < 2^(64 - g)``.
+    """
+    h = hashlib.blake2b(seed, digest_size=_POW_BYTES, person=_POW_PERSON)
+    h.update(_NONCE.pack(nonce))
+    return int.from_bytes(h.digest(), "big")
+
+
+def meets_difficulty(seed: bytes, nonce: int, bits: int) -> bool:
+    """Whether ``nonce`` solves the puzzle: ``PoW(seed, nonce) < 2^(64 - bits)`` (one hash).
+
+    Arguments:
+        seed: from :func:`grinding_seed`.
+        nonce: the prover's nonce, in ``[0, 2^64)``.
+        bits: the difficulty ``g``.
+
+    Returns:
+        ``True`` when the first ``bits`` bits of the hash are zero (always for ``bits = 0``).
+    """
+    if not 0 <= nonce < 1 << 64:
+        return False
+    return bits == 0 or proof_of_work(seed, nonce) >> (64 - bits) == 0
+
+
+def find_nonce(seed: bytes, bits: int) -> int:
+    """The prover's search: the smallest nonce that :func:`meets_difficulty` (deterministic).
+
+    ``2^bits`` attempts on average, one ``hashlib`` call per attempt (a copy of the hash state
+    that has absorbed the seed, then the nonce): about 0.5 microseconds each.
+
+    Arguments:
+        seed: from :func:`grinding_seed`.
+        bits: the difficulty ``g``.
+
+    Returns:
+        The nonce.
+
+    Raises:
+        RuntimeError: no nonce below ``2^64`` (probability ``(1 - 2^-g)^(2^64)``: never).
+    """
+    if bits == 0:
+        return 0
+    # PoW < 2^(64 - g)  <=>  its 8 big-endian bytes < those of 2^(64 - g) (same length)
+    bound = (1 << (64 - bits)).to_bytes(_POW_BYTES, "big")
+    copy = hashlib.blake2b(seed, digest_size=_POW_BYTES, person=_POW_PERSON).copy
+    pack = _NONCE.pack
+    for nonce in range(1 << 64):
+        h = copy()
+        h.update(pack(nonce))
+        if h.digest() < bound:
+            return nonce
+    raise RuntimeError("no grinding nonce found")  # pragma: no cover
+
+
+def absorb_nonce(transcript: Transcript, nonce: int) -> None:
+    """Step 4, last: absorb the nonce (``u64``) before the queries are drawn."""
+    transcript.append_int(_LABEL_NONCE, nonce)
+
+
 def draw_queries(transcript: Transcript, length: int, queries: int) -> list[int]:
-    """Step 4: ``queries`` uniform indices in ``[0, length)``; returns the distinct ones, sorted."""
+    """Step 5: ``queries`` uniform indices in ``[0, length)``; returns the distinct ones, sorted."""
     return sorted(set(transcript.challenge_indices(_LABEL_QUERIES, length, queries)))
 
 
 def absorb_opened(transcript: Transcript, columns: U64, siblings: Sequence[bytes]) -> None:
-    """Step 5: absorb ``SHA-256(columns || siblings)``."""
+    """Step 6: absorb ``SHA-256(columns || siblings)``."""
     h = hashlib.sha256(np.ascontiguousarray(columns, dtype="<u8").tobytes())
     for s in siblings:
         h.update(s)

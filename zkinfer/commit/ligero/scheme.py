@@ -11,8 +11,20 @@ from typing import TYPE_CHECKING
 
 import numpy.typing as npt
 
-from zkinfer.commit.base import PCS, Claim, is_encoded, params_reader, params_writer
-from zkinfer.commit.ligero.params import BOUNDS, LigeroParams
+from zkinfer.commit.base import (
+    PCS,
+    Claim,
+    OpeningSoundness,
+    is_encoded,
+    params_reader,
+    params_writer,
+)
+from zkinfer.commit.ligero.params import (
+    BOUNDS,
+    DEFAULT_GRINDING_BITS,
+    MAX_GRINDING_BITS,
+    LigeroParams,
+)
 from zkinfer.commit.ligero.proof import LigeroCommitment, LigeroProof
 from zkinfer.commit.ligero.verify import verify_opening
 from zkinfer.errors import ProofFormatError, VerificationError
@@ -28,16 +40,26 @@ class LigeroPCS(PCS):
     """Ligero-style multilinear PCS over Goldilocks: Reed-Solomon rows, Merkle tree of columns.
 
     Arguments:
-        log_blowup: ``log2(1 / rate)``: ``1`` (rate 1/2, default), ``2`` (rate 1/4) or ``3``.
-        target_bits: soundness asked for; the query count is the smallest that reaches it.
+        log_blowup: ``log2(1 / rate)``: ``1`` (rate 1/2), ``2`` (rate 1/4, default) or ``3``.
+        target_bits: the *interactive* soundness of one opening asked for (default 104, so that
+            a whole proof, two openings plus the field terms of the protocol, stays at or above
+            the verifier's 100-bit floor up to MiniLM's 256 tokens); the query count is the
+            smallest that reaches it. Grinding is not counted (it does not change the interactive soundness),
+            so the query count does not depend on ``grinding_bits``.
         bound: ``"unique-decoding"`` (proven; default) or ``"conjectured"`` (see
             :mod:`zkinfer.commit.ligero.params`; not proven, for experiments only).
+        grinding_bits: proof-of-work bits before the column queries (``0..30``, default 16):
+            ``~2^g`` hashes to prove, one to verify; a hashing adversary's query-phase term
+            becomes ``q^t 2^-g`` (:attr:`hashing_bits`).
+
+    Raises:
+        ValueError: a parameter out of range.
 
     Proof size ``~ 16 C G + t' (8 R + 32 log(L / t'))`` bytes for an ``R x C`` matrix, ``G``
     distinct column points and ``t'`` distinct queried columns; ``O(sqrt N)`` for ``N`` entries.
 
     Example:
-        >>> pcs = LigeroPCS()                         # rate 1/2, 241 queries, >= 100 bits
+        >>> pcs = LigeroPCS()        # rate 1/4, 154 queries, >= 104 bits, 16 bits of grinding
         >>> com, data = pcs.commit([table_a, table_b])
         >>> proof = pcs.open(data, [Claim(0, r, None)], Transcript(b"demo"))
         >>> pcs.verify(com.to_bytes(), [Claim(0, r, value)], proof.to_bytes(), Transcript(b"demo"))
@@ -45,17 +67,19 @@ class LigeroPCS(PCS):
 
     name = "ligero"
 
-    def __init__(self, log_blowup: int = 1, target_bits: float = 100.0,
-                 bound: str = "unique-decoding") -> None:
-        self.params = LigeroParams(log_blowup, target_bits, bound)
+    def __init__(self, log_blowup: int = 2, target_bits: float = 104.0,
+                 bound: str = "unique-decoding",
+                 grinding_bits: int = DEFAULT_GRINDING_BITS) -> None:
+        self.params = LigeroParams(log_blowup, target_bits, bound, grinding_bits)
 
     def __repr__(self) -> str:
         p = self.params
         return (f"LigeroPCS(rate=1/{1 << p.log_blowup}, queries={p.queries}, "
-                f"bits={self.security_bits:.1f}, bound={p.bound!r})")
+                f"bits={self.security_bits:.1f}, grinding={p.grinding_bits}, bound={p.bound!r})")
 
     def params_bytes(self) -> bytes:
-        """``"ZKPP" | u16 version | name | u8 log_blowup | u8 target_bits | u8 bound | u16 t``.
+        """``"ZKPP" | u16 version | name | u8 log_blowup | u8 target_bits | u8 bound | u16 t |
+        u8 grinding_bits``.
 
         Raises:
             ValueError: ``target_bits`` is not a whole number (only those are encodable).
@@ -68,6 +92,7 @@ class LigeroPCS(PCS):
         w.u8(int(p.target_bits))
         w.u8(BOUNDS.index(p.bound))
         w.u16(p.queries)
+        w.u8(p.grinding_bits)
         return w.finish()
 
     @classmethod
@@ -75,16 +100,18 @@ class LigeroPCS(PCS):
         """Inverse of :meth:`params_bytes`.
 
         Raises:
-            ProofFormatError: malformed, unsupported, or a query count that does not follow
-                from the other parameters.
+            ProofFormatError: malformed, unsupported, ``grinding_bits`` above
+                :data:`~zkinfer.commit.ligero.params.MAX_GRINDING_BITS`, or a query count that
+                does not follow from the other parameters.
         """
         name, r = params_reader(data)
         if name != cls.name:
             raise ProofFormatError(f"pcs parameters: scheme {name!r}, expected {cls.name!r}")
         log_blowup, bits, bound, queries = r.u8(), r.u8(), r.u8(len(BOUNDS) - 1), r.u16()
+        grinding = r.u8(MAX_GRINDING_BITS)
         r.finish()
         try:
-            pcs = cls(log_blowup, bits, BOUNDS[bound])
+            pcs = cls(log_blowup, bits, BOUNDS[bound], grinding)
         except ValueError as exc:
             raise ProofFormatError(f"pcs parameters: {exc}") from None
         if pcs.queries != queries:
@@ -98,8 +125,21 @@ class LigeroPCS(PCS):
 
     @property
     def security_bits(self) -> float:
-        """``-log2(((1 + rate) / 2)^t + (L_max + 1) / p^2)`` (see :mod:`.params`)."""
+        """Interactive: ``-log2(((1 + rate) / 2)^t + (L_max + MAX_GROUPS + 2) / p^2)`` (see
+        :mod:`.params`; ``rate^t`` for the conjectured bound); grinding does not change it."""
         return self.params.security_bits
+
+    @property
+    def hashing_bits(self) -> float:
+        """Per unit of hashing work: ``-log2(q^t 2^-g + (L_max + MAX_GROUPS + 2) / p^2)``."""
+        return self.params.hashing_bits
+
+    def opening_soundness(self) -> OpeningSoundness:
+        """See :meth:`zkinfer.commit.base.PCS.opening_soundness`."""
+        p = self.params
+        return OpeningSoundness(field_error=p.field_error, query_error=p.query_error,
+                                grinding_bits=p.grinding_bits, bound=p.bound,
+                                proven=p.bound == "unique-decoding", insecure=False)
 
     def commit(self, polys: Sequence[npt.ArrayLike]
                ) -> tuple[LigeroCommitment, LigeroProverData]:

@@ -4,11 +4,14 @@ Checks, in order (each failure raises :class:`~zkinfer.errors.VerificationError`
 
 1. ``shape``: the commitment's ``R = ceil(used / C)`` fits its layout, and the proof's ``(R, C)``,
    number of rows ``u_g`` and column lengths match the commitment and claims;
-2. ``queries``: the opened column indices are exactly the distinct transcript queries;
-3. ``evaluation`` (per group ``g``): ``<u_g, eq(col point_g)> == V_g + [g = 0] beta s`` with
+2. ``grinding``: the nonce meets the difficulty ``g`` of the parameters (one hash of the
+   transcript state after the rows and the nonce, see :mod:`zkinfer.commit.ligero.schedule`);
+   it is then absorbed before the queries are drawn;
+3. ``queries``: the opened column indices are exactly the distinct transcript queries;
+4. ``evaluation`` (per group ``g``): ``<u_g, eq(col point_g)> == V_g + [g = 0] beta s`` with
    ``V_g = sum_{k in g} rho_k v_k``;
-4. ``merkle``: the opened columns and the multi-proof hash to the committed root;
-5. ``proximity and consistency`` (per group and opened column ``j``):
+5. ``merkle``: the opened columns and the multi-proof hash to the committed root;
+6. ``proximity and consistency`` (per group and opened column ``j``):
    ``Enc(u_g)[j] == c_g^T col_j`` with ``c_0 = A_0 + beta gamma`` (the proximity test folded
    into the first row) and ``c_g = A_g``, all of ``R`` entries: ``A_g`` are the ``eq`` tables of
    the row points truncated to the ``R`` committed rows, exact because ``F`` is zero beyond them
@@ -112,10 +115,18 @@ def verify_opening(
     if (proof.u_rows.shape[1:] != (cols, 2)
             or proof.columns.shape != (len(proof.indices), rows)):
         raise VerificationError(_CHECK, "shape: rows or columns of the wrong size")
-    # rho, gamma <- transcript; absorb s; beta <- transcript; absorb u_g; queries <- transcript
+    # rho, gamma <- transcript; absorb s; beta <- transcript; absorb u_g
     rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, rows)
     beta = schedule.absorb_proximity_value(transcript, proof.proximity_value)
     schedule.absorb_rows(transcript, proof.u_rows)
+    # grinding: PoW(state || g, nonce) < 2^(64 - g); absorb the nonce; queries <- transcript
+    nonce = proof.nonce
+    seed = schedule.grinding_seed(transcript, params.grinding_bits)
+    if (isinstance(nonce, bool) or not isinstance(nonce, (int, np.integer))
+            or not schedule.meets_difficulty(seed, int(nonce), params.grinding_bits)):
+        raise VerificationError(_CHECK, f"grinding: the nonce does not meet the difficulty of "
+                                f"{params.grinding_bits} bits", got=nonce)
+    schedule.absorb_nonce(transcript, int(nonce))
     indices = schedule.draw_queries(transcript, 1 << com.log_length, params.queries)
     # queries: the opened columns are exactly the distinct queried ones
     if list(proof.indices) != indices:

@@ -1,0 +1,310 @@
+"""Mutation testing of the verifier's checks and the circuit's constraints.
+
+Each mutant disables one check and runs the tests against it; a mutant that no test kills is a
+check that nothing guards (a refactor could drop it silently). The mutants:
+
+- ``if-false``: an ``if`` whose body raises ``VerificationError`` or ``ProofFormatError`` (or
+  calls a ``_fail``-style helper that does) on the verifier side gets the condition ``False``:
+  the check never fires;
+- ``raise-removed``: such a ``raise`` outside an ``if`` becomes ``pass``;
+- ``identity-emptied``: an ``Identity.of(name, terms...)`` of the circuit keeps its name and
+  loses its terms (it then holds for every trace);
+- ``range-dropped``: a ``c.range(...)`` statement of the circuit is removed;
+- ``width-dropped``: a width argument of ``add_trace`` / ``add_advice`` / ``add_linear`` becomes
+  ``None`` (no range check of that column).
+
+Every mutant runs in a scratch copy of the repository (never in place), with the golden-proof
+tests deselected: a golden proof notices any change of layout, so it must not be the only
+guard of anything. A mutant is *killed* when some test fails (the first failing test is
+reported), *survives* when all pass, and is an *error* when pytest cannot run.
+
+Usage::
+
+    python tools/mutation.py                 # every mutant; exit 1 if any survives
+    python tools/mutation.py --list          # list the mutants only
+    python tools/mutation.py --only ligero   # mutants whose file or function matches
+    python tools/mutation.py --json out.json # the table as JSON too
+    python tools/mutation.py --only sumcheck --tests tests/sumcheck   # a quick partial check
+
+The whole run takes tens of minutes on two cores (each mutant is one pytest run that stops at
+the first failure), so it is a slow job, not part of the default test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Modules on the verifier side: every check they raise is a mutation site.
+VERIFIER_MODULES = [
+    "zkinfer/verifier.py",
+    "zkinfer/proof.py",
+    "zkinfer/codec.py",
+    "zkinfer/commit/__init__.py",
+    "zkinfer/commit/base.py",
+    "zkinfer/commit/ligero/verify.py",
+    "zkinfer/commit/ligero/proof.py",
+    "zkinfer/commit/ligero/scheme.py",
+    "zkinfer/commit/ligero/params.py",
+    "zkinfer/commit/ligero/schedule.py",
+    "zkinfer/sumcheck/verifier.py",
+    "zkinfer/sumcheck/common.py",
+    "zkinfer/lookup/gkr.py",
+    "zkinfer/lookup/logup.py",
+    "zkinfer/protocol/engine.py",
+    "zkinfer/protocol/constraints.py",
+    "zkinfer/protocol/zerocheck.py",
+    "zkinfer/protocol/matmul.py",
+    "zkinfer/protocol/embedding.py",
+    "zkinfer/protocol/openings.py",
+    "zkinfer/protocol/range.py",
+]
+#: Modules that declare the circuit's identities and range checks.
+CIRCUIT_MODULES = ["zkinfer/protocol/model_circuit.py", "zkinfer/protocol/requant.py",
+                   "zkinfer/protocol/circuit.py"]
+ERRORS = {"VerificationError", "ProofFormatError"}
+#: Tests run first (the attack suites), then the rest of the default run.
+FIRST = ["tests/test_inference_attacks.py", "tests/test_statement_bounds.py"]
+
+
+@dataclass
+class Mutant:
+    """One disabled check."""
+
+    path: str
+    line: int
+    function: str
+    kind: str
+    text: str
+    result: str = ""
+    killed_by: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ident(self) -> str:
+        return f"{self.path}:{self.line} {self.kind}"
+
+
+def _raises_error(stmt: ast.stmt, helpers: set[str]) -> bool:
+    """Whether ``stmt`` raises one of :data:`ERRORS` (or calls a helper that always does)."""
+    if isinstance(stmt, ast.Raise) and isinstance(stmt.exc, ast.Call):
+        f = stmt.exc.func
+        return isinstance(f, ast.Name) and f.id in ERRORS or isinstance(f, ast.Attribute) and f.attr in ERRORS
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        f = stmt.value.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        return name in helpers
+    return False
+
+
+def _raising_helpers(tree: ast.AST) -> set[str]:
+    """Functions whose body ends in a raise of :data:`ERRORS` unconditionally (``_fail``)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.body and _raises_error(node.body[-1], set()):
+            if all(not isinstance(s, ast.If) for s in node.body):
+                out.add(node.name)
+    return out
+
+
+class _Sites(ast.NodeVisitor):
+    def __init__(self, path: str, circuit: bool, helpers: set[str]) -> None:
+        self.path, self.circuit, self.helpers = path, circuit, helpers
+        self.sites: list[tuple[ast.AST, str, str]] = []
+        self.function = "<module>"
+        self.in_if: set[int] = set()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if node.name in self.helpers:
+            return  # the helper's own raise is covered through its call sites
+        outer, self.function = self.function, node.name
+        self.generic_visit(node)
+        self.function = outer
+
+    def visit_If(self, node: ast.If) -> None:
+        if not self.circuit and any(_raises_error(s, self.helpers) for s in node.body):
+            self.sites.append((node, "if-false", self.function))
+            self.in_if.update(id(s) for s in node.body)
+        self.generic_visit(node)
+
+    def visit_Raise(self, node: ast.Raise) -> None:
+        if not self.circuit and id(node) not in self.in_if and _raises_error(node, set()):
+            self.sites.append((node, "raise-removed", self.function))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if self.circuit:
+            f = node.func
+            if isinstance(f, ast.Attribute) and f.attr == "of" and isinstance(f.value, ast.Name) \
+                    and f.value.id == "Identity" and len(node.args) > 1:
+                self.sites.append((node, "identity-emptied", self.function))
+            if isinstance(f, ast.Attribute) and f.attr in ("add_trace", "add_advice", "add_linear") \
+                    and len(node.args) >= 3 and not (isinstance(node.args[2], ast.Constant)
+                                                     and node.args[2].value is None):
+                self.sites.append((node, "width-dropped", self.function))
+        self.generic_visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if self.circuit and isinstance(node.value, ast.Call):
+            f = node.value.func
+            if isinstance(f, ast.Attribute) and f.attr == "range" and self.function != "add_trace" \
+                    and self.function != "add_linear":
+                self.sites.append((node, "range-dropped", self.function))
+        self.generic_visit(node)
+
+
+def find_mutants(root: Path = ROOT) -> list[Mutant]:
+    """Every mutation site of :data:`VERIFIER_MODULES` and :data:`CIRCUIT_MODULES`."""
+    out = []
+    for rel in VERIFIER_MODULES + CIRCUIT_MODULES:
+        source = (root / rel).read_text()
+        tree = ast.parse(source)
+        circuit = rel in CIRCUIT_MODULES
+        visitor = _Sites(rel, circuit, set() if circuit else _raising_helpers(tree))
+        visitor.visit(tree)
+        for node, kind, fn in visitor.sites:
+            text = ast.get_source_segment(source, node) or ""
+            out.append(Mutant(rel, node.lineno, fn, kind, text.splitlines()[0][:90]))
+    return out
+
+
+class _Apply(ast.NodeTransformer):
+    def __init__(self, m: Mutant) -> None:
+        self.m = m
+
+    def _hit(self, node: ast.AST) -> bool:
+        return getattr(node, "lineno", None) == self.m.line
+
+    def visit_If(self, node: ast.If):
+        self.generic_visit(node)
+        if self.m.kind == "if-false" and self._hit(node):
+            node.test = ast.Constant(False)
+        return node
+
+    def visit_Raise(self, node: ast.Raise):
+        if self.m.kind == "raise-removed" and self._hit(node):
+            return ast.Pass()
+        return node
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        if self._hit(node) and self.m.kind == "identity-emptied" and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "of":
+            node.args = node.args[:1]
+        if self._hit(node) and self.m.kind == "width-dropped" and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("add_trace", "add_advice", "add_linear"):
+            node.args[2] = ast.Constant(None)
+        return node
+
+    def visit_Expr(self, node: ast.Expr):
+        if self.m.kind == "range-dropped" and self._hit(node):
+            return ast.Pass()
+        return self.generic_visit(node)
+
+
+def mutate(source: str, m: Mutant) -> str:
+    """``source`` with mutant ``m`` applied (the whole module re-printed by ``ast.unparse``)."""
+    tree = _Apply(m).visit(ast.parse(source))
+    ast.fix_missing_locations(tree)
+    return ast.unparse(tree)
+
+
+def _scratch() -> Path:
+    """A copy of the package and tests (with the Numba cache, mtimes kept so it stays valid)."""
+    dest = Path(tempfile.mkdtemp(prefix="zkinfer-mutants-"))
+    for name in ("zkinfer", "tests", "setup.cfg", "pyproject.toml", "README.md", "notebooks",
+                 "benchmarks"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, copy_function=shutil.copy2)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def _test_command(extra: list[str], tests: list[str] | None) -> list[str]:
+    if tests is None:
+        rest = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
+                      if str(p.relative_to(ROOT)) not in FIRST)
+        tests = FIRST + rest
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rf",
+            "--deselect", "tests/test_golden_proof.py", "--deselect", "tests/commit/test_golden.py",
+            *tests, *extra]
+
+
+def run_mutant(scratch: Path, m: Mutant, timeout: float, extra: list[str],
+               tests: list[str] | None = None) -> None:
+    """Apply ``m`` in ``scratch``, run the tests, restore the file; fills ``m.result``."""
+    target = scratch / m.path
+    original = target.read_text()
+    target.write_text(mutate(original, m))
+    env = dict(os.environ, PYTHONPATH=str(scratch), PYTHONDONTWRITEBYTECODE="1")
+    start = time.time()
+    try:
+        proc = subprocess.run(_test_command(extra, tests), cwd=scratch, env=env, capture_output=True,
+                              text=True, timeout=timeout)
+        out = proc.stdout + proc.stderr
+        if proc.returncode == 0:
+            m.result = "SURVIVED"
+        elif proc.returncode == 1:
+            m.result = "killed"
+            found = re.search(r"^FAILED (\S+)", out, re.M)
+            m.killed_by = found.group(1) if found else "?"
+        else:
+            m.result = f"error (pytest exit {proc.returncode})"
+            m.killed_by = out.strip().splitlines()[-1][:120] if out.strip() else ""
+    except subprocess.TimeoutExpired:
+        m.result = "timeout"
+    finally:
+        m.seconds = round(time.time() - start, 1)
+        target.write_text(original)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--only", help="regular expression on 'path:line function kind'")
+    ap.add_argument("--timeout", type=float, default=1200.0, help="seconds per mutant")
+    ap.add_argument("--json", help="write the table to this file")
+    ap.add_argument("--tests", nargs="+", help="run only these test paths (default: the whole "
+                    "default run, attack suites first); a quick check while writing tests")
+    ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
+    args = ap.parse_args(argv)
+    mutants = find_mutants()
+    if args.only:
+        mutants = [m for m in mutants if re.search(args.only, f"{m.ident} {m.function}")]
+    if args.list:
+        for m in mutants:
+            print(f"{m.ident:55s} {m.function:28s} {m.text}")
+        print(f"{len(mutants)} mutants")
+        return 0
+    scratch = _scratch()
+    try:
+        for k, m in enumerate(mutants, 1):
+            run_mutant(scratch, m, args.timeout, args.pytest_args, args.tests)
+            print(f"[{k}/{len(mutants)}] {m.ident:55s} {m.result:10s} {m.seconds:6.1f} s  {m.killed_by}",
+                  flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(m) for m in mutants], indent=1))
+    bad = [m for m in mutants if m.result != "killed"]
+    print(f"{len(mutants) - len(bad)} of {len(mutants)} mutants killed")
+    for m in bad:
+        print(f"  {m.result}: {m.ident} in {m.function}: {m.text}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
