@@ -373,7 +373,8 @@ def _amax(width: tuple[int, bool]) -> int:
 
 
 def _abs_int(a: np.ndarray) -> list[int]:
-    return [abs(int(v)) for v in a]
+    """``|a|`` as Python ints (exact products follow; the entries are validated to <= 48 bits)."""
+    return np.abs(np.asarray(a, dtype=np.int64)).tolist()
 
 
 def _rq_columns(name, shape, pre_bound, rq: Requant, pre_doc):
