@@ -113,7 +113,8 @@ def verify_opening(
                                 expected=len(groups.members), got=proof.u_rows.shape[0])
     # (decoded proofs have these shapes; a proof object built by hand might not)
     if (proof.u_rows.shape[1:] != (cols, 2)
-            or proof.columns.shape != (len(proof.indices), rows)):
+            or proof.columns.shape != (len(proof.indices), rows)
+            or np.shape(proof.proximity_value) != (2,)):
         raise VerificationError(_CHECK, "shape: rows or columns of the wrong size")
     # rho, gamma <- transcript; absorb s; beta <- transcript; absorb u_g
     rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, rows)

@@ -1,0 +1,1 @@
+"""Cheating provers for the attack tests: proofs that pass every check but the one under test."""
