@@ -1,8 +1,10 @@
 """Shared test configuration: hypothesis profiles and the galois oracle fields.
 
-Profiles: ``dev`` (default, quick), ``ci`` (selected when ``CI`` is set: derandomized so a CI
-failure reproduces). Both have ``deadline=None`` because the first call of a Numba kernel may
-compile (or load from the cache) inside an example.
+Profiles: ``dev`` (default, quick: 60 examples), ``ci`` (selected when ``CI`` is set, or with
+``HYPOTHESIS_PROFILE=ci``: derandomized so a CI failure reproduces, 100 examples). Both have
+``deadline=None`` because the first call of a Numba kernel may compile (or load from the cache)
+inside an example. The central properties (field laws, sumcheck completeness and soundness,
+LogUp, honest proofs verify) set their own budgets with :func:`examples`, larger under ``ci``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,22 @@ settings.register_profile(
 )
 settings.register_profile(
     "ci",
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+#: The profile in use: ``HYPOTHESIS_PROFILE`` if set, else ``ci`` when ``CI`` is set, else ``dev``.
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+settings.load_profile(PROFILE)
+
+
+def examples(dev: int, ci: int) -> int:
+    """The example budget of a central property (an explicit ``max_examples``, which overrides
+    the profile's): ``dev`` in a local run, ``ci`` under the ``ci`` profile, which is
+    derandomized, so the larger budget buys coverage without making CI flaky."""
+    return ci if PROFILE == "ci" else dev
 
 P = 2**64 - 2**32 + 1
 

@@ -238,9 +238,27 @@ def test_estimate_grows_with_tokens():
     assert small.seconds < large.seconds and small.peak_bytes < large.peak_bytes
 
 
-def test_available_memory_is_read():
-    avail = estimate.available_memory()
-    assert avail is None or avail > 0
+def test_available_memory_is_read(monkeypatch):
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():  # Linux: MemAvailable, in kB (it moves between two reads)
+        kb = next(int(line.split()[1]) for line in meminfo.read_text().splitlines()
+                  if line.startswith("MemAvailable:"))
+        assert abs(estimate.available_memory() - kb * 1024) < 1 << 30
+    # no /proc/meminfo: the free pages sysconf reports; neither: unknown
+
+    def no_file(*args, **kwargs):
+        raise OSError("no /proc/meminfo")
+
+    monkeypatch.setattr(estimate, "open", no_file, raising=False)
+    pages = {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(estimate.os, "sysconf", lambda name: pages[name])
+    assert estimate.available_memory() == 4096000
+
+    def no_sysconf(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(estimate.os, "sysconf", no_sysconf)
+    assert estimate.available_memory() is None
 
 
 def test_refusal_when_memory_is_short(tmp_path, monkeypatch, capsys):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import re
 import time
 import tracemalloc
 
@@ -133,7 +134,7 @@ def rejects(h: Honest, key: VerifyingKey, kind: type, fragment: str) -> Exceptio
     for vk in (key.to_bytes(), key):
         tracemalloc.start()
         start = time.perf_counter()
-        with pytest.raises(kind) as err:
+        with pytest.raises(kind, match=re.escape(fragment)) as err:
             zkinfer.verify(vk, IDS, h.output, forged, **OPT_IN)
         seconds = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
@@ -362,12 +363,17 @@ def test_key_with_a_huge_weight_placeholder_rejected_without_iterating_over_it(m
     ("config.activation", "swish", "activation must be one of"),
     ("config.activation", 1, "model.config.activation must be a string, got int 1"),
     ("config.ln_eps", float("nan"), "ln_eps must be a number in [0, 1)"),
+    ("config.ln_eps", "1e-12", "model.config.ln_eps must be a number, got str"),
+    ("config.ln_eps", False, "model.config.ln_eps must be a number, got bool False"),
+    ("qconfig.calib_percentile", None, "model.qconfig.calib_percentile must be a number, got NoneType"),
     ("config.block", "transformer", "a transformer block needs ln1, attn and ln2"),
     ("qconfig.weight_bits", 8.5, "model.qconfig.weight_bits must be an int, got float 8.5"),
     ("qconfig.weight_bits", 1, "weight_bits must be in [2, 8]"),
     ("qconfig.norm_per_channel", 1, "model.qconfig.norm_per_channel must be a bool, got int 1"),
     ("config", None, "model.config must be a TransformerConfig, got NoneType"),
     ("layers", (), "0 layers, config says 2"),
+    ("layers", None, "model.layers must be a tuple, got NoneType"),
+    ("layers", {"0": None}, "model.layers must be a tuple, got dict"),
     ("layers.0.ffn", None, "model.layers[0].ffn must be an IntFFN, got NoneType"),
     ("layers.0.ffn.up.rq", None, "model.layers[0].ffn.up.rq must be a Requant, got NoneType"),
 ])  # fmt: skip

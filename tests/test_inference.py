@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zkinfer
+from tests.conftest import examples
 from zkinfer.commit import LigeroPCS, TrivialPCS, pcs_from_params
 from zkinfer.model.config import TransformerConfig
 from zkinfer.model.forward import forward
@@ -68,7 +69,7 @@ def mlp_statements(draw):
     return cfg, draw(st.integers(0, 2**16)), ids
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(10, 25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mlp_statements())
 def test_random_mlp_models_prove_and_verify_through_bytes(statement):
     cfg, seed, ids = statement

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -53,8 +54,9 @@ def trivial():
     return _keys_and_proof(TrivialPCS())
 
 
-def _security_error(vk, proof, **kwargs) -> VerificationError:
-    with pytest.raises(VerificationError) as err:
+def _security_error(vk, proof, match: str, **kwargs) -> VerificationError:
+    """The floor's rejection: check ``security``, ``match`` (a plain fragment) in the message."""
+    with pytest.raises(VerificationError, match=re.escape(match)) as err:
         zkinfer.verify(vk, IDS, proof.output, proof, **kwargs)
     assert err.value.check == "security"
     return err.value
@@ -65,8 +67,7 @@ def _security_error(vk, proof, **kwargs) -> VerificationError:
 
 def test_trivial_pcs_key_rejected_by_default(trivial):
     vk, proof = trivial
-    err = _security_error(vk, proof)
-    assert "trivial PCS, which makes no security claim" in str(err)
+    err = _security_error(vk, proof, "trivial PCS, which makes no security claim")
     assert "allow_insecure=True" in str(err)
     # also with the floor switched off, from bytes: the opt-in is a separate decision
     with pytest.raises(VerificationError, match="makes no security claim"):
@@ -101,10 +102,10 @@ def test_ligero_with_one_query_rejected():
     pcs = LigeroPCS(log_blowup=3, target_bits=1, bound="conjectured")
     assert pcs.queries == 1
     vk, proof = _keys_and_proof(pcs)
-    err = _security_error(vk, proof, allow_conjectured=True)
-    assert "below the floor of 100 bits" in str(err) and err.got < 5
+    err = _security_error(vk, proof, "below the floor of 100 bits", allow_conjectured=True)
+    assert err.got < 5
     # without the opt-in, the conjectured bound is refused first
-    assert "not proven" in str(_security_error(vk, proof))
+    _security_error(vk, proof, "'conjectured' soundness bound, which is not proven")
     # the proof itself is valid: with the floor off it verifies
     assert zkinfer.verify(vk, IDS, proof.output, proof, allow_conjectured=True, min_bits=0)
 
@@ -113,15 +114,14 @@ def test_weakest_proven_ligero_key_rejected():
     pcs = LigeroPCS(log_blowup=3, target_bits=1)
     assert pcs.queries == 2
     vk, proof = _keys_and_proof(pcs)
-    err = _security_error(vk, proof)
-    assert "the key's two PCS openings alone give" in str(err) and err.expected == 100.0
+    err = _security_error(vk, proof, "the key's two PCS openings alone give")
+    assert err.expected == 100.0
 
 
 def test_conjectured_bound_rejected_without_the_opt_in():
     pcs = LigeroPCS(log_blowup=2, target_bits=104, bound="conjectured")
     vk, proof = _keys_and_proof(pcs)
-    err = _security_error(vk, proof)
-    assert "'conjectured' soundness bound, which is not proven" in str(err)
+    err = _security_error(vk, proof, "'conjectured' soundness bound, which is not proven")
     assert "allow_conjectured=True" in str(err)
     assert zkinfer.verify(vk, IDS, proof.output, proof, allow_conjectured=True)
     sec = soundness(vk, proof)
@@ -140,8 +140,8 @@ def test_default_proof_verifies_at_the_default_floor(default):
 
 def test_min_bits_120_rejects_the_default_proof(default):
     vk, proof = default
-    err = _security_error(vk, proof, min_bits=120)
-    assert "below the floor of 120 bits" in str(err) and err.expected == 120.0
+    err = _security_error(vk, proof, "below the floor of 120 bits", min_bits=120)
+    assert err.expected == 120.0
 
 
 def test_floor_at_the_figure(default):
@@ -151,10 +151,8 @@ def test_floor_at_the_figure(default):
     openings_alone = pcs_from_params(vk.pcs_params).security_bits - 1  # two openings
     assert bits < openings_alone
     assert zkinfer.verify(vk, IDS, proof.output, proof, min_bits=bits)
-    err = _security_error(vk, proof, min_bits=(bits + openings_alone) / 2)
-    assert "the proof has" in str(err)
-    err = _security_error(vk, proof, min_bits=openings_alone + 0.01)
-    assert "the key's two PCS openings alone give" in str(err)
+    _security_error(vk, proof, "the proof has", min_bits=(bits + openings_alone) / 2)
+    _security_error(vk, proof, "the key's two PCS openings alone give", min_bits=openings_alone + 0.01)
 
 
 def test_floor_is_checked_before_the_transcript_is_replayed(default):
@@ -165,10 +163,12 @@ def test_floor_is_checked_before_the_transcript_is_replayed(default):
     broken = dataclasses.replace(step, value=np.array([1, 2], dtype=np.uint64))
     forged = dataclasses.replace(proof, steps=proof.steps[:k] + (broken,) + proof.steps[k + 1:])
     bits = soundness(vk, proof).interactive_bits
-    assert "the proof has" in str(_security_error(vk, forged, min_bits=bits + 0.001))
-    with pytest.raises(VerificationError) as err:  # below the floor: the relation check fails
+    _security_error(vk, forged, "the proof has", min_bits=bits + 0.001)
+    # below the floor: the relation check fails (its claimed value is the forged one)
+    with pytest.raises(VerificationError, match=re.escape("round 0: s(0) + s(1) does not match the claim "
+                                                          "(expected (1, 2)")) as err:
         zkinfer.verify(vk, IDS, proof.output, forged)
-    assert err.value.check != "security"
+    assert err.value.check == "embedding emb.tok" and err.value.round == 0
 
 
 @pytest.mark.parametrize("bad, kind", [

@@ -4,8 +4,9 @@ Each mutant disables one check and runs the tests against it; a mutant that no t
 check that nothing guards (a refactor could drop it silently). The mutants:
 
 - ``if-false``: an ``if`` whose body raises ``VerificationError`` or ``ProofFormatError`` (or
-  calls a ``_fail``-style helper that does) on the verifier side gets the condition ``False``:
-  the check never fires;
+  calls a ``_fail``-style helper that does, or raises what an error factory such as the codec's
+  ``Reader._fail`` returns) on the verifier side gets the condition ``False``: the check never
+  fires;
 - ``raise-removed``: such a ``raise`` outside an ``if`` becomes ``pass``;
 - ``identity-emptied``: an ``Identity.of(name, terms...)`` of the circuit keeps its name and
   loses its terms (it then holds for every trace);
@@ -53,6 +54,9 @@ VERIFIER_MODULES = [
     "zkinfer/proof.py",
     "zkinfer/codec.py",
     "zkinfer/commit/__init__.py",
+    "zkinfer/security.py",
+    "zkinfer/field/goldilocks.py",
+    "zkinfer/field/extension.py",
     "zkinfer/commit/base.py",
     "zkinfer/commit/ligero/verify.py",
     "zkinfer/commit/ligero/proof.py",
@@ -75,8 +79,20 @@ VERIFIER_MODULES = [
 CIRCUIT_MODULES = ["zkinfer/protocol/model_circuit.py", "zkinfer/protocol/requant.py",
                    "zkinfer/protocol/circuit.py"]
 ERRORS = {"VerificationError", "ProofFormatError"}
-#: Tests run first (the attack suites), then the rest of the default run.
-FIRST = ["tests/test_inference_attacks.py", "tests/test_statement_bounds.py"]
+#: Equivalent mutants: checks that cannot fire, so that no input kills their mutant. Keyed by
+#: ``(path, function, kind, first line of the site)`` (not the line number, which moves), with
+#: the reason. They are listed and not run; an entry that matches no site is reported and fails
+#: the run (the code changed: drop or fix the entry).
+EQUIVALENT = {
+    ("zkinfer/proof.py", "_read_value", "raise-removed",
+     'raise ProofFormatError(f"unknown value tag {tag}")'):
+        "unreachable: the tag is read with r.u8(10), which refuses tags above 10, and tags 0..10 "
+        "are all handled before it",
+}
+#: Tests run first (the attack suites, quickest first), then the rest of the default run.
+FIRST = ["tests/test_verifier_checks.py", "tests/test_codec.py", "tests/test_crafted_keys.py",
+         "tests/test_security_floor.py", "tests/test_inference_attacks.py",
+         "tests/test_statement_bounds.py"]
 
 
 @dataclass
@@ -97,16 +113,35 @@ class Mutant:
         return f"{self.path}:{self.line} {self.kind}"
 
 
-def _raises_error(stmt: ast.stmt, helpers: set[str]) -> bool:
-    """Whether ``stmt`` raises one of :data:`ERRORS` (or calls a helper that always does)."""
+def _call_name(call: ast.Call) -> str:
+    f = call.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+
+
+def _raises_error(stmt: ast.stmt, helpers: set[str], factories: frozenset[str] = frozenset()) -> bool:
+    """Whether ``stmt`` raises one of :data:`ERRORS` (directly, through an error factory such as
+    ``raise self._fail(...)``, or by calling a helper that always raises)."""
     if isinstance(stmt, ast.Raise) and isinstance(stmt.exc, ast.Call):
-        f = stmt.exc.func
-        return isinstance(f, ast.Name) and f.id in ERRORS or isinstance(f, ast.Attribute) and f.attr in ERRORS
+        name = _call_name(stmt.exc)
+        return name in ERRORS or name in factories
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         f = stmt.value.func
         name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
         return name in helpers
     return False
+
+
+def _error_factories(tree: ast.AST) -> frozenset[str]:
+    """Functions that build (return, not raise) one of :data:`ERRORS`: ``Reader._fail`` of the
+    codec, ``_bad`` of the model decoder. ``raise factory(...)`` is then a check site too."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            returns = [s for s in ast.walk(node) if isinstance(s, ast.Return)]
+            if returns and all(isinstance(r.value, ast.Call) and _call_name(r.value) in ERRORS
+                               for r in returns):
+                out.add(node.name)
+    return frozenset(out)
 
 
 def _raising_helpers(tree: ast.AST) -> set[str]:
@@ -120,8 +155,9 @@ def _raising_helpers(tree: ast.AST) -> set[str]:
 
 
 class _Sites(ast.NodeVisitor):
-    def __init__(self, path: str, circuit: bool, helpers: set[str]) -> None:
-        self.path, self.circuit, self.helpers = path, circuit, helpers
+    def __init__(self, path: str, circuit: bool, helpers: set[str],
+                 factories: frozenset[str] = frozenset()) -> None:
+        self.path, self.circuit, self.helpers, self.factories = path, circuit, helpers, factories
         self.sites: list[tuple[ast.AST, str, str]] = []
         self.function = "<module>"
         self.in_if: set[int] = set()
@@ -134,13 +170,13 @@ class _Sites(ast.NodeVisitor):
         self.function = outer
 
     def visit_If(self, node: ast.If) -> None:
-        if not self.circuit and any(_raises_error(s, self.helpers) for s in node.body):
+        if not self.circuit and any(_raises_error(s, self.helpers, self.factories) for s in node.body):
             self.sites.append((node, "if-false", self.function))
             self.in_if.update(id(s) for s in node.body)
         self.generic_visit(node)
 
     def visit_Raise(self, node: ast.Raise) -> None:
-        if not self.circuit and id(node) not in self.in_if and _raises_error(node, set()):
+        if not self.circuit and id(node) not in self.in_if and _raises_error(node, set(), self.factories):
             self.sites.append((node, "raise-removed", self.function))
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -171,7 +207,8 @@ def find_mutants(root: Path = ROOT) -> list[Mutant]:
         source = (root / rel).read_text()
         tree = ast.parse(source)
         circuit = rel in CIRCUIT_MODULES
-        visitor = _Sites(rel, circuit, set() if circuit else _raising_helpers(tree))
+        visitor = _Sites(rel, circuit, set() if circuit else _raising_helpers(tree),
+                         frozenset() if circuit else _error_factories(tree))
         visitor.visit(tree)
         for node, kind, fn in visitor.sites:
             text = ast.get_source_segment(source, node) or ""
@@ -282,28 +319,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
     args = ap.parse_args(argv)
     mutants = find_mutants()
+    keys = {(m.path, m.function, m.kind, m.text) for m in mutants}
+    stale = [k for k in EQUIVALENT if k not in keys]
+    for m in mutants:
+        reason = EQUIVALENT.get((m.path, m.function, m.kind, m.text))
+        if reason:
+            m.result, m.killed_by = "equivalent", reason
     if args.only:
         mutants = [m for m in mutants if re.search(args.only, f"{m.ident} {m.function}")]
     if args.list:
         for m in mutants:
-            print(f"{m.ident:55s} {m.function:28s} {m.text}")
+            mark = "  [equivalent]" if m.result == "equivalent" else ""
+            print(f"{m.ident:55s} {m.function:28s} {m.text}{mark}")
         print(f"{len(mutants)} mutants")
         return 0
     scratch = _scratch()
     try:
         for k, m in enumerate(mutants, 1):
-            run_mutant(scratch, m, args.timeout, args.pytest_args, args.tests)
+            if m.result != "equivalent":
+                run_mutant(scratch, m, args.timeout, args.pytest_args, args.tests)
             print(f"[{k}/{len(mutants)}] {m.ident:55s} {m.result:10s} {m.seconds:6.1f} s  {m.killed_by}",
                   flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(m) for m in mutants], indent=1))
-    bad = [m for m in mutants if m.result != "killed"]
-    print(f"{len(mutants) - len(bad)} of {len(mutants)} mutants killed")
+    bad = [m for m in mutants if m.result not in ("killed", "equivalent")]
+    equivalent = sum(m.result == "equivalent" for m in mutants)
+    print(f"{len(mutants) - len(bad) - equivalent} of {len(mutants) - equivalent} mutants killed"
+          + (f" ({equivalent} equivalent, not run)" if equivalent else ""))
     for m in bad:
         print(f"  {m.result}: {m.ident} in {m.function}: {m.text}")
-    return 1 if bad else 0
+    for k in stale:
+        print(f"  stale EQUIVALENT entry (no such site): {k}")
+    return 1 if bad or stale else 0
 
 
 if __name__ == "__main__":

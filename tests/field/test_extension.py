@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import examples
 from tests.field.strategies import P, ext_elements
 from zkinfer.errors import FieldRangeError, ProofFormatError
 from zkinfer.field import _kernels as K
@@ -29,6 +30,7 @@ def from_galois(v):
 ext_lists = st.lists(ext_elements, min_size=1, max_size=32)
 
 
+@settings(max_examples=examples(200, 1000))
 @given(ext_elements, ext_elements, ext_elements)
 def test_laws(a, b, c):
     A, B, C = arr(a), arr(b), arr(c)
@@ -65,6 +67,7 @@ def test_inverse_kernel_and_twin(xs):
         assert [tuple(map(int, v)) for v in ext.inv(arr(nz))] == [ref.ext_inv(x) for x in nz]
 
 
+@settings(max_examples=examples(60, 200))
 @given(ext_lists, ext_lists)
 def test_against_galois(gf2, xs, ys):
     n = min(len(xs), len(ys))
@@ -77,6 +80,7 @@ def test_against_galois(gf2, xs, ys):
         assert [tuple(map(int, v)) for v in ext.inv(arr(nz))] == from_galois(to_galois(gf2, nz) ** -1)
 
 
+@settings(max_examples=examples(60, 200))
 @given(ext_elements, st.integers(0, 2**130))
 def test_pow(a, e):
     assert tuple(map(int, ext.pow(arr(a), e)[0])) == ref.ext_power(a, e)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import examples
 from tests.field.strategies import EDGES, P, elements, vectors
 from zkinfer.errors import FieldRangeError, ProofFormatError
 from zkinfer.field import _kernels as K
@@ -27,6 +28,7 @@ def test_modulus_and_constants():
         gl.root_of_unity(33)
 
 
+@settings(max_examples=examples(200, 1000))
 @given(elements, elements, elements)
 def test_field_laws(a, b, c):
     A, B, C = u64([a]), u64([b]), u64([c])
@@ -82,6 +84,7 @@ def test_inverse_of_zero_raises():
         ref.inv(0)
 
 
+@settings(max_examples=examples(60, 200))
 @given(vectors(), vectors())
 def test_against_galois(gf, xs, ys):
     n = min(len(xs), len(ys))

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.conftest import examples
+from tests.field.strategies import elements
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.lookup.gkr import prove_fraction_sum, verify_fraction_sum
@@ -66,8 +70,12 @@ def test_pair_lookup_with_extension_values():
     f = ext.add(ext.from_base(x), ext.mul_base(np.broadcast_to(beta, (32, 2)), y))
     t = ext.add(ext.from_base(table_in), ext.mul_base(np.broadcast_to(beta, (16, 2)), table_out))
     m = multiplicities(x, table_in)
-    proof, _ = prove_lookup(f, t, m, Transcript(D))
-    verify_lookup(32, 16, proof, Transcript(D))
+    proof, claims = prove_lookup(f, t, m, Transcript(D))
+    got = verify_lookup(32, 16, proof, Transcript(D))
+    # the verifier's claims are the prover's, and true of the extension columns
+    for name in ("f_point", "f_value", "t_point", "t_value", "m_value"):
+        assert np.array_equal(getattr(got, name), getattr(claims, name)), name
+    check_claims(got, f, t, m)
 
 
 def test_value_outside_table_rejected():
@@ -76,9 +84,9 @@ def test_value_outside_table_rejected():
     m = multiplicities(f[f < 16], t)
     m[0] += 1  # the cheating prover claims 16 was a 0
     proof, _ = prove_lookup(f, t, m, Transcript(D))
-    with pytest.raises(VerificationError) as info:
+    with pytest.raises(VerificationError, match="look-up fractions do not cancel") as info:
         verify_lookup(8, 16, proof, Transcript(D))
-    assert "do not cancel" in str(info.value)
+    assert info.value.check == "logup"
 
 
 def test_wrong_multiplicities_rejected():
@@ -87,8 +95,9 @@ def test_wrong_multiplicities_rejected():
     m = multiplicities(f, t)
     m[1], m[2] = m[1] - np.uint64(1), m[2] + np.uint64(1)
     proof, _ = prove_lookup(f, t, m, Transcript(D))
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match="look-up fractions do not cancel") as info:
         verify_lookup(4, 8, proof, Transcript(D))
+    assert info.value.check == "logup"
 
 
 def test_tampered_column_evaluation_rejected():
@@ -97,9 +106,9 @@ def test_tampered_column_evaluation_rejected():
     proof, _ = prove_lookup(f, t, multiplicities(f, t), Transcript(D))
     evals = proof.column_evals.copy()
     evals[1] = ext.add(evals[1], ext.ones(()))
-    with pytest.raises(VerificationError) as info:
+    with pytest.raises(VerificationError, match="column evaluations do not match the leaf claims") as info:
         verify_lookup(4, 8, LookupProof(proof.fractions, evals), Transcript(D))
-    assert "leaf claims" in str(info.value)
+    assert info.value.check == "logup"
 
 
 def test_tampered_layer_rejected():
@@ -132,3 +141,49 @@ def test_range_table_eval_on_cube():
     assert int(range_table_eval(r)[0]) == 11
     rr = ext.random(5, np.random.default_rng(0))
     assert np.array_equal(range_table_eval(rr), ml.evaluate(np.arange(32, dtype=np.uint64), rr))
+
+
+# ---- properties: any look-up into any table verifies with true claims; a value outside the
+# table is rejected whatever multiplicities the prover claims
+
+
+@st.composite
+def lookups(draw):
+    """A table of ``2^t_vars`` distinct base elements (any values, not only a range) and
+    ``2^m_vars`` looked-up entries drawn from it."""
+    m_vars, t_vars = draw(st.integers(0, 6)), draw(st.integers(0, 5))
+    t = draw(st.lists(elements, min_size=1 << t_vars, max_size=1 << t_vars, unique=True))
+    picks = draw(st.lists(st.integers(0, (1 << t_vars) - 1), min_size=1 << m_vars, max_size=1 << m_vars))
+    table = np.array(t, dtype=np.uint64)
+    return table, table[picks]
+
+
+@settings(max_examples=examples(60, 200))
+@given(lookups())
+def test_lookup_completeness_and_claims(case):
+    t, f = case
+    m = multiplicities(f, t)
+    proof, claims = prove_lookup(f, t, m, Transcript(D))
+    got = verify_lookup(f.shape[0], t.shape[0], proof, Transcript(D))
+    check_claims(got, f, t, m)
+
+
+@settings(max_examples=examples(60, 200))
+@given(lookups(), st.data())
+def test_lookup_of_a_value_outside_the_table_rejected(case, data):
+    t, f = case
+    f = f.copy()
+    i = data.draw(st.integers(0, f.shape[0] - 1), label="entry")
+    outside = data.draw(elements.filter(lambda v: v not in set(t.tolist())), label="value")
+    f[i] = outside
+    # the cheating prover's multiplicities: the honest ones of the other entries, and the
+    # outside entry counted against a table row of its choice (or not at all)
+    rest = np.delete(f, i)
+    m = multiplicities(rest, t) if rest.size else np.zeros(t.shape[0], dtype=np.uint64)
+    row = data.draw(st.integers(-1, t.shape[0] - 1), label="row")
+    if row >= 0:
+        m[row] += np.uint64(1)
+    proof, _ = prove_lookup(f, t, m, Transcript(D))
+    with pytest.raises(VerificationError, match="look-up fractions do not cancel") as info:
+        verify_lookup(f.shape[0], t.shape[0], proof, Transcript(D))
+    assert info.value.check == "logup"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from zkinfer.protocol.constraints import (
     Broadcast,
     Identity,
     Indicator,
+    _order,
     debug_check,
     prove_identities,
     verify_identities,
@@ -21,6 +24,8 @@ from zkinfer.protocol.zerocheck import ZerocheckProof
 from zkinfer.transcript import Transcript
 
 D = b"tests/constraints"
+ROUND_0 = "round 0: s(0) + s(1) does not match the claim"
+FINAL = "final evaluation eq(tau, r) E(f(r)) does not match"
 S = 6  # shift
 
 
@@ -58,17 +63,30 @@ def test_requantization_wrong_quotient_rejected():
     idents, cols, publics, n = requant_instance(1, corrupt="quotient")
     assert debug_check(idents, cols, publics, n) == [("requant", 2 * 4 + 1)]
     proof, _ = prove_identities(idents, cols, publics, n, Transcript(D))
-    with pytest.raises(VerificationError) as info:
+    with pytest.raises(VerificationError, match=re.escape(ROUND_0)) as info:
         verify_identities(idents, publics, n, proof, Transcript(D))
-    assert info.value.round == 0
+    assert info.value.round == 0 and info.value.check == "identities"
 
 
 def test_wrong_public_column_value_rejected():
+    """The prover sends a false evaluation of the public multipliers and compensates it in a
+    committed column's evaluation, so the zero-check's final check still holds: the verifier's
+    own evaluation of the public column rejects it (and nothing before it does)."""
     idents, cols, publics, n = requant_instance(2)
-    proof, _ = prove_identities(idents, cols, publics, n, Transcript(D))
+    proof, claims = prove_identities(idents, cols, publics, n, Transcript(D))
+    committed, public = _order(idents, publics)  # the order of the evaluations
+    assert committed == [c.poly for c in claims] == ["acc", "q", "rem"]
+    acc, rem, m = 0, 2, len(committed) + public.index("m")
     evals = proof.evaluations.copy()
-    evals[-1] = ext.add(evals[-1], ext.ones(()))  # the "m" slot (publics sort after committed)
-    with pytest.raises(VerificationError):
+    evals[m] = ext.add(evals[m], ext.ones(()))  # E = acc m + 2^(s-1) - 2^s q - rem grows by acc(r)
+    evals[rem] = ext.add(evals[rem], evals[acc])  # ... and shrinks by as much
+    forged = ZerocheckProof(proof.sumcheck, evals)
+    with pytest.raises(VerificationError, match="public column 'm' evaluation is wrong") as info:
+        verify_identities(idents, publics, n, forged, Transcript(D))
+    assert info.value.check == "identities"
+    # without the compensation the zero-check's final evaluation fails first
+    evals[rem] = proof.evaluations[rem]
+    with pytest.raises(VerificationError, match=re.escape(FINAL)):
         verify_identities(idents, publics, n, ZerocheckProof(proof.sumcheck, evals), Transcript(D))
 
 
@@ -77,8 +95,9 @@ def test_verifier_uses_its_own_multipliers():
     idents, cols, publics, n = requant_instance(3)
     other = {"m": Broadcast(gl.add(publics["m"].vector, 1))}
     proof, _ = prove_identities(idents, cols, publics, n, Transcript(D))
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match="public column 'm' evaluation is wrong") as info:
         verify_identities(idents, other, n, proof, Transcript(D))
+    assert info.value.check == "identities"
 
 
 def test_indicator_and_broadcast_evaluations():
@@ -115,6 +134,5 @@ def test_requantization_rounded_the_other_way_caught_by_remainder_range():
     rem = cols["rem"]
     honest_m = range_multiplicities([np.where(rem >= np.uint64(1 << S), 0, rem).astype(np.uint64)], S)
     proof, _ = prove_ranges([rem], S, honest_m, Transcript(D))
-    with pytest.raises(VerificationError) as info:
+    with pytest.raises(VerificationError, match="look-up fractions do not cancel"):
         verify_ranges([rem.shape[0]], S, proof, Transcript(D))
-    assert "do not cancel" in str(info.value)

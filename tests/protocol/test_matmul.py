@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zkinfer.commit import Claim as PcsClaim
+from zkinfer.commit import TrivialPCS, trivial
+from zkinfer.commit.base import absorb_claims, verifier_claims
+from zkinfer.commit.trivial import TrivialProof
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
@@ -66,13 +72,35 @@ def test_output_changed_by_one_rejected(honest):
     assert info.value.round == 0 and info.value.check == "matmul"
 
 
-def test_weight_changed_after_proof_caught_by_claim(honest):
-    A, B, C, point, proof = honest
-    claims = verify_matmul((4, 16, 8), point, c_value(C, point), proof, Transcript(D))
-    B2 = B.copy()
+def test_weight_changed_after_commitment_rejected_by_the_opening(honest):
+    """B is committed; the prover then proves the product with one weight changed (and the
+    output of the changed product, so the sumcheck itself holds). The relation leaves the claim
+    B'~(r_y, r_j) on the committed B: the opening, with its binding tag forged for that claim
+    (the cheating prover absorbs the false value as the verifier does), fails its evaluation."""
+    A, B, C, point, _ = honest
+    pcs = TrivialPCS()
+    commitment, data = pcs.commit([B.reshape(-1)])
+    B2, C2 = B.copy(), C.copy()
     B2[3, 3] = gl.add(B2[3, 3], 1)
-    # the relation leaves B~(r_y, r_j); the commitment opening of the changed B disagrees
-    assert not np.array_equal(ml.evaluate(B2.reshape(-1), claims[1].point), claims[1].value)
+    C2[:, 3] = gl.add(C2[:, 3], A[:, 3])  # C2 = A B2
+    prover_t, verifier_t = Transcript(D), Transcript(D)
+    proof, _ = prove_matmul(A, B2, point, prover_t)
+    claims = verify_matmul((4, 16, 8), point, c_value(C2, point), proof, verifier_t)
+    assert claims[1].poly == "B"
+    assert np.array_equal(claims[1].value, ml.evaluate(B2.reshape(-1), claims[1].point))
+    opened = [PcsClaim(0, claims[1].point, claims[1].value)]
+    absorb_claims(prover_t, commitment.to_bytes(), verifier_claims(commitment.layout, opened, "forger"))
+    forged = TrivialProof(prover_t.challenge_ext(trivial._LABEL_BINDING), data.vector.copy())
+    with pytest.raises(VerificationError, match="claim 0: wrong evaluation") as info:
+        pcs.verify(commitment, opened, forged, verifier_t)
+    assert info.value.check == "trivial pcs"
+    # the control: the same opening for the committed B's true value is accepted
+    prover_t, verifier_t = Transcript(D), Transcript(D)
+    proof, _ = prove_matmul(A, B, point, prover_t)
+    claims = verify_matmul((4, 16, 8), point, c_value(C, point), proof, verifier_t)
+    opening = pcs.open(data, [PcsClaim(0, claims[1].point)], prover_t)
+    honest_claim = PcsClaim(0, claims[1].point, claims[1].value)
+    assert pcs.verify(commitment, [honest_claim], opening, verifier_t) is None
 
 
 def test_prover_with_wrong_product_rejected():
@@ -81,7 +109,7 @@ def test_prover_with_wrong_product_rejected():
     B2[0, 0] = gl.add(B2[0, 0], 5)
     # the cheating prover uses B2, but C was fixed from the honest product
     proof, _ = prove_matmul(A, B2, point, Transcript(D))
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match=re.escape("round 0: s(0) + s(1) does not match the claim")):
         verify_matmul((4, 16, 8), point, c_value(C, point), proof, Transcript(D))
 
 
@@ -95,9 +123,9 @@ def test_tampered_end_evaluation_rejected(honest):
 
 def test_wrong_shape_rejected(honest):
     A, B, C, point, proof = honest
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match=re.escape("wrong number of rounds (expected 5, got 4)")):
         verify_matmul((4, 32, 8), point, c_value(C, point), proof, Transcript(D))
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match=re.escape("point has the wrong number of variables")):
         verify_matmul((8, 16, 8), point, c_value(C, point), proof, Transcript(D))
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import examples
+from tests.field.strategies import ext_elements
 from zkinfer.errors import FieldRangeError, ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
@@ -48,6 +50,7 @@ def run_honest(expr, tables, domain=DOMAIN):
     return prove(tables, expr, Transcript(domain))
 
 
+@settings(max_examples=examples(150, 400))
 @given(st.sampled_from(EXPRESSIONS), st.integers(0, 7), st.integers(0, 15), st.integers(0, 2**32))
 def test_completeness(expr, n, ext_mask, seed):
     rng = np.random.default_rng(seed)
@@ -59,6 +62,32 @@ def test_completeness(expr, n, ext_mask, seed):
     evals = np.stack([ml.evaluate(t, point) for t in tables])
     assert np.array_equal(evals, out.evaluations)
     check_final(expr, final, evals)
+
+
+@settings(max_examples=examples(100, 300))
+@given(st.sampled_from(EXPRESSIONS), st.integers(1, 6), st.integers(0, 15), st.integers(0, 2**32), st.data())
+def test_changed_claim_or_round_polynomial_rejected(expr, n, ext_mask, seed, data):
+    """Soundness, message by message: a false claimed sum fails round 0; a changed value
+    s_j(k) of a round polynomial fails round j if it changes s_j(0) + s_j(1) (k < 2), else
+    round j + 1, or the final evaluation check after the last round (s_j(r_j) has moved)."""
+    rng = np.random.default_rng(seed)
+    tables = tables_for(expr, n, rng, ext_mask)
+    out = run_honest(expr, tables)
+    delta = np.array(data.draw(ext_elements.filter(lambda e: e != (0, 0)), label="delta"), dtype=np.uint64)
+    claim, polys = out.claim, out.proof.round_polys.copy()
+    j = data.draw(st.integers(-1, n - 1), label="round (-1: the claim)")
+    if j < 0:
+        claim, round_, message = ext.add(claim, delta), 0, "does not match the claim"
+    else:
+        k = data.draw(st.integers(0, polys.shape[1] - 1), label="evaluation")
+        polys[j, k] = ext.add(polys[j, k], delta)
+        round_ = j if k < 2 else j + 1
+        message = "does not match the claim" if round_ < n else "final evaluation"
+    with pytest.raises(VerificationError, match=message) as info:
+        point, final = verify(claim, n, expr, SumcheckProof(polys), Transcript(DOMAIN))
+        check_final(expr, final, np.stack([ml.evaluate(t, point) for t in tables]))
+    if round_ < n:
+        assert info.value.round == round_, repr(info.value)
 
 
 def test_large_parallel_path_matches_small_path():

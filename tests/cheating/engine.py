@@ -1,0 +1,662 @@
+"""Cheating provers for the relation schedule of :mod:`zkinfer.protocol.engine` (tests only).
+
+Every forgery here runs the real :func:`~zkinfer.protocol.engine.prove_circuit` schedule on one
+doctored input, so every message after the doctored one is computed from it and the forged proof
+passes every check except the one under test:
+
+- :func:`honest`: the tiny models every attack starts from (built once per session), with
+  their honest traces and proofs; :func:`single_threaded` keeps their proofs fast;
+- :func:`forward_with`: the model's integer semantics (the reference forward, op by op) with an
+  edit after any op; later ops see the edited columns, so the trace stays consistent;
+  :func:`attention_from`, :func:`layernorm_from`, :func:`requantize_from` recompute the rest of
+  an op from an edited column (:func:`rescore`: from the attention scores);
+- :func:`prove_forged`: :func:`zkinfer.prover.prove_trace` with hooks: the statement's token
+  ids and the ids the prover's one-hot matrix uses may differ, the prover's circuit may be
+  edited before the witness is built (its own public table or multipliers; advice values the
+  prover chooses, :func:`advice`), and chosen columns may be committed with non-zero padding;
+- :class:`Lies`: within the block, chosen sumchecks of the prover (a relation's product, a
+  zero-check group, a batched opening) prove a *claimed* value instead of the true sum; each
+  round is kept consistent with the running claim, so only the final check can notice
+  (:func:`reference_sumcheck`). ``adaptive=True`` instead picks the last round polynomial after
+  predicting its challenge: accepted exactly when round polynomials are not absorbed;
+- :func:`lookup_sees`: the LogUp of one table relation is run on other output values than the
+  committed column (the look-up is honest, the committed column is not);
+- :func:`verify_with`: the verifier's own steps (:func:`zkinfer.verify`) with its circuit
+  edited, to test how it treats a relation it does not know;
+- :func:`broken_identities`, :func:`out_of_range`: which identities and range checks a forged
+  witness breaks (a test states exactly what its forgery relies on).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from unittest import mock
+
+import numpy as np
+import numpy.typing as npt
+
+import zkinfer
+from zkinfer.commit import TrivialPCS
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+from zkinfer.model import reference as ref
+from zkinfer.model.config import QuantConfig, TransformerConfig
+from zkinfer.model.intmodel import (
+    IntModel,
+    OpAttention,
+    OpEmbed,
+    OpLayerNorm,
+    OpLinear,
+    OpPool,
+    OpTable,
+    ops,
+)
+from zkinfer.models import random_transformer
+from zkinfer.poly.univariate import interpolate_at
+from zkinfer.proof import Proof, ProvingKey, VerifyingKey, statement_transcript
+from zkinfer.protocol import engine
+from zkinfer.protocol.circuit import Circuit, MatmulRel, TableRel
+from zkinfer.protocol.constraints import debug_check
+from zkinfer.protocol.model_circuit import build_circuit
+from zkinfer.protocol.range import limb_widths
+from zkinfer.protocol.witness import build_witness
+from zkinfer.prover import prove_trace
+from zkinfer.sumcheck import common
+from zkinfer.sumcheck import prover as sumcheck_prover
+from zkinfer.sumcheck.common import Expression, SumcheckProof
+from zkinfer.sumcheck.prover import SumcheckOutput
+from zkinfer.transcript import Transcript
+
+__all__ = [
+    "Honest",
+    "honest",
+    "single_threaded",
+    "forward_with",
+    "attention_from",
+    "rescore",
+    "layernorm_from",
+    "requantize_from",
+    "advice",
+    "forged_witness",
+    "prove_forged",
+    "reference_sumcheck",
+    "Lies",
+    "lookup_sees",
+    "verify_with",
+    "step_index",
+    "replace_step",
+    "broken_identities",
+    "out_of_range",
+]
+
+U64 = npt.NDArray[np.uint64]
+Edit = Callable[[dict[str, np.ndarray]], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# honest material every attack starts from
+
+#: Narrow widths: every range check fits limbs below 16 bits, so the tiny models prove fast.
+SMALL = QuantConfig(weight_bits=4, emb_bits=6, act_bits=4, resid_bits=8, ffn_in_bits=6,
+                    ffn_out_bits=6, out_bits=6, exp_bits=4, prob_bits=6, mult_bits=8, pool_shift=4)
+IDS = np.array([3, 1, 4], dtype=np.int64)
+OTHER_IDS = np.array([2, 7, 1], dtype=np.int64)
+#: ``kind -> (config, seed, ids)``. ``mlp``: two residual MLP blocks; ``transformer``: one
+#: pre-norm block with two heads (LayerNorms, attention, softmax); ``wide``: the same with a
+#: width of 6 (a LayerNorm mean whose remainder bound ``d - 1`` is not a power of two minus one)
+#: and three heads (an exponent table of 55 rows, padded to 64), on ids that reach both.
+CONFIGS = {
+    "mlp": (TransformerConfig(n_layers=2, d_model=4, n_heads=1, d_ff=8, max_seq_len=4,
+                              vocab_size=16, block="mlp"), 5, IDS),
+    "transformer": (TransformerConfig(n_layers=1, d_model=4, n_heads=2, d_ff=8, max_seq_len=4,
+                                      vocab_size=16, norm="pre"), 5, IDS),
+    "wide": (TransformerConfig(n_layers=1, d_model=6, n_heads=3, d_ff=8, max_seq_len=4,
+                               vocab_size=16, norm="pre"), 0, np.array([1, 0, 10], dtype=np.int64)),
+}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Honest:
+    """A tiny model (TrivialPCS keys), its honest trace of :data:`IDS` and its proof.
+
+    Attributes:
+        circuit: the verifier's circuit of the statement (for step indices and names).
+    """
+
+    model: IntModel
+    vk: VerifyingKey
+    pk: ProvingKey
+    ids: np.ndarray
+    cols: dict[str, np.ndarray]
+    output: np.ndarray
+    proof: Proof
+    circuit: Circuit
+
+    def copy_cols(self) -> dict[str, np.ndarray]:
+        """A copy of the honest trace to edit."""
+        return {k: v.copy() for k, v in self.cols.items()}
+
+
+@functools.cache
+def honest(kind: str) -> Honest:
+    """The honest setup of :data:`CONFIGS` ``[kind]`` (built once per test session)."""
+    config, seed, ids = CONFIGS[kind]
+    model = random_transformer(config, seed, SMALL)
+    vk, pk = zkinfer.setup(model, TrivialPCS())
+    cols = forward_with(model, ids)
+    output = cols["pool.mean"]
+    proof = prove_trace(pk, ids, cols, output)
+    assert zkinfer.verify(vk, ids, output, proof, allow_insecure=True)
+    circuit = build_circuit(model, ids.shape[0], output)
+    return Honest(model, vk, pk, ids, cols, output, proof, circuit)
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Numba's parallel kernels on one thread within the block: the tiny proofs of the attack
+    tests are dominated by thread start-up, several times over on a loaded machine."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------------------------
+# traces: the model's semantics with an edit
+
+
+def forward_with(model: IntModel, ids: npt.ArrayLike, edits: Mapping[str, Edit] | None = None
+                 ) -> dict[str, np.ndarray]:
+    """The integer forward (:mod:`zkinfer.model.reference`, op by op) with edits.
+
+    Arguments:
+        model: the integer model.
+        ids: the token ids.
+        edits: ``op name -> edit(cols)``, called (in place) right after that op's columns are
+            computed; every later op reads the edited columns. Declared widths are not checked.
+
+    Returns:
+        Every trace column by name (``pool.mean`` is the output).
+    """
+    edits = dict(edits or {})
+    ids = np.asarray(ids, dtype=np.int64)
+    cols: dict[str, np.ndarray] = {}
+    for op in ops(model):
+        if isinstance(op, OpEmbed):
+            new = ref._embed(model, ids)
+        elif isinstance(op, OpLinear):
+            new = ref._linear(op, cols)
+        elif isinstance(op, OpLayerNorm):
+            new = ref._layernorm(op, cols)
+        elif isinstance(op, OpAttention):
+            new = ref._attention(op, model.config.n_heads, cols)
+        elif isinstance(op, OpTable):
+            new = ref._table(op, cols)
+        elif isinstance(op, OpPool):
+            new = ref._pool(op, cols)
+        else:  # pragma: no cover - ops() yields only these
+            raise TypeError(op)
+        cols.update({k: np.array(v, dtype=np.int64) for k, v in new.items()})
+        if op.name in edits:
+            edits.pop(op.name)(cols)
+    if edits:
+        raise KeyError(f"no op named {sorted(edits)}")
+    return cols
+
+
+def _op(model: IntModel, name: str):
+    return next(op for op in ops(model) if op.name == name)
+
+
+#: The columns of an attention's softmax and context, in the order they are computed.
+ATTENTION_STAGES = ("scores", "max", "diff", "idx", "exp", "p", "ctx")
+#: The columns of a LayerNorm, in the order they are computed.
+LAYERNORM_STAGES = ("mean", "c", "var", "rsqrt", "bounds", "z", "out")
+
+
+def attention_from(model: IntModel, attention: str, cols: dict[str, np.ndarray], stage: str
+                   ) -> None:
+    """Recompute (in place) the softmax and context of op ``attention`` after ``stage`` of
+    :data:`ATTENTION_STAGES` from the columns in ``cols`` (the reference semantics): an edit of
+    ``scores`` recomputes ``max``, ``argmax``, ``diff`` and on; of ``max``, ``diff`` and on
+    (``argmax`` kept); of ``diff``, ``idx`` and on; of ``idx``, ``exp`` and on; of ``exp``,
+    ``sum``, ``p``, ``rem`` and on; of ``p`` (with ``rem``), the context."""
+    op = _op(model, attention)
+    a = op.attn
+    S, C = f"{attention}.softmax", f"{attention}.ctx"
+    todo = ATTENTION_STAGES[ATTENTION_STAGES.index(stage) + 1:]
+    scores = cols[f"{attention}.scores"]
+    if "max" in todo:
+        cols[f"{S}.max"] = scores.max(axis=2)
+        cols[f"{S}.argmax"] = scores.argmax(axis=2).astype(np.int64)
+    if "diff" in todo:
+        cols[f"{S}.diff"] = cols[f"{S}.max"][:, :, None] - scores
+    if "idx" in todo:
+        cols[f"{S}.idx"] = np.minimum(cols[f"{S}.diff"], len(a.exp_table) - 1)
+    if "exp" in todo:
+        cols[f"{S}.exp"] = np.asarray(a.exp_table, dtype=np.int64)[cols[f"{S}.idx"]]
+    if "p" in todo:
+        e = cols[f"{S}.exp"]
+        ssum = e.sum(axis=2)
+        num = e << np.int64(a.prob_bits)
+        cols[f"{S}.sum"], cols[f"{S}.p"] = ssum, num // ssum[:, :, None]
+        cols[f"{S}.rem"] = num - cols[f"{S}.p"] * ssum[:, :, None]
+    H, n, _ = scores.shape
+    vh = cols[op.v].reshape(n, H, -1).transpose(1, 0, 2)
+    acc = (cols[f"{S}.p"] @ vh).transpose(1, 0, 2).reshape(n, -1)
+    cq, crem, cout = ref.requantize(acc * a.ctx.m, a.ctx)
+    cols.update({f"{C}.acc": acc, f"{C}.q": cq, f"{C}.rem": crem, f"{C}.out": cout})
+
+
+def rescore(model: IntModel, attention: str, cols: dict[str, np.ndarray]) -> None:
+    """:func:`attention_from` the (edited) scores."""
+    attention_from(model, attention, cols, "scores")
+
+
+def layernorm_from(model: IntModel, name: str, cols: dict[str, np.ndarray], stage: str) -> None:
+    """Recompute (in place) the columns of LayerNorm ``name`` after ``stage`` of
+    :data:`LAYERNORM_STAGES` (``bounds``: ``rsqrt_lo``, ``rsqrt_hi``) from ``cols``."""
+    op = _op(model, name)
+    ln = op.ln
+    P = name
+    todo = LAYERNORM_STAGES[LAYERNORM_STAGES.index(stage) + 1:]
+    if "c" in todo:
+        cols[f"{P}.c"] = cols[op.src] - cols[f"{P}.mean"][:, None]
+    c = cols[f"{P}.c"]
+    if "var" in todo:
+        cols[f"{P}.var"] = (c * c).sum(axis=1) + ln.eps
+    var = cols[f"{P}.var"]
+    two_k = 1 << ln.k
+    if "rsqrt" in todo:
+        cols[f"{P}.rsqrt"] = ref.isqrt_floor_div(two_k, var)
+    y = cols[f"{P}.rsqrt"]
+    if "bounds" in todo:
+        cols[f"{P}.rsqrt_lo"] = two_k - y * y * var
+        cols[f"{P}.rsqrt_hi"] = (y + 1) * (y + 1) * var - two_k - 1
+    if "z" in todo:
+        cols[f"{P}.z"] = c * y[:, None]
+    q, rem, out = ref.requantize(cols[f"{P}.z"] * ln.rq.m + ln.beta, ln.rq)
+    cols.update({f"{P}.q": q, f"{P}.rem": rem, f"{P}.out": out})
+
+
+def requantize_from(model: IntModel, name: str, cols: dict[str, np.ndarray]) -> None:
+    """Recompute (in place) ``q``, ``rem`` and ``out`` of linear ``name`` from its ``acc``."""
+    op = _op(model, name)
+    pre = cols[f"{name}.acc"] * op.lin.rq.m
+    if op.res is not None:
+        pre = pre + cols[op.res] * op.lin.res_m
+    q, rem, out = ref.requantize(pre, op.lin.rq)
+    cols.update({f"{name}.q": q, f"{name}.rem": rem, f"{name}.out": out})
+
+
+def advice(values: Mapping[str, np.ndarray]) -> Callable[[Circuit], None]:
+    """An ``edit_circuit`` for :func:`prove_forged`: the named advice columns (``.below``,
+    ``.sel``, ``.t0``, ...) take the given (real-shaped) values instead of their rules'."""
+    fixed = {name: np.asarray(v, dtype=np.int64) for name, v in values.items()}
+
+    def edit(circuit: Circuit) -> None:
+        for name, v in fixed.items():
+            if name not in circuit.advice:
+                raise KeyError(f"{name} is not an advice column")
+            circuit.advice[name] = lambda t, v=v: v.copy()
+    return edit
+
+
+# ---------------------------------------------------------------------------------------------
+# proving a doctored input with the real schedule
+
+
+def forged_witness(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.ndarray],
+                   output: npt.ArrayLike, *, edit_circuit: Callable[[Circuit], None] | None = None,
+                   padding: Mapping[str, np.ndarray] | None = None,
+                   strict: bool = False) -> tuple[Circuit, dict[str, U64]]:
+    """The prover's circuit (edited by ``edit_circuit``) and the witness of ``columns``
+    (``strict=False``: values outside their range checks keep their low bits in the limbs).
+
+    ``padding``: ``column -> padded integer tensor``: those columns are committed with the
+    given entries on their padding too (the real block must be the column's); limbs, linear
+    columns and multiplicities are computed from them as usual."""
+    from zkinfer.protocol import witness as witness_mod
+
+    circuit = build_circuit(pk.model, len(ids), np.asarray(output, dtype=np.int64))
+    if edit_circuit is not None:
+        edit_circuit(circuit)
+    real_pad = witness_mod.pad
+
+    def pad(values, col):
+        out = real_pad(values, col)
+        if padding and col.name in padding:
+            full = np.asarray(padding[col.name], dtype=np.int64)
+            real = tuple(slice(0, s) for s in col.shape)
+            assert full.shape == out.shape and np.array_equal(out[real], full[real])
+            out = full.copy()
+        return out
+
+    with mock.patch.object(witness_mod, "pad", pad):
+        return circuit, build_witness(circuit, dict(columns), strict)
+
+
+def prove_forged(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.ndarray],
+                 output: npt.ArrayLike, *, prover_ids: npt.ArrayLike | None = None,
+                 edit_circuit: Callable[[Circuit], None] | None = None,
+                 padding: Mapping[str, np.ndarray] | None = None, strict: bool = False) -> Proof:
+    """:func:`zkinfer.prover.prove_trace` with doctored inputs, the schedule unchanged.
+
+    Arguments:
+        pk, ids, columns, output: the statement (``ids``, ``output``: what the proof and its
+            transcript carry) and the trace to commit.
+        prover_ids: the ids the prover's one-hot (embedding) matrix uses (default ``ids``).
+        edit_circuit: edits the prover's circuit before the witness is built (the verifier
+            builds its own from the verifying key).
+        padding: committed values on the padding of some columns (:func:`forged_witness`).
+        strict: as for ``prove_trace``.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    output = np.asarray(output, dtype=np.int64)
+    circuit, witness = forged_witness(pk, ids, columns, output, edit_circuit=edit_circuit,
+                                      padding=padding, strict=strict)
+    transcript = statement_transcript(pk.vk, ids, output)
+    trace_com, trace_data = pk.pcs.commit([witness[name] for name in circuit.trace])
+    for k, name in enumerate(circuit.trace):
+        witness[name] = trace_data.layout.block(trace_data.vector, k)
+    transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
+    st = engine.Statement(ids if prover_ids is None else np.asarray(prover_ids, dtype=np.int64))
+    steps = engine.prove_circuit(circuit, st, witness, pk.weight_tables, pk.pcs,
+                                 (trace_com, trace_data), (pk.weight_commitment, pk.weight_data),
+                                 transcript)
+    return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), tuple(steps))
+
+
+# ---------------------------------------------------------------------------------------------
+# sumchecks of claimed (false) values
+
+
+def _as_ext_table(t: npt.ArrayLike, size: int) -> U64:
+    a = np.asarray(t, dtype=np.uint64)
+    a = ext.from_base(a) if a.ndim == 1 else ext.as_ext(a)
+    if a.shape[0] < size:  # zero beyond its length (the openings' W and F)
+        a = np.concatenate([a, ext.zeros(size - a.shape[0])])
+    return np.ascontiguousarray(a)
+
+
+def _sum_expression(expr: Expression, work: U64) -> U64:
+    """``sum_i P(work[:, i])`` for tables ``(k, N, 2)``."""
+    total = ext.zeros(())
+    for c, term in zip(expr.coeff_array(), expr.terms):
+        prod = np.broadcast_to(c, work.shape[1:]).copy()
+        for j in term:
+            prod = ext.mul(prod, work[j])
+        total = ext.add(total, ext.sum(prod, axis=0))
+    return total
+
+
+def reference_sumcheck(tables: Sequence[npt.ArrayLike], expr: Expression, transcript: Transcript,
+                       *, claim: npt.ArrayLike | None = None, statement: Expression | None = None,
+                       num_vars: int | None = None, adaptive: bool = False,
+                       explain: int | None = None) -> SumcheckOutput:
+    """The sumcheck prover's messages (numpy, small tables), proving ``claim``.
+
+    Same arguments, transcript calls and output as :func:`zkinfer.sumcheck.prover.prove`
+    (identical proofs for the true claim). With a false ``claim``:
+
+    - ``adaptive=False``: round ``j`` is the honest polynomial plus the constant
+      ``(claim_j - true_j) / 2``, so ``s_j(0) + s_j(1)`` is the running claim in every round and
+      the end evaluations are the true ones: only the final check can notice;
+    - ``adaptive=True``: the same, except the last round, which is
+      ``s + (claim_n - true_n) (X - r) / (1 - 2 r)`` for the challenge ``r`` the transcript gives
+      the *honest* last polynomial. Where round polynomials are absorbed before their challenge
+      is drawn, ``r`` is not that round's challenge and the final check fails; where they are
+      not absorbed, ``s(r)`` is the true value and the proof is accepted.
+
+    ``explain``: for a product expression, replace the end evaluation of that table by the
+    value that explains the final claim (what a prover who will lie about that table's
+    opening sends).
+
+    The rounds use :func:`zkinfer.sumcheck.common.round_challenge` as the library does.
+    """
+    first = np.asarray(tables[0])
+    size = first.shape[0] if num_vars is None else 1 << num_vars
+    work = np.stack([_as_ext_table(t, size) for t in tables])
+    n = size.bit_length() - 1
+    d = expr.degree
+    true = _sum_expression(expr, work)
+    cur = true if claim is None else ext.as_ext(np.asarray(claim, dtype=np.uint64).reshape(2))
+    absorbed = cur
+    common.begin(transcript, n, statement or expr, absorbed)
+    rounds = np.zeros((n, d + 1, 2), dtype=np.uint64)
+    point = np.zeros((n, 2), dtype=np.uint64)
+    half = ext.from_base(np.uint64((gl.P + 1) // 2))
+    for j in range(n):
+        h = work.shape[1] // 2
+        lo, hi = work[:, :h], work[:, h:]
+        step = ext.sub(hi, lo)
+        values = np.stack([_sum_expression(expr, ext.add(lo, ext.mul_base(step, np.uint64(x))))
+                           for x in range(d + 1)])
+        gap = ext.sub(cur, ext.add(values[0], values[1]))
+        if adaptive and j == n - 1:
+            # g(X) = (X - r) / (1 - 2 r): g(0) + g(1) = 1 and g(r) = 0
+            r = common.round_challenge(transcript.fork(), values)
+            scale = ext.mul(gap, ext.inv(ext.sub(ext.ones(()), ext.add(r, r))))
+            xs = ext.from_base(np.arange(d + 1, dtype=np.uint64))
+            values = ext.add(values, ext.mul(ext.sub(xs, r), scale))
+        else:
+            values = ext.add(values, ext.mul(gap, half))
+        rounds[j] = values
+        r = common.round_challenge(transcript, values)
+        point[j] = r
+        cur = np.asarray(interpolate_at(values, r), dtype=np.uint64)
+        work = ext.add(lo, ext.mul(step, r))
+    evaluations = np.ascontiguousarray(work[:, 0, :])
+    if explain is not None:
+        assert len(expr.terms) == 1 and expr.coeffs == ((1, 0),)
+        others = ext.ones(())
+        for j in expr.terms[0]:
+            if j != explain:
+                others = ext.mul(others, evaluations[j])
+        assert expr.terms[0].count(explain) == 1
+        evaluations[explain] = ext.mul(cur, ext.inv(others))
+    return SumcheckOutput(SumcheckProof(rounds), absorbed, point, evaluations)
+
+
+@dataclasses.dataclass
+class Lies:
+    """Within ``with Lies(...)``, chosen sumchecks of the prover prove claimed values.
+
+    Arguments:
+        relations: output columns of relations (matmul, one-hot, contraction) whose product
+            sumcheck proves the value sent for the output (committed, possibly false) instead of
+            the true product; the end evaluations stay true.
+        zerochecks: numbers of variables of identity groups whose zero-check claims 0 (the
+            identities of a forged trace need not hold).
+        openings: ``"trace"`` / ``"weights"``: the batched opening's sumcheck proves the
+            combination of the claims as sent (possibly false); ``F(r*)`` is the true value.
+        adaptive: see :func:`reference_sumcheck`.
+        open_false: the batched openings send the ``F(r*)`` that explains their final check
+            (then the PCS opening must prove that false value).
+
+    Each chosen sumcheck is the one right after the relation's output claim (or the group's,
+    or the opening's claims) is absorbed: the prover calls nothing else in between.
+    """
+
+    relations: Sequence[str] = ()
+    zerochecks: Sequence[int] = ()
+    openings: Sequence[str] = ()
+    adaptive: bool = False
+    open_false: bool = False
+    lied: list = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._armed: tuple[str, U64, int | None] | None = None
+        self._opening = 0
+
+    def _arm(self, what: str, claim: U64, explain: int | None = None) -> None:
+        if self._armed is not None:  # pragma: no cover - a bug of the test
+            raise AssertionError(f"{self._armed[0]} armed, never proven")
+        self._armed = (what, np.asarray(claim, dtype=np.uint64), explain)
+
+    def _prove(self, real):
+        def prove(tables, expr, transcript, statement=None, num_vars=None):
+            if self._armed is None:
+                return real(tables, expr, transcript, statement=statement, num_vars=num_vars)
+            what, claim, explain = self._armed
+            self._armed = None
+            self.lied.append(what)
+            return reference_sumcheck(tables, expr, transcript, claim=claim, statement=statement,
+                                      num_vars=num_vars, adaptive=self.adaptive, explain=explain)
+        return prove
+
+    def _output_claim(self, real):
+        def output_claim(circuit, name, transcript, tables=None, value=None):
+            claim = real(circuit, name, transcript, tables=tables, value=value)
+            if name in self.relations:
+                rel = next(r for r in circuit.relations if getattr(r, "out", None) == name)
+                value = claim.value
+                if isinstance(rel, MatmulRel):  # the product is the value minus the bias
+                    out = circuit.trace[name]
+                    r = claim.point
+                    bias = engine._bias_term(circuit, rel, r[: out.bits[0]], r[out.bits[0]:],
+                                             out.shape[0])
+                    value = ext.sub(value, bias)
+                self._arm(name, value)
+            return claim
+        return output_claim
+
+    def _identities(self, real):
+        def prove_identities(identities, columns, publics, num_vars, transcript):
+            if num_vars in self.zerochecks:
+                self._arm(f"identities over 2^{num_vars}", ext.zeros(()))
+            return real(identities, columns, publics, num_vars, transcript)
+        return prove_identities
+
+    def _openings(self, real):
+        from zkinfer.protocol import openings
+
+        def prove_openings(pcs, commitment, data, claims, transcript):
+            which = ("trace", "weights")[self._opening]
+            self._opening += 1
+            if which in self.openings:
+                # the claimed total sum_i gamma^i v_i, drawn as prove_openings will draw gamma
+                fork = transcript.fork()
+                items = openings._normalize(claims)
+                openings._absorb(fork, commitment.to_bytes(), items)
+                g = openings._gamma_powers(fork, len(items))
+                total = ext.sum(ext.mul(g, np.stack([v for _, v in items])), axis=0)
+                self._arm(f"{which} openings", total, 1 if self.open_false else None)
+            return real(pcs, commitment, data, claims, transcript)
+        return prove_openings
+
+    def __enter__(self) -> Lies:
+        self._patches = [
+            mock.patch.object(sumcheck_prover, "prove", self._prove(sumcheck_prover.prove)),
+            mock.patch.object(engine, "_output_claim", self._output_claim(engine._output_claim)),
+            mock.patch.object(engine, "prove_identities", self._identities(engine.prove_identities)),
+            mock.patch.object(engine, "prove_openings", self._openings(engine.prove_openings)),
+        ]
+        for p in self._patches:
+            p.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in reversed(self._patches):
+            p.stop()
+
+
+@contextmanager
+def lookup_sees(circuit: Circuit, table: str, out_values: npt.ArrayLike) -> Iterator[None]:
+    """Within the block, the LogUp of table relation ``table`` looks up ``(src, out_values)``
+    instead of the committed ``(src, out)`` (``out_values``: integers of the real shape of
+    ``out``): the look-up side is honest, the committed output column is not.
+
+    It replaces the prover's pair kernel for that relation's call (the relations are visited in
+    circuit order, one kernel call each)."""
+    from zkinfer.protocol import _kernels as PK
+    from zkinfer.protocol.witness import pad
+
+    rels = [r for r in circuit.relations if isinstance(r, TableRel)]
+    target = next(k for k, r in enumerate(rels) if r.name == table)
+    col = circuit.trace[rels[target].out]
+    values = gl.encode_signed(pad(out_values, col).reshape(-1))
+    real, calls = PK.pair_column, []
+
+    def pair_column(src, out, *rest):
+        calls.append(len(calls))
+        return real(src, values if len(calls) - 1 == target else out, *rest)
+
+    with mock.patch.object(PK, "pair_column", pair_column):
+        yield
+    assert len(calls) == len(rels)
+
+
+# ---------------------------------------------------------------------------------------------
+# the verifier with its own circuit edited
+
+
+def verify_with(vk: VerifyingKey, proof: Proof, edit_circuit: Callable[[Circuit], None]) -> None:
+    """:func:`zkinfer.verify`'s steps for a proof object (no security floor: TrivialPCS keys),
+    with the verifier's circuit edited by ``edit_circuit`` after it is built."""
+    from zkinfer.commit import pcs_from_params
+
+    pcs = pcs_from_params(vk.pcs_params)
+    circuit = build_circuit(vk.model(), int(proof.ids.shape[0]), proof.output)
+    edit_circuit(circuit)
+    transcript = statement_transcript(vk, proof.ids, proof.output)
+    transcript.append_bytes(b"trace-commitment", proof.trace_commitment)
+    engine.verify_circuit(circuit, engine.Statement(proof.ids), list(proof.steps), pcs,
+                          pcs.decode_commitment(proof.trace_commitment),
+                          pcs.decode_commitment(vk.weight_commitment), transcript)
+
+
+# ---------------------------------------------------------------------------------------------
+# steps of a proof
+
+
+def step_index(circuit: Circuit, what: str) -> int:
+    """The index of a step in a proof: a relation by its output column (or a table relation by
+    its name), ``"identities <n>"`` for the zero-check over ``2^n``, ``"range"``,
+    ``"trace openings"``, ``"weights openings"``."""
+    names = [getattr(r, "name", None) if isinstance(r, TableRel) else r.out
+             for r in circuit.relations]
+    names += [f"identities {nv}" for nv in sorted(circuit.identities)]
+    names += ["range", "trace openings", "weights openings"]
+    return names.index(what)
+
+
+def replace_step(proof: Proof, index: int, step: object) -> Proof:
+    """``proof`` with step ``index`` replaced."""
+    steps = list(proof.steps)
+    steps[index] = step
+    return dataclasses.replace(proof, steps=tuple(steps))
+
+
+# ---------------------------------------------------------------------------------------------
+# what a forged witness breaks
+
+
+def broken_identities(circuit: Circuit, witness: Mapping[str, U64]) -> list[str]:
+    """The names of the identities ``witness`` breaks (views computed as the prover does)."""
+    tables = dict(witness)
+    for v in circuit.views.values():
+        tables[v.name] = v.table(tables[v.base], circuit.trace[v.base].bits)
+    out = []
+    for nv, idents in sorted(circuit.identities.items()):
+        out += [name for name, _ in debug_check(idents, tables, circuit.publics, nv)]
+    return out
+
+
+def out_of_range(circuit: Circuit, witness: Mapping[str, U64]) -> list[str]:
+    """The columns whose range check ``witness`` breaks (some limb outside its width), one
+    entry per range check (``col#rc<k>``)."""
+    bad = []
+    for r in circuit.ranges:
+        for w, limb in zip(limb_widths(r.bits), r.limbs):
+            if int(np.asarray(witness[limb]).max(initial=0)) >= 1 << w:
+                bad.append(limb.rsplit(".", 1)[0])
+                break
+    return bad

@@ -1,0 +1,163 @@
+"""Statement-level cheating provers (tests only, never the public prover).
+
+Each function produces a proof that passes every check of :func:`zkinfer.verify` except one
+statement or layout check, so a test can assert that this check, and nothing before it, rejects
+the proof (and a control can show that the proof is accepted once that check is gone):
+
+- :func:`prove_committing`: the real prover's schedule, with polynomials the circuit does not
+  have appended to the trace commitment. Every later message (relation proofs, openings) is
+  derived from the transcript that absorbed *this* commitment, so the proof is consistent; only
+  the commitment's layout differs from the circuit's;
+- :func:`setup_committing`: the same for the weight commitment of a verifying key;
+- :func:`vocab_padded` and :func:`prove_ids_beyond_vocab`: for a model whose vocabulary is not
+  a power of two, a proof for token ids in ``[vocab_size, padded rows)``. The circuit pads the
+  embedding table with zero rows, so the trace of the model with those zero rows made real
+  tokens is exactly what the circuit expects; the prover's own id check (the forward pass's) is
+  bypassed by running that padded model;
+- :func:`statement_only`: a proof object carrying only a statement (digest, ids, output), no
+  steps: enough for the checks that run before the transcript is replayed;
+- :func:`relabel`: a proof with some fields replaced (``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+import zkinfer
+from zkinfer.commit import TrivialPCS
+from zkinfer.model.forward import forward
+from zkinfer.model.intmodel import IntModel
+from zkinfer.proof import Proof, ProvingKey, VerifyingKey, encode_public_model, statement_transcript
+from zkinfer.protocol.engine import Statement, prove_circuit
+from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
+from zkinfer.protocol.witness import build_witness, weight_tables
+
+__all__ = [
+    "Honest",
+    "honest",
+    "relabel",
+    "statement_only",
+    "prove_committing",
+    "setup_committing",
+    "vocab_padded",
+    "prove_ids_beyond_vocab",
+]
+
+
+@dataclass
+class Honest:
+    """An honest setup and proof: the material every statement-level attack starts from."""
+
+    model: IntModel
+    vk: VerifyingKey
+    pk: ProvingKey
+    ids: npt.NDArray[np.int64]
+    cols: dict[str, np.ndarray]
+    output: npt.NDArray[np.int64]
+    proof: Proof
+
+
+def honest(model: IntModel, ids: npt.ArrayLike, pcs=None) -> Honest:
+    """Setup, the trace of ``ids`` and its honest proof (checked to verify)."""
+    pcs = TrivialPCS() if pcs is None else pcs
+    ids = np.asarray(ids, dtype=np.int64)
+    vk, pk = zkinfer.setup(model, pcs)
+    trace = forward(model, ids)
+    cols = {k: np.array(v) for k, v in trace.items()}
+    output = np.asarray(trace.output, dtype=np.int64)
+    proof = prove_committing(pk, ids, cols, output)
+    assert zkinfer.verify(vk, ids, output, proof, allow_insecure=isinstance(pcs, TrivialPCS))
+    return Honest(model, vk, pk, ids, cols, output, proof)
+
+
+def relabel(proof: Proof, **fields) -> Proof:
+    """``proof`` with ``fields`` replaced (nothing else recomputed)."""
+    return dataclasses.replace(proof, **fields)
+
+
+def statement_only(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.ArrayLike) -> Proof:
+    """A proof object for the statement ``(vk, ids, output)`` with an empty trace commitment and
+    no steps. The arrays are kept as given (any dtype or shape), so a test can reach a check on
+    the statement itself without a prover."""
+    return Proof(vk.digest, np.asarray(ids), np.asarray(output), b"", ())
+
+
+def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.ndarray],
+                     output: npt.ArrayLike, extra: Sequence[npt.ArrayLike] = (),
+                     strict: bool = True) -> Proof:
+    """The prover's schedule (:func:`zkinfer.prover.prove_trace`) with the polynomials ``extra``
+    committed after the circuit's trace columns.
+
+    The circuit's columns keep their indices in the batch, so every relation's claims and the
+    trace opening address them as the honest prover does; the extra polynomials are never
+    claimed. The transcript absorbs the commitment actually sent, so all later challenges (and
+    hence all later messages) are those an honest verifier replays. With ``extra=()`` this is
+    the honest prover.
+
+    Arguments:
+        pk: the proving key.
+        ids: the token ids of the statement.
+        columns: the trace (the forward's integer columns, by name).
+        output: the claimed output.
+        extra: evaluation tables (canonical field elements, power-of-two lengths) to commit too.
+        strict: as in :func:`zkinfer.prover.prove_trace`.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    output = np.asarray(output, dtype=np.int64)
+    circuit = build_circuit(pk.model, ids.shape[0], output)
+    witness = build_witness(circuit, columns, strict)
+    transcript = statement_transcript(pk.vk, ids, output)
+    polys = [witness[name] for name in circuit.trace]
+    polys += [np.asarray(e, dtype=np.uint64) for e in extra]
+    commitment, data = pk.pcs.commit(polys)
+    for k, name in enumerate(circuit.trace):
+        witness[name] = data.layout.block(data.vector, k)
+    transcript.append_bytes(b"trace-commitment", commitment.to_bytes())
+    steps = prove_circuit(circuit, Statement(ids), witness, pk.weight_tables, pk.pcs,
+                          (commitment, data), (pk.weight_commitment, pk.weight_data), transcript)
+    return Proof(pk.vk.digest, ids, output, commitment.to_bytes(), tuple(steps))
+
+
+def setup_committing(model: IntModel, pcs, extra: Sequence[npt.ArrayLike] = ()
+                     ) -> tuple[VerifyingKey, ProvingKey]:
+    """:func:`zkinfer.setup` with the polynomials ``extra`` committed after the circuit's weight
+    matrices (the verifying key's weight commitment then has a layout the circuit does not)."""
+    circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
+    tables = weight_tables(circuit, weight_matrices(model))
+    tables += [np.asarray(e, dtype=np.uint64) for e in extra]
+    commitment, data = pcs.commit(tables)
+    vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
+    views = {name: data.layout.block(data.vector, k) for k, name in enumerate(circuit.weights)}
+    return vk, ProvingKey(model, pcs, vk, commitment, data, views)
+
+
+def _padded_rows(vocab: int) -> int:
+    return 1 << max(0, (vocab - 1).bit_length())
+
+
+def vocab_padded(model: IntModel) -> IntModel:
+    """``model`` with its token embedding padded by zero rows up to the next power of two, and
+    its vocabulary widened to match: the table the circuit commits for ``model``, made whole."""
+    rows = _padded_rows(model.config.vocab_size)
+    tok = np.zeros((rows, model.tok_emb.shape[1]), dtype=model.tok_emb.dtype)
+    tok[: model.tok_emb.shape[0]] = model.tok_emb
+    config = dataclasses.replace(model.config, vocab_size=rows)
+    return dataclasses.replace(model, config=config, tok_emb=tok)
+
+
+def prove_ids_beyond_vocab(h: Honest, ids: npt.ArrayLike) -> Proof:
+    """A proof, under ``h``'s key, that the model maps ``ids`` (some at or beyond the key's
+    ``vocab_size``, below the padded number of rows) to the output of the zero-padded model.
+
+    The trace comes from :func:`vocab_padded` (an id beyond the vocabulary selects a zero row of
+    the committed, padded table), so every relation holds; only the statement is false."""
+    ids = np.asarray(ids, dtype=np.int64)
+    assert ids.max() >= h.model.config.vocab_size, "not an attack: every id is in the vocabulary"
+    trace = forward(vocab_padded(h.model), ids)
+    cols = {k: np.array(v) for k, v in trace.items()}
+    return prove_committing(h.pk, ids, cols, np.asarray(trace.output, dtype=np.int64))
