@@ -58,6 +58,7 @@ VERIFIER_MODULES = [
     "zkinfer/field/goldilocks.py",
     "zkinfer/field/extension.py",
     "zkinfer/commit/base.py",
+    "zkinfer/commit/trivial.py",
     "zkinfer/commit/ligero/verify.py",
     "zkinfer/commit/ligero/proof.py",
     "zkinfer/commit/ligero/scheme.py",
