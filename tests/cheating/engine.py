@@ -61,7 +61,6 @@ from zkinfer.protocol import engine
 from zkinfer.protocol.circuit import Circuit, MatmulRel, TableRel
 from zkinfer.protocol.constraints import debug_check
 from zkinfer.protocol.model_circuit import build_circuit
-from zkinfer.protocol.range import limb_widths
 from zkinfer.protocol.witness import build_witness
 from zkinfer.prover import prove_trace
 from zkinfer.sumcheck import common
@@ -651,12 +650,22 @@ def broken_identities(circuit: Circuit, witness: Mapping[str, U64]) -> list[str]
 
 
 def out_of_range(circuit: Circuit, witness: Mapping[str, U64]) -> list[str]:
-    """The columns whose range check ``witness`` breaks (some limb outside its width), one
-    entry per range check (``col#rc<k>``)."""
+    """The bounds of range checks that ``witness`` breaks, as ``"col >= lo"`` / ``"col <= hi"``
+    (the bound of ``0 <= scale col + offset < 2^bits`` that some entry of ``col`` crosses; on the
+    padding the offset is gated off, as in the circuit)."""
     bad = []
     for r in circuit.ranges:
-        for w, limb in zip(limb_widths(r.bits), r.limbs):
-            if int(np.asarray(witness[limb]).max(initial=0)) >= 1 << w:
-                bad.append(limb.rsplit(".", 1)[0])
-                break
+        col = circuit.col(r.col)
+        real = np.zeros(col.padded_shape, dtype=np.int64)
+        real[tuple(slice(0, s) for s in col.shape)] = 1
+        u = r.scale * gl.decode_signed(witness[r.col]) + r.offset * real.reshape(-1)
+        top = (1 << r.bits) - 1
+        if r.scale == 1:  # col in [-offset, top - offset]
+            low, high = f"{r.col} >= {-r.offset}", f"{r.col} <= {top - r.offset}"
+        else:  # col in [offset - top, offset]
+            low, high = f"{r.col} <= {r.offset}", f"{r.col} >= {r.offset - top}"
+        if (u < 0).any():
+            bad.append(low)
+        if (u > top).any():
+            bad.append(high)
     return bad
