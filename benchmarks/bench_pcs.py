@@ -116,7 +116,7 @@ _BATCH_SIZES = [12] * 16 + [14] * 16 + [16] * 16
 @pytest.mark.parametrize("rate", list(RATES))
 def test_batch(benchmark, rate, claims):
     """Commit 48 polynomials at once, open them: either every polynomial at its size's shared
-    point, or one claim on the whole vector (what PROTOCOLS.md section 7 reduces claims to)."""
+    point, or one claim on the whole vector (what :mod:`zkinfer.protocol.openings` reduces claims to)."""
     pcs = LigeroPCS(log_blowup=RATES[rate])
     _warm(pcs)
     rng = np.random.default_rng(7)

@@ -1,4 +1,4 @@
-"""Polynomial commitment schemes (DESIGN.md section 5).
+"""Polynomial commitment schemes (the interface is :mod:`zkinfer.commit.base`).
 
 ================  ==================================================================
 module            contents

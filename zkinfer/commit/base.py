@@ -29,8 +29,8 @@ offset that is a multiple of its own size, zero-padded at the end. A claim on po
 coordinates, variable 1 first), then ``r`` (:meth:`Layout.global_point`). ``Claim(None, p, v)``
 is a claim on ``F`` itself at an ``n``-variable point ``p``.
 
-Reducing many claims to one opening (PROTOCOLS.md section 7)
-------------------------------------------------------------
+Reducing many claims to one opening (:mod:`zkinfer.protocol.openings`)
+----------------------------------------------------------------------
 An opening proof costs the same whether it proves one claim or a hundred **that share their
 column point** (for :class:`~zkinfer.commit.ligero.LigeroPCS`: the last ``log C`` coordinates of
 the global point; claims on polynomials of at least ``C`` elements at the same point always do).
@@ -39,8 +39,8 @@ Each further distinct column point costs one more row vector (``16 C`` bytes). S
 - **same point, several polynomials**: just pass all the claims; the scheme combines them with
   fresh random coefficients (one combined row, checked once).
 - **many points**: first reduce the claims ``F(p_k) = v_k`` on the whole vector ``F`` (translate
-  block claims with :meth:`Layout.global_point`) to one point by the sumcheck of PROTOCOLS.md
-  section 7: draw ``gamma``, prove ``sum_x W(x) F(x) = sum_k gamma^k v_k`` with
+  block claims with :meth:`Layout.global_point`) to one point by the batching sumcheck of
+  :mod:`zkinfer.protocol.openings`: draw ``gamma``, prove ``sum_x W(x) F(x) = sum_k gamma^k v_k`` with
   ``W(x) = sum_k gamma^k eq(p_k, x)`` (degree 2), and open ``Claim(None, r*, F(r*))`` at the
   sumcheck's end point ``r*``; the verifier computes ``W(r*)`` itself in ``O(#claims * n)``.
   The prover's cost is ``O(2^n)`` field operations (folding ``F`` and ``W``), independent of the

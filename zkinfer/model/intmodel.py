@@ -17,7 +17,8 @@ op                 integer semantics (see :mod:`zkinfer.model.reference` for det
 ``OpPool``         ``mean = floor(sum_i h_i * 2^P / n)``
 =================  ===================================================================
 
-``rq(pre) = clamp((pre + 2^(s-1)) >> s, lo, hi)`` is the requantization of DESIGN.md section 2.
+``rq(pre) = clamp((pre + 2^(s-1)) >> s, lo, hi)`` is the requantization of
+:mod:`zkinfer.model.reference` (the integer spec).
 
 Declared widths (:func:`declare_widths`) are worst-case bounds derived from the parameters and
 the widths of each op's inputs at ``n = max_seq_len``, so an honest forward never leaves them;

@@ -1,4 +1,4 @@
-"""Ligero-style multilinear PCS over Goldilocks (PROTOCOLS.md section 6).
+"""Ligero-style multilinear PCS over Goldilocks (parameters and soundness: :mod:`.params`).
 
 ===============  ==================================================================
 module           contents
