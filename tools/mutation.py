@@ -89,6 +89,18 @@ EQUIVALENT = {
      'raise ProofFormatError(f"unknown value tag {tag}")'):
         "unreachable: the tag is read with r.u8(10), which refuses tags above 10, and tags 0..10 "
         "are all handled before it",
+    # Redundant range checks: the column is pinned by a relation or identity over columns that
+    # are range-checked, and the field-bound check (protocol/bounds.py, run by build_circuit on
+    # both sides) derives its bound from that definition; if it could not, the circuit would be
+    # refused at build time, which every proving test would notice.
+    ("zkinfer/protocol/model_circuit.py", "_pool", "width-dropped",
+     'c.add_trace("pool.sum", (d,), widths["pool.sum"])'):
+        "pool.sum = sum_i h[i] (the column-sum relation) over range-checked h, exact over the "
+        "integers since n 2^bits(h) < p / 2",
+    ("zkinfer/protocol/model_circuit.py", "_layernorm", "width-dropped",
+     'c.add_trace(f"{P}.{key}", mat, widths[f"{P}.{key}"])'):
+        "c and z: 'center' pins c = x - mean and 'scale' pins z = c rsqrt over range-checked x, "
+        "mean and rsqrt, both below p / 2",
 }
 #: Tests run first (the attack suites, quickest first), then the rest of the default run.
 FIRST = ["tests/test_verifier_checks.py", "tests/test_codec.py", "tests/test_crafted_keys.py",
@@ -276,7 +288,7 @@ def _test_command(extra: list[str], tests: list[str] | None) -> list[str]:
         rest = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
                       if str(p.relative_to(ROOT)) not in FIRST)
         tests = FIRST + rest
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rf",
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rfE",
             "--deselect", "tests/test_golden_proof.py", "--deselect", "tests/commit/test_golden.py",
             *tests, *extra]
 
@@ -297,7 +309,7 @@ def run_mutant(scratch: Path, m: Mutant, timeout: float, extra: list[str],
             m.result = "SURVIVED"
         elif proc.returncode == 1:
             m.result = "killed"
-            found = re.search(r"^FAILED (\S+)", out, re.M)
+            found = re.search(r"^(?:FAILED|ERROR) (\S+)", out, re.M)
             m.killed_by = found.group(1) if found else "?"
         else:
             m.result = f"error (pytest exit {proc.returncode})"
