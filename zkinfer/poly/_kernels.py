@@ -15,8 +15,7 @@ Pure-Python twins live in :mod:`zkinfer.poly.reference`.
 
 from __future__ import annotations
 
-import numba
-
+from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 from zkinfer.field._kernels import (
     ONE,
     ZERO,

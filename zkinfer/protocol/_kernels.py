@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 from zkinfer.field._kernels import ZERO, add, ext_mul, mul
 
 _pnjit = numba.njit(cache=True, nogil=True, parallel=True)

@@ -16,9 +16,9 @@ serial one: starting threads costs more than a whole round on small tables, so
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 from zkinfer.field._kernels import ONE, ZERO, add, ext_mul, mul, sub
 
 _njit = numba.njit(cache=True, nogil=True)

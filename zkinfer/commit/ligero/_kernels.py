@@ -17,9 +17,9 @@ stages of the long transform trivial).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 from zkinfer.field._kernels import EPS, ZERO, P, add, mul
 
 _njit = numba.njit(cache=True, nogil=True)
@@ -100,6 +100,31 @@ def encode_rows_transposed(rows, shifts, tw, out):
 
 
 @_pnjit
+def encode_row_range(rows, r0, r1, shifts, tw, out):
+    """:func:`encode_rows_transposed` restricted to rows ``r0 .. r1`` (a multiple of
+    :data:`ROW_CHUNK` apart, except at the end): writes ``out[:, r0:r1]`` only, so a caller can
+    encode a large matrix in slices and report progress between them. Same arguments, plus the
+    row range; ``rows`` and ``out`` are the whole matrices."""
+    c = rows.shape[1]
+    blowup = shifts.shape[0]
+    length = blowup * c
+    num_chunks = (r1 - r0 + ROW_CHUNK - 1) // ROW_CHUNK
+    for chunk in numba.prange(num_chunks):
+        a = r0 + chunk * ROW_CHUNK
+        b = min(r1, a + ROW_CHUNK)
+        buf = np.empty((b - a, length), dtype=np.uint64)
+        for r in range(a, b):
+            for k in range(blowup):
+                base = k * c
+                for i in range(c):
+                    buf[r - a, base + i] = mul(rows[r, i], shifts[k, i])
+                _dif_ntt(buf[r - a, base : base + c], tw, c)
+        for j in range(length):
+            for r in range(a, b):
+                out[j, r] = buf[r - a, j]
+
+
+@_pnjit
 def combine_rows(rows, coeffs, out):
     """``out[v] = sum_r coeffs[v, r] * rows[r]``: extension combinations of base rows.
 
@@ -149,3 +174,27 @@ def rows_times_ext(rows, vecs, out):
                 s1 = add(s1, mul(vecs[v, i, 1], x))
             out[v, r, 0] = s0
             out[v, r, 1] = s1
+
+
+@_pnjit
+def combine_rows_range(rows, coeffs, c0, c1, out):
+    """:func:`combine_rows` on the columns ``c0 .. c1`` only (writes ``out[:, c0:c1]``), so a
+    caller can combine a large matrix in slices and report progress between them."""
+    num_rows = rows.shape[0]
+    nv = coeffs.shape[0]
+    block = 512
+    num_blocks = (c1 - c0 + block - 1) // block
+    for bi in numba.prange(num_blocks):
+        lo = c0 + bi * block
+        hi = min(c1, lo + block)
+        for v in range(nv):
+            for i in range(lo, hi):
+                out[v, i, 0] = ZERO
+                out[v, i, 1] = ZERO
+            for r in range(num_rows):
+                k0 = coeffs[v, r, 0]
+                k1 = coeffs[v, r, 1]
+                for i in range(lo, hi):
+                    x = rows[r, i]
+                    out[v, i, 0] = add(out[v, i, 0], mul(k0, x))
+                    out[v, i, 1] = add(out[v, i, 1], mul(k1, x))
