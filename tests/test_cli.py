@@ -303,3 +303,136 @@ def test_console_script(made):
                           "--text", "other"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("zkinfer: rejected:")
+
+
+# ---------------------------------------------------------------------------------------------
+# exit statuses, paths checked before work, errors a person can read
+
+
+def _no_work(monkeypatch) -> None:
+    """Make any setup fail loudly: the command must refuse before it starts the work."""
+    import zkinfer
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the command started work before checking its paths")
+
+    monkeypatch.setattr(zkinfer, "setup", refuse)
+
+
+def test_internal_error_exits_3_with_one_line(monkeypatch, capsys):
+    from zkinfer import cli
+
+    def broken(args, out):
+        raise RuntimeError("a bug " + "x" * 1000)
+
+    monkeypatch.setitem(cli._COMMANDS, "inspect", broken)
+    assert main(["inspect", "p.zkp"]) == 3
+    line = _err_line(capsys)
+    assert line.startswith("zkinfer: internal error: RuntimeError: a bug xxx")
+    assert line.endswith("...") and len(line) <= 300
+    assert main(["--debug", "inspect", "p.zkp"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "--debug" not in err.splitlines()[-1]
+
+
+def test_usage_error_under_json_is_json(capsys):
+    assert main(["prove", "--model", "tiny", "--json"]) == 2
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["ok"] is False and result["exit"] == 2
+    assert result["error"] == "prove: the following arguments are required: --out"
+    assert captured.err.strip().splitlines() == [f"zkinfer: {result['error']}"]
+
+
+def test_version(capsys):
+    import zkinfer
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"zkinfer {zkinfer.__version__}"
+
+
+@pytest.mark.parametrize("command", [None, "demo", "setup", "prove", "verify", "inspect", "estimate",
+                                     "selfcheck", "keys"])
+def test_help_pages_have_examples_and_no_markup(command, capsys):
+    assert main(([command] if command else []) + ["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "examples:\n  zkinfer " in text
+    assert "``" not in text and ":func:" not in text
+
+
+def test_selfcheck_takes_json_and_quiet(capsys):
+    assert main(["selfcheck", "--log-n", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is True and result["log_n"] == 4
+    assert result["checks"][-1].startswith("all checks passed")
+    assert main(["selfcheck", "--log-n", "4", "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == "self-check passed"
+
+
+def test_prove_to_a_directory_refused_before_work(tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    assert main(["prove", "--model", "tiny", "--text", "a", "--out", str(tmp_path)]) == 2
+    assert _err_line(capsys) == f"zkinfer: {tmp_path} is a directory; give a file name for the proof"
+
+
+def test_prove_under_a_file_refused_before_work(tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    (tmp_path / "f").write_text("")
+    for flag in ("--out", "--vk-out"):
+        argv = ["prove", "--model", "tiny", "--text", "a", "--out", str(tmp_path / "p.zkp")]
+        argv += [flag, str(tmp_path / "f" / "x.bin")] if flag == "--vk-out" else []
+        if flag == "--out":
+            argv[-1] = str(tmp_path / "f" / "p.zkp")
+        assert main(argv) == 2
+        assert _err_line(capsys).endswith(f"{tmp_path / 'f'} is not a directory")
+
+
+def test_demo_into_an_existing_file_refused_before_work(tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    (tmp_path / "f").write_text("")
+    assert main(["demo", "--out", str(tmp_path / "f")]) == 2
+    assert "exists and is not a directory" in _err_line(capsys)
+
+
+def test_setup_into_an_existing_file_refused_before_work(tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    (tmp_path / "f").write_text("")
+    assert main(["setup", "--model", "tiny", "--out", str(tmp_path / "f")]) == 2
+    assert "exists and is not a directory" in _err_line(capsys)
+
+
+def test_directories_given_as_files_named_as_such(made, tmp_path, capsys):
+    assert main(["verify", "--vk", str(tmp_path), "--proof", str(made["proof"])]) == 2
+    assert _err_line(capsys) == f"zkinfer: {tmp_path} is a directory; expected the verifying key file"
+    assert main(["verify", "--vk", str(made["vk"]), "--proof", str(tmp_path)]) == 2
+    assert _err_line(capsys) == f"zkinfer: {tmp_path} is a directory; expected the proof file"
+
+
+def test_a_verifying_key_given_as_pk_gives_a_short_error(made, tmp_path, capsys):
+    assert main(["prove", "--pk", str(made["vk"]), "--text", "a",
+                 "--out", str(tmp_path / "p.zkp")]) == 2
+    line = _err_line(capsys)
+    assert len(line) < 300 and "is it a vk.bin" in line and "\\x" not in line
+
+
+def test_a_text_file_given_as_tokens_gets_no_unpickling_advice(tmp_path, capsys):
+    (tmp_path / "x.npy").write_text("1 2 3\n")
+    assert main(["prove", "--model", "tiny", "--tokens", str(tmp_path / "x.npy"),
+                 "--out", str(tmp_path / "p.zkp")]) == 2
+    line = _err_line(capsys)
+    assert "not a .npy file" in line and "pickle" not in line
+    np.save(tmp_path / "o.npy", np.array([object()]), allow_pickle=True)
+    assert main(["prove", "--model", "tiny", "--tokens", str(tmp_path / "o.npy"),
+                 "--out", str(tmp_path / "p.zkp")]) == 2
+    line = _err_line(capsys)
+    assert "allow_pickle" not in line and "refused" in line
+
+
+def test_demo_writes_to_a_temporary_directory_by_default(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--model", "tiny-mlp", "--text", "hi", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    out = Path(result["out"])
+    assert list(tmp_path.iterdir()) == []  # the current directory stays clean
+    assert sorted(p.name for p in out.iterdir()) == ["proof.zkp", "summary.json", "vk.bin"]
+    shutil.rmtree(out)

@@ -31,7 +31,7 @@ from tests.test_vk_fuzz import model_spans
 from zkinfer.codec import Reader, Writer
 from zkinfer.commit import TrivialPCS
 from zkinfer.commit.base import params_writer
-from zkinfer.errors import ProofFormatError, VerificationError
+from zkinfer.errors import InvalidArgumentError, ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.model.config import TransformerConfig
@@ -81,12 +81,18 @@ def statement_rejected(h: cs.Honest, ids, output, proof, fragment: str) -> None:
 
 def test_verifying_key_that_is_not_bytes_rejected(mlp):
     for bad in ("a key", memoryview(mlp.vk.to_bytes()), None):
-        rejected(bad, IDS, mlp.output, mlp.proof, None, "a verifying key is bytes", ProofFormatError)
+        rejected(bad, IDS, mlp.output, mlp.proof, None, "vk must be the VerifyingKey",
+                 InvalidArgumentError)
+        with pytest.raises(ProofFormatError, match="^a verifying key is bytes$"):
+            VerifyingKey.from_bytes(bad)
 
 
 def test_proof_that_is_not_bytes_rejected(mlp):
     for bad in ("a proof", memoryview(mlp.proof.to_bytes()), None):
-        rejected(mlp.vk, IDS, mlp.output, bad, None, "a proof is bytes", ProofFormatError)
+        rejected(mlp.vk, IDS, mlp.output, bad, None, "proof must be a Proof or its bytes",
+                 InvalidArgumentError)
+        with pytest.raises(ProofFormatError, match="^a proof is bytes$"):
+            Proof.from_bytes(bad)
 
 
 def test_key_naming_an_unknown_scheme_rejected(mlp):
