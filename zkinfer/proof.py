@@ -543,7 +543,7 @@ def describe_key(vk: VerifyingKey) -> str:
     return f"{arch}; {pcs}; {size / 1e3:.0f} kB; digest {digest}..."
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ProvingKey:
     """Prover-only: the model itself, the PCS, the weight commitment and its prover data.
 
@@ -556,6 +556,9 @@ class ProvingKey:
     weight_commitment: object
     weight_data: object
     weight_tables: dict
+
+    def __repr__(self) -> str:
+        return f"ProvingKey({describe_key(self.vk)}; holds the weights)"
 
 
 # ---------------------------------------------------------------------------------------------
