@@ -547,7 +547,10 @@ def describe_key(vk: VerifyingKey) -> str:
 class ProvingKey:
     """Prover-only: the model itself, the PCS, the weight commitment and its prover data.
 
-    Never serialized (holds the weights).
+    :meth:`save` writes it to a directory (the integer model with its weights, the verifying
+    key with the PCS parameters and the commitment, and the commitment's prover data as raw
+    ``.npy`` arrays) and :meth:`load` maps such a directory back, checked against its verifying
+    key, instead of committing the weights again (:mod:`zkinfer.pkfile`).
     """
 
     model: object
@@ -559,6 +562,45 @@ class ProvingKey:
 
     def __repr__(self) -> str:
         return f"ProvingKey({describe_key(self.vk)}; holds the weights)"
+
+    def save(self, path, *, overwrite: bool = False):
+        """Write this key as a proving-key directory (see :func:`zkinfer.pkfile.save`).
+
+        Returns:
+            The directory's :class:`~pathlib.Path`.
+
+        Raises:
+            ProvingKeyError: ``path`` exists (unless ``overwrite`` and it is a proving key).
+        """
+        from zkinfer import pkfile
+
+        return pkfile.save(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path, *, expected_digest=None, progress=None) -> ProvingKey:
+        """Map a proving-key directory back, memory-mapped read-only (see
+        :func:`zkinfer.pkfile.load` for what it checks and guarantees).
+
+        Arguments:
+            path: a directory written by :meth:`save`.
+            expected_digest: the digest (``bytes`` or hex) the key's verifying key must have.
+            progress: ``None``/``False``, ``True`` (a bar on stderr) or a
+                ``progress(stage, done, total)`` callable.
+
+        Raises:
+            ProvingKeyError: (a :class:`~zkinfer.errors.ProofFormatError`) not a proving key,
+                another format version, a malformed or corrupted file (named in the message),
+                or a verifying key other than ``expected_digest``.
+        """
+        from zkinfer import pkfile
+        from zkinfer.progress import resolve
+
+        callback, owned = resolve(progress)
+        try:
+            return pkfile.load(path, expected_digest=expected_digest, progress=callback)
+        finally:
+            if owned:
+                callback.close()
 
 
 # ---------------------------------------------------------------------------------------------

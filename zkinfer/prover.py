@@ -7,9 +7,13 @@ one opening for the trace commitment and one for the weights.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 
-from zkinfer.errors import ModelError
+from zkinfer.errors import ModelError, ZkinferError
+from zkinfer.progress import COMMIT_STEPS, OPEN_STEPS, Listenable, Tracker, prefixed, resolve
 from zkinfer.proof import (
     Proof,
     ProvingKey,
@@ -20,7 +24,7 @@ from zkinfer.proof import (
 from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
 from zkinfer.protocol.witness import build_witness, weight_tables
 
-__all__ = ["setup", "prove", "prove_trace"]
+__all__ = ["setup", "prove", "prove_many", "prove_trace"]
 
 
 def _default_pcs():
@@ -33,17 +37,30 @@ def _default_pcs():
     return LigeroPCS(log_blowup=2, target_bits=104.0)
 
 
-def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
+def _commit(pcs, tables, progress):
+    """``pcs.commit(tables)``, passing ``progress`` if the scheme reports its work."""
+    if progress is not None and "progress" in inspect.signature(pcs.commit).parameters:
+        return pcs.commit(tables, progress=progress)
+    return pcs.commit(tables)
+
+
+def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
     """Commit a model's weights and fix its public parameters.
 
     Arguments:
         model: an integer model (:mod:`zkinfer.models`).
         pcs: the commitment scheme (default: ``LigeroPCS(log_blowup=2, target_bits=104)``,
             rate 1/4, >= 100 bits).
+        progress: ``None``/``False`` (silent), ``True`` (a :class:`~zkinfer.progress.ProgressBar`
+            on stderr) or a ``progress(stage, done, total)`` callable; the stages are
+            ``"committing the weights: <step>"`` for the steps of
+            :data:`~zkinfer.progress.COMMIT_STEPS` (tables built, rows encoded, columns hashed,
+            Merkle layers).
 
     Returns:
         ``(vk, pk)``: the verifying key (public, serializable) and the proving key (holds the
-        weights; never serialized).
+        weights; :meth:`ProvingKey.save <zkinfer.proof.ProvingKey.save>` writes it to a
+        directory that :meth:`ProvingKey.load <zkinfer.proof.ProvingKey.load>` maps back).
 
     Raises:
         ModelError: the model is invalid (the checks a verifying key's decoder makes), or a
@@ -52,30 +69,89 @@ def setup(model, pcs=None) -> tuple[VerifyingKey, ProvingKey]:
     """
     from zkinfer.model.intmodel import check_declared_widths, validate
 
-    # the verifier rederives every width the public parameters fix: refuse a model whose
-    # declared widths differ now, not at the first verification
-    validate(model, complete=True)
-    check_declared_widths(model)
-    pcs = pcs or _default_pcs()
-    circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
-    tables = weight_tables(circuit, weight_matrices(model))
-    commitment, data = pcs.commit(tables)
-    del tables
-    vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
-    # the weight tables are views into the committed vector (no second copy)
-    views = {name: data.layout.block(data.vector, k) for k, name in enumerate(circuit.weights)}
-    pk = ProvingKey(model, pcs, vk, commitment, data, views)
-    return vk, pk
+    callback, owned = resolve(progress)
+    tracker = None if callback is None else Tracker(
+        callback, [("committing the weights", 1.0)], steps={"committing the weights": COMMIT_STEPS})
+    try:
+        # the verifier rederives every width the public parameters fix: refuse a model whose
+        # declared widths differ now, not at the first verification
+        validate(model, complete=True)
+        check_declared_widths(model)
+        pcs = pcs or _default_pcs()
+        sub = prefixed(tracker, "committing the weights")
+        circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
+        matrices = weight_matrices(model)
+        tables = []
+        for name, col in circuit.weights.items():
+            if sub is not None:
+                sub("building tables", len(tables), len(circuit.weights))
+            tables += weight_tables(_One(circuit, name, col), matrices)
+        if sub is not None:
+            sub("building tables", len(tables), len(circuit.weights))
+        commitment, data = _commit(pcs, tables, sub)
+        del tables
+        vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
+        # the weight tables are views into the committed vector (no second copy)
+        views = {name: data.layout.block(data.vector, k)
+                 for k, name in enumerate(circuit.weights)}
+        pk = ProvingKey(model, pcs, vk, commitment, data, views)
+        if tracker is not None:
+            tracker.finish()
+        return vk, pk
+    finally:
+        if owned:
+            callback.close()
+
+
+class _One:
+    """A circuit stand-in with one weight column (to build the weight tables one by one)."""
+
+    def __init__(self, circuit, name: str, col) -> None:
+        self.weights = {name: col}
+
+
+#: The prover's phases (stage prefixes) and their cost per committed entry, fitted to MiniLM
+#: proofs on the 2-core reference machine: the trace phases scale with the committed trace
+#: entries, the weight opening with the committed weight entries. Only the overall ETA uses
+#: them.
+_TRACE_COSTS = (
+    ("integer forward", 0.09),
+    ("committing the trace", 0.28),
+    (("relation", "identities"), 0.55),
+    ("range checks", 0.33),
+    ("opening the trace commitment", 0.40),
+)
+_WEIGHT_OPENING_COST = 0.16
+
+
+def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None) -> Tracker:
+    """The :class:`~zkinfer.progress.Tracker` of one proof on ``n`` tokens."""
+    from zkinfer.estimate import trace_size
+
+    try:
+        trace = float(trace_size(pk.model, n).padded)
+    except (ZkinferError, ValueError):  # a bad input: the forward reports it
+        trace = 0.0
+    weights = float(pk.weight_data.layout.used)
+    phases = [(prefix, cost * trace) for prefix, cost in _TRACE_COSTS]
+    phases.append(("opening the weight commitment", _WEIGHT_OPENING_COST * weights))
+    steps = {"committing the trace": COMMIT_STEPS, "opening the trace commitment": OPEN_STEPS,
+             "opening the weight commitment": OPEN_STEPS}
+    # the engine counts every step: relations and identities are all but the last three
+    span = {("relation", "identities"): lambda done, total: done / max(1, total - 3)}
+    return Tracker(callback, phases, steps=steps, span=span, overall=overall)
 
 
 def prove(pk: ProvingKey, ids: np.ndarray, progress=None) -> Proof:
     """Run the model on ``ids`` and prove the output.
 
     Arguments:
-        pk: from :func:`setup`.
+        pk: from :func:`setup` or :meth:`ProvingKey.load <zkinfer.proof.ProvingKey.load>`.
         ids: token ids, a 1-D integer numpy array.
-        progress: optional ``progress(stage: str, done: int, total: int)`` callback, called
-            at each stage (for progress bars).
+        progress: ``None``/``False`` (silent), ``True`` (a :class:`~zkinfer.progress.ProgressBar`
+            on stderr with per-stage and overall ETAs) or a ``progress(stage, done, total)``
+            callable (see :mod:`zkinfer.progress` for the stages). The proof does not depend
+            on it.
 
     Returns:
         The :class:`~zkinfer.proof.Proof`; ``proof.output`` is the pooled integer vector.
@@ -83,13 +159,73 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None) -> Proof:
     Raises:
         ModelError: bad input.
     """
+    callback, owned = resolve(progress)
+    try:
+        tracker = None if callback is None else _prove_tracker(
+            callback, pk, int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1)
+        proof = _prove_one(pk, ids, tracker)
+        if tracker is not None:
+            tracker.finish()
+        return proof
+    finally:
+        if owned:
+            callback.close()
+
+
+def _prove_one(pk: ProvingKey, ids, progress) -> Proof:
     from zkinfer.model.forward import forward
 
     if progress is not None:
         progress("integer forward", 0, 1)
     trace = forward(pk.model, ids)
+    if progress is not None:
+        progress("integer forward", 1, 1)
     return prove_trace(pk, np.asarray(ids, dtype=np.int64), dict(trace.items()),
                        np.asarray(trace.output, dtype=np.int64), progress=progress)
+
+
+def prove_many(pk: ProvingKey, inputs: Iterable[np.ndarray], progress=None) -> Iterator[Proof]:
+    """Prove many inputs with one proving key, yielding the proofs in order.
+
+    Each proof is the one :func:`prove` makes for that input (the same bytes). What does not
+    depend on the input is shared: the proving key (one setup or one
+    :meth:`~zkinfer.proof.ProvingKey.load`; its memory-mapped pages stay cached), the compiled
+    kernels and one progress bar for the whole batch.
+
+    Arguments:
+        pk: from :func:`setup` or :meth:`ProvingKey.load <zkinfer.proof.ProvingKey.load>`.
+        inputs: an iterable of 1-D integer token-id arrays (consumed lazily, one at a time).
+        progress: as for :func:`prove`; each stage is reported as ``"proof k/N: <stage>"``
+            (``"proof k: <stage>"`` when ``inputs`` has no length), and a callable's
+            ``overall(fraction)`` (e.g. a :class:`~zkinfer.progress.ProgressBar`'s) covers the
+            whole batch when its length is known.
+
+    Yields:
+        One :class:`~zkinfer.proof.Proof` per input, in order; a bad input raises
+        ``ModelError`` when its turn comes (the proofs before it were already yielded).
+    """
+    callback, owned = resolve(progress)
+    count = len(inputs) if hasattr(inputs, "__len__") else None
+    whole = getattr(callback, "overall", None)
+    try:
+        for k, ids in enumerate(inputs):
+            tracker = None
+            if callback is not None:
+                label = f"proof {k + 1}/{count}" if count is not None else f"proof {k + 1}"
+                overall = None
+                if whole is not None and count:
+                    def overall(f: float, k: int = k) -> None:
+                        whole((k + f) / count)
+                tracker = _prove_tracker(prefixed(callback, label), pk,
+                                         int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1,
+                                         overall=overall)
+            proof = _prove_one(pk, ids, tracker)
+            if tracker is not None:
+                tracker.finish()
+            yield proof
+    finally:
+        if owned:
+            callback.close()
 
 
 def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
@@ -102,21 +238,26 @@ def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
     Arguments:
         strict: with ``False``, values outside their range checks are committed anyway (their
             limbs keep the low bits), to test that the verifier rejects such proofs.
+        progress: ``None`` or a ``progress(stage, done, total)`` callable.
 
     Raises:
         ModelError: a trace value does not fit the circuit's range checks (``strict``).
     """
     from zkinfer.protocol.engine import Statement, prove_circuit
 
+    sub = prefixed(progress, "committing the trace")
+    if sub is not None:
+        sub("building tables", 0, 1)
     circuit = build_circuit(pk.model, ids.shape[0], output)
     try:
         witness = build_witness(circuit, columns, strict)
     except ValueError as exc:
         raise ModelError(f"trace does not fit the circuit: {exc}") from exc
-    transcript = statement_transcript(pk.vk, ids, output)
-    if progress is not None:
-        progress("committing the trace", 0, 1)
-    trace_com, trace_data = pk.pcs.commit([witness[name] for name in circuit.trace])
+    # a transcript that lets the openings count their sumcheck rounds (same bytes)
+    transcript = Listenable.of(statement_transcript(pk.vk, ids, output))
+    if sub is not None:
+        sub("building tables", 1, 1)
+    trace_com, trace_data = _commit(pk.pcs, [witness[name] for name in circuit.trace], sub)
     # from here on the committed columns are views into the committed vector (one copy)
     for k, name in enumerate(circuit.trace):
         witness[name] = trace_data.layout.block(trace_data.vector, k)

@@ -173,7 +173,9 @@ def prove_circuit(
 ) -> list:
     """Run the schedule as the prover; returns the step proofs in order.
 
-    ``progress(stage, done, total)``, if given, is called before each step.
+    ``progress(stage, done, total)``, if given, is called before each step, and the two
+    openings report their own steps as ``"opening the ... commitment: <step>"``
+    (:func:`~zkinfer.protocol.openings.prove_openings`).
     """
     from zkinfer.poly import fast
 
@@ -278,10 +280,14 @@ def prove_circuit(
     claims += cl
     steps.append(proof)
     tr, wt = _route(circuit, claims)
+    from zkinfer.progress import prefixed
+
     tick("opening the trace commitment")
-    steps.append(prove_openings(pcs, trace_commitment[0], trace_commitment[1], tr, transcript))
+    steps.append(prove_openings(pcs, trace_commitment[0], trace_commitment[1], tr, transcript,
+                                progress=prefixed(progress, "opening the trace commitment")))
     tick("opening the weight commitment")
-    steps.append(prove_openings(pcs, weight_commitment[0], weight_commitment[1], wt, transcript))
+    steps.append(prove_openings(pcs, weight_commitment[0], weight_commitment[1], wt, transcript,
+                                progress=prefixed(progress, "opening the weight commitment")))
     return steps
 
 

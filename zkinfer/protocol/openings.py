@@ -18,6 +18,7 @@ Soundness error: ``K / p^2`` for ``K`` claims (the combination) + ``2 n / p^2`` 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -133,9 +134,18 @@ def prove_openings(
     data: ProverData,
     claims: Sequence[Claim],
     transcript: Transcript,
+    progress=None,
 ) -> OpeningsProof:
-    """Prove every claim (all values given) on the committed batch with one opening."""
+    """Prove every claim (all values given) on the committed batch with one opening.
+
+    ``progress(step, done, total)``, if given, reports ``"batching claims"`` (distinct points
+    whose ``eq`` table is added to ``W``), ``"batching sumcheck"`` (percent of the sumcheck's
+    work, counted from the rounds absorbed by a :class:`~zkinfer.progress.Listenable`
+    transcript) and then the PCS opening's own steps if its ``open`` takes ``progress``. The
+    proof does not depend on it.
+    """
     from zkinfer.poly import fast
+    from zkinfer.progress import listening
     from zkinfer.protocol import _kernels as K
     from zkinfer.sumcheck.prover import prove
 
@@ -152,17 +162,46 @@ def prove_openings(
             start = 0 if poly is None else layout.offsets[poly]
             entry = by_point.setdefault(point.tobytes(), (point, []))
             entry[1].append((start, ext.mul(gk, coeff)))
-    for point, uses in by_point.values():
+    if progress is not None:
+        progress("batching claims", 0, len(by_point))
+    for done, (point, uses) in enumerate(by_point.values(), 1):
         table = fast.eq_table(point)
         for start, a in uses:
             # W += gamma^i c_j eq(p_j, .) on block k_j
             K.ext_axpy(w[start: start + table.shape[0]], a[0], a[1], table)
         del table
-    out = prove([w, data.vector[: layout.used]], _EXPR, transcript, num_vars=layout.total_vars)
+        if progress is not None:
+            progress("batching claims", done, len(by_point))
+    with listening(transcript, _round_counter(progress, layout.total_vars)):
+        out = prove([w, data.vector[: layout.used]], _EXPR, transcript,
+                    num_vars=layout.total_vars)
     value = out.evaluations[1].copy()
     transcript.append_ext(_LABEL_VALUE, value)
-    opening = pcs.open(data, [Claim(None, out.point, value)], transcript)
+    final = [Claim(None, out.point, value)]
+    if progress is not None and "progress" in inspect.signature(pcs.open).parameters:
+        opening = pcs.open(data, final, transcript, progress=progress)
+    else:
+        opening = pcs.open(data, final, transcript)
     return OpeningsProof(out.proof, value, opening)
+
+
+def _round_counter(progress, num_vars: int):
+    """A transcript listener reporting ``("batching sumcheck", percent, 100)``: round ``j``
+    of ``n`` leaves ``2^-j`` of the folding work (each round halves the tables)."""
+    if progress is None:
+        return None
+    from zkinfer.sumcheck.common import _LABEL_ROUND
+
+    rounds = [0]
+    progress("batching sumcheck", 0, 100)
+
+    def listen(label: bytes) -> None:
+        if label == _LABEL_ROUND:
+            rounds[0] += 1
+            j = rounds[0]
+            progress("batching sumcheck", 100 if j >= num_vars else int(100 * (1 - 0.5**j)), 100)
+
+    return listen
 
 
 def verify_openings(

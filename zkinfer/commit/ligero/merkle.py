@@ -31,6 +31,7 @@ __all__ = [
     "DIGEST_BYTES",
     "hash_columns",
     "build",
+    "check_levels",
     "sibling_positions",
     "open_siblings",
     "root_from_multiproof",
@@ -91,8 +92,11 @@ def _hash_level(level: U8) -> U8:
     return np.frombuffer(bytes(out), dtype=np.uint8).reshape(-1, DIGEST_BYTES)
 
 
-def build(leaves: U8) -> list[U8]:
+def build(leaves: U8, progress=None) -> list[U8]:
     """All levels of the tree, ``levels[0] = leaves`` (``(L, 32)``) ... ``levels[-1]`` the root.
+
+    ``progress(step, done, total)``, if given, is called as ``("Merkle tree", layers hashed,
+    depth)`` after each layer.
 
     Raises:
         ValueError: the number of leaves is not a power of two.
@@ -100,10 +104,29 @@ def build(leaves: U8) -> list[U8]:
     count = leaves.shape[0]
     if count < 1 or count & (count - 1):
         raise ValueError(f"{count} leaves: a power of two is required")
+    depth = count.bit_length() - 1
     levels = [leaves]
+    if progress is not None:
+        progress("Merkle tree", 0, max(1, depth))
     while levels[-1].shape[0] > 1:
         levels.append(_hash_level(levels[-1]))
+        if progress is not None:
+            progress("Merkle tree", len(levels) - 1, depth)
     return levels
+
+
+def check_levels(levels: Sequence[U8]) -> int | None:
+    """Recompute every level above the leaves from the one below.
+
+    Returns:
+        ``None`` if each level is the hash of the one below it (so ``levels[-1][0]`` is the
+        root of ``levels[0]``), else the index of the first level that is not.
+    """
+    for k in range(1, len(levels)):
+        if levels[k - 1].shape[0] != 2 * levels[k].shape[0] or \
+                not np.array_equal(_hash_level(levels[k - 1]), levels[k]):
+            return k
+    return None
 
 
 def sibling_positions(indices: Sequence[int], depth: int) -> list[tuple[int, int]]:

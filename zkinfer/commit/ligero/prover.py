@@ -37,7 +37,7 @@ from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
 from zkinfer.transcript import Transcript
 
-__all__ = ["LigeroProverData", "commit", "open_claims"]
+__all__ = ["LigeroProverData", "commit", "open_claims", "encode", "hash_leaves"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -108,35 +108,84 @@ def _code_tables(log_cols: int, log_blowup: int) -> tuple[U64, U64]:
     return tw, shifts
 
 
-def encode(rows: U64, log_blowup: int) -> U64:
-    """Encode every row of ``rows`` (``(R, C)``); returns the ``(L, R)`` transposed codewords."""
+def encode(rows: U64, log_blowup: int, progress=None) -> U64:
+    """Encode every row of ``rows`` (``(R, C)``); returns the ``(L, R)`` transposed codewords.
+
+    ``progress(step, done, total)``, if given, is called as ``("encoding rows", rows encoded,
+    R)`` between slices of rows (the result does not depend on it).
+    """
     num_rows, c = rows.shape
     tw, shifts = _code_tables(c.bit_length() - 1, log_blowup)
     out = np.empty((c << log_blowup, num_rows), dtype=np.uint64)
-    K.encode_rows_transposed(np.ascontiguousarray(rows), shifts, tw, out)
+    if progress is None:
+        K.encode_rows_transposed(np.ascontiguousarray(rows), shifts, tw, out)
+        return out
+    rows = np.ascontiguousarray(rows)
+    step = _slice_rows(num_rows)
+    progress("encoding rows", 0, num_rows)
+    for r0 in range(0, num_rows, step):
+        r1 = min(num_rows, r0 + step)
+        K.encode_row_range(rows, r0, r1, shifts, tw, out)
+        progress("encoding rows", r1, num_rows)
     return out
 
 
-def commit(params: LigeroParams, polys: Sequence[npt.ArrayLike]
+def _slice_rows(num_rows: int) -> int:
+    """Rows per kernel call when reporting progress: about 24 calls, each a multiple of
+    ``ROW_CHUNK`` rows and at least two chunks per thread (so no call runs on one core)."""
+    from zkinfer._jit import numba
+
+    least = 2 * K.ROW_CHUNK * max(1, numba.get_num_threads())
+    per = -(-num_rows // 24)
+    return max(least, -(-per // K.ROW_CHUNK) * K.ROW_CHUNK)
+
+
+def hash_leaves(encoded: U64, progress=None) -> npt.NDArray[np.uint8]:
+    """The Merkle leaves ``H(0x00 || column j)`` of the ``(L, R)`` encoded matrix, in slices of
+    columns with ``progress("hashing columns", columns hashed, L)`` between them if given."""
+    if progress is None:
+        return merkle.hash_columns(encoded)
+    length = encoded.shape[0]
+    leaves = np.empty((length, merkle.DIGEST_BYTES), dtype=np.uint8)
+    step = max(1024, -(-length // 16))
+    progress("hashing columns", 0, length)
+    for lo in range(0, length, step):
+        hi = min(length, lo + step)
+        leaves[lo:hi] = merkle.hash_columns(encoded[lo:hi])
+        progress("hashing columns", hi, length)
+    return leaves
+
+
+def commit(params: LigeroParams, polys: Sequence[npt.ArrayLike], progress=None
            ) -> tuple[LigeroCommitment, LigeroProverData]:
-    """Commit a batch (see :meth:`zkinfer.commit.base.PCS.commit`)."""
+    """Commit a batch (see :meth:`zkinfer.commit.base.PCS.commit`).
+
+    ``progress(step, done, total)``, if given, reports ``"encoding rows"`` (rows),
+    ``"hashing columns"`` (columns) and ``"Merkle tree"`` (layers); the commitment does not
+    depend on it.
+    """
     layout, tables = Layout.of(polys)
     vector = layout.concatenate(tables)
     num_rows, log_cols = params.shape(layout.used, layout.total_vars)
     # M = the first R C entries of F: rows R.. of the zero padding are not committed
     rows = vector[: num_rows << log_cols].reshape(num_rows, 1 << log_cols)
     # E[j] = column j of Enc(M): Enc applied to each row
-    encoded = encode(rows, params.log_blowup)
+    encoded = encode(rows, params.log_blowup, progress)
     # leaf_j = H(0x00 || E[j]); root of the tree over the leaves
-    levels = merkle.build(merkle.hash_columns(encoded))
+    levels = merkle.build(hash_leaves(encoded, progress), progress)
     commitment = LigeroCommitment(layout, params.log_blowup, num_rows, log_cols,
                                   levels[-1][0].tobytes())
     return commitment, LigeroProverData(layout, vector, commitment, encoded, levels)
 
 
 def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[Claim],
-                transcript: Transcript) -> LigeroProof:
-    """Prove ``claims`` (see :meth:`zkinfer.commit.base.PCS.open`)."""
+                transcript: Transcript, progress=None) -> LigeroProof:
+    """Prove ``claims`` (see :meth:`zkinfer.commit.base.PCS.open`).
+
+    ``progress(step, done, total)``, if given, reports ``"combining rows"`` (columns of the
+    row combinations done) and ``"opening columns"`` (grinding, then the opened columns); the
+    proof does not depend on it. ``data`` may hold read-only arrays (nothing is written to it).
+    """
     com = data.commitment
     if com.log_blowup != params.log_blowup:
         raise ValueError("prover data was committed with another rate")
@@ -149,7 +198,17 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
                             axis=0)
     # u_g = A_g^T M for each group, w = gamma^T M
     combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
-    K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
+    if progress is None:
+        K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
+    else:
+        coeffs = np.ascontiguousarray(coeffs)
+        cols = rows.shape[1]
+        step = max(4096, -(-cols // 16))
+        progress("combining rows", 0, cols)
+        for c0 in range(0, cols, step):
+            c1 = min(cols, c0 + step)
+            K.combine_rows_range(rows, coeffs, c0, c1, combined)
+            progress("combining rows", c1, cols)
     u_rows, w_row = combined[:-1], combined[-1]
     # s = <w, b_0>; beta <- transcript
     s_value = np.array(PK.inner_ext_ext(w_row, fast.eq_table(groups.col_points[0])), dtype=np.uint64)
@@ -158,14 +217,20 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
     with np.errstate(over="ignore"):
         u_rows[0] = gl._add(u_rows[0], ext._mul(w_row, np.broadcast_to(beta, w_row.shape)))
     schedule.absorb_rows(transcript, u_rows)
+    if progress is not None:
+        progress("opening columns", 0, 2)
     # grinding: the smallest nonce with PoW(state || g, nonce) < 2^(64 - g); absorb it
     nonce = schedule.find_nonce(schedule.grinding_seed(transcript, params.grinding_bits),
                                 params.grinding_bits)
     schedule.absorb_nonce(transcript, nonce)
+    if progress is not None:
+        progress("opening columns", 1, 2)
     # t column queries; open the distinct ones with a Merkle multi-proof
     indices = schedule.draw_queries(transcript, 1 << com.log_length, params.queries)
     columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(transcript, columns, siblings)
+    if progress is not None:
+        progress("opening columns", 2, 2)
     return LigeroProof(com.rows, com.log_cols, s_value, np.ascontiguousarray(u_rows), nonce,
                        tuple(indices), columns, siblings)

@@ -141,26 +141,33 @@ class LigeroPCS(PCS):
                                 grinding_bits=p.grinding_bits, bound=p.bound,
                                 proven=p.bound == "unique-decoding", insecure=False)
 
-    def commit(self, polys: Sequence[npt.ArrayLike]
+    def commit(self, polys: Sequence[npt.ArrayLike], progress=None
                ) -> tuple[LigeroCommitment, LigeroProverData]:
-        """See :meth:`zkinfer.commit.base.PCS.commit`."""
+        """See :meth:`zkinfer.commit.base.PCS.commit`.
+
+        ``progress(step, done, total)``, if given, reports the work done (rows encoded, columns
+        hashed, Merkle layers: :func:`zkinfer.commit.ligero.prover.commit`).
+        """
         from zkinfer.commit.ligero import prover
 
-        return prover.commit(self.params, polys)
+        return prover.commit(self.params, polys, progress)
 
     def open(self, data: LigeroProverData, claims: Sequence[Claim],
-             transcript: Transcript) -> LigeroProof:
+             transcript: Transcript, progress=None) -> LigeroProof:
         """See :meth:`zkinfer.commit.base.PCS.open`.
 
         Raises:
             TypeError: ``data`` is not the ``LigeroProverData`` returned by :meth:`commit`.
             ValueError: a claim is malformed, or ``data`` was committed with another rate.
+
+        ``progress(step, done, total)``, if given, reports the work done (rows combined,
+        columns opened: :func:`zkinfer.commit.ligero.prover.open_claims`).
         """
         from zkinfer.commit.ligero import prover
 
         if not isinstance(data, prover.LigeroProverData):
             raise TypeError("open needs the LigeroProverData returned by commit")
-        return prover.open_claims(self.params, data, claims, transcript)
+        return prover.open_claims(self.params, data, claims, transcript, progress)
 
     def verify(
         self,
