@@ -64,7 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zkinfer.errors import FieldRangeError, ProofFormatError
+from zkinfer.errors import ProofFormatError
 
 __all__ = ["ProvingKeyError", "FORMAT", "VERSION", "save", "load"]
 
@@ -357,6 +357,13 @@ def _check_ligero(data_dir: Path, pcs, com, vector: np.ndarray, progress) -> tup
     return encoded, levels
 
 
+def _field(w: np.ndarray) -> np.ndarray:
+    """``w mod p`` for any ``int64`` array (``encode_signed`` without its range check: for
+    ``w < 0``, ``2^64 + w - (2^32 - 1) = p + w``, and ``0 <= w < 2^63 < p`` stays)."""
+    u = w.view(np.uint64)
+    return np.where(w < 0, u - np.uint64(0xFFFFFFFF), u)
+
+
 def _report(progress, step: str, done: int, total: int) -> None:
     if progress is not None:
         progress(f"loading the proving key: {step}", done, total)
@@ -382,7 +389,6 @@ def load(path, *, expected_digest=None, progress=None):
     """
     from zkinfer.commit import pcs_from_params
     from zkinfer.commit.trivial import TrivialCommitment, TrivialProverData, _digest
-    from zkinfer.field import goldilocks as gl
     from zkinfer.model.intmodel import validate
     from zkinfer.proof import ProvingKey
     from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
@@ -430,11 +436,7 @@ def load(path, *, expected_digest=None, progress=None):
         step = max(1, _CHUNK // max(1, w.shape[1]))
         for lo in range(0, w.shape[0], step):
             hi = min(w.shape[0], lo + step)
-            try:
-                ok = np.array_equal(gl.encode_signed(w[lo:hi]), block[lo:hi, : w.shape[1]])
-            except FieldRangeError:  # an int64 outside the field's signed range
-                ok = False
-            if not ok:
+            if not np.array_equal(_field(np.asarray(w[lo:hi])), block[lo:hi, : w.shape[1]]):
                 raise ProvingKeyError(f"weights/{k:03d}.npy ({name}): not the committed weights")
     _report(progress, "checking the weights", len(views), len(views))
     model = _with_weights(public, weights)

@@ -107,19 +107,20 @@ class ProgressBar:
         self._bar = None
         self._overall = None
 
-    def _new_bar(self, total: int, fmt: str, position: int):
+    def _new_bar(self, desc: str, total: int, fmt: str, position: int):
         from tqdm import tqdm
 
-        return tqdm(total=total, file=self.file if self.file is not None else sys.stderr,
-                    leave=self.leave, bar_format=fmt, smoothing=0, position=position,
+        return tqdm(desc=desc, total=total, leave=self.leave, bar_format=fmt, smoothing=0,
+                    file=self.file if self.file is not None else sys.stderr, position=position,
                     mininterval=self.mininterval, dynamic_ncols=True)
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         total = max(1, int(total))
         done = max(0, min(int(done), total))
         if self._bar is None:
-            self._bar = self._new_bar(total, self._STAGE_FORMAT,
+            self._bar = self._new_bar(stage, total, self._STAGE_FORMAT,
                                       1 if self._overall is not None else 0)
+            self.stage = stage
         if stage != self.stage:
             # a step counter (same total, done not going back: the engine's relations) keeps
             # its bar and clock under the new label; anything else is a new stage
@@ -138,11 +139,14 @@ class ProgressBar:
         """Show ``fraction`` (in ``[0, 1]``) of the whole call done, with the overall ETA."""
         permille = int(1000 * min(1.0, max(0.0, float(fraction))))
         if self._overall is None:
+            stage = None
             if self._bar is not None:  # the overall bar goes on top: redraw the stage bar
+                stage, done, total = self.stage, self._bar.n, self._bar.total
                 self._bar.close()
                 self._bar, self.stage = None, None
-            self._overall = self._new_bar(1000, self._OVERALL_FORMAT, 0)
-            self._overall.set_description_str("overall", refresh=False)
+            self._overall = self._new_bar("overall", 1000, self._OVERALL_FORMAT, 0)
+            if stage is not None:
+                self(stage, done, total)
         if permille > self._overall.n:
             self._overall.update(permille - self._overall.n)
 

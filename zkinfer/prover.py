@@ -8,6 +8,7 @@ one opening for the trace commitment and one for the weights.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -126,16 +127,18 @@ _WEIGHT_OPENING_COST = 0.16
 
 def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None) -> Tracker:
     """The :class:`~zkinfer.progress.Tracker` of one proof on ``n`` tokens."""
-    from zkinfer.estimate import trace_size
+    from zkinfer.model.intmodel import column_specs
 
-    try:
-        trace = float(trace_size(pk.model, n).padded)
+    try:  # the forward's columns, each axis padded to a power of two as the prover commits them
+        trace = float(sum(math.prod(1 << max(0, int(d) - 1).bit_length() for d in spec.shape)
+                          for spec in column_specs(pk.model, max(1, n)).values()))
     except (ZkinferError, ValueError):  # a bad input: the forward reports it
         trace = 0.0
     weights = float(pk.weight_data.layout.used)
     phases = [(prefix, cost * trace) for prefix, cost in _TRACE_COSTS]
     phases.append(("opening the weight commitment", _WEIGHT_OPENING_COST * weights))
-    steps = {"committing the trace": COMMIT_STEPS, "opening the trace commitment": OPEN_STEPS,
+    steps = {"committing the trace": COMMIT_STEPS, "range checks": (("leaves", 1.0),),
+             "opening the trace commitment": OPEN_STEPS,
              "opening the weight commitment": OPEN_STEPS}
     # the engine counts every step: relations and identities are all but the last three
     span = {("relation", "identities"): lambda done, total: done / max(1, total - 3)}

@@ -178,6 +178,7 @@ def prove_circuit(
     (:func:`~zkinfer.protocol.openings.prove_openings`).
     """
     from zkinfer.poly import fast
+    from zkinfer.progress import listening, prefixed
 
     total = len(circuit.relations) + len(circuit.identities) + 1 + 2  # one range step
 
@@ -274,14 +275,14 @@ def prove_circuit(
     # one LogUp over all limb widths; claims per width: multiplicities, then the limbs
     widths = circuit.range_widths()
     tick("range checks")
-    proof, cl = prove_ranges({w: [tables[x] for x in limbs] for w, limbs in widths.items()},
-                             {w: tables[circuit.range_mult_name(w)] for w in widths}, transcript,
-                             widths, {w: circuit.range_mult_name(w) for w in widths})
+    with listening(transcript, _range_listener(progress, {
+            w: [tables[x].shape[0] for x in limbs] for w, limbs in widths.items()})):
+        proof, cl = prove_ranges({w: [tables[x] for x in limbs] for w, limbs in widths.items()},
+                                 {w: tables[circuit.range_mult_name(w)] for w in widths},
+                                 transcript, widths, {w: circuit.range_mult_name(w) for w in widths})
     claims += cl
     steps.append(proof)
     tr, wt = _route(circuit, claims)
-    from zkinfer.progress import prefixed
-
     tick("opening the trace commitment")
     steps.append(prove_openings(pcs, trace_commitment[0], trace_commitment[1], tr, transcript,
                                 progress=prefixed(progress, "opening the trace commitment")))
@@ -289,6 +290,37 @@ def prove_circuit(
     steps.append(prove_openings(pcs, weight_commitment[0], weight_commitment[1], wt, transcript,
                                 progress=prefixed(progress, "opening the weight commitment")))
     return steps
+
+
+def _range_listener(progress, sizes: dict[int, list[int]]):
+    """A transcript listener reporting the range step as ``("range checks: leaves", done,
+    total)``: the fraction trees' leaves, a tree counted half when its first GKR round is
+    absorbed (its layers are built) and whole when its block values are (its layers proven).
+    ``None`` without ``progress``."""
+    if progress is None:
+        return None
+    from zkinfer.protocol import range as rng
+    from zkinfer.sumcheck.common import _LABEL_ROUND
+
+    plan = rng._plan(rng._blocks(sizes), rng.MAX_TREE_VARS)
+    leaves = [1 << tree.num_vars for tree in plan]
+    total = max(1, sum(leaves))
+    state = {"tree": 0, "done": 0, "half": False}
+    progress("range checks: leaves", 0, total)
+
+    def listen(label: bytes) -> None:
+        k = state["tree"]
+        if k >= len(leaves):
+            return
+        if label == _LABEL_ROUND and not state["half"]:
+            state["half"] = True
+            progress("range checks: leaves", state["done"] + leaves[k] // 2, total)
+        elif label == rng._LABEL_BLOCK_EVALS:
+            state["done"] += leaves[k]
+            state["tree"], state["half"] = k + 1, False
+            progress("range checks: leaves", state["done"], total)
+
+    return listen
 
 
 def _axis_sum_claim(src, axis: int, r: U64, value: U64) -> Claim:

@@ -138,11 +138,11 @@ def prove_openings(
 ) -> OpeningsProof:
     """Prove every claim (all values given) on the committed batch with one opening.
 
-    ``progress(step, done, total)``, if given, reports ``"batching claims"`` (distinct points
-    whose ``eq`` table is added to ``W``), ``"batching sumcheck"`` (percent of the sumcheck's
-    work, counted from the rounds absorbed by a :class:`~zkinfer.progress.Listenable`
-    transcript) and then the PCS opening's own steps if its ``open`` takes ``progress``. The
-    proof does not depend on it.
+    ``progress(step, done, total)``, if given, reports ``"batching claims"`` (entries of the
+    ``eq`` tables built and added to ``W``, point by point), ``"batching sumcheck"`` (percent of
+    the sumcheck's work, counted from the rounds absorbed by a
+    :class:`~zkinfer.progress.Listenable` transcript) and then the PCS opening's own steps if
+    its ``open`` takes ``progress``. The proof does not depend on it.
     """
     from zkinfer.poly import fast
     from zkinfer.progress import listening
@@ -162,16 +162,23 @@ def prove_openings(
             start = 0 if poly is None else layout.offsets[poly]
             entry = by_point.setdefault(point.tobytes(), (point, []))
             entry[1].append((start, ext.mul(gk, coeff)))
+    # progress in entries of W written (an eq table of 2^n entries per point, once per use)
+    work = sum((1 << point.shape[0]) * (1 + len(uses)) for point, uses in by_point.values())
+    done = 0
     if progress is not None:
-        progress("batching claims", 0, len(by_point))
-    for done, (point, uses) in enumerate(by_point.values(), 1):
+        progress("batching claims", 0, work)
+    for point, uses in by_point.values():
         table = fast.eq_table(point)
         for start, a in uses:
             # W += gamma^i c_j eq(p_j, .) on block k_j
             K.ext_axpy(w[start: start + table.shape[0]], a[0], a[1], table)
         del table
-        if progress is not None:
-            progress("batching claims", done, len(by_point))
+        step = (1 << point.shape[0]) * (1 + len(uses))
+        # report every 1/128 of the work or so (thousands of small points would flood it)
+        if progress is not None and ((done + step) * 128 // work > done * 128 // work
+                                     or done + step == work):
+            progress("batching claims", done + step, work)
+        done += step
     with listening(transcript, _round_counter(progress, layout.total_vars)):
         out = prove([w, data.vector[: layout.used]], _EXPR, transcript,
                     num_vars=layout.total_vars)

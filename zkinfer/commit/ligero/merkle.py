@@ -123,8 +123,9 @@ def check_levels(levels: Sequence[U8]) -> int | None:
         root of ``levels[0]``), else the index of the first level that is not.
     """
     for k in range(1, len(levels)):
-        if levels[k - 1].shape[0] != 2 * levels[k].shape[0] or \
-                not np.array_equal(_hash_level(levels[k - 1]), levels[k]):
+        # plain ndarrays: iterating a memmap's rows costs a Python call each
+        below, level = np.asarray(levels[k - 1]), np.asarray(levels[k])
+        if below.shape[0] != 2 * level.shape[0] or not np.array_equal(_hash_level(below), level):
             return k
     return None
 

@@ -203,7 +203,7 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
     else:
         coeffs = np.ascontiguousarray(coeffs)
         cols = rows.shape[1]
-        step = max(4096, -(-cols // 16))
+        step = max(512, -(-cols // 16))
         progress("combining rows", 0, cols)
         for c0 in range(0, cols, step):
             c1 = min(cols, c0 + step)
