@@ -133,6 +133,15 @@ def test_wrong_expected_digest(saved):
         ProvingKey.load(saved, expected_digest=b"\x00" * 32)
 
 
+def test_expected_digest_must_be_a_digest(saved):
+    from zkinfer.errors import InvalidArgumentError
+
+    for bad in (5, "zz", b"\x00" * 31, "ab" * 31):
+        with pytest.raises(InvalidArgumentError, match="expected_digest must be the verifying "
+                                                       "key's 32-byte digest"):
+            ProvingKey.load(saved, expected_digest=bad)
+
+
 def test_not_a_proving_key(tmp_path):
     with pytest.raises(ProvingKeyError, match="not a zkinfer proving key: .* is not a directory "
                                               "with zkinfer-pk.json"):

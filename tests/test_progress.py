@@ -141,6 +141,9 @@ def test_progress_bar_is_a_drop_in_callback():
     assert bar._bar.total == 8
     bar.overall(0.5)
     bar("after overall", 1, 2)
+    bar.overall(1.0)
+    bar.overall(0.1)  # a second call on the same bar starts its overall clock again
+    assert bar._overall.n == 100
     bar.close()
     bar.close()  # idempotent
     text = out.getvalue()

@@ -217,12 +217,26 @@ def _read_vk(path: Path, manifest: dict, expected_digest):
         raise ProvingKeyError(f"vk.bin: its digest {digest.hex()[:16]}... is not the manifest's "
                               f"vk_digest {manifest['vk_digest'][:16]}...")
     if expected_digest is not None:
-        expected = bytes.fromhex(expected_digest) if isinstance(expected_digest, str) \
-            else bytes(expected_digest)
+        expected = _digest_argument(expected_digest)
         if digest != expected:
             raise ProvingKeyError(f"verifying key digest {digest.hex()[:16]}... differs from "
                                   f"the expected {expected.hex()[:16]}...")
     return vk
+
+
+def _digest_argument(value) -> bytes:
+    """``expected_digest`` as 32 bytes (given as bytes or 64 hex digits)."""
+    from zkinfer.errors import InvalidArgumentError
+
+    if isinstance(value, str):
+        try:
+            value = bytes.fromhex(value)
+        except ValueError:
+            value = b""
+    if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
+        raise InvalidArgumentError("expected_digest must be the verifying key's 32-byte digest "
+                                   "(bytes, or 64 hex digits), e.g. vk.digest")
+    return bytes(value)
 
 
 def _open_array(path: Path, name: str, dtype: str, shape: tuple[int, ...]) -> np.memmap:
@@ -386,6 +400,7 @@ def load(path, *, expected_digest=None, progress=None):
     Raises:
         ProvingKeyError: the directory is not a proving key, of another version, malformed,
             or fails a check of the module docstring (the message names the file).
+        InvalidArgumentError: ``expected_digest`` is not 32 bytes or 64 hex digits.
     """
     from zkinfer.commit import pcs_from_params
     from zkinfer.commit.trivial import TrivialCommitment, TrivialProverData, _digest
@@ -394,6 +409,8 @@ def load(path, *, expected_digest=None, progress=None):
     from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
 
     path = Path(path)
+    if expected_digest is not None:
+        _digest_argument(expected_digest)
     manifest = _read_manifest(path)
     vk = _read_vk(path, manifest, expected_digest)
     com_file = path / "commitment.bin"

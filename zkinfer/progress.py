@@ -121,6 +121,7 @@ class ProgressBar:
             self._bar = self._new_bar(stage, total, self._STAGE_FORMAT,
                                       1 if self._overall is not None else 0)
             self.stage = stage
+        changed = False
         if stage != self.stage:
             # a step counter (same total, done not going back: the engine's relations) keeps
             # its bar and clock under the new label; anything else is a new stage
@@ -128,15 +129,19 @@ class ProgressBar:
                 self._bar.reset(total=total)  # the stage's own clock and rate
             self.stage = stage
             self._bar.set_description_str(stage, refresh=False)
+            changed = True
         elif total != self._bar.total:
             self._bar.total = total
+            changed = True
         if done > self._bar.n:
-            self._bar.update(done - self._bar.n)
-        else:
+            self._bar.update(done - self._bar.n)  # redraws at most every mininterval
+        elif changed:
             self._bar.refresh()
 
     def overall(self, fraction: float) -> None:
-        """Show ``fraction`` (in ``[0, 1]``) of the whole call done, with the overall ETA."""
+        """Show ``fraction`` (in ``[0, 1]``) of the whole call done, with the overall ETA (a
+        fraction lower than the last one starts a new call: one bar can serve a setup and then
+        a proof)."""
         permille = int(1000 * min(1.0, max(0.0, float(fraction))))
         if self._overall is None:
             stage = None
@@ -147,6 +152,8 @@ class ProgressBar:
             self._overall = self._new_bar("overall", 1000, self._OVERALL_FORMAT, 0)
             if stage is not None:
                 self(stage, done, total)
+        if permille < self._overall.n:  # a new call (e.g. prove after setup): a new clock
+            self._overall.reset(total=1000)
         if permille > self._overall.n:
             self._overall.update(permille - self._overall.n)
 

@@ -283,12 +283,12 @@ def prove_circuit(
     claims += cl
     steps.append(proof)
     tr, wt = _route(circuit, claims)
-    tick("opening the trace commitment")
-    steps.append(prove_openings(pcs, trace_commitment[0], trace_commitment[1], tr, transcript,
-                                progress=prefixed(progress, "opening the trace commitment")))
-    tick("opening the weight commitment")
-    steps.append(prove_openings(pcs, weight_commitment[0], weight_commitment[1], wt, transcript,
-                                progress=prefixed(progress, "opening the weight commitment")))
+    for stage, (com, data), items in (("opening the trace commitment", trace_commitment, tr),
+                                      ("opening the weight commitment", weight_commitment, wt)):
+        tick(stage)
+        # (progress passed only when reporting: tests substitute prove_openings without it)
+        extra = {} if progress is None else {"progress": prefixed(progress, stage)}
+        steps.append(prove_openings(pcs, com, data, items, transcript, **extra))
     return steps
 
 
