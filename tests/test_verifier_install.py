@@ -8,6 +8,8 @@ the package index): about half a minute.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,15 +41,23 @@ print(json.dumps({"verified": zkinfer.verify((d / "vk.bin").read_bytes(), ids, o
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
+    # no PYTHONPATH: the fresh environment must see its installed wheel, not a source tree
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, **kw)
 
 
 @pytest.fixture(scope="module")
 def verifier_env(tmp_path_factory) -> Path:
     """A fresh venv holding only the wheel and what it requires."""
     root = tmp_path_factory.mktemp("verifier-install")
+    # build from a copy: setuptools writes build/ and *.egg-info beside the sources
+    src = root / "src"
+    shutil.copytree(ROOT / "zkinfer", src / "zkinfer",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    for name in ("pyproject.toml", "setup.cfg", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, src / name)
     built = _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(root / "dist"),
-                  str(ROOT)])
+                  str(src)])
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next((root / "dist").glob("zkinfer-*.whl"))
     made = _run([sys.executable, "-m", "venv", str(root / "venv")])

@@ -405,8 +405,11 @@ def _estimate_or_refuse(model: _Model, n: int, force: bool, out: _Out):
 
     est = est_mod.estimate(model.int_model, n)
     available = est_mod.available_memory()
-    out.result["estimate"] = {**est.as_dict(), "available_bytes": available}
-    out.say(est.describe())
+    cold = kernels_cold()
+    out.result["estimate"] = {**est.as_dict(), "available_bytes": available,
+                              "compile_s": COLD_START_S if cold else 0}
+    out.say(est.describe() + (f"; plus about {COLD_START_S} s compiling kernels (first run only)"
+                              if cold else ""))
     reason = est_mod.check_memory(est, available)
     if reason is not None:
         if not force:
@@ -601,11 +604,14 @@ def _estimate(args: argparse.Namespace, out: _Out) -> int:
     est = est_mod.estimate(model.int_model, n)
     available = est_mod.available_memory()
     reason = est_mod.check_memory(est, available)
-    out.say(est.describe(), essential=True)
+    cold = kernels_cold()
+    out.say(est.describe() + (f"; plus about {COLD_START_S} s compiling kernels (first run only)"
+                              if cold else ""), essential=True)
     avail = "unknown" if available is None else f"{available / 1e9:.1f} GB"
     out.say(f"available memory: {avail}; " + ("fits" if reason is None else reason))
-    out.result.update(model=model.name, estimate=est.as_dict(), available_bytes=available,
-                      fits=reason is None)
+    out.result.update(model=model.name, estimate={**est.as_dict(),
+                                                  "compile_s": COLD_START_S if cold else 0},
+                      available_bytes=available, fits=reason is None)
     return _EXIT_OK
 
 
