@@ -119,3 +119,15 @@ def test_reprs_are_short_and_name_the_key(keys, proof):
 def test_repr_of_a_malformed_proof_does_not_raise():
     bad = zkinfer.Proof(b"\x00" * 32, None, None, b"", ())
     assert repr(bad) == "Proof(<malformed>)"
+
+
+def test_prove_many_gives_the_single_proofs_and_checks_its_arguments(keys, proof):
+    vk, pk = keys
+    proofs = list(zkinfer.prove_many(pk, [IDS, IDS[:2].tolist()]))
+    assert proofs[0].to_bytes() == proof.to_bytes()
+    assert proofs[1].to_bytes() == zkinfer.prove(pk, IDS[:2]).to_bytes()
+    with pytest.raises(InvalidArgumentError, match=r"prove_many\(\): pk must be the ProvingKey .* "
+                                                   r"got VerifyingKey"):
+        zkinfer.prove_many(vk, [IDS])
+    with pytest.raises(InvalidArgumentError, match="not text: tokenize first"):
+        zkinfer.prove_many(pk, [IDS, "text"])  # a sized batch is checked before any proof

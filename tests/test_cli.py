@@ -18,7 +18,7 @@ import pytest
 
 from zkinfer import estimate
 from zkinfer.cli import PK_FORMAT, main
-from zkinfer.models import tiny
+from zkinfer.models import tiny, tiny_mlp
 
 TEXT = "hi zk"
 
@@ -29,9 +29,9 @@ def made(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("cli")
     assert main(["setup", "--model", "tiny-mlp", "--out", str(root / "keys"), "--quiet"]) == 0
     proof = root / "proof.zkp"
-    assert main(["prove", "--pk", str(root / "keys" / "pk.json"), "--text", TEXT,
+    assert main(["prove", "--pk", str(root / "keys" / "pk"), "--text", TEXT,
                  "--out", str(proof), "--vk-out", str(root / "vk-again.bin"), "--quiet"]) == 0
-    return {"root": root, "vk": root / "keys" / "vk.bin", "pk": root / "keys" / "pk.json",
+    return {"root": root, "vk": root / "keys" / "vk.bin", "pk": root / "keys" / "pk",
             "proof": proof, "vk_again": root / "vk-again.bin"}
 
 
@@ -48,8 +48,10 @@ def _err_line(capsys) -> str:
 
 
 def test_setup_writes_vk_and_a_key_description(made):
-    desc = json.loads(made["pk"].read_text())
-    assert desc["format"] == PK_FORMAT and desc["model"] == "tiny-mlp"
+    from zkinfer.proof import ProvingKey
+
+    pk = ProvingKey.load(made["pk"])
+    assert pk.vk.to_bytes() == made["vk"].read_bytes()
     assert made["vk"].read_bytes()[:4] == b"ZKVK"
     # prove rebuilt the proving key from the description: the same verifying key
     assert made["vk_again"].read_bytes() == made["vk"].read_bytes()
@@ -427,3 +429,81 @@ def test_demo_writes_to_a_temporary_directory_by_default(tmp_path, monkeypatch, 
     assert list(tmp_path.iterdir()) == []  # the current directory stays clean
     assert sorted(p.name for p in out.iterdir()) == ["proof.zkp", "summary.json", "vk.bin"]
     shutil.rmtree(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# saved proving keys and batches
+
+
+def test_prove_with_a_saved_key_is_the_proof_of_a_fresh_setup(made, tmp_path, capsys):
+    import zkinfer
+
+    assert main(["prove", "--pk", str(made["pk"]), "--text", TEXT, "--out", str(tmp_path / "p.zkp"),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["loaded_pk"] is True
+    _, pk = zkinfer.setup(tiny_mlp())
+    ids = np.frombuffer(TEXT.encode(), dtype=np.uint8).astype(np.int64)
+    assert (tmp_path / "p.zkp").read_bytes() == zkinfer.prove(pk, ids).to_bytes()
+
+
+def test_older_key_descriptions_still_work(made, tmp_path):
+    desc = {"format": PK_FORMAT, "model": "tiny-mlp", "model_path": None,
+            "pcs_params": _pcs_params_hex(made), "vk_digest": _vk_digest_hex(made)}
+    (tmp_path / "pk.json").write_text(json.dumps(desc))
+    assert main(["prove", "--pk", str(tmp_path / "pk.json"), "--text", TEXT,
+                 "--out", str(tmp_path / "p.zkp"), "--quiet"]) == 0
+    assert (tmp_path / "p.zkp").read_bytes() == made["proof"].read_bytes()
+
+
+def _pcs_params_hex(made) -> str:
+    from zkinfer.proof import VerifyingKey
+
+    return VerifyingKey.from_bytes(made["vk"].read_bytes()).pcs_params.hex()
+
+
+def _vk_digest_hex(made) -> str:
+    from zkinfer.proof import VerifyingKey
+
+    return VerifyingKey.from_bytes(made["vk"].read_bytes()).digest.hex()
+
+
+def test_a_directory_that_is_not_a_key_refused(tmp_path, capsys):
+    assert main(["prove", "--pk", str(tmp_path), "--text", "a", "--out", str(tmp_path / "p.zkp")]) == 2
+    assert "not a proving-key directory (no vk.bin" in _err_line(capsys)
+
+
+def test_batch_proves_every_line_with_one_key(made, tmp_path, capsys):
+    lines = ['"hi"', '{"text": "zk"}', "", '{"tokens": [1, 2, 3]}']
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "proofs"
+    assert main(["prove", "--pk", str(made["pk"]), "--batch", str(tmp_path / "in.jsonl"),
+                 "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [p["tokens"] for p in result["proofs"]] == [[104, 105], [122, 107], [1, 2, 3]]
+    summary = json.loads((out / "batch.json").read_text())
+    assert summary["proofs"] == result["proofs"]
+    for k, p in enumerate(result["proofs"], 1):
+        assert p["proof"] == str(out / f"proof-{k:04d}.zkp")
+        tokens = tmp_path / f"t{k}.npy"
+        np.save(tokens, np.array(p["tokens"], dtype=np.int64))
+        assert main(["verify", "--vk", str(made["vk"]), "--proof", p["proof"],
+                     "--tokens", str(tokens), "--quiet"]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ('"ok"\n{"tokens": [1, 2, 999]}\n', "line 2: token ids must be in [0, 256)"),
+    ('"ok"\nnot json\n', "line 2: not JSON"),
+    ('{"text": 3}\n', 'line 1: expected a JSON string, {"text": "..."} or {"tokens": [ids]}'),
+    ('{"tokens": [1.5]}\n', "line 1: expected a JSON string"),
+    ("\n\n", "no inputs"),
+    ('"' + "x" * 40 + '"\n', "line 1: the input has 40 tokens; this model reads 1..32"),
+])
+def test_bad_batch_refused_before_any_work(made, tmp_path, monkeypatch, content, reason, capsys):
+    _no_work(monkeypatch)
+    (tmp_path / "in.jsonl").write_text(content)
+    assert main(["prove", "--model", "tiny-mlp", "--batch", str(tmp_path / "in.jsonl"),
+                 "--out", str(tmp_path / "out")]) == 2
+    assert reason in _err_line(capsys)
+    assert not (tmp_path / "out").exists()

@@ -57,6 +57,7 @@ __all__ = [
     "__version__",
     "setup",
     "prove",
+    "prove_many",
     "verify",
     "Proof",
     "VerifyingKey",
@@ -109,7 +110,7 @@ def _require_prover() -> None:
                                      "pip install 'zkinfer[prover]' (verifying does not)")
 
 
-def setup(model, pcs=None):
+def setup(model, pcs=None, progress=None):
     """Commit a model; returns ``(VerifyingKey, ProvingKey)`` (see :func:`zkinfer.prover.setup`).
 
     Arguments:
@@ -118,6 +119,8 @@ def setup(model, pcs=None):
             :class:`~zkinfer.model.intmodel.IntModel`, or a name: ``"tiny"``, ``"tiny-mlp"``,
             ``"minilm"``.
         pcs: the commitment scheme (default: Ligero at rate 1/4, >= 100 bits).
+        progress: ``None``/``False``, ``True`` (a bar with ETA on stderr) or a
+            ``progress(stage, done, total)`` callable.
 
     Raises:
         InvalidArgumentError: ``model`` is none of these.
@@ -127,7 +130,7 @@ def setup(model, pcs=None):
     model = _int_model(model)
     from zkinfer.prover import setup as _setup
 
-    return _setup(model, pcs)
+    return _setup(model, pcs, progress)
 
 
 def prove(pk, ids, progress=None):
@@ -136,7 +139,8 @@ def prove(pk, ids, progress=None):
     Arguments:
         pk: the :class:`~zkinfer.proof.ProvingKey`, the second value :func:`setup` returns.
         ids: token ids, a 1-D sequence of integers (a numpy array or a list).
-        progress: ``None``, or ``progress(stage, done, total)`` called as the proof advances.
+        progress: ``None``/``False``, ``True`` (a bar with per-stage and overall ETA on
+            stderr) or a ``progress(stage, done, total)`` callable.
 
     Raises:
         InvalidArgumentError: ``pk`` is not a proving key, or ``ids`` not 1-D integers.
@@ -156,6 +160,29 @@ def prove(pk, ids, progress=None):
     from zkinfer.prover import prove as _prove
 
     return _prove(pk, ids, progress)
+
+
+def prove_many(pk, inputs, progress=None):
+    """Prove many inputs with one proving key; yields one :class:`Proof` per input, in order
+    (each the proof :func:`prove` would make; see :func:`zkinfer.prover.prove_many`).
+
+    Raises:
+        InvalidArgumentError: ``pk`` is not a proving key, or an input not 1-D integers.
+        MissingDependencyError: numba (the ``prover`` extra) is not installed.
+    """
+    from zkinfer.errors import InvalidArgumentError
+    from zkinfer.proof import ProvingKey
+
+    if not isinstance(pk, ProvingKey):
+        raise InvalidArgumentError(f"prove_many(): pk must be the ProvingKey that zkinfer.setup "
+                                   f"returns, got {type(pk).__name__}")
+    _require_prover()
+    from zkinfer.prover import prove_many as _prove_many
+
+    # a sized batch is checked whole before the first proof (and keeps its length for progress)
+    checked = ([_token_ids(ids) for ids in inputs] if hasattr(inputs, "__len__")
+               else (_token_ids(ids) for ids in inputs))
+    return _prove_many(pk, checked, progress)
 
 
 def _token_ids(ids):

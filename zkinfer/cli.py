@@ -130,34 +130,14 @@ class _Out:
             return
         print(line)
 
-    def progress(self) -> _Progress | None:
-        """A progress callback for :func:`zkinfer.prove`, or ``None`` when quiet."""
-        return None if self.quiet else _Progress()
+    def progress(self):
+        """A progress callback (:class:`zkinfer.progress.ProgressBar`: per-stage and overall
+        ETA on stderr), or ``None`` when quiet or writing JSON."""
+        if self.quiet or self.json:
+            return None
+        from zkinfer.progress import ProgressBar
 
-
-class _Progress:
-    """``progress(stage, done, total)`` -> one tqdm bar on stderr whose label is the stage."""
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.started = time.perf_counter()
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if self.bar is None or self.bar.total != total:
-            self.close()
-            self.bar = tqdm(total=total, file=sys.stderr, unit="step", leave=False,
-                            bar_format="{desc:<42.42} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
-        self.bar.set_description_str(stage, refresh=False)
-        self.bar.n = done
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.n = self.bar.total
-            self.bar.close()
-            self.bar = None
+        return ProgressBar()
 
 
 def _read_bytes(path: str, what: str) -> bytes:
@@ -369,31 +349,38 @@ def _check_ids(ids, cfg) -> None:
 def _setup(args: argparse.Namespace, out: _Out) -> int:
     import zkinfer
 
-    _check_out_dir(args.out, ("vk.bin", "pk.json"), "keys")
+    _check_out_dir(args.out, ("vk.bin",), "keys")
+    out_dir = Path(args.out)
+    if (out_dir / "pk").exists() and not (out_dir / "pk").is_dir():
+        raise UsageError(f"{out_dir / 'pk'} exists and is not a directory")
+    if (out_dir / "pk").is_dir() and any((out_dir / "pk").iterdir()):
+        raise UsageError(f"{out_dir / 'pk'} already holds files; give another --out")
     model = _load_model(args.model)
     _say_compiling(out)
+    progress = out.progress()
     t0 = time.perf_counter()
-    vk, pk = zkinfer.setup(model.int_model)
+    try:
+        vk, pk = zkinfer.setup(model.int_model, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     pcs = pk.pcs
     t_setup = time.perf_counter() - t0
-    out_dir = Path(args.out)
     vk_bytes = vk.to_bytes()
-    desc = {"format": PK_FORMAT, "zkinfer_version": zkinfer.__version__, "model": model.name,
-            "model_path": model.path, "pcs": repr(pcs), "pcs_params": pcs.params_bytes().hex(),
-            "vk": "vk.bin", "vk_digest": vk.digest.hex(),
-            "note": "the proving key holds the weights and is not written; `zkinfer prove --pk` "
-                    "rebuilds it from this description and checks vk_digest"}
     _write_bytes(out_dir / "vk.bin", vk_bytes, "verifying key")
-    _write_bytes(out_dir / "pk.json", (json.dumps(desc, indent=1) + "\n").encode(),
-                 "proving-key description")
+    try:
+        pk.save(out_dir / "pk", overwrite=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write the proving key {out_dir / 'pk'}: {exc.strerror}") from None
     out.say(f"model: {model.describe}")
     out.say(f"setup: {t_setup:.2f} s, {pcs!r}")
     pcs_hashing = getattr(pcs, "hashing_bits", pcs.security_bits)
     out.say(f"each opening: {pcs.security_bits:.1f} bits interactive soundness, "
             f"{pcs_hashing:.1f} bits per hash against a Fiat-Shamir prover")
     out.say(f"wrote {out_dir / 'vk.bin'} ({len(vk_bytes) / 1e3:.0f} kB, digest "
-            f"{vk.digest.hex()[:16]}...) and {out_dir / 'pk.json'}", essential=True)
-    out.result.update(model=model.name, vk=str(out_dir / "vk.bin"), pk=str(out_dir / "pk.json"),
+            f"{vk.digest.hex()[:16]}...) and the proving key {out_dir / 'pk'} (holds the weights: "
+            "keep it private if they are)", essential=True)
+    out.result.update(model=model.name, vk=str(out_dir / "vk.bin"), pk=str(out_dir / "pk"),
                       vk_bytes=len(vk_bytes), vk_digest=vk.digest.hex(), setup_s=round(t_setup, 3),
                       pcs_bits=pcs.security_bits, pcs_hashing_bits=pcs_hashing)
     return _EXIT_OK
@@ -424,53 +411,141 @@ def _security_result(sec) -> dict[str, Any]:
             "security": sec.as_dict()}
 
 
+def _read_batch(path: str, tokenize: Callable[[str], Any], cfg) -> list:
+    """The inputs of ``--batch FILE.jsonl``: one per non-empty line, a JSON string (text), or
+    an object with ``"text"`` or ``"tokens"`` (a list of ids); every one checked now."""
+    import numpy as np
+
+    data = _read_bytes(path, "batch file")
+    try:
+        lines = data.decode().splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a UTF-8 JSON-lines file") from None
+    inputs = []
+    for k, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path} line {k}: not JSON ({exc.msg})") from None
+        if isinstance(item, dict) and set(item) == {"tokens"} and isinstance(item["tokens"], list) \
+                and all(type(t) is int for t in item["tokens"]):
+            ids = np.asarray(item["tokens"], dtype=np.int64) if item["tokens"] else np.zeros(0, np.int64)
+        elif isinstance(item, str) or (isinstance(item, dict) and set(item) == {"text"}
+                                       and isinstance(item["text"], str)):
+            ids = tokenize(item if isinstance(item, str) else item["text"])
+        else:
+            raise UsageError(f'{path} line {k}: expected a JSON string, {{"text": "..."}} or '
+                             '{"tokens": [ids]}')
+        try:
+            _check_ids(ids, cfg)
+        except UsageError as exc:
+            raise UsageError(f"{path} line {k}: {exc}") from None
+        inputs.append(ids)
+    if not inputs:
+        raise UsageError(f"{path}: no inputs")
+    return inputs
+
+
+def _saved_key_model(path: str) -> _Model:
+    """The model of a proving-key directory, read from its verifying key only (cheap; the whole
+    key is loaded and checked after the inputs are)."""
+    from zkinfer.proof import VerifyingKey
+
+    vk_path = Path(path) / "vk.bin"
+    if not vk_path.is_file():
+        raise UsageError(f"{path}: not a proving-key directory (no vk.bin; `zkinfer setup` writes "
+                         "one as DIR/pk)")
+    try:
+        vk = VerifyingKey.from_bytes(vk_path.read_bytes())
+    except ProofFormatError as exc:
+        raise UsageError(f"{vk_path}: malformed verifying key: {exc}") from None
+    public = vk.model()
+    prov = public.provenance
+    name = prov.name if prov is not None and prov.name else "model"
+    cfg = public.config
+    return _Model(name, None, public, lambda text: _text_tokenizer(cfg)(text),
+                  f"{name} ({cfg.n_layers} layers, d_model {cfg.d_model}), proving key {path}")
+
+
 def _prove(args: argparse.Namespace, out: _Out) -> int:
     import zkinfer
     from zkinfer.security import soundness
 
-    _check_writable(args.out, "proof")
+    if args.batch:
+        _check_out_dir(args.out, ("proof-0001.zkp", "batch.json"), "proofs")
+    else:
+        _check_writable(args.out, "proof")
     if args.vk_out:
         _check_writable(args.vk_out, "verifying key")
         if Path(args.vk_out).resolve() == Path(args.out).resolve():
             raise UsageError("--vk-out and --out name the same file")
-    if args.pk:
+    saved = args.pk is not None and Path(args.pk).is_dir()
+    desc = pcs = None
+    if saved:
+        model = _saved_key_model(args.pk)
+    elif args.pk:
         model, pcs, desc = _model_from_pk(args.pk)
     else:
-        model, pcs, desc = _load_model(args.model), None, None  # None: the default PCS
-    ids = _ids_for(model, args)
-    out.say(f"model: {model.describe}; input {ids.shape[0]} tokens")
-    _estimate_or_refuse(model, int(ids.shape[0]), args.force, out)
+        model = _load_model(args.model)  # pcs None: the default PCS
+    cfg = model.int_model.config
+    inputs = _read_batch(args.batch, model.tokenize, cfg) if args.batch else [_ids_for(model, args)]
+    longest = max(int(ids.shape[0]) for ids in inputs)
+    out.say(f"model: {model.describe}; " + (f"{len(inputs)} inputs, up to {longest} tokens"
+                                            if args.batch else f"input {longest} tokens"))
+    _estimate_or_refuse(model, longest, args.force, out)
     _say_compiling(out)
     progress = out.progress()
     t0 = time.perf_counter()
     try:
-        if progress is not None:
-            progress("setup (committing the weights)", 0, 1)
-        vk, pk = zkinfer.setup(model.int_model, pcs)
+        if saved:
+            from zkinfer.proof import ProvingKey
+
+            pk = ProvingKey.load(args.pk, progress=progress)
+            vk = pk.vk
+        else:
+            vk, pk = zkinfer.setup(model.int_model, pcs, progress=progress)
+            if desc is not None and vk.digest.hex() != desc["vk_digest"]:
+                raise UsageError(f"{args.pk}: the rebuilt key does not match its vk_digest (made "
+                                 f"by zkinfer {desc.get('zkinfer_version')}, this is "
+                                 f"{zkinfer.__version__})")
         t_setup = time.perf_counter() - t0
-        if desc is not None and vk.digest.hex() != desc["vk_digest"]:
-            raise UsageError(f"{args.pk}: the rebuilt key does not match its vk_digest (made by "
-                             f"zkinfer {desc.get('zkinfer_version')}, this is {zkinfer.__version__})")
         t0 = time.perf_counter()
-        proof = zkinfer.prove(pk, ids, progress=progress)
+        from zkinfer.prover import prove_many
+
+        proofs = list(prove_many(pk, inputs, progress=progress)) if args.batch \
+            else [zkinfer.prove(pk, inputs[0], progress=progress)]
         t_prove = time.perf_counter() - t0
     finally:
         if progress is not None:
             progress.close()
-    data = proof.to_bytes()
-    _write_bytes(args.out, data, "proof")
+    written = []
+    for k, proof in enumerate(proofs, 1):
+        path = Path(args.out) / f"proof-{k:04d}.zkp" if args.batch else Path(args.out)
+        _write_bytes(path, proof.to_bytes(), "proof")
+        written.append({"proof": str(path), "tokens": proof.ids.tolist(),
+                        "output": proof.output.tolist(), "proof_bytes": path.stat().st_size})
+    if args.batch:
+        _write_bytes(Path(args.out) / "batch.json", (json.dumps(
+            {"vk_digest": vk.digest.hex(), "proofs": written}, indent=1) + "\n").encode(), "summary")
     if args.vk_out:
         _write_bytes(args.vk_out, vk.to_bytes(), "verifying key")
-    sec = soundness(vk, proof)
-    out.say(f"setup {t_setup:.2f} s, prove {t_prove:.2f} s; proof {len(data) / 1e3:.0f} kB")
+    sec = soundness(vk, proofs[0])
+    how = "load the proving key" if saved else "setup"
+    size = sum(w["proof_bytes"] for w in written)
+    out.say(f"{how} {t_setup:.2f} s, prove {t_prove:.2f} s"
+            + (f" ({len(proofs)} proofs)" if args.batch else "") + f"; {size / 1e3:.0f} kB of proof")
     out.say(f"security: {sec.describe()}")
-    out.say(f"output (first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}")
-    wrote = f"wrote {args.out}" + (f" and {args.vk_out}" if args.vk_out else "")
-    out.say(wrote, essential=True)
-    out.result.update(model=model.name, tokens=ids.tolist(), output=proof.output.tolist(),
-                      proof=args.out, vk=args.vk_out, proof_bytes=len(data),
-                      vk_digest=vk.digest.hex(), setup_s=round(t_setup, 3),
-                      prove_s=round(t_prove, 3), **_security_result(sec))
+    if not args.batch:
+        out.say(f"output (first 8 of {proofs[0].output.shape[0]}): {proofs[0].output[:8].tolist()}")
+    target = f"{len(proofs)} proofs and {Path(args.out) / 'batch.json'}" if args.batch else args.out
+    out.say(f"wrote {target}" + (f" and {args.vk_out}" if args.vk_out else ""), essential=True)
+    result = written[0] if not args.batch else {"proofs": written,
+                                                "summary": str(Path(args.out) / "batch.json")}
+    out.result.update(model=model.name, **result, vk=args.vk_out, vk_digest=vk.digest.hex(),
+                      setup_s=round(t_setup, 3), prove_s=round(t_prove, 3), loaded_pk=saved,
+                      **_security_result(sec))
     return _EXIT_OK
 
 
@@ -492,25 +567,31 @@ def _decode_proof(path: str):
         raise UsageError(f"{path}: malformed proof: {exc}") from None
 
 
-def _user_ids(vk, args: argparse.Namespace):
-    """The user's input for ``verify``, or ``None``: ``--tokens``, or ``--text`` tokenized like
-    the model of ``vk`` (UTF-8 bytes for a 256-token vocabulary, MiniLM's tokenizer for it)."""
-    if args.tokens:
-        return _load_tokens(args.tokens)
-    if args.text is None:
-        return None
-    cfg = vk.model().config
+def _text_tokenizer(cfg) -> Callable[[str], Any]:
+    """How text becomes token ids for a model of configuration ``cfg``: its UTF-8 bytes for a
+    256-token vocabulary (the built-in tiny models), MiniLM's tokenizer for MiniLM."""
     if cfg.vocab_size == 256:
-        return _bytes_tokens(args.text)
-    from zkinfer.model.loaders import load_tokenizer
+        return _bytes_tokens
     from zkinfer.model.minilm import MAX_TOKENS, MINILM_CONFIG, model_dir
 
     if cfg != MINILM_CONFIG:
         raise UsageError("--text: no tokenizer known for this model; pass --tokens FILE.npy")
     import numpy as np
 
+    from zkinfer.model.loaders import load_tokenizer
+
     tok = load_tokenizer(model_dir() / "tokenizer.json", MAX_TOKENS)
-    return np.asarray(tok.encode(args.text).ids, dtype=np.int64)
+    return lambda text: np.asarray(tok.encode(text).ids, dtype=np.int64)
+
+
+def _user_ids(vk, args: argparse.Namespace):
+    """The user's input for ``verify``, or ``None``: ``--tokens``, or ``--text`` tokenized like
+    the model of ``vk``."""
+    if args.tokens:
+        return _load_tokens(args.tokens)
+    if args.text is None:
+        return None
+    return _text_tokenizer(vk.model().config)(args.text)
 
 
 def _verify(args: argparse.Namespace, out: _Out) -> int:
@@ -888,9 +969,14 @@ def _parser() -> argparse.ArgumentParser:
     prove = command("prove", "prove one inference")
     src = prove.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help=model_help)
-    src.add_argument("--pk", help="a pk.json written by `zkinfer setup`")
-    add_input(prove, required=True)
-    prove.add_argument("--out", required=True, help="proof file to write (e.g. proof.zkp)")
+    src.add_argument("--pk", help="the proving key `zkinfer setup` wrote (DIR/pk; loaded, not "
+                                  "re-committed), or an older pk.json description")
+    g = add_input(prove, required=True)
+    g.add_argument("--batch", help="many inputs, a JSON-lines file: one JSON string (text), "
+                                   '{"text": ...} or {"tokens": [...]} per line; --out is then a '
+                                   "directory")
+    prove.add_argument("--out", required=True, help="proof file to write (e.g. proof.zkp); with "
+                                                     "--batch, a directory")
     prove.add_argument("--vk-out", help="also write the verifying key here")
     prove.add_argument("--force", action="store_true",
                        help="prove even when the memory estimate exceeds the available memory")
