@@ -31,6 +31,12 @@ def saved(keys, tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def honest(keys):
+    """The in-memory key's proof of ``IDS``."""
+    return prove(keys[1], IDS).to_bytes()
+
+
 @pytest.fixture()
 def copy(saved, tmp_path):
     """A private copy of the saved key, to corrupt."""
@@ -66,11 +72,11 @@ def _load_error(path, **kwargs) -> ProvingKeyError:
 # round trip
 
 
-def test_round_trip_gives_the_same_proof_bytes(keys, saved):
+def test_round_trip_gives_the_same_proof_bytes(keys, saved, honest):
     vk, pk = keys
     loaded = ProvingKey.load(saved, expected_digest=vk.digest)
     assert loaded.vk.to_bytes() == vk.to_bytes()
-    assert prove(loaded, IDS).to_bytes() == prove(pk, IDS).to_bytes()
+    assert prove(loaded, IDS).to_bytes() == honest
 
 
 def test_expected_digest_may_be_hex(keys, saved):
@@ -98,10 +104,14 @@ def test_trivial_pcs_round_trip(tmp_path):
     assert "vector.npy" in str(_load_error(tmp_path / "pk"))
 
 
-def test_saving_a_loaded_key_round_trips(saved, tmp_path, keys):
+def test_saving_a_loaded_key_writes_the_same_files(saved, tmp_path, keys):
     ProvingKey.load(saved).save(tmp_path / "again")
-    again = ProvingKey.load(tmp_path / "again", expected_digest=keys[0].digest)
-    assert prove(again, IDS).to_bytes() == prove(keys[1], IDS).to_bytes()
+    files = sorted(p.relative_to(saved) for p in saved.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "again")
+                           for p in (tmp_path / "again").rglob("*") if p.is_file())
+    for f in files:
+        assert (saved / f).read_bytes() == (tmp_path / "again" / f).read_bytes(), f
+    ProvingKey.load(tmp_path / "again", expected_digest=keys[0].digest)
 
 
 def test_save_refuses_an_existing_path_unless_overwriting_a_key(keys, saved, tmp_path):
@@ -324,17 +334,17 @@ def test_swapped_weights_and_vector(copy, tmp_path):
 # prove_many
 
 
-def test_prove_many_gives_the_proofs_of_prove(keys, saved):
+def test_prove_many_gives_the_proofs_of_prove(keys, saved, honest):
     vk, pk = keys
-    inputs = [IDS, np.array([7, 8, 9], dtype=np.int64), IDS[::-1].copy()]
-    one_by_one = [prove(pk, ids).to_bytes() for ids in inputs]
-    assert [p.to_bytes() for p in prove_many(pk, inputs)] == one_by_one
+    short = np.array([7, 8, 9], dtype=np.int64)
+    one_by_one = [honest, prove(pk, short).to_bytes()]
+    assert [p.to_bytes() for p in prove_many(pk, [IDS, short])] == one_by_one
     loaded = ProvingKey.load(saved)
     stages = []
-    got = [p.to_bytes() for p in prove_many(loaded, iter(inputs),
+    got = [p.to_bytes() for p in prove_many(loaded, iter([IDS, short]),
                                             progress=lambda s, d, t: stages.append(s))]
     assert got == one_by_one
-    assert stages[0] == "proof 1: integer forward" and stages[-1].startswith("proof 3: ")
+    assert stages[0] == "proof 1: integer forward" and stages[-1].startswith("proof 2: ")
 
 
 def test_prove_many_reports_the_batch(keys):
@@ -349,7 +359,8 @@ def test_prove_many_reports_the_batch(keys):
             self.fractions.append(fraction)
 
     rec = Recorder()
-    proofs = list(prove_many(keys[1], [IDS, IDS], progress=rec))
+    short = np.array([1, 2], dtype=np.int64)
+    proofs = list(prove_many(keys[1], [short, short], progress=rec))
     assert len(proofs) == 2
     assert {s.split(":")[0] for s in rec.stages} == {"proof 1/2", "proof 2/2"}
     assert rec.fractions == sorted(rec.fractions) and rec.fractions[-1] == 1.0

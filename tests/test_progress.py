@@ -43,6 +43,12 @@ def keys():
     return setup(tiny())
 
 
+@pytest.fixture(scope="module")
+def plain(keys):
+    """The proof of ``IDS`` without progress."""
+    return prove(keys[1], IDS).to_bytes()
+
+
 def _check_monotone(rec: Recorder) -> None:
     for stage, reports in rec.by_stage().items():
         dones = [d for d, _ in reports]
@@ -64,9 +70,9 @@ def test_setup_reports_work_inside_the_weight_commitment():
     assert rec.fractions[-1] == 1.0
 
 
-def test_prove_reports_work_inside_the_long_stages(keys):
+def test_prove_reports_work_inside_the_long_stages(keys, plain):
     rec = Recorder()
-    prove(keys[1], IDS, progress=rec)
+    assert prove(keys[1], IDS, progress=rec).to_bytes() == plain
     _check_monotone(rec)
     stages = rec.by_stage()
     assert [s for s, _, _ in rec.calls[:2]] == ["integer forward", "integer forward"]
@@ -83,31 +89,20 @@ def test_prove_reports_work_inside_the_long_stages(keys):
     assert len(set(rec.fractions)) > 10  # the overall fraction moves throughout
 
 
-def test_progress_never_changes_the_proof(keys, capsys):
-    plain = prove(keys[1], IDS).to_bytes()
-    assert prove(keys[1], IDS, progress=Recorder()).to_bytes() == plain
-    assert prove(keys[1], IDS, progress=True).to_bytes() == plain
-    assert prove(keys[1], IDS, progress=False).to_bytes() == plain
-    assert prove(keys[1], IDS, progress=lambda s, d, t: None).to_bytes() == plain
+def test_progress_true_draws_a_bar_on_stderr_and_never_changes_the_proof(keys, plain, capsys):
     vk, pk = setup(tiny(), progress=True)
     assert vk.to_bytes() == keys[0].to_bytes()
-    capsys.readouterr()
-
-
-def test_progress_true_draws_a_bar_on_stderr(keys, capsys):
-    setup(tiny(), progress=True)
     err = capsys.readouterr().err
     assert "committing the weights" in err and "overall" in err
-    prove(keys[1], IDS, progress=True)
+    assert prove(keys[1], IDS, progress=True).to_bytes() == plain
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "opening the weight commitment" in captured.err
     assert "overall" in captured.err and "<" in captured.err  # elapsed<remaining
 
 
-def test_no_progress_is_silent(keys, capsys):
-    prove(keys[1], IDS, progress=None)
-    prove(keys[1], IDS, progress=False)
+def test_no_progress_is_silent(keys, plain, capsys):
+    assert prove(keys[1], IDS, progress=False).to_bytes() == plain
     assert capsys.readouterr().err == ""
 
 

@@ -56,6 +56,7 @@ re-committing, which re-encodes every row); the pages stay in the page cache. Fo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -371,11 +372,26 @@ def _check_ligero(data_dir: Path, pcs, com, vector: np.ndarray, progress) -> tup
     return encoded, levels
 
 
-def _field(w: np.ndarray) -> np.ndarray:
-    """``w mod p`` for any ``int64`` array (``encode_signed`` without its range check: for
-    ``w < 0``, ``2^64 + w - (2^32 - 1) = p + w``, and ``0 <= w < 2^63 < p`` stays)."""
-    u = w.view(np.uint64)
-    return np.where(w < 0, u - np.uint64(0xFFFFFFFF), u)
+@functools.cache
+def _matches():
+    """A Numba kernel: ``matches(w, block)`` is true iff ``block[i, j] == w[i, j] mod p`` for
+    every entry of the ``int64`` matrix ``w`` (``block`` its padded ``uint64`` rows). For
+    ``w < 0``, ``w mod p = 2^64 + w - (2^32 - 1)`` (in ``uint64``); ``0 <= w < 2^63 < p``
+    stays."""
+    from zkinfer._jit import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def matches(w, block):
+        eps = np.uint64(0xFFFFFFFF)
+        for i in range(w.shape[0]):
+            for j in range(w.shape[1]):
+                x = w[i, j]
+                want = np.uint64(x) - eps if x < 0 else np.uint64(x)
+                if block[i, j] != want:
+                    return False
+        return True
+
+    return matches
 
 
 def _report(progress, step: str, done: int, total: int) -> None:
@@ -453,7 +469,7 @@ def load(path, *, expected_digest=None, progress=None):
         step = max(1, _CHUNK // max(1, w.shape[1]))
         for lo in range(0, w.shape[0], step):
             hi = min(w.shape[0], lo + step)
-            if not np.array_equal(_field(np.asarray(w[lo:hi])), block[lo:hi, : w.shape[1]]):
+            if not _matches()(np.asarray(w[lo:hi]), np.asarray(block[lo:hi])):
                 raise ProvingKeyError(f"weights/{k:03d}.npy ({name}): not the committed weights")
     _report(progress, "checking the weights", len(views), len(views))
     model = _with_weights(public, weights)
