@@ -12,9 +12,11 @@ order per element.
 
 from __future__ import annotations
 
+import numpy as np
+
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 
-__all__ = ["matmul_into"]
+__all__ = ["matmul_into", "gram_add", "reverse_cholesky_inverse", "gptq_round"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -34,3 +36,81 @@ def matmul_into(a, b, out):
             x = a[i, p]
             for j in range(m):
                 out[i, j] += x * b[p, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def gram_add(x, out):
+    """``out += x.T @ x`` for C-contiguous float64 ``x (n, d)``, upper triangle then mirrored.
+
+    Rows of ``x`` are added in order ``t = 0, 1, ...``; each product and sum rounded once.
+    """
+    n, d = x.shape
+    for t in range(n):
+        for i in range(d):
+            xi = x[t, i]
+            if xi != 0.0:
+                for j in range(i, d):
+                    out[i, j] += xi * x[t, j]
+    for i in range(d):
+        for j in range(i):
+            out[i, j] = out[j, i]
+
+
+@numba.njit(cache=True, nogil=True)
+def reverse_cholesky_inverse(h):
+    """``U`` upper triangular with ``U^T U = h^-1`` for a symmetric positive definite ``h``.
+
+    ``h = R R^T`` with ``R`` upper triangular (a Cholesky factorisation taken from the last row
+    to the first), then ``U = R^-1``; fixed operation order throughout.
+    """
+    d = h.shape[0]
+    r = np.zeros((d, d))
+    for j in range(d - 1, -1, -1):
+        s = h[j, j]
+        for k in range(j + 1, d):
+            s -= r[j, k] * r[j, k]
+        if s <= 0.0:
+            s = 1e-300
+        r[j, j] = np.sqrt(s)
+        for i in range(j - 1, -1, -1):
+            s = h[i, j]
+            for k in range(j + 1, d):
+                s -= r[i, k] * r[j, k]
+            r[i, j] = s / r[j, j]
+    u = np.zeros((d, d))
+    for i in range(d - 1, -1, -1):
+        u[i, i] = 1.0 / r[i, i]
+        for j in range(i + 1, d):
+            s = 0.0
+            for k in range(i + 1, j + 1):
+                s += r[i, k] * u[k, j]
+            u[i, j] = -s / r[i, i]
+    return u
+
+
+@numba.njit(cache=True, nogil=True)
+def gptq_round(w, s_w, u, qmax):
+    """Round ``w (d_in, d_out)`` to integers ``q`` (``|q| <= qmax``) one input row at a time,
+    pushing each row's rounding error onto the rows not yet rounded (GPTQ, OBS updates with
+    ``u``, the upper Cholesky factor of the inverse second-moment matrix). ``w`` is overwritten.
+    """
+    d_in, d_out = w.shape
+    q = np.empty((d_in, d_out), dtype=np.int64)
+    err = np.empty(d_out)
+    for i in range(d_in):
+        dii = u[i, i]
+        for j in range(d_out):
+            v = w[i, j] / s_w[j]
+            r = np.floor(abs(v) + 0.5)
+            if r > qmax:
+                r = qmax
+            if v < 0.0:
+                r = -r
+            q[i, j] = np.int64(r)
+            err[j] = (w[i, j] - r * s_w[j]) / dii
+        for k in range(i + 1, d_in):
+            uk = u[i, k]
+            if uk != 0.0:
+                for j in range(d_out):
+                    w[k, j] -= uk * err[j]
+    return q

@@ -5,6 +5,9 @@ Scheme (every choice below only changes integer parameters, never the semantics)
 * Weights: symmetric per-output-channel ``weight_bits`` (int8): ``W_q = round(W' / s_w[c])``
   where ``W' = diag(s_in) W`` folds the input scale (per tensor, or per channel for LayerNorm
   outputs with ``norm_per_channel``) into the weights. Bias ``b_q = round(b / s_w[c])``.
+  With ``weight_rounding="gptq"`` (MiniLM) the same scales, but each weight matrix is rounded
+  row by row with GPTQ error compensation from the calibration inputs' second moments ``X^T X``
+  (serial fixed-order Numba kernels: reproducible like the float forward).
 * Activations: static symmetric scales ``s = amax / (2^(b-1) - 1)`` from calibration
   (``amax`` = maximum, or a percentile, of ``|x|``). Widths by role (:class:`QuantConfig`):
   ``act_bits`` (LayerNorm outputs, q, k, v, context), ``resid_bits`` (residual sums, the
@@ -68,7 +71,7 @@ from zkinfer.model.intmodel import (
 )
 from zkinfer.model.provenance import Provenance, token_ids_sha256
 
-__all__ = ["quantize", "calibrate"]
+__all__ = ["quantize", "calibrate", "second_moments", "WEIGHT_ROUNDINGS"]
 
 
 def _qmax(bits: int) -> int:
@@ -144,12 +147,85 @@ def _fixed_point(factors: Sequence[np.ndarray], mult_bits: int) -> tuple[list[np
     return out, shift
 
 
-def _weights(lin: FloatLinear, s_in: np.ndarray, q: QuantConfig) -> tuple[np.ndarray, ...]:
-    """Per-output-channel weights of ``diag(s_in) W``: ``(W_q, b_q, s_w)``."""
-    w = lin.w * np.broadcast_to(s_in, (lin.w.shape[0],))[:, None]
+#: Dampening of the second-moment matrix for GPTQ rounding (fraction of its mean diagonal).
+GPTQ_DAMP = 0.01
+#: Weight rounding methods of :func:`quantize`.
+WEIGHT_ROUNDINGS = ("nearest", "gptq")
+
+
+def _linear_inputs(model: FloatModel) -> list[str]:
+    """Names of the recorded tensors that are inputs of a linear layer."""
+    cfg = model.config
+    if cfg.block == "mlp":
+        return (["emb.x"] + [f"layer{i}.ffn.down.out" for i in range(cfg.n_layers - 1)]
+                + [f"layer{i}.ffn.act.out" for i in range(cfg.n_layers)])
+    names = ["emb.ln.out"] if cfg.norm == "post" else []
+    for i in range(cfg.n_layers):
+        p = f"layer{i}"
+        names += [f"{p}.ln1.out", f"{p}.attn.ctx.out", f"{p}.ffn.act.out"]
+        if cfg.norm == "pre" or i < cfg.n_layers - 1:
+            names.append(f"{p}.ln2.out")
+    return names
+
+
+def second_moments(model: FloatModel, inputs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """``X^T X`` over the calibration tokens of every linear layer's input ``X`` (float model).
+
+    Bit-reproducible: the float forward of :mod:`~zkinfer.model.float_model` and a serial
+    fixed-order sum (:func:`~zkinfer.model._float_kernels.gram_add`), inputs in order.
+
+    Arguments:
+        model: the float model.
+        inputs: token sequences.
+
+    Returns:
+        ``point name -> (d, d)`` float64 matrix.
+    """
+    from zkinfer.model._float_kernels import gram_add
+
+    names = _linear_inputs(model)
+    out: dict[str, np.ndarray] = {}
+    for ids in inputs:
+        record: dict[str, list[np.ndarray]] = {}
+        forward_float(model, np.asarray(ids), record=record)
+        for name in names:
+            x = np.ascontiguousarray(record[name][0], dtype=np.float64)
+            if name not in out:
+                out[name] = np.zeros((x.shape[1], x.shape[1]))
+            gram_add(x, out[name])
+    return out
+
+
+def _gptq(w: np.ndarray, s_w: np.ndarray, hess: np.ndarray, qmax: int) -> np.ndarray:
+    """Integer weights ``round(w / s_w)`` chosen by GPTQ: each input row's rounding error is
+    compensated on the later rows so that ``x @ (w - q s_w)`` stays small for inputs ``x`` with
+    second moments ``hess`` (``X^T X``, dampened by :data:`GPTQ_DAMP` of its mean diagonal)."""
+    from zkinfer.model._float_kernels import gptq_round, reverse_cholesky_inverse
+
+    h = np.array(hess, dtype=np.float64)
+    diag = np.diagonal(h).copy()
+    dead = diag <= 0.0
+    diag[dead] = 1.0
+    diag = diag + GPTQ_DAMP * float(np.mean(diag))
+    np.fill_diagonal(h, diag)
+    u = reverse_cholesky_inverse(h)
+    return gptq_round(np.array(w, dtype=np.float64), np.asarray(s_w, dtype=np.float64), u, float(qmax))
+
+
+def _weights(lin: FloatLinear, s_in: np.ndarray, q: QuantConfig,
+             hess: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Per-output-channel weights of ``diag(s_in) W``: ``(W_q, b_q, s_w)``; GPTQ rounding when
+    the second moments ``hess`` of the (unscaled) input are given, else round to nearest."""
+    s_in = np.broadcast_to(s_in, (lin.w.shape[0],))
+    w = lin.w * s_in[:, None]
     col = np.abs(w).max(axis=0)
     s_w = np.where(col > 0, col / _qmax(q.weight_bits), 1.0)
-    return _round(w / s_w), _round(lin.b / s_w), s_w
+    if hess is None:
+        wq = _round(w / s_w)
+    else:
+        # the input of diag(s_in) W is x / s_in
+        wq = _gptq(w, s_w, hess / (s_in[:, None] * s_in[None, :]), _qmax(q.weight_bits))
+    return wq, _round(lin.b / s_w), s_w
 
 
 def _at_least(s_out: float, acc_scale: np.ndarray, q: QuantConfig) -> float:
@@ -164,13 +240,14 @@ def _linear(
     out_bits: int,
     q: QuantConfig,
     s_res: np.ndarray | None = None,
+    hess: np.ndarray | None = None,
 ) -> tuple[IntLinear, float]:
     """Quantize ``y = x @ W + b`` (+ residual) from input scale(s) to output scale ``s_out``.
 
     Returns the layer and the output scale actually used (``s_out``, or coarser if the
     accumulator scale is so much coarser that the multiplier would not fit).
     """
-    wq, bq, s_w = _weights(lin, s_in, q)
+    wq, bq, s_w = _weights(lin, s_in, q, hess)
     s_out = _at_least(s_out, s_w, q)
     factors = [s_w / s_out]
     if s_res is not None:
@@ -213,6 +290,7 @@ def quantize(
     calibration_inputs: Sequence[np.ndarray],
     qconfig: QuantConfig | None = None,
     provenance: Provenance | None = None,
+    weight_rounding: str = "nearest",
 ) -> IntModel:
     """Quantize a float model into an :class:`IntModel` with calibrated static scales.
 
@@ -226,6 +304,9 @@ def quantize(
         qconfig: bit widths (default :class:`QuantConfig`).
         provenance: where the float model came from (stored as ``IntModel.provenance``; its
             ``calibration_sha256`` must be that of ``calibration_inputs``), or ``None``.
+        weight_rounding: ``"nearest"`` (round each weight to nearest) or ``"gptq"`` (round
+            the weights of each linear layer with GPTQ error compensation, from the second
+            moments of its input over the calibration inputs; see :func:`second_moments`).
 
     Returns:
         A validated integer model with declared widths.
@@ -243,6 +324,9 @@ def quantize(
     cfg = model.config
     d, dh = cfg.d_model, cfg.d_head
     cal = calibrate(model, calibration_inputs, q.calib_percentile)
+    if weight_rounding not in WEIGHT_ROUNDINGS:
+        raise ModelError(f"weight_rounding must be one of {WEIGHT_ROUNDINGS}, got {weight_rounding!r}")
+    hs = second_moments(model, calibration_inputs) if weight_rounding == "gptq" else {}
 
     def scale(name: str, bits: int, per_channel: bool = False) -> np.ndarray:
         amax, amax_c = cal[name]
@@ -268,7 +352,7 @@ def quantize(
     def feed_forward(fl: FloatLayer, p: str, h_name: str, x_name: str) -> IntFFN:
         """``up`` from column ``h_name``, activation table, ``down`` with residual ``x_name``."""
         s_u = float(scale(f"{p}.ffn.up.out", q.ffn_in_bits)[0])
-        up, s_u = _linear(fl.up, scales[h_name], s_u, q.ffn_in_bits, q)
+        up, s_u = _linear(fl.up, scales[h_name], s_u, q.ffn_in_bits, q, hess=hs.get(h_name))
         s_g = float(scale(f"{p}.ffn.act.out", q.ffn_out_bits)[0])
         scales[f"{p}.ffn.up.out"] = np.full(cfg.d_ff, s_u)
         scales[f"{p}.ffn.act.out"] = np.full(cfg.d_ff, s_g)
@@ -278,7 +362,8 @@ def quantize(
         act = activation_fn(cfg.activation, exact=True)(u * s_u) / s_g
         table = np.clip(_round(act), -(1 << (q.ffn_out_bits - 1)), _qmax(q.ffn_out_bits))
         s_r2 = float(scale(f"{p}.ffn.down.out", q.resid_bits)[0])
-        down, s_r2 = _linear(fl.down, np.full(cfg.d_ff, s_g), s_r2, q.resid_bits, q, s_res=scales[x_name])
+        down, s_r2 = _linear(fl.down, np.full(cfg.d_ff, s_g), s_r2, q.resid_bits, q, s_res=scales[x_name],
+                              hess=hs.get(f"{p}.ffn.act.out"))
         scales[f"{p}.ffn.down.out"] = np.full(d, s_r2)
         return IntFFN(up, table, q.ffn_in_bits, down)
 
@@ -307,12 +392,12 @@ def quantize(
         lin: dict[str, tuple[IntLinear, float]] = {}
         for nm in ("q", "k", "v"):
             s_cal = float(scale(f"{p}.attn.{nm}.out", q.act_bits)[0])
-            lin[nm] = _linear(getattr(fl, nm), s_h, s_cal, q.act_bits, q)
+            lin[nm] = _linear(getattr(fl, nm), s_h, s_cal, q.act_bits, q, hess=hs.get(h_name))
         s_q, s_k = lin["q"][1], lin["k"][1]
         # the EXP table needs (E+1) ln 2 / score_scale + 2 <= 2^16 rows: coarsen s_q if not
         need = (q.exp_bits + 1) * math.log(2.0) / (MAX_TABLE_ROWS - 4) * math.sqrt(dh)
         if s_q * s_k < need:
-            lin["q"] = _linear(fl.q, s_h, need / s_k, q.act_bits, q)
+            lin["q"] = _linear(fl.q, s_h, need / s_k, q.act_bits, q, hess=hs.get(h_name))
             s_q = lin["q"][1]
         (iq, s_q), (ik, s_k), (iv, s_v) = lin["q"], lin["k"], lin["v"]
         for nm, s_nm in (("q", s_q), ("k", s_k), ("v", s_v)):
@@ -325,7 +410,8 @@ def quantize(
         (cm,), cshift = _fixed_point([acc_scale / s_ctx], q.mult_bits)
         ctx = Requant(cm, cshift, -(1 << (q.act_bits - 1)), _qmax(q.act_bits))
         s_r1 = float(scale(f"{p}.attn.o.out", q.resid_bits)[0])
-        io, s_r1 = _linear(fl.o, np.full(d, s_ctx), s_r1, q.resid_bits, q, s_res=scales[x_name])
+        io, s_r1 = _linear(fl.o, np.full(d, s_ctx), s_r1, q.resid_bits, q, s_res=scales[x_name],
+                           hess=hs.get(f"{p}.attn.ctx.out"))
         scales[f"{p}.attn.o.out"] = np.full(d, s_r1)
         attn = IntAttention(iq, ik, iv, io, ctx, table, q.exp_bits, q.prob_bits)
         x_name, x_bits = f"{p}.attn.o.out", q.resid_bits
