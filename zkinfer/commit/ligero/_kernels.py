@@ -70,9 +70,9 @@ def _dif_ntt(a, tw, n):
         m //= 2
 
 
-@_pnjit
 def encode_rows_transposed(rows, shifts, tw, out):
-    """Reed-Solomon encode every row of ``rows`` and write the codewords as columns of ``out``.
+    """Reed-Solomon encode every row of ``rows`` and write the codewords as columns of ``out``:
+    :func:`encode_row_range` over all rows (one compiled kernel serves both).
 
     Arguments:
         rows: ``(R, C)`` base elements (row ``r`` is a message).
@@ -80,31 +80,15 @@ def encode_rows_transposed(rows, shifts, tw, out):
         tw: DIF twiddles for size ``C``.
         out: ``(B C, R)``: ``out[j, r] = Enc(rows[r])[j]``.
     """
-    num_rows, c = rows.shape
-    blowup = shifts.shape[0]
-    length = blowup * c
-    num_chunks = (num_rows + ROW_CHUNK - 1) // ROW_CHUNK
-    for chunk in numba.prange(num_chunks):
-        r0 = chunk * ROW_CHUNK
-        r1 = min(num_rows, r0 + ROW_CHUNK)
-        buf = np.empty((r1 - r0, length), dtype=np.uint64)
-        for r in range(r0, r1):
-            for k in range(blowup):
-                base = k * c
-                for i in range(c):
-                    buf[r - r0, base + i] = mul(rows[r, i], shifts[k, i])
-                _dif_ntt(buf[r - r0, base : base + c], tw, c)
-        for j in range(length):
-            for r in range(r0, r1):
-                out[j, r] = buf[r - r0, j]
+    encode_row_range(rows, 0, rows.shape[0], shifts, tw, out)
 
 
 @_pnjit
 def encode_row_range(rows, r0, r1, shifts, tw, out):
-    """:func:`encode_rows_transposed` restricted to rows ``r0 .. r1`` (a multiple of
-    :data:`ROW_CHUNK` apart, except at the end): writes ``out[:, r0:r1]`` only, so a caller can
-    encode a large matrix in slices and report progress between them. Same arguments, plus the
-    row range; ``rows`` and ``out`` are the whole matrices."""
+    """Encode rows ``r0 .. r1`` of ``rows`` (``r0`` a multiple of :data:`ROW_CHUNK`): writes
+    ``out[:, r0:r1]`` only, so a caller can encode a large matrix in slices and report progress
+    between them; ``rows`` and ``out`` are the whole matrices (see
+    :func:`encode_rows_transposed` for the other arguments)."""
     c = rows.shape[1]
     blowup = shifts.shape[0]
     length = blowup * c
@@ -124,33 +108,16 @@ def encode_row_range(rows, r0, r1, shifts, tw, out):
                 out[j, r] = buf[r - a, j]
 
 
-@_pnjit
 def combine_rows(rows, coeffs, out):
-    """``out[v] = sum_r coeffs[v, r] * rows[r]``: extension combinations of base rows.
+    """``out[v] = sum_r coeffs[v, r] * rows[r]``: extension combinations of base rows;
+    :func:`combine_rows_range` over all columns (one compiled kernel serves both).
 
     Arguments:
         rows: ``(R, C)`` base.
         coeffs: ``(V, R, 2)`` extension coefficients.
         out: ``(V, C, 2)``.
     """
-    num_rows, c = rows.shape
-    nv = coeffs.shape[0]
-    block = 512
-    num_blocks = (c + block - 1) // block
-    for bi in numba.prange(num_blocks):
-        c0 = bi * block
-        c1 = min(c, c0 + block)
-        for v in range(nv):
-            for i in range(c0, c1):
-                out[v, i, 0] = ZERO
-                out[v, i, 1] = ZERO
-            for r in range(num_rows):
-                k0 = coeffs[v, r, 0]
-                k1 = coeffs[v, r, 1]
-                for i in range(c0, c1):
-                    x = rows[r, i]
-                    out[v, i, 0] = add(out[v, i, 0], mul(k0, x))
-                    out[v, i, 1] = add(out[v, i, 1], mul(k1, x))
+    combine_rows_range(rows, coeffs, 0, rows.shape[1], out)
 
 
 @_pnjit
@@ -179,7 +146,8 @@ def rows_times_ext(rows, vecs, out):
 @_pnjit
 def combine_rows_range(rows, coeffs, c0, c1, out):
     """:func:`combine_rows` on the columns ``c0 .. c1`` only (writes ``out[:, c0:c1]``), so a
-    caller can combine a large matrix in slices and report progress between them."""
+    caller can combine a large matrix in slices and report progress between them; ``rows`` and
+    ``out`` are the whole matrices."""
     num_rows = rows.shape[0]
     nv = coeffs.shape[0]
     block = 512
