@@ -99,14 +99,29 @@ def calibrate(
     Raises:
         ModelError: no calibration inputs.
     """
+    return _ranges(_record(model, inputs), percentile)
+
+
+def _record(model: FloatModel, inputs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """Every recorded float activation over the calibration inputs: ``name -> (tokens, width)``,
+    the inputs' rows stacked in order (one float forward per input)."""
     if len(inputs) == 0:
         raise ModelError("quantization needs at least one calibration input")
     record: dict[str, list[np.ndarray]] = {}
     for ids in inputs:
         forward_float(model, np.asarray(ids), record=record)
+    stacked = {}
+    for name in list(record):
+        values = record.pop(name)
+        stacked[name] = np.concatenate([v.reshape(-1, v.shape[-1]) for v in values], axis=0)
+    return stacked
+
+
+def _ranges(stacked: dict[str, np.ndarray], percentile: float) -> dict[str, tuple[float, np.ndarray]]:
+    """:func:`calibrate`'s ranges from :func:`_record`'s activations."""
     out = {}
-    for name, values in record.items():
-        a = np.abs(np.concatenate([v.reshape(-1, v.shape[-1]) for v in values], axis=0))
+    for name, values in stacked.items():
+        a = np.abs(values)
         if percentile >= 100.0:
             amax, per_channel = float(a.max()), a.max(axis=0)
         else:
@@ -172,7 +187,8 @@ def second_moments(model: FloatModel, inputs: Sequence[np.ndarray]) -> dict[str,
     """``X^T X`` over the calibration tokens of every linear layer's input ``X`` (float model).
 
     Bit-reproducible: the float forward of :mod:`~zkinfer.model.float_model` and a serial
-    fixed-order sum (:func:`~zkinfer.model._float_kernels.gram_add`), inputs in order.
+    fixed-order sum (:func:`~zkinfer.model._float_kernels.gram_add`: tokens added in order,
+    inputs in order).
 
     Arguments:
         model: the float model.
@@ -181,26 +197,26 @@ def second_moments(model: FloatModel, inputs: Sequence[np.ndarray]) -> dict[str,
     Returns:
         ``point name -> (d, d)`` float64 matrix.
     """
+    return _second_moments(model, _record(model, inputs))
+
+
+def _second_moments(model: FloatModel, stacked: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """:func:`second_moments` from :func:`_record`'s activations (one kernel call per input
+    point over all the calibration tokens)."""
     from zkinfer.model._float_kernels import gram_add
 
-    names = _linear_inputs(model)
     out: dict[str, np.ndarray] = {}
-    for ids in inputs:
-        record: dict[str, list[np.ndarray]] = {}
-        forward_float(model, np.asarray(ids), record=record)
-        for name in names:
-            x = np.ascontiguousarray(record[name][0], dtype=np.float64)
-            if name not in out:
-                out[name] = np.zeros((x.shape[1], x.shape[1]))
-            gram_add(x, out[name])
+    for name in _linear_inputs(model):
+        x = np.ascontiguousarray(stacked[name], dtype=np.float64)
+        out[name] = np.zeros((x.shape[1], x.shape[1]))
+        gram_add(x, out[name])
     return out
 
 
-def _gptq(w: np.ndarray, s_w: np.ndarray, hess: np.ndarray, qmax: int) -> np.ndarray:
-    """Integer weights ``round(w / s_w)`` chosen by GPTQ: each input row's rounding error is
-    compensated on the later rows so that ``x @ (w - q s_w)`` stays small for inputs ``x`` with
-    second moments ``hess`` (``X^T X``, dampened by :data:`GPTQ_DAMP` of its mean diagonal)."""
-    from zkinfer.model._float_kernels import gptq_round, reverse_cholesky_inverse
+def _inverse_factor(hess: np.ndarray) -> np.ndarray:
+    """``U`` upper triangular with ``U^T U = H^-1``, ``H`` = ``hess`` (``X^T X``) with dead
+    inputs' diagonal set to 1 and dampened by :data:`GPTQ_DAMP` of its mean diagonal."""
+    from zkinfer.model._float_kernels import reverse_cholesky_inverse
 
     h = np.array(hess, dtype=np.float64)
     diag = np.diagonal(h).copy()
@@ -208,23 +224,53 @@ def _gptq(w: np.ndarray, s_w: np.ndarray, hess: np.ndarray, qmax: int) -> np.nda
     diag[dead] = 1.0
     diag = diag + GPTQ_DAMP * float(np.mean(diag))
     np.fill_diagonal(h, diag)
-    u = reverse_cholesky_inverse(h)
+    return reverse_cholesky_inverse(h)
+
+
+class _Hessians:
+    """Second moments by input point and the GPTQ factors derived from them, each factor
+    computed once per (point, input scales): ``q``, ``k`` and ``v`` share theirs."""
+
+    def __init__(self, moments: dict[str, np.ndarray]) -> None:
+        self.moments = moments
+        self._factors: dict[tuple[str, bytes], np.ndarray] = {}
+
+    def factor(self, name: str, s_in: np.ndarray) -> np.ndarray | None:
+        """``U`` for the input point ``name`` seen through ``diag(s_in) W`` (the input of
+        which is ``x / s_in``), or ``None`` without second moments for ``name``."""
+        if name not in self.moments:
+            return None
+        s_in = np.ascontiguousarray(s_in, dtype=np.float64)
+        key = (name, s_in.tobytes())
+        if key not in self._factors:
+            hess = self.moments[name]
+            self._factors[key] = _inverse_factor(hess / (s_in[:, None] * s_in[None, :]))
+        return self._factors[key]
+
+
+def _gptq(w: np.ndarray, s_w: np.ndarray, u: np.ndarray, qmax: int) -> np.ndarray:
+    """Integer weights ``round(w / s_w)`` chosen by GPTQ: each input row's rounding error is
+    compensated on the later rows so that ``x @ (w - q s_w)`` stays small for inputs ``x`` with
+    second moments ``H`` (``u``: :func:`_inverse_factor` of ``H``)."""
+    from zkinfer.model._float_kernels import gptq_round
+
     return gptq_round(np.array(w, dtype=np.float64), np.asarray(s_w, dtype=np.float64), u, float(qmax))
 
 
 def _weights(lin: FloatLinear, s_in: np.ndarray, q: QuantConfig,
-             hess: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+             hess: tuple[_Hessians, str] | None = None) -> tuple[np.ndarray, ...]:
     """Per-output-channel weights of ``diag(s_in) W``: ``(W_q, b_q, s_w)``; GPTQ rounding when
-    the second moments ``hess`` of the (unscaled) input are given, else round to nearest."""
+    ``hess`` (the second moments and the name of the layer's input point) has that point's
+    second moments, else round to nearest."""
     s_in = np.broadcast_to(s_in, (lin.w.shape[0],))
     w = lin.w * s_in[:, None]
     col = np.abs(w).max(axis=0)
     s_w = np.where(col > 0, col / _qmax(q.weight_bits), 1.0)
-    if hess is None:
+    u = None if hess is None else hess[0].factor(hess[1], s_in)
+    if u is None:
         wq = _round(w / s_w)
     else:
-        # the input of diag(s_in) W is x / s_in
-        wq = _gptq(w, s_w, hess / (s_in[:, None] * s_in[None, :]), _qmax(q.weight_bits))
+        wq = _gptq(w, s_w, u, _qmax(q.weight_bits))
     return wq, _round(lin.b / s_w), s_w
 
 
@@ -240,7 +286,7 @@ def _linear(
     out_bits: int,
     q: QuantConfig,
     s_res: np.ndarray | None = None,
-    hess: np.ndarray | None = None,
+    hess: tuple[_Hessians, str] | None = None,
 ) -> tuple[IntLinear, float]:
     """Quantize ``y = x @ W + b`` (+ residual) from input scale(s) to output scale ``s_out``.
 
@@ -323,10 +369,13 @@ def quantize(
     q = qconfig or QuantConfig()
     cfg = model.config
     d, dh = cfg.d_model, cfg.d_head
-    cal = calibrate(model, calibration_inputs, q.calib_percentile)
     if weight_rounding not in WEIGHT_ROUNDINGS:
         raise ModelError(f"weight_rounding must be one of {WEIGHT_ROUNDINGS}, got {weight_rounding!r}")
-    hs = second_moments(model, calibration_inputs) if weight_rounding == "gptq" else {}
+    # one float forward per calibration input: ranges and (for GPTQ) second moments
+    stacked = _record(model, calibration_inputs)
+    cal = _ranges(stacked, q.calib_percentile)
+    hs = _Hessians(_second_moments(model, stacked) if weight_rounding == "gptq" else {})
+    del stacked
 
     def scale(name: str, bits: int, per_channel: bool = False) -> np.ndarray:
         amax, amax_c = cal[name]
@@ -352,7 +401,7 @@ def quantize(
     def feed_forward(fl: FloatLayer, p: str, h_name: str, x_name: str) -> IntFFN:
         """``up`` from column ``h_name``, activation table, ``down`` with residual ``x_name``."""
         s_u = float(scale(f"{p}.ffn.up.out", q.ffn_in_bits)[0])
-        up, s_u = _linear(fl.up, scales[h_name], s_u, q.ffn_in_bits, q, hess=hs.get(h_name))
+        up, s_u = _linear(fl.up, scales[h_name], s_u, q.ffn_in_bits, q, hess=(hs, h_name))
         s_g = float(scale(f"{p}.ffn.act.out", q.ffn_out_bits)[0])
         scales[f"{p}.ffn.up.out"] = np.full(cfg.d_ff, s_u)
         scales[f"{p}.ffn.act.out"] = np.full(cfg.d_ff, s_g)
@@ -363,7 +412,7 @@ def quantize(
         table = np.clip(_round(act), -(1 << (q.ffn_out_bits - 1)), _qmax(q.ffn_out_bits))
         s_r2 = float(scale(f"{p}.ffn.down.out", q.resid_bits)[0])
         down, s_r2 = _linear(fl.down, np.full(cfg.d_ff, s_g), s_r2, q.resid_bits, q, s_res=scales[x_name],
-                              hess=hs.get(f"{p}.ffn.act.out"))
+                              hess=(hs, f"{p}.ffn.act.out"))
         scales[f"{p}.ffn.down.out"] = np.full(d, s_r2)
         return IntFFN(up, table, q.ffn_in_bits, down)
 
@@ -392,12 +441,12 @@ def quantize(
         lin: dict[str, tuple[IntLinear, float]] = {}
         for nm in ("q", "k", "v"):
             s_cal = float(scale(f"{p}.attn.{nm}.out", q.act_bits)[0])
-            lin[nm] = _linear(getattr(fl, nm), s_h, s_cal, q.act_bits, q, hess=hs.get(h_name))
+            lin[nm] = _linear(getattr(fl, nm), s_h, s_cal, q.act_bits, q, hess=(hs, h_name))
         s_q, s_k = lin["q"][1], lin["k"][1]
         # the EXP table needs (E+1) ln 2 / score_scale + 2 <= 2^16 rows: coarsen s_q if not
         need = (q.exp_bits + 1) * math.log(2.0) / (MAX_TABLE_ROWS - 4) * math.sqrt(dh)
         if s_q * s_k < need:
-            lin["q"] = _linear(fl.q, s_h, need / s_k, q.act_bits, q, hess=hs.get(h_name))
+            lin["q"] = _linear(fl.q, s_h, need / s_k, q.act_bits, q, hess=(hs, h_name))
             s_q = lin["q"][1]
         (iq, s_q), (ik, s_k), (iv, s_v) = lin["q"], lin["k"], lin["v"]
         for nm, s_nm in (("q", s_q), ("k", s_k), ("v", s_v)):
@@ -411,7 +460,7 @@ def quantize(
         ctx = Requant(cm, cshift, -(1 << (q.act_bits - 1)), _qmax(q.act_bits))
         s_r1 = float(scale(f"{p}.attn.o.out", q.resid_bits)[0])
         io, s_r1 = _linear(fl.o, np.full(d, s_ctx), s_r1, q.resid_bits, q, s_res=scales[x_name],
-                           hess=hs.get(f"{p}.attn.ctx.out"))
+                           hess=(hs, f"{p}.attn.ctx.out"))
         scales[f"{p}.attn.o.out"] = np.full(d, s_r1)
         attn = IntAttention(iq, ik, iv, io, ctx, table, q.exp_bits, q.prob_bits)
         x_name, x_bits = f"{p}.attn.o.out", q.resid_bits
