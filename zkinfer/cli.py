@@ -6,12 +6,15 @@ Sub-commands:
   built-in tiny model, print what was proven with times, sizes and the security level, and
   write the verifying key, the proof and a JSON summary to ``DIR`` (default: a new temporary
   directory, so the current directory stays clean).
-- ``zkinfer setup --model M --out DIR``: commit a model; writes ``DIR/vk.bin`` and
-  ``DIR/pk.json`` (a description from which ``prove --pk`` rebuilds the same proving key: the
-  proving key holds the weights and is never written).
-- ``zkinfer prove (--model M | --pk FILE) (--text T | --tokens FILE.npy) --out proof.zkp``:
-  estimate time and memory, refuse when the machine lacks the memory (``--force`` overrides),
-  then set up and prove with a progress bar per stage; ``--vk-out FILE`` also writes the vk.
+- ``zkinfer setup --model M --out DIR``: commit a model; writes ``DIR/vk.bin`` and the proving
+  key ``DIR/pk/`` (:meth:`zkinfer.proof.ProvingKey.save`: the weights and the commitment's prover
+  data, which ``prove --pk DIR/pk`` maps back, checked, without re-committing).
+- ``zkinfer prove (--model M | --pk DIR) (--text T | --tokens FILE.npy | --batch FILE.jsonl)
+  --out proof.zkp``: estimate time and memory, refuse when the machine lacks the memory (with a
+  10 % margin; ``--force`` overrides), then set up (or load the saved key) and prove with a
+  progress bar (per stage and overall ETA); ``--vk-out FILE`` also writes the vk. ``--batch``
+  proves one input per line with one key into the directory ``--out``. ``--pk`` also takes the
+  ``pk.json`` description older versions wrote (the key is then rebuilt).
 - ``zkinfer verify --vk FILE --proof FILE [--tokens FILE.npy | --text T] [--min-bits B]
   [--allow-insecure] [--allow-conjectured]``: check a proof against the input and output it
   carries (and, if given, against the user's input), refusing proofs below ``B`` bits of
@@ -74,7 +77,7 @@ from zkinfer.errors import (
 
 __all__ = ["main", "PK_FORMAT"]
 
-#: ``format`` field of ``pk.json``.
+#: ``format`` field of the ``pk.json`` description older versions of ``zkinfer setup`` wrote.
 PK_FORMAT = "zkinfer-proving-key-description/1"
 _BUILTIN = ("tiny", "tiny-mlp", "minilm")
 _EXIT_OK, _EXIT_REJECTED, _EXIT_USAGE, _EXIT_INTERNAL = 0, 1, 2, 3
@@ -318,7 +321,7 @@ def _model_from_pk(path: str) -> tuple[_Model, Any, dict]:
         bytes.fromhex(desc["vk_digest"])
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not a proving-key description (a binary file: is it a vk.bin "
-                         "or a proof? --pk takes the pk.json that `zkinfer setup` writes)") from None
+                         "or a proof? --pk takes the DIR/pk that `zkinfer setup` writes)") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ProofFormatError):
             raise UsageError(f"{path}: bad PCS parameters ({exc})") from None
@@ -892,8 +895,8 @@ def _keys(args: argparse.Namespace, out: _Out) -> int:
 _EXAMPLES = {
     None: """examples:
   zkinfer demo                                          prove and verify the built-in tiny model
-  zkinfer setup --model tiny --out keys/                commit a model: keys/vk.bin, keys/pk.json
-  zkinfer prove --pk keys/pk.json --text hello --out proof.zkp
+  zkinfer setup --model tiny --out keys/                commit a model: keys/vk.bin, keys/pk/
+  zkinfer prove --pk keys/pk --text hello --out proof.zkp
   zkinfer verify --vk keys/vk.bin --proof proof.zkp --text hello
   zkinfer COMMAND --help                                a command's options and examples
 
@@ -909,7 +912,8 @@ the traceback)""",
   zkinfer setup --model minilm --out minilm-keys/""",
     "prove": """examples:
   zkinfer prove --model tiny --text hello --out proof.zkp --vk-out vk.bin
-  zkinfer prove --pk keys/pk.json --tokens ids.npy --out proof.zkp
+  zkinfer prove --pk keys/pk --tokens ids.npy --out proof.zkp
+  zkinfer prove --pk keys/pk --batch inputs.jsonl --out proofs/
   zkinfer prove --model minilm --text "The cat sat." --out p.zkp --quiet""",
     "verify": """examples:
   zkinfer verify --vk keys/vk.bin --proof proof.zkp
@@ -956,9 +960,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="directory for the files written (default: a new temporary "
                                     "directory)")
 
-    setup = command("setup", "commit a model: write vk.bin and pk.json")
+    setup = command("setup", "commit a model: write vk.bin and the proving key pk/")
     setup.add_argument("--model", required=True, help=model_help)
-    setup.add_argument("--out", required=True, help="directory for vk.bin and pk.json")
+    setup.add_argument("--out", required=True, help="directory for vk.bin and pk/")
 
     def add_input(p: argparse.ArgumentParser, required: bool) -> argparse._MutuallyExclusiveGroup:
         g = p.add_mutually_exclusive_group(required=required)
