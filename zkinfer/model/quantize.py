@@ -337,6 +337,7 @@ def quantize(
     qconfig: QuantConfig | None = None,
     provenance: Provenance | None = None,
     weight_rounding: str = "nearest",
+    norm_margin: float = 1.0,
 ) -> IntModel:
     """Quantize a float model into an :class:`IntModel` with calibrated static scales.
 
@@ -353,6 +354,10 @@ def quantize(
         weight_rounding: ``"nearest"`` (round each weight to nearest) or ``"gptq"`` (round
             the weights of each linear layer with GPTQ error compensation, from the second
             moments of its input over the calibration inputs; see :func:`second_moments`).
+        norm_margin: with ``norm_per_channel``, each LayerNorm output channel's range is its
+            calibrated range times ``norm_margin`` (at most the tensor's calibrated range):
+            headroom for inputs unlike the calibration text, whose values would otherwise be
+            clipped (1 = the calibrated ranges).
 
     Returns:
         A validated integer model with declared widths.
@@ -369,6 +374,8 @@ def quantize(
     q = qconfig or QuantConfig()
     cfg = model.config
     d, dh = cfg.d_model, cfg.d_head
+    if not (isinstance(norm_margin, (int, float)) and 1.0 <= norm_margin <= 16.0):
+        raise ModelError(f"norm_margin must be a number in [1, 16], got {norm_margin!r}")
     if weight_rounding not in WEIGHT_ROUNDINGS:
         raise ModelError(f"weight_rounding must be one of {WEIGHT_ROUNDINGS}, got {weight_rounding!r}")
     # one float forward per calibration input: ranges and (for GPTQ) second moments
@@ -379,7 +386,8 @@ def quantize(
 
     def scale(name: str, bits: int, per_channel: bool = False) -> np.ndarray:
         amax, amax_c = cal[name]
-        s = amax_c if per_channel else np.full(len(amax_c), amax)
+        # per channel: headroom for values beyond the calibration's range, at most the tensor's
+        s = np.minimum(amax_c * norm_margin, amax) if per_channel else np.full(len(amax_c), amax)
         return np.asarray(s / _qmax(bits), dtype=np.float64)
 
     scales: dict[str, np.ndarray] = {}
