@@ -13,20 +13,27 @@ function                       what it returns
 ``group_by_layer(rows)``       those bytes summed per layer and step kind
 =============================  ==============================================================
 
-**The estimate is a rough linear model**, fitted by least squares to measurements of the whole
-``zkinfer prove`` process (setup plus proof, kernels already compiled) on the 2-core reference
-machine (see :data:`CALIBRATION`)::
+**The estimate is a linear model** fitted to whole ``zkinfer prove`` runs (imports, model load,
+setup and proof, kernels already compiled) measured on the 2-core reference machine and recorded
+in the repository (``benchmarks/data/estimate_runs.json``, made by
+``benchmarks/calibrate_estimate.py``; ``tests/test_estimate.py`` checks every recorded run
+against it)::
 
-    seconds = t0 + t_col * columns + t_trace * padded_trace + t_weight * weights
-    bytes   = m0 + m_trace * padded_trace + m_weight * weights
+    seconds = t0 + t_col * columns + t_used * committed + t_pow2 * 2^committed_log2 + t_w * weights
+    bytes   = m0 + m_used * committed + m_pow2 * 2^committed_log2 + m_w * weights
 
-``columns`` and ``padded_trace`` come from :func:`zkinfer.model.intmodel.column_specs` (every
-trace column of a forward over ``n`` tokens, each axis padded to a power of two as the prover
-commits it); ``weights`` counts the committed weight entries (embedding tables and every linear
-``W``). The prover's real cost also depends on the limb and advice columns it adds, the look-up
-table sizes and the machine, so read the figures as "within a factor of about 1.5 on a machine
-like the reference one", not as a promise. The first run on a machine also compiles the Numba
-kernels (about 30 s, not included).
+``committed`` is the length of the committed trace vector (every column the prover commits,
+advice and limbs included, each padded to a power of two and packed as the commitment packs
+them) and ``2^committed_log2`` its power-of-two size, which sets the batching tables of the
+opening: memory grows in a step when it doubles. Both come from the circuit of the statement
+(:func:`zkinfer.protocol.model_circuit.build_circuit`, numpy only, under a second for MiniLM);
+``columns`` counts the forward's trace columns (per-relation Python overhead); ``weights`` the
+committed weight entries (the weight commitment, and the model held in memory).
+
+The recorded runs lie within 10 % of the model (time 9.4 %, memory 4.2 % at worst; the time
+constants are a minimax fit); another machine differs in time (memory much less).
+:func:`check_memory` refuses with a 10 % margin. The first run on a machine also compiles the
+Numba kernels (about a minute on two cores, not included; ``zkinfer prove`` says so).
 """
 
 from __future__ import annotations
@@ -39,7 +46,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 __all__ = [
-    "CALIBRATION",
+    "MEMORY_MARGIN",
+    "time_features",
+    "memory_features",
     "Estimate",
     "TraceSize",
     "trace_size",
@@ -53,31 +62,13 @@ __all__ = [
     "step_kind",
 ]
 
-#: Measurements the constants below were fitted to: ``(model, tokens, columns, padded trace
-#: elements, weight elements, seconds of setup + prove, peak RSS in bytes)``, on the 2-core
-#: reference machine with 24 GiB, quiet, default PCS (Ligero, rate 1/4), kernels compiled, in one
-#: process (a warm-up proof, then ``setup`` + ``prove`` timed).
-#: MiniLM's load (a few seconds, about 0.8 GB of float and integer models) is in the memory
-#: figures but not in the times.
-CALIBRATION: tuple[tuple[str, int, int, int, int, float, int], ...] = (
-    ("tiny-mlp", 8, 26, 34_496, 83_968, 0.19, 187_629_568),
-    ("tiny-mlp", 32, 26, 112_832, 83_968, 0.33, 210_411_520),
-    ("tiny", 4, 146, 104_620, 116_736, 0.41, 204_062_720),
-    ("tiny", 16, 146, 205_936, 116_736, 0.41, 222_715_904),
-    ("tiny", 32, 146, 362_528, 116_736, 0.58, 258_351_104),
-    ("minilm", 16, 402, 3_079_600, 22_435_584, 11.87, 4_582_178_816),
-    ("minilm", 32, 402, 6_247_776, 22_435_584, 14.39, 4_893_450_240),
-    ("minilm", 128, 402, 31_449_984, 22_435_584, 34.76, 7_881_916_416),
-    ("minilm", 256, 402, 81_568_000, 22_435_584, 89.5, 18_340_000_000),
-)
-
-# Least-squares fit to CALIBRATION in relative error (every row within 16 % in time, 12 % in
-# memory; memory grows in steps where a committed vector passes a power of two, which a linear
-# model smooths over). Seconds (imports, about 0.45 s, not included): per process, per trace
-# column (Python overhead per relation), per padded trace entry, per weight entry. Bytes: per
-# process, per padded trace entry, per weight entry.
-_T0, _T_COL, _T_TRACE, _T_WEIGHT = 0.13, 6.4e-4, 9.1e-7, 3.75e-7
-_M0, _M_TRACE, _M_WEIGHT = 1.73e8, 157.0, 166.0
+#: Coefficients of :func:`time_features` (seconds) and :func:`memory_features` (bytes), fitted
+#: by ``benchmarks/calibrate_estimate.py --fit`` to ``benchmarks/data/estimate_runs.json``.
+_TIME_COEF = (1.60688, 0.0, 7.27513e-07, 0.0, 1.0708e-06)
+_MEMORY_COEF = (1.71417e08, 13.8024, 49.5803, 151.96)
+#: ``check_memory`` refuses unless the estimate plus this fraction fits: the model's error on the
+#: recorded runs is within it.
+MEMORY_MARGIN = 0.10
 
 
 @dataclass(frozen=True)
@@ -89,12 +80,17 @@ class TraceSize:
         elements: their entries.
         padded: their entries with every axis padded to a power of two.
         weights: committed weight entries (embedding tables and linear matrices).
+        committed: entries of the committed trace vector (every committed column of the
+            circuit, advice and limbs included, padded and packed as the commitment packs them).
+        committed_log2: ``log2`` of that vector's power-of-two size.
     """
 
     columns: int
     elements: int
     padded: int
     weights: int
+    committed: int = 0
+    committed_log2: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,9 +112,9 @@ class Estimate:
     def describe(self) -> str:
         """One line for people: ``estimate: ~12 s, peak ~0.3 GB (16 tokens, ...)``."""
         return (f"estimate: ~{_fmt_seconds(self.seconds)}, peak memory ~{self.peak_bytes / 1e9:.1f} GB "
-                f"({self.tokens} tokens, {self.size.columns} trace columns, "
-                f"{self.size.padded / 1e6:.2f} M padded trace entries, "
-                f"{self.size.weights / 1e6:.2f} M weights; rough linear model)")
+                f"({self.tokens} tokens, {self.size.committed / 1e6:.2f} M committed trace entries, "
+                f"{self.size.weights / 1e6:.2f} M weights; model load, setup and proof on a "
+                "2-core machine)")
 
     def as_dict(self) -> dict:
         """JSON-ready form."""
@@ -160,17 +156,34 @@ def trace_size(model, n: int) -> TraceSize:
     Raises:
         ModelError: the model declares no width for some column.
     """
+    from zkinfer.commit.base import Layout
     from zkinfer.model.intmodel import column_specs
+    from zkinfer.protocol.model_circuit import build_circuit
 
     specs = column_specs(model, n)
     elements = sum(math.prod(s.shape) for s in specs.values())
     padded = sum(_padded_entries(s.shape) for s in specs.values())
-    return TraceSize(len(specs), int(elements), int(padded), _weight_entries(model))
+    circuit = build_circuit(model, n, np.zeros(model.config.d_model, dtype=np.int64))
+    layout = Layout(tuple(col.num_vars for col in circuit.trace.values()))
+    return TraceSize(len(specs), int(elements), int(padded), _weight_entries(model),
+                     int(layout.used), int(layout.total_vars))
+
+
+def time_features(size: TraceSize) -> list[float]:
+    """The features the time model is linear in: ``1, columns, committed,
+    2^committed_log2, weights``."""
+    return [1.0, size.columns, size.committed, float(1 << size.committed_log2), size.weights]
+
+
+def memory_features(size: TraceSize) -> list[float]:
+    """The features the memory model is linear in: ``1, committed, 2^committed_log2,
+    weights``."""
+    return [1.0, size.committed, float(1 << size.committed_log2), size.weights]
 
 
 def _predict(size: TraceSize) -> tuple[float, float]:
-    seconds = _T0 + _T_COL * size.columns + _T_TRACE * size.padded + _T_WEIGHT * size.weights
-    peak = _M0 + _M_TRACE * size.padded + _M_WEIGHT * size.weights
+    seconds = float(np.dot(_TIME_COEF, time_features(size)))
+    peak = float(np.dot(_MEMORY_COEF, memory_features(size)))
     return seconds, peak
 
 
@@ -217,11 +230,14 @@ def check_memory(est: Estimate, available: int | None) -> str | None:
         available: bytes available (from :func:`available_memory`), or ``None`` if unknown.
 
     Returns:
-        ``None`` if it fits (or ``available`` is unknown), else a one-line reason.
+        ``None`` if the estimate plus :data:`MEMORY_MARGIN` fits (or ``available`` is
+        unknown), else a one-line reason.
     """
-    if available is None or est.peak_bytes <= available:
+    need = est.peak_bytes * (1 + MEMORY_MARGIN)
+    if available is None or need <= available:
         return None
-    return (f"the proof needs about {est.peak_bytes / 1e9:.1f} GB of memory but only "
+    return (f"the proof needs about {est.peak_bytes / 1e9:.1f} GB of memory (refused below "
+            f"{need / 1e9:.1f} GB, the estimate plus {MEMORY_MARGIN:.0%}) but only "
             f"{available / 1e9:.1f} GB is available; use fewer tokens, free memory, "
             "or pass --force to try anyway")
 
