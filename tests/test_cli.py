@@ -507,3 +507,36 @@ def test_bad_batch_refused_before_any_work(made, tmp_path, monkeypatch, content,
                  "--out", str(tmp_path / "out")]) == 2
     assert reason in _err_line(capsys)
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# cold start
+
+
+def test_kernels_cold_reads_the_cache_index(tmp_path, monkeypatch):
+    from zkinfer import cli
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert cli.kernels_cold() is True  # an empty cache directory
+    for name in ("_kernels.f-1.py311.nbi", "_float_kernels.g-2.py311.nbi"):
+        (tmp_path / name).write_bytes(b"")
+    assert cli.kernels_cold() is False
+
+
+def test_cold_kernels_announced_before_the_work(tmp_path, monkeypatch, capsys):
+    from zkinfer import cli
+
+    monkeypatch.setattr(cli, "kernels_cold", lambda: True)
+    assert main(["estimate", "--model", "tiny", "--n-tokens", "4"]) == 0
+    assert "plus about 60 s compiling kernels (first run only)" in capsys.readouterr().out
+    assert main(["prove", "--model", "tiny-mlp", "--text", "a", "--out", str(tmp_path / "p.zkp"),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["estimate"]["compile_s"] == 60
+    assert main(["demo", "--model", "tiny-mlp", "--text", "a", "--out", str(tmp_path / "d")]) == 0
+    assert "compiling the prover's kernels (first run only" in capsys.readouterr().out
+
+
+def test_selfcheck_warm_proves_the_tiny_models(capsys):
+    assert main(["selfcheck", "--log-n", "4", "--warm", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is True and result["warm_s"] > 0 and result["was_cold"] in (True, False)
