@@ -495,6 +495,7 @@ def test_batch_proves_every_line_with_one_key(made, tmp_path, capsys):
 @pytest.mark.parametrize(("content", "reason"), [
     ('"ok"\n{"tokens": [1, 2, 999]}\n', "line 2: token ids must be in [0, 256)"),
     ('"ok"\nnot json\n', "line 2: not JSON"),
+    ('{"tokens": [1, 99999999999999999999999]}\n', "line 1: token ids must be in [0, 256)"),
     ('{"text": 3}\n', 'line 1: expected a JSON string, {"text": "..."} or {"tokens": [ids]}'),
     ('{"tokens": [1.5]}\n', "line 1: expected a JSON string"),
     ("\n\n", "no inputs"),

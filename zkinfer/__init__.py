@@ -79,7 +79,6 @@ MODEL_NAMES = {"tiny": "tiny", "tiny-mlp": "tiny_mlp", "tiny_mlp": "tiny_mlp", "
 
 def _int_model(model):
     """The :class:`~zkinfer.model.intmodel.IntModel` behind what a user passed to ``setup``."""
-    from zkinfer.errors import InvalidArgumentError
     from zkinfer.model.intmodel import IntModel
 
     if isinstance(model, str):
@@ -100,14 +99,9 @@ def _int_model(model):
 
 
 def _require_prover() -> None:
-    """Refuse prover calls cleanly when the ``prover`` extra (numba) is not installed."""
-    import importlib.util
-
-    from zkinfer.errors import MissingDependencyError
-
-    if importlib.util.find_spec("numba") is None:
-        raise MissingDependencyError("proving needs numba, which this install lacks: "
-                                     "pip install 'zkinfer[prover]' (verifying does not)")
+    """Refuse prover calls cleanly when the ``prover`` extra (numba) is not installed: the
+    kernels' one import of numba raises :class:`MissingDependencyError` naming the extra."""
+    import zkinfer._jit  # noqa: F401
 
 
 def setup(model, pcs=None, progress=None):
@@ -147,7 +141,6 @@ def prove(pk, ids, progress=None):
         ModelError: an id outside the vocabulary, or too many or too few tokens.
         MissingDependencyError: numba (the ``prover`` extra) is not installed.
     """
-    from zkinfer.errors import InvalidArgumentError
     from zkinfer.proof import ProvingKey, VerifyingKey
 
     if not isinstance(pk, ProvingKey):
@@ -170,7 +163,6 @@ def prove_many(pk, inputs, progress=None):
         InvalidArgumentError: ``pk`` is not a proving key, or an input not 1-D integers.
         MissingDependencyError: numba (the ``prover`` extra) is not installed.
     """
-    from zkinfer.errors import InvalidArgumentError
     from zkinfer.proof import ProvingKey
 
     if not isinstance(pk, ProvingKey):
@@ -188,8 +180,6 @@ def prove_many(pk, inputs, progress=None):
 def _token_ids(ids):
     """``ids`` as a 1-D int64 array, or :class:`InvalidArgumentError` naming what was wrong."""
     import numpy as np
-
-    from zkinfer.errors import InvalidArgumentError
 
     if isinstance(ids, (str, bytes)):
         raise InvalidArgumentError("ids must be token ids (1-D integers), not text: tokenize first "

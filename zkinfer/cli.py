@@ -435,7 +435,9 @@ def _read_batch(path: str, tokenize: Callable[[str], Any], cfg) -> list:
             raise UsageError(f"{path} line {k}: not JSON ({exc.msg})") from None
         if isinstance(item, dict) and set(item) == {"tokens"} and isinstance(item["tokens"], list) \
                 and all(type(t) is int for t in item["tokens"]):
-            ids = np.asarray(item["tokens"], dtype=np.int64) if item["tokens"] else np.zeros(0, np.int64)
+            if any(not 0 <= t < cfg.vocab_size for t in item["tokens"]):  # before int64 overflows
+                raise UsageError(f"{path} line {k}: token ids must be in [0, {cfg.vocab_size})")
+            ids = np.asarray(item["tokens"], dtype=np.int64)
         elif isinstance(item, str) or (isinstance(item, dict) and set(item) == {"text"}
                                        and isinstance(item["text"], str)):
             ids = tokenize(item if isinstance(item, str) else item["text"])
@@ -469,7 +471,14 @@ def _saved_key_model(path: str) -> _Model:
     prov = public.provenance
     name = prov.name if prov is not None and prov.name else "model"
     cfg = public.config
-    return _Model(name, None, public, lambda text: _text_tokenizer(cfg)(text),
+    tokenizer: list = []  # loaded on first use only (--text, a batch line), then kept
+
+    def tokenize(text: str):
+        if not tokenizer:
+            tokenizer.append(_text_tokenizer(cfg))
+        return tokenizer[0](text)
+
+    return _Model(name, None, public, tokenize,
                   f"{name} ({cfg.n_layers} layers, d_model {cfg.d_model}), proving key {path}")
 
 

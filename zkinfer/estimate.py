@@ -162,11 +162,22 @@ def trace_size(model, n: int) -> TraceSize:
 
     specs = column_specs(model, n)
     elements = sum(math.prod(s.shape) for s in specs.values())
-    padded = sum(_padded_entries(s.shape) for s in specs.values())
+    padded = forward_padded(model, n, specs)
     circuit = build_circuit(model, n, np.zeros(model.config.d_model, dtype=np.int64))
     layout = Layout(tuple(col.num_vars for col in circuit.trace.values()))
     return TraceSize(len(specs), int(elements), int(padded), _weight_entries(model),
                      int(layout.used), int(layout.total_vars))
+
+
+def forward_padded(model, n: int, specs=None) -> int:
+    """Entries of the forward's trace columns over ``n`` tokens, each axis padded to a power of
+    two as the prover commits them (``specs``: :func:`~zkinfer.model.intmodel.column_specs`,
+    if already computed)."""
+    if specs is None:
+        from zkinfer.model.intmodel import column_specs
+
+        specs = column_specs(model, n)
+    return int(sum(_padded_entries(s.shape) for s in specs.values()))
 
 
 def time_features(size: TraceSize) -> list[float]:

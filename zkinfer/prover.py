@@ -7,8 +7,6 @@ one opening for the trace commitment and one for the weights.
 
 from __future__ import annotations
 
-import inspect
-import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -23,7 +21,7 @@ from zkinfer.proof import (
     statement_transcript,
 )
 from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
-from zkinfer.protocol.witness import build_witness, weight_tables
+from zkinfer.protocol.witness import build_witness, weight_table
 
 __all__ = ["setup", "prove", "prove_many", "prove_trace"]
 
@@ -36,13 +34,6 @@ def _default_pcs():
     # proof (two openings plus the field terms of up to 2^27 look-ups, MiniLM at 256 tokens)
     # above the verifier's 100-bit floor
     return LigeroPCS(log_blowup=2, target_bits=104.0)
-
-
-def _commit(pcs, tables, progress):
-    """``pcs.commit(tables)``, passing ``progress`` if the scheme reports its work."""
-    if progress is not None and "progress" in inspect.signature(pcs.commit).parameters:
-        return pcs.commit(tables, progress=progress)
-    return pcs.commit(tables)
 
 
 def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
@@ -86,10 +77,10 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
         for name, col in circuit.weights.items():
             if sub is not None:
                 sub("building tables", len(tables), len(circuit.weights))
-            tables += weight_tables(_One(circuit, name, col), matrices)
+            tables.append(weight_table(matrices[name], col))
         if sub is not None:
             sub("building tables", len(tables), len(circuit.weights))
-        commitment, data = _commit(pcs, tables, sub)
+        commitment, data = pcs.commit(tables, progress=sub)
         del tables
         vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
         # the weight tables are views into the committed vector (no second copy)
@@ -102,13 +93,6 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
     finally:
         if owned:
             callback.close()
-
-
-class _One:
-    """A circuit stand-in with one weight column (to build the weight tables one by one)."""
-
-    def __init__(self, circuit, name: str, col) -> None:
-        self.weights = {name: col}
 
 
 #: The prover's phases (stage prefixes) and their cost in microseconds per entry, measured on
@@ -127,11 +111,10 @@ _WEIGHT_OPENING_COST = 0.52
 
 def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None) -> Tracker:
     """The :class:`~zkinfer.progress.Tracker` of one proof on ``n`` tokens."""
-    from zkinfer.model.intmodel import column_specs
+    from zkinfer.estimate import forward_padded
 
     try:  # the forward's columns, each axis padded to a power of two as the prover commits them
-        trace = float(sum(math.prod(1 << max(0, int(d) - 1).bit_length() for d in spec.shape)
-                          for spec in column_specs(pk.model, max(1, n)).values()))
+        trace = float(forward_padded(pk.model, max(1, n)))
     except (ZkinferError, ValueError):  # a bad input: the forward reports it
         trace = 0.0
     weights = float(pk.weight_data.layout.used)
@@ -164,27 +147,28 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None) -> Proof:
     """
     callback, owned = resolve(progress)
     try:
-        tracker = None if callback is None else _prove_tracker(
-            callback, pk, int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1)
-        proof = _prove_one(pk, ids, tracker)
-        if tracker is not None:
-            tracker.finish()
-        return proof
+        return _prove_one(pk, ids, callback)
     finally:
         if owned:
             callback.close()
 
 
-def _prove_one(pk: ProvingKey, ids, progress) -> Proof:
+def _prove_one(pk: ProvingKey, ids, callback, overall=None) -> Proof:
+    """One proof, its stages reported to ``callback`` (if any) through a tracker."""
     from zkinfer.model.forward import forward
 
+    progress = None if callback is None else _prove_tracker(
+        callback, pk, int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1, overall=overall)
     if progress is not None:
         progress("integer forward", 0, 1)
     trace = forward(pk.model, ids)
     if progress is not None:
         progress("integer forward", 1, 1)
-    return prove_trace(pk, np.asarray(ids, dtype=np.int64), dict(trace.items()),
-                       np.asarray(trace.output, dtype=np.int64), progress=progress)
+    proof = prove_trace(pk, np.asarray(ids, dtype=np.int64), dict(trace.items()),
+                        np.asarray(trace.output, dtype=np.int64), progress=progress)
+    if progress is not None:
+        progress.finish()
+    return proof
 
 
 def prove_many(pk: ProvingKey, inputs: Iterable[np.ndarray], progress=None) -> Iterator[Proof]:
@@ -212,20 +196,12 @@ def prove_many(pk: ProvingKey, inputs: Iterable[np.ndarray], progress=None) -> I
     whole = getattr(callback, "overall", None)
     try:
         for k, ids in enumerate(inputs):
-            tracker = None
-            if callback is not None:
-                label = f"proof {k + 1}/{count}" if count is not None else f"proof {k + 1}"
-                overall = None
-                if whole is not None and count:
-                    def overall(f: float, k: int = k) -> None:
-                        whole((k + f) / count)
-                tracker = _prove_tracker(prefixed(callback, label), pk,
-                                         int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1,
-                                         overall=overall)
-            proof = _prove_one(pk, ids, tracker)
-            if tracker is not None:
-                tracker.finish()
-            yield proof
+            label = f"proof {k + 1}/{count}" if count is not None else f"proof {k + 1}"
+            overall = None
+            if whole is not None and count:
+                def overall(f: float, k: int = k) -> None:
+                    whole((k + f) / count)
+            yield _prove_one(pk, ids, prefixed(callback, label), overall)
     finally:
         if owned:
             callback.close()
@@ -260,7 +236,7 @@ def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
     transcript = Listenable.of(statement_transcript(pk.vk, ids, output))
     if sub is not None:
         sub("building tables", 1, 1)
-    trace_com, trace_data = _commit(pk.pcs, [witness[name] for name in circuit.trace], sub)
+    trace_com, trace_data = pk.pcs.commit([witness[name] for name in circuit.trace], progress=sub)
     # from here on the committed columns are views into the committed vector (one copy)
     for k, name in enumerate(circuit.trace):
         witness[name] = trace_data.layout.block(trace_data.vector, k)

@@ -340,12 +340,14 @@ class PCS(abc.ABC):
         return OpeningSoundness(0.0, 2.0 ** -self.security_bits, 0, "unspecified", False, False)
 
     @abc.abstractmethod
-    def commit(self, polys: Sequence[npt.ArrayLike]) -> tuple[Commitment, ProverData]:
+    def commit(self, polys: Sequence[npt.ArrayLike], progress=None) -> tuple[Commitment, ProverData]:
         """Commit a batch of polynomials.
 
         Arguments:
             polys: evaluation tables, each a 1-D array of canonical elements of length
                 ``2^n_k`` (``n_k >= 0``; sizes may differ).
+            progress: ``None`` or ``progress(step, done, total)``, which a scheme may call to
+                report its work (the commitment never depends on it).
 
         Returns:
             ``(commitment, prover_data)``.
@@ -357,11 +359,13 @@ class PCS(abc.ABC):
 
     @abc.abstractmethod
     def open(
-        self, data: ProverData, claims: Sequence[Claim], transcript: Transcript
+        self, data: ProverData, claims: Sequence[Claim], transcript: Transcript, progress=None
     ) -> OpeningProof:
         """Prove all ``claims`` (values may be ``None``: the prover computes them).
 
         The transcript absorbs the commitment, the claims and the proof's messages.
+        ``progress``, if given, may be called as ``progress(step, done, total)`` (as for
+        :meth:`commit`).
 
         Raises:
             ValueError: a claim names a missing polynomial or has a point of the wrong shape.

@@ -169,17 +169,19 @@ class TrivialPCS(PCS):
         """``insecure``: no security claim (see :attr:`security_bits`); the errors are 1."""
         return OpeningSoundness(1.0, 0.0, 0, "none", True, True)
 
-    def commit(self, polys: Sequence[npt.ArrayLike]) -> tuple[TrivialCommitment, TrivialProverData]:
-        """See :meth:`PCS.commit`."""
+    def commit(self, polys: Sequence[npt.ArrayLike], progress=None
+               ) -> tuple[TrivialCommitment, TrivialProverData]:
+        """See :meth:`PCS.commit` (too little work to report progress)."""
         layout, tables = Layout.of(polys)
         vector = layout.concatenate(tables)
         commitment = TrivialCommitment(layout, _digest(layout, vector))
         return commitment, TrivialProverData(layout, vector, commitment)
 
     def open(
-        self, data: TrivialProverData, claims: Sequence[Claim], transcript: Transcript
+        self, data: TrivialProverData, claims: Sequence[Claim], transcript: Transcript,
+        progress=None,
     ) -> TrivialProof:
-        """See :meth:`PCS.open`."""
+        """See :meth:`PCS.open` (too little work to report progress)."""
         checked = prover_claims(data, claims)
         # absorb commitment and claims; beta <- transcript; absorb the proof
         absorb_claims(transcript, data.commitment.to_bytes(), checked)

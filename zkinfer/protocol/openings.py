@@ -18,7 +18,6 @@ Soundness error: ``K / p^2`` for ``K`` claims (the combination) + ``2 n / p^2`` 
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -185,10 +184,7 @@ def prove_openings(
     value = out.evaluations[1].copy()
     transcript.append_ext(_LABEL_VALUE, value)
     final = [Claim(None, out.point, value)]
-    if progress is not None and "progress" in inspect.signature(pcs.open).parameters:
-        opening = pcs.open(data, final, transcript, progress=progress)
-    else:
-        opening = pcs.open(data, final, transcript)
+    opening = pcs.open(data, final, transcript, progress=progress)
     return OpeningsProof(out.proof, value, opening)
 
 

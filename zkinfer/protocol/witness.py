@@ -29,9 +29,14 @@ def _field(values: npt.NDArray[np.int64]) -> U64:
     return gl.encode_signed(values.reshape(-1))
 
 
+def weight_table(weight: np.ndarray, col) -> U64:
+    """One weight matrix as the model commitment's table for its circuit column ``col``."""
+    return _field(pad(weight, col))
+
+
 def weight_tables(circuit: Circuit, weights: dict[str, np.ndarray]) -> list[U64]:
     """The model commitment's tables, in circuit order."""
-    return [_field(pad(weights[name], col)) for name, col in circuit.weights.items()]
+    return [weight_table(weights[name], col) for name, col in circuit.weights.items()]
 
 
 def build_witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool = True
