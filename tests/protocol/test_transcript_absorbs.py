@@ -256,7 +256,7 @@ def _forged_ligero_proof(pk, cols) -> Proof:
     that false value shifts its evaluation row on the predicted queries."""
     real_open, calls = pk.pcs.open, []
 
-    def open_(data, claims, transcript):
+    def open_(data, claims, transcript, progress=None):
         calls.append(len(calls))
         if len(calls) > 1:  # the weights: honest
             return real_open(data, claims, transcript)
