@@ -34,6 +34,7 @@ __all__ = [
     "neg",
     "mul",
     "mul_base",
+    "mul_unchecked",
     "pow",
     "inv",
     "batch_inv",
@@ -88,51 +89,56 @@ def ones(shape: int | tuple[int, ...] = ()) -> U64:
     return out
 
 
-def _mul(a: U64, b: U64) -> U64:
+def mul_unchecked(a: U64, b: U64) -> U64:
+    """``a * b`` in ``F_p2`` on canonical ``(..., 2)`` arrays of one shape, without validation
+    (the contract of :func:`zkinfer.field.goldilocks.mul_unchecked`). Sums and differences of
+    extension arrays are coefficientwise: ``goldilocks.add_unchecked`` / ``sub_unchecked``."""
     # (a0 + a1 X)(b0 + b1 X) = (a0 b0 + W a1 b1) + (a0 b1 + a1 b0) X
     a0, a1 = a[..., 0], a[..., 1]
     b0, b1 = b[..., 0], b[..., 1]
-    c0 = gl._add(gl._mul(a0, b0), gl._mul(gl._mul(a1, b1), _W))
-    c1 = gl._add(gl._mul(a0, b1), gl._mul(a1, b0))
+    mul, add = gl.mul_unchecked, gl.add_unchecked
+    c0 = add(mul(a0, b0), mul(mul(a1, b1), _W))
+    c1 = add(mul(a0, b1), mul(a1, b0))
     return np.stack([c0, c1], axis=-1)
 
 
 def _pow(a: U64, e: int) -> U64:
     one = np.zeros_like(a)
     one[..., 0] = 1
-    return gl._square_multiply(one, a, e, _mul)
+    return gl._square_multiply(one, a, e, mul_unchecked)
 
 
 def _inv(a: U64) -> U64:
     # 1 / (a0 + a1 X) = (a0 - a1 X) / (a0^2 - W a1^2); the norm is in F_p and non-zero iff a is.
     a0, a1 = a[..., 0], a[..., 1]
-    norm = gl._sub(gl._mul(a0, a0), gl._mul(gl._mul(a1, a1), _W))
+    mul = gl.mul_unchecked
+    norm = gl.sub_unchecked(mul(a0, a0), mul(mul(a1, a1), _W))
     n_inv = gl._pow(norm, gl.P - 2)
-    return np.stack([gl._mul(a0, n_inv), gl._mul(gl._neg(a1), n_inv)], axis=-1)
+    return np.stack([mul(a0, n_inv), mul(gl.neg_unchecked(a1), n_inv)], axis=-1)
 
 
 def add(a: npt.ArrayLike, b: npt.ArrayLike) -> U64:
     """``a + b`` in ``F_p2`` elementwise."""
     with np.errstate(over="ignore"):
-        return gl._add(*np.broadcast_arrays(as_ext(a, "a"), as_ext(b, "b")))
+        return gl.add_unchecked(*np.broadcast_arrays(as_ext(a, "a"), as_ext(b, "b")))
 
 
 def sub(a: npt.ArrayLike, b: npt.ArrayLike) -> U64:
     """``a - b`` in ``F_p2`` elementwise."""
     with np.errstate(over="ignore"):
-        return gl._sub(*np.broadcast_arrays(as_ext(a, "a"), as_ext(b, "b")))
+        return gl.sub_unchecked(*np.broadcast_arrays(as_ext(a, "a"), as_ext(b, "b")))
 
 
 def neg(a: npt.ArrayLike) -> U64:
     """``-a`` in ``F_p2`` elementwise."""
-    return gl._neg(as_ext(a, "a"))
+    return gl.neg_unchecked(as_ext(a, "a"))
 
 
 _SMALL = 16  # up to this many products, Python integers beat numpy's per-call overhead
 
 
 def _mul_small(x: U64, y: U64) -> U64:
-    """Elementwise product on Python ints (same result as :func:`_mul`)."""
+    """Elementwise product on Python ints (same result as :func:`mul_unchecked`)."""
     out = [ref.ext_mul((a0, a1), (b0, b1))
            for (a0, a1), (b0, b1) in zip(x.reshape(-1, 2).tolist(), y.reshape(-1, 2).tolist())]
     return np.array(out, dtype=np.uint64).reshape(x.shape)
@@ -144,7 +150,7 @@ def mul(a: npt.ArrayLike, b: npt.ArrayLike) -> U64:
         x, y = np.broadcast_arrays(as_ext(a, "a"), as_ext(b, "b"))
         if x.size <= 2 * _SMALL:
             return _mul_small(x, y)
-        return _mul(x, y)
+        return mul_unchecked(x, y)
 
 
 def mul_base(a: npt.ArrayLike, b: npt.ArrayLike) -> U64:
@@ -152,7 +158,7 @@ def mul_base(a: npt.ArrayLike, b: npt.ArrayLike) -> U64:
     x = as_ext(a, "a")
     y = gl.as_field(b, "b")
     with np.errstate(over="ignore"):
-        return gl._mul(x, y[..., None])
+        return gl.mul_unchecked(x, y[..., None])
 
 
 def pow(a: npt.ArrayLike, e: int) -> U64:  # noqa: A001

@@ -29,6 +29,10 @@ __all__ = [
     "TWO_ADICITY",
     "MULTIPLICATIVE_GENERATOR",
     "as_field",
+    "add_unchecked",
+    "sub_unchecked",
+    "neg_unchecked",
+    "mul_unchecked",
     "add",
     "sub",
     "neg",
@@ -133,23 +137,33 @@ def _mul_wide(a: U64, b: U64) -> tuple[U64, U64]:
     return lo, hi
 
 
-def _mul(a: U64, b: U64) -> U64:
+def mul_unchecked(a: U64, b: U64) -> U64:
+    """``a * b mod p`` on canonical ``uint64`` arrays, without validation.
+
+    The ``*_unchecked`` operations are the kernels of the checked ones: the caller guarantees
+    canonical ``uint64`` inputs (e.g. results of other field operations); a non-canonical input
+    gives a wrong result, not an error. Word overflow is intended (under numpy scalars, wrap the
+    call in ``np.errstate(over="ignore")``).
+    """
     a, b = np.broadcast_arrays(a, b)
     lo, hi = _mul_wide(a, b)
     return _reduce128(lo, hi)
 
 
-def _add(a: U64, b: U64) -> U64:
+def add_unchecked(a: U64, b: U64) -> U64:
+    """``a + b mod p`` without validation (the contract of :func:`mul_unchecked`)."""
     s = a + b
     return np.where((s < a) | (s >= _P), s - _P, s)
 
 
-def _sub(a: U64, b: U64) -> U64:
+def sub_unchecked(a: U64, b: U64) -> U64:
+    """``a - b mod p`` without validation (the contract of :func:`mul_unchecked`)."""
     d = a - b
     return np.where(a < b, d + _P, d)
 
 
-def _neg(a: U64) -> U64:
+def neg_unchecked(a: U64) -> U64:
+    """``-a mod p`` without validation (the contract of :func:`mul_unchecked`)."""
     return np.where(a == 0, a, _P - a)
 
 
@@ -167,30 +181,30 @@ def _square_multiply(one: U64, a: U64, e: int, mul) -> U64:
 
 
 def _pow(a: U64, e: int) -> U64:
-    return _square_multiply(np.ones_like(a), a, e, _mul)
+    return _square_multiply(np.ones_like(a), a, e, mul_unchecked)
 
 
 def add(a: ArrayLike, b: ArrayLike) -> U64:
     """``a + b mod p`` elementwise."""
     with np.errstate(over="ignore"):
-        return _add(*np.broadcast_arrays(as_field(a, "a"), as_field(b, "b")))
+        return add_unchecked(*np.broadcast_arrays(as_field(a, "a"), as_field(b, "b")))
 
 
 def sub(a: ArrayLike, b: ArrayLike) -> U64:
     """``a - b mod p`` elementwise."""
     with np.errstate(over="ignore"):
-        return _sub(*np.broadcast_arrays(as_field(a, "a"), as_field(b, "b")))
+        return sub_unchecked(*np.broadcast_arrays(as_field(a, "a"), as_field(b, "b")))
 
 
 def neg(a: ArrayLike) -> U64:
     """``-a mod p`` elementwise."""
-    return _neg(as_field(a, "a"))
+    return neg_unchecked(as_field(a, "a"))
 
 
 def mul(a: ArrayLike, b: ArrayLike) -> U64:
     """``a * b mod p`` elementwise."""
     with np.errstate(over="ignore"):
-        return _mul(as_field(a, "a"), as_field(b, "b"))
+        return mul_unchecked(as_field(a, "a"), as_field(b, "b"))
 
 
 def pow(a: ArrayLike, e: int) -> U64:  # noqa: A001 - the field operation's natural name

@@ -114,7 +114,7 @@ def _eq_table(point: U64) -> U64:
     a = n // 2
     hi, lo = _eq_table(point[:a]), _eq_table(point[a:])
     with np.errstate(over="ignore"):
-        out = ext._mul(hi[:, None, :], lo[None, :, :])
+        out = ext.mul_unchecked(hi[:, None, :], lo[None, :, :])
     return np.ascontiguousarray(out.reshape(-1, 2))
 
 
@@ -129,8 +129,8 @@ def fold(v: npt.ArrayLike, r: npt.ArrayLike) -> U64:
         raise FieldRangeError("fold: a table of length 1 has no variable left")
     half = table.shape[0] // 2
     with np.errstate(over="ignore"):
-        d = gl._sub(table[half:], table[:half])
-        return gl._add(table[:half], ext._mul(d, np.broadcast_to(rr, d.shape)))
+        d = gl.sub_unchecked(table[half:], table[:half])
+        return gl.add_unchecked(table[:half], ext.mul_unchecked(d, np.broadcast_to(rr, d.shape)))
 
 
 def evaluate(v: npt.ArrayLike, r: npt.ArrayLike) -> U64:

@@ -69,9 +69,9 @@ def _ntt_numpy(a: U64, root: int) -> U64:
             blocks = a.reshape((n // (2 * m), 2, m) + a.shape[1:])
             u = blocks[:, 0].copy()
             shape = (1, m) + (1,) * (a.ndim - 1)
-            v = gl._mul(blocks[:, 1], tw.reshape(shape))
-            blocks[:, 0] = gl._add(u, v)
-            blocks[:, 1] = gl._sub(u, v)
+            v = gl.mul_unchecked(blocks[:, 1], tw.reshape(shape))
+            blocks[:, 0] = gl.add_unchecked(u, v)
+            blocks[:, 1] = gl.sub_unchecked(u, v)
             m *= 2
     return a
 
@@ -85,7 +85,7 @@ def ntt(coeffs: npt.ArrayLike, shift: int = 1) -> U64:
     if shift % gl.P != 1:
         s = domain_powers(shift, n)
         with np.errstate(over="ignore"):
-            c = gl._mul(c, s.reshape((n,) + (1,) * (c.ndim - 1)))
+            c = gl.mul_unchecked(c, s.reshape((n,) + (1,) * (c.ndim - 1)))
     return _ntt_numpy(c, gl.root_of_unity(log_n))
 
 
@@ -99,8 +99,8 @@ def intt(evals: npt.ArrayLike, shift: int = 1) -> U64:
     n_inv = pow(n, gl.P - 2, gl.P)
     s = domain_powers(pow(shift, gl.P - 2, gl.P), n)
     with np.errstate(over="ignore"):
-        s = gl._mul(s, np.uint64(n_inv))
-        return gl._mul(c, s.reshape((n,) + (1,) * (c.ndim - 1)))
+        s = gl.mul_unchecked(s, np.uint64(n_inv))
+        return gl.mul_unchecked(c, s.reshape((n,) + (1,) * (c.ndim - 1)))
 
 
 def domain_powers(x: int, n: int) -> U64:
@@ -127,7 +127,7 @@ def evaluate(coeffs: npt.ArrayLike, x: npt.ArrayLike) -> U64:
     acc = np.zeros_like(pts)
     with np.errstate(over="ignore"):
         for k in range(c.shape[0] - 1, -1, -1):
-            acc = gl._add(ext._mul(acc, pts), np.broadcast_to(c[k], pts.shape))
+            acc = gl.add_unchecked(ext.mul_unchecked(acc, pts), np.broadcast_to(c[k], pts.shape))
     return acc
 
 

@@ -45,7 +45,7 @@ def power_table(log_len: int) -> U64:
     with np.errstate(over="ignore"):
         while table.shape[0] < (1 << log_len):
             # w^(i + n) = w^i * w^n for the next n entries
-            table = np.concatenate([table, gl._mul(table, np.uint64(step))])
+            table = np.concatenate([table, gl.mul_unchecked(table, np.uint64(step))])
             step = step * step % gl.P
     table.setflags(write=False)
     return table
@@ -136,6 +136,6 @@ def evaluate_at(messages: U64, positions: npt.ArrayLike, log_blowup: int) -> U64
         # m(x_j) = sum_a x_j^a M_a(y_j)
         x_pow = powers[np.multiply.outer(a_idx, e[lo:hi]) & int(mask)]  # (S, chunk)
         with np.errstate(over="ignore"):
-            prods = gl._mul(inner.reshape(num_msgs, s, hi - lo), x_pow[None, :, :])
+            prods = gl.mul_unchecked(inner.reshape(num_msgs, s, hi - lo), x_pow[None, :, :])
         out[:, lo:hi] = gl.sum(prods, axis=1)
     return out

@@ -135,7 +135,7 @@ def matmul_split(a_limbs: F64, ba: int, b_limbs: F64, bb: int,
     parts += col[..., None, None, :, :]
     # A B = sum_{i,j} 2^(ba i + bb j) (A_i B_j)  (mod p): one weighted product, two exact sums
     with np.errstate(over="ignore"):
-        weighted = gl._mul(parts.view(np.uint64), _shift_weights(na, ba, nb, bb)[:, None, :, None])
+        weighted = gl.mul_unchecked(parts.view(np.uint64), _shift_weights(na, ba, nb, bb)[:, None, :, None])
     return gl.sum(gl.sum(weighted, axis=-2), axis=-3)
 
 

@@ -215,7 +215,7 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[C
     beta = schedule.absorb_proximity_value(transcript, s_value)
     # u_0 <- u_0 + beta w = (A_0 + beta gamma)^T M
     with np.errstate(over="ignore"):
-        u_rows[0] = gl._add(u_rows[0], ext._mul(w_row, np.broadcast_to(beta, w_row.shape)))
+        u_rows[0] = gl.add_unchecked(u_rows[0], ext.mul_unchecked(w_row, np.broadcast_to(beta, w_row.shape)))
     schedule.absorb_rows(transcript, u_rows)
     if progress is not None:
         progress("opening columns", 0, 2)

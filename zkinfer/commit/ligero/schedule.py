@@ -181,13 +181,13 @@ def eq_tables(points: U64) -> U64:
         table = ext.ones((num, 1))
         with np.errstate(over="ignore"):
             for i in range(m):
-                hi = ext._mul(table, points[:, i][:, None, :])  # t * r_i
-                lo = gl._sub(table, hi)  # t * (1 - r_i)
+                hi = ext.mul_unchecked(table, points[:, i][:, None, :])  # t * r_i
+                lo = gl.sub_unchecked(table, hi)  # t * (1 - r_i)
                 table = np.stack([lo, hi], axis=2).reshape(num, -1, 2)
         return table
     high, low = eq_halves(points)
     with np.errstate(over="ignore"):
-        return ext._mul(high[:, :, None, :], low[:, None, :, :]).reshape(num, -1, 2)
+        return ext.mul_unchecked(high[:, :, None, :], low[:, None, :, :]).reshape(num, -1, 2)
 
 
 def row_coefficients(groups: Groups, rho: U64, num_rows: int) -> U64:
@@ -215,13 +215,13 @@ def row_coefficients(groups: Groups, rho: U64, num_rows: int) -> U64:
             idx = order[start : start + chunk]
             high, low = eq_halves(points[idx])
             # rho_k eq(high_k)[:keep] (x) eq(low_k), truncated to R rows
-            high = ext._mul(high[:, :keep], rho[idx][:, None, :])
-            table = ext._mul(high[:, :, None, :], low[:, None, :, :])
+            high = ext.mul_unchecked(high[:, :keep], rho[idx][:, None, :])
+            table = ext.mul_unchecked(high[:, :, None, :], low[:, None, :, :])
             table = table.reshape(len(idx), -1, 2)[:, :num_rows]
             # claims of one group are consecutive in ``order``: sum each run exactly
             runs = np.clip(bounds - start, 0, len(idx))
             for g in np.flatnonzero(runs[1:] > runs[:-1]):
-                out[g] = gl._add(out[g], gl.sum(table[runs[g] : runs[g + 1]], axis=0))
+                out[g] = gl.add_unchecked(out[g], gl.sum(table[runs[g] : runs[g + 1]], axis=0))
     return out
 
 
@@ -231,7 +231,7 @@ def group_values(groups: Groups, claims: Sequence[tuple[int | None, U64, U64]],
     values = np.stack([np.asarray(c[2], dtype=np.uint64).reshape(2) for c in claims])
     out = np.empty((len(groups.members), 2), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        prods = ext._mul(rho[: len(claims)], values)  # rho_k v_k, all claims at once
+        prods = ext.mul_unchecked(rho[: len(claims)], values)  # rho_k v_k, all claims at once
         for g, members in enumerate(groups.members):
             out[g] = gl.sum(prods[list(members)], axis=0)
     return out
@@ -249,7 +249,7 @@ def check_coefficients(groups: Groups, rho: U64, gamma: U64, beta: U64) -> U64:
     coeffs = row_coefficients(groups, rho, gamma.shape[0])
     with np.errstate(over="ignore"):
         # c_0 = A_0 + beta gamma
-        coeffs[0] = gl._add(coeffs[0], ext._mul(gamma, np.broadcast_to(beta, gamma.shape)))
+        coeffs[0] = gl.add_unchecked(coeffs[0], ext.mul_unchecked(gamma, np.broadcast_to(beta, gamma.shape)))
     return coeffs
 
 

@@ -71,11 +71,11 @@ def _ext_eval(u: U64, points: U64) -> U64:
     p10, p11 = prod[:, rows:, 0], prod[:, rows:, 1]
     with np.errstate(over="ignore"):
         # (U0 + U1 X)(e20 + e21 X) = (U0 e20 + 7 U1 e21) + (U0 e21 + U1 e20) X
-        y0 = gl._add(p00, gl._mul(p11, np.uint64(7)))
-        y1 = gl._add(p01, p10)
+        y0 = gl.add_unchecked(p00, gl.mul_unchecked(p11, np.uint64(7)))
+        y1 = gl.add_unchecked(p01, p10)
         y = np.stack([y0, y1], axis=-1)
         # eq(p1)^T (U eq(p2))
-        return ext.sum(ext._mul(y, e1), axis=1)
+        return ext.sum(ext.mul_unchecked(y, e1), axis=1)
 
 
 def verify_opening(
@@ -137,7 +137,7 @@ def verify_opening(
     # evaluation: <u_g, eq(col_g)> == V_g (+ beta s for g = 0), V_g = sum rho_k v_k
     values = schedule.group_values(groups, checked, rho)
     with np.errstate(over="ignore"):
-        values[0] = gl._add(values[0], ext._mul(beta, proof.proximity_value))
+        values[0] = gl.add_unchecked(values[0], ext.mul_unchecked(beta, proof.proximity_value))
     evals = _ext_eval(proof.u_rows, np.stack(groups.col_points))  # all groups at once
     for g, got in enumerate(evals):
         if not np.array_equal(got, values[g]):
