@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.commit import Claim, LigeroPCS
+from zkinfer.commit import LigeroPCS, OpeningClaim
 from zkinfer.commit.base import prover_claims
 from zkinfer.commit.ligero import code, merkle, schedule
 from zkinfer.commit.ligero import prover as ligero_prover
@@ -109,7 +109,7 @@ def _inner(a: U64, b: U64) -> U64:
 def ligero_open(
     pcs: LigeroPCS,
     data: ligero_prover.LigeroProverData,
-    claims: Sequence[Claim],
+    claims: Sequence[OpeningClaim],
     transcript: Transcript,
     *,
     proximity: Callable[[LigeroContext], U64] | None = None,
@@ -209,11 +209,11 @@ def queries_accept_subsets(opened: Sequence[int]) -> Iterator[None]:
         schedule.draw_queries = real
 
 
-def with_offset(claims: Sequence[Claim], index: int, delta: npt.ArrayLike) -> list[Claim]:
+def with_offset(claims: Sequence[OpeningClaim], index: int, delta: npt.ArrayLike) -> list[OpeningClaim]:
     """``claims`` with claim ``index``'s value moved by ``delta`` (a false claim)."""
     out = list(claims)
     c = out[index]
-    out[index] = Claim(c.poly, c.point, ext.add(np.asarray(c.value, dtype=np.uint64), delta))
+    out[index] = OpeningClaim(c.poly, c.point, ext.add(np.asarray(c.value, dtype=np.uint64), delta))
     return out
 
 

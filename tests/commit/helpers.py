@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkinfer.commit import PCS, Claim, LigeroPCS, TrivialPCS
+from zkinfer.commit import PCS, LigeroPCS, OpeningClaim, TrivialPCS
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear
@@ -33,13 +33,13 @@ def random_batch(rng: np.random.Generator, sizes: list[int]) -> list[np.ndarray]
 def honest(pcs: PCS, polys: list[np.ndarray], points: list[tuple[int | None, np.ndarray]]):
     """Commit, open honestly; returns ``(commitment, proof, claims with values)``."""
     com, data = pcs.commit(polys)
-    claims = [Claim(k, p) for k, p in points]
+    claims = [OpeningClaim(k, p) for k, p in points]
     proof = pcs.open(data, claims, transcript())
     vector = data.vector
     valued = []
     for k, p in points:
         table = polys[k] if k is not None else vector
-        valued.append(Claim(k, p, multilinear.evaluate(table, p)))
+        valued.append(OpeningClaim(k, p, multilinear.evaluate(table, p)))
     return com, proof, valued
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zkinfer.commit import Claim, Layout
+from zkinfer.commit import Layout, OpeningClaim
 from zkinfer.errors import ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
@@ -106,8 +106,8 @@ def test_prover_and_verifier_transcripts_agree(pcs):
     r = ext.random(8, rng)
     com, data = pcs.commit(polys)
     tp, tv = transcript(), transcript()
-    proof = pcs.open(data, [Claim(0, r)], tp)
-    pcs.verify(com, [Claim(0, r, data.evaluate(0, r))], proof, tv)
+    proof = pcs.open(data, [OpeningClaim(0, r)], tp)
+    pcs.verify(com, [OpeningClaim(0, r, data.evaluate(0, r))], proof, tv)
     assert tp.digest() == tv.digest()
 
 
@@ -155,9 +155,9 @@ def test_open_rejects_bad_claims(pcs):
     rng = np.random.default_rng(9)
     _, data = pcs.commit(random_batch(rng, [4]))
     with pytest.raises(ValueError):
-        pcs.open(data, [Claim(1, ext.random(4, rng))], transcript())
+        pcs.open(data, [OpeningClaim(1, ext.random(4, rng))], transcript())
     with pytest.raises(ValueError):
-        pcs.open(data, [Claim(0, ext.random(3, rng))], transcript())
+        pcs.open(data, [OpeningClaim(0, ext.random(3, rng))], transcript())
     with pytest.raises(ValueError):
         pcs.open(data, [], transcript())
 
@@ -169,7 +169,7 @@ def test_open_rejects_bad_claims(pcs):
 def test_wrong_value_rejected(pcs):
     com, proof, claims = single(pcs, 10)
     c = claims[0]
-    bad = [Claim(c.poly, c.point, ext.add(c.value, ext.ones(())))]
+    bad = [OpeningClaim(c.poly, c.point, ext.add(c.value, ext.ones(())))]
     with pytest.raises(VerificationError):
         _verify(pcs, com, bad, proof)
 
@@ -178,7 +178,7 @@ def test_wrong_value_rejected(pcs):
 def test_wrong_value_other_coefficient_rejected(pcs):
     com, proof, claims = single(pcs, 10)
     c = claims[0]
-    bad = [Claim(c.poly, c.point, ext.add(c.value, np.array([0, 1], dtype=np.uint64)))]
+    bad = [OpeningClaim(c.poly, c.point, ext.add(c.value, np.array([0, 1], dtype=np.uint64)))]
     with pytest.raises(VerificationError):
         _verify(pcs, com, bad, proof)
 
@@ -190,7 +190,7 @@ def test_wrong_point_rejected(pcs):
     point = np.array(c.point, dtype=np.uint64).copy()
     point[3] = ext.add(point[3], ext.ones(()))
     with pytest.raises(VerificationError):
-        _verify(pcs, com, [Claim(c.poly, point, c.value)], proof)
+        _verify(pcs, com, [OpeningClaim(c.poly, point, c.value)], proof)
 
 
 @schemes
@@ -201,7 +201,7 @@ def test_wrong_point_same_value_rejected(pcs):
     com, proof, _ = honest(pcs, polys, [(0, ext.random(10, rng))])
     other = ext.random(10, rng)
     with pytest.raises(VerificationError):
-        _verify(pcs, com, [Claim(0, other, multilinear.evaluate(polys[0], other))], proof)
+        _verify(pcs, com, [OpeningClaim(0, other, multilinear.evaluate(polys[0], other))], proof)
 
 
 @schemes
@@ -211,7 +211,7 @@ def test_claim_on_other_polynomial_rejected(pcs):
     r = ext.random(6, rng)
     com, proof, claims = honest(pcs, polys, [(0, r)])
     with pytest.raises(VerificationError):
-        _verify(pcs, com, [Claim(1, r, claims[0].value)], proof)
+        _verify(pcs, com, [OpeningClaim(1, r, claims[0].value)], proof)
 
 
 @schemes
@@ -229,10 +229,10 @@ def test_malformed_claims_rejected(pcs):
     com, proof, claims = single(pcs, 5)
     c = claims[0]
     for bad in (
-        [Claim(3, c.point, c.value)],  # no such polynomial
-        [Claim(0, np.asarray(c.point)[:4], c.value)],  # wrong number of variables
-        [Claim(0, c.point, None)],  # missing value
-        [Claim(0, c.point, np.array([gl.P, 0], dtype=np.uint64))],  # non-canonical value
+        [OpeningClaim(3, c.point, c.value)],  # no such polynomial
+        [OpeningClaim(0, np.asarray(c.point)[:4], c.value)],  # wrong number of variables
+        [OpeningClaim(0, c.point, None)],  # missing value
+        [OpeningClaim(0, c.point, np.array([gl.P, 0], dtype=np.uint64))],  # non-canonical value
         [],
     ):
         with pytest.raises(VerificationError):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zkinfer.commit import Claim, LigeroPCS, TrivialPCS
+from zkinfer.commit import LigeroPCS, OpeningClaim, TrivialPCS
 from zkinfer.errors import ProofFormatError
 from zkinfer.field import goldilocks as gl
 from zkinfer.transcript import Transcript
@@ -42,7 +42,7 @@ def _inputs() -> tuple[list[np.ndarray], list[tuple[int, np.ndarray]]]:
 def _make(pcs) -> dict:
     polys, points = _inputs()
     com, data = pcs.commit(polys)
-    proof = pcs.open(data, [Claim(k, p) for k, p in points], Transcript(b"zkinfer/golden"))
+    proof = pcs.open(data, [OpeningClaim(k, p) for k, p in points], Transcript(b"zkinfer/golden"))
     return {
         "commitment": com.to_bytes().hex(),
         "proof": proof.to_bytes().hex(),
@@ -56,7 +56,7 @@ def golden() -> dict:
 
 
 def _verify(name: str, case: dict) -> None:
-    claims = [Claim(k, np.array(p, dtype=np.uint64).reshape(-1, 2),
+    claims = [OpeningClaim(k, np.array(p, dtype=np.uint64).reshape(-1, 2),
                     np.array(v, dtype=np.uint64)) for k, p, v in case["claims"]]
     SCHEMES[name].verify(bytes.fromhex(case["commitment"]), claims,
                          bytes.fromhex(case["proof"]), Transcript(b"zkinfer/golden"))

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from zkinfer.commit import Claim, LigeroPCS
+from zkinfer.commit import LigeroPCS, OpeningClaim
 from zkinfer.commit.base import prover_claims
 from zkinfer.commit.ligero import LigeroProof, merkle, schedule
 from zkinfer.commit.ligero import prover as ligero_prover
@@ -210,7 +210,7 @@ def _false_claim(pcs, seed):
     r = ext.random(12, rng)
     com, data = pcs.commit(polys)
     false_value = ext.add(data.evaluate(0, r), ext.ones(()))
-    return com, data, [Claim(0, r, false_value)]
+    return com, data, [OpeningClaim(0, r, false_value)]
 
 
 @ligero
@@ -219,7 +219,7 @@ def test_cheating_helper_is_honest_without_tweaks(pcs):
     polys = random_batch(rng, [12])
     r = ext.random(12, rng)
     com, data = pcs.commit(polys)
-    claims = [Claim(0, r, data.evaluate(0, r))]
+    claims = [OpeningClaim(0, r, data.evaluate(0, r))]
     proof = _cheating_open(pcs, data, claims, transcript())
     assert proof.to_bytes() == pcs.open(data, claims, transcript()).to_bytes()
     pcs.verify(com, claims, proof, transcript())
@@ -269,9 +269,9 @@ def test_non_codeword_commitment_rejected(pcs):
     forged_com = dataclasses.replace(com, root=levels[-1][0].tobytes())
     forged = dataclasses.replace(data, commitment=forged_com, encoded=encoded, levels=levels)
     r = ext.random(12, rng)
-    proof = pcs.open(forged, [Claim(0, r)], transcript())
+    proof = pcs.open(forged, [OpeningClaim(0, r)], transcript())
     with pytest.raises(VerificationError, match="proximity|consistency"):
-        pcs.verify(forged_com, [Claim(0, r, data.evaluate(0, r))], proof, transcript())
+        pcs.verify(forged_com, [OpeningClaim(0, r, data.evaluate(0, r))], proof, transcript())
 
 
 def _eq(point):
@@ -326,8 +326,8 @@ def test_transcript_is_the_only_source_of_challenges():
     polys = random_batch(rng, [14])
     r = ext.random(14, rng)
     _, data = pcs.commit(polys)
-    p1 = pcs.open(data, [Claim(0, r)], Transcript(b"one"))
-    p2 = pcs.open(data, [Claim(0, r)], Transcript(b"two"))
+    p1 = pcs.open(data, [OpeningClaim(0, r)], Transcript(b"one"))
+    p2 = pcs.open(data, [OpeningClaim(0, r)], Transcript(b"two"))
     assert p1.indices != p2.indices
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.cheating import pcs as cheat
 from zkinfer.codec import Writer
-from zkinfer.commit import Claim, LigeroPCS, TrivialPCS, pcs_from_params
+from zkinfer.commit import LigeroPCS, OpeningClaim, TrivialPCS, pcs_from_params
 from zkinfer.commit.base import Layout, params_writer, write_layout
 from zkinfer.commit.ligero import merkle, schedule
 from zkinfer.commit.ligero.params import MAX_LOG_COLS, num_rows
@@ -40,7 +40,7 @@ def _batch(pcs: LigeroPCS, seed: int) -> SimpleNamespace:
     polys = random_batch(rng, [12, 10])
     com, data = pcs.commit(polys)
     r0, r1 = ext.random(12, rng), ext.random(10, rng)
-    claims = [Claim(0, r0, data.evaluate(0, r0)), Claim(1, r1, data.evaluate(1, r1))]
+    claims = [OpeningClaim(0, r0, data.evaluate(0, r0)), OpeningClaim(1, r1, data.evaluate(1, r1))]
     return SimpleNamespace(pcs=pcs, com=com, data=data, claims=claims, cols=1 << com.log_cols)
 
 
@@ -95,7 +95,7 @@ def test_commitment_object_wider_than_the_column_limit_rejected(batch):
     log_cols = MAX_LOG_COLS + 1
     com = LigeroCommitment(layout, batch.pcs.params.log_blowup, num_rows(layout.used, log_cols),
                            log_cols, bytes(32))
-    claims = [Claim(0, ext.zeros(30), ext.zeros(()))]
+    claims = [OpeningClaim(0, ext.zeros(30), ext.zeros(()))]
     _rejected(batch.pcs, com, claims, batch.proof, "shape: commitment matrix shape")
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from zkinfer.commit import Claim, Layout
+from zkinfer.commit import Layout, OpeningClaim
 from zkinfer.commit.base import prover_claims
 from zkinfer.commit.ligero import LigeroCommitment, LigeroProof, merkle, schedule
 from zkinfer.commit.ligero import prover as ligero_prover
@@ -137,14 +137,14 @@ def test_every_polynomial_and_f_open_and_verify(pcs, batch):
         assert np.array_equal(data.evaluate(k, p), value)
         values.append(value)
     assert not values[-1].any() and not values[-2].any()  # rows beyond R are zero
-    proof = pcs.open(data, [Claim(k, p) for k, p in points], transcript())
+    proof = pcs.open(data, [OpeningClaim(k, p) for k, p in points], transcript())
     assert proof.rows == com.rows
     assert proof.columns.shape == (len(proof.indices), com.rows)
-    valued = [Claim(k, p, v) for (k, p), v in zip(points, values, strict=True)]
+    valued = [OpeningClaim(k, p, v) for (k, p), v in zip(points, values, strict=True)]
     pcs.verify(com.to_bytes(), valued, proof.to_bytes(), transcript())
     # each claim alone, and the padding-row claims alone (their row vector A_g is all zero)
     for claim in (valued[0], valued[3], valued[-3], valued[-2], valued[-1]):
-        one = pcs.open(data, [Claim(claim.poly, claim.point)], transcript())
+        one = pcs.open(data, [OpeningClaim(claim.poly, claim.point)], transcript())
         pcs.verify(com, [claim], one, transcript())
 
 
@@ -154,10 +154,10 @@ def test_false_claim_on_a_padding_row_rejected(pcs, batch):
     com, data = pcs.commit(batch)
     row_vars = data.layout.total_vars - com.log_cols
     point = np.concatenate([_bits(com.rows + 1, row_vars), ext.random(com.log_cols, rng)])
-    proof = pcs.open(data, [Claim(None, point)], transcript())
-    pcs.verify(com, [Claim(None, point, ext.zeros(()))], proof, transcript())
+    proof = pcs.open(data, [OpeningClaim(None, point)], transcript())
+    pcs.verify(com, [OpeningClaim(None, point, ext.zeros(()))], proof, transcript())
     # the prover runs the opening with the false value (so the transcripts agree)
-    false = [Claim(None, point, ext.ones(()))]
+    false = [OpeningClaim(None, point, ext.ones(()))]
     proof = pcs.open(data, false, transcript())
     with pytest.raises(VerificationError, match="evaluation: <u, eq"):
         pcs.verify(com, false, proof, transcript())
@@ -174,9 +174,9 @@ def test_small_and_odd_batches(pcs, sizes):
     assert (com.rows - 1).bit_length() == com.log_rows  # log_rows = n - log C = ceil(log2 R)
     points = [(k, ext.random(n, rng)) for k, n in enumerate(sizes)]
     points.append((None, ext.random(layout.total_vars, rng)))
-    claims = [Claim(k, p, multilinear.evaluate(polys[k] if k is not None else data.vector, p))
+    claims = [OpeningClaim(k, p, multilinear.evaluate(polys[k] if k is not None else data.vector, p))
               for k, p in points]
-    proof = pcs.open(data, [Claim(k, p) for k, p in points], transcript())
+    proof = pcs.open(data, [OpeningClaim(k, p) for k, p in points], transcript())
     pcs.verify(com.to_bytes(), claims, proof.to_bytes(), transcript())
 
 
@@ -221,8 +221,8 @@ def _honest(pcs, batch, seed=36):
     rng = np.random.default_rng(seed)
     com, data = pcs.commit(batch)
     point = ext.random(data.layout.total_vars, rng)
-    claims = [Claim(None, point, multilinear.evaluate(data.vector, point))]
-    proof = pcs.open(data, [Claim(None, point)], transcript())
+    claims = [OpeningClaim(None, point, multilinear.evaluate(data.vector, point))]
+    proof = pcs.open(data, [OpeningClaim(None, point)], transcript())
     return com, data, proof, claims
 
 
@@ -330,7 +330,7 @@ def test_non_codeword_columns_of_r_rows_rejected(pcs, batch):
     forged_com = dataclasses.replace(com, root=levels[-1][0].tobytes())
     forged = dataclasses.replace(data, commitment=forged_com, encoded=encoded, levels=levels)
     point = ext.random(data.layout.total_vars, rng)
-    claim = Claim(None, point, multilinear.evaluate(data.vector, point))
+    claim = OpeningClaim(None, point, multilinear.evaluate(data.vector, point))
     proof = pcs.open(forged, [claim], transcript())
     with pytest.raises(VerificationError, match="proximity and consistency"):
         pcs.verify(forged_com.to_bytes(), [claim], proof.to_bytes(), transcript())
@@ -340,7 +340,7 @@ def _open_over_padded_rows(pcs, data, point, value, extra_row, t):
     """A prover that combines ``2^(n - log C)`` rows, row ``R`` being ``extra_row`` (not
     committed), with the full ``eq`` table of the row point; the rest as the honest opening."""
     com = data.commitment
-    checked = prover_claims(data, [Claim(None, point, value)])
+    checked = prover_claims(data, [OpeningClaim(None, point, value)])
     groups = schedule.group_claims(data.layout, checked, com.log_cols)
     rho, gamma = schedule.begin(t, com.to_bytes(), checked, com.rows)
     padded = np.zeros((1 << com.log_rows, 1 << com.log_cols), dtype=np.uint64)
@@ -378,10 +378,10 @@ def test_rows_beyond_r_cannot_be_smuggled_in(pcs, batch):
     zero = np.zeros(cols, dtype=np.uint64)
     value = multilinear.evaluate(data.vector, point)
     proof, _ = _open_over_padded_rows(pcs, data, point, value, zero, transcript())
-    pcs.verify(com, [Claim(None, point, value)], proof, transcript())
+    pcs.verify(com, [OpeningClaim(None, point, value)], proof, transcript())
     extra = gl.random(cols, rng)
     value = multilinear.evaluate(np.concatenate([data.vector[: com.rows * cols], extra,
                                                  data.vector[(com.rows + 1) * cols :]]), point)
     proof, _ = _open_over_padded_rows(pcs, data, point, value, extra, transcript())
     with pytest.raises(VerificationError, match="proximity and consistency"):
-        pcs.verify(com, [Claim(None, point, value)], proof, transcript())
+        pcs.verify(com, [OpeningClaim(None, point, value)], proof, transcript())

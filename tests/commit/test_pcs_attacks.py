@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from zkinfer.codec import Writer
-from zkinfer.commit import Claim, LigeroPCS, TrivialPCS, pcs_from_params
+from zkinfer.commit import LigeroPCS, OpeningClaim, TrivialPCS, pcs_from_params
 from zkinfer.commit.base import params_writer
 from zkinfer.commit.trivial import TrivialCommitment
 from zkinfer.errors import ProofFormatError, VerificationError
@@ -58,14 +58,14 @@ def test_malformed_claim_rejected(opening, kind):
     pcs, _, com, proof, claims = opening
     c = claims[1]
     bad = {
-        "poly out of range": Claim(2, c.point, c.value),
-        "negative poly": Claim(-1, c.point, c.value),
-        "poly not an int": Claim("1", c.point, c.value),
-        "point of the wrong length": Claim(1, np.asarray(c.point)[:-1], c.value),
-        "point not canonical": Claim(1, np.full((7, 2), gl.P, dtype=np.uint64), c.value),
-        "value missing": Claim(1, c.point, None),
-        "value of three elements": Claim(1, c.point, np.zeros(3, dtype=np.uint64)),
-        "value not canonical": Claim(1, c.point, np.array([gl.P, 0], dtype=np.uint64)),
+        "poly out of range": OpeningClaim(2, c.point, c.value),
+        "negative poly": OpeningClaim(-1, c.point, c.value),
+        "poly not an int": OpeningClaim("1", c.point, c.value),
+        "point of the wrong length": OpeningClaim(1, np.asarray(c.point)[:-1], c.value),
+        "point not canonical": OpeningClaim(1, np.full((7, 2), gl.P, dtype=np.uint64), c.value),
+        "value missing": OpeningClaim(1, c.point, None),
+        "value of three elements": OpeningClaim(1, c.point, np.zeros(3, dtype=np.uint64)),
+        "value not canonical": OpeningClaim(1, c.point, np.array([gl.P, 0], dtype=np.uint64)),
     }[kind]
     _rejected(pcs, com, [claims[0], bad], proof.to_bytes(), "claim 1 is malformed")
 
@@ -158,7 +158,7 @@ def _trivial():
     polys = random_batch(rng, [6, 5])
     com, data = pcs.commit(polys)
     r0, r1 = ext.random(6, rng), ext.random(5, rng)
-    claims = [Claim(0, r0, data.evaluate(0, r0)), Claim(1, r1, data.evaluate(1, r1))]
+    claims = [OpeningClaim(0, r0, data.evaluate(0, r0)), OpeningClaim(1, r1, data.evaluate(1, r1))]
     return pcs, com, data, claims
 
 
@@ -167,7 +167,7 @@ def test_trivial_proof_for_other_claims_or_transcript_rejected_by_the_binding_ta
     pcs, com, data, claims = _trivial()
     if change == "value":  # made for the true claims, checked against a false one
         proof = pcs.open(data, claims, transcript())
-        claims = [claims[0], Claim(1, claims[1].point, ext.add(claims[1].value, ext.ones(())))]
+        claims = [claims[0], OpeningClaim(1, claims[1].point, ext.add(claims[1].value, ext.ones(())))]
     else:
         proof = pcs.open(data, claims, transcript(b"another protocol"))
     _rejected(pcs, com, claims, proof.to_bytes(), "binding tag: proof made for another transcript")
@@ -197,7 +197,7 @@ def test_trivial_false_claim_opened_with_its_own_tag_rejected_by_the_evaluation(
     """The prover absorbs the false value, so the tag matches; the committed vector does not
     evaluate to it."""
     pcs, com, data, claims = _trivial()
-    bad = [claims[0], Claim(1, claims[1].point, ext.add(claims[1].value, ext.ones(())))]
+    bad = [claims[0], OpeningClaim(1, claims[1].point, ext.add(claims[1].value, ext.ones(())))]
     proof = pcs.open(data, bad, transcript())
     err = _rejected(pcs, com, bad, proof.to_bytes(), "claim 1: wrong evaluation")
     assert err.expected == claims[1].value.tolist()

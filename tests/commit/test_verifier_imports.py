@@ -9,7 +9,7 @@ import textwrap
 
 import numpy as np
 
-from zkinfer.commit import Claim
+from zkinfer.commit import OpeningClaim
 
 from .helpers import SCHEMES, single
 
@@ -17,7 +17,7 @@ _CHILD = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from zkinfer.commit import Claim, LigeroPCS, TrivialPCS
+    from zkinfer.commit import OpeningClaim, LigeroPCS, TrivialPCS
     from zkinfer.commit.ligero import verify  # noqa: F401  (the verifier module itself)
     from zkinfer.errors import ProofFormatError, VerificationError
     from zkinfer.transcript import Transcript
@@ -27,7 +27,7 @@ _CHILD = textwrap.dedent(
     for name, com, proof, claims, domain in cases:
         com, proof, domain = bytes.fromhex(com), bytes.fromhex(proof), bytes.fromhex(domain)
         pcs = schemes[name]
-        claims = [Claim(k, np.array(p, dtype=np.uint64), np.array(v, dtype=np.uint64))
+        claims = [OpeningClaim(k, np.array(p, dtype=np.uint64), np.array(v, dtype=np.uint64))
                   for k, p, v in claims]
         t = Transcript(domain)
         t.append_bytes(b"test/prior", b"earlier protocol messages")
@@ -66,7 +66,7 @@ def test_verifier_runs_without_numba():
                  for c in claims],
                 b"zkinfer/tests/commit".hex(),
             ))
-    assert all(isinstance(c, Claim) for c in single(SCHEMES[0], 1)[2])
+    assert all(isinstance(c, OpeningClaim) for c in single(SCHEMES[0], 1)[2])
     out = subprocess.run(
         [sys.executable, "-c", _CHILD],
         input=json.dumps(cases).encode(),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zkinfer.commit import Claim as PcsClaim
+from zkinfer.commit import OpeningClaim as PcsClaim
 from zkinfer.commit import TrivialPCS, trivial
 from zkinfer.commit.base import absorb_claims, verifier_claims
 from zkinfer.commit.trivial import TrivialProof

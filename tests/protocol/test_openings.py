@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zkinfer.commit.base import Claim
+from zkinfer.commit.base import OpeningClaim
 from zkinfer.commit.trivial import TrivialPCS
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
@@ -27,7 +27,7 @@ def setup(seed, sizes=(6, 3, 3, 0, 5)):
     for k, n in enumerate(sizes):
         pts = [ext.random(n, rng)] + ([shared] if n == 3 else [])
         for p in pts:
-            claims.append(Claim(k, p, ml.evaluate(polys[k], p)))
+            claims.append(OpeningClaim(k, p, ml.evaluate(polys[k], p)))
     return pcs, commitment, data, polys, claims
 
 
@@ -39,7 +39,7 @@ def test_completeness():
 
 def test_one_false_claim_rejected():
     pcs, commitment, data, _, claims = setup(1)
-    bad = Claim(claims[2].poly, claims[2].point, ext.add(claims[2].value, ext.ones(())))
+    bad = OpeningClaim(claims[2].poly, claims[2].point, ext.add(claims[2].value, ext.ones(())))
     claims[2] = bad
     proof = prove_openings(pcs, commitment, data, claims, Transcript(D))
     with pytest.raises(VerificationError) as info:
@@ -51,7 +51,7 @@ def test_claim_on_another_polynomial_rejected():
     pcs, commitment, data, _, claims = setup(2)
     proof = prove_openings(pcs, commitment, data, claims, Transcript(D))
     moved = list(claims)
-    moved[1] = Claim(2, claims[1].point, claims[1].value)  # same shape, other block
+    moved[1] = OpeningClaim(2, claims[1].point, claims[1].value)  # same shape, other block
     with pytest.raises(VerificationError):
         verify_openings(pcs, commitment, moved, proof, Transcript(D))
 
@@ -69,6 +69,6 @@ def test_malformed_claim_rejected():
     pcs, commitment, data, _, claims = setup(4)
     proof = prove_openings(pcs, commitment, data, claims, Transcript(D))
     wrong_shape = list(claims)
-    wrong_shape[0] = Claim(0, ext.zeros(2), claims[0].value)
+    wrong_shape[0] = OpeningClaim(0, ext.zeros(2), claims[0].value)
     with pytest.raises(VerificationError):
         verify_openings(pcs, commitment, wrong_shape, proof, Transcript(D))

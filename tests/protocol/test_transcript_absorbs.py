@@ -29,7 +29,7 @@ import pytest
 
 import zkinfer
 from tests.cheating import engine as ce
-from zkinfer.commit import Claim, LigeroPCS
+from zkinfer.commit import LigeroPCS, OpeningClaim
 from zkinfer.commit.base import prover_claims
 from zkinfer.commit.ligero import code, merkle, schedule
 from zkinfer.commit.ligero import prover as ligero_prover
@@ -154,7 +154,7 @@ def _queries(pcs: LigeroPCS, data, transcript: Transcript, rows: U64) -> list[in
     return schedule.draw_queries(transcript, 1 << data.commitment.log_length, pcs.params.queries)
 
 
-def _open_rows_after_queries(pcs: LigeroPCS, data, claims: Sequence[Claim],
+def _open_rows_after_queries(pcs: LigeroPCS, data, claims: Sequence[OpeningClaim],
                              transcript: Transcript) -> LigeroProof:
     """:func:`zkinfer.commit.ligero.prover.open_claims` for one false claim: the evaluation row
     ``u_0`` is shifted by ``lambda Z``, ``Z`` vanishing on the code points of the queries that
@@ -203,7 +203,7 @@ def false_opening():
     com, data = pcs.commit([poly])
     assert pcs.params.queries < 1 << com.log_cols
     point = ext.random(14, rng)
-    claim = Claim(0, point, ext.add(ml.evaluate(poly, point), ext.ones(())))
+    claim = OpeningClaim(0, point, ext.add(ml.evaluate(poly, point), ext.ones(())))
     return pcs, com, data, claim
 
 

@@ -3,7 +3,7 @@
 ================  ==================================================================
 module            contents
 ================  ==================================================================
-``base``          the :class:`PCS` interface, :class:`Claim`, batch :class:`Layout`,
+``base``          the :class:`PCS` interface, :class:`OpeningClaim`, batch :class:`Layout`,
                   the shared claim-absorbing transcript step
 ``trivial``       :class:`TrivialPCS`: sends the vector; for testing protocol logic
 ``ligero``        :class:`LigeroPCS`: Reed-Solomon rows + Merkle tree of columns,
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from zkinfer.commit.base import (
     PCS,
-    Claim,
     Commitment,
     Layout,
+    OpeningClaim,
     OpeningProof,
     OpeningSoundness,
     ProverData,
@@ -46,7 +46,7 @@ def pcs_from_params(data: bytes) -> PCS:
 
 __all__ = [
     "PCS",
-    "Claim",
+    "OpeningClaim",
     "Commitment",
     "Layout",
     "OpeningProof",

@@ -13,7 +13,7 @@ The life of a batch of polynomials
 2. Both sides derive evaluation points from the transcript. The prover calls
    ``proof = pcs.open(data, claims, transcript)`` and the verifier
    ``pcs.verify(commitment, claims, proof, transcript)`` with the same claims
-   ``Claim(poly, point, value)``: "polynomial ``poly`` of the batch evaluates to ``value`` at
+   ``OpeningClaim(poly, point, value)``: "polynomial ``poly`` of the batch evaluates to ``value`` at
    ``point``". One opening proof covers any number of claims.
 3. Challenges are drawn only from the transcript passed in, after the commitment, the claims
    (indices, points, values) and every prover message are absorbed: prover and verifier must
@@ -26,7 +26,7 @@ that holds them all): sorted by size, largest first (ties keep the caller's orde
 offset that is a multiple of its own size, zero-padded at the end. A claim on polynomial ``k``
 (``n_k`` variables, offset ``o_k``) at ``r`` is the claim on ``F`` at
 ``(prefix bits of o_k, r)``: the ``n - n_k`` most significant bits of ``o_k`` (as ``0``/``1``
-coordinates, variable 1 first), then ``r`` (:meth:`Layout.global_point`). ``Claim(None, p, v)``
+coordinates, variable 1 first), then ``r`` (:meth:`Layout.global_point`). ``OpeningClaim(None, p, v)``
 is a claim on ``F`` itself at an ``n``-variable point ``p``.
 
 Reducing many claims to one opening (:mod:`zkinfer.protocol.openings`)
@@ -41,7 +41,7 @@ Each further distinct column point costs one more row vector (``16 C`` bytes). S
 - **many points**: first reduce the claims ``F(p_k) = v_k`` on the whole vector ``F`` (translate
   block claims with :meth:`Layout.global_point`) to one point by the batching sumcheck of
   :mod:`zkinfer.protocol.openings`: draw ``gamma``, prove ``sum_x W(x) F(x) = sum_k gamma^k v_k`` with
-  ``W(x) = sum_k gamma^k eq(p_k, x)`` (degree 2), and open ``Claim(None, r*, F(r*))`` at the
+  ``W(x) = sum_k gamma^k eq(p_k, x)`` (degree 2), and open ``OpeningClaim(None, r*, F(r*))`` at the
   sumcheck's end point ``r*``; the verifier computes ``W(r*)`` itself in ``O(#claims * n)``.
   The prover's cost is ``O(2^n)`` field operations (folding ``F`` and ``W``), independent of the
   number of claims once ``W`` is built (each ``eq(p_k, .)`` is non-zero on block ``k`` only).
@@ -70,7 +70,7 @@ from zkinfer.transcript import Transcript
 __all__ = [
     "MAX_POLYS",
     "MAX_TOTAL_VARS",
-    "Claim",
+    "OpeningClaim",
     "Layout",
     "Commitment",
     "OpeningProof",
@@ -103,7 +103,7 @@ _LABEL_CLAIM_VALUE = b"pcs/claim-value"
 
 
 @dataclass(frozen=True, eq=False)
-class Claim:
+class OpeningClaim:
     """``poly(point) == value``.
 
     Attributes:
@@ -359,7 +359,7 @@ class PCS(abc.ABC):
 
     @abc.abstractmethod
     def open(
-        self, data: ProverData, claims: Sequence[Claim], transcript: Transcript, progress=None
+        self, data: ProverData, claims: Sequence[OpeningClaim], transcript: Transcript, progress=None
     ) -> OpeningProof:
         """Prove all ``claims`` (values may be ``None``: the prover computes them).
 
@@ -375,7 +375,7 @@ class PCS(abc.ABC):
     def verify(
         self,
         commitment: Commitment | bytes,
-        claims: Sequence[Claim],
+        claims: Sequence[OpeningClaim],
         proof: OpeningProof | bytes,
         transcript: Transcript,
     ) -> None:
@@ -401,7 +401,7 @@ class PCS(abc.ABC):
         """Strictly decode an opening proof (raises ``ProofFormatError``)."""
 
 
-def prover_claims(data: ProverData, claims: Sequence[Claim]) -> list[tuple[int | None, U64, U64]]:
+def prover_claims(data: ProverData, claims: Sequence[OpeningClaim]) -> list[tuple[int | None, U64, U64]]:
     """Validate the prover's claims and fill in missing values: ``[(poly, point, value)]``.
 
     Raises:
@@ -419,7 +419,7 @@ def prover_claims(data: ProverData, claims: Sequence[Claim]) -> list[tuple[int |
     return out
 
 
-def verifier_claims(layout: Layout, claims: Sequence[Claim], check: str
+def verifier_claims(layout: Layout, claims: Sequence[OpeningClaim], check: str
                     ) -> list[tuple[int | None, U64, U64]]:
     """Validate the verifier's claims: ``[(poly, point, value)]``.
 

@@ -25,9 +25,9 @@ from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import (
     MAX_TOTAL_VARS,
     PCS,
-    Claim,
     Commitment,
     Layout,
+    OpeningClaim,
     OpeningProof,
     OpeningSoundness,
     ProverData,
@@ -178,7 +178,7 @@ class TrivialPCS(PCS):
         return commitment, TrivialProverData(layout, vector, commitment)
 
     def open(
-        self, data: TrivialProverData, claims: Sequence[Claim], transcript: Transcript,
+        self, data: TrivialProverData, claims: Sequence[OpeningClaim], transcript: Transcript,
         progress=None,
     ) -> TrivialProof:
         """See :meth:`PCS.open` (too little work to report progress)."""
@@ -192,7 +192,7 @@ class TrivialPCS(PCS):
     def verify(
         self,
         commitment: TrivialCommitment | bytes,
-        claims: Sequence[Claim],
+        claims: Sequence[OpeningClaim],
         proof: TrivialProof | bytes,
         transcript: Transcript,
     ) -> None:

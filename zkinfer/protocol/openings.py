@@ -1,7 +1,7 @@
 """Prove any number of evaluation claims on one batch commitment with one PCS opening.
 
 A claim is a linear combination ``sum_j c_j F_{k_j}(p_j) = v`` of evaluations of polynomials of
-one commitment (:class:`Combination`; a plain :class:`~zkinfer.commit.base.Claim` is one term
+one commitment (:class:`Combination`; a plain :class:`~zkinfer.commit.base.OpeningClaim` is one term
 with ``c = 1``). Each polynomial is a block of the concatenated vector ``F``
 (:class:`zkinfer.commit.base.Layout`), so a term is ``c_j F(g_j)`` at the global point
 ``g_j = (prefix bits of block k_j, p_j)``. The verifier draws ``gamma``; a degree-2 sumcheck shows
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.commit.base import PCS, Claim, Commitment, OpeningProof, ProverData
+from zkinfer.commit.base import PCS, Commitment, OpeningClaim, OpeningProof, ProverData
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.sumcheck.common import Expression, SumcheckProof
@@ -79,7 +79,7 @@ class Combination:
 _Item = tuple[list[tuple[int | None, U64, U64]], U64]
 
 
-def _normalize(claims: Sequence[Claim | Combination]) -> list[_Item]:
+def _normalize(claims: Sequence[OpeningClaim | Combination]) -> list[_Item]:
     out = []
     for c in claims:
         if isinstance(c, Combination):
@@ -131,7 +131,7 @@ def prove_openings(
     pcs: PCS,
     commitment: Commitment,
     data: ProverData,
-    claims: Sequence[Claim],
+    claims: Sequence[OpeningClaim],
     transcript: Transcript,
     progress=None,
 ) -> OpeningsProof:
@@ -183,7 +183,7 @@ def prove_openings(
                     num_vars=layout.total_vars)
     value = out.evaluations[1].copy()
     transcript.append_ext(_LABEL_VALUE, value)
-    final = [Claim(None, out.point, value)]
+    final = [OpeningClaim(None, out.point, value)]
     opening = pcs.open(data, final, transcript, progress=progress)
     return OpeningsProof(out.proof, value, opening)
 
@@ -214,7 +214,7 @@ def _round_counter(progress, num_vars: int):
 def verify_openings(
     pcs: PCS,
     commitment: Commitment,
-    claims: Sequence[Claim],
+    claims: Sequence[OpeningClaim],
     proof: OpeningsProof,
     transcript: Transcript,
     check: str = "openings",
@@ -256,4 +256,4 @@ def verify_openings(
         raise VerificationError(check, "final evaluation W(r*) F(r*) does not match",
                                 expected=tuple(map(int, final)), got=tuple(map(int, got)))
     transcript.append_ext(_LABEL_VALUE, value)
-    pcs.verify(commitment, [Claim(None, r, value)], proof.opening, transcript)
+    pcs.verify(commitment, [OpeningClaim(None, r, value)], proof.opening, transcript)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.commit.base import Claim, Layout, ProverData, prover_claims
+from zkinfer.commit.base import Layout, OpeningClaim, ProverData, prover_claims
 from zkinfer.commit.ligero import _kernels as K
 from zkinfer.commit.ligero import merkle, schedule
 from zkinfer.commit.ligero.code import bitrev
@@ -178,7 +178,7 @@ def commit(params: LigeroParams, polys: Sequence[npt.ArrayLike], progress=None
     return commitment, LigeroProverData(layout, vector, commitment, encoded, levels)
 
 
-def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[Claim],
+def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[OpeningClaim],
                 transcript: Transcript, progress=None) -> LigeroProof:
     """Prove ``claims`` (see :meth:`zkinfer.commit.base.PCS.open`).
 

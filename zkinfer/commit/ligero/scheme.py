@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from zkinfer.commit.base import (
     PCS,
-    Claim,
+    OpeningClaim,
     OpeningSoundness,
     is_encoded,
     params_reader,
@@ -61,8 +61,8 @@ class LigeroPCS(PCS):
     Example:
         >>> pcs = LigeroPCS()        # rate 1/4, 154 queries, >= 104 bits, 16 bits of grinding
         >>> com, data = pcs.commit([table_a, table_b])
-        >>> proof = pcs.open(data, [Claim(0, r, None)], Transcript(b"demo"))
-        >>> pcs.verify(com.to_bytes(), [Claim(0, r, value)], proof.to_bytes(), Transcript(b"demo"))
+        >>> proof = pcs.open(data, [OpeningClaim(0, r, None)], Transcript(b"demo"))
+        >>> pcs.verify(com.to_bytes(), [OpeningClaim(0, r, value)], proof.to_bytes(), Transcript(b"demo"))
     """
 
     name = "ligero"
@@ -152,7 +152,7 @@ class LigeroPCS(PCS):
 
         return prover.commit(self.params, polys, progress)
 
-    def open(self, data: LigeroProverData, claims: Sequence[Claim],
+    def open(self, data: LigeroProverData, claims: Sequence[OpeningClaim],
              transcript: Transcript, progress=None) -> LigeroProof:
         """See :meth:`zkinfer.commit.base.PCS.open`.
 
@@ -172,7 +172,7 @@ class LigeroPCS(PCS):
     def verify(
         self,
         commitment: LigeroCommitment | bytes,
-        claims: Sequence[Claim],
+        claims: Sequence[OpeningClaim],
         proof: LigeroProof | bytes,
         transcript: Transcript,
     ) -> None:

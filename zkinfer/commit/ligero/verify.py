@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.commit.base import Claim, verifier_claims
+from zkinfer.commit.base import OpeningClaim, verifier_claims
 from zkinfer.commit.ligero import code, linalg, merkle, schedule
 from zkinfer.commit.ligero.params import MAX_LOG_COLS, LigeroParams, num_rows
 from zkinfer.commit.ligero.proof import LigeroCommitment, LigeroProof
@@ -81,7 +81,7 @@ def _ext_eval(u: U64, points: U64) -> U64:
 def verify_opening(
     params: LigeroParams,
     commitment: LigeroCommitment,
-    claims: Sequence[Claim],
+    claims: Sequence[OpeningClaim],
     proof: LigeroProof,
     transcript: Transcript,
 ) -> None:
