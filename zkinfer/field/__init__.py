@@ -6,6 +6,8 @@ module              contents
 ``goldilocks``      base field on ``uint64`` arrays (numpy only): arithmetic, signed
                     encoding, canonical bytes, roots of unity
 ``extension``       the quadratic extension on ``(..., 2)`` arrays (numpy only)
+``scalar``          :class:`~zkinfer.field.scalar.Fp2`, one extension element with operators,
+                    for the verifiers' formulas (Python ints)
 ``reference``       pure-Python twins on Python ints (test oracle)
 ``_kernels``        Numba kernels for the prover (imported lazily, never by the verifier)
 ==================  ==============================================================
