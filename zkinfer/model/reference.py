@@ -1,6 +1,9 @@
 """The integer semantics of zkinfer's transformer, in readable numpy (the spec).
 
-The proof constrains exactly what this module computes. The Numba forward
+The proof constrains exactly what this module computes: the forward runs the ops of
+:func:`zkinfer.model.intmodel.ops` in order, each by its home's numpy semantics
+(:meth:`zkinfer.model.ops.common.OpHome.reference`, in the op's module of
+:mod:`zkinfer.model.ops`). The Numba forward
 (:mod:`zkinfer.model.forward`) must agree with it bit for bit, column by column. All arithmetic
 is on ``int64`` numpy arrays; ``>>`` on ``int64`` is the arithmetic shift (floor division by a
 power of two), ``//`` is floor division. No floats are used.
@@ -41,25 +44,16 @@ a value outside raises :class:`~zkinfer.errors.ModelError`.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from zkinfer.errors import ModelError
-from zkinfer.model.intmodel import (
-    IntModel,
-    OpAttention,
-    OpEmbed,
-    OpLayerNorm,
-    OpLinear,
-    OpPool,
-    OpTable,
-    Requant,
-    column_specs,
-    ops,
-)
+from zkinfer.model.intmodel import IntModel, column_specs, ops
+from zkinfer.model.ops import home
+from zkinfer.model.ops.layernorm import isqrt_floor_div
+from zkinfer.model.ops.requant import requantize
 from zkinfer.model.trace import Trace, check_column
 
+# requantize and isqrt_floor_div live with their ops and are part of this module's spec
 __all__ = ["forward_reference", "check_ids", "requantize", "isqrt_floor_div"]
 
 
@@ -91,126 +85,6 @@ def check_ids(model: IntModel, ids: object) -> np.ndarray:
     return np.ascontiguousarray(ids, dtype=np.int64)
 
 
-def requantize(pre: np.ndarray, rq: Requant) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``q = (pre + 2^(s-1)) >> s``, ``rem = pre + 2^(s-1) - q*2^s``, ``out = clamp(q, lo, hi)``.
-
-    Arguments:
-        pre: int64 array (already multiplied by the multipliers).
-        rq: shift and clamp bounds.
-
-    Returns:
-        ``(q, rem, out)``.
-    """
-    half = np.int64(1 << (rq.shift - 1))
-    t = pre + half
-    q = t >> np.int64(rq.shift)
-    rem = t - (q << np.int64(rq.shift))
-    return q, rem, np.clip(q, rq.lo, rq.hi)
-
-
-def isqrt_floor_div(num: int, v: np.ndarray) -> np.ndarray:
-    """``floor(sqrt(num / v))`` per element, exactly (``floor(sqrt(floor(a/b))) = floor(sqrt(a/b))``).
-
-    Arguments:
-        num: the numerator (``2^k``).
-        v: positive int64 array.
-
-    Returns:
-        int64 array of the same shape.
-    """
-    return np.array([math.isqrt(num // int(x)) for x in v.ravel()], dtype=np.int64).reshape(v.shape)
-
-
-def _embed(model: IntModel, ids: np.ndarray) -> dict[str, np.ndarray]:
-    n = ids.shape[0]
-    tok = model.tok_emb[ids]
-    pos = model.pos_emb[:n].copy()
-    return {"emb.tok": tok, "emb.pos": pos, "emb.x": tok + pos}
-
-
-def _linear(op: OpLinear, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    lin = op.lin
-    x = cols[op.src]
-    acc = x @ lin.w + lin.b  # integer matmul, |acc| within the declared width
-    pre = acc * lin.rq.m
-    if op.res is not None:
-        pre = pre + cols[op.res] * lin.res_m
-    q, rem, out = requantize(pre, lin.rq)
-    return {f"{op.name}.acc": acc, f"{op.name}.q": q, f"{op.name}.rem": rem, f"{op.name}.out": out}
-
-
-def _layernorm(op: OpLayerNorm, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    ln = op.ln
-    x = cols[op.src]
-    d = x.shape[1]
-    s = x.sum(axis=1)
-    mean = s // d  # floor
-    mean_rem = s - mean * d
-    c = x - mean[:, None]
-    var = (c * c).sum(axis=1) + ln.eps
-    two_k = 1 << ln.k
-    y = isqrt_floor_div(two_k, var)
-    lo = two_k - y * y * var
-    hi = (y + 1) * (y + 1) * var - two_k - 1
-    z = c * y[:, None]
-    q, rem, out = requantize(z * ln.rq.m + ln.beta, ln.rq)
-    P = op.name
-    return {
-        f"{P}.sum": s, f"{P}.mean": mean, f"{P}.mean_rem": mean_rem, f"{P}.c": c,
-        f"{P}.var": var, f"{P}.rsqrt": y, f"{P}.rsqrt_lo": lo, f"{P}.rsqrt_hi": hi,
-        f"{P}.z": z, f"{P}.q": q, f"{P}.rem": rem, f"{P}.out": out,
-    }  # fmt: skip
-
-
-def _attention(op: OpAttention, H: int, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    a = op.attn
-    q, k, v = cols[op.q], cols[op.k], cols[op.v]
-    n, d = q.shape
-    dh = d // H
-    qh = q.reshape(n, H, dh).transpose(1, 0, 2)
-    kh = k.reshape(n, H, dh).transpose(1, 0, 2)
-    vh = v.reshape(n, H, dh).transpose(1, 0, 2)
-    scores = qh @ kh.transpose(0, 2, 1)  # (H, n, n)
-    mx = scores.max(axis=2)
-    argmax = scores.argmax(axis=2).astype(np.int64)  # first maximal j
-    diff = mx[:, :, None] - scores
-    T = len(a.exp_table)
-    idx = np.minimum(diff, T - 1)
-    e = a.exp_table[idx]
-    ssum = e.sum(axis=2)
-    num = e << np.int64(a.prob_bits)
-    p = num // ssum[:, :, None]
-    rem = num - p * ssum[:, :, None]
-    mult = np.bincount(idx.ravel(), minlength=T).astype(np.int64)
-    acc = (p @ vh).transpose(1, 0, 2).reshape(n, d)
-    cq, crem, cout = requantize(acc * a.ctx.m, a.ctx)
-    P = f"{op.name}.softmax"
-    C = f"{op.name}.ctx"
-    return {
-        f"{op.name}.scores": scores, f"{P}.max": mx, f"{P}.argmax": argmax, f"{P}.diff": diff,
-        f"{P}.idx": idx, f"{P}.exp": e, f"{P}.sum": ssum, f"{P}.p": p, f"{P}.rem": rem,
-        f"{P}.exp_mult": mult, f"{C}.acc": acc, f"{C}.q": cq, f"{C}.rem": crem, f"{C}.out": cout,
-    }  # fmt: skip
-
-
-def _table(op: OpTable, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    u = cols[op.src]
-    i = u + (1 << (op.in_bits - 1))
-    if i.min() < 0 or i.max() >= len(op.table):
-        raise ModelError(f"{op.name}: table input outside the table domain")
-    mult = np.bincount(i.ravel(), minlength=len(op.table)).astype(np.int64)
-    return {f"{op.name}.out": op.table[i], f"{op.name}.mult": mult}
-
-
-def _pool(op: OpPool, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    h = cols[op.src]
-    n = h.shape[0]
-    s = h.sum(axis=0)
-    num = s << np.int64(op.shift)
-    mean = num // n
-    return {"pool.sum": s, "pool.mean": mean, "pool.rem": num - mean * n}
-
-
 def forward_reference(model: IntModel, ids: np.ndarray) -> Trace:
     """Run the integer forward in plain numpy and return its full trace.
 
@@ -228,21 +102,7 @@ def forward_reference(model: IntModel, ids: np.ndarray) -> Trace:
     specs = column_specs(model, ids.shape[0])
     cols: dict[str, np.ndarray] = {}
     for op in ops(model):
-        if isinstance(op, OpEmbed):
-            new = _embed(model, ids)
-        elif isinstance(op, OpLinear):
-            new = _linear(op, cols)
-        elif isinstance(op, OpLayerNorm):
-            new = _layernorm(op, cols)
-        elif isinstance(op, OpAttention):
-            new = _attention(op, model.config.n_heads, cols)
-        elif isinstance(op, OpTable):
-            new = _table(op, cols)
-        elif isinstance(op, OpPool):
-            new = _pool(op, cols)
-        else:  # pragma: no cover - ops() only yields the kinds above
-            raise ModelError(f"unknown op {op!r}")
-        for name, value in new.items():
+        for name, value in home(op).reference(op, model, ids, cols).items():
             value = np.ascontiguousarray(value, dtype=np.int64)
             check_column(name, value, specs[name])
             cols[name] = value
