@@ -133,6 +133,6 @@ def test_requantization_rounded_the_other_way_caught_by_remainder_range():
     assert debug_check(idents, cols, publics, n) == []  # the identity alone cannot see it
     rem = cols["rem"]
     honest_m = range_multiplicities([np.where(rem >= np.uint64(1 << S), 0, rem).astype(np.uint64)], S)
-    proof, _ = prove_ranges([rem], S, honest_m, Transcript(D))
+    proof, _ = prove_ranges({S: [rem]}, {S: honest_m}, Transcript(D))
     with pytest.raises(VerificationError, match="look-up fractions do not cancel"):
-        verify_ranges([rem.shape[0]], S, proof, Transcript(D))
+        verify_ranges({S: [rem.shape[0]]}, proof, Transcript(D))

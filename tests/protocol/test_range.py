@@ -15,15 +15,13 @@ from zkinfer.codec import Reader, Writer
 from zkinfer.errors import FieldRangeError, ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.lookup import range as rng_mod
 from zkinfer.poly import multilinear as ml
-from zkinfer.protocol import range as rng_mod
 from zkinfer.protocol.range import (
     RangeProof,
     limb_widths,
     prove_ranges,
     range_multiplicities,
-    recompose,
-    split_limbs,
     verify_ranges,
 )
 from zkinfer.transcript import Transcript
@@ -38,26 +36,6 @@ def test_limb_widths():
     assert limb_widths(48) == (16, 16, 16)
     with pytest.raises(FieldRangeError):
         limb_widths(63)
-
-
-@given(st.integers(1, 40), st.booleans(), st.integers(0, 2**32))
-def test_split_and_recompose(bits, signed, seed):
-    rng = np.random.default_rng(seed)
-    lo, hi = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
-    v = rng.integers(lo, hi, 16)
-    limbs = split_limbs(v, bits, signed)
-    for limb, w in zip(limbs, limb_widths(bits)):
-        assert limb.min() >= 0 and limb.max() < 1 << w
-    r = ext.random(4, rng)
-    limb_claims = np.stack([ml.evaluate(gl.encode_signed(x), r) for x in limbs])
-    assert np.array_equal(recompose(limb_claims, bits, signed), ml.evaluate(gl.encode_signed(v), r))
-
-
-def test_split_rejects_out_of_range():
-    with pytest.raises(FieldRangeError):
-        split_limbs([128], 8, True)
-    with pytest.raises(FieldRangeError):
-        split_limbs([-1], 8, False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,13 +105,6 @@ def test_completeness_one_width_and_no_widths():
     assert verify({}, proof) == []
 
 
-def test_legacy_single_width_form():
-    groups, mults = instance(3, {8: [16, 4]})
-    proof, claims = prove_ranges(groups[8], 8, mults[8], Transcript(D))
-    got = verify_ranges([16, 4], 8, proof, Transcript(D))
-    assert got == claims and [c.poly for c in got] == ["multiplicities", "col0", "col1"]
-
-
 def test_multiplicities_count_exactly_the_entries():
     cols = [np.array([0, 3, 3, 1], dtype=np.uint64), np.array([3, 2], dtype=np.uint64)]
     assert range_multiplicities(cols, 2).tolist() == [1, 1, 1, 3]
@@ -150,8 +121,8 @@ def test_multiplicities_count_exactly_the_entries():
                 max_size=8, unique_by=lambda t: t[0]),
        st.integers(0, 26))
 def test_plan_covers_every_block_once(spec, tree_vars):
-    blocks = rng_mod._blocks({w: [1 << n for n in ns] for w, ns in spec})
-    plan = rng_mod._plan(blocks, tree_vars)
+    blocks = rng_mod.block_list({w: [1 << n for n in ns] for w, ns in spec})
+    plan = rng_mod.tree_plan(blocks, tree_vars)
     seen = []
     largest = max((b.num_vars for b in blocks), default=0)
     for k, tree in enumerate(plan):
@@ -177,8 +148,8 @@ def test_plan_of_the_minilm_sizes():
               14: {7: 13, 16: 3, 18: 2}, 15: {7: 12, 16: 14, 18: 10},
               16: {7: 336, 9: 1, 11: 12, 16: 170, 18: 54}}
     sizes = {w: [1 << n for n, c in cs.items() for _ in range(c)] for w, cs in counts.items()}
-    blocks = rng_mod._blocks(sizes)
-    plan = rng_mod._plan(blocks, rng_mod.MAX_TREE_VARS)
+    blocks = rng_mod.block_list(sizes)
+    plan = rng_mod.tree_plan(blocks, rng_mod.MAX_TREE_VARS)
     assert [t.num_vars for t in plan] == [24, 24, 24, 23, 22]
     values = sum(sum(s) for s in sizes.values()) + sum(1 << w for w in sizes)
     assert 0 <= sum(1 << t.num_vars for t in plan) - values < 1 << 17  # 0.1% padding
@@ -249,7 +220,7 @@ def test_tampered_values_rejected(tree_vars, block):
     evals = proof.evals.copy()
     evals[block] = ext.add(evals[block], ext.ones(()))
     err = rejected(SIZES, RangeProof(proof.trees, evals), tree_vars)
-    plan = rng_mod._plan(rng_mod._blocks(SIZES), tree_vars)
+    plan = rng_mod.tree_plan(rng_mod.block_list(SIZES), tree_vars)
     tree = next(j for j, t in enumerate(plan) if block in t.blocks)
     assert err.check == f"range tree {tree}" and "do not explain the leaf claims" in str(err)
 
