@@ -56,13 +56,13 @@ def test_two_limb_rsqrt_proves_and_verifies(keys):
 ])
 def test_circuit_without_a_limb_range_check_refused(keys, limb, refusal, monkeypatch):
     model, _, _ = keys
-    add_advice = circuit_mod.Circuit.add_advice
+    add_trace = circuit_mod.Circuit.add_trace
 
-    def without_width(self, name, shape, width, rule):
+    def without_width(self, name, shape, width, padded_zero=True):
         if re.fullmatch(rf".*\.{limb}\d", name):
             width = None
-        return add_advice(self, name, shape, width, rule)
+        return add_trace(self, name, shape, width, padded_zero)
 
-    monkeypatch.setattr(circuit_mod.Circuit, "add_advice", without_width)
+    monkeypatch.setattr(circuit_mod.Circuit, "add_trace", without_width)
     with pytest.raises(FieldBoundError, match=refusal):
         build_circuit(model, len(IDS), np.zeros(CONFIG.d_model, dtype=np.int64))

@@ -1,11 +1,18 @@
-"""A debug checker: verify every identity of a trace, one relation at a time.
+"""A debug checker: evaluate the circuit's own relations and identities on a trace.
 
-:func:`check_trace` re-checks a :class:`~zkinfer.model.trace.Trace` against the identities the
-proof will constrain (the ``doc`` of each column), written as checks rather than computations:
-``q * 2^s + rem == pre + 2^(s-1)`` with ``0 <= rem < 2^s``, ``rsqrt^2 * var <= 2^k <
-(rsqrt+1)^2 * var``, ``max >= scores`` with ``scores[argmax] == max``, and so on. It names the
-first relation that fails, so a proof author can see which identity a tampered or buggy trace
-breaks. It is independent of how the trace was produced (reference or Numba).
+:func:`check_trace` builds the circuit the proof would use for the trace
+(:func:`zkinfer.protocol.model_circuit.build_circuit`, with the trace's output as the public
+output) and the prover's witness from the trace, then checks, in the circuit's order:
+
+1. every relation (matrix products, embedding rows, table look-ups, column sums, attention
+   contractions) on the integer values of its columns;
+2. every identity (:func:`zkinfer.protocol.constraints.debug_check`: each entry, in the field);
+3. every range check (the declared widths and the extra bounds the gadgets add).
+
+It names the first relation, identity or range check that fails, so a proof author can see
+which one a tampered or buggy trace breaks; it is independent of how the trace was produced
+(reference or Numba). The trace's multiplicity columns (``.mult``, ``.exp_mult``), which the
+proof does not commit, are compared with the op's reference semantics.
 """
 
 from __future__ import annotations
@@ -13,38 +20,20 @@ from __future__ import annotations
 import numpy as np
 
 from zkinfer.errors import ModelError
-from zkinfer.model.intmodel import (
-    IntModel,
-    OpAttention,
-    OpEmbed,
-    OpLayerNorm,
-    OpLinear,
-    OpPool,
-    OpTable,
-    Requant,
-    column_specs,
-    ops,
-)
+from zkinfer.field import goldilocks as gl
+from zkinfer.model.intmodel import IntModel, column_specs, ops
+from zkinfer.model.ops import home
 from zkinfer.model.trace import Trace
 
 __all__ = ["check_trace"]
 
 
-def _require(ok: object, relation: str) -> None:
-    if not bool(np.all(ok)):
-        raise ModelError(f"trace identity violated: {relation}")
-
-
-def _check_rq(t: Trace, name: str, pre: np.ndarray, rq: Requant) -> None:
-    q, rem, out = t[f"{name}.q"], t[f"{name}.rem"], t[f"{name}.out"]
-    s = rq.shift
-    _require(q * (1 << s) + rem == pre + (1 << (s - 1)), f"{name}: q*2^s + rem == pre + 2^(s-1)")
-    _require((rem >= 0) & (rem < (1 << s)), f"{name}: 0 <= rem < 2^s")
-    _require(out == np.clip(q, rq.lo, rq.hi), f"{name}: out == clamp(q, lo, hi)")
+def _violated(what: str) -> ModelError:
+    return ModelError(f"trace identity violated: {what}")
 
 
 def check_trace(model: IntModel, ids: np.ndarray, trace: Trace) -> None:
-    """Check every identity relating the columns of ``trace`` (and the declared widths).
+    """Check every relation, identity and range check of the circuit on ``trace``.
 
     Arguments:
         model: the model the trace claims to come from.
@@ -52,89 +41,115 @@ def check_trace(model: IntModel, ids: np.ndarray, trace: Trace) -> None:
         trace: the trace.
 
     Raises:
-        ModelError: the first violated identity, naming the op and the relation.
+        ModelError: the first violated declared width, relation, identity or range check,
+            named (the identity's name, the relation's columns, the range-checked column).
     """
+    from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
+    from zkinfer.protocol.witness import build_witness
+
     ids = np.asarray(ids, dtype=np.int64)
     n = ids.shape[0]
-    specs = column_specs(model, n)
-    if list(specs) != list(trace.specs):
+    if list(column_specs(model, n)) != list(trace.specs):
         raise ModelError("trace columns do not match the model's column list")
     trace.check()
-    t = trace
-    H = model.config.n_heads
+    _check_multiplicities(model, ids, trace)
+    circuit = build_circuit(model, n, trace.output)
+    try:
+        tables = build_witness(circuit, dict(trace), strict=False)
+    except (ValueError, IndexError) as exc:
+        raise _violated(f"advice columns cannot be computed from the trace ({exc})") from None
+    ints = {name: gl.decode_signed(t).reshape(circuit.col(name).padded_shape)
+            for name, t in tables.items()}
+    weights = {}
+    for name, w in weight_matrices(model).items():
+        col = circuit.weights[name]
+        weights[name] = np.zeros(col.padded_shape, dtype=np.int64)
+        weights[name][tuple(slice(0, s) for s in col.shape)] = w
+    for rel in circuit.relations:
+        _check_relation(circuit, rel, {**ints, **weights}, ids)
+    _check_identities(circuit, tables)
+    _check_ranges(circuit, tables)
+
+
+def _check_multiplicities(model: IntModel, ids: np.ndarray, trace: Trace) -> None:
+    """The trace-only multiplicity columns against their op's reference semantics."""
     for op in ops(model):
-        if isinstance(op, OpEmbed):
-            _require(t["emb.tok"] == model.tok_emb[ids], "emb.tok == TOK[ids]")
-            _require(t["emb.pos"] == model.pos_emb[:n], "emb.pos == POS[0:n]")
-            _require(t["emb.x"] == t["emb.tok"] + t["emb.pos"], "emb.x == tok + pos")
-        elif isinstance(op, OpLinear):
-            lin, N = op.lin, op.name
-            acc = t[f"{N}.acc"]
-            _require(acc == t[op.src] @ lin.w + lin.b, f"{N}.acc == {op.src} @ W + b")
-            pre = acc * lin.rq.m
-            if op.res is not None:
-                pre = pre + t[op.res] * lin.res_m
-            _check_rq(t, N, pre, lin.rq)
-        elif isinstance(op, OpLayerNorm):
-            ln, N = op.ln, op.name
-            x = t[op.src]
-            d = x.shape[1]
-            s, mean, mrem = t[f"{N}.sum"], t[f"{N}.mean"], t[f"{N}.mean_rem"]
-            c, var, y = t[f"{N}.c"], t[f"{N}.var"], t[f"{N}.rsqrt"]
-            _require(s == x.sum(axis=1), f"{N}.sum == sum_c x")
-            _require(mean * d + mrem == s, f"{N}: mean*d + mean_rem == sum")
-            _require((mrem >= 0) & (mrem < d), f"{N}: 0 <= mean_rem < d")
-            _require(c == x - mean[:, None], f"{N}.c == x - mean")
-            _require(var == (c * c).sum(axis=1) + ln.eps, f"{N}.var == sum c^2 + eps")
-            two_k = 1 << ln.k
-            lo, hi = t[f"{N}.rsqrt_lo"], t[f"{N}.rsqrt_hi"]
-            _require(lo == two_k - y * y * var, f"{N}.rsqrt_lo == 2^k - rsqrt^2 var")
-            _require(hi == (y + 1) * (y + 1) * var - two_k - 1, f"{N}.rsqrt_hi identity")
-            _require((lo >= 0) & (hi >= 0), f"{N}: rsqrt^2 var <= 2^k < (rsqrt+1)^2 var")
-            _require(t[f"{N}.z"] == c * y[:, None], f"{N}.z == c * rsqrt")
-            _check_rq(t, N, t[f"{N}.z"] * ln.rq.m + ln.beta, ln.rq)
-        elif isinstance(op, OpAttention):
-            a, N = op.attn, op.name
-            S = f"{N}.softmax"
-            q, k, v = t[op.q], t[op.k], t[op.v]
-            dh = q.shape[1] // H
-            qh = q.reshape(n, H, dh).transpose(1, 0, 2)
-            kh = k.reshape(n, H, dh).transpose(1, 0, 2)
-            vh = v.reshape(n, H, dh).transpose(1, 0, 2)
-            sc = t[f"{N}.scores"]
-            _require(sc == qh @ kh.transpose(0, 2, 1), f"{N}.scores == q_h k_h^T")
-            mx, am = t[f"{S}.max"], t[f"{S}.argmax"]
-            _require(sc <= mx[:, :, None], f"{S}: max >= scores")
-            _require((am >= 0) & (am < n), f"{S}: 0 <= argmax < n")
-            _require(
-                np.take_along_axis(sc, am[:, :, None], axis=2)[:, :, 0] == mx,
-                f"{S}: scores[argmax] == max",
-            )
-            diff, idx, e = t[f"{S}.diff"], t[f"{S}.idx"], t[f"{S}.exp"]
-            last = len(a.exp_table) - 1
-            _require(diff == mx[:, :, None] - sc, f"{S}.diff == max - scores")
-            _require(idx == np.minimum(diff, last), f"{S}.idx == min(diff, T-1)")
-            _require(e == a.exp_table[idx], f"{S}.exp == EXP[idx]")
-            ssum, p, rem = t[f"{S}.sum"], t[f"{S}.p"], t[f"{S}.rem"]
-            _require(ssum == e.sum(axis=2), f"{S}.sum == sum_j exp")
-            _require(p * ssum[:, :, None] + rem == e * (1 << a.prob_bits), f"{S}: p*sum + rem == exp*2^K")
-            _require((rem >= 0) & (rem < ssum[:, :, None]), f"{S}: 0 <= rem < sum")
-            mult = np.bincount(idx.ravel(), minlength=last + 1)
-            _require(t[f"{S}.exp_mult"] == mult, f"{S}.exp_mult == counts of idx")
-            acc = t[f"{N}.ctx.acc"]
-            _require(acc == (p @ vh).transpose(1, 0, 2).reshape(n, -1), f"{N}.ctx.acc == P @ V per head")
-            _check_rq(t, f"{N}.ctx", acc * a.ctx.m, a.ctx)
-        elif isinstance(op, OpTable):
-            i = t[op.src] + (1 << (op.in_bits - 1))
-            _require((i >= 0) & (i < len(op.table)), f"{op.name}: input in the table domain")
-            _require(t[f"{op.name}.out"] == op.table[i], f"{op.name}.out == ACT[u]")
-            mult = np.bincount(i.ravel(), minlength=len(op.table))
-            _require(t[f"{op.name}.mult"] == mult, f"{op.name}.mult == counts of u")
-        elif isinstance(op, OpPool):
-            h = t[op.src]
-            s, mean, rem = t["pool.sum"], t["pool.mean"], t["pool.rem"]
-            _require(s == h.sum(axis=0), "pool.sum == sum_i h")
-            _require(mean * n + rem == s * (1 << op.shift), "pool: mean*n + rem == sum*2^P")
-            _require((rem >= 0) & (rem < n), "pool: 0 <= rem < n")
-        else:  # pragma: no cover
-            raise ModelError(f"unknown op {op!r}")
+        rows = home(op).columns(op, model, ids.shape[0], model.widths, model.widths)
+        names = [r[0] for r in rows if r[2] == "multiplicity"]
+        if names:
+            want = home(op).reference(op, model, ids, trace)
+            for name in names:
+                if not np.array_equal(trace[name], want[name]):
+                    raise _violated(f"{name} == counts of the looked-up rows")
+
+
+def _check_relation(circuit, rel, v: dict[str, np.ndarray], ids: np.ndarray) -> None:
+    """One relation of the circuit on padded integer tensors ``v``."""
+    from zkinfer.protocol.circuit import AxisSumRel, ContractRel, MatmulRel, OneHotRel, TableRel
+
+    out = v[rel.out]
+    if isinstance(rel, MatmulRel):
+        want = v[rel.left] @ v[rel.right]
+        if rel.bias is not None:
+            rows = circuit.col(rel.out).shape[0]
+            want[:rows] += gl.decode_signed(circuit.vectors[rel.bias])[None, : want.shape[1]]
+        ok, what = np.array_equal(out, want), f"{rel.out} == {rel.left} @ {rel.right} + b"
+    elif isinstance(rel, OneHotRel):
+        rows = ids if rel.ids_name == "input" else np.arange(ids.shape[0])
+        want = np.zeros_like(out)
+        want[: rows.shape[0]] = v[rel.table][rows]
+        ok, what = np.array_equal(out, want), f"{rel.out} == {rel.table}[{rel.ids_name}]"
+    elif isinstance(rel, TableRel):
+        col = circuit.col(rel.src)
+        real = tuple(slice(0, s) for s in col.shape)
+        table = gl.decode_signed(circuit.tables[rel.table])
+        idx = v[rel.src][real] + rel.offset
+        ok = bool(np.all((idx >= 0) & (idx < table.shape[0])))
+        ok = ok and np.array_equal(v[rel.out][real], table[np.clip(idx, 0, table.shape[0] - 1)])
+        what = f"{rel.out} == {rel.table}[{rel.src} + {rel.offset}]"
+    elif isinstance(rel, AxisSumRel):
+        ok = np.array_equal(out, v[rel.src].sum(axis=rel.axis))
+        what = f"{rel.out} == sum of {rel.src} over axis {rel.axis}"
+    elif isinstance(rel, ContractRel):
+        bits = dict(rel.bits)
+        labels = {lab: chr(ord("a") + k) for k, lab in enumerate(bits)}
+
+        def split(name, axes):
+            return v[name].reshape(tuple(1 << bits[lab] for lab in axes)), "".join(
+                labels[lab] for lab in axes)
+
+        (a, sa), (b, sb), (o, so) = (split(rel.a, rel.a_axes), split(rel.b, rel.b_axes),
+                                     split(rel.out, rel.out_axes))
+        ok = np.array_equal(o, np.einsum(f"{sa},{sb}->{so}", a, b))
+        what = f"{rel.out} == contraction of {rel.a} and {rel.b} over {rel.y}"
+    else:  # pragma: no cover - build_circuit adds only the relations above
+        raise ModelError(f"unknown relation {rel!r}")
+    if not ok:
+        raise _violated(what)
+
+
+def _check_identities(circuit, tables: dict[str, np.ndarray]) -> None:
+    """Every identity of the circuit, entry by entry, in the field."""
+    from zkinfer.protocol.constraints import debug_check
+
+    columns = dict(tables)
+    for name, view in circuit.views.items():
+        columns[name] = view.table(tables[view.base], circuit.trace[view.base].bits)
+    for num_vars, idents in sorted(circuit.identities.items()):
+        failures = debug_check(idents, columns, circuit.publics, num_vars)
+        if failures:
+            name, index = failures[0]
+            raise _violated(f"{name} (first failing entry {index})")
+
+
+def _check_ranges(circuit, tables: dict[str, np.ndarray]) -> None:
+    """Every range check ``0 <= scale col + offset Ind < 2^bits`` of the circuit."""
+    for r in circuit.ranges:
+        col = circuit.col(r.col)
+        ind = (np.ones(1 << col.num_vars, dtype=np.uint64) if col.shape == col.padded_shape
+               else circuit.publics[col.indicator].table(col.num_vars))
+        u = gl.add(gl.mul(tables[r.col], np.uint64(r.scale % gl.P)),
+                   gl.mul(ind, np.uint64(r.offset % gl.P)))
+        if np.any(u >= np.uint64(1 << r.bits)):
+            raise _violated(f"range check of {r.col}: 0 <= {r.scale} * {r.col} + {r.offset} "
+                            f"< 2^{r.bits}")
