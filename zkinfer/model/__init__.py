@@ -7,12 +7,14 @@ module              contents
 ``float_model``     the float64 numpy model and forward (accuracy yardstick, calibration)
 ``_float_kernels``  its fixed-order matrix product (Numba, private; loaded on first use)
 ``quantize``        :func:`quantize`: float model + calibration inputs -> :class:`IntModel`
-``intmodel``        integer parameters, the op list, declared widths, trace column specs
+``intmodel``        the model, the op list (wiring), declared widths, trace column specs
+``ops``             one module per op kind: parameters, widths, semantics, kernel call, gadget
 ``reference``       :func:`forward_reference`: the integer semantics in numpy (the spec)
 ``forward``         :func:`forward`: the same in Numba, bit-exact, writing the :class:`Trace`
 ``_kernels``        the Numba kernels (private, prover side; loaded on first use)
 ``trace``           :class:`Trace` and :class:`ColumnSpec`
-``check``           :func:`check_trace`: checks every identity of a trace, names the one broken
+``check``           :func:`check_trace`: evaluates the circuit's relations, identities and
+                    range checks on a trace, names the one broken
 ``loaders``         safetensors (SHA-256 checked) and ``tokenizer.json`` loading, BERT mapping
 ``synthetic``       seeded random float models and inputs
 ``provenance``      where a model came from: checkpoint digest or seed, calibration digest

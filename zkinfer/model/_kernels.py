@@ -1,8 +1,9 @@
 """Numba kernels of the integer forward pass (private; prover side only).
 
 Each kernel computes one op of :mod:`zkinfer.model.reference` and writes every trace column of
-that op into preallocated ``int64`` arrays; :mod:`zkinfer.model.forward` allocates them and calls
-the kernels in the order of :func:`zkinfer.model.intmodel.ops`. Tests compare every column with
+that op into preallocated ``int64`` arrays; :mod:`zkinfer.model.forward` allocates them and each
+op's home (:mod:`zkinfer.model.ops`) calls its kernel, in the order of
+:func:`zkinfer.model.intmodel.ops`. Tests compare every column with
 the numpy reference (hypothesis, random models and inputs).
 
 All arithmetic is ``int64`` (``uint64`` mixed with ``int64`` would promote to ``float64`` in

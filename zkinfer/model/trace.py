@@ -39,7 +39,7 @@ An MLP model (``block="mlp"``) has only the ``emb``, ``layerL.ffn.{up,act,down}`
 columns (``ffn.up`` reads the residual stream: ``emb.x``, then the previous ``ffn.down.out``).
 
 ``Trace.summary()`` prints every column with its shape, width, kind and defining identity;
-:func:`zkinfer.model.check.check_trace` checks all the identities.
+:func:`zkinfer.model.check.check_trace` checks them against the circuit's identities.
 
 Width convention: ``signed`` ``b`` bits is ``[-2^(b-1), 2^(b-1))``; unsigned ``b`` bits is
 ``[0, 2^b)``. :meth:`Trace.check` raises :class:`~zkinfer.errors.ModelError` when a column leaves
