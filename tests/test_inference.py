@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 import zkinfer
 from tests.conftest import examples
 from zkinfer.commit import LigeroPCS, TrivialPCS, pcs_from_params
+from zkinfer.errors import UnsupportedOpError
 from zkinfer.model.config import TransformerConfig
 from zkinfer.model.forward import forward
 from zkinfer.models import random_transformer, tiny_mlp
 from zkinfer.proof import Proof, VerifyingKey
-from zkinfer.protocol.circuit import UnsupportedOpError
 
 
 def _prove_and_verify_bytes(model, ids, pcs):

@@ -34,6 +34,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zkinfer
+from tests.cheating import engine as ce
+from tests.cheating import statement as cs
 from tests.conftest import examples
 from zkinfer.commit import TrivialPCS
 from zkinfer.errors import ModelError, ProofFormatError, VerificationError
@@ -42,7 +44,7 @@ from zkinfer.model.forward import forward
 from zkinfer.model.intmodel import OpLinear, OpPool, OpTable, declare_widths, ops
 from zkinfer.models import random_transformer
 from zkinfer.proof import Proof, VerifyingKey
-from zkinfer.protocol.engine import MatmulStep
+from zkinfer.protocol.matmul import ProductStep
 from zkinfer.protocol.model_circuit import build_circuit
 from zkinfer.protocol.openings import OpeningsProof
 from zkinfer.protocol.range import RangeProof
@@ -417,21 +419,21 @@ def test_weight_changed_and_recommitted_rejected(honest):
 
 
 def _indices(proof: Proof, kind: type) -> list[int]:
-    return [k for k, s in enumerate(proof.steps) if isinstance(s, kind)]
+    return [k for k, s in enumerate(ce.steps(proof)) if isinstance(s, kind)]
 
 
 def _swap(proof: Proof, a: int, b: int) -> Proof:
-    steps = list(proof.steps)
+    steps = ce.steps(proof)
     steps[a], steps[b] = steps[b], steps[a]
-    return dataclasses.replace(proof, steps=tuple(steps))
+    return ce.with_steps(proof, steps)
 
 
 # (all range checks are one step: swapping it with another step is the different-types case)
 @pytest.mark.parametrize("kind, check, match", [
-    (MatmulStep, "embedding emb.tok", "wrong number of rounds (expected 5, got 4)"),
+    (ProductStep, "embedding emb.tok", "wrong number of rounds (expected 5, got 4)"),
     (ZerocheckProof, "identities (3 variables)", "wrong number of rounds (expected 3, got 7)"),
     (OpeningsProof, "trace openings", "wrong number of rounds (expected 17, got 10)"),
-], ids=["MatmulStep", "ZerocheckProof", "OpeningsProof"])
+], ids=["ProductStep", "ZerocheckProof", "OpeningsProof"])
 def test_swapped_round_messages_rejected(honest, kind, check, match):
     idx = _indices(honest.proof, kind)
     assert len(idx) >= 2
@@ -439,21 +441,19 @@ def test_swapped_round_messages_rejected(honest, kind, check, match):
 
 
 def test_swapped_steps_of_different_types_rejected(honest):
-    a, b = _indices(honest.proof, MatmulStep)[0], _indices(honest.proof, ZerocheckProof)[0]
+    a, b = _indices(honest.proof, ProductStep)[0], _indices(honest.proof, ZerocheckProof)[0]
     _rejects(honest.vk, _swap(honest.proof, a, b), "emb.tok", "expected a product proof")
 
 
 def test_swapped_sumcheck_rounds_rejected(honest):
-    k = _indices(honest.proof, MatmulStep)[-1]
-    step = honest.proof.steps[k]
+    k = _indices(honest.proof, ProductStep)[-1]
+    step = ce.steps(honest.proof)[k]
     polys = step.proof.sumcheck.round_polys.copy()
     assert polys.shape[0] >= 2
     polys[[0, 1]] = polys[[1, 0]]
     sc = dataclasses.replace(step.proof.sumcheck, round_polys=polys)
     forged = dataclasses.replace(step, proof=dataclasses.replace(step.proof, sumcheck=sc))
-    steps = list(honest.proof.steps)
-    steps[k] = forged
-    _rejects(honest.vk, dataclasses.replace(honest.proof, steps=tuple(steps)),
+    _rejects(honest.vk, ce.replace_step(honest.proof, k, forged),
              "matmul layer1.ffn.down.acc", ROUND_0, round=0)
 
 
@@ -466,16 +466,14 @@ def other_proof(honest) -> Proof:
 
 
 @pytest.mark.parametrize("kind, check, round", [
-    (MatmulStep, "matmul layer1.ffn.down.acc", 0),
+    (ProductStep, "matmul layer1.ffn.down.acc", 0),
     (ZerocheckProof, "identities (7 variables)", 1),
     (RangeProof, "range tree 0 layer 1", 0),
     (OpeningsProof, "weights openings", 0),
-], ids=["MatmulStep", "ZerocheckProof", "RangeProof", "OpeningsProof"])
+], ids=["ProductStep", "ZerocheckProof", "RangeProof", "OpeningsProof"])
 def test_replayed_round_message_from_another_proof_rejected(honest, other_proof, kind, check, round):
     k = _indices(honest.proof, kind)[-1]
-    steps = list(honest.proof.steps)
-    steps[k] = other_proof.steps[k]
-    _rejects(honest.vk, dataclasses.replace(honest.proof, steps=tuple(steps)), check,
+    _rejects(honest.vk, ce.replace_step(honest.proof, k, ce.steps(other_proof)[k]), check,
              f"round {round}: s(0) + s(1) does not match the claim", round=round)
 
 
@@ -492,16 +490,22 @@ def test_replayed_trace_commitment_rejected(honest, other_proof):
              round=1)
 
 
-def test_dropped_step_rejected(honest):
-    forged = dataclasses.replace(honest.proof, steps=honest.proof.steps[:-1])
-    n = len(honest.proof.steps)
-    _rejects(honest.vk, forged, "proof", f"wrong number of steps (expected {n}, got {n - 1})")
+@pytest.mark.parametrize("part", ["relations", "identities"])
+def test_dropped_step_rejected(honest, part):
+    steps = getattr(honest.proof.body, part)
+    forged = dataclasses.replace(honest.proof, body=dataclasses.replace(
+        honest.proof.body, **{part: steps[:-1]}))
+    n = len(steps)
+    _rejects(honest.vk, forged, "proof", f"wrong number of {part} steps (expected {n}, got {n - 1})")
 
 
-def test_duplicated_step_rejected(honest):
-    forged = dataclasses.replace(honest.proof, steps=honest.proof.steps + honest.proof.steps[-1:])
-    n = len(honest.proof.steps)
-    _rejects(honest.vk, forged, "proof", f"wrong number of steps (expected {n}, got {n + 1})")
+@pytest.mark.parametrize("part", ["relations", "identities"])
+def test_duplicated_step_rejected(honest, part):
+    steps = getattr(honest.proof.body, part)
+    forged = dataclasses.replace(honest.proof, body=dataclasses.replace(
+        honest.proof.body, **{part: steps + steps[-1:]}))
+    n = len(steps)
+    _rejects(honest.vk, forged, "proof", f"wrong number of {part} steps (expected {n}, got {n + 1})")
 
 
 # where a cut lands decides which bound of the decoder notices it first: the fixed-size
@@ -544,24 +548,7 @@ def test_truncated_verifying_key_rejected(honest):
 
 def _sections(proof: Proof) -> list[tuple[str, int, int]]:
     """``(name, start, end)`` byte ranges of the encoded proof: prefix fields, each step."""
-    data = proof.to_bytes()
-    head = len(dataclasses.replace(proof, steps=()).to_bytes())
-    tc = len(proof.trace_commitment)
-    n_ids, n_out = len(proof.ids), len(proof.output)
-    # magic 4 | version 2 | digest 32 | ids (u32 count + u32s) | output (u32 + i64s) | commitment
-    marks = [("magic", 0, 4), ("version", 4, 6), ("vk digest", 6, 38)]
-    ids_end = 38 + 4 + 4 * n_ids
-    out_end = ids_end + 4 + 8 * n_out
-    marks += [("ids", 38, ids_end), ("output", ids_end, out_end), ("trace commitment", out_end, head - 4),
-              ("step count", head - 4, head)]
-    assert head - 4 - out_end >= tc
-    start = head
-    for k in range(len(proof.steps)):
-        end = len(dataclasses.replace(proof, steps=proof.steps[: k + 1]).to_bytes())
-        marks.append((f"step {k} {type(proof.steps[k]).__name__}", start, end))
-        start = end
-    assert start == len(data)
-    return marks
+    return cs.spans(proof)
 
 
 def _flip(data: bytes, pos: int, xor: int) -> bytes:

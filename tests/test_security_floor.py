@@ -23,9 +23,9 @@ from zkinfer.commit.ligero.params import field_error, query_error
 from zkinfer.errors import VerificationError
 from zkinfer.field import goldilocks as gl
 from zkinfer.models import tiny_mlp
-from zkinfer.proof import soundness_bits
-from zkinfer.protocol.engine import MatmulStep, TableStep
+from zkinfer.protocol.matmul import ProductStep
 from zkinfer.protocol.model_circuit import build_circuit
+from zkinfer.protocol.pairs import TableStep
 from zkinfer.security import (
     Soundness,
     _proof_sumcheck_units,
@@ -155,13 +155,18 @@ def test_floor_at_the_figure(default):
     _security_error(vk, proof, "the key's two PCS openings alone give", min_bits=openings_alone + 0.01)
 
 
+def with_relations(proof, relations):
+    """``proof`` with other relation steps."""
+    return dataclasses.replace(proof, body=dataclasses.replace(proof.body, relations=relations))
+
+
 def test_floor_is_checked_before_the_transcript_is_replayed(default):
     """A proof that would fail its first relation is refused by the floor first."""
     vk, proof = default
-    k = next(i for i, s in enumerate(proof.steps) if isinstance(s, MatmulStep))
-    step = proof.steps[k]
+    k = next(i for i, s in enumerate(proof.body.relations) if isinstance(s, ProductStep))
+    step = proof.body.relations[k]
     broken = dataclasses.replace(step, value=np.array([1, 2], dtype=np.uint64))
-    forged = dataclasses.replace(proof, steps=proof.steps[:k] + (broken,) + proof.steps[k + 1:])
+    forged = with_relations(proof, proof.body.relations[:k] + (broken,) + proof.body.relations[k + 1:])
     bits = soundness(vk, proof).interactive_bits
     _security_error(vk, forged, "the proof has", min_bits=bits + 0.001)
     # below the floor: the relation check fails (its claimed value is the forged one)
@@ -237,36 +242,33 @@ def test_circuit_terms_match_the_proof_shape(default):
     leaves = sum((1 << w) + sum(1 << circuit.limb_cols[x].num_vars for x in limbs)
                  for w, limbs in widths.items())
     assert terms["lookups"] == tables + leaves
-    # the proof-only estimate (no key) stays close (it over-counts look-ups, misses the points)
-    legacy = soundness_bits(proof, pcs_from_params(vk.pcs_params).security_bits)
-    assert abs(legacy - soundness(vk, proof).interactive_bits) < 0.5
 
 
 def test_a_proof_claiming_fewer_rounds_cannot_raise_the_figure(default):
     vk, proof = default
     honest = soundness(vk, proof)
-    k = next(i for i, s in enumerate(proof.steps) if isinstance(s, MatmulStep))
-    step = proof.steps[k]
+    k = next(i for i, s in enumerate(proof.body.relations) if isinstance(s, ProductStep))
+    step = proof.body.relations[k]
     short = SumcheckProof(step.proof.sumcheck.round_polys[:0])
     forged_step = dataclasses.replace(step, proof=dataclasses.replace(step.proof, sumcheck=short))
-    forged = dataclasses.replace(proof, steps=proof.steps[:k] + (forged_step,) + proof.steps[k + 1:])
+    forged = with_relations(proof, proof.body.relations[:k] + (forged_step,) + proof.body.relations[k + 1:])
     assert soundness(vk, forged) == honest
     with pytest.raises(VerificationError, match="wrong number of rounds"):
         zkinfer.verify(vk, IDS, proof.output, forged)
     # more rounds only lower it (and are rejected too)
     long = SumcheckProof(np.concatenate([step.proof.sumcheck.round_polys] * 40))
     padded = dataclasses.replace(step, proof=dataclasses.replace(step.proof, sumcheck=long))
-    forged = dataclasses.replace(proof, steps=proof.steps[:k] + (padded,) + proof.steps[k + 1:])
+    forged = with_relations(proof, proof.body.relations[:k] + (padded,) + proof.body.relations[k + 1:])
     assert soundness(vk, forged).interactive_bits <= honest.interactive_bits
 
 
 def test_a_proof_claiming_a_smaller_lookup_cannot_raise_the_figure(default):
     vk, proof = default
-    k = next(i for i, s in enumerate(proof.steps) if isinstance(s, TableStep))
-    step = proof.steps[k]
+    k = next(i for i, s in enumerate(proof.body.relations) if isinstance(s, TableStep))
+    step = proof.body.relations[k]
     fewer = dataclasses.replace(step.lookup.fractions, layers=step.lookup.fractions.layers[:1])
     forged_step = dataclasses.replace(step, lookup=dataclasses.replace(step.lookup, fractions=fewer))
-    forged = dataclasses.replace(proof, steps=proof.steps[:k] + (forged_step,) + proof.steps[k + 1:])
+    forged = with_relations(proof, proof.body.relations[:k] + (forged_step,) + proof.body.relations[k + 1:])
     assert soundness(vk, forged).interactive_bits == soundness(vk, proof).interactive_bits
 
 

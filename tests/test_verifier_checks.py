@@ -37,7 +37,6 @@ from zkinfer.field import goldilocks as gl
 from zkinfer.model.config import TransformerConfig
 from zkinfer.models import random_transformer
 from zkinfer.proof import Proof, VerifyingKey, encode_public_model
-from zkinfer.protocol.engine import MatmulStep
 from zkinfer.protocol.model_circuit import build_circuit
 from zkinfer.security import protocol_terms, soundness
 
@@ -110,7 +109,7 @@ def test_key_naming_an_unknown_scheme_rejected(mlp):
 
 def _head(proof: Proof) -> int:
     """Where the first step starts in the proof's bytes."""
-    return len(cs.relabel(proof, steps=()).to_bytes())
+    return next(start for name, start, _ in cs.spans(proof) if name.startswith("relation 0"))
 
 
 def _ids_end(proof: Proof) -> int:
@@ -150,7 +149,7 @@ def test_proof_with_an_output_count_beyond_its_bytes_rejected(mlp):
 
 
 @pytest.mark.parametrize("tag, fragment", [(0, "unknown proof step 0"),
-                                           (7, "proof: u8 value 7 exceeds the bound 6")])
+                                           (7, "unknown proof step 7")])
 def test_proof_with_an_unknown_step_rejected(mlp, tag, fragment):
     _proof_rejected(mlp, _patch(mlp.proof.to_bytes(), _head(mlp.proof), bytes([tag])), fragment)
 
@@ -158,8 +157,8 @@ def test_proof_with_an_unknown_step_rejected(mlp, tag, fragment):
 def test_proof_truncated_inside_a_field_element_rejected(mlp):
     # the value of the last product step is one extension element (16 bytes): 8 of them are
     # left (a later step, so that the step count's own bound against the bytes left holds)
-    k = max(i for i, step in enumerate(mlp.proof.steps) if isinstance(step, MatmulStep))
-    start = len(cs.relabel(mlp.proof, steps=mlp.proof.steps[:k]).to_bytes())
+    start = max(start for name, start, _ in cs.spans(mlp.proof)
+                if name.startswith("relation") and name.endswith("ProductStep"))
     cut = mlp.proof.to_bytes()[: start + 1 + 8]
     _proof_rejected(mlp, cut, "proof: truncated: need 2 field elements, 8 bytes left")
 

@@ -660,7 +660,8 @@ def _inspect(args: argparse.Namespace, out: _Out) -> int:
         except VerificationError as exc:
             raise UsageError(f"{args.vk}: {exc}") from None
     n_ids, n_out = proof.ids.shape[0], proof.output.shape[0]
-    out.say(f"proof {args.proof}: {len(data)} bytes, {len(proof.steps)} steps, "
+    steps = len(proof.body.parts())
+    out.say(f"proof {args.proof}: {len(data)} bytes, {steps} steps, "
             f"for vk digest {proof.vk_digest.hex()[:16]}...", essential=True)
     out.say(f"input:  {n_ids} tokens: {proof.ids[:16].tolist()}" + (" ..." if n_ids > 16 else ""))
     out.say(f"output: {n_out} integers: {proof.output[:8].tolist()}" + (" ..." if n_out > 8 else ""))
@@ -669,7 +670,7 @@ def _inspect(args: argparse.Namespace, out: _Out) -> int:
         out.say(f"  {name:<18} {size:>10} bytes  {100 * size / len(data):5.1f} %")
     out.say(f"security: {sec.describe()}" if sec is not None
             else "security: unknown (pass --vk FILE: the bits depend on its PCS parameters)")
-    out.result.update(proof=args.proof, proof_bytes=len(data), steps=len(proof.steps),
+    out.result.update(proof=args.proof, proof_bytes=len(data), steps=steps,
                       vk_digest=proof.vk_digest.hex(), tokens=proof.ids.tolist(),
                       output=proof.output.tolist(), sections=sections,
                       **(_security_result(sec) if sec is not None

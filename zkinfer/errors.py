@@ -13,6 +13,7 @@ __all__ = [
     "MissingDependencyError",
     "FieldRangeError",
     "ProofFormatError",
+    "UnsupportedOpError",
     "VerificationError",
 ]
 
@@ -44,6 +45,10 @@ class MissingDependencyError(ZkinferError, ImportError):
 
 class ProofFormatError(ZkinferError, ValueError):
     """Bytes that do not decode to a well-formed proof, key or field element."""
+
+
+class UnsupportedOpError(ZkinferError):
+    """The model uses an operation the prover cannot prove yet."""
 
 
 class VerificationError(ZkinferError):

@@ -285,39 +285,38 @@ def trace_by_layer(model, n: int, depth: int = 1) -> dict[str, int]:
 
 def step_kind(step) -> str:
     """A short name of a proof step's kind: ``product``, ``table``, ``column sum``,
-    ``zero-check``, ``range``, ``opening``."""
-    from zkinfer.protocol.engine import MatmulStep, TableStep, ValueStep
-    from zkinfer.protocol.openings import OpeningsProof
+    ``zero-check``, ``range``, ``opening`` (each step type names itself)."""
     from zkinfer.protocol.range import RangeProof
-    from zkinfer.protocol.zerocheck import ZerocheckProof
 
-    kinds = ((MatmulStep, "product"), (TableStep, "table"), (ValueStep, "column sum"),
-             (ZerocheckProof, "zero-check"), (RangeProof, "range"), (OpeningsProof, "opening"))
-    for cls, name in kinds:
-        if isinstance(step, cls):
-            return name
-    return type(step).__name__
+    return "range" if isinstance(step, RangeProof) else getattr(step, "KIND", type(step).__name__)
 
 
-def _step_bytes(proof) -> tuple[int, list[int]]:
-    """Encoded size of the proof without steps, and of each step (by re-encoding)."""
-    from zkinfer.proof import Proof
+def _part_bytes(proof) -> list[tuple[str, object, int]]:
+    """``(part, step, encoded bytes)`` for every step of the proof, in proof order."""
+    from zkinfer.codec import Writer
+    from zkinfer.protocol.engine import RangeChecks
+    from zkinfer.protocol.relation import write_step
 
-    def encoded(steps: tuple) -> int:
-        return len(Proof(proof.vk_digest, proof.ids, proof.output, proof.trace_commitment,
-                         steps).to_bytes())
-
-    empty = encoded(())
-    return empty, [encoded((s,)) - empty for s in proof.steps]
+    rows = []
+    for part, step in proof.body.parts():
+        w = Writer()
+        if part == "relations":
+            write_step(w, step)
+        elif part == "ranges":
+            RangeChecks.write(w, step)
+        else:
+            step.write(w)
+        rows.append((part, step, len(w.finish())))
+    return rows
 
 
 def proof_sections(proof) -> dict[str, int]:
     """Bytes of an encoded proof by section.
 
-    Sections: ``header`` (magic, version, vk digest, input, output, step count), ``trace
-    commitment``, the relation steps totalled by kind (``product``, ``table``, ``column sum``,
-    ``zero-check``, ``range``), and the two openings (``trace opening``, ``weight opening``).
-    The values add up to ``len(proof.to_bytes())``.
+    Sections: ``header`` (magic, version, vk digest, input, output, step counts), ``trace
+    commitment``, the relation steps totalled by kind (``product``, ``table``, ``column sum``),
+    the zero-checks (``zero-check``), the range checks (``range``), and the two openings
+    (``trace opening``, ``weight opening``). The values add up to ``len(proof.to_bytes())``.
 
     Arguments:
         proof: a :class:`~zkinfer.proof.Proof`.
@@ -325,13 +324,13 @@ def proof_sections(proof) -> dict[str, int]:
     Returns:
         ``section -> bytes``, in proof order.
     """
-    empty, sizes = _step_bytes(proof)
+    rows = _part_bytes(proof)
     commitment = 4 + len(proof.trace_commitment)  # u32 length prefix and the bytes
-    out: dict[str, int] = {"header": empty - commitment, "trace commitment": commitment}
-    openings = [i for i, s in enumerate(proof.steps) if step_kind(s) == "opening"]
-    names = dict(zip(openings[-2:], ("trace opening", "weight opening")))
-    for i, (step, size) in enumerate(zip(proof.steps, sizes)):
-        key = names.get(i, step_kind(step))
+    header = len(proof.to_bytes()) - commitment - sum(size for _, _, size in rows)
+    out: dict[str, int] = {"header": header, "trace commitment": commitment}
+    names = {"trace_opening": "trace opening", "weight_opening": "weight opening"}
+    for part, step, size in rows:
+        key = names.get(part, step_kind(step))
         out[key] = out.get(key, 0) + size
     return out
 
@@ -349,23 +348,22 @@ def relation_bytes(proof, vk) -> list[tuple[str, str, int]]:
     Returns:
         ``[(relation name, kind, bytes), ...]`` in proof order, e.g.
         ``("layer0.ffn.up.acc", "product", 2144)``.
+
+    Raises:
+        ValueError: the proof's relation steps do not match the circuit's relations.
     """
     from zkinfer.protocol.model_circuit import build_circuit
 
-    # the schedule of zkinfer.protocol.engine: one step per relation, in circuit order, first
-    expected = {"MatmulRel": "product", "OneHotRel": "product", "ContractRel": "product",
-                "TableRel": "table", "AxisSumRel": "column sum"}
     circuit = build_circuit(vk.model(), int(proof.ids.shape[0]), proof.output)
-    if len(proof.steps) < len(circuit.relations):
-        raise ValueError("the proof has fewer steps than its circuit has relations")
-    _, sizes = _step_bytes(proof)
-    rows = []
-    for rel, step, size in zip(circuit.relations, proof.steps, sizes):
-        kind = step_kind(step)
-        if expected.get(type(rel).__name__, kind) != kind:
-            raise ValueError(f"step for {rel.out} is a {kind}, not the relation's step")
-        rows.append((rel.out, kind, size))
-    return rows
+    rows = [(step, size) for part, step, size in _part_bytes(proof) if part == "relations"]
+    if len(rows) != len(circuit.relations):
+        raise ValueError("the proof has another number of relation steps than its circuit")
+    out = []
+    for rel, (step, size) in zip(circuit.relations, rows):
+        if not isinstance(step, rel.Step):
+            raise ValueError(f"step for {rel.out} is a {step_kind(step)}, not the relation's step")
+        out.append((rel.out, step_kind(step), size))
+    return out
 
 
 def group_by_layer(rows: list[tuple[str, str, int]], depth: int = 1) -> dict[str, dict[str, int]]:

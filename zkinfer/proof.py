@@ -8,7 +8,7 @@ integers, floats, strings, integer/float arrays and nested whitelisted dataclass
 ``VerifyingKey``: the public model (every parameter except the weight matrices, which appear
 only as shapes), the PCS parameters, the weight commitment, and ``digest`` = BLAKE2b of all of
 it. ``Proof``: the vk digest, the public input and output, the trace commitment and the
-relation steps of :mod:`zkinfer.protocol.engine`.
+parts of :class:`~zkinfer.protocol.engine.CircuitProof` (each step type encodes itself).
 """
 
 from __future__ import annotations
@@ -25,14 +25,7 @@ import numpy.typing as npt
 
 from zkinfer.codec import Reader, Writer
 from zkinfer.errors import ModelError, ProofFormatError
-from zkinfer.lookup.gkr import FractionProof
-from zkinfer.lookup.logup import LookupProof
-from zkinfer.protocol.engine import MatmulStep, TableStep, ValueStep
-from zkinfer.protocol.matmul import MatmulProof
-from zkinfer.protocol.openings import OpeningsProof
-from zkinfer.protocol.range import MAX_TREES, RangeProof
-from zkinfer.protocol.zerocheck import ZerocheckProof
-from zkinfer.sumcheck.common import SumcheckProof
+from zkinfer.protocol.engine import CircuitProof
 from zkinfer.transcript import Transcript
 
 __all__ = [
@@ -40,11 +33,15 @@ __all__ = [
     "ProvingKey",
     "Proof",
     "FORMAT_VERSION",
+    "KEY_FORMAT_VERSION",
     "MAX_PROOF_BYTES",
     "statement_transcript",
 ]
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+"""The proof format (version 4: the proof's parts are named, :class:`CircuitProof`)."""
+KEY_FORMAT_VERSION = 3
+"""The verifying key's format (unchanged since version 3)."""
 MAX_PROOF_BYTES = 1 << 31
 _VK_MAGIC = b"ZKVK"
 _PROOF_MAGIC = b"ZKPF"
@@ -472,7 +469,7 @@ class VerifyingKey:
 
     def to_bytes(self) -> bytes:
         w = Writer()
-        w.header(_VK_MAGIC, FORMAT_VERSION)
+        w.header(_VK_MAGIC, KEY_FORMAT_VERSION)
         w.bytes(self.model_bytes)
         w.bytes(self.pcs_params)
         w.bytes(self.weight_commitment)
@@ -497,7 +494,7 @@ class VerifyingKey:
         if not isinstance(data, (bytes, bytearray)):
             raise ProofFormatError("a verifying key is bytes")
         r = Reader(bytes(data), "verifying key")
-        r.header(_VK_MAGIC, (FORMAT_VERSION,))
+        r.header(_VK_MAGIC, (KEY_FORMAT_VERSION,))
         vk = cls(r.bytes(MAX_PROOF_BYTES), r.bytes(1 << 12), r.bytes(1 << 20))
         r.finish()
         decode_public_model(vk.model_bytes)
@@ -604,105 +601,7 @@ class ProvingKey:
 
 
 # ---------------------------------------------------------------------------------------------
-# proof steps
-
-
-def _w_sumcheck(w: Writer, p: SumcheckProof) -> None:
-    p.write(w)
-
-
-def _r_sumcheck(r: Reader) -> SumcheckProof:
-    return SumcheckProof.read(r)
-
-
-def _w_lookup(w: Writer, p: LookupProof) -> None:
-    w.ext(p.fractions.root)
-    w.u32(len(p.fractions.layers))
-    for sc, evals in p.fractions.layers:
-        sc.write(w)
-        w.ext(evals)
-    w.ext(p.column_evals)
-
-
-def _r_lookup(r: Reader) -> LookupProof:
-    root = r.ext(2)
-    n = r.u32(64)
-    layers = tuple((_r_sumcheck(r), r.ext(4)) for _ in range(n))
-    return LookupProof(FractionProof(root, layers), r.ext(3))
-
-
-def _w_fractions(w: Writer, p: FractionProof) -> None:
-    w.ext(p.root)
-    w.u32(len(p.layers))
-    for sc, evals in p.layers:
-        sc.write(w)
-        w.ext(evals)
-
-
-def _r_fractions(r: Reader) -> FractionProof:
-    root = r.ext(2)
-    n = r.u32(64)
-    return FractionProof(root, tuple((_r_sumcheck(r), r.ext(4)) for _ in range(n)))
-
-
-def _write_step(w: Writer, step) -> None:
-    if isinstance(step, MatmulStep):
-        w.u8(1)
-        w.ext(step.value)
-        step.proof.sumcheck.write(w)
-        w.ext(step.proof.a_eval)
-        w.ext(step.proof.b_eval)
-    elif isinstance(step, TableStep):
-        w.u8(2)
-        _w_lookup(w, step.lookup)
-        w.ext(step.evals)
-    elif isinstance(step, ValueStep):
-        w.u8(3)
-        w.ext(step.value)
-    elif isinstance(step, ZerocheckProof):
-        w.u8(4)
-        step.sumcheck.write(w)
-        w.ext_vec(step.evaluations)
-    elif isinstance(step, RangeProof):
-        w.u8(5)
-        w.u32(len(step.trees))
-        for tree in step.trees:
-            _w_fractions(w, tree)
-        w.ext_vec(step.evals)
-    elif isinstance(step, OpeningsProof):
-        w.u8(6)
-        step.sumcheck.write(w)
-        w.ext(step.value)
-        opening = step.opening
-        w.bytes(opening if isinstance(opening, bytes) else opening.to_bytes())
-    else:  # pragma: no cover
-        raise ValueError(f"unknown step {type(step).__name__}")
-
-
-def _read_step(r: Reader):
-    tag = r.u8(6)
-    if tag == 1:
-        value = r.ext(1)[0]
-        sc = _r_sumcheck(r)
-        a, b = r.ext(1)[0], r.ext(1)[0]
-        return MatmulStep(value, MatmulProof(sc, a, b))
-    if tag == 2:
-        return TableStep(_r_lookup(r), r.ext(2))
-    if tag == 3:
-        return ValueStep(r.ext(1)[0])
-    if tag == 4:
-        sc = _r_sumcheck(r)
-        return ZerocheckProof(sc, r.ext_vec(1 << 16))
-    if tag == 5:
-        # each tree takes at least its root (32 bytes) and its layer count (4 bytes)
-        trees = tuple(_r_fractions(r) for _ in range(r.count(MAX_TREES, 36)))
-        return RangeProof(trees, r.ext_vec(_MAX_ITEMS))
-    if tag == 6:
-        sc = _r_sumcheck(r)
-        value = r.ext(1)[0]
-        # the PCS decodes (strictly) its own opening proof when it verifies it
-        return OpeningsProof(sc, value, r.bytes(MAX_PROOF_BYTES))
-    raise ProofFormatError(f"unknown proof step {tag}")
+# proofs
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -714,14 +613,15 @@ class Proof:
         ids: the public input (token ids).
         output: the public output (the pooled integer vector).
         trace_commitment: bytes of the trace commitment.
-        steps: the relation proofs (:mod:`zkinfer.protocol.engine`).
+        body: everything sent after it, by part (relations, identity groups, range checks,
+            the two openings; :class:`~zkinfer.protocol.engine.CircuitProof`).
     """
 
     vk_digest: bytes
     ids: npt.NDArray[np.int64]
     output: npt.NDArray[np.int64]
     trace_commitment: bytes
-    steps: tuple
+    body: CircuitProof
 
     def __repr__(self) -> str:
         # short: a proof of several megabytes must not flood a REPL or a notebook
@@ -730,7 +630,7 @@ class Proof:
             head = ", ".join(str(int(v)) for v in np.asarray(self.output)[:4])
             return (f"Proof(vk {bytes(self.vk_digest).hex()[:16]}..., {n_in} tokens -> "
                     f"{n_out} outputs [{head}{', ...' if n_out > 4 else ''}], "
-                    f"{len(self.steps)} steps)")
+                    f"{len(self.body.relations)} relations)")
         except Exception:  # a repr never raises, whatever a caller put in the fields
             return "Proof(<malformed>)"
 
@@ -743,9 +643,7 @@ class Proof:
         w.u32(out.shape[0])
         w.raw(out.astype("<i8").tobytes())
         w.bytes(self.trace_commitment)
-        w.u32(len(self.steps))
-        for step in self.steps:
-            _write_step(w, step)
+        self.body.write(w)
         return w.finish()
 
     @classmethod
@@ -764,10 +662,9 @@ class Proof:
         n_out = r.count(1 << 20, 8)
         output = np.frombuffer(r.raw(8 * n_out), dtype="<i8").astype(np.int64)
         commitment = r.bytes(1 << 20)
-        n_steps = r.count(_MAX_ITEMS, 1)
-        steps = tuple(_read_step(r) for _ in range(n_steps))
+        body = CircuitProof.read(r)
         r.finish()
-        return cls(digest, ids, output, commitment, steps)
+        return cls(digest, ids, output, commitment, body)
 
 
 def statement_transcript(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.ArrayLike) -> Transcript:
@@ -777,58 +674,3 @@ def statement_transcript(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.Array
     t.append_bytes(b"input-ids", np.asarray(ids, dtype="<i8").tobytes())
     t.append_bytes(b"output", np.asarray(output, dtype="<i8").tobytes())
     return t
-
-
-def soundness_bits(proof: Proof, pcs_bits: float) -> float:
-    """An interactive union bound from the proof alone, for callers without the key.
-
-    Superseded by :func:`zkinfer.security.soundness` (``soundness(vk, proof)``), which the
-    verifier's floor, the CLI and ``zkinfer inspect`` use: it also counts the terms only the
-    circuit knows (each relation's random point, the zero-checks' ``tau`` and ``lambda``, the
-    openings' ``gamma``), takes every look-up's size from the circuit instead of the proof, and
-    reports the bits a hashing adversary faces as well.
-
-    Counted here, over ``|E| = p^2``: every sumcheck ``rounds * degree``; every fraction-tree
-    layer 2 (``lambda``, ``mu``); every look-up's ``alpha`` by its tree's leaves
-    ``2^layers >= M + T``, every range check's by the leaves of all its trees; and each of the
-    two PCS openings ``2^-pcs_bits``.
-
-    Arguments:
-        proof: the proof (its shape only is read).
-        pcs_bits: the interactive soundness of one opening (:attr:`PCS.security_bits
-            <zkinfer.commit.base.PCS.security_bits>`).
-
-    Returns:
-        ``-log2`` of the bound (``0.0`` if it reaches 1).
-    """
-    import math
-
-    from zkinfer.field import goldilocks as gl
-
-    field = 0.0
-    p2 = float(gl.P) ** 2  # |E| = p^2, slightly below 2^128
-    for step in proof.steps:
-        for sc in _sumchecks(step):
-            rounds, width = sc.round_polys.shape[:2]
-            field += rounds * max(1, width - 1) / p2
-        if isinstance(step, TableStep):
-            layers = len(step.lookup.fractions.layers)
-            field += (2.0**layers + 2 * layers) / p2
-        if isinstance(step, RangeProof):  # alpha: the leaves of all trees
-            field += sum(2.0 ** len(tree.layers) + 2 * len(tree.layers) for tree in step.trees) / p2
-    total = field + 2 * 2.0 ** (-pcs_bits)
-    return -math.log2(total) if total < 1.0 else 0.0
-
-
-def _sumchecks(step) -> list[SumcheckProof]:
-    """Every sumcheck proof a step carries (relations, zero-checks, fraction-tree layers,
-    openings); ``[]`` for a step without one."""
-    if isinstance(step, MatmulStep):
-        return [step.proof.sumcheck]
-    if isinstance(step, (ZerocheckProof, OpeningsProof)):
-        return [step.sumcheck]
-    if isinstance(step, TableStep):
-        return [sc for sc, _ in step.lookup.fractions.layers]
-    if isinstance(step, RangeProof):
-        return [sc for tree in step.trees for sc, _ in tree.layers]
-    return []

@@ -222,7 +222,7 @@ def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
     Raises:
         ModelError: a trace value does not fit the circuit's range checks (``strict``).
     """
-    from zkinfer.protocol.engine import Statement, prove_circuit
+    from zkinfer.protocol.engine import prove_circuit, prover_context
 
     sub = prefixed(progress, "committing the trace")
     if sub is not None:
@@ -241,7 +241,7 @@ def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
     for k, name in enumerate(circuit.trace):
         witness[name] = trace_data.layout.block(trace_data.vector, k)
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
-    steps = prove_circuit(circuit, Statement(ids), witness, pk.weight_tables, pk.pcs,
-                          (trace_com, trace_data), (pk.weight_commitment, pk.weight_data),
-                          transcript, progress=progress)
-    return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), tuple(steps))
+    ctx = prover_context(circuit, ids, transcript, tables=witness, weights=pk.weight_tables,
+                         pcs=pk.pcs, trace=(trace_com, trace_data),
+                         weight=(pk.weight_commitment, pk.weight_data), progress=progress)
+    return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), prove_circuit(ctx))

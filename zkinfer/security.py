@@ -70,7 +70,7 @@ import numbers
 import reprlib
 from dataclasses import dataclass, field
 
-from zkinfer.errors import InvalidArgumentError, VerificationError
+from zkinfer.errors import InvalidArgumentError, UnsupportedOpError, VerificationError
 from zkinfer.field import goldilocks as gl
 
 __all__ = [
@@ -177,18 +177,12 @@ def check_arguments(min_bits: object, allow_insecure: object, allow_conjectured:
     return bits
 
 
-def _log2_up(n: int) -> int:
-    """``log2`` of a power of two."""
-    return int(n).bit_length() - 1
-
-
-def _gkr(c: int) -> tuple[int, int]:
-    """A fraction tree of ``c`` layers: ``(sum_k 3k, 2c)``: its sumchecks and its combinations."""
-    return 3 * c * (c - 1) // 2, 2 * c
-
-
 def protocol_terms(circuit) -> dict[str, int]:
     """``U`` by kind, from the circuit alone (see the module docstring).
+
+    Each part of the schedule (:func:`zkinfer.protocol.engine.schedule`) counts its own terms
+    (``terms(circuit)``, in the module that proves it); the openings' ``gamma`` powers are
+    counted here, one per claim left by all parts.
 
     Arguments:
         circuit: a :class:`~zkinfer.protocol.circuit.Circuit` (built by
@@ -201,66 +195,18 @@ def protocol_terms(circuit) -> dict[str, int]:
     Raises:
         VerificationError: the circuit holds a relation this function cannot bound.
     """
-    from zkinfer.commit.base import Layout
-    from zkinfer.protocol.circuit import AxisSumRel, ContractRel, MatmulRel, OneHotRel, TableRel
-    from zkinfer.protocol.constraints import ONE
-    from zkinfer.protocol.range import MAX_TREE_VARS, _blocks, _plan
+    from zkinfer.protocol.engine import schedule
+    from zkinfer.protocol.relation import Terms
 
-    t = {"points": 0, "sumchecks": 0, "lookups": 0, "gkr": 0, "batching": 0}
-    claims = 0
-    for rel in circuit.relations:
-        if isinstance(rel, MatmulRel):
-            # point on out; sum over the inner dimension, degree 2
-            t["points"] += circuit.trace[rel.out].num_vars
-            t["sumchecks"] += 2 * _log2_up(circuit.col(rel.left).padded_shape[1])
-            claims += 3
-        elif isinstance(rel, OneHotRel):
-            t["points"] += circuit.trace[rel.out].num_vars
-            t["sumchecks"] += 2 * _log2_up(circuit.weights[rel.table].padded_shape[0])
-            claims += 2
-        elif isinstance(rel, TableRel):
-            m = 1 << circuit.trace[rel.src].num_vars
-            size = int(circuit.tables[rel.table].shape[0])
-            # alpha and beta: (M + T - 1) / |E|; the fraction tree has log2(2 max(M, T)) layers
-            t["lookups"] += m + size
-            sc, comb = _gkr(_log2_up(2 * max(m, size)))
-            t["sumchecks"] += sc
-            t["gkr"] += comb
-            claims += 3
-        elif isinstance(rel, ContractRel):
-            t["points"] += circuit.trace[rel.out].num_vars
-            batch = rel.bit(rel.batch) if rel.batch else 0
-            t["sumchecks"] += 3 * (batch + rel.bit(rel.y))
-            claims += 3
-        elif isinstance(rel, AxisSumRel):
-            t["points"] += circuit.trace[rel.out].num_vars
-            claims += 2
-        else:
+    total = Terms()
+    for _, item in schedule(circuit):
+        if not callable(getattr(item, "terms", None)):
             raise VerificationError(_CHECK, f"cannot bound the soundness of a "
-                                    f"{type(rel).__name__} relation")
-    for nv, identities in circuit.identities.items():
-        degree = max(len(term.factors) for ident in identities for term in ident.terms)
-        names = set().union(*(ident.names() for ident in identities))
-        # lambda batching, tau, the sumcheck of eq * E (degree 1 + deg E)
-        t["batching"] += len(identities) - 1
-        t["points"] += nv
-        t["sumchecks"] += nv * (degree + 1)
-        claims += len(names - set(circuit.publics) - {ONE})
-    widths = circuit.range_widths()
-    if widths:
-        blocks = _blocks({w: [1 << circuit.limb_cols[x].num_vars for x in limbs]
-                          for w, limbs in widths.items()})
-        t["lookups"] += sum(1 << b.num_vars for b in blocks)  # the non-padding leaves
-        for tree in _plan(blocks, MAX_TREE_VARS):
-            sc, comb = _gkr(tree.num_vars)
-            t["sumchecks"] += sc
-            t["gkr"] += comb
-        claims += len(blocks)
-    for cols in (circuit.trace, circuit.weights):
-        n = Layout(tuple(c.num_vars for c in cols.values())).total_vars
-        t["sumchecks"] += 2 * n  # the openings' batching sumcheck
-    t["batching"] += claims  # >= (K_trace - 1) + (K_weights - 1)
-    return t
+                                    f"{type(item).__name__} relation")
+        total += item.terms(circuit)
+    # gamma: K - 1 per opening combining K claims, bounded by the claims of all parts
+    return {"points": total.points, "sumchecks": total.sumchecks, "lookups": total.lookups,
+            "gkr": total.gkr, "batching": total.batching + total.claims}
 
 
 def _proof_sumcheck_units(proof) -> int:
@@ -268,14 +214,12 @@ def _proof_sumcheck_units(proof) -> int:
     verifier rejects them)."""
     import numpy as np
 
-    from zkinfer.proof import _sumchecks
-
+    body = getattr(proof, "body", None)
     total = 0
-    for step in getattr(proof, "steps", ()):
-        for sc in _sumchecks(step):
-            polys = np.asarray(getattr(sc, "round_polys", ()))
-            if polys.ndim == 3:
-                total += int(polys.shape[0]) * max(1, int(polys.shape[1]) - 1)
+    for sc in (body.sumchecks() if callable(getattr(body, "sumchecks", None)) else ()):
+        polys = np.asarray(getattr(sc, "round_polys", ()))
+        if polys.ndim == 3:
+            total += int(polys.shape[0]) * max(1, int(polys.shape[1]) - 1)
     return total
 
 
@@ -335,7 +279,6 @@ def soundness(vk, proof) -> Soundness:
     from zkinfer.commit import pcs_from_params
     from zkinfer.errors import FieldRangeError
     from zkinfer.proof import Proof, VerifyingKey
-    from zkinfer.protocol.circuit import UnsupportedOpError
     from zkinfer.protocol.model_circuit import build_circuit
 
     if not isinstance(vk, VerifyingKey):

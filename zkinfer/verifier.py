@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkinfer.errors import FieldRangeError, InvalidArgumentError, VerificationError
+from zkinfer.errors import (
+    FieldRangeError,
+    InvalidArgumentError,
+    UnsupportedOpError,
+    VerificationError,
+)
 from zkinfer.proof import Proof, VerifyingKey, statement_transcript
 from zkinfer.security import DEFAULT_MIN_BITS, check_arguments, require
 
@@ -76,8 +81,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     """
     min_bits = check_arguments(min_bits, allow_insecure, allow_conjectured)
     from zkinfer.commit import pcs_from_params
-    from zkinfer.protocol.circuit import UnsupportedOpError
-    from zkinfer.protocol.engine import Statement, verify_circuit
+    from zkinfer.protocol.engine import verifier_context, verify_circuit
     from zkinfer.protocol.model_circuit import build_circuit
 
     _check_kind(vk, VerifyingKey, "vk", "the VerifyingKey (the first value of zkinfer.setup) or its bytes")
@@ -118,8 +122,8 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     _check_layout(weight_com, circuit.weights, "weight commitment")
     transcript = statement_transcript(vk, ids, out)
     transcript.append_bytes(b"trace-commitment", proof.trace_commitment)
-    verify_circuit(circuit, Statement(ids), list(proof.steps), pcs, trace_com, weight_com,
-                   transcript)
+    verify_circuit(verifier_context(circuit, ids, transcript, pcs=pcs, trace=trace_com,
+                                    weight=weight_com), proof.body)
     return True
 
 

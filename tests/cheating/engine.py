@@ -21,6 +21,7 @@ passes every check except the one under test:
   predicting its challenge: accepted exactly when round polynomials are not absorbed;
 - :func:`lookup_sees`: the LogUp of one table relation is run on other output values than the
   committed column (the look-up is honest, the committed column is not);
+- :func:`steps`, :func:`with_steps`, :func:`replace_step`: a proof's steps in schedule order;
 - :func:`verify_with`: the verifier's own steps (:func:`zkinfer.verify`) with its circuit
   edited, to test how it treats a relation it does not know;
 - :func:`broken_identities`, :func:`out_of_range`: which identities and range checks a forged
@@ -46,14 +47,9 @@ from zkinfer.model import reference as ref
 from zkinfer.model.config import QuantConfig, TransformerConfig
 from zkinfer.model.intmodel import (
     IntModel,
-    OpAttention,
-    OpEmbed,
-    OpLayerNorm,
-    OpLinear,
-    OpPool,
-    OpTable,
     ops,
 )
+from zkinfer.model.ops import home
 from zkinfer.models import random_transformer
 from zkinfer.poly.univariate import interpolate_at
 from zkinfer.proof import Proof, ProvingKey, VerifyingKey, statement_transcript
@@ -61,6 +57,7 @@ from zkinfer.protocol import engine
 from zkinfer.protocol.circuit import Circuit, MatmulRel, TableRel
 from zkinfer.protocol.constraints import debug_check
 from zkinfer.protocol.model_circuit import build_circuit
+from zkinfer.protocol.relation import ProverContext
 from zkinfer.protocol.witness import build_witness
 from zkinfer.prover import prove_trace
 from zkinfer.sumcheck import common
@@ -86,6 +83,8 @@ __all__ = [
     "lookup_sees",
     "verify_with",
     "step_index",
+    "steps",
+    "with_steps",
     "replace_step",
     "broken_identities",
     "out_of_range",
@@ -188,20 +187,7 @@ def forward_with(model: IntModel, ids: npt.ArrayLike, edits: Mapping[str, Edit] 
     ids = np.asarray(ids, dtype=np.int64)
     cols: dict[str, np.ndarray] = {}
     for op in ops(model):
-        if isinstance(op, OpEmbed):
-            new = ref._embed(model, ids)
-        elif isinstance(op, OpLinear):
-            new = ref._linear(op, cols)
-        elif isinstance(op, OpLayerNorm):
-            new = ref._layernorm(op, cols)
-        elif isinstance(op, OpAttention):
-            new = ref._attention(op, model.config.n_heads, cols)
-        elif isinstance(op, OpTable):
-            new = ref._table(op, cols)
-        elif isinstance(op, OpPool):
-            new = ref._pool(op, cols)
-        else:  # pragma: no cover - ops() yields only these
-            raise TypeError(op)
+        new = home(op).reference(op, model, ids, cols)
         cols.update({k: np.array(v, dtype=np.int64) for k, v in new.items()})
         if op.name in edits:
             edits.pop(op.name)(cols)
@@ -366,11 +352,11 @@ def prove_forged(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.nd
     for k, name in enumerate(circuit.trace):
         witness[name] = trace_data.layout.block(trace_data.vector, k)
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
-    st = engine.Statement(ids if prover_ids is None else np.asarray(prover_ids, dtype=np.int64))
-    steps = engine.prove_circuit(circuit, st, witness, pk.weight_tables, pk.pcs,
-                                 (trace_com, trace_data), (pk.weight_commitment, pk.weight_data),
-                                 transcript)
-    return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), tuple(steps))
+    seen = ids if prover_ids is None else np.asarray(prover_ids, dtype=np.int64)
+    ctx = engine.prover_context(circuit, seen, transcript, tables=witness,
+                                weights=pk.weight_tables, pcs=pk.pcs, trace=(trace_com, trace_data),
+                                weight=(pk.weight_commitment, pk.weight_data))
+    return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), engine.prove_circuit(ctx))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,17 +498,13 @@ class Lies:
         return prove
 
     def _output_claim(self, real):
-        def output_claim(circuit, name, transcript, tables=None, value=None):
-            claim = real(circuit, name, transcript, tables=tables, value=value)
+        def output_claim(ctx, name):
+            claim = real(ctx, name)
             if name in self.relations:
-                rel = next(r for r in circuit.relations if getattr(r, "out", None) == name)
+                rel = next(r for r in ctx.circuit.relations if getattr(r, "out", None) == name)
                 value = claim.value
                 if isinstance(rel, MatmulRel):  # the product is the value minus the bias
-                    out = circuit.trace[name]
-                    r = claim.point
-                    bias = engine._bias_term(circuit, rel, r[: out.bits[0]], r[out.bits[0]:],
-                                             out.shape[0])
-                    value = ext.sub(value, bias)
+                    value = ext.sub(value, rel._bias(ctx.circuit, claim.point))
                 self._arm(name, value)
             return claim
         return output_claim
@@ -554,7 +536,8 @@ class Lies:
     def __enter__(self) -> Lies:
         self._patches = [
             mock.patch.object(sumcheck_prover, "prove", self._prove(sumcheck_prover.prove)),
-            mock.patch.object(engine, "_output_claim", self._output_claim(engine._output_claim)),
+            mock.patch.object(ProverContext, "output_claim",
+                              self._output_claim(ProverContext.output_claim)),
             mock.patch.object(engine, "prove_identities", self._identities(engine.prove_identities)),
             mock.patch.object(engine, "prove_openings", self._openings(engine.prove_openings)),
         ]
@@ -607,9 +590,10 @@ def verify_with(vk: VerifyingKey, proof: Proof, edit_circuit: Callable[[Circuit]
     edit_circuit(circuit)
     transcript = statement_transcript(vk, proof.ids, proof.output)
     transcript.append_bytes(b"trace-commitment", proof.trace_commitment)
-    engine.verify_circuit(circuit, engine.Statement(proof.ids), list(proof.steps), pcs,
-                          pcs.decode_commitment(proof.trace_commitment),
-                          pcs.decode_commitment(vk.weight_commitment), transcript)
+    ctx = engine.verifier_context(circuit, proof.ids, transcript, pcs=pcs,
+                                  trace=pcs.decode_commitment(proof.trace_commitment),
+                                  weight=pcs.decode_commitment(vk.weight_commitment))
+    engine.verify_circuit(ctx, proof.body)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -617,21 +601,35 @@ def verify_with(vk: VerifyingKey, proof: Proof, edit_circuit: Callable[[Circuit]
 
 
 def step_index(circuit: Circuit, what: str) -> int:
-    """The index of a step in a proof: a relation by its output column (or a table relation by
-    its name), ``"identities <n>"`` for the zero-check over ``2^n``, ``"range"``,
+    """The index of a step in :func:`steps`: a relation by its output column (or a table
+    relation by its name), ``"identities <n>"`` for the zero-check over ``2^n``, ``"range"``,
     ``"trace openings"``, ``"weights openings"``."""
-    names = [getattr(r, "name", None) if isinstance(r, TableRel) else r.out
-             for r in circuit.relations]
+    names = [r.label for r in circuit.relations]
     names += [f"identities {nv}" for nv in sorted(circuit.identities)]
     names += ["range", "trace openings", "weights openings"]
     return names.index(what)
 
 
+def steps(proof: Proof) -> list:
+    """The proof's steps in schedule order (relations, zero-checks, ranges, two openings)."""
+    return [step for _, step in proof.body.parts()]
+
+
+def with_steps(proof: Proof, new: Sequence[object], relations: int | None = None) -> Proof:
+    """``proof`` with its steps replaced by ``new`` (schedule order): the first ``relations``
+    (default: as many as ``proof`` has) are relation steps, the last three the range checks and
+    the two openings, the rest zero-checks."""
+    new = list(new)
+    k = len(proof.body.relations) if relations is None else relations
+    body = engine.CircuitProof(tuple(new[:k]), tuple(new[k:-3]), *new[-3:])
+    return dataclasses.replace(proof, body=body)
+
+
 def replace_step(proof: Proof, index: int, step: object) -> Proof:
-    """``proof`` with step ``index`` replaced."""
-    steps = list(proof.steps)
-    steps[index] = step
-    return dataclasses.replace(proof, steps=tuple(steps))
+    """``proof`` with step ``index`` (of :func:`steps`) replaced."""
+    new = steps(proof)
+    new[index] = step
+    return with_steps(proof, new)
 
 
 # ---------------------------------------------------------------------------------------------

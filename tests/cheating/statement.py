@@ -16,7 +16,8 @@ the proof (and a control can show that the proof is accepted once that check is 
   bypassed by running that padded model;
 - :func:`statement_only`: a proof object carrying only a statement (digest, ids, output), no
   steps: enough for the checks that run before the transcript is replayed;
-- :func:`relabel`: a proof with some fields replaced (``dataclasses.replace``).
+- :func:`relabel`: a proof with some fields replaced (``dataclasses.replace``);
+- :func:`spans`: where each field and step lies in a proof's bytes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from zkinfer.commit import TrivialPCS
 from zkinfer.model.forward import forward
 from zkinfer.model.intmodel import IntModel
 from zkinfer.proof import Proof, ProvingKey, VerifyingKey, encode_public_model, statement_transcript
-from zkinfer.protocol.engine import Statement, prove_circuit
+from zkinfer.protocol.engine import prove_circuit, prover_context
 from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
 from zkinfer.protocol.witness import build_witness, weight_tables
 
@@ -41,6 +42,7 @@ __all__ = [
     "Honest",
     "honest",
     "relabel",
+    "spans",
     "statement_only",
     "prove_committing",
     "setup_committing",
@@ -84,7 +86,48 @@ def statement_only(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.ArrayLike) 
     """A proof object for the statement ``(vk, ids, output)`` with an empty trace commitment and
     no steps. The arrays are kept as given (any dtype or shape), so a test can reach a check on
     the statement itself without a prover."""
-    return Proof(vk.digest, np.asarray(ids), np.asarray(output), b"", ())
+    return Proof(vk.digest, np.asarray(ids), np.asarray(output), b"", None)
+
+
+def spans(proof: Proof) -> list[tuple[str, int, int]]:
+    """``(name, start, end)`` byte ranges of the encoded proof, in order and covering it: the
+    prefix fields (``magic``, ``version``, ``vk digest``, ``ids``, ``output``, ``trace
+    commitment``), ``relation count``, ``relation <k> <Step>`` (tag byte included),
+    ``identity count``, ``identities <k>``, ``ranges``, ``trace_opening``, ``weight_opening``."""
+    from zkinfer.codec import Writer
+    from zkinfer.protocol.engine import RangeChecks
+    from zkinfer.protocol.relation import write_step
+
+    def size(write) -> int:
+        w = Writer()
+        write(w)
+        return len(w.finish())
+
+    n_ids, n_out = len(proof.ids), len(proof.output)
+    ids_end = 38 + 4 + 4 * n_ids
+    out_end = ids_end + 4 + 8 * n_out
+    marks = [("magic", 0, 4), ("version", 4, 6), ("vk digest", 6, 38), ("ids", 38, ids_end),
+             ("output", ids_end, out_end),
+             ("trace commitment", out_end, out_end + 4 + len(proof.trace_commitment))]
+    pos = marks[-1][2]
+
+    def add(name: str, n: int) -> None:
+        nonlocal pos
+        marks.append((name, pos, pos + n))
+        pos += n
+
+    body = proof.body
+    add("relation count", 4)
+    for k, step in enumerate(body.relations):
+        add(f"relation {k} {type(step).__name__}", size(lambda w, s=step: write_step(w, s)))
+    add("identity count", 4)
+    for k, step in enumerate(body.identities):
+        add(f"identities {k}", size(step.write))
+    add("ranges", size(lambda w: RangeChecks.write(w, body.ranges)))
+    add("trace_opening", size(body.trace_opening.write))
+    add("weight_opening", size(body.weight_opening.write))
+    assert pos == len(proof.to_bytes())
+    return marks
 
 
 def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.ndarray],
@@ -118,9 +161,10 @@ def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.n
     for k, name in enumerate(circuit.trace):
         witness[name] = data.layout.block(data.vector, k)
     transcript.append_bytes(b"trace-commitment", commitment.to_bytes())
-    steps = prove_circuit(circuit, Statement(ids), witness, pk.weight_tables, pk.pcs,
-                          (commitment, data), (pk.weight_commitment, pk.weight_data), transcript)
-    return Proof(pk.vk.digest, ids, output, commitment.to_bytes(), tuple(steps))
+    ctx = prover_context(circuit, ids, transcript, tables=witness, weights=pk.weight_tables,
+                         pcs=pk.pcs, trace=(commitment, data),
+                         weight=(pk.weight_commitment, pk.weight_data))
+    return Proof(pk.vk.digest, ids, output, commitment.to_bytes(), prove_circuit(ctx))
 
 
 def setup_committing(model: IntModel, pcs, extra: Sequence[npt.ArrayLike] = ()

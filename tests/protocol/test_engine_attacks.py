@@ -32,11 +32,12 @@ from zkinfer.commit import OpeningClaim
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.model import reference
 from zkinfer.model.intmodel import ops
+from zkinfer.model.ops import home
 from zkinfer.poly import multilinear as ml
-from zkinfer.protocol.engine import TableStep, ValueStep
+from zkinfer.protocol.axis_sum import ValueStep
 from zkinfer.protocol.model_circuit import build_circuit
+from zkinfer.protocol.pairs import TableStep
 from zkinfer.protocol.zerocheck import ZerocheckProof
 from zkinfer.transcript import Transcript
 
@@ -91,9 +92,17 @@ def test_toolkit_without_doctoring_reproduces_the_honest_proof(mlp):
 # the shape of the proof: step count and step types
 
 
-def test_proof_with_an_extra_step_rejected(mlp):
-    forged = dataclasses.replace(mlp.proof, steps=mlp.proof.steps + mlp.proof.steps[-1:])
-    _rejected(mlp, forged, "proof", "wrong number of steps")
+def test_proof_with_an_extra_relation_step_rejected(mlp):
+    steps = ce.steps(mlp.proof)
+    forged = ce.with_steps(mlp.proof, steps[:1] + steps, relations=len(mlp.circuit.relations) + 1)
+    _rejected(mlp, forged, "proof", "wrong number of relations steps")
+
+
+def test_proof_with_an_extra_zerocheck_rejected(mlp):
+    steps = ce.steps(mlp.proof)
+    k = ce.step_index(mlp.circuit, "range")
+    forged = ce.with_steps(mlp.proof, steps[:k] + steps[k - 1:])
+    _rejected(mlp, forged, "proof", "wrong number of identities steps")
 
 
 @pytest.mark.parametrize(("where", "check", "message"), [
@@ -108,13 +117,13 @@ def test_proof_with_an_extra_step_rejected(mlp):
 def test_step_of_the_wrong_type_rejected(mlp, where, check, message):
     # a product where a value is due (and vice versa): the step decodes, but is not that step
     k = ce.step_index(mlp.circuit, where)
-    wrong = mlp.proof.steps[0] if where == "pool.sum" else _value_step()
+    wrong = ce.steps(mlp.proof)[0] if where == "pool.sum" else _value_step()
     _rejected(mlp, ce.replace_step(mlp.proof, k, wrong), check, message)
 
 
 def test_table_step_of_the_wrong_type_rejected(mlp):
     k = ce.step_index(mlp.circuit, "layer0.ffn.act")
-    _rejected(mlp, ce.replace_step(mlp.proof, k, mlp.proof.steps[0]), "layer0.ffn.act",
+    _rejected(mlp, ce.replace_step(mlp.proof, k, ce.steps(mlp.proof)[0]), "layer0.ffn.act",
               "expected a look-up proof")
 
 
@@ -134,7 +143,8 @@ def test_relation_unknown_to_the_verifier_rejected_not_skipped(mlp):
     def add_unknown(circuit) -> None:
         circuit.relations.insert(0, FutureRel())
 
-    forged = dataclasses.replace(mlp.proof, steps=(_value_step(),) + mlp.proof.steps)
+    forged = ce.with_steps(mlp.proof, [_value_step()] + ce.steps(mlp.proof),
+                           relations=len(mlp.circuit.relations) + 1)
     with pytest.raises(VerificationError, match="unknown relation FutureRel") as err:
         ce.verify_with(mlp.vk, forged, add_unknown)
     assert err.value.check == "proof"
@@ -210,7 +220,7 @@ def test_lookup_in_the_provers_own_table_rejected(mlp):
 
 def test_lookup_with_three_evaluations_rejected(mlp):
     k = ce.step_index(mlp.circuit, "layer0.ffn.act")
-    step = mlp.proof.steps[k]
+    step = ce.steps(mlp.proof)[k]
     extra = TableStep(step.lookup, np.concatenate([step.evals, step.evals[:1]]))
     _rejected(mlp, ce.replace_step(mlp.proof, k, extra), "table layer0.ffn.act",
               "expected two evaluations")
@@ -260,7 +270,7 @@ def test_identity_broken_with_a_zerocheck_of_the_claimed_zero_rejected(mlp):
 
 def test_zerocheck_with_an_extra_evaluation_rejected(mlp):
     k = ce.step_index(mlp.circuit, "identities 4")
-    step = mlp.proof.steps[k]
+    step = ce.steps(mlp.proof)[k]
     extra = ZerocheckProof(step.sumcheck, np.concatenate([step.evaluations, step.evaluations[:1]]))
     _rejected(mlp, ce.replace_step(mlp.proof, k, extra), "identities (4 variables)",
               "wrong number of evaluations")
@@ -278,7 +288,7 @@ def test_public_column_of_the_provers_own_multipliers_rejected(mlp):
     op = dataclasses.replace(op, lin=dataclasses.replace(up, rq=rq))
 
     def edit(cols) -> None:
-        cols.update(reference._linear(op, cols))
+        cols.update(home(op).reference(op, mlp.model, IDS, cols))
 
     def own_multipliers(circuit) -> None:
         name = "layer0.ffn.up.m"

@@ -12,7 +12,12 @@ from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear as ml
 from zkinfer.protocol.circuit import Circuit
-from zkinfer.protocol.engine import Statement, prove_circuit, verify_circuit
+from zkinfer.protocol.engine import (
+    prove_circuit,
+    prover_context,
+    verifier_context,
+    verify_circuit,
+)
 from zkinfer.protocol.witness import build_witness
 from zkinfer.transcript import Transcript
 
@@ -60,10 +65,12 @@ def _prove(c: Circuit, tables: dict):
     pcs = TrivialPCS()
     trace = pcs.commit([tables[n] for n in c.trace])
     weights = pcs.commit([np.zeros(2, dtype=np.uint64)])
-    steps = prove_circuit(c, Statement(np.zeros(1, dtype=np.int64)), tables,
-                          {"w": np.zeros(2, dtype=np.uint64)}, pcs, trace, weights, Transcript(D))
-    verify_circuit(c, Statement(np.zeros(1, dtype=np.int64)), steps, pcs, trace[0], weights[0],
-                   Transcript(D))
+    ids = np.zeros(1, dtype=np.int64)
+    proof = prove_circuit(prover_context(c, ids, Transcript(D), tables=tables,
+                                         weights={"w": np.zeros(2, dtype=np.uint64)}, pcs=pcs,
+                                         trace=trace, weight=weights))
+    verify_circuit(verifier_context(c, ids, Transcript(D), pcs=pcs, trace=trace[0],
+                                    weight=weights[0]), proof)
 
 
 def test_honest_linear_columns_prove_and_verify():

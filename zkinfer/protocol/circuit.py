@@ -43,9 +43,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.errors import ZkinferError
+from zkinfer.errors import UnsupportedOpError
 from zkinfer.field import goldilocks as gl
+from zkinfer.protocol.axis_sum import AxisSumRel
 from zkinfer.protocol.constraints import ONE, Broadcast, Identity, Indicator, PublicColumn
+from zkinfer.protocol.contract import ContractRel
+from zkinfer.protocol.embedding import OneHotRel
+from zkinfer.protocol.matmul import MatmulRel
+from zkinfer.protocol.pairs import TableRel
 from zkinfer.protocol.range import limb_widths
 
 __all__ = [
@@ -64,10 +69,6 @@ __all__ = [
 ]
 
 U64 = npt.NDArray[np.uint64]
-
-
-class UnsupportedOpError(ZkinferError):
-    """The model uses an operation the prover cannot prove yet."""
 
 
 def padded_bits(shape: Sequence[int]) -> tuple[int, ...]:
@@ -105,80 +106,6 @@ class Col:
     def indicator(self) -> str:
         """Name of the public indicator of the real block."""
         return f"ind{self.shape}/{self.bits}"
-
-
-@dataclass(frozen=True)
-class MatmulRel:
-    """``out = left @ right (+ Ind_rows (x) bias)``; ``right`` (or ``left``) may be a weight.
-
-    ``left`` is ``(m, k)`` and ``right`` ``(k, n)`` (padded); ``bias`` names a public vector.
-    """
-
-    out: str
-    left: str
-    right: str
-    bias: str | None = None
-
-
-@dataclass(frozen=True)
-class OneHotRel:
-    """``out[t] = table[ids[t]]`` for ``t < len(ids)``, zero rows after (``table`` a weight)."""
-
-    out: str
-    table: str
-    ids_name: str  # "input" (the public token ids) or "positions" (0..n-1)
-
-
-@dataclass(frozen=True)
-class TableRel:
-    """``out = T[src + offset]`` elementwise, ``T`` public (padded to a power of two)."""
-
-    name: str
-    src: str
-    out: str
-    table: str  # public table name in Circuit.tables
-    offset: int
-    mult: str  # committed multiplicity column
-
-
-@dataclass(frozen=True)
-class AxisSumRel:
-    """``out = src`` summed over axis ``axis`` (the other axes keep their order; padding zero).
-
-    ``sum_k src(.., k, ..) = 2^b src~(.., 1/2, .., 1/2, ..)``: one claim on ``src``, no sumcheck.
-    """
-
-    out: str
-    src: str
-    axis: int
-
-
-@dataclass(frozen=True)
-class ContractRel:
-    """``out[x] = sum_y A[..] B[..]`` over a shared batch axis (attention heads).
-
-    Every tensor is described by its axis labels in memory order (e.g. ``q``: ``("i", "h", "e")``,
-    scores: ``("h", "i", "j")``); ``bits`` gives each label's padded bits. The output point fixes
-    every output label; the verifier draws it, then one sumcheck over ``(batch, y)`` proves
-
-        out~(r) = sum_{h, y} eq(r_h, h) A~(r_A(h, y)) B~(r_B(h, y))
-
-    (degree 3; without a batch axis it is the plain degree-2 product). It ends with one claim on
-    ``A`` and one on ``B``; ``eq(r_h, s_h)`` is computed by the verifier.
-    """
-
-    out: str
-    out_axes: tuple[str, ...]
-    a: str
-    a_axes: tuple[str, ...]
-    b: str
-    b_axes: tuple[str, ...]
-    y: str
-    batch: str | None
-    bits: tuple[tuple[str, int], ...]
-
-    def bit(self, label: str) -> int:
-        return dict(self.bits)[label]
 
 
 @dataclass(frozen=True)

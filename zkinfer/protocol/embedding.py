@@ -8,9 +8,17 @@ The matmul sumcheck (:mod:`zkinfer.protocol.matmul`) leaves the claims ``A~(r_t,
 against the committed embedding table.
 
 The prover's cost is the matmul's: ``O(N V + V D)`` for building the two sumcheck tables.
+
+The relation :class:`OneHotRel` of a circuit: ``out[t] = table[ids[t]]`` with ``ids`` the public
+token ids (or the positions ``0..n-1``, for learned position embeddings). The verifier draws the
+point of ``out``, the prover sends ``out~`` there, and the product above proves it. Soundness:
+``log(N D) / p^2`` for the point plus the sumcheck's ``2 log V / p^2``; it leaves two claims
+(``out`` and the table).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -19,10 +27,18 @@ from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.poly.multilinear import eq_table, num_vars
 from zkinfer.protocol.claims import Claim
-from zkinfer.protocol.matmul import MatmulProof, prove_matmul, verify_matmul
+from zkinfer.protocol.matmul import MatmulProof, ProductStep, prove_matmul, verify_matmul
+from zkinfer.protocol.relation import (
+    ProverContext,
+    Relation,
+    Terms,
+    VerifierContext,
+    expect,
+    log2,
+)
 from zkinfer.transcript import Transcript
 
-__all__ = ["onehot", "onehot_eval", "prove_embedding", "verify_embedding"]
+__all__ = ["OneHotRel", "onehot", "onehot_eval", "prove_embedding", "verify_embedding"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -93,3 +109,43 @@ def verify_embedding(
                                 expected=tuple(map(int, want)),
                                 got=tuple(map(int, claims[0].value)))
     return claims[1]
+
+
+@dataclass(frozen=True)
+class OneHotRel(Relation):
+    """``out[t] = table[ids[t]]`` for ``t < len(ids)``, zero rows after (``table`` a weight).
+
+    ``ids_name``: ``"input"`` (the public token ids) or ``"positions"`` (``0..n-1``).
+    """
+
+    out: str
+    table: str
+    ids_name: str
+
+    Step = ProductStep
+
+    def _ids(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return ids if self.ids_name == "input" else np.arange(ids.shape[0], dtype=np.int64)
+
+    def _shape(self, circuit) -> tuple[int, int, int]:
+        table = circuit.weights[self.table]
+        return (circuit.trace[self.out].padded_shape[0],) + table.padded_shape
+
+    def prove(self, ctx: ProverContext) -> ProductStep:
+        out = ctx.output_claim(self.out)
+        proof, claim = prove_embedding(self._ids(ctx.ids), ctx.matrix(self.table),
+                                       self._shape(ctx.circuit)[0], out.point, ctx.transcript,
+                                       name=self.table)
+        ctx.claims.append(claim)
+        return ProductStep(out.value, proof)
+
+    def verify(self, ctx: VerifierContext, step: ProductStep) -> None:
+        expect(step, ProductStep, self.out, "a product proof")
+        out = ctx.output_claim(self.out, step.value)
+        ctx.claims.append(verify_embedding(self._ids(ctx.ids), self._shape(ctx.circuit),
+                                           out.point, out.value, step.proof, ctx.transcript,
+                                           name=self.table, check=f"embedding {self.out}"))
+
+    def terms(self, circuit) -> Terms:
+        return Terms(points=circuit.trace[self.out].num_vars,
+                     sumchecks=2 * log2(circuit.weights[self.table].padded_shape[0]), claims=2)

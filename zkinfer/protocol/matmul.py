@@ -18,6 +18,14 @@ Integer soundness: if the entries of ``A`` and ``B`` are range-checked integers 
 ``k max|A| max|B| < p / 2``, the field identity implies the integer one.
 
 Soundness error: ``2 log k / p^2`` (the sumcheck).
+
+The relation :class:`MatmulRel` of a circuit, ``out = left @ right + Ind_rows (x) bias``: the
+verifier draws ``(r_i, r_j)`` for ``out`` and the prover sends ``out~(r_i, r_j)``; the bias term
+``Ind_rows~(r_i) bias~(r_j)`` (``Ind_rows`` the indicator of the real rows; a public vector) is
+computed by the verifier and subtracted, and the rest is the product above. Soundness:
+``log(rows cols) / p^2`` for the point (a wrong ``out`` agrees with the right one there with at
+most this probability) plus the sumcheck's ``2 log k / p^2``. Its step (:class:`ProductStep`)
+is the value and the :class:`MatmulProof`; it leaves three claims (``out``, ``left``, ``right``).
 """
 
 from __future__ import annotations
@@ -27,15 +35,25 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer.codec import Reader, Writer
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.poly.multilinear import num_vars
+from zkinfer.poly.multilinear import eq_prefix_sum, evaluate, num_vars
 from zkinfer.protocol.claims import Claim
+from zkinfer.protocol.relation import (
+    ProverContext,
+    Relation,
+    Step,
+    Terms,
+    VerifierContext,
+    expect,
+    log2,
+)
 from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.transcript import Transcript
 
-__all__ = ["MatmulProof", "prove_matmul", "verify_matmul"]
+__all__ = ["MatmulProof", "ProductStep", "MatmulRel", "prove_matmul", "verify_matmul"]
 
 U64 = npt.NDArray[np.uint64]
 _EXPR = Expression.product(2)
@@ -50,6 +68,31 @@ class MatmulProof:
     sumcheck: SumcheckProof
     a_eval: U64
     b_eval: U64
+
+
+@dataclass(frozen=True, eq=False)
+class ProductStep(Step, tag=1, kind="product"):
+    """A product relation's step: the output's value at the random point, and the proof of the
+    product (a matrix product, an embedding, a contraction)."""
+
+    value: U64
+    proof: MatmulProof
+
+    def write(self, w: Writer) -> None:
+        w.ext(self.value)
+        self.proof.sumcheck.write(w)
+        w.ext(self.proof.a_eval)
+        w.ext(self.proof.b_eval)
+
+    @classmethod
+    def read(cls, r: Reader) -> ProductStep:
+        value = r.ext(1)[0]
+        sc = SumcheckProof.read(r)
+        a, b = r.ext(1)[0], r.ext(1)[0]
+        return cls(value, MatmulProof(sc, a, b))
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        return [self.proof.sumcheck]
 
 
 def _dims(m: int, k: int, n: int) -> tuple[int, int, int]:
@@ -153,3 +196,49 @@ def _claims(names, r_i, r_j, r_y, a_eval, b_eval) -> list[Claim]:
         Claim(names[0], np.concatenate([r_i, r_y]), np.asarray(a_eval)),
         Claim(names[1], np.concatenate([r_y, r_j]), np.asarray(b_eval)),
     ]
+
+
+@dataclass(frozen=True)
+class MatmulRel(Relation):
+    """``out = left @ right (+ Ind_rows (x) bias)`` (module docstring).
+
+    ``left`` is ``(m, k)`` and ``right`` ``(k, n)`` (padded), trace or weight columns; ``bias``
+    names a public vector of the circuit.
+    """
+
+    out: str
+    left: str
+    right: str
+    bias: str | None = None
+
+    Step = ProductStep
+
+    def _bias(self, circuit, r: U64) -> U64:
+        """``Ind_rows~(r_i) bias~(r_j)`` at the output point ``r = (r_i, r_j)``."""
+        if self.bias is None:
+            return ext.zeros(())
+        out = circuit.trace[self.out]
+        r_i, r_j = r[: out.bits[0]], r[out.bits[0]:]
+        return ext.mul(eq_prefix_sum(r_i, out.shape[0]), evaluate(circuit.vectors[self.bias], r_j))
+
+    def prove(self, ctx: ProverContext) -> ProductStep:
+        out = ctx.output_claim(self.out)
+        proof, claims = prove_matmul(ctx.matrix(self.left), ctx.matrix(self.right), out.point,
+                                     ctx.transcript, names=(self.left, self.right))
+        ctx.claims += claims
+        return ProductStep(out.value, proof)
+
+    def verify(self, ctx: VerifierContext, step: ProductStep) -> None:
+        check = f"matmul {self.out}"
+        expect(step, ProductStep, self.out, "a product proof")
+        out = ctx.output_claim(self.out, step.value)
+        left, right = ctx.circuit.col(self.left), ctx.circuit.col(self.right)
+        shape = (left.padded_shape[0], left.padded_shape[1], right.padded_shape[1])
+        product = ext.sub(out.value, self._bias(ctx.circuit, out.point))
+        ctx.claims += verify_matmul(shape, out.point, product, step.proof, ctx.transcript,
+                                    names=(self.left, self.right), check=check)
+
+    def terms(self, circuit) -> Terms:
+        # the point on out; the sum over the inner dimension, degree 2
+        return Terms(points=circuit.trace[self.out].num_vars,
+                     sumchecks=2 * log2(circuit.col(self.left).padded_shape[1]), claims=3)

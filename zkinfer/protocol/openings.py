@@ -24,9 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, OpeningClaim, OpeningProof, ProverData
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
+from zkinfer.protocol.relation import Step
 from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.transcript import Transcript
 
@@ -38,6 +40,8 @@ _LABEL_GAMMA = b"openings/gamma"
 _LABEL_COMMITMENT = b"openings/commitment"
 _LABEL_CLAIMS = b"openings/claims"
 _LABEL_VALUE = b"openings/value"
+#: A decoded PCS opening is at most this many bytes.
+MAX_OPENING_BYTES = 1 << 31
 
 
 def _eq_many(points: U64, r: U64) -> U64:
@@ -54,12 +58,29 @@ def _eq_many(points: U64, r: U64) -> U64:
 
 
 @dataclass(frozen=True, eq=False)
-class OpeningsProof:
+class OpeningsProof(Step, kind="opening"):
     """The batching sumcheck, ``F(r*)``, and the PCS opening at ``r*``."""
 
     sumcheck: SumcheckProof
     value: U64
     opening: OpeningProof
+
+    def write(self, w: Writer) -> None:
+        self.sumcheck.write(w)
+        w.ext(self.value)
+        opening = self.opening
+        w.bytes(opening if isinstance(opening, bytes) else opening.to_bytes())
+
+    @classmethod
+    def read(cls, r: Reader) -> OpeningsProof:
+        """The PCS opening stays bytes: the verifier's PCS decodes it (strictly) when it
+        verifies it."""
+        sc = SumcheckProof.read(r)
+        value = r.ext(1)[0]
+        return cls(sc, value, r.bytes(MAX_OPENING_BYTES))
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        return [self.sumcheck]
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer.codec import Reader, Writer
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.poly.multilinear import eq_eval
+from zkinfer.protocol.relation import Step
 from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.transcript import Transcript
 
@@ -28,14 +30,28 @@ __all__ = ["ZerocheckProof", "prove_zerocheck", "verify_zerocheck", "with_eq"]
 U64 = npt.NDArray[np.uint64]
 _LABEL_TAU = b"zerocheck/tau"
 _LABEL_EVALS = b"zerocheck/evals"
+#: A decoded zero-check carries at most this many end evaluations (columns of one group).
+MAX_EVALUATIONS = 1 << 16
 
 
 @dataclass(frozen=True, eq=False)
-class ZerocheckProof:
+class ZerocheckProof(Step, kind="zero-check"):
     """The sumcheck and the end evaluations ``f_j(r)`` (shape ``(k, 2)``)."""
 
     sumcheck: SumcheckProof
     evaluations: U64
+
+    def write(self, w: Writer) -> None:
+        self.sumcheck.write(w)
+        w.ext_vec(self.evaluations)
+
+    @classmethod
+    def read(cls, r: Reader) -> ZerocheckProof:
+        sc = SumcheckProof.read(r)
+        return cls(sc, r.ext_vec(MAX_EVALUATIONS))
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        return [self.sumcheck]
 
 
 def with_eq(expr: Expression) -> Expression:
