@@ -137,24 +137,30 @@ class Fp2(tuple):
     # arithmetic --------------------------------------------------------------------------
 
     def __add__(self, other: object) -> Fp2:
-        o = _coerce(other)
-        if o is None:
-            return NotImplemented
-        return _new(Fp2, ((self[0] + o[0]) % P, (self[1] + o[1]) % P))
+        a0, a1 = self
+        if type(other) is Fp2:
+            b0, b1 = other
+            return _new(Fp2, ((a0 + b0) % P, (a1 + b1) % P))
+        if type(other) is int or isinstance(other, Integral):
+            return _new(Fp2, ((a0 + int(other)) % P, a1))
+        return NotImplemented
 
     __radd__ = __add__
 
     def __sub__(self, other: object) -> Fp2:
-        o = _coerce(other)
-        if o is None:
-            return NotImplemented
-        return _new(Fp2, ((self[0] - o[0]) % P, (self[1] - o[1]) % P))
+        a0, a1 = self
+        if type(other) is Fp2:
+            b0, b1 = other
+            return _new(Fp2, ((a0 - b0) % P, (a1 - b1) % P))
+        if type(other) is int or isinstance(other, Integral):
+            return _new(Fp2, ((a0 - int(other)) % P, a1))
+        return NotImplemented
 
     def __rsub__(self, other: object) -> Fp2:
-        o = _coerce(other)
-        if o is None:
-            return NotImplemented
-        return _new(Fp2, ((o[0] - self[0]) % P, (o[1] - self[1]) % P))
+        if type(other) is int or isinstance(other, Integral):
+            a0, a1 = self
+            return _new(Fp2, ((int(other) - a0) % P, -a1 % P))
+        return NotImplemented
 
     def __neg__(self) -> Fp2:
         return _new(Fp2, (-self[0] % P, -self[1] % P))

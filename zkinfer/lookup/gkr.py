@@ -43,7 +43,8 @@ import numpy.typing as npt
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import reference as _r
-from zkinfer.poly.multilinear import eq_eval, num_vars
+from zkinfer.field.scalar import Fp2
+from zkinfer.poly.multilinear import eq_scalar, num_vars
 from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
 from zkinfer.transcript import Transcript
 
@@ -74,14 +75,6 @@ class FractionProof:
 
     root: U64  # (2, 2): P then Q
     layers: tuple[tuple[SumcheckProof, U64], ...]
-
-
-def _down(evals: U64, mu: U64) -> tuple[U64, U64]:
-    """Claims on layer ``k + 1`` at ``(mu, s)`` from ``[pL, pR, qL, qR](s)``."""
-    pl, pr, ql, qr = evals
-    p = ext.add(pl, ext.mul(mu, ext.sub(pr, pl)))
-    q = ext.add(ql, ext.mul(mu, ext.sub(qr, ql)))
-    return p, q
 
 
 def _build_layers(layers_p: list, layers_q: list) -> None:
@@ -153,7 +146,7 @@ def prove_fraction_sum(p: U64, q: U64, transcript: Transcript) -> tuple[Fraction
         transcript.append_ext(_LABEL_EVALS, evals)
         mu = transcript.challenge_ext(_LABEL_MU)
         out_layers.append((sc, evals))
-        # _down in Python integers
+        # claims on layer k + 1 at (mu, s), in Python integers
         m = _t(mu)
         pl, pr, ql, qr = (_t(e) for e in evals)
         claim_p = _add(pl, _mul(m, _sub(pr, pl)))
@@ -330,22 +323,25 @@ def verify_fraction_sum(
     transcript.append_int(_LABEL_LEAVES, num_leaf_vars)
     transcript.append_ext(_LABEL_ROOT, root)
     point = np.zeros((0, 2), dtype=np.uint64)
-    claim_p, claim_q = root[0], root[1]
+    claim_p, claim_q = Fp2.vector(root)
     for k, (sc, evals) in enumerate(proof.layers):
         lam = transcript.challenge_ext(_LABEL_LAMBDA)
         expr = _layer_expression(lam)
         # p_k(r) + lambda q_k(r) = sum_x eq(r, x) [pL qR + pR qL + lambda qL qR](x)
-        claim = ext.add(claim_p, ext.mul(lam, claim_q))
-        s, final = verify(claim, k, expr, sc, transcript, check=f"{check} layer {k}")
+        claim = claim_p + Fp2.from_array(lam) * claim_q
+        s, final = verify(claim.to_array(), k, expr, sc, transcript, check=f"{check} layer {k}")
         ev = ext.as_ext(evals, "layer evaluations")
         if ev.shape != (4, 2):
             raise VerificationError(f"{check} layer {k}", "expected four end values")
-        got = expr.evaluate(np.concatenate([eq_eval(point, s)[None], ev]))
-        if not np.array_equal(got, final):
+        pl, pr, ql, qr = Fp2.vector(ev)
+        got = expr.evaluate_scalar([eq_scalar(Fp2.vector(point), Fp2.vector(s)), pl, pr, ql, qr])
+        if got != Fp2.from_array(final):
             raise VerificationError(f"{check} layer {k}", "end values do not match the last round",
-                                    expected=tuple(map(int, final)), got=tuple(map(int, got)))
+                                    expected=tuple(map(int, final)), got=tuple(got))
         transcript.append_ext(_LABEL_EVALS, ev)
         mu = transcript.challenge_ext(_LABEL_MU)
-        claim_p, claim_q = _down(ev, mu)
+        # claims on layer k + 1 at (mu, s)
+        m = Fp2.from_array(mu)
+        claim_p, claim_q = pl + m * (pr - pl), ql + m * (qr - ql)
         point = np.concatenate([mu[None], s])
-    return root, point, np.stack([claim_p, claim_q])
+    return root, point, Fp2.stack([claim_p, claim_q])

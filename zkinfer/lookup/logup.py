@@ -19,6 +19,8 @@ powers of two (pad the looked-up column with a table value, e.g. 0, and count it
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,7 @@ import numpy.typing as npt
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field.scalar import Fp2
 from zkinfer.lookup.gkr import FractionProof, prove_fraction_sum, verify_fraction_sum
 from zkinfer.poly.multilinear import num_vars
 from zkinfer.transcript import Transcript
@@ -38,6 +41,7 @@ __all__ = [
     "prove_lookup",
     "verify_lookup",
     "range_table_eval",
+    "range_table_scalar",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -88,11 +92,15 @@ def multiplicities(f: npt.ArrayLike, t: npt.ArrayLike) -> U64:
 
 
 def range_table_eval(point: npt.ArrayLike) -> U64:
-    """``t(r)`` for the table ``t_j = j`` (``j < 2^n``): ``sum_k 2^(n-k) r_k`` (``r_1`` on top)."""
-    r = ext.as_ext(point, "point")
-    n = r.shape[0]
-    weights = ext.from_base(np.array([1 << (n - 1 - k) for k in range(n)], dtype=np.uint64))
-    return ext.sum(ext.mul(r, weights), axis=0) if n else ext.zeros(())
+    """``t(r)`` for the table ``t_j = j`` (``j < 2^n``): ``sum_k 2^(n-1-k) r_k`` (``r_0`` on
+    top)."""
+    return range_table_scalar(Fp2.vector(ext.as_ext(point, "point").reshape(-1, 2))).to_array()
+
+
+def range_table_scalar(r: Sequence[Fp2]) -> Fp2:
+    """:func:`range_table_eval` on scalars."""
+    n = len(r)
+    return sum((r_k * (1 << (n - 1 - k)) for k, r_k in enumerate(r)), Fp2.ZERO)
 
 
 def _begin(transcript: Transcript, m_size: int, t_size: int) -> U64:
@@ -100,31 +108,26 @@ def _begin(transcript: Transcript, m_size: int, t_size: int) -> U64:
     return transcript.challenge_ext(_LABEL_ALPHA)
 
 
-def _indicator(r_rest: U64, pad_vars: int) -> U64:
+def _indicator(r_rest: list[Fp2], pad_vars: int) -> Fp2:
     """``prod_{k < pad_vars} (1 - r_k)``: 1 on the real (first) block, 0 on the padding."""
-    acc = ext.ones(())
-    for k in range(pad_vars):
-        acc = ext.mul(acc, ext.sub(ext.ones(()), r_rest[k]))
-    return acc
+    return math.prod((1 - r_k for r_k in r_rest[:pad_vars]), start=Fp2.ONE)
 
 
 def _leaf_values(alpha, r, m_size, t_size, f_eval, m_eval, t_eval) -> tuple[U64, U64]:
     """``p(r), q(r)`` of the leaves from the column evaluations (see the module docstring)."""
-    s_vars = r.shape[0] - 1
-    side, rest = r[0], r[1:]
-    one = ext.ones(())
+    side, *rest = Fp2.vector(r)
+    a, f, m, t = (Fp2.from_array(x) for x in (alpha, f_eval, m_eval, t_eval))
+    s_vars = len(rest)
     ind_f = _indicator(rest, s_vars - num_vars(m_size))
     ind_t = _indicator(rest, s_vars - num_vars(t_size))
     # look-up side: p = 1, q = alpha - f on real entries; (0, 1) on padding
-    p_f = ind_f
-    q_f = ext.add(ext.mul(ind_f, ext.sub(alpha, f_eval)), ext.sub(one, ind_f))
+    p_f, q_f = ind_f, ind_f * (a - f) + (1 - ind_f)
     # table side: p = -m, q = alpha - t
-    p_t = ext.neg(ext.mul(ind_t, m_eval))
-    q_t = ext.add(ext.mul(ind_t, ext.sub(alpha, t_eval)), ext.sub(one, ind_t))
+    p_t, q_t = -(ind_t * m), ind_t * (a - t) + (1 - ind_t)
     # top variable selects the side
-    p = ext.add(p_f, ext.mul(side, ext.sub(p_t, p_f)))
-    q = ext.add(q_f, ext.mul(side, ext.sub(q_t, q_f)))
-    return p, q
+    p = p_f + side * (p_t - p_f)
+    q = q_f + side * (q_t - q_f)
+    return p.to_array(), q.to_array()
 
 
 def _as_ext_column(a: npt.ArrayLike, name: str) -> U64:

@@ -93,6 +93,7 @@ from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
 from zkinfer.lookup.gkr import FractionProof, prove_fraction_sum, verify_fraction_sum
+from zkinfer.lookup.logup import range_table_scalar
 from zkinfer.transcript import Transcript
 
 __all__ = [
@@ -278,12 +279,6 @@ def _leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64], alpha: U64
     return p, q
 
 
-def _table_eval(r: Sequence[Fp2]) -> Fp2:
-    """``t(r) = sum_k 2^(n-1-k) r_k``: the table ``t_j = j`` at ``r`` (``r_0`` the top bit)."""
-    n = len(r)
-    return sum((r_k * (1 << (n - 1 - k)) for k, r_k in enumerate(r)), Fp2.ZERO)
-
-
 def _leaf_claims(tree: Tree, blocks: Sequence[Block], evals: Sequence[Fp2], alpha: Fp2,
                  r: Sequence[Fp2]) -> tuple[Fp2, Fp2]:
     """``p(r), q(r)`` of the tree's leaves from the block values (module docstring, step 3)."""
@@ -299,7 +294,7 @@ def _leaf_claims(tree: Tree, blocks: Sequence[Block], evals: Sequence[Fp2], alph
         tag = blk.width * Fp2.X
         if blk.column < 0:
             p -= e * evals[b]
-            q += e * (alpha - _table_eval(r[low:]) - tag)
+            q += e * (alpha - range_table_scalar(r[low:]) - tag)
         else:
             p += e
             q += e * (alpha - evals[b] - tag)

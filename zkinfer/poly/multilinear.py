@@ -13,15 +13,17 @@ Points are extension elements of shape ``(n, 2)``; tables are base ``(N,)`` or e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
 from zkinfer.errors import FieldRangeError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.field import reference as ref
+from zkinfer.field.scalar import Fp2
 
-__all__ = ["num_vars", "eq_eval", "eq_table", "fold", "evaluate"]
+__all__ = ["num_vars", "eq_eval", "eq_scalar", "eq_prefix_sum", "eq_table", "fold", "evaluate"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -46,13 +48,15 @@ def eq_eval(r: npt.ArrayLike, x: npt.ArrayLike) -> U64:
     b = ext.as_ext(x, "x")
     if a.shape != b.shape or a.ndim != 2:
         raise FieldRangeError(f"eq_eval: points of shapes {a.shape} and {b.shape}")
-    # scalar work on Python ints: r x + (1 - r)(1 - x) = 2 r x - r - x + 1
-    acc = (1, 0)
-    for ra, xa in zip(a.tolist(), b.tolist()):
-        rx = ref.ext_mul(tuple(ra), tuple(xa))
-        term = ((2 * rx[0] - ra[0] - xa[0] + 1) % gl.P, (2 * rx[1] - ra[1] - xa[1]) % gl.P)
-        acc = ref.ext_mul(acc, term)
-    return np.array(acc, dtype=np.uint64)
+    return eq_scalar(Fp2.vector(a), Fp2.vector(b)).to_array()
+
+
+def eq_scalar(r: Sequence[Fp2], x: Sequence[Fp2]) -> Fp2:
+    """:func:`eq_eval` on scalars (points of equal length, not checked)."""
+    acc = Fp2.ONE
+    for rk, xk in zip(r, x):
+        acc *= 2 * rk * xk - rk - xk + 1  # r x + (1 - r)(1 - x)
+    return acc
 
 
 def eq_prefix_sum(r: npt.ArrayLike, count: int) -> U64:
@@ -66,21 +70,19 @@ def eq_prefix_sum(r: npt.ArrayLike, count: int) -> U64:
     n = a.shape[0]
     if not 0 <= count <= 1 << n:
         raise FieldRangeError(f"eq_prefix_sum: count {count} outside [0, 2^{n}]")
-    pts = [tuple(x) for x in a.tolist()]
+    pts = Fp2.vector(a)
 
-    def rec(k: int, c: int) -> tuple[int, int]:
+    def rec(k: int, c: int) -> Fp2:
         if c == 0:
-            return (0, 0)
+            return Fp2.ZERO
         if c == 1 << (n - k):
-            return (1, 0)
+            return Fp2.ONE
         half = 1 << (n - k - 1)
-        rk = pts[k]
-        one_minus = ((1 - rk[0]) % gl.P, (-rk[1]) % gl.P)
         if c <= half:
-            return ref.ext_mul(one_minus, rec(k + 1, c))
-        return ref.ext_add(one_minus, ref.ext_mul(rk, rec(k + 1, c - half)))
+            return (1 - pts[k]) * rec(k + 1, c)
+        return (1 - pts[k]) + pts[k] * rec(k + 1, c - half)
 
-    return np.array(rec(0, int(count)), dtype=np.uint64)
+    return rec(0, int(count)).to_array()
 
 
 def eq_table(r: npt.ArrayLike) -> U64:
@@ -99,17 +101,16 @@ _SMALL_EQ_VARS = 6
 def _eq_table(point: U64) -> U64:
     n = point.shape[0]
     if n <= _SMALL_EQ_VARS:
-        # scalar Python ints: cheaper than numpy calls for tiny tables
-        table = [(1, 0)]
-        for rk in point.tolist():
-            rk = tuple(rk)
+        # scalars: cheaper than numpy calls for tiny tables
+        table = [Fp2.ONE]
+        for rk in Fp2.vector(point):
             nxt = []
             for t in table:
-                hi = ref.ext_mul(t, rk)  # t * r_k
+                hi = t * rk
                 # new index = 2 i + x_k: the new variable is the lowest bit
-                nxt += [ref.ext_sub(t, hi), hi]
+                nxt += [t - hi, hi]
             table = nxt
-        return np.array(table, dtype=np.uint64).reshape(-1, 2)
+        return Fp2.stack(table)
     # eq(r, (x_hi, x_lo)) = eq(r_hi, x_hi) eq(r_lo, x_lo): one vectorized product
     a = n // 2
     hi, lo = _eq_table(point[:a]), _eq_table(point[a:])

@@ -3,8 +3,9 @@
 - :func:`ntt` / :func:`intt`: radix-2 NTT on numpy arrays, the readable twin of the Numba
   transform in :mod:`zkinfer.poly.ntt` (same conventions, same results).
 - :func:`evaluate`: Horner evaluation of base or extension coefficients at extension points.
-- :func:`interpolate_at`: evaluate the degree-``d`` polynomial given by its values at
-  ``0, 1, ..., d`` at a point (sumcheck round polynomials).
+- :func:`interpolate_at` (arrays) and :func:`interpolate_scalar` (:class:`Fp2` scalars):
+  evaluate the degree-``d`` polynomial given by its values at ``0, 1, ..., d`` at a point
+  (sumcheck round polynomials).
 
 Conventions: ``ntt(c)[i] = sum_k c[k] w^(ik)`` with ``w = root_of_unity(log n)``; a coset
 transform evaluates at ``shift * w^i``.
@@ -13,6 +14,7 @@ transform evaluates at ``shift * w^i``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -20,9 +22,10 @@ import numpy.typing as npt
 from zkinfer.errors import FieldRangeError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.field import reference as ref
+from zkinfer.field.scalar import Fp2
 
-__all__ = ["domain", "ntt", "intt", "evaluate", "interpolate_at", "lagrange_weights"]
+__all__ = ["domain", "ntt", "intt", "evaluate", "interpolate_at", "interpolate_scalar",
+           "lagrange_weights"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -144,23 +147,18 @@ def _lagrange_denominators(d: int) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _lagrange_ints(d: int, r: tuple[int, int]) -> list[tuple[int, int]]:
-    """``L_i(r)`` on Python ints (scalar work: far cheaper than numpy calls on tiny arrays)."""
-    P = gl.P
-    diffs = [((r[0] - j) % P, r[1]) for j in range(d + 1)]  # r - j
-    # prefix and suffix products of (r - j): L_i = prefix_i * suffix_{i+1} / den_i
-    prefix = [(1, 0)]
+def _lagrange(d: int, r: Fp2) -> list[Fp2]:
+    """``L_i(r)`` for the nodes ``0..d``: ``prod_{j != i} (r - j)`` from prefix and suffix
+    products, times the inverse denominator."""
+    diffs = [r - j for j in range(d + 1)]
+    prefix = [Fp2.ONE]
     for x in diffs:
-        prefix.append(ref.ext_mul(prefix[-1], x))
-    suffix = [(1, 0)] * (d + 2)
+        prefix.append(prefix[-1] * x)
+    suffix = [Fp2.ONE] * (d + 2)
     for j in range(d, -1, -1):
-        suffix[j] = ref.ext_mul(suffix[j + 1], diffs[j])
+        suffix[j] = suffix[j + 1] * diffs[j]
     dens = _lagrange_denominators(d)
-    out = []
-    for i in range(d + 1):
-        num = ref.ext_mul(prefix[i], suffix[i + 1])
-        out.append((num[0] * dens[i] % P, num[1] * dens[i] % P))
-    return out
+    return [prefix[i] * suffix[i + 1] * dens[i] for i in range(d + 1)]
 
 
 def lagrange_weights(d: int, r: npt.ArrayLike) -> U64:
@@ -168,8 +166,7 @@ def lagrange_weights(d: int, r: npt.ArrayLike) -> U64:
 
     Shape ``(d + 1, 2)``.
     """
-    rr = ext.as_ext(r, "r").reshape(2)
-    return np.array(_lagrange_ints(d, (int(rr[0]), int(rr[1]))), dtype=np.uint64)
+    return Fp2.stack(_lagrange(d, Fp2.from_array(ext.as_ext(r, "r").reshape(2))))
 
 
 def interpolate_at(values: npt.ArrayLike, r: npt.ArrayLike) -> U64:
@@ -177,10 +174,10 @@ def interpolate_at(values: npt.ArrayLike, r: npt.ArrayLike) -> U64:
 
     ``values``: extension elements, shape ``(d + 1, 2)``. Returns shape ``(2,)``.
     """
-    v = ext.as_ext(values, "values")
-    rr = ext.as_ext(r, "r").reshape(2)
-    weights = _lagrange_ints(v.shape[0] - 1, (int(rr[0]), int(rr[1])))
-    acc = (0, 0)
-    for w, (a, b) in zip(weights, v.tolist()):
-        acc = ref.ext_add(acc, ref.ext_mul(w, (a, b)))
-    return np.array(acc, dtype=np.uint64)
+    v = Fp2.vector(ext.as_ext(values, "values"))
+    return interpolate_scalar(v, Fp2.from_array(ext.as_ext(r, "r").reshape(2))).to_array()
+
+
+def interpolate_scalar(values: Sequence[Fp2], r: Fp2) -> Fp2:
+    """:func:`interpolate_at` on scalars: ``sum_i L_i(r) values[i]``."""
+    return sum((w * v for w, v in zip(_lagrange(len(values) - 1, r), values)), Fp2.ZERO)

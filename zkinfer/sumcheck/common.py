@@ -15,7 +15,9 @@ Soundness error: at most ``n * d / p^2`` (Schwartz-Zippel per round over ``F_p2`
 
 from __future__ import annotations
 
+import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +27,7 @@ from zkinfer.codec import Reader, Writer
 from zkinfer.errors import ProofFormatError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.field import reference as _ref
+from zkinfer.field.scalar import Fp2
 from zkinfer.transcript import Transcript
 
 __all__ = [
@@ -118,15 +120,12 @@ class Expression:
         v = ext.as_ext(values, "values")
         if v.shape != (self.num_tables, 2):
             raise ValueError(f"expected {self.num_tables} values, got shape {v.shape}")
-        vals = [tuple(x) for x in v.tolist()]
-        t0, t1 = 0, 0
-        for (c0, c1), term in zip(self.coeffs, self.terms):
-            prod = (c0, c1)
-            for j in term:
-                prod = _ref.ext_mul(prod, vals[j])
-            t0 += prod[0]
-            t1 += prod[1]
-        return np.array([t0 % gl.P, t1 % gl.P], dtype=np.uint64)
+        return self.evaluate_scalar(Fp2.vector(v)).to_array()
+
+    def evaluate_scalar(self, values: Sequence[Fp2]) -> Fp2:
+        """``P(values) = sum_t c_t prod_{j in t} values[j]`` on scalars (no shape check)."""
+        return sum((math.prod((values[j] for j in term), start=Fp2(*c))
+                    for c, term in zip(self.coeffs, self.terms)), Fp2.ZERO)
 
     def to_bytes(self) -> bytes:
         """Canonical encoding (absorbed into the transcript)."""

@@ -14,8 +14,8 @@ import numpy.typing as npt
 
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
-from zkinfer.field import goldilocks as gl
-from zkinfer.poly.univariate import interpolate_at
+from zkinfer.field.scalar import Fp2
+from zkinfer.poly.univariate import interpolate_scalar
 from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
 from zkinfer.transcript import Transcript
 
@@ -65,21 +65,16 @@ def verify(
                                 expected=expr.degree, got=int(polys.shape[1]) - 1)
     begin(transcript, num_vars, expr, current)
     point = np.empty((num_vars, 2), dtype=np.uint64)
-    P = gl.P
-    cur = (int(current[0]), int(current[1]))
+    cur = Fp2.from_array(current)
     for j in range(num_vars):
-        values = polys[j]
-        (a0, a1), (b0, b1) = values[0].tolist(), values[1].tolist()
-        # s_j(0) + s_j(1) == claim
-        total = ((a0 + b0) % P, (a1 + b1) % P)
-        if total != cur:
+        s = Fp2.vector(polys[j])  # s_j(0), ..., s_j(d)
+        if s[0] + s[1] != cur:
             raise VerificationError(check, "s(0) + s(1) does not match the claim", round=j,
-                                    expected=cur, got=total)
-        r = round_challenge(transcript, values)
+                                    expected=tuple(cur), got=tuple(s[0] + s[1]))
+        r = round_challenge(transcript, polys[j])
         point[j] = r
-        # claim <- s_j(r_j)
-        cur = tuple(int(x) for x in interpolate_at(values, r))
-    return point, np.array(cur, dtype=np.uint64)
+        cur = interpolate_scalar(s, Fp2.from_array(r))  # s_j(r_j)
+    return point, cur.to_array()
 
 
 def check_final(
