@@ -23,14 +23,14 @@ Soundness error: at most ``sum_k (3 k + 2) / p^2 <= (3 c^2 / 2 + 2 c) / p^2`` (s
 
 Prover (:func:`prove_fraction_sum`): each layer sumcheck has its own prover (:func:`_prove_layer`,
 kernels in :mod:`zkinfer.lookup._kernels`) that sends exactly the messages of the generic
-:func:`zkinfer.sumcheck.prover.prove` (kept as :func:`_prove_fraction_sum_reference` for the
-tests) without an ``eq`` table: it splits ``eq(r, x) = eq(r_1, x_1) eq(r_rest, x_rest)``, sums
-the degree-2 remainder from two square-root-size ``eq`` tables and multiplies by the linear
-factor. Round 0 takes ``G(0)`` from the layer above, which holds ``F``'s two parts; the first
-fold writes a scratch half the layer's size, folded in place afterwards (one pass per round,
-fold and sums fused), and each layer is dropped once its sumcheck no longer needs it. Memory
-beyond the leaves: the layers above them (as large as the leaves; the peak, while the tree is
-built), later at most the last layers and their scratch; the leaves are only read.
+:func:`zkinfer.sumcheck.prover.prove` (the tests compare the two) without an ``eq`` table: it splits
+``eq(r, x) = eq(r_1, x_1) eq(r_rest, x_rest)``, sums the degree-2 remainder from two
+square-root-size ``eq`` tables and multiplies by the linear factor. Round 0 takes ``G(0)`` from the
+layer above, which holds ``F``'s two parts; the first fold writes a scratch half the layer's size,
+folded in place afterwards (one pass per round, fold and sums fused), and each layer is dropped once
+its sumcheck no longer needs it. Memory beyond the leaves: the layers above them (as large as the
+leaves; the peak, while the tree is built), later at most the last layers and their scratch; the
+leaves are only read.
 """
 
 from __future__ import annotations
@@ -157,12 +157,14 @@ def prove_fraction_sum(p: U64, q: U64, transcript: Transcript) -> tuple[Fraction
 
 # ---- the layer prover
 
-_FORCE_DIRECT_G1 = False
-"""Tests only: compute ``G(1)`` by a pass over the tables in every round (the fallback taken
-when ``C r_j = 0``) instead of from the round's claim."""
-
 _P = _r.P
 _mul = _r.ext_mul
+
+
+def _direct_g1(l1: _Ext) -> bool:
+    """Whether ``G(1)`` needs a pass over the tables: ``C eq(r_j, 1) = 0`` (probability about
+    ``n / p^2``), so ``G(1)`` cannot be recovered from the round's claim."""
+    return l1 == (0, 0)
 
 
 def _t(a: U64) -> _Ext:
@@ -238,7 +240,7 @@ def _prove_layer(p: U64, q: U64, parent: list, point: U64, lam: U64, claim: _Ext
         l0 = _sub(coef, l1)  # C eq(r_j, 0) = C (1 - r_j)
         s0 = _mul(l0, g0)
         s1 = _sub(cur, s0)
-        if l1 == (0, 0) or _FORCE_DIRECT_G1:
+        if _direct_g1(l1):
             evaluate = K.layer_eval if threaded else K.layer_eval_serial
             g1 = _t(evaluate(p, q, off, s, point, j, lam0, lam1, True)[2])
         else:
@@ -267,40 +269,6 @@ def _prove_layer(p: U64, q: U64, parent: list, point: U64, lam: U64, claim: _Ext
         (_t(arr[base]), _t(arr[base + 1])) for arr, base in ((p, 0), (p, off), (q, 0), (q, off))
     )], dtype=np.uint64)
     return SumcheckProof(rounds), evals, challenges
-
-
-def _prove_fraction_sum_reference(
-    p: U64, q: U64, transcript: Transcript
-) -> tuple[FractionProof, U64, U64]:
-    """:func:`prove_fraction_sum` through the generic sumcheck prover (reference for tests).
-
-    Materializes ``eq(r, .)`` and copies the four half-tables per layer; same proof, same
-    transcript, several times slower and larger than :func:`prove_fraction_sum`.
-    """
-    from zkinfer.poly import fast
-    from zkinfer.sumcheck.prover import prove
-
-    c = int(p.shape[0]).bit_length() - 1
-    layers_p = [np.ascontiguousarray(p)]
-    layers_q = [np.ascontiguousarray(q)]
-    _build_layers(layers_p, layers_q)
-    root = np.stack([layers_p[-1][0], layers_q[-1][0]])
-    transcript.append_int(_LABEL_LEAVES, c)
-    transcript.append_ext(_LABEL_ROOT, root)
-    point = np.zeros((0, 2), dtype=np.uint64)
-    out_layers = []
-    for k in range(c):
-        child_p, child_q = layers_p[c - k - 1], layers_q[c - k - 1]  # 2^(k+1) entries
-        h = child_p.shape[0] // 2
-        lam = transcript.challenge_ext(_LABEL_LAMBDA)
-        tables = [fast.eq_table(point), child_p[:h], child_p[h:], child_q[:h], child_q[h:]]
-        out = prove(tables, _layer_expression(lam), transcript)
-        evals = np.ascontiguousarray(out.evaluations[1:])
-        transcript.append_ext(_LABEL_EVALS, evals)
-        mu = transcript.challenge_ext(_LABEL_MU)
-        out_layers.append((out.proof, evals))
-        point = np.concatenate([mu[None], out.point])
-    return FractionProof(root, tuple(out_layers)), root, point
 
 
 def verify_fraction_sum(
