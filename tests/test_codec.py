@@ -205,3 +205,60 @@ def test_every_bit_flip_rejected_or_decoded_to_other_values():
             continue
         assert got != original, f"bit {bit}"
     assert 0 < rejected < 8 * len(_sample())  # both outcomes occur (magic, counts; plain values)
+
+
+# ---------------------------------------------------------------------------------------------
+# the public-model schema of the key format
+
+
+#: BLAKE2b-256 of the schema of key format 3 (class and field names, in encoding order). A
+#: change to the schema changes key bytes: it needs a new key format version and a new entry.
+_SCHEMA_DIGESTS = {3: "dc6b35acd91182a1612bc2d24c516da42e0e4ff0cd00359103b2db124d14449f"}
+
+
+def _schema_digest() -> str:
+    import hashlib
+
+    from zkinfer.proof import model_schema
+
+    text = ";".join(f"{cls}:{','.join(fields)}" for cls, fields in model_schema())
+    return hashlib.blake2b(text.encode(), digest_size=32).hexdigest()
+
+
+def test_public_model_schema_is_the_one_recorded_for_the_key_format():
+    from zkinfer.proof import KEY_FORMAT_VERSION
+
+    assert _schema_digest() == _SCHEMA_DIGESTS[KEY_FORMAT_VERSION]
+
+
+def test_public_model_schema_lists_exactly_the_fields_of_each_class():
+    import dataclasses
+
+    from zkinfer.proof import _model_classes, model_schema
+
+    schema = dict(model_schema())
+    assert set(schema) == set(_model_classes())
+    for name, cls in _model_classes().items():
+        assert schema[name] == tuple(f.name for f in dataclasses.fields(cls)), name
+
+
+def test_a_renamed_field_cannot_change_key_bytes_silently(monkeypatch):
+    import dataclasses
+
+    import zkinfer.proof as proof_mod
+    from zkinfer.model.intmodel import Requant
+
+    @dataclasses.dataclass(frozen=True)
+    class Renamed:  # Requant with "shift" renamed
+        m: np.ndarray
+        shift_bits: int
+        lo: int
+        hi: int
+
+    Renamed.__name__ = "Requant"
+    classes = dict(proof_mod._model_classes())
+    classes["Requant"] = Renamed
+    monkeypatch.setattr(proof_mod, "_model_classes", lambda: classes)
+    with pytest.raises(ValueError, match="Requant has no field 'shift' of the key format's model schema"):
+        proof_mod.encode_public_model(Renamed(np.zeros(1, dtype=np.int64), 3, 0, 1))
+    assert Requant.__name__ == "Requant"

@@ -504,7 +504,7 @@ def test_key_with_another_models_weight_commitment_rejected(mlp, transformer):
 def test_every_field_of_the_public_model_has_a_decoding_rule():
     for name, cls in proof_mod._model_classes().items():
         for f in dataclasses.fields(cls):
-            assert callable(proof_mod._field_rule(name, f)), f"{name}.{f.name}"
+            assert callable(proof_mod._FIELD_RULES[name][f.name]), f"{name}.{f.name}"
 
 
 def test_honest_keys_decode_to_their_models(mlp, transformer):

@@ -119,9 +119,12 @@ def _write_value(w: Writer, v, depth: int, strip: bool) -> None:
         name = type(v).__name__
         w.u8(9)
         w.bytes(name.encode())
-        for f in dataclasses.fields(v):
-            value = getattr(v, f.name)
-            if strip and (name, f.name) in _SHAPE_ONLY and value is not None:
+        for field_name in _FIELD_RULES[name]:
+            if not hasattr(v, field_name):
+                raise ValueError(f"{name} has no field {field_name!r} of the key format's model "
+                                 "schema (a renamed field needs a new key format version)")
+            value = getattr(v, field_name)
+            if strip and (name, field_name) in _SHAPE_ONLY and value is not None:
                 w.u8(10)  # a weight matrix: its shape only
                 w.u32s(np.shape(value))
             else:
@@ -250,8 +253,12 @@ _LINEAR = _instance("IntLinear")
 _REQUANT = _instance("Requant")
 _NORM = _optional(_instance("IntLayerNorm"))
 
-#: The rule of every field of every whitelisted class: its type (ranges are checked by
-#: :func:`zkinfer.model.intmodel.validate` once the whole model is read).
+#: The public-model schema of key format :data:`KEY_FORMAT_VERSION`: every whitelisted class's
+#: fields, in encoding order, each with its rule (its type; ranges are checked by
+#: :func:`zkinfer.model.intmodel.validate` once the whole model is read). The encoding follows
+#: this list, not the dataclasses' own fields, so renaming or reordering a field cannot change
+#: key bytes silently: the writer then fails, and a test compares this list with the classes and
+#: with the schema recorded for the key format. Changing it means a new key format version.
 _FIELD_RULES: dict[str, dict[str, _Rule]] = {
     "TransformerConfig": {
         **dict.fromkeys(("n_layers", "d_model", "n_heads", "d_ff", "max_seq_len", "vocab_size"), _int),
@@ -276,35 +283,19 @@ _FIELD_RULES: dict[str, dict[str, _Rule]] = {
         "tok_emb": _weights, "pos_emb": _weights, "layers": _tuple_of(_instance("IntLayer")),
         "emb_ln": _NORM, "final_ln": _NORM, "pool_shift": _int, "widths": _mapping_of(_width),
         "out_scale": _optional(_FLOATS), "scales": _mapping_of(_FLOATS),
+        "provenance": _optional(_instance("Provenance")),
     },
+    "Provenance": {"kind": _text, "name": _text, "seed": _optional(_int),
+                   "weights_sha256": _text, "calibration_sha256": _text},
 }  # fmt: skip
 
 
-def _annotation_rule(annotation: str) -> _Rule | None:
-    """The rule an annotation implies: a scalar type, a whitelisted class, either ``| None``."""
-    if annotation.endswith("|None"):
-        inner = _annotation_rule(annotation[: -len("|None")])
-        return None if inner is None else _optional(inner)
-    scalars = {"int": _int, "float": _number, "str": _text, "bool": _flag}
-    if annotation in scalars:
-        return scalars[annotation]
-    if annotation in _model_classes():
-        return _instance(annotation)
-    return None
+def model_schema() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``((class, (field, ...)), ...)``: the encoded fields of every whitelisted class."""
+    return tuple((name, tuple(rules)) for name, rules in _FIELD_RULES.items())
 
 
-def _field_rule(cls_name: str, f: dataclasses.Field) -> _Rule:
-    """The rule of one field: from :data:`_FIELD_RULES`, or else from its annotation if that is
-    a scalar type or a whitelisted class (e.g. a field added later, such as
-    ``IntModel.provenance``); arrays and containers always need an explicit rule."""
-    rule = _FIELD_RULES.get(cls_name, {}).get(f.name)
-    if rule is None:
-        # annotations are strings here (``from __future__ import annotations``)
-        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-        rule = _annotation_rule(annotation.replace(" ", ""))
-    if rule is None:
-        raise ProofFormatError(f"model description: no decoding rule for {cls_name}.{f.name}")
-    return rule
+
 
 
 def _read_text(r: Reader, path: str) -> str:
@@ -362,9 +353,9 @@ def _read_value(r: Reader, depth: int, path: str = "model"):
         if cls is None:
             raise ProofFormatError(f"unknown model class {name!r}")
         kwargs = {}
-        for f in dataclasses.fields(cls):
-            rule = _field_rule(name, f)
-            kwargs[f.name] = rule(_read_value(r, depth + 1, f"{path}.{f.name}"), f"{path}.{f.name}")
+        for field_name, rule in _FIELD_RULES[name].items():
+            where = f"{path}.{field_name}"
+            kwargs[field_name] = rule(_read_value(r, depth + 1, where), where)
         try:
             return cls(**kwargs)
         except ModelError as exc:  # the configurations check their own values

@@ -20,7 +20,7 @@ from zkinfer.proof import (
     encode_public_model,
     statement_transcript,
 )
-from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
+from zkinfer.protocol.model_circuit import build_circuit, weight_columns, weight_matrices
 from zkinfer.protocol.witness import build_witness, weight_table
 
 __all__ = ["setup", "prove", "prove_many", "prove_trace"]
@@ -71,21 +71,20 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
         check_declared_widths(model)
         pcs = pcs or _default_pcs()
         sub = prefixed(tracker, "committing the weights")
-        circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
+        columns = weight_columns(model)
         matrices = weight_matrices(model)
         tables = []
-        for name, col in circuit.weights.items():
+        for name, col in columns.items():
             if sub is not None:
-                sub("building tables", len(tables), len(circuit.weights))
+                sub("building tables", len(tables), len(columns))
             tables.append(weight_table(matrices[name], col))
         if sub is not None:
-            sub("building tables", len(tables), len(circuit.weights))
+            sub("building tables", len(tables), len(columns))
         commitment, data = pcs.commit(tables, progress=sub)
         del tables
         vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
         # the weight tables are views into the committed vector (no second copy)
-        views = {name: data.layout.block(data.vector, k)
-                 for k, name in enumerate(circuit.weights)}
+        views = {name: data.layout.block(data.vector, k) for k, name in enumerate(columns)}
         pk = ProvingKey(model, pcs, vk, commitment, data, views)
         if tracker is not None:
             tracker.finish()
