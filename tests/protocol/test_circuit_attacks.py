@@ -32,6 +32,7 @@ import pytest
 
 import zkinfer
 from tests.cheating import engine as ce
+from tests.protocol.requant_design import RequantSpec, requant_identities, requant_witness
 from zkinfer.commit import TrivialPCS
 from zkinfer.errors import VerificationError
 from zkinfer.field import goldilocks as gl
@@ -40,7 +41,6 @@ from zkinfer.proof import Proof
 from zkinfer.protocol import circuit as circuit_mod
 from zkinfer.protocol import model_circuit
 from zkinfer.protocol.constraints import Broadcast, debug_check, prove_identities, verify_identities
-from zkinfer.protocol.requant import RequantSpec, requant_identities, requant_witness
 from zkinfer.transcript import Transcript
 
 IDS = ce.IDS

@@ -7,15 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zkinfer.errors import FieldRangeError
-from zkinfer.field import goldilocks as gl
-from zkinfer.protocol.constraints import Broadcast, debug_check
-from zkinfer.protocol.requant import (
+from tests.protocol.requant_design import (
     RequantSpec,
     requant_identities,
     requant_ranges,
     requant_witness,
 )
+from zkinfer.errors import FieldRangeError
+from zkinfer.field import goldilocks as gl
+from zkinfer.protocol.constraints import Broadcast, debug_check
 
 SPEC = RequantSpec("l0", shift=12, lo=-128, hi=127, acc_bits=24, m_bits=16)
 

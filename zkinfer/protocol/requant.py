@@ -1,19 +1,19 @@
-"""Requantization ``out = clamp((acc * m + 2^(s-1)) >> s, lo, hi)`` as identities and ranges.
+"""Requantization ``out = clamp((pre + 2^(s-1)) >> s, lo, hi)`` as identities over ranges.
 
-Columns (row-major ``(rows, channels)`` tensors, ``m`` per output channel and public):
+``pre`` is a sum of products of columns (e.g. ``acc m``, the accumulator times its public
+multiplier). The columns, named after a prefix:
 
 ==========  ===================================================================
-``acc``     the accumulator (constrained by its own relation, e.g. a matmul)
-``q``       the rounded quotient (advice)
-``rem``     the remainder, ``0 <= rem < 2^s`` (advice, range-checked)
-``out``     the clamped output, ``lo <= out <= hi`` (range-checked)
-``below``   ``max(lo - q, 0)`` (advice, range-checked ``>= 0``)
-``above``   ``max(q - hi, 0)`` (advice, range-checked ``>= 0``)
+``q``       the rounded quotient
+``rem``     the remainder, ``0 <= rem < 2^s`` (range-checked by the caller)
+``out``     the clamped output, ``lo <= out <= hi`` (range-checked by the caller)
+``below``   ``max(lo - q, 0)`` (range-checked ``>= 0`` by the caller)
+``above``   ``max(q - hi, 0)`` (range-checked ``>= 0`` by the caller)
 ==========  ===================================================================
 
-Identities (each on the whole padded tensor):
+Identities (each on the whole padded tensor), from :func:`rounding_and_clamp`:
 
-1. ``acc m + 2^(s-1) - q 2^s - rem = 0``
+1. ``pre + 2^(s-1) - q 2^s - rem = 0``
 2. ``out - q - below + above = 0``
 3. ``below (out - lo) = 0`` (below > 0 only when the output sits at ``lo``)
 4. ``above (hi - out) = 0``
@@ -24,91 +24,15 @@ one too, and (1) then holds over the integers with ``0 <= rem < 2^s``: ``q`` is 
 ``out = hi``, impossible; so both are 0 and ``out = q``. If ``q < lo``, ``below = 0`` would give
 ``out <= q < lo``; so ``out = lo``, ``above = 0`` and ``below = lo - q``. Symmetrically above.
 
-Field bound: ``|acc m| + 2^s < p / 2`` must hold for the declared widths (checked by
-:func:`requant_plan`).
+Field bound: ``|pre| + 2^s < p / 2`` must hold, or the identities need not hold over the
+integers (:mod:`zkinfer.protocol.bounds` checks every identity of the circuit).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
-
-from zkinfer.errors import FieldRangeError
 from zkinfer.protocol.constraints import Identity
 
-__all__ = [
-    "RangeCheck",
-    "RequantSpec",
-    "rounding_and_clamp",
-    "requant_witness",
-    "requant_identities",
-    "requant_ranges",
-]
-
-_HALF_P_BITS = 62  # every integer identity here stays below 2^62 < p / 2
-
-
-@dataclass(frozen=True)
-class RangeCheck:
-    """``0 <= scale * column + offset < 2^bits`` (``scale`` is +1 or -1)."""
-
-    column: str
-    bits: int
-    scale: int = 1
-    offset: int = 0
-
-    def values(self, column: npt.ArrayLike) -> np.ndarray:
-        """The checked integers ``scale * column + offset``."""
-        return self.scale * np.asarray(column, dtype=np.int64) + self.offset
-
-
-@dataclass(frozen=True)
-class RequantSpec:
-    """One requantization: column prefix, shift, clamp bounds and declared widths.
-
-    Attributes:
-        name: prefix of the columns (``name.q``, ``name.rem``, ...); ``acc`` and ``m`` are named
-            by the caller.
-        shift: ``s >= 1``.
-        lo, hi: clamp bounds, ``lo < hi``.
-        acc_bits: declared signed width of ``acc``; m_bits: signed width of the multipliers.
-    """
-
-    name: str
-    shift: int
-    lo: int
-    hi: int
-    acc_bits: int
-    m_bits: int
-
-    def __post_init__(self) -> None:
-        if self.shift < 1 or self.lo >= self.hi:
-            raise FieldRangeError(f"{self.name}: need shift >= 1 and lo < hi")
-        if self.acc_bits + self.m_bits > _HALF_P_BITS:
-            raise FieldRangeError(f"{self.name}: acc * m may reach 2^{self.acc_bits + self.m_bits},"
-                                  " beyond p / 2")
-
-    @property
-    def q_bits(self) -> int:
-        """Width of ``below`` / ``above``: ``|q| < 2^(acc_bits + m_bits - 1 - s) + 1``."""
-        return max(1, self.acc_bits + self.m_bits - self.shift + 1)
-
-
-def requant_witness(acc: npt.ArrayLike, m: npt.ArrayLike, spec: RequantSpec) -> dict[str, np.ndarray]:
-    """The advice columns for integer ``acc`` (``(rows, channels)``) and multipliers ``m``."""
-    a = np.asarray(acc, dtype=np.int64)
-    pre = a * np.asarray(m, dtype=np.int64)[None, :] + (1 << (spec.shift - 1))
-    q = pre >> spec.shift
-    out = np.clip(q, spec.lo, spec.hi)
-    return {
-        f"{spec.name}.q": q,
-        f"{spec.name}.rem": pre - (q << spec.shift),
-        f"{spec.name}.out": out,
-        f"{spec.name}.below": np.maximum(spec.lo - q, 0),
-        f"{spec.name}.above": np.maximum(q - spec.hi, 0),
-    }
+__all__ = ["rounding_and_clamp"]
 
 
 def rounding_and_clamp(prefix: str, pre_terms, shift: int, lo: int, hi: int,
@@ -134,25 +58,3 @@ def rounding_and_clamp(prefix: str, pre_terms, shift: int, lo: int, hi: int,
         # above (hi - out) = 0
         Identity.of(f"{prefix} clamp high", (hi, [above]), (-1, [above, out])),
     ]
-
-
-def requant_identities(spec: RequantSpec, acc: str, m: str) -> list[Identity]:
-    """The four identities for ``pre = acc m`` (``m`` names a public column)."""
-    return rounding_and_clamp(spec.name, [(1, [acc, m])], spec.shift, spec.lo, spec.hi)
-
-
-def requant_ranges(spec: RequantSpec) -> list[RangeCheck]:
-    """The range checks that make the identities exact (see the module docstring)."""
-    n = spec.name
-    span = spec.hi - spec.lo
-    out_bits = max(1, span.bit_length())
-    checks = [
-        RangeCheck(f"{n}.rem", spec.shift),
-        RangeCheck(f"{n}.below", spec.q_bits),
-        RangeCheck(f"{n}.above", spec.q_bits),
-        RangeCheck(f"{n}.out", out_bits, offset=-spec.lo),  # out - lo >= 0
-    ]
-    if (1 << out_bits) - 1 != span:
-        # out - lo < 2^bits is looser than out <= hi: also check hi - out >= 0
-        checks.append(RangeCheck(f"{n}.out", out_bits, scale=-1, offset=spec.hi))
-    return checks
