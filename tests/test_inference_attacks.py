@@ -49,7 +49,7 @@ from zkinfer.protocol.model_circuit import build_circuit
 from zkinfer.protocol.openings import OpeningsProof
 from zkinfer.protocol.range import RangeProof
 from zkinfer.protocol.zerocheck import ZerocheckProof
-from zkinfer.prover import prove_trace
+from zkinfer.testing import prove_trace
 
 CFG = TransformerConfig(n_layers=2, d_model=8, n_heads=1, d_ff=12, max_seq_len=8, vocab_size=32,
                         block="mlp")

@@ -25,7 +25,7 @@ from zkinfer.model.intmodel import OpLinear, ops
 from zkinfer.models import tiny_mlp
 from zkinfer.proof import VerifyingKey, encode_public_model
 from zkinfer.protocol.bounds import FieldBoundError
-from zkinfer.prover import prove_trace
+from zkinfer.testing import prove_trace
 
 IDS = np.array([3, 1, 4, 1, 5, 9, 2], dtype=np.int64)
 

@@ -16,7 +16,7 @@ from zkinfer.commit import TrivialPCS
 from zkinfer.errors import VerificationError
 from zkinfer.model.forward import forward
 from zkinfer.models import tiny
-from zkinfer.prover import prove_trace
+from zkinfer.testing import prove_trace
 
 IDS = np.array([5, 17, 200, 3], dtype=np.int64)
 

@@ -23,7 +23,7 @@ from zkinfer.proof import (
 from zkinfer.protocol.model_circuit import build_circuit, weight_columns, weight_matrices
 from zkinfer.protocol.witness import build_witness, weight_table
 
-__all__ = ["setup", "prove", "prove_many", "prove_trace"]
+__all__ = ["setup", "prove", "prove_many"]
 
 
 def _default_pcs():
@@ -163,8 +163,8 @@ def _prove_one(pk: ProvingKey, ids, callback, overall=None) -> Proof:
     trace = forward(pk.model, ids)
     if progress is not None:
         progress("integer forward", 1, 1)
-    proof = prove_trace(pk, np.asarray(ids, dtype=np.int64), dict(trace.items()),
-                        np.asarray(trace.output, dtype=np.int64), progress=progress)
+    proof = _prove_trace(pk, np.asarray(ids, dtype=np.int64), dict(trace.items()),
+                         np.asarray(trace.output, dtype=np.int64), progress=progress)
     if progress is not None:
         progress.finish()
     return proof
@@ -206,17 +206,12 @@ def prove_many(pk: ProvingKey, inputs: Iterable[np.ndarray], progress=None) -> I
             callback.close()
 
 
-def prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
-                output: np.ndarray, strict: bool = True, progress=None) -> Proof:
-    """Prove a given trace (the honest one comes from :func:`prove`).
+def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
+                 output: np.ndarray, progress=None, *, strict: bool = True) -> Proof:
+    """Prove the trace ``columns`` of ``ids`` (from the integer forward in :func:`prove`).
 
-    Exposed for tests of cheating provers: a trace that breaks the model's semantics yields a
-    proof the verifier rejects (or an error here when a value leaves its range check).
-
-    Arguments:
-        strict: with ``False``, values outside their range checks are committed anyway (their
-            limbs keep the low bits), to test that the verifier rejects such proofs.
-        progress: ``None`` or a ``progress(stage, done, total)`` callable.
+    ``strict=False`` (only :func:`zkinfer.testing.prove_trace` passes it, for tests of cheating
+    provers) commits values outside their range checks anyway, their limbs keeping the low bits.
 
     Raises:
         ModelError: a trace value does not fit the circuit's range checks (``strict``).

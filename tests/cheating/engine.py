@@ -59,11 +59,11 @@ from zkinfer.protocol.constraints import debug_check
 from zkinfer.protocol.model_circuit import build_circuit
 from zkinfer.protocol.relation import ProverContext
 from zkinfer.protocol.witness import build_witness
-from zkinfer.prover import prove_trace
 from zkinfer.sumcheck import common
 from zkinfer.sumcheck import prover as sumcheck_prover
 from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.sumcheck.prover import SumcheckOutput
+from zkinfer.testing import prove_trace
 from zkinfer.transcript import Transcript
 
 __all__ = [

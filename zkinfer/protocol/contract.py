@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
+from zkinfer.field.scalar import Fp2
 from zkinfer.poly.multilinear import eq_eval
 from zkinfer.protocol.matmul import MatmulProof, ProductStep
 from zkinfer.protocol.relation import ProverContext, Relation, Terms, VerifierContext, expect
@@ -146,8 +147,8 @@ class ContractRel(Relation):
         a_val = ext.as_ext(step.proof.a_eval, "a")
         b_val = ext.as_ext(step.proof.b_eval, "b")
         # s_last(r_last) == eq(r_h, s_h) A~(r_A(s)) B~(r_B(s))
-        e = eq_eval(segs[self.batch], s[:bb]) if self.batch else ext.ones(())
-        if not np.array_equal(ext.mul(e, ext.mul(a_val, b_val)), final):
+        e = Fp2.from_array(eq_eval(segs[self.batch], s[:bb])) if self.batch else Fp2.ONE
+        if e * Fp2.from_array(a_val) * Fp2.from_array(b_val) != Fp2.from_array(final):
             raise VerificationError(check, "final evaluation does not match")
         self._claims(ctx, segs, s, a_val, b_val)
 

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from zkinfer.codec import Reader, Writer
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
+from zkinfer.field.scalar import Fp2
 from zkinfer.lookup.gkr import FractionProof
 from zkinfer.lookup.logup import LookupProof, prove_lookup, range_table_eval, verify_lookup
 from zkinfer.poly.multilinear import evaluate
@@ -116,14 +117,10 @@ class TableRel(Relation):
     def label(self) -> str:
         return self.name
 
-    def _f(self, circuit, beta: U64, src_v: U64, out_v: U64, ind: U64) -> U64:
-        """``f = src + offset Ind + beta out + (1 - Ind)(offset + beta T[offset])`` at a point
-        where ``src``, ``out``, ``Ind`` take these values."""
-        off = ext.from_base(np.uint64(self.offset))
-        t_off = ext.from_base(circuit.tables[self.table][self.offset])
-        real = ext.add(ext.add(src_v, ext.mul(off, ind)), ext.mul(beta, out_v))
-        pad = ext.mul(ext.sub(ext.ones(()), ind), ext.add(off, ext.mul(beta, t_off)))
-        return ext.add(real, pad)
+    def _f(self, circuit, beta: Fp2, src: Fp2, out: Fp2, ind: Fp2) -> Fp2:
+        """``f`` at a point where ``src``, ``out``, ``Ind`` take these values."""
+        off, t_off = self.offset, int(circuit.tables[self.table][self.offset])
+        return src + off * ind + beta * out + (1 - ind) * (off + beta * t_off)
 
     def _indicator(self, circuit):
         """The public indicator of ``src``'s real entries, or ``None`` if it has no padding."""
@@ -146,7 +143,7 @@ class TableRel(Relation):
         ind = self._indicator(circuit)
         real = ind.table(n) if ind is not None else np.ones(1 << n, dtype=np.uint64)
         tvals = circuit.tables[self.table]
-        pad = self._f(circuit, beta, ext.zeros(()), ext.zeros(()), ext.zeros(()))
+        pad = self._f(circuit, Fp2.from_array(beta), Fp2.ZERO, Fp2.ZERO, Fp2.ZERO).to_array()
         f = np.empty((1 << n, 2), dtype=np.uint64)
         PK.pair_column(ctx.tables[self.src], ctx.tables[self.out], real, np.uint64(self.offset),
                        beta[0], beta[1], pad[0], pad[1], f)
@@ -170,8 +167,9 @@ class TableRel(Relation):
         if evals.shape != (2, 2):
             raise VerificationError(check, "expected two evaluations")
         ind = self._indicator(circuit)
-        ind_v = ind.evaluate(lk.f_point) if ind is not None else ext.ones(())
-        if not np.array_equal(self._f(circuit, beta, evals[0], evals[1], ind_v), lk.f_value):
+        ind_v = Fp2.from_array(ind.evaluate(lk.f_point)) if ind is not None else Fp2.ONE
+        src_v, out_v = Fp2.vector(evals)
+        if self._f(circuit, Fp2.from_array(beta), src_v, out_v, ind_v) != Fp2.from_array(lk.f_value):
             raise VerificationError(check, "looked-up pairs do not match the columns")
         # t(r) = r as an index + beta T~(r)
         want_t = ext.add(range_table_eval(lk.t_point), ext.mul(beta, evaluate(tvals, lk.t_point)))
