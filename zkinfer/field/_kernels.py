@@ -159,12 +159,6 @@ def ext_mul(a0, a1, b0, b1):
 
 
 @_inline
-def ext_mul_base(a0, a1, b):
-    """``(a0 + a1 X) * b`` with ``b`` in ``F_p``."""
-    return mul(a0, b), mul(a1, b)
-
-
-@_inline
 def ext_inv(a0, a1):
     """Inverse in ``F_p2``: ``(a0 - a1 X) / (a0^2 - 7 a1^2)``; ``(0, 0)`` maps to ``(0, 0)``."""
     norm = sub(mul(a0, a0), mul(W, mul(a1, a1)))

@@ -3,11 +3,10 @@
 ================  ================================================================
 module            contents
 ================  ================================================================
-``multilinear``   eq tables, evaluation, folding (numpy only; the verifier's)
-``univariate``    numpy NTT twin, Horner, Lagrange interpolation on ``0..d``
+``multilinear``   eq tables and ``eq`` values, evaluation, folding (numpy only; the verifier's)
+``univariate``    numpy NTT twin, Horner, Lagrange interpolation on ``0..d`` (numpy only)
 ``fast``          Numba versions of the multilinear operations (prover)
 ``ntt``           Numba NTT, coset NTT and Reed-Solomon low-degree extension (prover)
-``reference``     pure-Python twins on Python ints (test oracle)
 ``_kernels``      the Numba kernels themselves
 ================  ================================================================
 
