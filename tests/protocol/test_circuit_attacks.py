@@ -296,13 +296,13 @@ def test_forged_output_with_negative_below_rejected_by_the_range_check_of_below(
 def test_forged_output_with_negative_below_accepted_without_that_range_check(mlp):
     # the control: the circuit without the range check of below (both sides build it; the
     # field-bound check, which would refuse that circuit, is bypassed too) accepts the forgery
-    real = circuit_mod.Circuit.add_advice
+    real = circuit_mod.Circuit.add_trace
 
-    def add_advice(self, name, shape, width, rule):
-        return real(self, name, shape, None if name.endswith(".below") else width, rule)
+    def add_trace(self, name, shape, width, padded_zero=True):
+        return real(self, name, shape, None if name.endswith(".below") else width, padded_zero)
 
     cols, advice = _clamped_to(mlp, "lo")
-    with mock.patch.object(circuit_mod.Circuit, "add_advice", add_advice), \
+    with mock.patch.object(circuit_mod.Circuit, "add_trace", add_trace), \
             mock.patch.object(model_circuit, "check_field_bounds", lambda c: None):
         proof = ce.prove_forged(mlp.pk, IDS, cols, cols["pool.mean"],
                                 edit_circuit=ce.advice(advice))

@@ -176,7 +176,8 @@ class Circuit:
         identities: ``num_vars -> identities`` (one zero-check per key, in sorted order).
         ranges: range relations, grouped at proving time by limb width.
         advice: ``name -> fn(columns) -> int array`` computing the proof's own advice columns
-            from the (real-shaped) trace columns, in registration order (prover only).
+            from the (real-shaped) trace columns (prover only: the witness plan of
+            :func:`~zkinfer.protocol.model_circuit.witness_plan`; empty on the verifier's side).
         limb_cols: every limb of every range check (committed ones and linear top limbs).
         linear: the linear (uncommitted) columns, in registration order (:class:`LinearCol`).
         public_bounds: ``name -> (lo, hi)``: the integer range of every public column's entries
@@ -223,12 +224,6 @@ class Circuit:
             bits, signed = width
             self.range(name, bits, 1, (1 << (bits - 1)) if signed else 0)
         return c
-
-    def add_advice(self, name: str, shape: Sequence[int], width: tuple[int, bool] | None,
-                   rule) -> Col:
-        """A committed column the proof adds, computed by ``rule(columns)`` (prover side)."""
-        self.advice[name] = rule
-        return self.add_trace(name, shape, width)
 
     def add_linear(self, name: str, shape: Sequence[int], width: tuple[int, bool] | None,
                    terms: Sequence[tuple[int, str]], publics: Sequence[tuple[int, str]] = ()
