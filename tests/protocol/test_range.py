@@ -268,22 +268,22 @@ def test_tree_structure_must_match_the_sizes():
 
 
 def test_codec_round_trip_and_bounds():
-    from zkinfer.proof import _read_step, _write_step
+    from zkinfer.protocol.engine import RangeChecks
 
     groups, mults = instance(12)
     proof, _ = prove(groups, mults, 2)
     w = Writer()
-    _write_step(w, proof)
+    RangeChecks.write(w, proof)
     data = w.finish()
     r = Reader(data)
-    back = _read_step(r)
+    back = RangeChecks.read(r)
     r.finish()
     assert isinstance(back, RangeProof) and len(back.trees) == len(proof.trees)
     assert np.array_equal(back.evals, proof.evals)
     verify(SIZES, back, 2)
     # a huge tree count is refused before anything is allocated
-    forged = data[:1] + (2**31).to_bytes(4, "little") + data[5:]
-    with pytest.raises(ProofFormatError):
-        _read_step(Reader(forged))
-    with pytest.raises(ProofFormatError):
-        _read_step(Reader(data[:-1]))
+    forged = (2**31).to_bytes(4, "little") + data[4:]
+    with pytest.raises(ProofFormatError, match="exceeds the bound"):
+        RangeChecks.read(Reader(forged))
+    with pytest.raises(ProofFormatError, match="exceeds the 191 left"):
+        RangeChecks.read(Reader(data[:-1]))
