@@ -69,7 +69,12 @@ VERIFIER_MODULES = [
     "zkinfer/sumcheck/common.py",
     "zkinfer/lookup/gkr.py",
     "zkinfer/lookup/logup.py",
+    "zkinfer/lookup/range.py",
     "zkinfer/protocol/engine.py",
+    "zkinfer/protocol/relation.py",
+    "zkinfer/protocol/contract.py",
+    "zkinfer/protocol/pairs.py",
+    "zkinfer/protocol/axis_sum.py",
     "zkinfer/protocol/constraints.py",
     "zkinfer/protocol/zerocheck.py",
     "zkinfer/protocol/matmul.py",
@@ -79,7 +84,9 @@ VERIFIER_MODULES = [
 ]
 #: Modules that declare the circuit's identities and range checks.
 CIRCUIT_MODULES = ["zkinfer/protocol/model_circuit.py", "zkinfer/protocol/requant.py",
-                   "zkinfer/protocol/circuit.py"]
+                   "zkinfer/protocol/circuit.py",
+                   *sorted(str(p.relative_to(ROOT))
+                           for p in (ROOT / "zkinfer/model/ops").glob("*.py"))]
 ERRORS = {"VerificationError", "ProofFormatError"}
 #: Equivalent mutants: checks that cannot fire, so that no input kills their mutant. Keyed by
 #: ``(path, function, kind, first line of the site)`` (not the line number, which moves), with
@@ -91,14 +98,14 @@ EQUIVALENT = {
         "unreachable: the tag is read with r.u8(10), which refuses tags above 10, and tags 0..10 "
         "are all handled before it",
     # Redundant range checks: the column is pinned by a relation or identity over columns that
-    # are range-checked, and the field-bound check (protocol/bounds.py, run by build_circuit on
-    # both sides) derives its bound from that definition; if it could not, the circuit would be
+    # are range-checked, and the field-bound check (protocol/bounds.py, run when the circuit is
+    # built on both sides) derives its bound from that definition; if it could not, the circuit would be
     # refused at build time, which every proving test would notice.
-    ("zkinfer/protocol/model_circuit.py", "_pool", "width-dropped",
+    ("zkinfer/model/ops/pool.py", "gadget", "width-dropped",
      'c.add_trace("pool.sum", (d,), widths["pool.sum"])'):
         "pool.sum = sum_i h[i] (the column-sum relation) over range-checked h, exact over the "
         "integers since n 2^bits(h) < p / 2",
-    ("zkinfer/protocol/model_circuit.py", "_layernorm", "width-dropped",
+    ("zkinfer/model/ops/layernorm.py", "gadget", "width-dropped",
      'c.add_trace(f"{P}.{key}", mat, widths[f"{P}.{key}"])'):
         "c and z: 'center' pins c = x - mean and 'scale' pins z = c rsqrt over range-checked x, "
         "mean and rsqrt, both below p / 2",

@@ -205,14 +205,14 @@ class RangeChecks:
                                     mult_names, check="range")
 
     def terms(self, circuit: Circuit) -> Terms:
-        from zkinfer.protocol.range import MAX_TREE_VARS, _blocks, _plan
+        from zkinfer.lookup.range import MAX_TREE_VARS, block_list, tree_plan
 
         t = Terms()
         if not circuit.range_widths():
             return t
-        blocks = _blocks(self._sizes(circuit))
+        blocks = block_list(self._sizes(circuit))
         t.lookups = sum(1 << b.num_vars for b in blocks)  # the non-padding leaves
-        for tree in _plan(blocks, MAX_TREE_VARS):
+        for tree in tree_plan(blocks, MAX_TREE_VARS):
             t += gkr_terms(tree.num_vars)
         t.claims = len(blocks)
         return t
@@ -378,10 +378,10 @@ def _range_listener(progress, sizes: dict[int, list[int]]):
     ``None`` without ``progress``."""
     if progress is None:
         return None
-    from zkinfer.protocol import range as rng
+    from zkinfer.lookup import range as rng
     from zkinfer.sumcheck.common import _LABEL_ROUND
 
-    plan = rng._plan(rng._blocks(sizes), rng.MAX_TREE_VARS)
+    plan = rng.tree_plan(rng.block_list(sizes), rng.MAX_TREE_VARS)
     leaves = [1 << tree.num_vars for tree in plan]
     total = max(1, sum(leaves))
     state = {"tree": 0, "done": 0, "half": False}
@@ -394,7 +394,7 @@ def _range_listener(progress, sizes: dict[int, list[int]]):
         if label == _LABEL_ROUND and not state["half"]:
             state["half"] = True
             progress("range checks: leaves", state["done"] + leaves[k] // 2, total)
-        elif label == rng._LABEL_BLOCK_EVALS:
+        elif label == rng.LABEL_BLOCK_EVALS:
             state["done"] += leaves[k]
             state["tree"], state["half"] = k + 1, False
             progress("range checks: leaves", state["done"], total)
