@@ -11,8 +11,9 @@ output) and the prover's witness from the trace, then checks, in the circuit's o
 
 It names the first relation, identity or range check that fails, so a proof author can see
 which one a tampered or buggy trace breaks; it is independent of how the trace was produced
-(reference or Numba). The trace's multiplicity columns (``.mult``, ``.exp_mult``), which the
-proof does not commit, are compared with the op's reference semantics.
+(reference or Numba). The trace's multiplicity columns (``.mult``, ``.exp_mult``), from which
+the prover derives the committed look-up multiplicities (``.lookup_mult``, with the padded
+entries added), are first compared with the op's reference semantics.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def check_trace(model: IntModel, ids: np.ndarray, trace: Trace) -> None:
             named (the identity's name, the relation's columns, the range-checked column).
     """
     from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
-    from zkinfer.protocol.witness import build_witness
+    from zkinfer.protocol.witness import _unchecked_witness
 
     ids = np.asarray(ids, dtype=np.int64)
     n = ids.shape[0]
@@ -55,7 +56,7 @@ def check_trace(model: IntModel, ids: np.ndarray, trace: Trace) -> None:
     _check_multiplicities(model, ids, trace)
     circuit = build_circuit(model, n, trace.output)
     try:
-        tables = build_witness(circuit, dict(trace), strict=False)
+        tables = _unchecked_witness(circuit, dict(trace))
     except (ValueError, IndexError) as exc:
         raise _violated(f"advice columns cannot be computed from the trace ({exc})") from None
     ints = {name: gl.decode_signed(t).reshape(circuit.col(name).padded_shape)

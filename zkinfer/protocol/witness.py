@@ -1,5 +1,7 @@
 """The prover's witness: every committed column of a :class:`~zkinfer.protocol.circuit.Circuit`
-as a padded field table, computed from the model, the input and the forward's trace."""
+as a padded field table, computed from the forward's trace: trace columns as they are, advice
+columns (look-up multiplicities included) by the circuit's advice rules, then the range checks'
+limbs and multiplicities and the linear columns."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.field import goldilocks as gl
-from zkinfer.protocol.circuit import Circuit, Col, LinearCol, TableRel
+from zkinfer.protocol.circuit import Circuit, Col, LinearCol
 from zkinfer.protocol.range import limb_widths, range_multiplicities
 
 __all__ = ["pad", "build_witness", "weight_tables"]
@@ -39,38 +41,38 @@ def weight_tables(circuit: Circuit, weights: dict[str, np.ndarray]) -> list[U64]
     return [weight_table(weights[name], col) for name, col in circuit.weights.items()]
 
 
-def build_witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool = True
-                  ) -> dict[str, U64]:
+def build_witness(circuit: Circuit, trace: dict[str, np.ndarray]) -> dict[str, U64]:
     """Padded field tables of every committed trace column, in circuit order.
 
     Arguments:
-        circuit: the statement's circuit.
+        circuit: the statement's circuit, with the prover's advice rules (``circuit.advice``:
+            every advice column, look-up multiplicities included, from the trace columns).
         trace: the forward's integer columns (by name).
-        strict: raise on a value outside its range check; with ``False`` (tests of cheating
-            provers only) the limbs silently keep the low bits, which the verifier rejects.
 
     Returns:
         ``name -> uint64 table`` for every column of ``circuit.trace`` (in order), then every
         linear column (never committed; looked up or used in identities).
+
+    Raises:
+        ValueError: a value outside its range check, or a column of another shape than the
+            circuit's.
     """
+    return _witness(circuit, trace, strict=True)
+
+
+def _unchecked_witness(circuit: Circuit, trace: dict[str, np.ndarray]) -> dict[str, U64]:
+    """:func:`build_witness` without refusing values outside their range checks: their limbs
+    keep the low bits (which the verifier rejects). For tests of cheating provers and for
+    :func:`zkinfer.model.check.check_trace`, which names the failing range check itself."""
+    return _witness(circuit, trace, strict=False)
+
+
+def _witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool) -> dict[str, U64]:
     real = {name: np.asarray(v, dtype=np.int64) for name, v in trace.items()}
     for name, rule in circuit.advice.items():
         real[name] = np.asarray(rule(real), dtype=np.int64)
-    ints: dict[str, npt.NDArray[np.int64]] = {}
-    for name, col in circuit.trace.items():
-        if name in real:
-            ints[name] = pad(real[name], col)
-    # look-up multiplicities, padding included (padded entries look up row `offset`)
-    for rel in circuit.relations:
-        if isinstance(rel, TableRel):
-            idx = ints[rel.src].reshape(-1) + rel.offset
-            src = circuit.trace[rel.src]
-            real = np.zeros(src.padded_shape, dtype=bool)
-            real[tuple(slice(0, s) for s in src.shape)] = True
-            idx = np.where(real.reshape(-1), idx, rel.offset)
-            size = circuit.tables[rel.table].shape[0]
-            ints[rel.mult] = np.bincount(idx, minlength=size).astype(np.int64)
-    tables = {name: _field(v) for name, v in ints.items()}
+    tables = {name: _field(pad(real[name], col)) for name, col in circuit.trace.items()
+              if name in real}
     # linear columns in registration order; before a range's top limb, its committed limbs
     top_of = {r.limbs[-1]: r for r in circuit.ranges}
     for name, lin in circuit.linear.items():

@@ -12,7 +12,9 @@ bounded by construction, so not range-checked); advice ``sel`` (the one-hot argm
 (ones) and ``over = max(diff - (T - 1), 0)``; identities ``diff = max - scores``, ``sel`` boolean
 and only at a maximum, one per row, ``idx = diff - over`` with ``over (T - 1 - idx) = 0``,
 ``exp 2^K = p sum + rem``; the slack ``sum - 1 - rem >= 0``; ``exp = EXP[idx]`` by a pair
-look-up. Every product stays under ``2^40``, far below ``p / 2``.
+look-up (its committed multiplicities ``.lookup_mult``: the trace's ``exp_mult`` plus the padded
+entries of ``idx``, which look up row ``0``). Every product stays under ``2^40``, far below
+``p / 2``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from zkinfer.model.ops.common import (
     check_int,
     check_table,
     check_type,
+    lookup_multiplicities,
     signed_bits,
     unsigned_bits,
 )
@@ -283,6 +286,8 @@ class _Attention(OpHome):
         return {f"{S}.sel": sel,
                 f"{S}.selsum": lambda t: np.ones((H, n), dtype=np.int64),
                 f"{S}.over": lambda t: np.maximum(t[f"{S}.diff"] - (T - 1), 0),
+                f"{S}.lookup_mult": lambda t: lookup_multiplicities(t[f"{S}.exp_mult"],
+                                                                     (H, n, n), 0),
                 **requant_advice(f"{op.name}.ctx")}
 
 

@@ -1,4 +1,4 @@
-"""What every op module shares: width arithmetic and parameter checks.
+"""What every op module shares: width arithmetic, parameter checks and look-up multiplicities.
 
 Widths are ``(bits, signed)``: signed ``b`` bits is ``[-2^(b-1), 2^(b-1))``, unsigned ``b`` bits
 is ``[0, 2^b)``. A column row, as the op modules declare them, is
@@ -7,9 +7,12 @@ is ``[0, 2^b)``. A column row, as the op modules declare them, is
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from zkinfer.errors import ModelError
+from zkinfer.protocol.circuit import padded_bits
 
 __all__ = [
     "MAX_TABLE_ROWS",
@@ -22,6 +25,7 @@ __all__ = [
     "check_int",
     "check_int_array",
     "check_table",
+    "lookup_multiplicities",
     "OpHome",
 ]
 
@@ -91,6 +95,26 @@ def check_table(name: str, t: object, max_rows: int) -> int:
     if not 2 <= t.shape[0] <= max_rows:
         raise ModelError(f"{name}: {t.shape[0]} rows outside [2, {max_rows}]")
     return t.shape[0]
+
+
+def lookup_multiplicities(mult: np.ndarray, shape: tuple[int, ...], offset: int) -> np.ndarray:
+    """The committed multiplicity column of a table look-up, from the forward's counts.
+
+    Arguments:
+        mult: the forward's multiplicity column (``.mult``, ``.exp_mult``): how often the real
+            entries of the looked-up column look up each row of the model's table.
+        shape: the real shape of the looked-up column; its padding (to a power of two per
+            axis) is zero, so each padded entry looks up row ``offset``.
+        offset: the look-up's offset (the row of the value ``0``).
+
+    Returns:
+        One count per row of the circuit's table (the model's, padded with zero rows to a power
+        of two): ``mult``, zero-extended, plus the padded entries at row ``offset``.
+    """
+    out = np.zeros(1 << padded_bits(np.shape(mult))[0], dtype=np.int64)
+    out[: len(mult)] = mult
+    out[offset] += math.prod(1 << b for b in padded_bits(shape)) - math.prod(shape)
+    return out
 
 
 class OpHome:

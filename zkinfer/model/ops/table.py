@@ -3,10 +3,10 @@
 The trace also records the multiplicities ``mult[t] = #{(i, c): u[i, c] + 2^(b-1) == t}``.
 
 Gadget: a pair look-up of ``(u + 2^(b-1), out)`` in the public table ``(j, ACT[j])`` (padded
-with zero rows to a power of two), with its own committed multiplicity column
-``.lookup_mult`` (padded entries look up row ``2^(b-1)``, so it differs from the trace's
-``mult``). Look-ups bind values as field elements; ``u`` and ``out`` are range-checked, so
-both are the integers the table holds.
+with zero rows to a power of two), with the committed multiplicity column ``.lookup_mult``:
+the trace's ``mult`` plus the padded entries of ``u``, which look up row ``2^(b-1)`` (advice,
+:func:`~zkinfer.model.ops.common.lookup_multiplicities`). Look-ups bind values as field
+elements; ``u`` and ``out`` are range-checked, so both are the integers the table holds.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from zkinfer.model.ops.common import (
     OpHome,
     check_int,
     check_int_array,
+    lookup_multiplicities,
     signed_bits,
     unsigned_bits,
 )
@@ -88,6 +89,11 @@ class _Table(OpHome):
         c.add_trace(mult, (table.shape[0],), None, padded_zero=False)
         c.relations.append(TableRel(op.name, op.src, out.name, op.name,
                                     1 << (op.in_bits - 1), mult))
+
+    def advice(self, op, model, n):
+        half = 1 << (op.in_bits - 1)
+        return {f"{op.name}.lookup_mult": lambda t: lookup_multiplicities(
+            t[f"{op.name}.mult"], t[op.src].shape, half)}
 
 
 HOME = _Table()
