@@ -68,7 +68,7 @@ def test_prove_with_the_verifying_key_refused(keys):
 @pytest.mark.parametrize(("ids", "match"), [
     ("hello", r"not text: tokenize first"),
     (b"hello", r"not text: tokenize first"),
-    ([[1, 2]], r"1-D sequence of integer token ids, got list \(shape \(1, 2\), dtype int64\)"),
+    ([[1, 2]], r"ids must be a 1-D integer array, got list \(shape \(1, 2\), dtype int64\)"),
     ([1.5, 2.0], r"got list \(shape \(2,\), dtype float64\)"),
     (np.array([object()]), r"dtype object"),
 ])

@@ -196,6 +196,16 @@ def test_key_decoded_without_a_rule_for_a_field_rejected(mlp, monkeypatch):
              "model description: no decoding rule for Requant.m", ProofFormatError)
 
 
+def test_key_decoded_with_a_schema_field_the_class_lacks_rejected(mlp, monkeypatch):
+    # a schema naming a field the class no longer has (a renamed field) is refused by name,
+    # before any value is read for it
+    rules = {**proof_mod._FIELD_RULES, "Requant": {**proof_mod._FIELD_RULES["Requant"],
+                                                   "scale": proof_mod._int}}
+    monkeypatch.setattr(proof_mod, "_FIELD_RULES", rules)
+    rejected(mlp.vk.to_bytes(), IDS, mlp.output, mlp.proof, None,
+             "model description: Requant has no field 'scale' of the key schema", ProofFormatError)
+
+
 def test_trace_commitment_that_is_not_bytes_rejected(mlp):
     forged = cs.relabel(mlp.proof, trace_commitment=mlp.proof.trace_commitment.hex())
     rejected(mlp.vk, IDS, mlp.output, forged, None, "trivial commitment: expected bytes, got str",

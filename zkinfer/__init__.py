@@ -148,7 +148,9 @@ def prove(pk, ids, progress=None):
                 if isinstance(pk, VerifyingKey) else "")
         raise InvalidArgumentError(f"prove(): pk must be the ProvingKey that zkinfer.setup returns, "
                                    f"got {type(pk).__name__}{hint}")
-    ids = _token_ids(ids)
+    from zkinfer.statement import token_ids
+
+    ids = token_ids(ids)
     _require_prover()
     from zkinfer.prover import prove as _prove
 
@@ -172,29 +174,11 @@ def prove_many(pk, inputs, progress=None):
     from zkinfer.prover import prove_many as _prove_many
 
     # a sized batch is checked whole before the first proof (and keeps its length for progress)
-    checked = ([_token_ids(ids) for ids in inputs] if hasattr(inputs, "__len__")
-               else (_token_ids(ids) for ids in inputs))
+    from zkinfer.statement import token_ids
+
+    checked = ([token_ids(ids) for ids in inputs] if hasattr(inputs, "__len__")
+               else (token_ids(ids) for ids in inputs))
     return _prove_many(pk, checked, progress)
-
-
-def _token_ids(ids):
-    """``ids`` as a 1-D int64 array, or :class:`InvalidArgumentError` naming what was wrong."""
-    import numpy as np
-
-    if isinstance(ids, (str, bytes)):
-        raise InvalidArgumentError("ids must be token ids (1-D integers), not text: tokenize first "
-                                   "(e.g. zkinfer.models.minilm().tokenize(text)[0])")
-    try:
-        arr = np.asarray(ids)
-    except (ValueError, TypeError):
-        arr = None
-    if arr is None or arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-        what = "not an array" if arr is None else f"shape {arr.shape}, dtype {arr.dtype}"
-        raise InvalidArgumentError(f"ids must be a 1-D sequence of integer token ids, got "
-                                   f"{type(ids).__name__} ({what})")
-    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
-        raise InvalidArgumentError("ids hold a value beyond int64")
-    return arr.astype(np.int64)
 
 
 def verify(vk, ids, output, proof, *, min_bits: float = 100.0, allow_insecure: bool = False,

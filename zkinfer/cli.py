@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from zkinfer.errors import (
+    InvalidArgumentError,
     MissingDependencyError,
     ModelError,
     ProofFormatError,
@@ -339,11 +340,12 @@ def _ids_for(model: _Model, args: argparse.Namespace):
 
 
 def _check_ids(ids, cfg) -> None:
-    n = int(ids.shape[0])
-    if not 1 <= n <= cfg.max_seq_len:
-        raise UsageError(f"the input has {n} tokens; this model reads 1..{cfg.max_seq_len}")
-    if ids.min() < 0 or ids.max() >= cfg.vocab_size:
-        raise UsageError(f"token ids must be in [0, {cfg.vocab_size})")
+    from zkinfer.statement import token_ids
+
+    try:
+        token_ids(ids, cfg.vocab_size, cfg.max_seq_len)
+    except InvalidArgumentError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------

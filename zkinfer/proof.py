@@ -352,8 +352,18 @@ def _read_value(r: Reader, depth: int, path: str = "model"):
         cls = _model_classes().get(name)
         if cls is None:
             raise ProofFormatError(f"unknown model class {name!r}")
+        rules = _FIELD_RULES[name]
+        # the schema and the class must agree, field for field
+        names = [f.name for f in dataclasses.fields(cls)]
+        for field_name in names:
+            if field_name not in rules:
+                raise ProofFormatError(f"model description: no decoding rule for {name}.{field_name}")
+        for field_name in rules:
+            if field_name not in names:
+                raise ProofFormatError(f"model description: {name} has no field {field_name!r} "
+                                       "of the key schema")
         kwargs = {}
-        for field_name, rule in _FIELD_RULES[name].items():
+        for field_name, rule in rules.items():
             where = f"{path}.{field_name}"
             kwargs[field_name] = rule(_read_value(r, depth + 1, where), where)
         try:

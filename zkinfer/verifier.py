@@ -17,23 +17,18 @@ from zkinfer.errors import (
 )
 from zkinfer.proof import Proof, VerifyingKey, statement_transcript
 from zkinfer.security import DEFAULT_MIN_BITS, check_arguments, require
+from zkinfer.statement import int64_vector, token_ids
 
 __all__ = ["verify"]
 
 
-def _as_int64(values, what: str) -> np.ndarray:
-    """A 1-D integer array as int64, refusing values that int64 cannot hold (a uint64 above
-    ``2^63 - 1`` would otherwise wrap to a negative number)."""
-    arr = np.asarray(values)
-    if arr.ndim != 1 or arr.dtype.kind not in "iu":
-        raise VerificationError("statement", f"{what} must be a 1-D integer array")
-    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
-        raise VerificationError("statement", f"{what} holds a value beyond int64")
-    return arr.astype(np.int64)
-
-
-def _as_ids(ids) -> np.ndarray:
-    return _as_int64(ids, "input ids")
+def _statement_vector(values, what: str) -> np.ndarray:
+    """A statement array as 1-D int64 (:func:`zkinfer.statement.int64_vector`); a bad one is a
+    rejected statement."""
+    try:
+        return int64_vector(values, what)
+    except InvalidArgumentError as exc:
+        raise VerificationError("statement", str(exc)) from None
 
 
 def _check_kind(value: object, cls: type, name: str, expected: str) -> None:
@@ -93,8 +88,8 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     require(pcs, min_bits, allow_insecure, allow_conjectured)
     if not isinstance(proof, Proof):
         proof = Proof.from_bytes(proof)
-    ids = _as_ids(ids)
-    out = _as_int64(output, "output")
+    ids = _statement_vector(ids, "input ids")
+    out = _statement_vector(output, "output")
     if proof.vk_digest != vk.digest:
         raise VerificationError("statement", "the proof was made for another verifying key")
     if not np.array_equal(proof.ids, ids):
@@ -103,8 +98,11 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         raise VerificationError("statement", "the proof is for another output")
     model = vk.model()
     cfg = model.config
-    if not 1 <= ids.shape[0] <= cfg.max_seq_len or ids.min() < 0 or ids.max() >= cfg.vocab_size:
-        raise VerificationError("statement", "input ids outside the model's vocabulary or length")
+    try:
+        token_ids(ids, cfg.vocab_size, cfg.max_seq_len)
+    except InvalidArgumentError as exc:
+        raise VerificationError("statement", "input ids outside the model's vocabulary or "
+                                f"length: {exc}") from None
     if out.shape[0] != cfg.d_model:
         raise VerificationError("statement", "output has the wrong length")
     _check_output_range(model, out)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.errors import FieldRangeError, VerificationError
+from zkinfer.errors import FieldRangeError, InvalidArgumentError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.poly.multilinear import eq_table, num_vars
 from zkinfer.protocol.claims import Claim
@@ -36,6 +36,7 @@ from zkinfer.protocol.relation import (
     expect,
     log2,
 )
+from zkinfer.statement import int64_vector, token_ids
 from zkinfer.transcript import Transcript
 
 __all__ = ["OneHotRel", "onehot", "onehot_eval", "prove_embedding", "verify_embedding"]
@@ -44,12 +45,17 @@ U64 = npt.NDArray[np.uint64]
 
 
 def _check_ids(ids: npt.ArrayLike, rows: int, vocab: int) -> npt.NDArray[np.int64]:
-    arr = np.asarray(ids)
-    if arr.ndim != 1 or arr.dtype.kind not in "iu":
-        raise FieldRangeError("token ids must be a 1-D integer array")
-    arr = arr.astype(np.int64)
-    if arr.shape[0] > rows or (arr.size and (arr.min() < 0 or arr.max() >= vocab)):
-        raise FieldRangeError(f"{arr.shape[0]} ids in [0, {vocab}) do not fit {rows} rows")
+    """The ids (:func:`zkinfer.statement.token_ids`) fit ``rows`` rows and ``vocab`` table rows.
+
+    Raises:
+        FieldRangeError: they do not.
+    """
+    try:
+        arr = int64_vector(ids, "token ids")
+        if arr.size:
+            token_ids(arr, vocab, rows)
+    except InvalidArgumentError as exc:
+        raise FieldRangeError(f"one-hot matrix of {rows} x {vocab}: {exc}") from None
     return arr
 
 
