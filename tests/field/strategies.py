@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
+
+from zkinfer.field import goldilocks as gl
 
 P = 2**64 - 2**32 + 1
 
@@ -14,3 +17,15 @@ ext_elements = st.tuples(elements, elements)
 
 def vectors(min_size: int = 1, max_size: int = 64):
     return st.lists(elements, min_size=min_size, max_size=max_size)
+
+
+def matrix(rng: np.random.Generator, shape: tuple[int, ...], edges: bool) -> np.ndarray:
+    """Random canonical ``uint64`` entries of ``shape``; with ``edges``, about 30% of them
+    replaced by :data:`EDGES`."""
+    m = gl.random(shape, rng)
+    if edges:
+        flat = m.reshape(-1)
+        picks = rng.integers(0, len(EDGES), size=flat.size)
+        mask = rng.random(flat.size) < 0.3
+        flat[mask] = np.array(EDGES, dtype=np.uint64)[picks[mask]]
+    return m

@@ -1,5 +1,5 @@
 """The dedicated GKR layer prover against the generic-sumcheck reference: same bytes, same
-transcript, accepted by the verifier; its field intrinsics against the field kernels."""
+transcript, accepted by the verifier; its layer formula against the field kernels."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import numba
 import numpy as np
 import pytest
 
+from tests.field.test_llvm import operands
 from tests.lookup.oracles import prove_fraction_sum_reference
 from zkinfer.codec import Writer
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import _kernels as F
+from zkinfer.field import _llvm as L
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.lookup import _kernels as K
@@ -156,82 +158,33 @@ def test_tampered_leaf_denominator_rejected_by_logup(monkeypatch, where):
         verify_lookup(32, 16, bad, Transcript(D))
 
 
-# ---- the LLVM-IR field arithmetic of the kernels against zkinfer.field._kernels
+# ---- the layer's fused formula F against the field kernels (the field's own intrinsics are
+# tested in tests/field/test_llvm.py)
 
 
 @numba.njit(cache=False)
-def _ops_fast(a, b, out):
+def _f_fast(a, b, out):
     for i in range(a.shape[0]):
-        out[i, 0], out[i, 1] = K._xmul(a[i, 0], a[i, 1], b[i, 0], b[i, 1])
-        out[i, 2], out[i, 3] = K._xadd(a[i, 0], a[i, 1], b[i, 0], b[i, 1])
-        out[i, 4], out[i, 5] = K._xsub(a[i, 0], a[i, 1], b[i, 0], b[i, 1])
-        r7 = K._x7(b[i, 1], a[i, 0])[1]
-        out[i, 6], out[i, 7] = K._xfold(a[i, 0], a[i, 1], b[i, 0], b[i, 1], b[i, 1], a[i, 0], r7)
-        lam7 = K._x7(b[i, 0], a[i, 1])[1]
-        out[i, 8], out[i, 9] = K._xf(a[i, 0], a[i, 1], b[i, 0], b[i, 1], a[i, 1], b[i, 0],
+        lam7 = L.x7(b[i, 0], a[i, 1])[1]
+        out[i, 0], out[i, 1] = K._xf(a[i, 0], a[i, 1], b[i, 0], b[i, 1], a[i, 1], b[i, 0],
                                      b[i, 1], a[i, 0], b[i, 0], a[i, 1], lam7)
-        out[i, 12], out[i, 13] = K._x7(a[i, 0], b[i, 1])
-        out[i, 10], out[i, 11] = K._xdot2(a[i, 0], a[i, 1], b[i, 0], b[i, 1],
-                                          b[i, 1], a[i, 0], a[i, 1], b[i, 1])
 
 
 @numba.njit(cache=False)
-def _ops_ref(a, b, out):
+def _f_ref(a, b, out):
     for i in range(a.shape[0]):
         a0, a1, b0, b1 = a[i, 0], a[i, 1], b[i, 0], b[i, 1]
-        out[i, 0], out[i, 1] = F.ext_mul(a0, a1, b0, b1)
-        out[i, 2], out[i, 3] = F.add(a0, b0), F.add(a1, b1)
-        out[i, 4], out[i, 5] = F.sub(a0, b0), F.sub(a1, b1)
-        e0, e1 = F.ext_mul(b1, a0, F.sub(b0, a0), F.sub(b1, a1))
-        out[i, 6], out[i, 7] = F.add(a0, e0), F.add(a1, e1)
         # F(pL, pR, qL, qR) = pL qR + qL (pR + lambda qR) at pL = a, pR = b, qL = (a1, b0),
-        # qR = (b1, a0), lambda = (b0, a1); then the dot a b + (b1, a0) (a1, b1)
+        # qR = (b1, a0), lambda = (b0, a1)
         u0, u1 = F.ext_mul(a0, a1, b1, a0)
         v0, v1 = F.ext_mul(b0, a1, b1, a0)
         s0, s1 = F.ext_mul(a1, b0, F.add(b0, v0), F.add(b1, v1))
-        out[i, 8], out[i, 9] = F.add(u0, s0), F.add(u1, s1)
-        u0, u1 = F.ext_mul(a0, a1, b0, b1)
-        v0, v1 = F.ext_mul(b1, a0, a1, b1)
-        out[i, 10], out[i, 11] = F.add(u0, v0), F.add(u1, v1)
-        out[i, 12], out[i, 13] = F.mul(np.uint64(7), a0), F.mul(np.uint64(7), b1)
+        out[i, 0], out[i, 1] = F.add(u0, s0), F.add(u1, s1)
 
 
-def test_kernel_field_arithmetic_matches_field_kernels():
-    rng = np.random.default_rng(12)
-    edge = np.array([0, 1, 2, 7, P - 1, P - 2, P - 7, 2**32 - 1, 2**32, 2**32 + 1, 2**63,
-                     2**64 - 2**33, P // 2, P // 7], dtype=np.uint64)
-    grid = np.array(np.meshgrid(edge, edge, edge, edge)).reshape(4, -1).T
-    rand = rng.integers(0, P, (1 << 14, 4), dtype=np.uint64)
-    x = np.ascontiguousarray(np.concatenate([grid, rand]))
-    a, b = np.ascontiguousarray(x[:, :2]), np.ascontiguousarray(x[:, 2:])
-    got, want = np.empty((x.shape[0], 14), np.uint64), np.empty((x.shape[0], 14), np.uint64)
-    _ops_fast(a, b, got)
-    _ops_ref(a, b, want)
+def test_layer_formula_matches_field_kernels():
+    a, b = operands()
+    got, want = np.empty_like(a), np.empty_like(a)
+    _f_fast(a, b, got)
+    _f_ref(a, b, want)
     assert np.array_equal(got, want)
-
-
-@numba.njit(cache=False)
-def _mac_fast(e, f):
-    w0 = w1 = w2 = w3 = w4 = w5 = np.uint64(0)
-    for i in range(e.shape[0]):
-        w0, w1, w2, w3, w4, w5 = K._xmac(w0, w1, w2, w3, w4, w5, e[i, 0], e[i, 1], f[i, 0], f[i, 1])
-    return K._xacc(w0, w1, w2, w3, w4, w5)
-
-
-@numba.njit(cache=False)
-def _mac_ref(e, f):
-    s0 = s1 = np.uint64(0)
-    for i in range(e.shape[0]):
-        t0, t1 = F.ext_mul(e[i, 0], e[i, 1], f[i, 0], f[i, 1])
-        s0, s1 = F.add(s0, t0), F.add(s1, t1)
-    return s0, s1
-
-
-@pytest.mark.parametrize("count", [1, 3, 1 << 12, 1 << 16])
-def test_unreduced_accumulation_matches_field_kernels(count):
-    # the worst case for the i192 sums: every coefficient p - 1; then random values
-    rng = np.random.default_rng(count)
-    top = np.full((count, 2), P - 1, dtype=np.uint64)
-    assert _mac_fast(top, top) == _mac_ref(top, top)
-    e, f = ext.random(count, rng), ext.random(count, rng)
-    assert _mac_fast(e, f) == _mac_ref(e, f)

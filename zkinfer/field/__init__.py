@@ -8,8 +8,10 @@ module              contents
 ``extension``       the quadratic extension on ``(..., 2)`` arrays (numpy only)
 ``scalar``          :class:`~zkinfer.field.scalar.Fp2`, one extension element with operators,
                     for the verifiers' formulas (Python ints)
+``blas``            exact matrix products mod ``p`` with float64 BLAS (numpy only)
 ``reference``       pure-Python twins on Python ints (test oracle)
 ``_kernels``        Numba kernels for the prover (imported lazily, never by the verifier)
+``_llvm``           ``F_p2`` arithmetic as LLVM-IR intrinsics for the prover's Numba kernels
 ==================  ==============================================================
 
 Importing this package does not import numba.

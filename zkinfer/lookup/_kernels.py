@@ -30,13 +30,12 @@ leaves belong to the caller).
 Each kernel has a threaded driver (``prange`` over the blocks) and a serial one
 (:func:`use_parallel` picks).
 
-Field arithmetic: the per-entry formulas are Numba intrinsics that emit LLVM IR. They return
-the same canonical values as :mod:`zkinfer.field._kernels` (tested against it) but reduce
-less: schoolbook products are summed in 192 bits and reduced once per coordinate, and the
-block sums of ``eq_lo F`` are accumulated unreduced. Intrinsics also keep compiling cheap:
-Numba's ``inline="always"`` helpers are inlined at the Numba IR level and re-typed at every
-call site, which made these unrolled kernels take minutes to compile; LLVM inlines an
-intrinsic for free.
+Field arithmetic: the per-entry formulas are the LLVM-IR intrinsics of
+:mod:`zkinfer.field._llvm` (which states why they are exact and why intrinsics), plus
+:func:`_xf`, the layer's ``F`` built from that module's IR helpers. The block sums of
+``eq_lo F`` are accumulated unreduced (:func:`zkinfer.field._llvm.xmac`, exact for up to
+``2^29`` terms; a block has ``len(eq_lo)`` of them, about the square root of the pairs) and
+reduced once per block.
 """
 
 from __future__ import annotations
@@ -44,9 +43,20 @@ from __future__ import annotations
 import numpy as np
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
+from zkinfer.field._llvm import (
+    intrinsic_of,
+    ir_dot,
+    ir_mul_by,
+    x7,
+    xacc,
+    xadd,
+    xdot2,
+    xfold,
+    xmac,
+    xmul,
+    xsub,
+)
 
-ir = numba.core.cgutils.ir  # llvmlite's IR builder, reached through numba (imported above)
-types = numba.types
 intrinsic = numba.extending.intrinsic
 
 _njit = numba.njit(cache=True, nogil=True)
@@ -64,218 +74,19 @@ def use_parallel(pairs: int) -> bool:
     return pairs >= _PARALLEL_FROM
 
 
-# ---- field arithmetic as LLVM IR: b is an llvmlite IRBuilder, elements are canonical i64
-
-_P = 0xFFFFFFFF00000001
-_EPS = 0xFFFFFFFF  # 2^64 mod p
-_I64 = ir.IntType(64)
-_I128 = ir.IntType(128)
-_I192 = ir.IntType(192)
-_U64 = types.uint64
-
-
-def _k(v: int) -> ir.Constant:
-    return ir.Constant(_I64, v)
-
-
-def _ir_reduce(b, lo, hi):
-    """``(hi 2^64 + lo) mod p``, canonical, any ``lo, hi``
-    (:func:`zkinfer.field._kernels.reduce128`)."""
-    h1 = b.lshr(hi, _k(32))
-    h0 = b.and_(hi, _k(0xFFFFFFFF))
-    t = b.sub(lo, h1)
-    t = b.select(b.icmp_unsigned("<", lo, h1), b.sub(t, _k(_EPS)), t)
-    u = b.mul(h0, _k(_EPS))
-    s = b.add(t, u)
-    s = b.select(b.icmp_unsigned("<", s, u), b.add(s, _k(_EPS)), s)
-    return b.select(b.icmp_unsigned(">=", s, _k(_P)), b.sub(s, _k(_P)), s)
-
-
-def _ir_add(b, x, y):
-    s = b.add(x, y)
-    wrap = b.or_(b.icmp_unsigned("<", s, x), b.icmp_unsigned(">=", s, _k(_P)))
-    return b.select(wrap, b.sub(s, _k(_P)), s)
-
-
-def _ir_sub(b, x, y):
-    d = b.sub(x, y)
-    return b.select(b.icmp_unsigned("<", x, y), b.add(d, _k(_P)), d)
-
-
-def _ir_wide(b, x):
-    return b.zext(x, _I192)
-
-
-def _ir_prod(b, x, y):
-    """The exact product of two i64, as an i192 (to sum a few before reducing)."""
-    return _ir_wide(b, b.mul(b.zext(x, _I128), b.zext(y, _I128)))
-
-
-def _ir_sum(b, terms):
-    acc = terms[0]
-    for t in terms[1:]:
-        acc = b.add(acc, t)
-    return acc
-
-
-def _ir_times7(b, v):
-    """``7 v`` for an i192 ``v < 2^189``: ``8 v - v``."""
-    return b.sub(b.shl(v, ir.Constant(_I192, 3)), v)
-
-
-def _ir_reduce_wide(b, v):
-    """``v mod p`` for an i192 ``v < 2^160``, canonical: with ``v = top 2^128 + hi 2^64 + lo``
-    and ``2^128 = -2^32 (mod p)``, it is ``reduce(lo, hi) - top 2^32`` (``top 2^32 < p``)."""
-    lo = b.trunc(v, _I64)
-    hi = b.trunc(b.lshr(v, ir.Constant(_I192, 64)), _I64)
-    top = b.trunc(b.lshr(v, ir.Constant(_I192, 128)), _I64)
-    return _ir_sub(b, _ir_reduce(b, lo, hi), b.shl(top, _k(32)))
-
-
-def _ir_join(b, w0, w1, w2):
-    """An i192 from three i64 words, least significant first."""
-    v = _ir_wide(b, w0)
-    v = b.or_(v, b.shl(_ir_wide(b, w1), ir.Constant(_I192, 64)))
-    return b.or_(v, b.shl(_ir_wide(b, w2), ir.Constant(_I192, 128)))
-
-
-def _ir_words(b, v):
-    return tuple(b.trunc(b.lshr(v, ir.Constant(_I192, 64 * i)), _I64) for i in range(3))
-
-
-def _ir_dot(b, pairs, extra=None):
-    """``sum_i x_i y_i (+ extra)`` in ``F_p2`` for at most three pairs ``((x0, x1), (y0, y1))``
-    of extension elements: ``c0 = sum x0 y0 + 7 sum x1 y1`` and ``c1 = sum (x0 y1 + x1 y0)``
-    summed exactly (below ``2^134``) and reduced once each. ``extra``: an element to add."""
-    c0 = [_ir_prod(b, x[0], y[0]) for x, y in pairs]
-    c0.append(_ir_times7(b, _ir_sum(b, [_ir_prod(b, x[1], y[1]) for x, y in pairs])))
-    c1 = [t for x, y in pairs for t in (_ir_prod(b, x[0], y[1]), _ir_prod(b, x[1], y[0]))]
-    if extra is not None:
-        c0.append(_ir_wide(b, extra[0]))
-        c1.append(_ir_wide(b, extra[1]))
-    return _ir_reduce_wide(b, _ir_sum(b, c0)), _ir_reduce_wide(b, _ir_sum(b, c1))
-
-
-def _ir_xadd(b, a0, a1, c0, c1):
-    return _ir_add(b, a0, c0), _ir_add(b, a1, c1)
-
-
-def _ir_xsub(b, a0, a1, c0, c1):
-    return _ir_sub(b, a0, c0), _ir_sub(b, a1, c1)
-
-
-def _ir_xmul(b, a0, a1, c0, c1):
-    return _ir_dot(b, [((a0, a1), (c0, c1))])
-
-
-def _ir_dot2(b, a0, a1, c0, c1, x0, x1, y0, y1):
-    return _ir_dot(b, [((a0, a1), (c0, c1)), ((x0, x1), (y0, y1))])
-
-
-def _ir_mul_by(b, x0, x1, r0, r1, r7, extra=None):
-    """``r x (+ extra)`` for a constant ``r`` given with ``r7 = 7 r1``: ``c0 = r0 x0 + r7 x1``,
-    ``c1 = r0 x1 + r1 x0``, each reduced once (no multiplication by 7 per call)."""
-    c0 = [_ir_prod(b, r0, x0), _ir_prod(b, r7, x1)]
-    c1 = [_ir_prod(b, r0, x1), _ir_prod(b, r1, x0)]
-    if extra is not None:
-        c0.append(_ir_wide(b, extra[0]))
-        c1.append(_ir_wide(b, extra[1]))
-    return _ir_reduce_wide(b, _ir_sum(b, c0)), _ir_reduce_wide(b, _ir_sum(b, c1))
-
-
-def _ir_fold(b, l0, l1, h0, h1, r0, r1, r7):
-    return _ir_mul_by(b, *_ir_xsub(b, h0, h1, l0, l1), r0, r1, r7, extra=(l0, l1))
-
-
-def _ir_times7_mod(b, a0, a1):
-    return tuple(_ir_reduce_wide(b, _ir_times7(b, _ir_wide(b, a))) for a in (a0, a1))
+# ---- the GKR layer's fused formula, from the field's IR builders
 
 
 def _ir_f(b, a0, a1, p0, p1, c0, c1, d0, d1, l0, l1, l7):
-    w = _ir_mul_by(b, d0, d1, l0, l1, l7, extra=(p0, p1))
-    return _ir_dot(b, [((a0, a1), (d0, d1)), ((c0, c1), w)])
-
-
-def _ir_mac(b, a0, a1, a2, c0, c1, c2, e0, e1, f0, f1):
-    a = _ir_sum(b, [_ir_join(b, a0, a1, a2), _ir_prod(b, e0, f0),
-                    _ir_times7(b, _ir_prod(b, e1, f1))])
-    c = _ir_sum(b, [_ir_join(b, c0, c1, c2), _ir_prod(b, e0, f1), _ir_prod(b, e1, f0)])
-    return _ir_words(b, a) + _ir_words(b, c)
-
-
-def _ir_acc(b, a0, a1, a2, c0, c1, c2):
-    return _ir_reduce_wide(b, _ir_join(b, a0, a1, a2)), _ir_reduce_wide(b, _ir_join(b, c0, c1, c2))
-
-
-# ---- the intrinsics (uint64 in, a tuple of uint64 out)
-
-
-def _intrinsic(nargs, nout, build):
-    """Signature and codegen of an intrinsic with ``nargs`` uint64 arguments returning the
-    ``nout`` uint64 of ``build(builder, *args)``."""
-    sig = types.UniTuple(_U64, nout)(*([_U64] * nargs))
-
-    def codegen(context, builder, signature, args):
-        return context.make_tuple(builder, signature.return_type, build(builder, *args))
-
-    return sig, codegen
-
-
-@intrinsic
-def _xadd(typingctx, a0, a1, b0, b1):
-    """``a + b`` in ``F_p2``."""
-    return _intrinsic(4, 2, _ir_xadd)
-
-
-@intrinsic
-def _xsub(typingctx, a0, a1, b0, b1):
-    """``a - b`` in ``F_p2``."""
-    return _intrinsic(4, 2, _ir_xsub)
-
-
-@intrinsic
-def _xmul(typingctx, a0, a1, b0, b1):
-    """``a b`` in ``F_p2``."""
-    return _intrinsic(4, 2, _ir_xmul)
-
-
-@intrinsic
-def _xdot2(typingctx, a0, a1, c0, c1, x0, x1, y0, y1):
-    """``a c + x y`` in ``F_p2``."""
-    return _intrinsic(8, 2, _ir_dot2)
-
-
-@intrinsic
-def _x7(typingctx, a0, a1):
-    """``7 a``: the ``r7`` argument of :func:`_xfold` and :func:`_xf` is ``_x7(r0, r1)[1]``."""
-    return _intrinsic(2, 2, _ir_times7_mod)
-
-
-@intrinsic
-def _xfold(typingctx, lo0, lo1, hi0, hi1, r0, r1, r7):
-    """``lo + r (hi - lo)``, with ``r7 = 7 r1``."""
-    return _intrinsic(7, 2, _ir_fold)
+    w = ir_mul_by(b, d0, d1, l0, l1, l7, extra=(p0, p1))
+    return ir_dot(b, [((a0, a1), (d0, d1)), ((c0, c1), w)])
 
 
 @intrinsic
 def _xf(typingctx, a0, a1, p0, p1, c0, c1, d0, d1, lam0, lam1, lam7):
     """``F(pL, pR, qL, qR) = pL qR + qL (pR + lambda qR)``, ``lambda`` last (``lam7 = 7
-    lam1``)."""
-    return _intrinsic(11, 2, _ir_f)
-
-
-@intrinsic
-def _xmac(typingctx, a0, a1, a2, c0, c1, c2, e0, e1, f0, f1):
-    """Accumulate ``e f`` unreduced in two i192 sums of three words each,
-    ``A += e0 f0 + 7 e1 f1`` and ``C += e0 f1 + e1 f0`` (less than ``2^131`` a call)."""
-    return _intrinsic(10, 6, _ir_mac)
-
-
-@intrinsic
-def _xacc(typingctx, a0, a1, a2, c0, c1, c2):
-    """The element ``(A mod p, C mod p)`` of :func:`_xmac`'s sums (below ``2^160``: up to
-    ``2^29`` calls)."""
-    return _intrinsic(6, 2, _ir_acc)
+    lam1``): ``pR + lambda qR`` reduced once, then one two-term dot product reduced once."""
+    return intrinsic_of(11, 2, _ir_f)
 
 
 # ---- the tree
@@ -288,8 +99,8 @@ def _fraction_entry(p, q, out_p, out_q, h, i):
     k = w + h
     a0, a1, b0, b1 = p[w], p[w + ONE], p[k], p[k + ONE]
     c0, c1, d0, d1 = q[w], q[w + ONE], q[k], q[k + ONE]
-    out_p[w], out_p[w + ONE] = _xdot2(a0, a1, d0, d1, b0, b1, c0, c1)
-    out_q[w], out_q[w + ONE] = _xmul(c0, c1, d0, d1)
+    out_p[w], out_p[w + ONE] = xdot2(a0, a1, d0, d1, b0, b1, c0, c1)
+    out_q[w], out_q[w + ONE] = xmul(c0, c1, d0, d1)
 
 
 @_pnjit
@@ -331,10 +142,10 @@ def _eq_table(point, start, stop):
         for i in range(size - 1, -1, -1):  # downwards: entry i is read before it is written
             t0 = out[i, 0]
             t1 = out[i, 1]
-            h0, h1 = _xmul(t0, t1, r0, r1)
+            h0, h1 = xmul(t0, t1, r0, r1)
             out[2 * i + 1, 0] = h0
             out[2 * i + 1, 1] = h1
-            out[2 * i, 0], out[2 * i, 1] = _xsub(t0, t1, h0, h1)
+            out[2 * i, 0], out[2 * i, 1] = xsub(t0, t1, h0, h1)
         size *= 2
     return out
 
@@ -357,10 +168,10 @@ def _eval_block(p, q, off, s, start, eq_lo, lam0, lam1, with_one, g):
     so that Numba emits no negative-index fix-ups.
     """
     half = np.uint64(s)  # s / 2 rows, in words
-    lam7 = _x7(lam0, lam1)[1]
+    lam7 = x7(lam0, lam1)[1]
     roff = np.uint64(2 * off)
     base = np.uint64(2 * start)
-    # unreduced sums (see _xmac) of eq_lo F(lo), eq_lo F(hi - lo), eq_lo F(hi)
+    # unreduced sums (see xmac) of eq_lo F(lo), eq_lo F(hi - lo), eq_lo F(hi)
     x0 = x1 = x2 = x3 = x4 = x5 = ZERO
     y0 = y1 = y2 = y3 = y4 = y5 = ZERO
     z0 = z1 = z2 = z3 = z4 = z5 = ZERO
@@ -376,19 +187,19 @@ def _eval_block(p, q, off, s, start, eq_lo, lam0, lam1, with_one, g):
         ha0, ha1, hb0, hb1 = p[k], p[k + ONE], p[v], p[v + ONE]
         hc0, hc1, hd0, hd1 = q[k], q[k + ONE], q[v], q[v + ONE]
         f0, f1 = _xf(a0, a1, b0, b1, c0, c1, d0, d1, lam0, lam1, lam7)
-        x0, x1, x2, x3, x4, x5 = _xmac(x0, x1, x2, x3, x4, x5, e0, e1, f0, f1)
-        da0, da1 = _xsub(ha0, ha1, a0, a1)
-        db0, db1 = _xsub(hb0, hb1, b0, b1)
-        dc0, dc1 = _xsub(hc0, hc1, c0, c1)
-        dd0, dd1 = _xsub(hd0, hd1, d0, d1)
+        x0, x1, x2, x3, x4, x5 = xmac(x0, x1, x2, x3, x4, x5, e0, e1, f0, f1)
+        da0, da1 = xsub(ha0, ha1, a0, a1)
+        db0, db1 = xsub(hb0, hb1, b0, b1)
+        dc0, dc1 = xsub(hc0, hc1, c0, c1)
+        dd0, dd1 = xsub(hd0, hd1, d0, d1)
         f0, f1 = _xf(da0, da1, db0, db1, dc0, dc1, dd0, dd1, lam0, lam1, lam7)
-        y0, y1, y2, y3, y4, y5 = _xmac(y0, y1, y2, y3, y4, y5, e0, e1, f0, f1)
+        y0, y1, y2, y3, y4, y5 = xmac(y0, y1, y2, y3, y4, y5, e0, e1, f0, f1)
         if with_one:
             f0, f1 = _xf(ha0, ha1, hb0, hb1, hc0, hc1, hd0, hd1, lam0, lam1, lam7)
-            z0, z1, z2, z3, z4, z5 = _xmac(z0, z1, z2, z3, z4, z5, e0, e1, f0, f1)
-    g[0], g[1] = _xacc(x0, x1, x2, x3, x4, x5)
-    g[2], g[3] = _xacc(y0, y1, y2, y3, y4, y5)
-    g[4], g[5] = _xacc(z0, z1, z2, z3, z4, z5)
+            z0, z1, z2, z3, z4, z5 = xmac(z0, z1, z2, z3, z4, z5, e0, e1, f0, f1)
+    g[0], g[1] = xacc(x0, x1, x2, x3, x4, x5)
+    g[2], g[3] = xacc(y0, y1, y2, y3, y4, y5)
+    g[4], g[5] = xacc(z0, z1, z2, z3, z4, z5)
 
 
 @_njit
@@ -398,10 +209,10 @@ def _first_block(p, q, off, s, pp, pq, start, eq_lo, lam0, lam1, g):
     ``g[0:2] = sum eq_lo F(lo)`` from the parent, ``g[2:4] = sum eq_lo F(hi - lo)``. Flat words,
     unsigned indices (see :func:`_eval_block`)."""
     half = np.uint64(s)  # s / 2 rows, in words
-    lam7 = _x7(lam0, lam1)[1]
+    lam7 = x7(lam0, lam1)[1]
     roff = np.uint64(2 * off)
     base = np.uint64(2 * start)
-    # unreduced sums (see _xmac) of eq_lo pp, eq_lo pq, eq_lo F(hi - lo)
+    # unreduced sums (see xmac) of eq_lo pp, eq_lo pq, eq_lo F(hi - lo)
     x0 = x1 = x2 = x3 = x4 = x5 = ZERO
     w0 = w1 = w2 = w3 = w4 = w5 = ZERO
     y0 = y1 = y2 = y3 = y4 = y5 = ZERO
@@ -412,24 +223,24 @@ def _first_block(p, q, off, s, pp, pq, start, eq_lo, lam0, lam1, g):
         k = i + half
         u = roff + i
         v = u + half
-        x0, x1, x2, x3, x4, x5 = _xmac(x0, x1, x2, x3, x4, x5, e0, e1, pp[i], pp[i + ONE])
-        w0, w1, w2, w3, w4, w5 = _xmac(w0, w1, w2, w3, w4, w5, e0, e1, pq[i], pq[i + ONE])
-        da0, da1 = _xsub(p[k], p[k + ONE], p[i], p[i + ONE])
-        db0, db1 = _xsub(p[v], p[v + ONE], p[u], p[u + ONE])
-        dc0, dc1 = _xsub(q[k], q[k + ONE], q[i], q[i + ONE])
-        dd0, dd1 = _xsub(q[v], q[v + ONE], q[u], q[u + ONE])
+        x0, x1, x2, x3, x4, x5 = xmac(x0, x1, x2, x3, x4, x5, e0, e1, pp[i], pp[i + ONE])
+        w0, w1, w2, w3, w4, w5 = xmac(w0, w1, w2, w3, w4, w5, e0, e1, pq[i], pq[i + ONE])
+        da0, da1 = xsub(p[k], p[k + ONE], p[i], p[i + ONE])
+        db0, db1 = xsub(p[v], p[v + ONE], p[u], p[u + ONE])
+        dc0, dc1 = xsub(q[k], q[k + ONE], q[i], q[i + ONE])
+        dd0, dd1 = xsub(q[v], q[v + ONE], q[u], q[u + ONE])
         f0, f1 = _xf(da0, da1, db0, db1, dc0, dc1, dd0, dd1, lam0, lam1, lam7)
-        y0, y1, y2, y3, y4, y5 = _xmac(y0, y1, y2, y3, y4, y5, e0, e1, f0, f1)
-    n0, n1 = _xacc(x0, x1, x2, x3, x4, x5)
-    d0, d1 = _xacc(w0, w1, w2, w3, w4, w5)
-    g[0], g[1] = _xdot2(ONE, ZERO, n0, n1, lam0, lam1, d0, d1)
-    g[2], g[3] = _xacc(y0, y1, y2, y3, y4, y5)
+        y0, y1, y2, y3, y4, y5 = xmac(y0, y1, y2, y3, y4, y5, e0, e1, f0, f1)
+    n0, n1 = xacc(x0, x1, x2, x3, x4, x5)
+    d0, d1 = xacc(w0, w1, w2, w3, w4, w5)
+    g[0], g[1] = xdot2(ONE, ZERO, n0, n1, lam0, lam1, d0, d1)
+    g[2], g[3] = xacc(y0, y1, y2, y3, y4, y5)
 
 
 @_inline
 def _fold_row(t, w, half, r0, r1, r7):
     """Row ``w`` folded with row ``w + s/2`` (flat words; ``half`` = ``s / 2`` rows in words)."""
-    return _xfold(t[w], t[w + ONE], t[w + half], t[w + half + ONE], r0, r1, r7)
+    return xfold(t[w], t[w + ONE], t[w + half], t[w + half + ONE], r0, r1, r7)
 
 
 @_njit
@@ -444,13 +255,13 @@ def _fold_eval_block(sp, sq, soff, s, dp, dq, doff, r0, r1, start, eq_lo, lam0, 
     Arrays are flat words, indices unsigned (see :func:`_eval_block`).
     """
     half = np.uint64(s)  # s / 2 rows, in words
-    lam7 = _x7(lam0, lam1)[1]
-    r7 = _x7(r0, r1)[1]
+    lam7 = x7(lam0, lam1)[1]
+    r7 = x7(r0, r1)[1]
     quarter = np.uint64(s // 2)
     sroff = np.uint64(2 * soff)
     droff = np.uint64(2 * doff)
     base = np.uint64(2 * start)
-    # unreduced sums (see _xmac) of eq_lo F(lo), eq_lo F(hi - lo)
+    # unreduced sums (see xmac) of eq_lo F(lo), eq_lo F(hi - lo)
     x0 = x1 = x2 = x3 = x4 = x5 = ZERO
     y0 = y1 = y2 = y3 = y4 = y5 = ZERO
     for t in range(eq_lo.shape[0]):
@@ -473,22 +284,22 @@ def _fold_eval_block(sp, sq, soff, s, dp, dq, doff, r0, r1, start, eq_lo, lam0, 
         dq[i], dq[i + ONE], dq[j], dq[j + ONE] = c0, c1, hc0, hc1
         dq[u], dq[u + ONE], dq[v], dq[v + ONE] = d0, d1, hd0, hd1
         f0, f1 = _xf(a0, a1, b0, b1, c0, c1, d0, d1, lam0, lam1, lam7)
-        x0, x1, x2, x3, x4, x5 = _xmac(x0, x1, x2, x3, x4, x5, e0, e1, f0, f1)
-        da0, da1 = _xsub(ha0, ha1, a0, a1)
-        db0, db1 = _xsub(hb0, hb1, b0, b1)
-        dc0, dc1 = _xsub(hc0, hc1, c0, c1)
-        dd0, dd1 = _xsub(hd0, hd1, d0, d1)
+        x0, x1, x2, x3, x4, x5 = xmac(x0, x1, x2, x3, x4, x5, e0, e1, f0, f1)
+        da0, da1 = xsub(ha0, ha1, a0, a1)
+        db0, db1 = xsub(hb0, hb1, b0, b1)
+        dc0, dc1 = xsub(hc0, hc1, c0, c1)
+        dd0, dd1 = xsub(hd0, hd1, d0, d1)
         f0, f1 = _xf(da0, da1, db0, db1, dc0, dc1, dd0, dd1, lam0, lam1, lam7)
-        y0, y1, y2, y3, y4, y5 = _xmac(y0, y1, y2, y3, y4, y5, e0, e1, f0, f1)
-    g[0], g[1] = _xacc(x0, x1, x2, x3, x4, x5)
-    g[2], g[3] = _xacc(y0, y1, y2, y3, y4, y5)
+        y0, y1, y2, y3, y4, y5 = xmac(y0, y1, y2, y3, y4, y5, e0, e1, f0, f1)
+    g[0], g[1] = xacc(x0, x1, x2, x3, x4, x5)
+    g[2], g[3] = xacc(y0, y1, y2, y3, y4, y5)
 
 
 @_njit
 def _scale_into(out, b, e0, e1, g):
     """``out[b, v] = e g[v]``: a block's sums times its high eq entry."""
     for v in range(out.shape[1]):
-        out[b, v, 0], out[b, v, 1] = _xmul(e0, e1, g[2 * v], g[2 * v + 1])
+        out[b, v, 0], out[b, v, 1] = xmul(e0, e1, g[2 * v], g[2 * v + 1])
 
 
 @_njit
@@ -497,7 +308,7 @@ def _total(out):
     acc = np.zeros(out.shape[1:], dtype=np.uint64)
     for b in range(out.shape[0]):
         for v in range(out.shape[1]):
-            acc[v, 0], acc[v, 1] = _xadd(acc[v, 0], acc[v, 1], out[b, v, 0], out[b, v, 1])
+            acc[v, 0], acc[v, 1] = xadd(acc[v, 0], acc[v, 1], out[b, v, 0], out[b, v, 1])
     return acc
 
 

@@ -8,7 +8,6 @@ module           contents
 ``proof``        commitment and opening-proof dataclasses, strict canonical encodings
 ``schedule``     the opening's transcript steps and claim grouping (prover and verifier)
 ``code``         the row code (RS, bit-reversed subgroup order); verifier's evaluation
-``linalg``       exact mod-p matrix products with float64 BLAS (verifier)
 ``merkle``       SHA-256 Merkle tree over columns, multi-opening proofs
 ``verify``       the verifier (numpy + hashlib only)
 ``prover``       commit and open (Numba; imported lazily by ``LigeroPCS``)

@@ -9,7 +9,7 @@ A message ``m`` of ``C = 2^c`` elements (base or extension) is the coefficient v
 DIF NTT (:mod:`zkinfer.commit.ligero._kernels`); the verifier needs ``Enc(m)`` only at the ``t``
 queried positions and uses :func:`evaluate_at`, which costs about ``9 t C`` float64
 multiply-adds per base message (``3 x 3`` limb products), done by BLAS
-(:mod:`zkinfer.commit.ligero.linalg`) instead of numpy field multiplications.
+(:mod:`zkinfer.field.blas`) instead of numpy field multiplications.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.commit.ligero import linalg
+from zkinfer.field import blas
 from zkinfer.field import goldilocks as gl
 
 __all__ = ["bitrev", "power_table", "evaluate_at"]
@@ -55,7 +55,7 @@ def _split_size(log_c: int, num_msgs: int) -> int:
     """``log2 S`` for :func:`evaluate_at`.
 
     ``C / S <= 2^11`` gets ``3 x 3`` limb products instead of ``4 x 3`` in the exact matrix
-    product (:func:`zkinfer.commit.ligero.linalg.limb_widths`); beyond that, ``S ~ sqrt(C / V)``
+    product (:func:`zkinfer.field.blas.limb_widths`); beyond that, ``S ~ sqrt(C / V)``
     balances the gathered powers (``C / S`` by ``t``) against the ``V S t`` numpy field
     products of the last step. (Measured on ``V = 2..8``, ``C = 2^10..2^17``, ``t = 241``.)
     """
@@ -66,7 +66,7 @@ def _split_size(log_c: int, num_msgs: int) -> int:
 @functools.lru_cache(maxsize=4)
 def _power_limbs(log_len: int, bits: int) -> npt.NDArray[np.float64]:
     """:func:`power_table` as centered limbs, one row per limb: ``(nl, L)`` (read-only)."""
-    out = linalg.split_limbs(power_table(log_len), bits, axis=0)
+    out = blas.split_limbs(power_table(log_len), bits, axis=0)
     out.setflags(write=False)
     return out
 
@@ -91,7 +91,7 @@ def evaluate_at(messages: U64, positions: npt.ArrayLike, log_blowup: int) -> U64
 
     Method: write ``i = a + S b`` (``a < S``, :func:`_split_size`). Then
     ``m(x) = sum_{a<S} x^a * M_a(x^S)`` with ``M_a(y) = sum_b m_{a+Sb} y^b``; all ``M_a(y_j)`` are
-    one exact matrix product ``(V S, C/S) x (C/S, t)`` (:mod:`zkinfer.commit.ligero.linalg`)
+    one exact matrix product ``(V S, C/S) x (C/S, t)`` (:mod:`zkinfer.field.blas`)
     whose right factor is gathered, already split into limbs, from the table of powers of ``w``
     (``y_j^b = w^(S b e_j mod L)``), then ``V S t`` field products finish. The positions are
     processed in chunks (a few MB of temporaries each); the left factor is split once.
@@ -108,13 +108,13 @@ def evaluate_at(messages: U64, positions: npt.ArrayLike, log_blowup: int) -> U64
     e = bitrev(pos, log_len)  # x_j = w^e_j
     s = 1 << _split_size(log_c, num_msgs)
     k = c // s
-    ba, bb = linalg.limb_widths(k)
+    ba, bb = blas.limb_widths(k)
     y_table = _power_limbs(log_len, bb)  # (nb, L)
     nb = y_table.shape[0]
     # A[(v, a), b] = m_v[a + S b], split into limbs once
     a_mat = msg.reshape(num_msgs, k, s).transpose(0, 2, 1).reshape(num_msgs * s, k)
-    a_limbs = linalg.split_limbs(a_mat, ba)
-    a_sums = linalg.limb_sums(a_limbs)
+    a_limbs = blas.split_limbs(a_mat, ba)
+    a_sums = blas.limb_sums(a_limbs)
     # y_j = w^f_j, f_j = S e_j mod L; exponents of y_j^b mod L in uint32 (L divides 2^32)
     f = ((s * e) & int(mask)).astype(np.uint32)
     b_idx = np.arange(k, dtype=np.uint32)
@@ -129,7 +129,7 @@ def evaluate_at(messages: U64, positions: npt.ArrayLike, log_blowup: int) -> U64
         y_limbs = np.empty((k, nb, hi - lo), dtype=np.float64)
         for i in range(nb):
             np.take(y_table[i], exps, out=y_limbs[:, i, :], mode="wrap")
-        inner = linalg.matmul_split(a_limbs, ba, y_limbs, bb, a_sums=a_sums)  # (V S, chunk)
+        inner = blas.matmul_split(a_limbs, ba, y_limbs, bb, a_sums=a_sums)  # (V S, chunk)
         if s == 1:
             out[:, lo:hi] = inner
             continue

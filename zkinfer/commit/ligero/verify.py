@@ -18,7 +18,7 @@ Checks, in order (each failure raises :class:`~zkinfer.errors.VerificationError`
    (see :mod:`zkinfer.commit.ligero.schedule`).
 
 Cost (``t`` queries, ``R x C`` matrix, ``G`` groups): ``O(t (R + C) G)`` multiply-adds, done as
-exact float64 matrix products (:mod:`zkinfer.commit.ligero.linalg`), plus ``O(t log L)`` hashes.
+exact float64 matrix products (:mod:`zkinfer.field.blas`), plus ``O(t log L)`` hashes.
 The re-encoding ``Enc(u_g)`` at the ``t`` queried positions (:func:`code.evaluate_at
 <zkinfer.commit.ligero.code.evaluate_at>`, ``~9 t C G`` float64 multiply-adds) dominates; the
 rest is vectorized over claims and groups (``O(log)`` numpy calls for the ``eq`` tables).
@@ -32,10 +32,11 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.commit.base import OpeningClaim, verifier_claims
-from zkinfer.commit.ligero import code, linalg, merkle, schedule
+from zkinfer.commit.ligero import code, merkle, schedule
 from zkinfer.commit.ligero.params import MAX_LOG_COLS, LigeroParams, num_rows
 from zkinfer.commit.ligero.proof import LigeroCommitment, LigeroProof
 from zkinfer.errors import VerificationError
+from zkinfer.field import blas
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.transcript import Transcript
@@ -66,7 +67,7 @@ def _ext_eval(u: U64, points: U64) -> U64:
     # U = U0 + U1 X: stack U0, U1 as (2 rows, cols) and e2 = e20 + e21 X as (cols, 2)
     u_stack = np.concatenate([u[..., 0].reshape(num, rows, cols),
                               u[..., 1].reshape(num, rows, cols)], axis=1)
-    prod = linalg.matmul(u_stack, e2)  # [U0; U1] @ [e20, e21]: (G, 2 rows, 2)
+    prod = blas.matmul(u_stack, e2)  # [U0; U1] @ [e20, e21]: (G, 2 rows, 2)
     p00, p01 = prod[:, :rows, 0], prod[:, :rows, 1]
     p10, p11 = prod[:, rows:, 0], prod[:, rows:, 1]
     with np.errstate(over="ignore"):
@@ -153,7 +154,7 @@ def verify_opening(
     # proximity and consistency: Enc(u_g)[j] == c_g^T col_j, c_0 = A_0 + beta gamma, c_g = A_g
     coeffs = schedule.check_coefficients(groups, rho, gamma, beta)
     encoded = code.evaluate_at(_ext_to_base_rows(proof.u_rows), indices, com.log_blowup)
-    combos = linalg.matmul(proof.columns, _ext_to_base_rows(coeffs).T.copy())  # (count, 2G)
+    combos = blas.matmul(proof.columns, _ext_to_base_rows(coeffs).T.copy())  # (count, 2G)
     mismatch = encoded.T != combos
     if mismatch.any():
         j, col = (int(x) for x in np.argwhere(mismatch)[0])

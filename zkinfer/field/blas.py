@@ -1,10 +1,12 @@
 """Exact matrix products over Goldilocks with float64 BLAS (numpy only, verifier-safe).
 
-numpy's elementwise field multiply runs at ~17 M/s; the verifier's inner products (opened
-columns against ``a`` and ``gamma``, the re-encoding of ``u`` and ``w``) are matrix products,
-which BLAS computes at tens of GFLOP/s. Split every entry into ``b``-bit limbs and *center*
-them: ``a = sum_i 2^(b i) (a'_i + 2^(b-1))`` with ``a'_i`` in ``[-2^(b-1), 2^(b-1))``. For an
-inner dimension ``k`` with
+numpy's elementwise field multiply runs at ~17 M/s; inner products over many rows are matrix
+products, which BLAS computes at tens of GFLOP/s (the Ligero verifier's: opened columns against
+``a`` and ``gamma``, the re-encoding of ``u`` and ``w``, :mod:`zkinfer.commit.ligero.verify`).
+
+Split every entry into ``b``-bit limbs and *center* them:
+``a = sum_i 2^(b i) (a'_i + 2^(b-1))`` with ``a'_i`` in ``[-2^(b-1), 2^(b-1))``. For an inner
+dimension ``k`` with
 
     ``|sum_{x<k} a'_i[x] * b'_j[x]| <= k * 2^(ba-1) * 2^(bb-1) <= 2^53``,
 
