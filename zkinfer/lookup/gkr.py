@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer.codec import Reader, Writer
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import reference as _r
@@ -48,10 +49,13 @@ from zkinfer.poly.multilinear import eq_scalar, num_vars
 from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
 from zkinfer.transcript import Transcript
 
-__all__ = ["FractionProof", "prove_fraction_sum", "verify_fraction_sum"]
+__all__ = ["MAX_LAYERS", "FractionProof", "prove_fraction_sum", "verify_fraction_sum"]
 
 U64 = npt.NDArray[np.uint64]
 _Ext = tuple[int, int]
+
+MAX_LAYERS = 64
+"""Most layers of one fraction tree (a decoding bound: a layer per leaf variable)."""
 
 _LABEL_LEAVES = b"gkr/leaf-vars"
 _LABEL_ROOT = b"gkr/root"
@@ -75,6 +79,31 @@ class FractionProof:
 
     root: U64  # (2, 2): P then Q
     layers: tuple[tuple[SumcheckProof, U64], ...]
+
+    def write(self, w: Writer) -> None:
+        """The root (two extension elements), the layer count (u32), then each layer's
+        sumcheck and its four evaluations."""
+        w.ext(self.root)
+        w.u32(len(self.layers))
+        for sc, evals in self.layers:
+            sc.write(w)
+            w.ext(evals)
+
+    @classmethod
+    def read(cls, r: Reader) -> FractionProof:
+        """Strict decoding (the inverse of :meth:`write`).
+
+        Raises:
+            ProofFormatError: more than :data:`MAX_LAYERS` layers, truncation, or a malformed
+                sumcheck or element.
+        """
+        root = r.ext(2)
+        n = r.u32(MAX_LAYERS)
+        return cls(root, tuple((SumcheckProof.read(r), r.ext(4)) for _ in range(n)))
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        """The layers' sumcheck proofs, top layer first."""
+        return [sc for sc, _ in self.layers]
 
 
 def _build_layers(layers_p: list, layers_q: list) -> None:

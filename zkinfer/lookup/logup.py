@@ -26,12 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer.codec import Reader, Writer
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
 from zkinfer.lookup.gkr import FractionProof, prove_fraction_sum, verify_fraction_sum
 from zkinfer.poly.multilinear import num_vars
+from zkinfer.sumcheck.common import SumcheckProof
 from zkinfer.transcript import Transcript
 
 __all__ = [
@@ -56,6 +58,26 @@ class LookupProof:
 
     fractions: FractionProof
     column_evals: U64
+
+    def write(self, w: Writer) -> None:
+        """The fraction-sum proof, then the three column evaluations."""
+        self.fractions.write(w)
+        w.ext(self.column_evals)
+
+    @classmethod
+    def read(cls, r: Reader) -> LookupProof:
+        """Strict decoding (the inverse of :meth:`write`).
+
+        Raises:
+            ProofFormatError: see :meth:`FractionProof.read`; truncation or non-canonical
+                elements.
+        """
+        fractions = FractionProof.read(r)
+        return cls(fractions, r.ext(3))
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        """The fraction tree's sumcheck proofs, top layer first."""
+        return self.fractions.sumchecks()
 
 
 @dataclass(frozen=True, eq=False)

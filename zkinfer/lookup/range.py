@@ -88,12 +88,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer.codec import Reader, Writer
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
 from zkinfer.lookup.gkr import FractionProof, prove_fraction_sum, verify_fraction_sum
 from zkinfer.lookup.logup import range_table_scalar
+from zkinfer.sumcheck.common import SumcheckProof
 from zkinfer.transcript import Transcript
 
 __all__ = [
@@ -124,6 +126,7 @@ about 64 bytes per leaf, so this bounds the prover's memory at about 1.5 GB."""
 MAX_TREES = 1 << 12
 """Most fraction trees in one range proof (a decoding bound)."""
 
+_MAX_BLOCK_EVALS = 1 << 20  # a decoding bound on the block evaluations of one range proof
 _SPLIT_FROM_VARS = 16  # trees from 2^16 leaves on are halved rather than padded by over 1/8
 _LABEL_LAYOUT = b"range/layout"
 _LABEL_ALPHA = b"range/alpha"
@@ -169,6 +172,31 @@ class RangeProof:
 
     trees: tuple[FractionProof, ...]
     evals: U64  # (num_blocks, 2)
+
+    def write(self, w: Writer) -> None:
+        """The tree count (u32), each tree's fraction-sum proof, then the block evaluations
+        (a u32 count and the elements)."""
+        w.u32(len(self.trees))
+        for tree in self.trees:
+            tree.write(w)
+        w.ext_vec(self.evals)
+
+    @classmethod
+    def read(cls, r: Reader) -> RangeProof:
+        """Strict decoding (the inverse of :meth:`write`).
+
+        Raises:
+            ProofFormatError: more than :data:`MAX_TREES` trees, or more than fit in the bytes
+                left (checked before decoding any), more than ``2^20`` block evaluations, a
+                malformed tree (:meth:`FractionProof.read`), truncation.
+        """
+        # each tree takes at least its root (32 bytes) and its layer count (4 bytes)
+        trees = tuple(FractionProof.read(r) for _ in range(r.count(MAX_TREES, 36)))
+        return cls(trees, r.ext_vec(_MAX_BLOCK_EVALS))
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        """Every tree's sumcheck proofs, tree by tree, top layer first."""
+        return [sc for tree in self.trees for sc in tree.sumchecks()]
 
 
 @dataclass(frozen=True)
