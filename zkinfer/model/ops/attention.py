@@ -26,27 +26,19 @@ import numpy as np
 from zkinfer.errors import ModelError
 from zkinfer.field import goldilocks as gl
 from zkinfer.model.config import QuantConfig
+from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
     MAX_TABLE_ROWS,
     OpHome,
     abs_int,
     amax,
-    check_int,
+    check_fields,
     check_table,
-    check_type,
     lookup_multiplicities,
     signed_bits,
     unsigned_bits,
 )
 from zkinfer.model.ops.linear import IntLinear, check_linear
-from zkinfer.model.ops.requant import (
-    Requant,
-    check_requant,
-    requant_advice,
-    requant_columns,
-    requant_gadget,
-    requantize,
-)
 from zkinfer.protocol.circuit import (
     AxisSumRel,
     ContractRel,
@@ -76,7 +68,7 @@ class IntAttention:
     k: IntLinear
     v: IntLinear
     o: IntLinear
-    ctx: Requant
+    ctx: requant.Requant
     exp_table: np.ndarray
     exp_bits: int
     prob_bits: int
@@ -95,13 +87,12 @@ class OpAttention:
 
 def check_attention(p: str, a: object, d: int, q: QuantConfig) -> None:
     """Type, shape and range checks of the :class:`IntAttention` of block ``p``."""
-    check_type(f"{p}.attn", a, IntAttention)
+    # E and K bound 2^E (the table's first entry) and 2^K (probabilities) before they are used
+    e_bits = check_fields(f"{p}.attn", a, IntAttention,
+                          ints={"exp_bits": (1, 24), "prob_bits": (1, 24)})["exp_bits"]
     for nm in ("q", "k", "v", "o"):
         check_linear(f"{p}.attn.{nm}", getattr(a, nm), d, d, q, residual=nm == "o")
-    check_requant(f"{p}.attn.ctx", a.ctx, d, q.mult_bits)
-    # E and K bound 2^E (the table's first entry) and 2^K (probabilities) before they are used
-    e_bits = check_int(f"{p}.attn.exp_bits", a.exp_bits, 1, 24)
-    check_int(f"{p}.attn.prob_bits", a.prob_bits, 1, 24)
+    requant.check(f"{p}.attn.ctx", a.ctx, d, q.mult_bits)
     t = a.exp_table
     check_table(f"{p}.attn.exp_table", t, MAX_TABLE_ROWS)
     # EXP[0] = 2^E, EXP[T-1] = 0, 0 <= EXP[d] <= 2^E
@@ -158,7 +149,7 @@ class _Attention(OpHome):
              "exp_mult[t] = #{(h, i, j): idx[h, i, j] == t}"),
             (f"{op.name}.ctx.acc", (n, d), "tensor", (signed_bits(-ctxmax, ctxmax), True),
              f"acc[i, h*{dh}+e] = sum_j p[h, i, j] * {op.v}[j, h*{dh}+e]"),
-            *requant_columns(f"{op.name}.ctx", (n, d), pre, a.ctx, "acc * m[c]"),
+            *requant.columns(f"{op.name}.ctx", (n, d), pre, a.ctx, "acc * m[c]"),
         ]  # fmt: skip
 
     def reference(self, op, model, ids, cols):
@@ -178,7 +169,7 @@ class _Attention(OpHome):
         rem = num - p * ssum[:, :, None]
         mult = np.bincount(idx.ravel(), minlength=T).astype(np.int64)
         acc = (p @ vh).transpose(1, 0, 2).reshape(n, d)
-        cq, crem, cout = requantize(acc * a.ctx.m, a.ctx)
+        cq, crem, cout = requant.requantize(acc * a.ctx.m, a.ctx)
         P = f"{op.name}.softmax"
         C = f"{op.name}.ctx"
         return {
@@ -272,7 +263,7 @@ class _Attention(OpHome):
         c.relations.append(ContractRel(acc.name, ("i", "h", "e"), p, ("h", "i", "j"),
                                        op.v, ("j", "h", "e"), "j", "h", bits))
         m = c.broadcast(f"{A}.ctx.m", a.ctx.m, acc.bits[1])
-        requant_gadget(c, f"{A}.ctx", (n, cfg.d_model), [(1, [acc.name, m])], a.ctx, widths)
+        requant.gadget(c, f"{A}.ctx", (n, cfg.d_model), [(1, [acc.name, m])], a.ctx, widths)
 
     def advice(self, op, model, n):
         S = f"{op.name}.softmax"
@@ -288,7 +279,7 @@ class _Attention(OpHome):
                 f"{S}.over": lambda t: np.maximum(t[f"{S}.diff"] - (T - 1), 0),
                 f"{S}.lookup_mult": lambda t: lookup_multiplicities(t[f"{S}.exp_mult"],
                                                                      (H, n, n), 0),
-                **requant_advice(f"{op.name}.ctx")}
+                **requant.advice(f"{op.name}.ctx")}
 
 
 HOME = _Attention()

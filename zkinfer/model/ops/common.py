@@ -25,6 +25,7 @@ __all__ = [
     "check_int",
     "check_int_array",
     "check_table",
+    "check_fields",
     "lookup_multiplicities",
     "OpHome",
 ]
@@ -95,6 +96,20 @@ def check_table(name: str, t: object, max_rows: int) -> int:
     if not 2 <= t.shape[0] <= max_rows:
         raise ModelError(f"{name}: {t.shape[0]} rows outside [2, {max_rows}]")
     return t.shape[0]
+
+
+def check_fields(name: str, value: object, cls: type,
+                 arrays: dict[str, tuple[tuple[int, ...], int]] | None = None,
+                 ints: dict[str, tuple[int, int]] | None = None) -> dict[str, int]:
+    """The prelude of an op parameter's checks: ``value`` must be a ``cls``, each field of
+    ``arrays`` (``field -> (shape, bits)``) an int64 array of that shape whose values fit
+    ``bits`` signed bits, each field of ``ints`` (``field -> (lo, hi)``) an int in
+    ``[lo, hi]``; checked in that order, named ``name.field``. Returns the ints by field."""
+    check_type(name, value, cls)
+    for field, (shape, bits) in (arrays or {}).items():
+        check_int_array(f"{name}.{field}", getattr(value, field), shape, bits)
+    return {field: check_int(f"{name}.{field}", getattr(value, field), lo, hi)
+            for field, (lo, hi) in (ints or {}).items()}
 
 
 def lookup_multiplicities(mult: np.ndarray, shape: tuple[int, ...], offset: int) -> np.ndarray:

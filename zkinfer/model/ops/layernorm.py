@@ -27,23 +27,15 @@ import numpy as np
 
 from zkinfer.errors import ModelError
 from zkinfer.model.config import QuantConfig
+from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
     OpHome,
     abs_int,
     amax,
+    check_fields,
     check_int,
-    check_int_array,
-    check_type,
     signed_bits,
     unsigned_bits,
-)
-from zkinfer.model.ops.requant import (
-    Requant,
-    check_requant,
-    requant_advice,
-    requant_columns,
-    requant_gadget,
-    requantize,
 )
 from zkinfer.protocol.circuit import AxisSumRel, UnsupportedOpError
 from zkinfer.protocol.constraints import Identity
@@ -65,7 +57,7 @@ class IntLayerNorm:
     beta: np.ndarray
     eps: int
     k: int
-    rq: Requant
+    rq: requant.Requant
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,10 +71,8 @@ class OpLayerNorm:
 
 def check_layernorm(name: str, ln: object, d: int, q: QuantConfig) -> None:
     """Type, shape and range checks of an :class:`IntLayerNorm` over ``d`` channels."""
-    check_type(name, ln, IntLayerNorm)
-    check_int_array(f"{name}.beta", ln.beta, (d,), 48)
-    check_requant(f"{name}.rq", ln.rq, d, q.mult_bits)
-    k = check_int(f"{name}.k", ln.k, 2, 58)
+    k = check_fields(name, ln, IntLayerNorm, arrays={"beta": ((d,), 48)}, ints={"k": (2, 58)})["k"]
+    requant.check(f"{name}.rq", ln.rq, d, q.mult_bits)
     # eps >= 1 keeps var > 0; var >= eps and var <= 2^k (for rsqrt >= 1) need eps <= 2^k
     check_int(f"{name}.eps", ln.eps, 1, 1 << k)
 
@@ -158,7 +148,7 @@ class _LayerNorm(OpHome):
              f"rsqrt_hi = (rsqrt+1)^2 * var - 2^{k} - 1 >= 0"),
             (f"{P}.z", (n, d), "tensor", (signed_bits(-zmax, zmax), True),
              f"z = c * rsqrt (|z| <= 2^({k}/2))"),
-            *requant_columns(P, (n, d), pre, ln.rq, "z * g[c] + beta[c]"),
+            *requant.columns(P, (n, d), pre, ln.rq, "z * g[c] + beta[c]"),
         ]  # fmt: skip
 
     def reference(self, op, model, ids, cols):
@@ -175,7 +165,7 @@ class _LayerNorm(OpHome):
         lo = two_k - y * y * var
         hi = (y + 1) * (y + 1) * var - two_k - 1
         z = c * y[:, None]
-        q, rem, out = requantize(z * ln.rq.m + ln.beta, ln.rq)
+        q, rem, out = requant.requantize(z * ln.rq.m + ln.beta, ln.rq)
         return {f"{op.name}.{k}": v for k, v in zip(
             _COLS, (s, mean, mean_rem, c, var, y, lo, hi, z, q, rem, out))}
 
@@ -255,7 +245,7 @@ class _LayerNorm(OpHome):
         g = c.broadcast(f"{P}.g", ln.rq.m, cols["c"].bits[1])
         beta = c.broadcast(f"{P}.beta", ln.beta, cols["c"].bits[1])
         # pre = z g[c] + beta[c] (beta on the real entries only)
-        requant_gadget(c, P, mat, [(1, [f"{P}.z", g]), (1, [ind2, beta])], ln.rq, widths)
+        requant.gadget(c, P, mat, [(1, [f"{P}.z", g]), (1, [ind2, beta])], ln.rq, widths)
 
     def advice(self, op, model, n):
         P = op.name
@@ -271,7 +261,7 @@ class _LayerNorm(OpHome):
         for i in range(ny):
             rules[f"{P}.y{i}"] = lambda t, i=i: (t[rs] >> (L * i)) & mask
             rules[f"{P}.wa{i}"] = lambda t, i=i: ((t[rs] >> (L * i)) & mask) * t[var]
-        return {**rules, **requant_advice(P)}
+        return {**rules, **requant.advice(P)}
 
 
 HOME = _LayerNorm()

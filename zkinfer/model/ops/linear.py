@@ -14,21 +14,14 @@ import numpy as np
 
 from zkinfer.errors import ModelError
 from zkinfer.model.config import QuantConfig
+from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
     OpHome,
     abs_int,
     amax,
+    check_fields,
     check_int_array,
-    check_type,
     signed_bits,
-)
-from zkinfer.model.ops.requant import (
-    Requant,
-    check_requant,
-    requant_advice,
-    requant_columns,
-    requant_gadget,
-    requantize,
 )
 from zkinfer.protocol.circuit import MatmulRel
 
@@ -48,7 +41,7 @@ class IntLinear:
 
     w: np.ndarray
     b: np.ndarray
-    rq: Requant
+    rq: requant.Requant
     res_m: np.ndarray | None = None
 
 
@@ -65,10 +58,9 @@ class OpLinear:
 def check_linear(name: str, lin: object, d_in: int, d_out: int, q: QuantConfig,
                  residual: bool = False) -> None:
     """Type, shape and range checks of an :class:`IntLinear` (``residual``: it has ``res_m``)."""
-    check_type(name, lin, IntLinear)
-    check_int_array(f"{name}.w", lin.w, (d_in, d_out), q.weight_bits)
-    check_int_array(f"{name}.b", lin.b, (d_out,), 48)
-    check_requant(f"{name}.rq", lin.rq, d_out, q.mult_bits)
+    check_fields(name, lin, IntLinear, arrays={"w": ((d_in, d_out), q.weight_bits),
+                                               "b": ((d_out,), 48)})
+    requant.check(f"{name}.rq", lin.rq, d_out, q.mult_bits)
     # residual multipliers exactly where the op adds a residual (no unread parameters)
     if residual:
         if lin.res_m is None:
@@ -106,7 +98,7 @@ class _Linear(OpHome):
             pre_doc = f"acc * m[c] + {op.res} * res_m[c]"
         shape = (n, lin.w.shape[1])
         return [(f"{op.name}.acc", shape, "tensor", acc_width, f"acc = {op.src} @ W + b"),
-                *requant_columns(op.name, shape, max(pre), lin.rq, pre_doc)]
+                *requant.columns(op.name, shape, max(pre), lin.rq, pre_doc)]
 
     def weight_width_names(self, op):
         return [f"{op.name}.acc"]
@@ -127,7 +119,7 @@ class _Linear(OpHome):
         pre = acc * lin.rq.m
         if op.res is not None:
             pre = pre + cols[op.res] * lin.res_m
-        q, rem, out = requantize(pre, lin.rq)
+        q, rem, out = requant.requantize(pre, lin.rq)
         return {f"{op.name}.acc": acc, f"{op.name}.q": q, f"{op.name}.rem": rem,
                 f"{op.name}.out": out}
 
@@ -150,10 +142,10 @@ class _Linear(OpHome):
         terms = [(1, [acc.name, c.broadcast(f"{P}.m", lin.rq.m, acc.bits[1])])]
         if op.res is not None:
             terms.append((1, [op.res, c.broadcast(f"{P}.res_m", lin.res_m, acc.bits[1])]))
-        requant_gadget(c, P, (n, d_out), terms, lin.rq, widths)
+        requant.gadget(c, P, (n, d_out), terms, lin.rq, widths)
 
     def advice(self, op, model, n):
-        return requant_advice(op.name)
+        return requant.advice(op.name)
 
 
 HOME = _Linear()

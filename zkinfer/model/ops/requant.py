@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkinfer.errors import ModelError
-from zkinfer.model.ops.common import MAX_BITS, check_int, check_int_array, check_type, signed_bits
+from zkinfer.model.ops.common import MAX_BITS, check_fields, signed_bits
 from zkinfer.protocol.circuit import Circuit
 from zkinfer.protocol.requant import rounding_and_clamp
 
-__all__ = ["Requant", "check_requant", "requant_columns", "requantize", "requant_gadget",
-           "requant_advice"]
+__all__ = ["Requant", "check", "columns", "requantize", "gadget", "advice"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,21 +41,19 @@ class Requant:
     hi: int
 
 
-def check_requant(name: str, rq: object, d: int, mult_bits: int) -> None:
+def check(name: str, rq: object, d: int, mult_bits: int) -> None:
     """Type, shape and range checks of a :class:`Requant` with ``d`` channels."""
-    check_type(name, rq, Requant)
-    check_int_array(f"{name}.m", rq.m, (d,), mult_bits)
-    # 2^(shift - 1) and the remainder's width (shift bits) stay within MAX_BITS
-    check_int(f"{name}.shift", rq.shift, 1, MAX_BITS)
-    # the clamp range [lo, hi] is non-empty and fits a MAX_BITS-bit signed column
     half = 1 << (MAX_BITS - 1)
-    lo = check_int(f"{name}.lo", rq.lo, -half, half - 1)
-    hi = check_int(f"{name}.hi", rq.hi, -half, half - 1)
-    if not lo < hi:
-        raise ModelError(f"{name}: clamp bounds lo={lo} hi={hi}")
+    v = check_fields(name, rq, Requant, arrays={"m": ((d,), mult_bits)}, ints={
+        # 2^(shift - 1) and the remainder's width (shift bits) stay within MAX_BITS
+        "shift": (1, MAX_BITS),
+        # the clamp range [lo, hi] is non-empty and fits a MAX_BITS-bit signed column
+        "lo": (-half, half - 1), "hi": (-half, half - 1)})
+    if not v["lo"] < v["hi"]:
+        raise ModelError(f"{name}: clamp bounds lo={v['lo']} hi={v['hi']}")
 
 
-def requant_columns(name: str, shape, pre_bound: int, rq: Requant, pre_doc: str) -> list:
+def columns(name: str, shape, pre_bound: int, rq: Requant, pre_doc: str) -> list:
     """Column rows ``.q``, ``.rem``, ``.out`` of a requantization with ``|pre| <= pre_bound``."""
     half = 1 << (rq.shift - 1)
     qb = ((pre_bound + half) >> rq.shift) + 1
@@ -94,11 +91,11 @@ def _q_bits(width: tuple[int, bool]) -> int:
     return bits + 1 if signed else bits
 
 
-def requant_gadget(c: Circuit, P: str, shape, pre_terms, rq: Requant, widths) -> None:
+def gadget(c: Circuit, P: str, shape, pre_terms, rq: Requant, widths) -> None:
     """``out = clamp((pre + 2^(s-1)) >> s, lo, hi)`` with ``pre = sum(pre_terms)``.
 
     Columns ``P.rem``, ``P.out`` (trace), ``P.below``, ``P.above`` (advice, rules in
-    :func:`requant_advice`) and the linear ``P.q = out - below + above``.
+    :func:`advice`) and the linear ``P.q = out - below + above``.
     """
     q, rem, out, below, above = (f"{P}.{k}" for k in ("q", "rem", "out", "below", "above"))
     c.add_trace(rem, shape, widths[rem])
@@ -121,7 +118,7 @@ def requant_gadget(c: Circuit, P: str, shape, pre_terms, rq: Requant, widths) ->
         c.range(out, span_bits, -1, hi)
 
 
-def requant_advice(P: str) -> dict:
+def advice(P: str) -> dict:
     """The prover's rules for ``P.below`` and ``P.above`` (from the trace's ``q`` and ``out``)."""
     q, out = f"{P}.q", f"{P}.out"
     return {f"{P}.below": lambda t: np.maximum(t[out] - t[q], 0),
