@@ -22,7 +22,7 @@ from zkinfer.protocol.model_circuit import (
     weight_matrices,
     witness_plan,
 )
-from zkinfer.protocol.witness import build_witness
+from zkinfer.protocol.witness import _unchecked_witness, build_witness
 
 
 @pytest.mark.parametrize("make", [tiny, tiny_mlp])
@@ -95,3 +95,17 @@ def test_trace_multiplicities_disagreeing_with_the_lookups_refused(column):
     mult[k] += 1
     with pytest.raises(ModelError, match=rf"{column} == counts of the looked-up rows"):
         check_trace(model, ids, trace)
+
+
+def test_witness_refuses_values_outside_their_range_checks_unless_unchecked():
+    model = tiny_mlp()
+    ids = np.arange(5, dtype=np.int64)
+    trace = dict(forward(model, ids))
+    circuit = build_circuit(model, 5, trace["pool.mean"])
+    name = "layer0.ffn.up.rem"
+    trace[name] = trace[name].copy()
+    trace[name][0, 0] = -1  # rem >= 0 is a range check
+    with pytest.raises(ValueError, match=f"{name}: value outside its"):
+        build_witness(circuit, trace)
+    tables = _unchecked_witness(circuit, trace)
+    assert list(tables) == [*circuit.trace, *circuit.linear]
