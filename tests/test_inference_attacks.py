@@ -39,6 +39,7 @@ from tests.cheating import statement as cs
 from tests.conftest import examples
 from zkinfer.commit import TrivialPCS
 from zkinfer.errors import ModelError, ProofFormatError, VerificationError
+from zkinfer.lookup.range import RangeProof
 from zkinfer.model.config import TransformerConfig
 from zkinfer.model.forward import forward
 from zkinfer.model.intmodel import OpLinear, OpPool, OpTable, declare_widths, ops
@@ -47,7 +48,6 @@ from zkinfer.proof import Proof, VerifyingKey
 from zkinfer.protocol.matmul import ProductStep
 from zkinfer.protocol.model_circuit import build_circuit
 from zkinfer.protocol.openings import OpeningsProof
-from zkinfer.protocol.range import RangeProof
 from zkinfer.protocol.zerocheck import ZerocheckProof
 from zkinfer.testing import prove_trace
 
@@ -120,7 +120,9 @@ def _replay(model, cols: dict, after: str) -> np.ndarray:
             cols[f"{op.name}.acc"], cols[f"{op.name}.q"] = acc, q
             cols[f"{op.name}.rem"], cols[f"{op.name}.out"] = t - (q << rq.shift), np.clip(q, rq.lo, rq.hi)
         elif started and isinstance(op, OpTable):
-            cols[f"{op.name}.out"] = op.table[cols[op.src] + (1 << (op.in_bits - 1))]
+            index = cols[op.src] + (1 << (op.in_bits - 1))
+            cols[f"{op.name}.out"] = op.table[index]
+            cols[f"{op.name}.mult"] = np.bincount(index.ravel(), minlength=len(op.table))
         elif started and isinstance(op, OpPool):
             h = cols[op.src]
             s = h.sum(axis=0)

@@ -20,8 +20,13 @@ from zkinfer.proof import (
     encode_public_model,
     statement_transcript,
 )
-from zkinfer.protocol.model_circuit import build_circuit, weight_columns, weight_matrices
-from zkinfer.protocol.witness import build_witness, weight_table
+from zkinfer.protocol.model_circuit import (
+    build_circuit,
+    shared_circuit,
+    weight_columns,
+    weight_matrices,
+)
+from zkinfer.protocol.witness import _unchecked_witness, build_witness, weight_table
 
 __all__ = ["setup", "prove", "prove_many"]
 
@@ -58,6 +63,8 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
         ModelError: the model is invalid (the checks a verifying key's decoder makes), or a
             declared width differs from the one the public parameters fix.
         UnsupportedOpError: the model has an operation the prover cannot prove yet.
+        FieldRangeError: the circuit of the longest input (``max_seq_len`` tokens) breaks the
+            field bound of some identity (:mod:`zkinfer.protocol.bounds`).
     """
     from zkinfer.model.intmodel import check_declared_widths, validate
 
@@ -69,6 +76,10 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
         # declared widths differ now, not at the first verification
         validate(model, complete=True)
         check_declared_widths(model)
+        # every statement up to the longest input must be provable: the circuit of the longest
+        # (whose field bounds are the widest) must build; the output does not change its shape
+        cfg = model.config
+        shared_circuit(model, cfg.max_seq_len, np.zeros(cfg.d_model, dtype=np.int64))
         pcs = pcs or _default_pcs()
         sub = prefixed(tracker, "committing the weights")
         columns = weight_columns(model)
@@ -223,7 +234,7 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
         sub("building tables", 0, 1)
     circuit = build_circuit(pk.model, ids.shape[0], output)
     try:
-        witness = build_witness(circuit, columns, strict)
+        witness = (build_witness if strict else _unchecked_witness)(circuit, columns)
     except ValueError as exc:
         raise ModelError(f"trace does not fit the circuit: {exc}") from exc
     # a transcript that lets the openings count their sumcheck rounds (same bytes)

@@ -58,7 +58,7 @@ from zkinfer.protocol.circuit import Circuit, MatmulRel, TableRel
 from zkinfer.protocol.constraints import debug_check
 from zkinfer.protocol.model_circuit import build_circuit
 from zkinfer.protocol.relation import ProverContext
-from zkinfer.protocol.witness import build_witness
+from zkinfer.protocol.witness import _unchecked_witness, build_witness
 from zkinfer.sumcheck import common
 from zkinfer.sumcheck import prover as sumcheck_prover
 from zkinfer.sumcheck.common import Expression, SumcheckProof
@@ -82,6 +82,7 @@ __all__ = [
     "Lies",
     "lookup_sees",
     "verify_with",
+    "recount_lookups",
     "step_index",
     "steps",
     "with_steps",
@@ -311,6 +312,7 @@ def forged_witness(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.
     from zkinfer.protocol import witness as witness_mod
 
     circuit = build_circuit(pk.model, len(ids), np.asarray(output, dtype=np.int64))
+    recount_lookups(circuit)
     if edit_circuit is not None:
         edit_circuit(circuit)
     real_pad = witness_mod.pad
@@ -325,7 +327,25 @@ def forged_witness(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.
         return out
 
     with mock.patch.object(witness_mod, "pad", pad):
-        return circuit, build_witness(circuit, dict(columns), strict)
+        return circuit, (build_witness if strict else _unchecked_witness)(circuit, dict(columns))
+
+
+def recount_lookups(circuit: Circuit) -> None:
+    """Make the prover count every table look-up's multiplicities from the committed ``src``
+    (padding included) instead of taking the forward's counts: a forged trace changes what is
+    looked up, and its look-ups must stay honest for the check under test to be the one that
+    fails."""
+    for rel in circuit.relations:
+        if isinstance(rel, TableRel):
+            col, size = circuit.trace[rel.src], circuit.tables[rel.table].shape[0]
+
+            def count(t, rel=rel, col=col, size=size):
+                index = np.zeros(col.padded_shape, dtype=np.int64)  # the padding looks up offset
+                index[tuple(slice(0, k) for k in col.shape)] = np.asarray(t[rel.src])
+                rows = index.ravel() + rel.offset
+                return np.bincount(rows[(rows >= 0) & (rows < size)], minlength=size)
+
+            circuit.advice[rel.mult] = count
 
 
 def prove_forged(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.ndarray],

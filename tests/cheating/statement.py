@@ -36,7 +36,7 @@ from zkinfer.model.intmodel import IntModel
 from zkinfer.proof import Proof, ProvingKey, VerifyingKey, encode_public_model, statement_transcript
 from zkinfer.protocol.engine import prove_circuit, prover_context
 from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
-from zkinfer.protocol.witness import build_witness, weight_tables
+from zkinfer.protocol.witness import _unchecked_witness, build_witness, weight_tables
 
 __all__ = [
     "Honest",
@@ -153,7 +153,7 @@ def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.n
     ids = np.asarray(ids, dtype=np.int64)
     output = np.asarray(output, dtype=np.int64)
     circuit = build_circuit(pk.model, ids.shape[0], output)
-    witness = build_witness(circuit, columns, strict)
+    witness = (build_witness if strict else _unchecked_witness)(circuit, columns)
     transcript = statement_transcript(pk.vk, ids, output)
     polys = [witness[name] for name in circuit.trace]
     polys += [np.asarray(e, dtype=np.uint64) for e in extra]
