@@ -15,9 +15,10 @@ import pytest
 from zkinfer.codec import Writer
 from zkinfer.field import goldilocks as gl
 from zkinfer.lookup.logup import multiplicities
+from zkinfer.lookup.range import range_multiplicities
 from zkinfer.protocol.constraints import Broadcast, Identity, prove_identities, verify_identities
 from zkinfer.protocol.matmul import prove_matmul, verify_matmul
-from zkinfer.protocol.range import prove_ranges, range_multiplicities, verify_ranges
+from zkinfer.protocol.range import prove_ranges, verify_ranges
 from zkinfer.transcript import Transcript
 
 D = b"bench/relations"

@@ -127,7 +127,8 @@ def test_identity_gated_by_indicator_ignores_padding():
 
 
 def test_requantization_rounded_the_other_way_caught_by_remainder_range():
-    from zkinfer.protocol.range import prove_ranges, range_multiplicities, verify_ranges
+    from zkinfer.lookup.range import range_multiplicities
+    from zkinfer.protocol.range import prove_ranges, verify_ranges
 
     idents, cols, publics, n = requant_instance(6, corrupt="rounding")
     assert debug_check(idents, cols, publics, n) == []  # the identity alone cannot see it

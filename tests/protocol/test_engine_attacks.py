@@ -393,7 +393,8 @@ def test_opening_claim_of_the_wrong_shape_rejected(claim, message):
 
 
 def _range_instance():
-    from zkinfer.protocol.range import prove_ranges, range_multiplicities
+    from zkinfer.lookup.range import range_multiplicities
+    from zkinfer.protocol.range import prove_ranges
 
     rng = np.random.default_rng(4)
     cols = {3: [rng.integers(0, 8, 8).astype(np.uint64)], 5: [rng.integers(0, 32, 4).astype(np.uint64)]}
@@ -412,7 +413,8 @@ def test_range_proof_of_another_kind_rejected():
 
 
 def test_range_values_that_are_not_field_elements_rejected():
-    from zkinfer.protocol.range import RangeProof, verify_ranges
+    from zkinfer.lookup.range import RangeProof
+    from zkinfer.protocol.range import verify_ranges
 
     sizes, proof = _range_instance()
     evals = proof.evals.copy()

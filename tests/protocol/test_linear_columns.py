@@ -85,7 +85,7 @@ def test_a_tampered_committed_limb_is_caught_by_the_linear_top_limb():
     # top limb (x + 2^19 - l0) / 2^16 is no longer an integer in [0, 2^4)
     tables["x#rc0.l0"] = tables["x#rc0.l0"].copy()
     tables["x#rc0.l0"][0] = (tables["x#rc0.l0"][0] + 1) % (1 << 16)
-    from zkinfer.protocol.range import range_multiplicities
+    from zkinfer.lookup.range import range_multiplicities
     from zkinfer.protocol.witness import linear_table
 
     tables["x#rc0.l1"] = linear_table(c, c.linear["x#rc0.l1"], tables)

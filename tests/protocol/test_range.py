@@ -16,14 +16,9 @@ from zkinfer.errors import FieldRangeError, ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.lookup import range as rng_mod
+from zkinfer.lookup.range import RangeProof, range_multiplicities
 from zkinfer.poly import multilinear as ml
-from zkinfer.protocol.range import (
-    RangeProof,
-    limb_widths,
-    prove_ranges,
-    range_multiplicities,
-    verify_ranges,
-)
+from zkinfer.protocol.range import limb_widths, prove_ranges, verify_ranges
 from zkinfer.transcript import Transcript
 
 D = b"tests/range"
@@ -267,23 +262,54 @@ def test_tree_structure_must_match_the_sizes():
 # encoding
 
 
-def test_codec_round_trip_and_bounds():
-    from zkinfer.protocol.engine import RangeChecks
+def range_layout(proof: RangeProof) -> bytes:
+    """The range proof's layout written out field by field: u32 tree count, each tree's root
+    (2 ext), u32 layer count and layers (sumcheck, 4 ext), then the block evaluations as an
+    extension vector (u32 count, elements)."""
+    w = Writer()
+    w.u32(len(proof.trees))
+    for tree in proof.trees:
+        w.ext(tree.root)
+        w.u32(len(tree.layers))
+        for sc, evals in tree.layers:
+            sc.write(w)
+            w.ext(evals)
+    w.u32(proof.evals.shape[0])
+    w.ext(proof.evals)
+    return w.finish()
 
+
+def test_codec_round_trip_and_bounds():
     groups, mults = instance(12)
     proof, _ = prove(groups, mults, 2)
     w = Writer()
-    RangeChecks.write(w, proof)
+    proof.write(w)
     data = w.finish()
+    assert data == range_layout(proof)
     r = Reader(data)
-    back = RangeChecks.read(r)
+    back = RangeProof.read(r)
     r.finish()
-    assert isinstance(back, RangeProof) and len(back.trees) == len(proof.trees)
+    assert isinstance(back, RangeProof) and len(back.trees) == len(proof.trees) == 2
     assert np.array_equal(back.evals, proof.evals)
+    assert len(back.sumchecks()) == sum(len(tree.layers) for tree in proof.trees)
+    assert [sc.round_polys.tolist() for sc in back.sumchecks()] == [
+        sc.round_polys.tolist() for tree in proof.trees for sc, _ in tree.layers]
     verify(SIZES, back, 2)
-    # a huge tree count is refused before anything is allocated
+    # a huge tree count is refused before anything is allocated: by the bound, or by the bytes
+    # left (at least 36 per tree)
     forged = (2**31).to_bytes(4, "little") + data[4:]
     with pytest.raises(ProofFormatError, match="exceeds the bound"):
-        RangeChecks.read(Reader(forged))
+        RangeProof.read(Reader(forged))
+    forged = rng_mod.MAX_TREES.to_bytes(4, "little") + data[4:]
+    with pytest.raises(ProofFormatError, match="exceeds the .* left"):
+        RangeProof.read(Reader(forged))
+    # a huge evaluation count likewise
+    at = len(data) - 4 - 16 * proof.evals.shape[0]
+    forged = data[:at] + (2**21).to_bytes(4, "little") + data[at + 4:]
+    with pytest.raises(ProofFormatError, match="exceeds the bound"):
+        RangeProof.read(Reader(forged))
     with pytest.raises(ProofFormatError, match="exceeds the 191 left"):
-        RangeChecks.read(Reader(data[:-1]))
+        RangeProof.read(Reader(data[:-1]))
+    for cut in (0, 3, 40, len(data) // 2):
+        with pytest.raises(ProofFormatError):
+            RangeProof.read(Reader(data[:cut]))

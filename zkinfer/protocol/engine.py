@@ -32,6 +32,7 @@ from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, Layout, ProverData
 from zkinfer.errors import VerificationError
 from zkinfer.lookup.gkr import FractionProof
+from zkinfer.lookup.range import MAX_TREES, RangeProof
 from zkinfer.protocol.circuit import Circuit
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.constraints import ONE, prove_identities, verify_identities
@@ -42,7 +43,7 @@ from zkinfer.protocol.openings import (
     verify_openings,
 )
 from zkinfer.protocol.pairs import read_fractions, write_fractions
-from zkinfer.protocol.range import MAX_TREES, RangeProof, prove_ranges, verify_ranges
+from zkinfer.protocol.range import prove_ranges, verify_ranges
 from zkinfer.protocol.relation import (
     ProverContext,
     Relation,

@@ -20,32 +20,18 @@ from collections.abc import Mapping, Sequence
 import numpy.typing as npt
 
 from zkinfer.errors import FieldRangeError
-from zkinfer.lookup.range import LABEL_BLOCK_EVALS as _LABEL_BLOCK_EVALS  # noqa: F401 (old name)
 from zkinfer.lookup.range import (
     MAX_TREE_VARS,
-    MAX_TREES,
     TABLE_BITS,
     BlockClaim,
     RangeProof,
     prove_range_lookup,
-    range_multiplicities,
     verify_range_lookup,
 )
-from zkinfer.lookup.range import block_list as _blocks  # noqa: F401 (old name, for importers)
-from zkinfer.lookup.range import tree_plan as _plan  # noqa: F401 (old name, for importers)
 from zkinfer.protocol.claims import Claim
 from zkinfer.transcript import Transcript
 
-__all__ = [
-    "LIMB_BITS",
-    "MAX_TREE_VARS",
-    "MAX_TREES",
-    "limb_widths",
-    "range_multiplicities",
-    "RangeProof",
-    "prove_ranges",
-    "verify_ranges",
-]
+__all__ = ["LIMB_BITS", "limb_widths", "prove_ranges", "verify_ranges"]
 
 LIMB_BITS = TABLE_BITS
 """Limb width: the widest range table, ``2^16`` rows."""
@@ -92,7 +78,8 @@ def prove_ranges(
 
     Arguments:
         groups: per width ``w`` (1..16), its limb columns (committed by the caller).
-        multiplicities: per width, from :func:`range_multiplicities` (committed by the caller).
+        multiplicities: per width, from :func:`zkinfer.lookup.range.range_multiplicities`
+            (committed by the caller).
         names, mult_names: the claims' names per width (default ``range{w}.col{k}``,
             ``range{w}.mult``).
         max_tree_vars: the tree size bound (the verifier must use the same).

@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.field import goldilocks as gl
+from zkinfer.lookup.range import range_multiplicities
 from zkinfer.protocol.circuit import Circuit, Col, LinearCol
-from zkinfer.protocol.range import limb_widths, range_multiplicities
+from zkinfer.protocol.range import limb_widths
 
 __all__ = ["pad", "build_witness", "weight_tables"]
 
