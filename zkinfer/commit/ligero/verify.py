@@ -39,6 +39,7 @@ from zkinfer.errors import VerificationError
 from zkinfer.field import blas
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field.scalar import Fp2
 from zkinfer.transcript import Transcript
 
 __all__ = ["verify_opening"]
@@ -137,8 +138,8 @@ def verify_opening(
 
     # evaluation: <u_g, eq(col_g)> == V_g (+ beta s for g = 0), V_g = sum rho_k v_k
     values = schedule.group_values(groups, checked, rho)
-    with np.errstate(over="ignore"):
-        values[0] = gl.add_unchecked(values[0], ext.mul_unchecked(beta, proof.proximity_value))
+    values[0] = (Fp2.from_array(values[0])
+                 + Fp2.from_array(beta) * Fp2.from_array(proof.proximity_value)).to_array()
     evals = _ext_eval(proof.u_rows, np.stack(groups.col_points))  # all groups at once
     for g, got in enumerate(evals):
         if not np.array_equal(got, values[g]):
