@@ -294,7 +294,6 @@ def step_kind(step) -> str:
 def _part_bytes(proof) -> list[tuple[str, object, int]]:
     """``(part, step, encoded bytes)`` for every step of the proof, in proof order."""
     from zkinfer.codec import Writer
-    from zkinfer.protocol.engine import RangeChecks
     from zkinfer.protocol.relation import write_step
 
     rows = []
@@ -302,8 +301,6 @@ def _part_bytes(proof) -> list[tuple[str, object, int]]:
         w = Writer()
         if part == "relations":
             write_step(w, step)
-        elif part == "ranges":
-            RangeChecks.write(w, step)
         else:
             step.write(w)
         rows.append((part, step, len(w.finish())))

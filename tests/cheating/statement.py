@@ -95,7 +95,6 @@ def spans(proof: Proof) -> list[tuple[str, int, int]]:
     commitment``), ``relation count``, ``relation <k> <Step>`` (tag byte included),
     ``identity count``, ``identities <k>``, ``ranges``, ``trace_opening``, ``weight_opening``."""
     from zkinfer.codec import Writer
-    from zkinfer.protocol.engine import RangeChecks
     from zkinfer.protocol.relation import write_step
 
     def size(write) -> int:
@@ -123,7 +122,7 @@ def spans(proof: Proof) -> list[tuple[str, int, int]]:
     add("identity count", 4)
     for k, step in enumerate(body.identities):
         add(f"identities {k}", size(step.write))
-    add("ranges", size(lambda w: RangeChecks.write(w, body.ranges)))
+    add("ranges", size(body.ranges.write))
     add("trace_opening", size(body.trace_opening.write))
     add("weight_opening", size(body.weight_opening.write))
     assert pos == len(proof.to_bytes())

@@ -31,8 +31,7 @@ import numpy.typing as npt
 from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, Layout, ProverData
 from zkinfer.errors import VerificationError
-from zkinfer.lookup.gkr import FractionProof
-from zkinfer.lookup.range import MAX_TREES, RangeProof
+from zkinfer.lookup.range import RangeProof
 from zkinfer.protocol.circuit import Circuit
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.constraints import ONE, prove_identities, verify_identities
@@ -42,12 +41,10 @@ from zkinfer.protocol.openings import (
     prove_openings,
     verify_openings,
 )
-from zkinfer.protocol.pairs import read_fractions, write_fractions
 from zkinfer.protocol.range import prove_ranges, verify_ranges
 from zkinfer.protocol.relation import (
     ProverContext,
     Relation,
-    Step,
     Terms,
     VerifierContext,
     expect,
@@ -106,13 +103,8 @@ class CircuitProof:
     def sumchecks(self) -> list:
         """Every sumcheck the proof carries (for the soundness figure; a part that is not a
         step carries none: the verifier rejects it)."""
-        out: list = []
-        for part, step in self.parts():
-            if part == "ranges" and isinstance(step, RangeProof):
-                out += RangeChecks.sumchecks(step)
-            elif isinstance(step, Step):
-                out += step.sumchecks()
-        return out
+        return [sc for _, step in self.parts()
+                for sc in (step.sumchecks() if callable(getattr(step, "sumchecks", None)) else [])]
 
     def write(self, w: Writer) -> None:
         w.u32(len(self.relations))
@@ -121,7 +113,7 @@ class CircuitProof:
         w.u32(len(self.identities))
         for step in self.identities:
             step.write(w)
-        RangeChecks.write(w, self.ranges)
+        self.ranges.write(w)
         self.trace_opening.write(w)
         self.weight_opening.write(w)
 
@@ -130,7 +122,7 @@ class CircuitProof:
         # every step takes at least its tag byte; every zero-check at least 8 bytes
         relations = tuple(read_step(r) for _ in range(r.count(MAX_RELATIONS, 1)))
         identities = tuple(ZerocheckProof.read(r) for _ in range(r.count(MAX_GROUPS, 8)))
-        ranges = RangeChecks.read(r)
+        ranges = RangeProof.read(r)
         return cls(relations, identities, ranges, OpeningsProof.read(r), OpeningsProof.read(r))
 
 
@@ -217,24 +209,6 @@ class RangeChecks:
             t += gkr_terms(tree.num_vars)
         t.claims = len(blocks)
         return t
-
-    @staticmethod
-    def sumchecks(proof: RangeProof) -> list:
-        return [sc for tree in proof.trees for sc, _ in tree.layers]
-
-    @staticmethod
-    def write(w: Writer, proof: RangeProof) -> None:
-        w.u32(len(proof.trees))
-        for tree in proof.trees:
-            write_fractions(w, tree)
-        w.ext_vec(proof.evals)
-
-    @staticmethod
-    def read(r: Reader) -> RangeProof:
-        # each tree takes at least its root (32 bytes) and its layer count (4 bytes)
-        trees: tuple[FractionProof, ...] = tuple(read_fractions(r)
-                                                 for _ in range(r.count(MAX_TREES, 36)))
-        return RangeProof(trees, r.ext_vec(1 << 20))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ from zkinfer.codec import Reader, Writer
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field.scalar import Fp2
-from zkinfer.lookup.gkr import FractionProof
 from zkinfer.lookup.logup import LookupProof, prove_lookup, range_table_eval, verify_lookup
 from zkinfer.poly.multilinear import evaluate
 from zkinfer.protocol.relation import (
@@ -50,27 +49,11 @@ from zkinfer.protocol.relation import (
 )
 from zkinfer.sumcheck.common import SumcheckProof
 
-__all__ = ["TableRel", "TableStep", "write_fractions", "read_fractions"]
+__all__ = ["TableRel", "TableStep"]
 
 U64 = npt.NDArray[np.uint64]
 _LABEL_BETA = b"circuit/beta"
 _LABEL_TABLE_EVALS = b"circuit/table-evals"
-
-
-def write_fractions(w: Writer, p: FractionProof) -> None:
-    """A fraction tree's proof: the root, then each layer's sumcheck and four evaluations."""
-    w.ext(p.root)
-    w.u32(len(p.layers))
-    for sc, evals in p.layers:
-        sc.write(w)
-        w.ext(evals)
-
-
-def read_fractions(r: Reader) -> FractionProof:
-    """Inverse of :func:`write_fractions` (at most 64 layers)."""
-    root = r.ext(2)
-    n = r.u32(64)
-    return FractionProof(root, tuple((SumcheckProof.read(r), r.ext(4)) for _ in range(n)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,17 +64,15 @@ class TableStep(Step, tag=2, kind="table"):
     evals: U64
 
     def write(self, w: Writer) -> None:
-        write_fractions(w, self.lookup.fractions)
-        w.ext(self.lookup.column_evals)
+        self.lookup.write(w)
         w.ext(self.evals)
 
     @classmethod
     def read(cls, r: Reader) -> TableStep:
-        fractions = read_fractions(r)
-        return cls(LookupProof(fractions, r.ext(3)), r.ext(2))
+        return cls(LookupProof.read(r), r.ext(2))
 
     def sumchecks(self) -> list[SumcheckProof]:
-        return [sc for sc, _ in self.lookup.fractions.layers]
+        return self.lookup.sumchecks()
 
 
 @dataclass(frozen=True)
