@@ -349,9 +349,9 @@ def relation_bytes(proof, vk) -> list[tuple[str, str, int]]:
     Raises:
         ValueError: the proof's relation steps do not match the circuit's relations.
     """
-    from zkinfer.protocol.model_circuit import shared_circuit
+    from zkinfer.protocol.model_circuit import build_circuit
 
-    circuit = shared_circuit(vk.model(), int(proof.ids.shape[0]), proof.output)
+    circuit = build_circuit(vk.model(), int(proof.ids.shape[0]), proof.output)
     rows = [(step, size) for part, step, size in _part_bytes(proof) if part == "relations"]
     if len(rows) != len(circuit.relations):
         raise ValueError("the proof has another number of relation steps than its circuit")

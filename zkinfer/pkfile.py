@@ -425,7 +425,7 @@ def load(path, *, expected_digest=None, progress=None):
     from zkinfer.commit.trivial import TrivialCommitment, TrivialProverData, _digest
     from zkinfer.model.intmodel import validate
     from zkinfer.proof import ProvingKey
-    from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
+    from zkinfer.protocol.model_circuit import weight_columns, weight_matrices
 
     path = Path(path)
     if expected_digest is not None:
@@ -444,10 +444,10 @@ def load(path, *, expected_digest=None, progress=None):
     shapes = {name: np.shape(w) for name, w in weight_matrices(public).items()}
     if manifest["weights"] != list(shapes):
         raise ProvingKeyError(f"{MANIFEST}: the weight names are not the model's")
-    circuit = build_circuit(public, 1, np.zeros(public.config.d_model, dtype=np.int64))
+    columns = weight_columns(public)
     layout = com.layout
-    if list(circuit.weights) != list(shapes) or \
-            layout.num_vars != tuple(col.num_vars for col in circuit.weights.values()):
+    if list(columns) != list(shapes) or \
+            layout.num_vars != tuple(col.num_vars for col in columns.values()):
         raise ProvingKeyError("commitment.bin: its layout is not that of the model's weights")
     vector = _open_array(path, "vector.npy", "<u8", (layout.size,))
     weights = {name: _open_array(path, f"weights/{k:03d}.npy", "<i8", shape)
@@ -464,8 +464,8 @@ def load(path, *, expected_digest=None, progress=None):
         encoded, levels = _check_ligero(path, pcs, com, vector, progress)
         data = LigeroProverData(layout, vector, com, encoded, levels)
     # 5. every weight matrix is the real part of its block of the committed vector
-    views = {name: layout.block(vector, k) for k, name in enumerate(circuit.weights)}
-    for k, (name, col) in enumerate(circuit.weights.items()):
+    views = {name: layout.block(vector, k) for k, name in enumerate(columns)}
+    for k, (name, col) in enumerate(columns.items()):
         _report(progress, "checking the weights", k, len(views))
         block = views[name].reshape(col.padded_shape)
         w = weights[name]

@@ -22,9 +22,9 @@ from zkinfer.proof import (
 )
 from zkinfer.protocol.model_circuit import (
     build_circuit,
-    shared_circuit,
     weight_columns,
     weight_matrices,
+    witness_plan,
 )
 from zkinfer.protocol.witness import _unchecked_witness, build_witness, weight_table
 
@@ -79,7 +79,7 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
         # every statement up to the longest input must be provable: the circuit of the longest
         # (whose field bounds are the widest) must build; the output does not change its shape
         cfg = model.config
-        shared_circuit(model, cfg.max_seq_len, np.zeros(cfg.d_model, dtype=np.int64))
+        build_circuit(model, cfg.max_seq_len, np.zeros(cfg.d_model, dtype=np.int64))
         pcs = pcs or _default_pcs()
         sub = prefixed(tracker, "committing the weights")
         columns = weight_columns(model)
@@ -234,7 +234,8 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
         sub("building tables", 0, 1)
     circuit = build_circuit(pk.model, ids.shape[0], output)
     try:
-        witness = (build_witness if strict else _unchecked_witness)(circuit, columns)
+        plan = witness_plan(pk.model, ids.shape[0])
+        witness = (build_witness if strict else _unchecked_witness)(circuit, columns, plan)
     except ValueError as exc:
         raise ModelError(f"trace does not fit the circuit: {exc}") from exc
     # a transcript that lets the openings count their sumcheck rounds (same bytes)

@@ -279,7 +279,7 @@ def soundness(vk, proof) -> Soundness:
     from zkinfer.commit import pcs_from_params
     from zkinfer.errors import FieldRangeError
     from zkinfer.proof import Proof, VerifyingKey
-    from zkinfer.protocol.model_circuit import shared_circuit
+    from zkinfer.protocol.model_circuit import build_circuit
 
     if not isinstance(vk, VerifyingKey):
         vk = VerifyingKey.from_bytes(vk)
@@ -287,7 +287,7 @@ def soundness(vk, proof) -> Soundness:
         proof = Proof.from_bytes(proof)
     pcs = pcs_from_params(vk.pcs_params)
     try:
-        circuit = shared_circuit(vk.model(), int(proof.ids.shape[0]),
+        circuit = build_circuit(vk.model(), int(proof.ids.shape[0]),
                                 np.asarray(proof.output, dtype=np.int64))
     except (UnsupportedOpError, FieldRangeError, ValueError) as exc:
         raise VerificationError(_CHECK, f"no circuit for this key and statement: {exc}") from None

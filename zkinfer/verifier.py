@@ -77,7 +77,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     min_bits = check_arguments(min_bits, allow_insecure, allow_conjectured)
     from zkinfer.commit import pcs_from_params
     from zkinfer.protocol.engine import verifier_context, verify_circuit
-    from zkinfer.protocol.model_circuit import shared_circuit
+    from zkinfer.protocol.model_circuit import build_circuit
 
     _check_kind(vk, VerifyingKey, "vk", "the VerifyingKey (the first value of zkinfer.setup) or its bytes")
     _check_kind(proof, Proof, "proof", "a Proof or its bytes")
@@ -107,7 +107,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         raise VerificationError("statement", "output has the wrong length")
     _check_output_range(model, out)
     try:
-        circuit = shared_circuit(model, ids.shape[0], out)
+        circuit = build_circuit(model, ids.shape[0], out)
     except (UnsupportedOpError, FieldRangeError) as exc:
         # e.g. a key whose public tables or multipliers do not fit the field
         raise VerificationError("statement", f"the verifying key's model is invalid: {exc}") \

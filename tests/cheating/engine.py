@@ -56,7 +56,7 @@ from zkinfer.proof import Proof, ProvingKey, VerifyingKey, statement_transcript
 from zkinfer.protocol import engine
 from zkinfer.protocol.circuit import Circuit, MatmulRel, TableRel
 from zkinfer.protocol.constraints import debug_check
-from zkinfer.protocol.model_circuit import build_circuit
+from zkinfer.protocol.model_circuit import build_circuit, witness_plan
 from zkinfer.protocol.relation import ProverContext
 from zkinfer.protocol.witness import _unchecked_witness, build_witness
 from zkinfer.sumcheck import common
@@ -75,7 +75,6 @@ __all__ = [
     "rescore",
     "layernorm_from",
     "requantize_from",
-    "advice",
     "forged_witness",
     "prove_forged",
     "reference_sumcheck",
@@ -282,29 +281,21 @@ def requantize_from(model: IntModel, name: str, cols: dict[str, np.ndarray]) -> 
     cols.update({f"{name}.q": q, f"{name}.rem": rem, f"{name}.out": out})
 
 
-def advice(values: Mapping[str, np.ndarray]) -> Callable[[Circuit], None]:
-    """An ``edit_circuit`` for :func:`prove_forged`: the named advice columns (``.below``,
-    ``.sel``, ``.t0``, ...) take the given (real-shaped) values instead of their rules'."""
-    fixed = {name: np.asarray(v, dtype=np.int64) for name, v in values.items()}
-
-    def edit(circuit: Circuit) -> None:
-        for name, v in fixed.items():
-            if name not in circuit.advice:
-                raise KeyError(f"{name} is not an advice column")
-            circuit.advice[name] = lambda t, v=v: v.copy()
-    return edit
-
-
 # ---------------------------------------------------------------------------------------------
 # proving a doctored input with the real schedule
 
 
 def forged_witness(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.ndarray],
                    output: npt.ArrayLike, *, edit_circuit: Callable[[Circuit], None] | None = None,
+                   advice: Mapping[str, np.ndarray] | None = None,
                    padding: Mapping[str, np.ndarray] | None = None,
                    strict: bool = False) -> tuple[Circuit, dict[str, U64]]:
     """The prover's circuit (edited by ``edit_circuit``) and the witness of ``columns``
     (``strict=False``: values outside their range checks keep their low bits in the limbs).
+
+    ``advice``: ``column -> real-shaped values``: those advice columns (``.below``, ``.sel``,
+    ``.t0``, ...) take the given values instead of their witness plan's rules. Look-up
+    multiplicities are counted from the committed columns (:func:`recount_lookups`).
 
     ``padding``: ``column -> padded integer tensor``: those columns are committed with the
     given entries on their padding too (the real block must be the column's); limbs, linear
@@ -312,7 +303,13 @@ def forged_witness(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.
     from zkinfer.protocol import witness as witness_mod
 
     circuit = build_circuit(pk.model, len(ids), np.asarray(output, dtype=np.int64))
-    recount_lookups(circuit)
+    plan = witness_plan(pk.model, len(ids))
+    recount_lookups(circuit, plan)
+    for name, values in (advice or {}).items():
+        if name not in plan:
+            raise KeyError(f"{name} is not an advice column")
+        fixed = np.asarray(values, dtype=np.int64)
+        plan[name] = lambda t, v=fixed: v.copy()
     if edit_circuit is not None:
         edit_circuit(circuit)
     real_pad = witness_mod.pad
@@ -327,10 +324,11 @@ def forged_witness(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.
         return out
 
     with mock.patch.object(witness_mod, "pad", pad):
-        return circuit, (build_witness if strict else _unchecked_witness)(circuit, dict(columns))
+        return circuit, (build_witness if strict else _unchecked_witness)(circuit, dict(columns),
+                                                                         plan)
 
 
-def recount_lookups(circuit: Circuit) -> None:
+def recount_lookups(circuit: Circuit, plan: dict) -> None:
     """Make the prover count every table look-up's multiplicities from the committed ``src``
     (padding included) instead of taking the forward's counts: a forged trace changes what is
     looked up, and its look-ups must stay honest for the check under test to be the one that
@@ -345,12 +343,13 @@ def recount_lookups(circuit: Circuit) -> None:
                 rows = index.ravel() + rel.offset
                 return np.bincount(rows[(rows >= 0) & (rows < size)], minlength=size)
 
-            circuit.advice[rel.mult] = count
+            plan[rel.mult] = count
 
 
 def prove_forged(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.ndarray],
                  output: npt.ArrayLike, *, prover_ids: npt.ArrayLike | None = None,
                  edit_circuit: Callable[[Circuit], None] | None = None,
+                 advice: Mapping[str, np.ndarray] | None = None,
                  padding: Mapping[str, np.ndarray] | None = None, strict: bool = False) -> Proof:
     """:func:`zkinfer.prover.prove_trace` with doctored inputs, the schedule unchanged.
 
@@ -360,13 +359,14 @@ def prove_forged(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.nd
         prover_ids: the ids the prover's one-hot (embedding) matrix uses (default ``ids``).
         edit_circuit: edits the prover's circuit before the witness is built (the verifier
             builds its own from the verifying key).
+        advice: advice columns the prover sets itself (:func:`forged_witness`).
         padding: committed values on the padding of some columns (:func:`forged_witness`).
         strict: as for ``prove_trace``.
     """
     ids = np.asarray(ids, dtype=np.int64)
     output = np.asarray(output, dtype=np.int64)
     circuit, witness = forged_witness(pk, ids, columns, output, edit_circuit=edit_circuit,
-                                      padding=padding, strict=strict)
+                                      advice=advice, padding=padding, strict=strict)
     transcript = statement_transcript(pk.vk, ids, output)
     trace_com, trace_data = pk.pcs.commit([witness[name] for name in circuit.trace])
     for k, name in enumerate(circuit.trace):

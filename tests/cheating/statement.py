@@ -35,7 +35,7 @@ from zkinfer.model.forward import forward
 from zkinfer.model.intmodel import IntModel
 from zkinfer.proof import Proof, ProvingKey, VerifyingKey, encode_public_model, statement_transcript
 from zkinfer.protocol.engine import prove_circuit, prover_context
-from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
+from zkinfer.protocol.model_circuit import build_circuit, weight_matrices, witness_plan
 from zkinfer.protocol.witness import _unchecked_witness, build_witness, weight_tables
 
 __all__ = [
@@ -152,7 +152,8 @@ def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.n
     ids = np.asarray(ids, dtype=np.int64)
     output = np.asarray(output, dtype=np.int64)
     circuit = build_circuit(pk.model, ids.shape[0], output)
-    witness = (build_witness if strict else _unchecked_witness)(circuit, columns)
+    witness = (build_witness if strict else _unchecked_witness)(circuit, columns,
+                                                                witness_plan(pk.model, ids.shape[0]))
     transcript = statement_transcript(pk.vk, ids, output)
     polys = [witness[name] for name in circuit.trace]
     polys += [np.asarray(e, dtype=np.uint64) for e in extra]

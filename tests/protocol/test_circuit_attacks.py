@@ -88,12 +88,13 @@ class Forgery:
 
 
 def _forge(h: ce.Honest, cols: dict, *, broken=(), out_of_range=(), edit_circuit=None,
-           padding=None) -> Forgery:
+           advice=None, padding=None) -> Forgery:
     """Prove the forged trace ``cols`` (its own output, ``h``'s ids) with the real schedule."""
     output, ids = cols["pool.mean"], h.ids
     circuit, witness = ce.forged_witness(h.pk, ids, cols, output, edit_circuit=edit_circuit,
-                                         padding=padding)
-    proof = ce.prove_forged(h.pk, ids, cols, output, edit_circuit=edit_circuit, padding=padding)
+                                         advice=advice, padding=padding)
+    proof = ce.prove_forged(h.pk, ids, cols, output, edit_circuit=edit_circuit, advice=advice,
+                            padding=padding)
     return Forgery(proof, circuit, witness, tuple(broken), tuple(out_of_range))
 
 
@@ -288,7 +289,7 @@ def test_forged_output_with_negative_below_rejected_by_the_range_check_of_below(
     # range check of the clamp advice below (below >= 0) is broken
     cols, advice = _clamped_to(mlp, "lo")
     _forged_output(mlp, cols)
-    forgery = _forge(mlp, cols, edit_circuit=ce.advice(advice),
+    forgery = _forge(mlp, cols, advice=advice,
                    out_of_range=["layer0.ffn.up.below >= 0"])
     _rejected_by_range(mlp, forgery)
 
@@ -305,7 +306,7 @@ def test_forged_output_with_negative_below_accepted_without_that_range_check(mlp
     with mock.patch.object(circuit_mod.Circuit, "add_trace", add_trace), \
             mock.patch.object(model_circuit, "check_field_bounds", lambda c: None):
         proof = ce.prove_forged(mlp.pk, IDS, cols, cols["pool.mean"],
-                                edit_circuit=ce.advice(advice))
+                                advice=advice)
         assert zkinfer.verify(mlp.vk, IDS, proof.output, proof, allow_insecure=True)
     _forged_output(mlp, cols)
 
@@ -313,7 +314,7 @@ def test_forged_output_with_negative_below_accepted_without_that_range_check(mlp
 def test_forged_output_with_negative_above_rejected_by_the_range_check_of_above(mlp):
     cols, advice = _clamped_to(mlp, "hi")
     _forged_output(mlp, cols)
-    forgery = _forge(mlp, cols, edit_circuit=ce.advice(advice),
+    forgery = _forge(mlp, cols, advice=advice,
                    out_of_range=["layer0.ffn.up.above >= 0"])
     _rejected_by_range(mlp, forgery)
 
@@ -419,7 +420,7 @@ def test_row_maximum_raised_with_no_selected_score_rejected_by_one_max_per_row(t
     sel = np.zeros(h.cols[f"{S}.diff"].shape, dtype=np.int64)
     np.put_along_axis(sel, h.cols[f"{S}.argmax"][..., None], 1, axis=-1)
     sel[row] = 0
-    forgery = _forge(h, cols, edit_circuit=ce.advice({f"{S}.sel": sel, f"{S}.selsum": sel.sum(axis=2)}),
+    forgery = _forge(h, cols, advice={f"{S}.sel": sel, f"{S}.selsum": sel.sum(axis=2)},
                    broken=[f"{S} one max per row"])
     _rejected_by_identities(h, forgery, f"{S}.max")
 
@@ -438,7 +439,7 @@ def test_row_maximum_raised_with_its_selector_on_a_padded_key_rejected_by_the_pa
     padded = np.zeros(h.circuit.trace[f"{S}.sel"].padded_shape, dtype=np.int64)
     padded[:, :n, :n] = sel
     padded[row + (n,)] = 1
-    forgery = _forge(h, cols, edit_circuit=ce.advice({f"{S}.sel": sel}),
+    forgery = _forge(h, cols, advice={f"{S}.sel": sel},
                    padding={f"{S}.sel": padded}, broken=[f"{S}.sel padding"])
     _rejected_by_identities(h, forgery, f"{S}.diff")
 
@@ -455,7 +456,7 @@ def test_non_boolean_selector_at_a_tie_rejected(transformer):
     np.put_along_axis(sel, h.cols[f"{S}.argmax"][..., None], 1, axis=-1)
     sel[hh, i] = 0
     sel[hh, i, j0], sel[hh, i, j1] = 2, -1
-    forgery = _forge(h, h.copy_cols(), edit_circuit=ce.advice({f"{S}.sel": sel}),
+    forgery = _forge(h, h.copy_cols(), advice={f"{S}.sel": sel},
                    broken=[f"{S} sel boolean"])
     _rejected_by_identities(h, forgery, f"{S}.diff")
 
@@ -487,7 +488,7 @@ def test_exponent_index_zero_with_overflow_rejected_by_the_clamp(transformer):
     e, cols = _reaching(h, _entries(h, lambda c: c[f"{S}.diff"] > 0), forge)
     over = np.maximum(h.cols[f"{S}.diff"] - (_table_size(h) - 1), 0)
     over[e] = h.cols[f"{S}.diff"][e]
-    forgery = _forge(h, cols, edit_circuit=ce.advice({f"{S}.over": over}),
+    forgery = _forge(h, cols, advice={f"{S}.over": over},
                    broken=[f"{S} idx clamp"])
     _rejected_by_identities(h, forgery, f"{S}.diff")
 
@@ -507,7 +508,7 @@ def test_exponent_index_clamped_early_with_negative_overflow_rejected_by_its_wid
                         forge)
     over = np.maximum(h.cols[f"{S}.diff"] - (T - 1), 0)
     over[e] = h.cols[f"{S}.diff"][e] - (T - 1)
-    forgery = _forge(h, cols, edit_circuit=ce.advice({f"{S}.over": over}),
+    forgery = _forge(h, cols, advice={f"{S}.over": over},
                    out_of_range=[f"{S}.over >= 0"])
     _rejected_by_range(h, forgery)
 
@@ -569,7 +570,7 @@ def test_exponent_index_beyond_the_table_rejected_by_its_bound(wide):
     cols[f"{S}.idx"][e] = diff[e]
     over = np.maximum(diff - (T - 1), 0)
     over[e] = 0
-    forgery = _forge(h, cols, edit_circuit=ce.advice({f"{S}.over": over}),
+    forgery = _forge(h, cols, advice={f"{S}.over": over},
                      out_of_range=[f"{S}.idx <= {T - 1}"])
     _rejected_by_range(h, forgery)
 
@@ -596,10 +597,11 @@ def _ln_advice(h: ce.Honest, t: np.ndarray, y: np.ndarray, var: np.ndarray) -> d
     bits = 61 - h.model.widths[f"{L}.var"][0]
     mask = (1 << bits) - 1
     out = {f"{L}.t": t}
-    for i in range(sum(1 for k in h.circuit.advice if k.startswith(f"{L}.ta"))):
+    plan = model_circuit.witness_plan(h.model, h.ids.shape[0])
+    for i in range(sum(1 for k in plan if k.startswith(f"{L}.ta"))):
         out[f"{L}.t{i}"] = (t >> (bits * i)) & mask
         out[f"{L}.ta{i}"] = out[f"{L}.t{i}"] * var
-    for i in range(sum(1 for k in h.circuit.advice if k.startswith(f"{L}.wa"))):
+    for i in range(sum(1 for k in plan if k.startswith(f"{L}.wa"))):
         out[f"{L}.y{i}"] = (y >> (bits * i)) & mask
         out[f"{L}.wa{i}"] = out[f"{L}.y{i}"] * var
     return out
@@ -680,8 +682,8 @@ def test_layernorm_square_changed_rejected(transformer):
 
     r, cols = _reaching(h, _rows(h), forge)
     csq = squares(r)
-    advice = ce.advice({f"{L}.csq": csq, f"{L}.csum": csq.sum(axis=1)})
-    _rejected_by_identities(h, _forge(h, cols, edit_circuit=advice, broken=[f"{L} square"]),
+    advice = {f"{L}.csq": csq, f"{L}.csum": csq.sum(axis=1)}
+    _rejected_by_identities(h, _forge(h, cols, advice=advice, broken=[f"{L} square"]),
                             f"{L}.c")
 
 
@@ -758,7 +760,7 @@ def test_rsqrt_raised_with_the_square_of_the_true_rsqrt_rejected(transformer):
     _, cols = _larger_rsqrt(h)
     y0, var = h.cols[f"{L}.rsqrt"], cols[f"{L}.var"]
     advice = _ln_advice(h, y0 * y0, cols[f"{L}.rsqrt"], var)
-    _rejected_by_identities(h, _forge(h, cols, edit_circuit=ce.advice(advice), broken=[f"{L} t"]),
+    _rejected_by_identities(h, _forge(h, cols, advice=advice, broken=[f"{L} t"]),
                             f"{L}.sum")
 
 
@@ -768,7 +770,7 @@ def test_rsqrt_raised_with_limbs_of_the_true_square_rejected(transformer):
     y, y0, var = cols[f"{L}.rsqrt"], h.cols[f"{L}.rsqrt"], cols[f"{L}.var"]
     advice = _ln_advice(h, y0 * y0, y, var)
     advice[f"{L}.t"] = y * y
-    forgery = _forge(h, cols, edit_circuit=ce.advice(advice), broken=[f"{L} t limbs"])
+    forgery = _forge(h, cols, advice=advice, broken=[f"{L} t limbs"])
     _rejected_by_identities(h, forgery, f"{L}.sum")
 
 
@@ -784,7 +786,7 @@ def test_rsqrt_raised_with_products_of_the_true_square_rejected(transformer):
     broken = [f"{L} ta{i}" for i in range(len(products)) if not np.array_equal(
         advice[f"{L}.ta{i}"], advice[f"{L}.t{i}"] * var)]
     assert broken
-    _rejected_by_identities(h, _forge(h, cols, edit_circuit=ce.advice(advice), broken=broken),
+    _rejected_by_identities(h, _forge(h, cols, advice=advice, broken=broken),
                             f"{L}.sum")
 
 
@@ -800,7 +802,7 @@ def test_rsqrt_lowered_with_limbs_of_a_larger_value_rejected(transformer):
     big[0] = y[0] + max(0, -(-(lo[0] + 1 - (2 * y[0] + 1) * var[0]) // (2 * var[0])))
     cols[f"{L}.rsqrt_hi"] = (2 * big + 1) * var - lo - 1
     advice = _ln_advice(h, y * y, big, var)
-    forgery = _forge(h, cols, edit_circuit=ce.advice(advice), broken=[f"{L} rsqrt limbs"])
+    forgery = _forge(h, cols, advice=advice, broken=[f"{L} rsqrt limbs"])
     _rejected_by_identities(h, forgery, f"{L}.sum")
 
 
@@ -816,5 +818,5 @@ def test_rsqrt_lowered_with_products_that_fit_the_high_bound_rejected(transforme
     advice = _ln_advice(h, y * y, y, var)
     assert [k for k in advice if k.startswith(f"{L}.wa")] == [f"{L}.wa0"]
     advice[f"{L}.wa0"][0] = (hi[0] + lo[0] + 1 - var[0]) // 2
-    forgery = _forge(h, cols, edit_circuit=ce.advice(advice), broken=[f"{L} wa0"])
+    forgery = _forge(h, cols, advice=advice, broken=[f"{L} wa0"])
     _rejected_by_identities(h, forgery, f"{L}.sum")

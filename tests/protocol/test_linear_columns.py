@@ -45,7 +45,7 @@ def _trace(rng) -> dict:
 def test_a_claim_on_a_linear_column_resolves_to_committed_columns():
     c = _circuit()
     rng = np.random.default_rng(0)
-    tables = build_witness(c, _trace(rng))
+    tables = build_witness(c, _trace(rng), {})
     assert "z" not in c.trace and "x#rc0.l1" not in c.trace and "x#rc0.l0" in c.trace
     z = gl.decode_signed(tables["z"]).reshape(4, 8)[:3, :5]
     t = _trace(np.random.default_rng(0))
@@ -75,12 +75,12 @@ def _prove(c: Circuit, tables: dict):
 
 def test_honest_linear_columns_prove_and_verify():
     c = _circuit()
-    _prove(c, build_witness(c, _trace(np.random.default_rng(1))))
+    _prove(c, build_witness(c, _trace(np.random.default_rng(1)), {}))
 
 
 def test_a_tampered_committed_limb_is_caught_by_the_linear_top_limb():
     c = _circuit()
-    tables = build_witness(c, _trace(np.random.default_rng(2)))
+    tables = build_witness(c, _trace(np.random.default_rng(2)), {})
     # raise the low limb of one entry by 1: the recomposition still holds by definition, so the
     # top limb (x + 2^19 - l0) / 2^16 is no longer an integer in [0, 2^4)
     tables["x#rc0.l0"] = tables["x#rc0.l0"].copy()

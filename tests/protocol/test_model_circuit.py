@@ -17,7 +17,6 @@ from zkinfer.models import tiny, tiny_mlp
 from zkinfer.protocol.circuit import TableRel
 from zkinfer.protocol.model_circuit import (
     build_circuit,
-    shared_circuit,
     weight_columns,
     weight_matrices,
     witness_plan,
@@ -26,19 +25,19 @@ from zkinfer.protocol.witness import _unchecked_witness, build_witness
 
 
 @pytest.mark.parametrize("make", [tiny, tiny_mlp])
-def test_shared_circuit_is_the_provers_without_advice_rules(make):
+def test_witness_plan_computes_advice_columns_of_the_circuit_only(make):
+    # the circuit (both sides) holds no rule; the plan (the prover's) names committed columns
+    # that the forward does not produce, in the order the gadgets register them
     model = make()
     ids = np.arange(6, dtype=np.int64)
-    out = forward(model, ids).output
-    shared = shared_circuit(model, 6, out)
-    prover = build_circuit(model, 6, out)
-    assert shared.advice == {}
-    assert list(prover.advice) == list(witness_plan(model, 6))
-    assert set(prover.advice) <= set(shared.trace)
-    assert list(shared.trace.values()) == list(prover.trace.values())
-    assert shared.relations == prover.relations
-    assert shared.identities == prover.identities
-    assert shared.ranges == prover.ranges
+    trace = forward(model, ids)
+    circuit = build_circuit(model, 6, trace.output)
+    plan = witness_plan(model, 6)
+    assert not hasattr(circuit, "advice")
+    assert plan and set(plan) <= set(circuit.trace)
+    assert not set(plan) & set(trace)
+    order = [name for name in circuit.trace if name in plan]
+    assert list(plan) == order
 
 
 @pytest.mark.parametrize("make", [tiny, tiny_mlp])
@@ -67,7 +66,7 @@ def test_committed_lookup_multiplicities_are_the_forwards_plus_the_padding(make,
     ids = np.arange(n, dtype=np.int64)
     trace = forward(model, ids)
     circuit = build_circuit(model, n, trace.output)
-    witness = build_witness(circuit, dict(trace))
+    witness = build_witness(circuit, dict(trace), witness_plan(model, n))
     rels = [r for r in circuit.relations if isinstance(r, TableRel)]
     assert rels
     for rel in rels:
@@ -105,7 +104,8 @@ def test_witness_refuses_values_outside_their_range_checks_unless_unchecked():
     name = "layer0.ffn.up.rem"
     trace[name] = trace[name].copy()
     trace[name][0, 0] = -1  # rem >= 0 is a range check
+    plan = witness_plan(model, 5)
     with pytest.raises(ValueError, match=f"{name}: value outside its"):
-        build_witness(circuit, trace)
-    tables = _unchecked_witness(circuit, trace)
+        build_witness(circuit, trace, plan)
+    tables = _unchecked_witness(circuit, trace, plan)
     assert list(tables) == [*circuit.trace, *circuit.linear]

@@ -45,7 +45,7 @@ def check_trace(model: IntModel, ids: np.ndarray, trace: Trace) -> None:
         ModelError: the first violated declared width, relation, identity or range check,
             named (the identity's name, the relation's columns, the range-checked column).
     """
-    from zkinfer.protocol.model_circuit import build_circuit, weight_matrices
+    from zkinfer.protocol.model_circuit import build_circuit, weight_matrices, witness_plan
     from zkinfer.protocol.witness import _unchecked_witness
 
     ids = np.asarray(ids, dtype=np.int64)
@@ -56,7 +56,7 @@ def check_trace(model: IntModel, ids: np.ndarray, trace: Trace) -> None:
     _check_multiplicities(model, ids, trace)
     circuit = build_circuit(model, n, trace.output)
     try:
-        tables = _unchecked_witness(circuit, dict(trace))
+        tables = _unchecked_witness(circuit, dict(trace), witness_plan(model, n))
     except (ValueError, IndexError) as exc:
         raise _violated(f"advice columns cannot be computed from the trace ({exc})") from None
     ints = {name: gl.decode_signed(t).reshape(circuit.col(name).padded_shape)

@@ -42,9 +42,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from zkinfer.errors import UnsupportedOpError
 from zkinfer.field import goldilocks as gl
-from zkinfer.protocol.circuit import AxisSumRel, Circuit, ContractRel, UnsupportedOpError
+from zkinfer.protocol.axis_sum import AxisSumRel
+from zkinfer.protocol.circuit import Circuit
 from zkinfer.protocol.constraints import Identity
+from zkinfer.protocol.contract import ContractRel
 from zkinfer.protocol.range import limb_widths
 
 __all__ = [

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.errors import UnsupportedOpError
 from zkinfer.field import goldilocks as gl
 from zkinfer.protocol.axis_sum import AxisSumRel
 from zkinfer.protocol.constraints import ONE, Broadcast, Identity, Indicator, PublicColumn
@@ -65,7 +64,6 @@ __all__ = [
     "LinearCol",
     "RangeRel",
     "Circuit",
-    "UnsupportedOpError",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -175,9 +173,6 @@ class Circuit:
         relations: matmul / one-hot / table / column-sum relations in schedule order.
         identities: ``num_vars -> identities`` (one zero-check per key, in sorted order).
         ranges: range relations, grouped at proving time by limb width.
-        advice: ``name -> fn(columns) -> int array`` computing the proof's own advice columns
-            from the (real-shaped) trace columns (prover only: the witness plan of
-            :func:`~zkinfer.protocol.model_circuit.witness_plan`; empty on the verifier's side).
         limb_cols: every limb of every range check (committed ones and linear top limbs).
         linear: the linear (uncommitted) columns, in registration order (:class:`LinearCol`).
         public_bounds: ``name -> (lo, hi)``: the integer range of every public column's entries
@@ -193,7 +188,6 @@ class Circuit:
     vectors: dict[str, U64] = field(default_factory=dict)
     relations: list = field(default_factory=list)
     views: dict[str, View] = field(default_factory=dict)
-    advice: dict = field(default_factory=dict)
     identities: dict[int, list[Identity]] = field(default_factory=dict)
     ranges: list[RangeRel] = field(default_factory=list)
     limb_cols: dict[str, Col] = field(default_factory=dict)

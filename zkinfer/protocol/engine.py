@@ -32,6 +32,9 @@ from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, Layout, ProverData
 from zkinfer.errors import VerificationError
 from zkinfer.lookup.range import RangeProof
+
+# the relation modules define the tagged step types a proof decodes into (registered on import)
+from zkinfer.protocol import axis_sum, contract, embedding, matmul, pairs  # noqa: F401
 from zkinfer.protocol.circuit import Circuit
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.constraints import ONE, prove_identities, verify_identities

@@ -10,12 +10,11 @@ Each op's gadget lives with the op (:meth:`zkinfer.model.ops.common.OpHome.gadge
 module of :mod:`zkinfer.model.ops`, with the bound that makes its field identities integer
 ones); this module runs them in the order of :func:`zkinfer.model.intmodel.ops`:
 
-- :func:`shared_circuit`: what prover and verifier share: columns, relations, identities and
+- :func:`build_circuit`: what prover and verifier share: columns, relations, identities and
   range checks, then the machine check of every identity's field bound
   (:mod:`zkinfer.protocol.bounds`);
-- :func:`witness_plan`: the prover's rules for the advice columns the gadgets add;
-- :func:`build_circuit`: the prover's circuit, the shared one with the plan attached (what
-  :func:`zkinfer.protocol.witness.build_witness` evaluates);
+- :func:`witness_plan`: the prover's rules for the advice columns the gadgets add (what
+  :func:`zkinfer.protocol.witness.build_witness` evaluates beside the circuit);
 - :func:`weight_columns`: the committed weight columns alone (no trace, no output needed).
 
 Range checks: every trace column at its declared width (limbs of 16 bits), except products of
@@ -31,7 +30,7 @@ from zkinfer.model.ops import home
 from zkinfer.protocol.bounds import check_field_bounds
 from zkinfer.protocol.circuit import Circuit, Col, padded_bits
 
-__all__ = ["build_circuit", "shared_circuit", "witness_plan", "weight_matrices", "weight_columns"]
+__all__ = ["build_circuit", "witness_plan", "weight_matrices", "weight_columns"]
 
 
 def weight_matrices(model: IntModel) -> dict[str, np.ndarray]:
@@ -53,7 +52,7 @@ def weight_columns(model: IntModel) -> dict[str, Col]:
     return out
 
 
-def shared_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
+def build_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
     """The circuit of ``model`` on ``n`` tokens with public pooled output ``output``, as both
     sides build it (no advice rules).
 
@@ -73,21 +72,9 @@ def shared_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
 
 def witness_plan(model: IntModel, n: int) -> dict:
     """The prover's advice rules for ``n`` tokens: ``name -> fn(columns) -> int array``
-    computing each advice column of :func:`shared_circuit` from the (real-shaped) trace
+    computing each advice column of :func:`build_circuit` from the (real-shaped) trace
     columns, in the order the gadgets register the columns."""
     plan: dict = {}
     for op in ops(model):
         plan.update(home(op).advice(op, model, n))
     return plan
-
-
-def build_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
-    """The prover's circuit: :func:`shared_circuit` with :func:`witness_plan` as its advice
-    rules (``circuit.advice``).
-
-    Raises:
-        UnsupportedOpError: the model contains an op the prover cannot prove yet.
-    """
-    c = shared_circuit(model, n, output)
-    c.advice.update(witness_plan(model, n))
-    return c

@@ -1,9 +1,12 @@
 """The prover's witness: every committed column of a :class:`~zkinfer.protocol.circuit.Circuit`
 as a padded field table, computed from the forward's trace: trace columns as they are, advice
-columns (look-up multiplicities included) by the circuit's advice rules, then the range checks'
-limbs and multiplicities and the linear columns."""
+columns (look-up multiplicities included) by the prover's witness plan
+(:func:`~zkinfer.protocol.model_circuit.witness_plan`), then the range checks' limbs and
+multiplicities and the linear columns."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +19,8 @@ from zkinfer.protocol.range import limb_widths
 __all__ = ["pad", "build_witness", "weight_tables"]
 
 U64 = npt.NDArray[np.uint64]
+#: An advice rule: the column's (real-shaped) integer values from the trace columns.
+Rule = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
 def pad(values: npt.ArrayLike, col: Col) -> npt.NDArray[np.int64]:
@@ -42,13 +47,15 @@ def weight_tables(circuit: Circuit, weights: dict[str, np.ndarray]) -> list[U64]
     return [weight_table(weights[name], col) for name, col in circuit.weights.items()]
 
 
-def build_witness(circuit: Circuit, trace: dict[str, np.ndarray]) -> dict[str, U64]:
+def build_witness(circuit: Circuit, trace: dict[str, np.ndarray], plan: Mapping[str, Rule]
+                  ) -> dict[str, U64]:
     """Padded field tables of every committed trace column, in circuit order.
 
     Arguments:
-        circuit: the statement's circuit, with the prover's advice rules (``circuit.advice``:
-            every advice column, look-up multiplicities included, from the trace columns).
+        circuit: the statement's circuit (:func:`~zkinfer.protocol.model_circuit.build_circuit`).
         trace: the forward's integer columns (by name).
+        plan: the prover's advice rules (:func:`~zkinfer.protocol.model_circuit.witness_plan`):
+            every advice column, look-up multiplicities included, from the trace columns.
 
     Returns:
         ``name -> uint64 table`` for every column of ``circuit.trace`` (in order), then every
@@ -58,19 +65,21 @@ def build_witness(circuit: Circuit, trace: dict[str, np.ndarray]) -> dict[str, U
         ValueError: a value outside its range check, or a column of another shape than the
             circuit's.
     """
-    return _witness(circuit, trace, strict=True)
+    return _witness(circuit, trace, plan, strict=True)
 
 
-def _unchecked_witness(circuit: Circuit, trace: dict[str, np.ndarray]) -> dict[str, U64]:
+def _unchecked_witness(circuit: Circuit, trace: dict[str, np.ndarray], plan: Mapping[str, Rule]
+                       ) -> dict[str, U64]:
     """:func:`build_witness` without refusing values outside their range checks: their limbs
     keep the low bits (which the verifier rejects). For tests of cheating provers and for
     :func:`zkinfer.model.check.check_trace`, which names the failing range check itself."""
-    return _witness(circuit, trace, strict=False)
+    return _witness(circuit, trace, plan, strict=False)
 
 
-def _witness(circuit: Circuit, trace: dict[str, np.ndarray], strict: bool) -> dict[str, U64]:
+def _witness(circuit: Circuit, trace: dict[str, np.ndarray], plan: Mapping[str, Rule],
+             strict: bool) -> dict[str, U64]:
     real = {name: np.asarray(v, dtype=np.int64) for name, v in trace.items()}
-    for name, rule in circuit.advice.items():
+    for name, rule in plan.items():
         real[name] = np.asarray(rule(real), dtype=np.int64)
     tables = {name: _field(pad(real[name], col)) for name, col in circuit.trace.items()
               if name in real}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zkinfer.errors import ModelError
+from zkinfer.errors import ModelError, UnsupportedOpError
 from zkinfer.field import goldilocks as gl
 from zkinfer.model.config import QuantConfig
 from zkinfer.model.ops import requant
@@ -43,7 +43,6 @@ from zkinfer.protocol.circuit import (
     AxisSumRel,
     ContractRel,
     TableRel,
-    UnsupportedOpError,
     padded_bits,
 )
 from zkinfer.protocol.constraints import Identity

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zkinfer.errors import ModelError
+from zkinfer.errors import ModelError, UnsupportedOpError
 from zkinfer.model.config import QuantConfig
 from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
@@ -37,7 +37,7 @@ from zkinfer.model.ops.common import (
     signed_bits,
     unsigned_bits,
 )
-from zkinfer.protocol.circuit import AxisSumRel, UnsupportedOpError
+from zkinfer.protocol.axis_sum import AxisSumRel
 from zkinfer.protocol.constraints import Identity
 
 __all__ = ["IntLayerNorm", "OpLayerNorm", "check_layernorm", "isqrt_floor_div", "HOME"]
