@@ -93,9 +93,9 @@ def test_bad_qconfig_raises(kwargs):
         np.zeros(0, dtype=np.int64),  # empty
         np.array([1.0, 2.0]),  # float dtype
         np.array([[1, 2], [3, 4]], dtype=np.int64),  # two sequences in one call
-        [1, 2, 3],  # not an array
+        "abc",  # text, not token ids
     ],
-    ids=["vocab", "negative", "too-long", "empty", "float", "2d", "list"],
+    ids=["vocab", "negative", "too-long", "empty", "float", "2d", "text"],
 )
 def test_bad_input_raises_model_error(fwd, ids):
     with pytest.raises(ModelError) as info:
@@ -103,11 +103,13 @@ def test_bad_input_raises_model_error(fwd, ids):
     assert isinstance(info.value, ZkinferError) and isinstance(info.value, ValueError)
 
 
-def test_other_integer_dtypes_accepted():
+def test_other_integer_dtypes_and_lists_accepted():
+    # the validator every entry point shares (zkinfer.statement.token_ids)
     model = tiny()
     a = forward(model, np.arange(5, dtype=np.int64)).output
     for dt in (np.int32, np.uint8, np.int16):
         assert np.array_equal(forward(model, np.arange(5, dtype=dt)).output, a)
+    assert np.array_equal(forward(model, [0, 1, 2, 3, 4]).output, a)
 
 
 @pytest.mark.parametrize("fwd", FORWARDS)

@@ -58,31 +58,26 @@ __all__ = ["forward_reference", "check_ids", "requantize", "isqrt_floor_div"]
 
 
 def check_ids(model: IntModel, ids: object) -> np.ndarray:
-    """Validate a token sequence.
+    """Validate a token sequence for ``model`` (:func:`zkinfer.statement.token_ids`).
 
     Arguments:
         model: the model.
-        ids: a 1-D integer array of token ids.
+        ids: a 1-D integer array (or sequence) of token ids.
 
     Returns:
         ``ids`` as a C-contiguous ``int64`` array.
 
     Raises:
-        ModelError: not a 1-D integer numpy array, empty, longer than ``max_seq_len``, or an id
-            outside ``[0, vocab_size)``.
+        ModelError: not 1-D integers, empty, longer than ``max_seq_len``, or an id outside
+            ``[0, vocab_size)``.
     """
-    if not isinstance(ids, np.ndarray):
-        raise ModelError(f"ids must be a numpy array, got {type(ids).__name__}")
-    if ids.dtype.kind not in "iu":
-        raise ModelError(f"ids must have an integer dtype, got {ids.dtype}")
-    if ids.ndim != 1:
-        raise ModelError(f"ids must be 1-D (one sequence), got shape {ids.shape}")
-    cfg = model.config
-    if not 1 <= ids.shape[0] <= cfg.max_seq_len:
-        raise ModelError(f"sequence length {ids.shape[0]} outside [1, {cfg.max_seq_len}]")
-    if int(ids.min()) < 0 or int(ids.max()) >= cfg.vocab_size:
-        raise ModelError(f"token id outside the vocabulary [0, {cfg.vocab_size})")
-    return np.ascontiguousarray(ids, dtype=np.int64)
+    from zkinfer.errors import InvalidArgumentError
+    from zkinfer.statement import token_ids
+
+    try:
+        return token_ids(ids, model.config.vocab_size, model.config.max_seq_len)
+    except InvalidArgumentError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def forward_reference(model: IntModel, ids: np.ndarray) -> Trace:
