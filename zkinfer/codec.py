@@ -1,7 +1,7 @@
 """A small strict binary codec for proofs, commitments and keys (numpy only, verifier-safe).
 
-Every zkinfer object that crosses a trust boundary (a commitment, an opening proof, later the
-whole :class:`Proof` and the verifying key) is written with :class:`Writer` and read back with
+Every zkinfer object that crosses a trust boundary (a commitment, an opening proof, the whole
+:class:`~zkinfer.proof.Proof` and the verifying key) is written with :class:`Writer` and read back with
 :class:`Reader`. The rules that make an encoding *canonical* (one object, one byte string) and
 decoding *safe* (no allocation an attacker can inflate, no silent acceptance) live here once:
 
