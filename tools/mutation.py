@@ -111,6 +111,11 @@ EQUIVALENT = {
         "mean and rsqrt, both below p / 2",
 }
 #: Tests run first (the attack suites, quickest first), then the rest of the default run.
+#: Where a module's likeliest killers live when they are not in its package's test folder.
+NEAR = {"zkinfer/model/ops/": ["tests/protocol/test_circuit_attacks.py",
+                               "tests/protocol/test_layernorm_limbs.py"],
+        "zkinfer/lookup/range.py": ["tests/protocol/test_range.py"],
+        "zkinfer/protocol/": ["tests/protocol/test_engine_attacks.py"]}
 FIRST = ["tests/test_verifier_checks.py", "tests/test_codec.py", "tests/test_crafted_keys.py",
          "tests/test_security_floor.py", "tests/test_inference_attacks.py",
          "tests/test_statement_bounds.py"]
@@ -299,13 +304,17 @@ def _scratch(rev: str | None = None) -> Path:
 
 def _test_command(extra: list[str], tests: list[str] | None, root: Path = ROOT,
                   near: str | None = None) -> list[str]:
-    """The pytest command, run in ``root`` (the scratch copy): its own test files, those of the
-    mutated module's package first (``zkinfer/commit/...`` -> ``tests/commit``: the likeliest
-    killers, so a killed mutant costs seconds), then the attack suites, then the rest."""
+    """The pytest command, run in ``root`` (the scratch copy): its own test files, the likeliest
+    killers of the mutated module first (:data:`NEAR`, then its package's folder:
+    ``zkinfer/commit/...`` -> ``tests/commit``), so a killed mutant costs seconds, then the
+    attack suites, then the rest."""
     if tests is None:
         every = sorted(str(p.relative_to(root)) for p in (root / "tests").rglob("test_*.py"))
         package = near.split("/")[1] if near and near.count("/") >= 2 else None
-        local = [t for t in every if package and t.startswith(f"tests/{package}/")]
+        local = [t for prefix, extra_first in NEAR.items() if near and near.startswith(prefix)
+                 for t in extra_first if t in every]
+        local += [t for t in every if package and t.startswith(f"tests/{package}/")
+                  and t not in local]
         tests = local + [t for t in FIRST if t not in local]
         tests += [t for t in every if t not in tests]
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rfE",
