@@ -286,9 +286,7 @@ def trace_by_layer(model, n: int, depth: int = 1) -> dict[str, int]:
 def step_kind(step) -> str:
     """A short name of a proof step's kind: ``product``, ``table``, ``column sum``,
     ``zero-check``, ``range``, ``opening`` (each step type names itself)."""
-    from zkinfer.lookup.range import RangeProof
-
-    return "range" if isinstance(step, RangeProof) else getattr(step, "KIND", type(step).__name__)
+    return getattr(step, "KIND", type(step).__name__)
 
 
 def _part_bytes(proof) -> list[tuple[str, object, int]]:

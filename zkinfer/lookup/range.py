@@ -84,6 +84,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -172,6 +173,8 @@ class RangeProof:
 
     trees: tuple[FractionProof, ...]
     evals: U64  # (num_blocks, 2)
+
+    KIND: ClassVar[str] = "range"  # its name in proof-size reports
 
     def write(self, w: Writer) -> None:
         """The tree count (u32), each tree's fraction-sum proof, then the block evaluations
