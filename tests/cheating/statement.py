@@ -94,13 +94,7 @@ def spans(proof: Proof) -> list[tuple[str, int, int]]:
     prefix fields (``magic``, ``version``, ``vk digest``, ``ids``, ``output``, ``trace
     commitment``), ``relation count``, ``relation <k> <Step>`` (tag byte included),
     ``identity count``, ``identities <k>``, ``ranges``, ``trace_opening``, ``weight_opening``."""
-    from zkinfer.codec import Writer
-    from zkinfer.protocol.relation import write_step
-
-    def size(write) -> int:
-        w = Writer()
-        write(w)
-        return len(w.finish())
+    from zkinfer.estimate import _part_bytes
 
     n_ids, n_out = len(proof.ids), len(proof.output)
     ids_end = 38 + 4 + 4 * n_ids
@@ -115,16 +109,16 @@ def spans(proof: Proof) -> list[tuple[str, int, int]]:
         marks.append((name, pos, pos + n))
         pos += n
 
+    sizes = iter(size for _, _, size in _part_bytes(proof))  # each step's, in proof order
     body = proof.body
     add("relation count", 4)
     for k, step in enumerate(body.relations):
-        add(f"relation {k} {type(step).__name__}", size(lambda w, s=step: write_step(w, s)))
+        add(f"relation {k} {type(step).__name__}", next(sizes))
     add("identity count", 4)
-    for k, step in enumerate(body.identities):
-        add(f"identities {k}", size(step.write))
-    add("ranges", size(body.ranges.write))
-    add("trace_opening", size(body.trace_opening.write))
-    add("weight_opening", size(body.weight_opening.write))
+    for k in range(len(body.identities)):
+        add(f"identities {k}", next(sizes))
+    for part in ("ranges", "trace_opening", "weight_opening"):
+        add(part, next(sizes))
     assert pos == len(proof.to_bytes())
     return marks
 

@@ -28,11 +28,7 @@ P = int(gl.P)
 
 def proof_bytes(proof: FractionProof) -> bytes:
     w = Writer()
-    w.ext(proof.root)
-    w.u32(len(proof.layers))
-    for sc, evals in proof.layers:
-        sc.write(w)
-        w.ext(evals)
+    proof.write(w)
     return w.finish()
 
 

@@ -38,7 +38,14 @@ from zkinfer.field import extension as ext
 from zkinfer.field.scalar import Fp2
 from zkinfer.poly.multilinear import eq_eval
 from zkinfer.protocol.matmul import MatmulProof, ProductStep
-from zkinfer.protocol.relation import ProverContext, Relation, Terms, VerifierContext, expect
+from zkinfer.protocol.relation import (
+    LABEL_VALUE,
+    ProverContext,
+    Relation,
+    Terms,
+    VerifierContext,
+    expect,
+)
 from zkinfer.sumcheck.common import Expression
 
 __all__ = ["ContractRel"]
@@ -46,7 +53,6 @@ __all__ = ["ContractRel"]
 U64 = npt.NDArray[np.uint64]
 _EXPR = Expression.product(3)
 _LABEL_CONTRACT = b"circuit/contract"
-_LABEL_VALUE = b"circuit/value"
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ class ContractRel(Relation):
 
     def _claims(self, ctx, segs: dict[str, U64], s: U64, a_val: U64, b_val: U64) -> None:
         """Absorb ``A~(r_A(s))``, ``B~(r_B(s))`` and record them as claims (both sides)."""
-        ctx.transcript.append_ext(_LABEL_VALUE, np.stack([a_val, b_val]))
+        ctx.transcript.append_ext(LABEL_VALUE, np.stack([a_val, b_val]))
         ctx.claim(self.a, self._operand_point(self.a_axes, segs, s), a_val)
         ctx.claim(self.b, self._operand_point(self.b_axes, segs, s), b_val)
 

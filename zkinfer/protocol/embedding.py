@@ -36,7 +36,7 @@ from zkinfer.protocol.relation import (
     expect,
     log2,
 )
-from zkinfer.statement import int64_vector, token_ids
+from zkinfer.statement import token_ids
 from zkinfer.transcript import Transcript
 
 __all__ = ["OneHotRel", "onehot", "onehot_eval", "prove_embedding", "verify_embedding"]
@@ -51,11 +51,11 @@ def _check_ids(ids: npt.ArrayLike, rows: int, vocab: int) -> npt.NDArray[np.int6
         FieldRangeError: they do not.
     """
     try:
-        arr = int64_vector(ids, "token ids")
-        if arr.size:
-            token_ids(arr, vocab, rows)
+        arr = token_ids(ids, vocab)
     except InvalidArgumentError as exc:
         raise FieldRangeError(f"one-hot matrix of {rows} x {vocab}: {exc}") from None
+    if arr.shape[0] > rows:
+        raise FieldRangeError(f"one-hot matrix of {rows} x {vocab}: {arr.shape[0]} ids")
     return arr
 
 

@@ -185,6 +185,17 @@ class Context:
         self.claims.append(c)
         return c
 
+    def output_claim(self, name: str, value: U64 | None = None) -> Claim:
+        """Draw the point of a relation's output column and absorb its value there: computed
+        by the prover (``value`` is not given), as the prover sent it for the verifier."""
+        r = self.draw_point(name)
+        value = self._output_value(name, r, value)
+        self.transcript.append_ext(LABEL_VALUE, value)
+        return self.claim(name, r, value)
+
+    def _output_value(self, name: str, point: U64, sent: U64 | None) -> U64:
+        return ext.as_ext(sent, "value")
+
 
 @dataclass
 class ProverContext(Context):
@@ -216,24 +227,13 @@ class ProverContext(Context):
 
         return fast.evaluate(self.table(name), point)
 
-    def output_claim(self, name: str) -> Claim:
-        """Draw the point of a relation's output column and send its value there."""
-        r = self.draw_point(name)
-        value = self.evaluate(name, r)
-        self.transcript.append_ext(LABEL_VALUE, value)
-        return self.claim(name, r, value)
+    def _output_value(self, name: str, point: U64, sent: U64 | None) -> U64:
+        return self.evaluate(name, point)
 
 
 @dataclass
 class VerifierContext(Context):
     """The verifier's side (nothing beyond the shared context)."""
-
-    def output_claim(self, name: str, value: U64) -> Claim:
-        """Draw the point of a relation's output column and absorb the value the prover sent."""
-        r = self.draw_point(name)
-        value = ext.as_ext(value, "value")
-        self.transcript.append_ext(LABEL_VALUE, value)
-        return self.claim(name, r, value)
 
 
 def expect(step: object, cls: type, check: str, what: str) -> None:
