@@ -347,22 +347,38 @@ def test_commitment_to_non_codeword_columns_rejected_by_the_proximity_test(pcs):
 # ---- decoding (ProofFormatError: no check field)
 
 
-def _commitment_bytes(log_blowup: int, rows: int, log_cols: int, layout: Layout) -> bytes:
-    """A Ligero commitment's bytes (version 2) with any field values and a zero root."""
+def _commitment_bytes(log_blowup: int, rows: int, log_cols: int, layout: Layout,
+                      version: int = 3) -> bytes:
+    """A plain Ligero commitment's bytes (version 3: mode byte 0; version 2: no mode) with any
+    field values and a zero root."""
     w = Writer()
-    w.header(b"ZKLC", 2)
+    w.header(b"ZKLC", version)
     w.u8(log_blowup)
     w.u32(rows)
     w.u8(log_cols)
     write_layout(w, layout)
+    if version >= 3:
+        w.u8(0)
     w.raw(bytes(32))
     return w.finish()
 
 
 def test_encodings_written_by_hand_match_the_library(batch):
     com = batch.com
+    assert com.version == 3 and com.parts is None
     assert _commitment_bytes(com.log_blowup, com.rows, com.log_cols, com.layout) == (
         dataclasses.replace(com, root=bytes(32)).to_bytes())
+
+
+def test_version_2_commitment_is_read_as_plain_and_encodes_back_to_its_bytes(batch):
+    com = batch.com
+    raw = _commitment_bytes(com.log_blowup, com.rows, com.log_cols, com.layout, version=2)
+    old = LigeroCommitment.from_bytes(raw)
+    assert (old.version, old.parts, old.rows, old.log_cols) == (2, None, com.rows, com.log_cols)
+    assert old.to_bytes() == raw
+    # the same matrix under the two versions: different bytes, so different transcripts
+    assert dataclasses.replace(old, version=3).to_bytes() == dataclasses.replace(
+        com, root=bytes(32)).to_bytes()
 
 
 def test_commitment_with_unsupported_blowup_rejected_at_decoding(batch):

@@ -289,10 +289,11 @@ def test_commitment_row_count_must_fit_the_layout(pcs, batch):
 
 
 def test_old_versions_rejected():
-    """Commitments of version 1 and proofs of versions 1 and 2 (no grinding nonce) are refused."""
+    """Commitments of version 1 and proofs of versions 1 and 2 (no grinding nonce) are refused
+    (commitments of version 2, plain, are still read: ``test_ligero_attacks``)."""
     pcs = LIGERO[0]
     com, _, proof, _ = _honest(pcs, random_batch(np.random.default_rng(38), [8, 3]))
-    for obj, cls, what, current, old in ((com, LigeroCommitment, "ligero commitment", 2, (1,)),
+    for obj, cls, what, current, old in ((com, LigeroCommitment, "ligero commitment", 3, (1,)),
                                          (proof, LigeroProof, "ligero opening proof", 3, (1, 2))):
         raw = bytearray(obj.to_bytes())
         assert raw[4:6] == current.to_bytes(2, "little")

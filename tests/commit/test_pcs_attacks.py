@@ -95,12 +95,15 @@ def test_parameters_with_a_non_ascii_scheme_name_rejected():
         pcs_from_params(params_writer("lig\u00e9ro").finish())
 
 
-def _trivial_commitment(num_vars: bytes) -> bytes:
-    """A trivial commitment's bytes with the given layout ``n_k`` bytes."""
+def _trivial_commitment(num_vars: bytes, version: int = 2) -> bytes:
+    """A plain trivial commitment's bytes with the given layout ``n_k`` bytes (version 2: mode
+    byte 0; version 1: no mode)."""
     w = Writer()
-    w.header(b"ZKTC", 1)
+    w.header(b"ZKTC", version)
     w.u32(len(num_vars))
     w.raw(num_vars)
+    if version >= 2:
+        w.u8(0)
     w.raw(bytes(32))
     return w.finish()
 
@@ -109,6 +112,13 @@ def test_commitment_written_by_hand_matches_the_library():
     com, _ = TrivialPCS().commit([np.zeros(8, dtype=np.uint64), np.zeros(2, dtype=np.uint64)])
     assert _trivial_commitment(bytes([3, 1])) == dataclasses.replace(com, digest=bytes(32)).to_bytes()
     assert TrivialCommitment.from_bytes(_trivial_commitment(bytes([3, 1]))).layout == com.layout
+
+
+def test_version_1_commitment_is_read_as_plain_and_encodes_back_to_its_bytes():
+    raw = _trivial_commitment(bytes([3, 1]), version=1)
+    old = TrivialCommitment.from_bytes(raw)
+    assert (old.version, old.parts, old.layout.num_vars) == (1, None, (3, 1))
+    assert old.to_bytes() == raw
 
 
 @pytest.mark.parametrize("num_vars,message", [

@@ -19,6 +19,38 @@ The life of a batch of polynomials
    (indices, points, values) and every prover message are absorbed: prover and verifier must
    hand in transcripts in the same state, and leave them in the same state.
 
+Commitments made of parts (:class:`Parts`)
+------------------------------------------
+A prover split into segments commits each segment's vector on its own and still opens all of
+them with **one** proof. ``Parts(m, used)`` describes ``S = len(used)`` parts, each a multilinear
+polynomial in ``m`` variables of which only the first ``used[s]`` entries are given: the entries
+from ``used[s]`` to ``2^m`` are zero by definition. Its :attr:`Parts.layout` is
+``Layout((m,) * S)``: part ``s`` is polynomial ``s`` of the batch, at offset ``s 2^m``, so
+``OpeningClaim(s, point, value)`` (``point`` of shape ``(m, 2)``) is a claim on part ``s`` and
+``OpeningClaim(None, ...)`` one on the whole concatenated vector, as for any batch.
+
+1. ``piece = pcs.commit_part(parts, s, vector_s, spill=None)`` does the heavy work of part ``s``
+   alone (:class:`PartData`; for Ligero: encode its rows, hash its columns). It reads nothing
+   of the other parts, is deterministic, and its result pickles, so parts can be committed in
+   any order, in other processes, and shipped back. ``spill=directory`` keeps the bulky part of
+   the result (Ligero: the encoded matrix) in a file of that directory, mapped read-only, so the
+   part holds in memory only its vector and a digest per column; the file is removed by
+   :meth:`PartData.close` or when the part is garbage collected.
+2. ``commitment, data = pcs.join(parts, pieces)`` is cheap: it combines the parts' digests
+   into the commitment (for Ligero, one Merkle tree whose leaf ``j`` covers column ``j`` of
+   every part). ``pcs.commit_parts(parts, vectors)`` is both steps for all parts (``vectors``: a
+   sequence, or ``index -> vector`` so that each vector can be produced just in time and freed
+   after its part is committed); it gives the same bytes as committing part by part.
+3. The prover data answers :meth:`ProverData.part` (part ``s``'s vector, ``used[s]`` entries, no
+   copy) and :meth:`ProverData.evaluate`, and opens like any other through ``pcs.open``; the
+   verifier calls ``pcs.verify`` as usual. The commitment records ``parts`` (its ``.parts``
+   attribute; ``None`` for a plain batch), so the verifier knows every ``used[s]``. One proof
+   opens any claims on any parts and costs as much as one of a plain commitment to the
+   concatenated data, up to the rounding of each part to whole rows.
+
+Schemes implement :meth:`PCS.commit_part` and :meth:`PCS.join` (both abstract);
+:meth:`PCS.commit_parts` is the same for every scheme.
+
 Layout of a batch (:class:`Layout`)
 -----------------------------------
 The polynomials are concatenated into one vector ``F`` of length ``2^n`` (the smallest power of two
@@ -55,7 +87,7 @@ on; :mod:`zkinfer.security` adds them to the protocol's own terms.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +104,8 @@ __all__ = [
     "MAX_TOTAL_VARS",
     "OpeningClaim",
     "Layout",
+    "Parts",
+    "PartData",
     "Commitment",
     "OpeningProof",
     "ProverData",
@@ -83,8 +117,13 @@ __all__ = [
     "params_writer",
     "params_reader",
     "read_layout",
+    "MODE_PLAIN",
+    "MODE_PARTS",
+    "write_parts",
+    "read_parts",
     "prover_claims",
     "verifier_claims",
+    "part_vector",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -239,10 +278,145 @@ class Layout:
         return cls(tuple(t.shape[0].bit_length() - 1 for t in tables)), tables
 
 
+@dataclass(frozen=True)
+class Parts:
+    """A commitment made of ``S = len(used)`` parts (see the module docstring).
+
+    Part ``s`` is a multilinear polynomial in ``num_vars`` variables whose entries from
+    ``used[s]`` on are zero by definition; only its first ``used[s]`` entries are committed.
+
+    Attributes:
+        num_vars: ``m``, the variables of every part (``0 <= m <= MAX_TOTAL_VARS``).
+        used: ``used[s]``, the entries of part ``s`` that are given, ``1 <= used[s] <= 2^m``
+            (any sequence of integers; stored as a tuple of ``int``).
+
+    Raises:
+        ValueError: no part, more than :data:`MAX_POLYS`, ``m`` or a ``used[s]`` out of range,
+            or the concatenation above ``2^MAX_TOTAL_VARS`` entries.
+    """
+
+    num_vars: int
+    used: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        m = self.num_vars
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) \
+                or not 0 <= int(m) <= MAX_TOTAL_VARS:
+            raise ValueError(f"parts: num_vars must be an integer in [0, {MAX_TOTAL_VARS}], "
+                             f"got {m!r}")
+        m = int(m)
+        try:
+            used = tuple(self.used)
+        except TypeError:
+            raise ValueError(f"parts: used must be a sequence of integers, got {self.used!r}") \
+                from None
+        if not used:
+            raise ValueError("parts: at least one part is required")
+        if len(used) > MAX_POLYS:
+            raise ValueError(f"parts: at most {MAX_POLYS} parts, got {len(used)}")
+        for s, u in enumerate(used):
+            if isinstance(u, bool) or not isinstance(u, (int, np.integer)) \
+                    or not 1 <= int(u) <= 1 << m:
+                raise ValueError(f"parts: used[{s}] = {u!r} is not an integer in [1, 2^{m}]")
+        object.__setattr__(self, "num_vars", m)
+        object.__setattr__(self, "used", tuple(int(u) for u in used))
+        if m + (len(used) - 1).bit_length() > MAX_TOTAL_VARS:
+            raise ValueError(f"parts: {len(used)} parts of 2^{m} entries exceed "
+                             f"2^{MAX_TOTAL_VARS} entries")
+
+    @property
+    def count(self) -> int:
+        """``S``: the number of parts."""
+        return len(self.used)
+
+    @property
+    def size(self) -> int:
+        """``2^m``: the entries of one part, zero padding included."""
+        return 1 << self.num_vars
+
+    @property
+    def total(self) -> int:
+        """``sum(used)``: the entries given, over all parts."""
+        return sum(self.used)
+
+    @property
+    def layout(self) -> Layout:
+        """``Layout((m,) * S)``: part ``s`` is polynomial ``s``, at offset ``s 2^m``."""
+        cached = self.__dict__.get("_layout")
+        if cached is None:
+            cached = Layout((self.num_vars,) * len(self.used))
+            object.__setattr__(self, "_layout", cached)
+        return cached
+
+
+def part_vector(parts: Parts, index: int, vector: npt.ArrayLike) -> U64:
+    """Validate the vector of part ``index``: ``used[index]`` canonical entries, 1-D.
+
+    Returns:
+        It as a contiguous ``uint64`` array (no copy when it already is one).
+
+    Raises:
+        ValueError: ``parts`` is not a :class:`Parts` or ``index`` is not a part.
+        FieldRangeError: the vector is not 1-D, has another length, or is not canonical.
+    """
+    if not isinstance(parts, Parts):
+        raise ValueError(f"expected Parts, got {type(parts).__name__}")
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
+            or not 0 <= int(index) < parts.count:
+        raise ValueError(f"part index {index!r}: the commitment has {parts.count} parts")
+    index = int(index)
+    arr = np.ascontiguousarray(gl.as_field(vector, f"part {index}"))
+    if arr.shape != (parts.used[index],):
+        raise FieldRangeError(f"part {index}: a vector of {parts.used[index]} entries is "
+                              f"required, got shape {arr.shape}")
+    return arr
+
+
+class PartData(abc.ABC):
+    """Prover-only result of :meth:`PCS.commit_part`: one part, committed on its own.
+
+    It pickles (so it can be computed in another process) and is a context manager:
+    ``with pcs.commit_part(...) as piece:`` calls :meth:`close` on exit. After :meth:`close` it
+    can no longer be joined or opened.
+
+    Attributes:
+        parts: the commitment's parts.
+        index: which part this is.
+    """
+
+    parts: Parts
+    index: int
+
+    @property
+    @abc.abstractmethod
+    def vector(self) -> U64:
+        """The part's ``used[index]`` entries (read-only, no copy)."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return getattr(self, "_closed", False)
+
+    def close(self) -> None:
+        """Release what the part holds outside memory (a spill file); idempotent."""
+        self._closed = True
+
+    def __enter__(self) -> PartData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Commitment(abc.ABC):
-    """A public commitment to a batch of polynomials."""
+    """A public commitment to a batch of polynomials.
+
+    ``layout`` is the batch layout (for a commitment of parts, :attr:`Parts.layout`) and
+    ``parts`` the :class:`Parts` of a commitment made of parts, ``None`` for a plain batch.
+    """
 
     layout: Layout
+    parts: Parts | None = None
 
     @abc.abstractmethod
     def to_bytes(self) -> bytes:
@@ -258,10 +432,33 @@ class OpeningProof(abc.ABC):
 
 
 class ProverData(abc.ABC):
-    """Prover-only state of one commitment; never serialized."""
+    """Prover-only state of one commitment; never serialized.
+
+    ``parts`` is the :class:`Parts` of a commitment made of parts (``None`` for a plain batch);
+    :meth:`part` returns a part's vector. ``close()`` (also on leaving a ``with`` block) releases
+    what the data holds outside memory (the spill files of its parts); a no-op otherwise.
+    """
 
     layout: Layout
     vector: U64  # the concatenated vector F
+    parts: Parts | None = None
+
+    def part(self, index: int) -> U64:
+        """The vector of part ``index`` (``used[index]`` entries, no copy).
+
+        Raises:
+            ValueError: a plain commitment (no parts), or ``index`` out of range.
+        """
+        raise ValueError("not a commitment made of parts")
+
+    def close(self) -> None:  # noqa: B027 - a no-op unless the data holds parts
+        """Release resources held outside memory (see the class docstring); idempotent."""
+
+    def __enter__(self) -> ProverData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @abc.abstractmethod
     def evaluate(self, poly: int | None, point: npt.ArrayLike) -> U64:
@@ -356,6 +553,92 @@ class PCS(abc.ABC):
             FieldRangeError: a table is malformed or non-canonical.
             ValueError: the batch is empty or too large.
         """
+
+    @abc.abstractmethod
+    def commit_part(self, parts: Parts, index: int, vector: npt.ArrayLike, *, spill=None,
+                    progress=None) -> PartData:
+        """Commit part ``index`` of a commitment made of ``parts``, alone.
+
+        Deterministic, independent of the other parts; the result pickles.
+
+        Arguments:
+            parts: the shape of the whole commitment.
+            index: the part, ``0 <= index < parts.count``.
+            vector: its ``parts.used[index]`` canonical entries (1-D). The part may keep a
+                reference to it: do not modify it afterwards.
+            spill: ``None`` (keep everything in memory) or a directory (``str`` or path-like)
+                where the scheme writes the bulky part of the result to a file of a unique
+                name, read back through a read-only memory map and removed by
+                :meth:`PartData.close` or garbage collection.
+            progress: ``None`` or ``progress(step, done, total)`` (as for :meth:`commit`).
+
+        Returns:
+            The part's :class:`PartData`, for :meth:`join`.
+
+        Raises:
+            ValueError: ``index`` out of range; ``FieldRangeError`` (a ``ValueError``): the
+                vector is malformed, of another length or non-canonical.
+        """
+
+    @abc.abstractmethod
+    def join(self, parts: Parts, pieces: Sequence[PartData], progress=None
+             ) -> tuple[Commitment, ProverData]:
+        """Build the commitment of ``parts`` from every part's :meth:`commit_part` result.
+
+        Cheap (it combines the parts' digests). The prover data keeps the pieces: closing it
+        closes them.
+
+        Arguments:
+            parts: the shape the pieces were committed for.
+            pieces: ``pieces[s]`` is part ``s``'s data, ``len(pieces) == parts.count``.
+            progress: ``None`` or ``progress(step, done, total)``.
+
+        Returns:
+            ``(commitment, prover_data)``.
+
+        Raises:
+            ValueError: a piece is missing, closed, of another scheme, parameters, part index
+                or shape.
+        """
+
+    def commit_parts(self, parts: Parts, vectors: Sequence[npt.ArrayLike] | Callable[[int], npt.ArrayLike],
+                     *, spill=None, progress=None) -> tuple[Commitment, ProverData]:
+        """:meth:`join` of :meth:`commit_part` of every part, in order (same bytes).
+
+        Arguments:
+            parts: the shape of the commitment.
+            vectors: ``vectors[s]`` (a sequence of ``parts.count`` vectors) or ``vectors(s)`` (a
+                callable, called once per part in order, so that each vector can be made just
+                in time and dropped by the caller once its part is committed).
+            spill: as for :meth:`commit_part` (every part spills to that directory).
+            progress: ``None`` or ``progress(step, done, total)``: ``("committing parts", parts
+                done, S)`` between parts, and the steps of :meth:`commit_part` and :meth:`join`.
+
+        Returns:
+            ``(commitment, prover_data)``.
+
+        Raises:
+            ValueError: as for :meth:`commit_part`, or a sequence of another length.
+        """
+        if not isinstance(parts, Parts):
+            raise ValueError(f"expected Parts, got {type(parts).__name__}")
+        if not callable(vectors) and len(vectors) != parts.count:
+            raise ValueError(f"{len(vectors)} vectors for {parts.count} parts")
+        pieces: list[PartData] = []
+        try:
+            for s in range(parts.count):
+                if progress is not None:
+                    progress("committing parts", s, parts.count)
+                vector = vectors(s) if callable(vectors) else vectors[s]
+                pieces.append(self.commit_part(parts, s, vector, spill=spill, progress=progress))
+                del vector
+            if progress is not None:
+                progress("committing parts", parts.count, parts.count)
+            return self.join(parts, pieces, progress)
+        except BaseException:
+            for piece in pieces:
+                piece.close()
+            raise
 
     @abc.abstractmethod
     def open(
@@ -524,3 +807,58 @@ def read_layout(reader: Reader) -> Layout:
         return Layout(num_vars)
     except ValueError as exc:
         raise ProofFormatError(f"bad layout: {exc}") from None
+
+
+MODE_PLAIN = 0
+"""Commitment mode byte: a plain batch (:meth:`PCS.commit`)."""
+
+MODE_PARTS = 1
+"""Commitment mode byte: a commitment made of parts (:meth:`PCS.join`)."""
+
+
+def write_parts(writer: Writer, parts: Parts | None) -> None:
+    """Encode a commitment's mode: ``u8 0`` (plain), or ``u8 1 | u32 S | S x u64 used[s]``."""
+    if parts is None:
+        writer.u8(MODE_PLAIN)
+        return
+    writer.u8(MODE_PARTS)
+    writer.u32(parts.count)
+    writer.raw(np.asarray(parts.used, dtype="<u8").tobytes())
+
+
+def read_parts(reader: Reader, layout: Layout, what: str) -> Parts | None:
+    """Decode :func:`write_parts` output, written after ``layout``; strict.
+
+    In parts mode the layout must be ``S`` polynomials of the same ``m`` variables (so that it
+    is :attr:`Parts.layout`), and every ``used[s]`` in ``[1, 2^m]``.
+
+    Arguments:
+        reader: positioned at the mode byte.
+        layout: the layout decoded before it.
+        what: how error messages name the object (``"ligero commitment"``).
+
+    Returns:
+        The :class:`Parts`, or ``None`` for a plain commitment.
+
+    Raises:
+        ProofFormatError: unknown mode, a count other than the layout's, unequal polynomial
+            sizes, or a ``used[s]`` out of range.
+    """
+    mode = reader.u8()
+    if mode == MODE_PLAIN:
+        return None
+    if mode != MODE_PARTS:
+        raise ProofFormatError(f"{what}: unknown mode {mode} (0: plain, 1: parts)")
+    count = reader.count(MAX_POLYS, 8)
+    used = np.frombuffer(reader.raw(8 * count), dtype="<u8")
+    if count != len(layout.num_vars):
+        raise ProofFormatError(f"{what}: {count} parts, but the layout has "
+                               f"{len(layout.num_vars)} polynomials")
+    m = layout.num_vars[0]
+    if any(n != m for n in layout.num_vars):
+        raise ProofFormatError(f"{what}: parts of different sizes: every polynomial of the "
+                               f"layout must have {m} variables, got {layout.num_vars}")
+    for s, u in enumerate(used.tolist()):
+        if not 1 <= u <= 1 << m:
+            raise ProofFormatError(f"{what}: used[{s}] = {u} is not in [1, 2^{m}]")
+    return Parts(m, tuple(used.tolist()))

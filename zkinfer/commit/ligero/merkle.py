@@ -4,7 +4,10 @@ Hash: SHA-256 (hardware accelerated on most x86 CPUs), domain separated:
 
 - leaf ``j``: ``H(0x00 || column j)`` where the column is its ``R`` canonical field elements, 8 bytes
   little-endian each: **one hash call per column**, never one per element;
-- node: ``H(0x01 || left || right)``.
+- node: ``H(0x01 || left || right)``;
+- leaf ``j`` of a commitment made of ``S`` parts: ``H(0x02 || d_0j || ... || d_(S-1)j)`` where
+  ``d_sj = H(0x00 || column j of part s)`` (its ``R_s`` elements): each part hashes its own
+  columns, and one tree covers them all (:func:`combine_part_leaves`).
 
 The number of leaves is a power of two ``L = 2^depth``; the commitment fixes ``depth``, so paths
 have a known length.
@@ -30,6 +33,7 @@ import numpy.typing as npt
 __all__ = [
     "DIGEST_BYTES",
     "hash_columns",
+    "combine_part_leaves",
     "build",
     "check_levels",
     "sibling_positions",
@@ -42,6 +46,7 @@ DIGEST_BYTES = 32
 
 _LEAF = b"\x00"
 _NODE = b"\x01"
+_PARTS = b"\x02"
 
 U8 = npt.NDArray[np.uint8]
 
@@ -79,6 +84,43 @@ def hash_columns(columns: npt.NDArray[np.uint64], threads: int | None = None) ->
     bounds = np.linspace(0, count, workers + 1).astype(int)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(work, bounds[:-1], bounds[1:]))
+    return out
+
+
+_COMBINE_CHUNK_BYTES = 1 << 22
+"""Stacked part digests per slice in :func:`combine_part_leaves` (4 MB)."""
+
+
+def combine_part_leaves(digests: Sequence[U8]) -> U8:
+    """The leaves of a commitment made of parts: ``H(0x02 || d_0j || ... || d_(S-1)j)``.
+
+    Arguments:
+        digests: ``digests[s]`` is ``(L, 32)``: part ``s``'s column digests ``H(0x00 || column)``
+            (:func:`hash_columns` of its columns), the same ``L`` for every part.
+
+    Returns:
+        ``(L, 32)`` ``uint8`` leaves, one hash call per column (in slices of columns, so the
+        stacked digests never take more than a few MB).
+
+    Raises:
+        ValueError: no part, or digests of different shapes.
+    """
+    if not len(digests):
+        raise ValueError("no part digests to combine")
+    arrays = [np.asarray(d, dtype=np.uint8) for d in digests]
+    length = arrays[0].shape[0]
+    if any(a.shape != (length, DIGEST_BYTES) for a in arrays):
+        raise ValueError("part digests of different shapes")
+    out = np.empty((length, DIGEST_BYTES), dtype=np.uint8)
+    step = max(1, _COMBINE_CHUNK_BYTES // (DIGEST_BYTES * len(arrays)))
+    sha = hashlib.sha256
+    for lo in range(0, length, step):
+        hi = min(length, lo + step)
+        stacked = np.concatenate([a[lo:hi] for a in arrays], axis=1)  # (hi - lo, 32 S)
+        buf = bytearray()
+        for row in stacked:
+            buf += sha(_PARTS + row.tobytes()).digest()
+        out[lo:hi] = np.frombuffer(bytes(buf), dtype=np.uint8).reshape(-1, DIGEST_BYTES)
     return out
 
 

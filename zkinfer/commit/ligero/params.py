@@ -74,6 +74,20 @@ column point, ``t'`` distinct opened columns of ``R`` base elements, a Merkle mu
 The soundness analysis above does not depend on ``R`` being a power of two: ``gamma`` has ``R``
 coordinates, and the row vectors ``A_g`` are the ``eq`` tables of the row points truncated to
 their first ``R`` entries (see :mod:`zkinfer.commit.ligero.schedule` for why that is exact).
+
+Commitments made of parts
+-------------------------
+For ``Parts(m, used)`` (:class:`zkinfer.commit.base.Parts`: ``S`` parts of ``2^m`` entries,
+part ``s`` zero from ``used[s]`` on), :meth:`LigeroParams.parts_shape` takes ``log C`` from
+:meth:`LigeroParams.shape` of the whole (``sum(used)`` entries, ``m + ceil(log2 S)``
+variables) and caps it at ``m``, so that every part is whole rows of ``F``; part ``s`` then
+commits ``R_s = ceil(used[s] / C)`` rows (:func:`part_rows`) and the matrix has
+``R = sum R_s`` rows: at most ``S - 1`` more than a plain commitment of the same data (each
+part's last row may be partly used). If that ``R`` exceeds ``2^MAX_LOG_ROWS``, ``log C`` grows
+until it fits. The committed matrix is the stack of the parts' rows; the claims' row vectors
+``A_g`` are the ``eq`` tables of the row points *gathered* at the committed rows (see
+:mod:`zkinfer.commit.ligero.schedule`), and nothing else in the analysis above changes: the
+same ``R x C`` matrix, the same checks, the same soundness error.
 """
 
 from __future__ import annotations
@@ -95,6 +109,7 @@ __all__ = [
     "LigeroParams",
     "num_queries",
     "num_rows",
+    "part_rows",
     "field_error",
     "query_error",
     "soundness_error",
@@ -179,6 +194,11 @@ def soundness_error(log_blowup: int, queries: int, bound: str = "unique-decoding
 def num_rows(used: int, log_cols: int) -> int:
     """``R = ceil(used / 2^log_cols)``: the committed rows of a batch with ``used`` entries."""
     return -(-used >> log_cols)
+
+
+def part_rows(used, log_cols: int) -> tuple[int, ...]:
+    """``R_s = ceil(used[s] / 2^log_cols)`` for every part: the rows each part commits."""
+    return tuple(num_rows(int(u), log_cols) for u in used)
 
 
 def num_queries(log_blowup: int, target_bits: float, bound: str = "unique-decoding") -> int:
@@ -291,6 +311,36 @@ class LigeroParams:
         if best is None:
             raise ValueError(f"{used} entries exceed the Ligero limits")
         return num_rows(used, best[1]), best[1]
+
+    def parts_shape(self, used, num_vars: int) -> tuple[tuple[int, ...], int]:
+        """``((R_0, ..., R_{S-1}), log C)`` for a commitment made of parts (see the module
+        docstring).
+
+        Arguments:
+            used: ``used[s]`` of every part (:class:`zkinfer.commit.base.Parts`), each in
+                ``[1, 2^num_vars]``.
+            num_vars: ``m``, the variables of each part.
+
+        Returns:
+            The rows of each part (:func:`part_rows`) and ``log C <= m``.
+
+        Raises:
+            ValueError: a ``used[s]`` out of range, or the parts are too large for the limits.
+        """
+        used = tuple(int(u) for u in used)
+        if not used or any(not 1 <= u <= 1 << num_vars for u in used):
+            raise ValueError(f"parts of {used} used entries do not fit 2^{num_vars} each")
+        total_vars = num_vars + (len(used) - 1).bit_length()
+        _, log_c = self.shape(sum(used), total_vars)
+        log_c = min(log_c, num_vars)
+        rows = part_rows(used, log_c)
+        while sum(rows) > 1 << MAX_LOG_ROWS and log_c < min(num_vars, MAX_LOG_COLS):
+            log_c += 1
+            rows = part_rows(used, log_c)
+        if sum(rows) > 1 << MAX_LOG_ROWS:
+            raise ValueError(f"{len(used)} parts of 2^{num_vars} entries exceed the Ligero "
+                             f"limits ({sum(rows)} rows)")
+        return rows, log_c
 
     def estimated_proof_bytes(self, rows: int, log_cols: int, groups: int = 1) -> float:
         """Estimated opening-proof size for an ``R x C`` matrix (``R = rows``,

@@ -13,19 +13,42 @@ of which the first ``used`` hold the polynomials and the rest is zero padding:
    (:mod:`zkinfer.commit.ligero.code`), stored transposed (``L x R``) so each column is contiguous;
 3. leaf ``j`` = ``H(0x00 || column j)``, one hash call per column; root of the Merkle tree.
 
-Open: see :mod:`zkinfer.commit.ligero.schedule` for the transcript steps.
+Commit a commitment made of parts (:class:`~zkinfer.commit.base.Parts`): :func:`commit_part`
+does steps 1-3 for one part alone (its ``R_s = ceil(used[s] / C)`` rows, ``log C`` from
+:meth:`~zkinfer.commit.ligero.params.LigeroParams.parts_shape`, which depends on the parts'
+shape only), keeping the column digests ``d_sj = H(0x00 || column j of part s)`` instead of a
+tree, and optionally spilling its encoded matrix to a file (:class:`LigeroPartData`);
+:func:`join` hashes ``H(0x02 || d_0j || ... || d_(S-1)j)`` into the leaves of one tree.
+
+Open: see :mod:`zkinfer.commit.ligero.schedule` for the transcript steps. Of a commitment made
+of parts, the row combinations are the sum over parts of :func:`part_combination` (each part's
+rows against its slice of the coefficients) and the opened columns the concatenation of
+:func:`part_columns` (each part's slice): the stacked matrix is never built.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import secrets
+import shutil
+import tempfile
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.commit.base import Layout, OpeningClaim, ProverData, prover_claims
+from zkinfer.commit.base import (
+    Layout,
+    OpeningClaim,
+    PartData,
+    Parts,
+    ProverData,
+    part_vector,
+    prover_claims,
+)
 from zkinfer.commit.ligero import _kernels as K
 from zkinfer.commit.ligero import merkle, schedule
 from zkinfer.commit.ligero.code import bitrev
@@ -37,7 +60,19 @@ from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
 from zkinfer.transcript import Transcript
 
-__all__ = ["LigeroProverData", "commit", "open_claims", "encode", "hash_leaves"]
+__all__ = [
+    "LigeroProverData",
+    "LigeroPartData",
+    "LigeroPartsData",
+    "commit",
+    "commit_part",
+    "join",
+    "part_combination",
+    "part_columns",
+    "open_claims",
+    "encode",
+    "hash_leaves",
+]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -83,12 +118,217 @@ class LigeroProverData(ProverData):
             return fast.evaluate(block, pt)
         # M_block: the block's rows of F; for F itself, its R committed rows
         rows = self.rows if poly is None else block.reshape(-1, 1 << log_cols)
-        split = pt.shape[0] - log_cols
         # y = M_block eq(r_col); f(r) = <eq(r_row)[:rows], y>
-        y = np.empty((1, rows.shape[0], 2), dtype=np.uint64)
-        K.rows_times_ext(rows, np.ascontiguousarray(fast.eq_table(pt[split:])[None]), y)
-        row_eq = np.ascontiguousarray(fast.eq_table(pt[:split])[: rows.shape[0]])
-        return np.array(PK.inner_ext_ext(row_eq, y[0]), dtype=np.uint64)
+        return _evaluate_rows(rows, pt, log_cols)
+
+
+def _evaluate_rows(rows: U64, point: U64, log_cols: int) -> U64:
+    """``<eq(point), block>`` for a block whose first ``rows.shape[0]`` rows of ``C`` entries are
+    ``rows`` and the rest zero: ``eq(r_row)[:R']^T (rows eq(r_col))``, shape ``(2,)``."""
+    split = point.shape[0] - log_cols
+    y = np.empty((1, rows.shape[0], 2), dtype=np.uint64)
+    K.rows_times_ext(rows, np.ascontiguousarray(fast.eq_table(point[split:])[None]), y)
+    row_eq = np.ascontiguousarray(fast.eq_table(point[:split])[: rows.shape[0]])
+    return np.array(PK.inner_ext_ext(row_eq, y[0]), dtype=np.uint64)
+
+
+def _remove_file(path: str) -> None:
+    """The finalizer of a spill file (it may be gone already)."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _spill(directory, encoded: U64) -> str:
+    """Write ``encoded`` to a new ``.npy`` file of a unique name in ``directory``."""
+    fd, path = tempfile.mkstemp(dir=os.fspath(directory), prefix="zkinfer-part-", suffix=".npy")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.lib.format.write_array(f, np.ascontiguousarray(encoded, dtype="<u8"),
+                                      allow_pickle=False)
+    except BaseException:
+        _remove_file(path)
+        raise
+    return path
+
+
+def _link(path: str) -> str:
+    """A new name for the file ``path`` in its directory (a hard link, else a copy)."""
+    directory = os.path.dirname(path)
+    while True:
+        other = os.path.join(directory, f"zkinfer-part-{secrets.token_hex(8)}.npy")
+        try:
+            os.link(path, other)
+            return other
+        except FileExistsError:
+            continue
+        except OSError:
+            # no hard links on this file system: copy (exclusive create, unique name)
+            try:
+                with open(path, "rb") as src, open(other, "xb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except FileExistsError:
+                continue
+            return other
+
+
+class LigeroPartData(PartData):
+    """One part of a commitment made of parts, committed alone (:func:`commit_part`).
+
+    Attributes:
+        parts: the commitment's parts.
+        index: which part.
+        log_blowup: the code rate it was encoded with.
+        log_cols: ``log2 C`` (from the parts' shape).
+        rows: ``(R_s, C)`` read-only: the part's vector, zero-padded to whole rows.
+        digests: ``(L, 32)`` ``uint8``: ``d_j = H(0x00 || column j)`` of the encoded rows.
+        encoded: ``(L, R_s)``: column ``j`` of the encoded rows in row ``j``; a read-only memory
+            map of :attr:`spill_file` when spilled; ``None`` once closed.
+        spill_file: the file holding ``encoded``, or ``None`` (in memory).
+
+    A spilled part holds in memory its rows and digests only (:attr:`resident_bytes`); its file
+    is removed by :meth:`close` or when the part is garbage collected (or at interpreter exit).
+
+    Pickling: an in-memory part pickles its arrays. A spilled part pickles a reference to a new
+    name of its file (a hard link in the same directory, or a copy where links are not
+    supported): the copy made by unpickling owns that name and removes it like the original
+    removes its own, so a part committed in a worker process can be sent to the parent, which
+    maps the same file (same host, or a shared spill directory). A pickle that is never loaded
+    leaves its name behind in the spill directory.
+    """
+
+    def __init__(self, parts: Parts, index: int, log_blowup: int, log_cols: int, rows: U64,
+                 digests: npt.NDArray[np.uint8], encoded: U64 | None,
+                 spill_file: str | None = None) -> None:
+        self.parts = parts
+        self.index = index
+        self.log_blowup = log_blowup
+        self.log_cols = log_cols
+        self.rows = rows
+        self.digests = digests
+        self.encoded = encoded
+        self.spill_file = spill_file
+        self._finalizer = (None if spill_file is None
+                           else weakref.finalize(self, _remove_file, spill_file))
+        self._closed = False
+
+    @property
+    def vector(self) -> U64:
+        """The part's ``used[index]`` entries (a read-only view of :attr:`rows`)."""
+        return self.rows.reshape(-1)[: self.parts.used[self.index]]
+
+    @property
+    def num_rows(self) -> int:
+        """``R_s``: the rows this part commits."""
+        return self.rows.shape[0]
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    @property
+    def resident_bytes(self) -> int:
+        """Bytes of the arrays held in memory: rows and digests, plus the encoded matrix unless
+        it is spilled."""
+        spilled = self.spill_file is not None or self.encoded is None
+        return self.rows.nbytes + self.digests.nbytes + (0 if spilled else self.encoded.nbytes)
+
+    def close(self) -> None:
+        """Drop the encoded matrix and remove the spill file (idempotent)."""
+        self._closed = True
+        self.encoded = None
+        if self._finalizer is not None:
+            self._finalizer()
+
+    def __getstate__(self) -> dict:
+        state = {"parts": self.parts, "index": self.index, "log_blowup": self.log_blowup,
+                 "log_cols": self.log_cols, "rows": np.asarray(self.rows),
+                 "digests": np.asarray(self.digests), "closed": self._closed,
+                 "encoded": None, "spill_file": None}
+        if not self._closed:
+            if self.spill_file is not None:
+                state["spill_file"] = _link(self.spill_file)
+            else:
+                state["encoded"] = self.encoded
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        rows = state["rows"]
+        rows.setflags(write=False)
+        encoded = state["encoded"]
+        if encoded is not None:
+            encoded.setflags(write=False)
+        if state["spill_file"] is not None:
+            encoded = np.load(state["spill_file"], mmap_mode="r")
+        self.__init__(state["parts"], state["index"], state["log_blowup"], state["log_cols"],
+                      rows, state["digests"], encoded, state["spill_file"])
+        self._closed = state["closed"]
+
+
+class LigeroPartsData(ProverData):
+    """Prover-only state of a commitment made of parts (from :func:`join`).
+
+    Attributes:
+        parts: the commitment's parts.
+        commitment: the public commitment.
+        pieces: each part's :class:`LigeroPartData`, in order (closing this data closes them).
+        levels: the Merkle tree, leaves first.
+    """
+
+    def __init__(self, parts: Parts, commitment: LigeroCommitment,
+                 pieces: Sequence[LigeroPartData], levels: list[npt.NDArray[np.uint8]]) -> None:
+        self.parts = parts
+        self.commitment = commitment
+        self.pieces = list(pieces)
+        self.levels = levels
+
+    @property
+    def layout(self) -> Layout:
+        """``parts.layout``."""
+        return self.parts.layout
+
+    @property
+    def vector(self) -> U64:
+        """The concatenated vector ``F`` (``2^n`` entries, zero-padded parts): **built on each
+        access** (a copy); prefer :meth:`part`."""
+        out = np.zeros(self.layout.size, dtype=np.uint64)
+        for s, piece in enumerate(self.pieces):
+            out[s << self.parts.num_vars :][: piece.vector.shape[0]] = piece.vector
+        return out
+
+    def part(self, index: int) -> U64:
+        """Part ``index``'s vector: ``used[index]`` entries, read-only, no copy."""
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
+                or not 0 <= int(index) < self.parts.count:
+            raise ValueError(f"part index {index!r}: the commitment has {self.parts.count} parts")
+        return self.pieces[int(index)].vector
+
+    def close(self) -> None:
+        """Close every part (their spill files are removed)."""
+        for piece in self.pieces:
+            piece.close()
+
+    def evaluate(self, poly: int | None, point: npt.ArrayLike) -> U64:
+        """``poly(point)``, shape ``(2,)`` (``poly``: a part index, or ``None`` for ``F``).
+
+        A part is ``R_s`` committed rows and zeros; ``F`` is ``sum_s eq(p, s) part_s(q)`` where
+        ``p`` is the point's first ``n - m`` coordinates and ``q`` the rest.
+        """
+        log_cols = self.commitment.log_cols
+        pt = ext.as_ext(np.asarray(point, dtype=np.uint64).reshape(-1, 2), "point")
+        self.layout.check_claim_shape(poly, pt)
+        if poly is not None:
+            return _evaluate_rows(self.pieces[int(poly)].rows, pt, log_cols)
+        sel = self.layout.total_vars - self.parts.num_vars
+        which = fast.eq_table(pt[:sel])[: self.parts.count]
+        total = ext.zeros(())
+        with np.errstate(over="ignore"):
+            for s, piece in enumerate(self.pieces):
+                value = _evaluate_rows(piece.rows, np.ascontiguousarray(pt[sel:]), log_cols)
+                total = gl.add_unchecked(total, ext.mul_unchecked(which[s], value))
+        return total
 
 
 @functools.lru_cache(maxsize=32)
@@ -178,37 +418,158 @@ def commit(params: LigeroParams, polys: Sequence[npt.ArrayLike], progress=None
     return commitment, LigeroProverData(layout, vector, commitment, encoded, levels)
 
 
-def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[OpeningClaim],
-                transcript: Transcript, progress=None) -> LigeroProof:
+def commit_part(params: LigeroParams, parts: Parts, index: int, vector: npt.ArrayLike, *,
+                spill=None, progress=None) -> LigeroPartData:
+    """Commit part ``index`` alone (see :meth:`zkinfer.commit.base.PCS.commit_part`).
+
+    The part's ``R_s`` rows (its vector, zero-padded to whole rows: a copy) are encoded and
+    their columns hashed; with ``spill`` the encoded matrix is written to a new file in that
+    directory and only mapped read-only afterwards (the peak memory is still one part's encoded
+    matrix, while it is made). ``progress`` reports ``"encoding rows"`` and ``"hashing
+    columns"``.
+    """
+    vec = part_vector(parts, index, vector)
+    index = int(index)
+    rows_per_part, log_cols = params.parts_shape(parts.used, parts.num_vars)
+    rows = np.zeros((rows_per_part[index], 1 << log_cols), dtype=np.uint64)
+    rows.reshape(-1)[: vec.shape[0]] = vec
+    rows.setflags(write=False)
+    del vec
+    # E[j] = column j of Enc(M_s); d_j = H(0x00 || E[j])
+    encoded = encode(rows, params.log_blowup, progress)
+    digests = hash_leaves(encoded, progress)
+    if spill is None:
+        encoded.setflags(write=False)
+        return LigeroPartData(parts, index, params.log_blowup, log_cols, rows, digests, encoded)
+    path = _spill(spill, encoded)
+    del encoded
+    try:
+        mapped = np.load(path, mmap_mode="r")
+    except BaseException:
+        _remove_file(path)
+        raise
+    return LigeroPartData(parts, index, params.log_blowup, log_cols, rows, digests, mapped, path)
+
+
+def join(params: LigeroParams, parts: Parts, pieces: Sequence[LigeroPartData], progress=None
+         ) -> tuple[LigeroCommitment, LigeroPartsData]:
+    """Build the commitment from the parts (see :meth:`zkinfer.commit.base.PCS.join`).
+
+    Leaf ``j`` of the tree is ``H(0x02 || d_0j || ... || d_(S-1)j)``. ``progress`` reports
+    ``"Merkle tree"``.
+    """
+    if not isinstance(parts, Parts):
+        raise ValueError(f"expected Parts, got {type(parts).__name__}")
+    rows_per_part, log_cols = params.parts_shape(parts.used, parts.num_vars)
+    pieces = list(pieces)
+    if len(pieces) != parts.count:
+        raise ValueError(f"{len(pieces)} pieces for {parts.count} parts")
+    length = 1 << (log_cols + params.log_blowup)
+    for s, piece in enumerate(pieces):
+        if not isinstance(piece, LigeroPartData):
+            raise ValueError(f"piece {s} is not a Ligero part ({type(piece).__name__})")
+        if piece.closed:
+            raise ValueError(f"piece {s} is closed")
+        if piece.parts != parts or piece.index != s:
+            raise ValueError(f"piece {s} was committed as part {piece.index} of {piece.parts}")
+        if (piece.log_blowup, piece.log_cols) != (params.log_blowup, log_cols) \
+                or piece.rows.shape != (rows_per_part[s], 1 << log_cols) \
+                or piece.digests.shape != (length, merkle.DIGEST_BYTES) \
+                or piece.encoded.shape != (length, rows_per_part[s]):
+            raise ValueError(f"piece {s} was committed with other parameters or shape")
+    levels = merkle.build(merkle.combine_part_leaves([p.digests for p in pieces]), progress)
+    commitment = LigeroCommitment(parts.layout, params.log_blowup, sum(rows_per_part), log_cols,
+                                  levels[-1][0].tobytes(), parts)
+    return commitment, LigeroPartsData(parts, commitment, pieces, levels)
+
+
+def _combine(rows: U64, coeffs: U64, out: U64, progress=None) -> None:
+    """``out = coeffs^T rows``: ``rows`` ``(R', C)``, ``coeffs`` ``(V, R', 2)``, ``out``
+    ``(V, C, 2)``; reports ``("combining rows", columns done, C)`` in slices if asked."""
+    coeffs = np.ascontiguousarray(coeffs)
+    if progress is None:
+        K.combine_rows(rows, coeffs, out)
+        return
+    cols = rows.shape[1]
+    step = max(512, -(-cols // 16))
+    progress("combining rows", 0, cols)
+    for c0 in range(0, cols, step):
+        c1 = min(cols, c0 + step)
+        K.combine_rows_range(rows, coeffs, c0, c1, out)
+        progress("combining rows", c1, cols)
+
+
+def part_combination(piece: LigeroPartData, coeffs: U64) -> U64:
+    """A part's contribution to the row combinations: ``coeffs^T M_s``.
+
+    Arguments:
+        piece: the part.
+        coeffs: ``(V, R_s, 2)``: the coefficients of its rows (its slice of the committed rows).
+
+    Returns:
+        ``(V, C, 2)``; the combinations of the whole matrix are the sum over parts.
+    """
+    if piece.closed:
+        raise ValueError(f"part {piece.index} is closed")
+    out = np.empty((coeffs.shape[0], piece.rows.shape[1], 2), dtype=np.uint64)
+    _combine(piece.rows, coeffs, out)
+    return out
+
+
+def part_columns(piece: LigeroPartData, indices: Sequence[int]) -> U64:
+    """A part's slice of the opened columns: ``(count, R_s)`` (reads only those columns of a
+    spilled matrix)."""
+    if piece.closed:
+        raise ValueError(f"part {piece.index} is closed")
+    return np.ascontiguousarray(piece.encoded[np.asarray(indices, dtype=np.int64)])
+
+
+def _combine_parts(pieces: Sequence[LigeroPartData], coeffs: U64, progress=None) -> U64:
+    """``coeffs^T M`` for the stacked parts: the sum of :func:`part_combination` over parts;
+    reports ``("combining rows", rows done, R)`` between parts if asked."""
+    total = coeffs.shape[1]
+    out = np.zeros((coeffs.shape[0], pieces[0].rows.shape[1], 2), dtype=np.uint64)
+    start = 0
+    if progress is not None:
+        progress("combining rows", 0, total)
+    for piece in pieces:
+        stop = start + piece.num_rows
+        out = gl.add_unchecked(out, part_combination(piece, coeffs[:, start:stop]))
+        start = stop
+        if progress is not None:
+            progress("combining rows", start, total)
+    return out
+
+
+def open_claims(params: LigeroParams, data: LigeroProverData | LigeroPartsData,
+                claims: Sequence[OpeningClaim], transcript: Transcript, progress=None
+                ) -> LigeroProof:
     """Prove ``claims`` (see :meth:`zkinfer.commit.base.PCS.open`).
 
     ``progress(step, done, total)``, if given, reports ``"combining rows"`` (columns of the
-    row combinations done) and ``"opening columns"`` (grinding, then the opened columns); the
-    proof does not depend on it. ``data`` may hold read-only arrays (nothing is written to it).
+    row combinations done; for parts, rows) and ``"opening columns"`` (grinding, then the
+    opened columns); the proof does not depend on it. ``data`` may hold read-only arrays
+    (nothing is written to it).
     """
     com = data.commitment
     if com.log_blowup != params.log_blowup:
         raise ValueError("prover data was committed with another rate")
+    by_parts = isinstance(data, LigeroPartsData)
+    if by_parts and any(piece.closed for piece in data.pieces):
+        raise ValueError("prover data whose parts are closed")
     checked = prover_claims(data, claims)
     groups = schedule.group_claims(data.layout, checked, com.log_cols)
-    rows = data.rows
     # rho, gamma <- transcript (after commitment and claims)
-    rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, rows.shape[0])
-    coeffs = np.concatenate([schedule.row_coefficients(groups, rho, rows.shape[0]), gamma[None]],
-                            axis=0)
-    # u_g = A_g^T M for each group, w = gamma^T M
-    combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
-    if progress is None:
-        K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
+    rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, com.rows)
+    coeffs = np.concatenate([schedule.row_coefficients(groups, rho, com.row_layout),
+                             gamma[None]], axis=0)
+    # u_g = A_g^T M for each group, w = gamma^T M (of parts: the sum of the parts' shares)
+    if by_parts:
+        combined = _combine_parts(data.pieces, coeffs, progress)
     else:
-        coeffs = np.ascontiguousarray(coeffs)
-        cols = rows.shape[1]
-        step = max(512, -(-cols // 16))
-        progress("combining rows", 0, cols)
-        for c0 in range(0, cols, step):
-            c1 = min(cols, c0 + step)
-            K.combine_rows_range(rows, coeffs, c0, c1, combined)
-            progress("combining rows", c1, cols)
+        rows = data.rows
+        combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
+        _combine(rows, coeffs, combined, progress)
     u_rows, w_row = combined[:-1], combined[-1]
     # s = <w, b_0>; beta <- transcript
     s_value = np.array(PK.inner_ext_ext(w_row, fast.eq_table(groups.col_points[0])), dtype=np.uint64)
@@ -227,7 +588,10 @@ def open_claims(params: LigeroParams, data: LigeroProverData, claims: Sequence[O
         progress("opening columns", 1, 2)
     # t column queries; open the distinct ones with a Merkle multi-proof
     indices = schedule.draw_queries(transcript, 1 << com.log_length, params.queries)
-    columns = data.encoded[indices]
+    if by_parts:  # each column: the parts' slices, in part order
+        columns = np.concatenate([part_columns(p, indices) for p in data.pieces], axis=1)
+    else:
+        columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(transcript, columns, siblings)
     if progress is not None:

@@ -48,6 +48,27 @@ the last row is committed like any other entry: zero for an honest prover and, l
 padding ``[used, 2^n)`` when every row was committed, not otherwise constrained by the PCS;
 claims on blocks never involve it, and a claim on ``F`` is about the committed vector.)
 
+Commitments made of parts (:class:`zkinfer.commit.base.Parts`, ``S`` parts of ``2^m``
+entries): view ``F`` again as a matrix of ``2^(n - log C)`` rows and ``C <= 2^m`` columns. Part
+``s`` occupies rows ``[s 2^m / C, (s + 1) 2^m / C)``, and it commits the first ``R_s`` of them,
+the global rows ``I_s = [s 2^m / C, s 2^m / C + R_s)``; every other row of ``F`` (the rest of each
+part, and the parts ``S .. 2^(n - m) - 1`` of the padding) is zero by definition. The committed
+matrix ``M`` stacks the rows of ``I_0, I_1, ...`` in that order (``R = sum R_s`` rows; its row
+``k`` is the global row ``idx[k]``). The identity above becomes
+
+    ``F(z_k) = sum_i eq(row part, i) <F_i, b_k> = sum_{r < R} eq(row part, idx[r]) <M_r, b_k>
+    = a_k^T M b_k``
+
+with ``a_k = eq(row part)`` *gathered* at ``idx`` (``a_k[r] = eq(row part, idx[r])``): the rows
+outside ``idx`` are zero, so their terms vanish. The plain case is ``idx = [0, R)``, the
+truncation above; as there, this is exact by the definition of ``F`` from the committed
+matrix, and everything else (``gamma`` of ``R`` entries, the proximity test, the column checks)
+is the opening of the ``R x C`` matrix ``M`` unchanged. Splitting the row part as ``(p, q)``,
+``p`` its first ``n - m`` coordinates (which part) and ``q`` the other ``m - log C`` (which row
+of the part), ``eq(row part, s 2^m / C + i) = eq(p, s) eq(q, i)``: :func:`row_coefficients`
+builds ``a_k`` from ``eq(p)`` truncated to ``S`` entries and ``eq(q)`` truncated to
+``max R_s``, without the ``2^(n - log C)``-entry table.
+
 Claims with identical column parts form a *group* ``g`` (in order of first appearance) sharing
 ``b_g``; the group's row vector is ``A_g = sum_{k in g} rho_k a_k`` (``R`` entries) and its
 claimed value ``V_g = sum_{k in g} rho_k v_k``.
@@ -74,6 +95,7 @@ __all__ = [
     "begin",
     "eq_tables",
     "eq_halves",
+    "eq_truncated",
     "row_coefficients",
     "group_values",
     "absorb_proximity_value",
@@ -190,24 +212,65 @@ def eq_tables(points: U64) -> U64:
         return ext.mul_unchecked(high[:, :, None, :], low[:, None, :, :]).reshape(num, -1, 2)
 
 
-def row_coefficients(groups: Groups, rho: U64, num_rows: int) -> U64:
-    """``A_g = sum_{k in g} rho_k eq(row point of k)[:R]`` for every group: ``(G, R, 2)``.
+def eq_truncated(points: U64, count: int) -> U64:
+    """``eq(p_k)[:count]`` for each of ``K`` points ``(K, m, 2)``: shape ``(K, count, 2)``.
 
-    ``R = num_rows <= 2^(n - log C)``; the ``eq`` tables are truncated to their first ``R``
-    entries (see the module docstring). Vectorized over claims: a tensor product of half-size
-    tables, then one exact sum per group.
+    Only the entries below ``count`` are built: the high half's table is cut to the entries
+    that reach one (:func:`eq_halves`), then multiplied out.
     """
+    num, m = points.shape[0], points.shape[1]
+    if not 1 <= count <= 1 << m:
+        raise ValueError(f"{count} entries of an eq table of {m} coordinates")
+    log_low = m // 2
+    keep = -(-count >> log_low)
+    high, low = eq_halves(points)
+    with np.errstate(over="ignore"):
+        table = ext.mul_unchecked(high[:, :keep, None, :], low[:, None, :, :])
+    return table.reshape(num, -1, 2)[:, :count]
+
+
+def _group_runs(groups: Groups, num_claims: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The claims sorted by group (stable) and where each group's run starts in that order."""
+    group_of = np.empty(num_claims, dtype=np.int64)
+    for g, members in enumerate(groups.members):
+        group_of[list(members)] = g
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.searchsorted(group_of[order], np.arange(len(groups.members) + 1))
+    return order, bounds
+
+
+def _add_runs(out: U64, table: U64, bounds: npt.NDArray[np.int64], start: int) -> None:
+    """``out[g] += sum`` of the rows of ``table`` (claims ``start ..`` in group order) in group
+    ``g``'s run."""
+    runs = np.clip(bounds - start, 0, table.shape[0])
+    for g in np.flatnonzero(runs[1:] > runs[:-1]):
+        out[g] = gl.add_unchecked(out[g], gl.sum(table[runs[g] : runs[g + 1]], axis=0))
+
+
+def row_coefficients(groups: Groups, rho: U64, rows: int | Sequence[int]) -> U64:
+    """``A_g = sum_{k in g} rho_k a_k`` for every group: ``(G, R, 2)``.
+
+    Arguments:
+        groups: the claims grouped by column point.
+        rho: the claim coefficients, ``(K, 2)``.
+        rows: which rows of ``F`` are committed (:attr:`LigeroCommitment.row_layout
+            <zkinfer.commit.ligero.proof.LigeroCommitment.row_layout>`): ``R`` for a plain
+            commitment (``a_k = eq(row point)[:R]``, the table truncated), or the rows
+            ``(R_0, ..., R_{S-1})`` of each part of a commitment made of parts (``a_k`` the
+            table gathered at the committed rows, ``R = sum R_s``); see the module docstring.
+
+    Vectorized over claims: a tensor product of half-size tables, then one exact sum per group.
+    """
+    if not isinstance(rows, (int, np.integer)):
+        return _gathered_row_coefficients(groups, rho, tuple(int(r) for r in rows))
+    num_rows = int(rows)
     points = np.stack(groups.row_points)  # (K, m, 2)
     num_claims, m = points.shape[0], points.shape[1]
     if not 1 <= num_rows <= 1 << m:
         raise ValueError(f"{num_rows} rows for {m} row coordinates")
     log_low = m // 2
     keep = -(-num_rows >> log_low)  # high-half entries that reach a row < R
-    group_of = np.empty(num_claims, dtype=np.int64)
-    for g, members in enumerate(groups.members):
-        group_of[list(members)] = g
-    order = np.argsort(group_of, kind="stable")
-    bounds = np.searchsorted(group_of[order], np.arange(len(groups.members) + 1))
+    order, bounds = _group_runs(groups, num_claims)
     out = np.zeros((len(groups.members), num_rows, 2), dtype=np.uint64)
     chunk = max(1, (1 << 20) // (keep << log_low))  # bound the temporary tables to ~16 MB
     with np.errstate(over="ignore"):
@@ -219,9 +282,36 @@ def row_coefficients(groups: Groups, rho: U64, num_rows: int) -> U64:
             table = ext.mul_unchecked(high[:, :, None, :], low[:, None, :, :])
             table = table.reshape(len(idx), -1, 2)[:, :num_rows]
             # claims of one group are consecutive in ``order``: sum each run exactly
-            runs = np.clip(bounds - start, 0, len(idx))
-            for g in np.flatnonzero(runs[1:] > runs[:-1]):
-                out[g] = gl.add_unchecked(out[g], gl.sum(table[runs[g] : runs[g + 1]], axis=0))
+            _add_runs(out, table, bounds, start)
+    return out
+
+
+def _gathered_row_coefficients(groups: Groups, rho: U64, part_rows: tuple[int, ...]) -> U64:
+    """:func:`row_coefficients` of a commitment made of parts: ``a_k[r] = eq(p_k)[part of r]
+    eq(q_k)[row of r in its part]`` (see the module docstring)."""
+    points = np.stack(groups.row_points)  # (K, h, 2)
+    num_claims, h = points.shape[0], points.shape[1]
+    num_parts = len(part_rows)
+    sel = (num_parts - 1).bit_length()  # n - m: the coordinates that select the part
+    local = h - sel  # m - log C: a row within the part
+    if not part_rows or local < 0 or any(not 1 <= r <= 1 << local for r in part_rows):
+        raise ValueError(f"part rows {part_rows} for {h} row coordinates")
+    total = sum(part_rows)
+    part_of = np.repeat(np.arange(num_parts), part_rows)  # (R,): the part of each committed row
+    starts = np.cumsum((0,) + part_rows[:-1])
+    row_in_part = np.arange(total) - np.repeat(starts, part_rows)  # (R,): its row in the part
+    order, bounds = _group_runs(groups, num_claims)
+    out = np.zeros((len(groups.members), total, 2), dtype=np.uint64)
+    chunk = max(1, (1 << 20) // max(total, max(part_rows), num_parts))  # ~16 MB temporaries
+    with np.errstate(over="ignore"):
+        for start in range(0, num_claims, chunk):
+            idx = order[start : start + chunk]
+            # rho_k eq(p_k)[s] for s < S, and eq(q_k)[i] for i < max R_s
+            which = ext.mul_unchecked(eq_truncated(points[idx, :sel], num_parts),
+                                      rho[idx][:, None, :])
+            within = eq_truncated(points[idx, sel:], max(part_rows))
+            table = ext.mul_unchecked(which[:, part_of], within[:, row_in_part])  # (k, R, 2)
+            _add_runs(out, table, bounds, start)
     return out
 
 
@@ -243,10 +333,14 @@ def absorb_proximity_value(transcript: Transcript, value: U64) -> U64:
     return transcript.challenge_ext(_LABEL_BETA)
 
 
-def check_coefficients(groups: Groups, rho: U64, gamma: U64, beta: U64) -> U64:
+def check_coefficients(groups: Groups, rho: U64, gamma: U64, beta: U64,
+                       rows: int | Sequence[int] | None = None) -> U64:
     """The row combinations the sent rows must equal: ``(G, R, 2)`` (``R = len(gamma)``), row 0
-    being ``A_0 + beta gamma`` and row ``g >= 1`` being ``A_g``."""
-    coeffs = row_coefficients(groups, rho, gamma.shape[0])
+    being ``A_0 + beta gamma`` and row ``g >= 1`` being ``A_g``; ``rows`` as for
+    :func:`row_coefficients` (default ``R``: a plain commitment)."""
+    coeffs = row_coefficients(groups, rho, gamma.shape[0] if rows is None else rows)
+    if coeffs.shape[1] != gamma.shape[0]:
+        raise ValueError(f"{coeffs.shape[1]} committed rows, {gamma.shape[0]} coefficients")
     with np.errstate(over="ignore"):
         # c_0 = A_0 + beta gamma
         coeffs[0] = gl.add_unchecked(coeffs[0], ext.mul_unchecked(gamma, np.broadcast_to(beta, gamma.shape)))

@@ -15,6 +15,7 @@ from zkinfer.commit.base import (
     PCS,
     OpeningClaim,
     OpeningSoundness,
+    Parts,
     is_encoded,
     params_reader,
     params_writer,
@@ -31,7 +32,7 @@ from zkinfer.errors import ProofFormatError, VerificationError
 from zkinfer.transcript import Transcript
 
 if TYPE_CHECKING:  # the prover imports numba: only for annotations here
-    from zkinfer.commit.ligero.prover import LigeroProverData
+    from zkinfer.commit.ligero.prover import LigeroPartData, LigeroPartsData, LigeroProverData
 
 __all__ = ["LigeroPCS"]
 
@@ -152,21 +153,40 @@ class LigeroPCS(PCS):
 
         return prover.commit(self.params, polys, progress)
 
-    def open(self, data: LigeroProverData, claims: Sequence[OpeningClaim],
+    def commit_part(self, parts: Parts, index: int, vector: npt.ArrayLike, *, spill=None,
+                    progress=None) -> LigeroPartData:
+        """See :meth:`zkinfer.commit.base.PCS.commit_part`: encode part ``index``'s rows and
+        hash their columns (:func:`zkinfer.commit.ligero.prover.commit_part`)."""
+        from zkinfer.commit.ligero import prover
+
+        return prover.commit_part(self.params, parts, index, vector, spill=spill,
+                                  progress=progress)
+
+    def join(self, parts: Parts, pieces: Sequence[LigeroPartData], progress=None
+             ) -> tuple[LigeroCommitment, LigeroPartsData]:
+        """See :meth:`zkinfer.commit.base.PCS.join`: one Merkle tree over the parts' column
+        digests (:func:`zkinfer.commit.ligero.prover.join`)."""
+        from zkinfer.commit.ligero import prover
+
+        return prover.join(self.params, parts, pieces, progress)
+
+    def open(self, data: LigeroProverData | LigeroPartsData, claims: Sequence[OpeningClaim],
              transcript: Transcript, progress=None) -> LigeroProof:
         """See :meth:`zkinfer.commit.base.PCS.open`.
 
         Raises:
-            TypeError: ``data`` is not the ``LigeroProverData`` returned by :meth:`commit`.
-            ValueError: a claim is malformed, or ``data`` was committed with another rate.
+            TypeError: ``data`` is not the prover data returned by :meth:`commit` or
+                :meth:`join`.
+            ValueError: a claim is malformed, ``data`` was committed with another rate, or its
+                parts are closed.
 
         ``progress(step, done, total)``, if given, reports the work done (rows combined,
         columns opened: :func:`zkinfer.commit.ligero.prover.open_claims`).
         """
         from zkinfer.commit.ligero import prover
 
-        if not isinstance(data, prover.LigeroProverData):
-            raise TypeError("open needs the LigeroProverData returned by commit")
+        if not isinstance(data, (prover.LigeroProverData, prover.LigeroPartsData)):
+            raise TypeError("open needs the prover data returned by commit or join")
         return prover.open_claims(self.params, data, claims, transcript, progress)
 
     def verify(

@@ -2,20 +2,24 @@
 
 Checks, in order (each failure raises :class:`~zkinfer.errors.VerificationError` naming it):
 
-1. ``shape``: the commitment's ``R = ceil(used / C)`` fits its layout, and the proof's ``(R, C)``,
-   number of rows ``u_g`` and column lengths match the commitment and claims;
+1. ``shape``: the commitment's ``R`` fits its layout (``ceil(used / C)``; for parts,
+   ``sum_s ceil(used[s] / C)``), and the proof's ``(R, C)``, number of rows ``u_g`` and column
+   lengths match the commitment and claims;
 2. ``grinding``: the nonce meets the difficulty ``g`` of the parameters (one hash of the
    transcript state after the rows and the nonce, see :mod:`zkinfer.commit.ligero.schedule`);
    it is then absorbed before the queries are drawn;
 3. ``queries``: the opened column indices are exactly the distinct transcript queries;
 4. ``evaluation`` (per group ``g``): ``<u_g, eq(col point_g)> == V_g + [g = 0] beta s`` with
    ``V_g = sum_{k in g} rho_k v_k``;
-5. ``merkle``: the opened columns and the multi-proof hash to the committed root;
+5. ``merkle``: the opened columns and the multi-proof hash to the committed root (for parts:
+   each column split into the parts' slices of ``R_s`` elements, each slice hashed, the digests
+   combined into the leaf, :func:`~zkinfer.commit.ligero.merkle.combine_part_leaves`);
 6. ``proximity and consistency`` (per group and opened column ``j``):
    ``Enc(u_g)[j] == c_g^T col_j`` with ``c_0 = A_0 + beta gamma`` (the proximity test folded
    into the first row) and ``c_g = A_g``, all of ``R`` entries: ``A_g`` are the ``eq`` tables of
-   the row points truncated to the ``R`` committed rows, exact because ``F`` is zero beyond them
-   (see :mod:`zkinfer.commit.ligero.schedule`).
+   the row points truncated to the ``R`` committed rows (for parts: gathered at the committed
+   rows of each part), exact because ``F`` is zero elsewhere (see
+   :mod:`zkinfer.commit.ligero.schedule`).
 
 Cost (``t`` queries, ``R x C`` matrix, ``G`` groups): ``O(t (R + C) G)`` multiply-adds, done as
 exact float64 matrix products (:mod:`zkinfer.field.blas`), plus ``O(t log L)`` hashes.
@@ -33,7 +37,7 @@ import numpy.typing as npt
 
 from zkinfer.commit.base import OpeningClaim, verifier_claims
 from zkinfer.commit.ligero import code, merkle, schedule
-from zkinfer.commit.ligero.params import MAX_LOG_COLS, LigeroParams, num_rows
+from zkinfer.commit.ligero.params import LigeroParams
 from zkinfer.commit.ligero.proof import LigeroCommitment, LigeroProof
 from zkinfer.errors import VerificationError
 from zkinfer.field import blas
@@ -98,10 +102,10 @@ def verify_opening(
         raise VerificationError(_CHECK, "commitment uses another code rate",
                                 expected=params.log_blowup, got=com.log_blowup)
     # (decoded commitments satisfy this; a commitment object built by hand might not)
-    if (not 0 <= com.log_cols <= min(MAX_LOG_COLS, com.layout.total_vars)
-            or com.rows != num_rows(com.layout.used, com.log_cols)):
-        raise VerificationError(_CHECK, "shape: commitment matrix shape does not fit its layout",
-                                got=(com.rows, com.log_cols))
+    problem = com.shape_error()
+    if problem is not None:
+        raise VerificationError(_CHECK, "shape: commitment matrix shape does not fit its layout"
+                                f" ({problem})", got=(com.rows, com.log_cols))
     checked = verifier_claims(com.layout, claims, _CHECK)
     groups = schedule.group_claims(com.layout, checked, com.log_cols)
     rows, cols = com.rows, 1 << com.log_cols
@@ -146,14 +150,22 @@ def verify_opening(
             raise VerificationError(_CHECK, "evaluation: <u, eq(r_col)> != combined claim",
                                     round=g, expected=values[g].tolist(), got=got.tolist())
 
-    # merkle: root(H(0x00 || col_j), siblings) == committed root
-    leaves = merkle.hash_columns(proof.columns, threads=1)
+    # merkle: root(leaf_j, siblings) == committed root, leaf_j = H(0x00 || col_j) (plain) or
+    # H(0x02 || H(0x00 || slice_0j) || ... || H(0x00 || slice_(S-1)j)) (parts)
+    part_rows = com.part_rows
+    if part_rows is None:
+        leaves = merkle.hash_columns(proof.columns, threads=1)
+    else:
+        bounds = np.cumsum((0,) + part_rows)
+        leaves = merkle.combine_part_leaves(
+            [merkle.hash_columns(proof.columns[:, lo:hi], threads=1)
+             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)])
     root = merkle.root_from_multiproof(com.log_length, indices, leaves, proof.siblings)
     if root != com.root:
         raise VerificationError(_CHECK, "merkle: opened columns do not hash to the root")
 
     # proximity and consistency: Enc(u_g)[j] == c_g^T col_j, c_0 = A_0 + beta gamma, c_g = A_g
-    coeffs = schedule.check_coefficients(groups, rho, gamma, beta)
+    coeffs = schedule.check_coefficients(groups, rho, gamma, beta, com.row_layout)
     encoded = code.evaluate_at(_ext_to_base_rows(proof.u_rows), indices, com.log_blowup)
     combos = blas.matmul(proof.columns, _ext_to_base_rows(coeffs).T.copy())  # (count, 2G)
     mismatch = encoded.T != combos
