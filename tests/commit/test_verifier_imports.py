@@ -10,6 +10,10 @@ import textwrap
 import numpy as np
 
 from zkinfer.commit import OpeningClaim
+from zkinfer.commit.base import Parts
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+from zkinfer.transcript import Transcript
 
 from .helpers import SCHEMES, single
 
@@ -66,6 +70,19 @@ def test_verifier_runs_without_numba():
                  for c in claims],
                 b"zkinfer/tests/commit".hex(),
             ))
+        # a commitment made of parts: claims on two parts and on the whole vector
+        parts = Parts(6, (64, 20, 3))
+        rng = np.random.default_rng(len(cases))
+        vectors = [gl.random(u, rng) for u in parts.used]
+        com, data = pcs.commit_parts(parts, vectors)
+        points = [(0, ext.random(6, rng)), (2, ext.random(6, rng)), (None, ext.random(8, rng))]
+        claims = [OpeningClaim(k, p, data.evaluate(k, p)) for k, p in points]
+        t = Transcript(b"zkinfer/tests/commit")
+        t.append_bytes(b"test/prior", b"earlier protocol messages")
+        proof = pcs.open(data, claims, t)
+        cases.append((name, com.to_bytes().hex(), proof.to_bytes().hex(),
+                      [(c.poly, np.asarray(c.point).tolist(), np.asarray(c.value).tolist())
+                       for c in claims], b"zkinfer/tests/commit".hex()))
     assert all(isinstance(c, OpeningClaim) for c in single(SCHEMES[0], 1)[2])
     out = subprocess.run(
         [sys.executable, "-c", _CHILD],

@@ -4,7 +4,8 @@
 module            contents
 ================  ==================================================================
 ``base``          the :class:`PCS` interface, :class:`OpeningClaim`, batch :class:`Layout`,
-                  the shared claim-absorbing transcript step
+                  commitments made of parts (:class:`Parts`, :class:`PartData`), the
+                  shared claim-absorbing transcript step
 ``trivial``       :class:`TrivialPCS`: sends the vector; for testing protocol logic
 ``ligero``        :class:`LigeroPCS`: Reed-Solomon rows + Merkle tree of columns,
                   ``O(sqrt N)`` proofs, >= 100 bits by default
@@ -23,6 +24,8 @@ from zkinfer.commit.base import (
     OpeningClaim,
     OpeningProof,
     OpeningSoundness,
+    PartData,
+    Parts,
     ProverData,
     params_reader,
 )
@@ -51,6 +54,8 @@ __all__ = [
     "Layout",
     "OpeningProof",
     "OpeningSoundness",
+    "Parts",
+    "PartData",
     "ProverData",
     "TrivialPCS",
     "LigeroPCS",

@@ -59,11 +59,19 @@ class LigeroPCS(PCS):
     Proof size ``~ 16 C G + t' (8 R + 32 log(L / t'))`` bytes for an ``R x C`` matrix, ``G``
     distinct column points and ``t'`` distinct queried columns; ``O(sqrt N)`` for ``N`` entries.
 
+    Commitments made of parts (:class:`~zkinfer.commit.base.Parts`): :meth:`commit_part` encodes
+    and hashes one part alone (optionally spilling its encoded matrix to a file), :meth:`join`
+    builds one Merkle tree over all parts' column digests; the opening and its size are those of
+    the stacked matrix (see :mod:`zkinfer.commit.ligero.schedule`).
+
     Example:
         >>> pcs = LigeroPCS()        # rate 1/4, 154 queries, >= 104 bits, 16 bits of grinding
         >>> com, data = pcs.commit([table_a, table_b])
         >>> proof = pcs.open(data, [OpeningClaim(0, r, None)], Transcript(b"demo"))
         >>> pcs.verify(com.to_bytes(), [OpeningClaim(0, r, value)], proof.to_bytes(), Transcript(b"demo"))
+        >>> parts = Parts(16, (65536, 40000))  # two segments' traces, committed one by one
+        >>> pieces = [pcs.commit_part(parts, s, v, spill="/tmp") for s, v in enumerate(traces)]
+        >>> com, data = pcs.join(parts, pieces)  # open and verify as above
     """
 
     name = "ligero"
