@@ -12,7 +12,7 @@ import pytest
 
 from zkinfer.codec import Writer
 from zkinfer.commit import LigeroPCS, OpeningClaim, TrivialPCS, pcs_from_params
-from zkinfer.commit.base import params_writer
+from zkinfer.commit.base import Layout, Parts, params_writer
 from zkinfer.commit.trivial import TrivialCommitment
 from zkinfer.errors import ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
@@ -211,3 +211,76 @@ def test_trivial_false_claim_opened_with_its_own_tag_rejected_by_the_evaluation(
     proof = pcs.open(data, bad, transcript())
     err = _rejected(pcs, com, bad, proof.to_bytes(), "claim 1: wrong evaluation")
     assert err.expected == claims[1].value.tolist()
+
+
+# ---- TrivialPCS, commitments made of parts
+
+
+def _trivial_parts():
+    """A trivial commitment of parts 2^5 (32, 20 and 20 entries given) and true claims."""
+    pcs = TrivialPCS()
+    parts = Parts(5, (32, 20, 20))
+    rng = np.random.default_rng(33)
+    vectors = [gl.random(u, rng) for u in parts.used]
+    com, data = pcs.commit_parts(parts, vectors)
+    points = [(1, ext.random(5, rng)), (None, ext.random(7, rng))]
+    claims = [OpeningClaim(k, p, data.evaluate(k, p)) for k, p in points]
+    return pcs, com, data, claims, pcs.open(data, claims, transcript())
+
+
+@pytest.mark.parametrize("length", [71, 73, 128])
+def test_trivial_parts_proof_vector_of_the_wrong_length_rejected(length):
+    pcs, com, _, claims, proof = _trivial_parts()
+    err = _rejected(pcs, com, claims,
+                    dataclasses.replace(proof, vector=np.resize(proof.vector, length)).to_bytes(),
+                    "vector of the wrong length")
+    assert (err.expected, err.got) == (72, length)
+
+
+def test_trivial_parts_proof_with_two_parts_swapped_rejected_by_the_digest():
+    # parts 1 and 2 hold 20 entries each: the same length, their order exchanged
+    pcs, com, _, claims, proof = _trivial_parts()
+    v = proof.vector
+    swapped = np.concatenate([v[:32], v[52:], v[32:52]])
+    _rejected(pcs, com, claims, dataclasses.replace(proof, vector=swapped).to_bytes(),
+              "the vector does not match the commitment")
+
+
+@pytest.mark.parametrize("change", ["layout", "version 1"])
+def test_trivial_parts_commitment_object_that_does_not_fit_rejected(change):
+    pcs, com, _, claims, proof = _trivial_parts()
+    bad = dataclasses.replace(com, **({"layout": Layout((5, 5, 5, 5))} if change == "layout"
+                                      else {"version": 1}))
+    _rejected(pcs, bad, claims, proof, "the layout is not that of the parts")
+
+
+def _trivial_parts_bytes(num_vars: bytes, mode: int, used: tuple[int, ...]) -> bytes:
+    w = Writer()
+    w.header(b"ZKTC", 2)
+    w.u32(len(num_vars))
+    w.raw(num_vars)
+    w.u8(mode)
+    w.u32(len(used))
+    for u in used:
+        w.u64(u)
+    w.raw(bytes(32))
+    return w.finish()
+
+
+def test_trivial_parts_commitment_written_by_hand_matches_the_library():
+    _, com, _, _, _ = _trivial_parts()
+    raw = _trivial_parts_bytes(bytes([5, 5, 5]), 1, (32, 20, 20))
+    assert raw == dataclasses.replace(com, digest=bytes(32)).to_bytes()
+
+
+@pytest.mark.parametrize("num_vars,mode,used,message", [
+    (bytes([5, 5, 5]), 2, (32, 20, 20), "trivial commitment: unknown mode 2"),
+    (bytes([5, 5, 5]), 1, (32, 20), "2 parts, but the layout has 3 polynomials"),
+    (bytes([5, 4, 5]), 1, (32, 16, 20), "parts of different sizes"),
+    (bytes([5, 5, 5]), 1, (32, 0, 20), r"used\[1\] = 0 is not in \[1, 2\^5\]"),
+    (bytes([5, 5, 5]), 1, (32, 20, 33), r"used\[2\] = 33 is not in \[1, 2\^5\]"),
+], ids=["mode 2", "count", "sizes", "used 0", "used above 2^m"])
+def test_trivial_non_canonical_parts_commitment_rejected_at_decoding(num_vars, mode, used,
+                                                                      message):
+    with pytest.raises(ProofFormatError, match=message):
+        TrivialCommitment.from_bytes(_trivial_parts_bytes(num_vars, mode, used))

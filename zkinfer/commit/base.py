@@ -861,4 +861,7 @@ def read_parts(reader: Reader, layout: Layout, what: str) -> Parts | None:
     for s, u in enumerate(used.tolist()):
         if not 1 <= u <= 1 << m:
             raise ProofFormatError(f"{what}: used[{s}] = {u} is not in [1, 2^{m}]")
-    return Parts(m, tuple(used.tolist()))
+    try:
+        return Parts(m, tuple(used.tolist()))
+    except ValueError as exc:  # the layout was checked: not reached, but never another error
+        raise ProofFormatError(f"{what}: {exc}") from None

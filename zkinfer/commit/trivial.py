@@ -364,6 +364,11 @@ class TrivialPCS(PCS):
         prf = self.decode_proof(proof) if is_encoded(proof) else proof
         if not isinstance(com, TrivialCommitment) or not isinstance(prf, TrivialProof):
             raise VerificationError(_CHECK, "commitment or proof of another scheme")
+        parts = com.parts
+        # (decoded commitments satisfy this; a commitment object built by hand might not)
+        if parts is not None and (not isinstance(parts, Parts) or parts.layout != com.layout
+                                  or com.version < _VERSION):
+            raise VerificationError(_CHECK, "the layout is not that of the parts")
         checked = verifier_claims(com.layout, claims, _CHECK)
         absorb_claims(transcript, com.to_bytes(), checked)
         binding = transcript.challenge_ext(_LABEL_BINDING)
@@ -373,7 +378,6 @@ class TrivialPCS(PCS):
             raise VerificationError(_CHECK, "binding tag: proof made for another transcript "
                                     "state, commitment or claims")
         vector = prf.vector
-        parts = com.parts
         if parts is None:
             # len(F) == 2^n and SHA-256(domain || layout || F) == digest
             if vector.shape != (com.layout.size,):
@@ -383,8 +387,6 @@ class TrivialPCS(PCS):
                 raise VerificationError(_CHECK, "the vector does not match the commitment")
         else:
             # len == sum(used); the digest over the parts' digests; F from the parts
-            if not isinstance(parts, Parts) or parts.layout != com.layout:
-                raise VerificationError(_CHECK, "the layout is not that of the parts")
             if vector.shape != (parts.total,):
                 raise VerificationError(_CHECK, "vector of the wrong length",
                                         expected=parts.total, got=vector.shape[0])
