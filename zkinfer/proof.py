@@ -38,10 +38,11 @@ __all__ = [
     "statement_transcript",
 ]
 
-FORMAT_VERSION = 4
-"""The proof format (version 4: the proof's parts are named, :class:`CircuitProof`)."""
-KEY_FORMAT_VERSION = 3
-"""The verifying key's format (unchanged since version 3)."""
+FORMAT_VERSION = 5
+"""The proof format (version 5: one part per segment, each proven on its own transcript, and
+the openings of commitments made of one part per segment)."""
+KEY_FORMAT_VERSION = 4
+"""The verifying key's format (version 4: the weight commitment has one part per segment)."""
 MAX_PROOF_BYTES = 1 << 31
 _VK_MAGIC = b"ZKVK"
 _PROOF_MAGIC = b"ZKPF"
@@ -614,8 +615,8 @@ class Proof:
         ids: the public input (token ids).
         output: the public output (the pooled integer vector).
         trace_commitment: bytes of the trace commitment.
-        body: everything sent after it, by part (relations, identity groups, range checks,
-            the two openings; :class:`~zkinfer.protocol.engine.CircuitProof`).
+        body: everything sent after it, by part (per segment its relations, identity groups
+            and range checks; the two openings; :class:`~zkinfer.protocol.engine.CircuitProof`).
     """
 
     vk_digest: bytes

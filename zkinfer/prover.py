@@ -24,6 +24,7 @@ from zkinfer.protocol.model_circuit import (
     build_circuit,
     weight_columns,
     weight_matrices,
+    weight_parts,
     witness_plan,
 )
 from zkinfer.protocol.witness import _unchecked_witness, build_witness, weight_table
@@ -67,6 +68,7 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
             field bound of some identity (:mod:`zkinfer.protocol.bounds`).
     """
     from zkinfer.model.intmodel import check_declared_widths, validate
+    from zkinfer.protocol.engine import commit_segments
 
     callback, owned = resolve(progress)
     tracker = None if callback is None else Tracker(
@@ -84,19 +86,20 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
         sub = prefixed(tracker, "committing the weights")
         columns = weight_columns(model)
         matrices = weight_matrices(model)
-        tables = []
-        for name, col in columns.items():
+        parts = weight_parts(model)
+
+        def segment_tables(s: int) -> dict:
+            # one segment's weights at a time
             if sub is not None:
-                sub("building tables", len(tables), len(columns))
-            tables.append(weight_table(matrices[name], col))
+                sub("building tables", s, len(parts.names))
+            return {name: weight_table(matrices[name], columns[name]) for name in parts.names[s]}
+
+        commitment, data = commit_segments(pcs, parts, segment_tables, progress=sub)
         if sub is not None:
-            sub("building tables", len(tables), len(columns))
-        commitment, data = pcs.commit(tables, progress=sub)
-        del tables
+            sub("building tables", len(parts.names), len(parts.names))
         vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
-        # the weight tables are views into the committed vector (no second copy)
-        views = {name: data.layout.block(data.vector, k) for k, name in enumerate(columns)}
-        pk = ProvingKey(model, pcs, vk, commitment, data, views)
+        # the weight tables are views into the committed parts (no second copy)
+        pk = ProvingKey(model, pcs, vk, commitment, data, parts.views(data))
         if tracker is not None:
             tracker.finish()
         return vk, pk
@@ -127,7 +130,7 @@ def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None) -> Tracker:
         trace = float(forward_padded(pk.model, max(1, n)))
     except (ZkinferError, ValueError):  # a bad input: the forward reports it
         trace = 0.0
-    weights = float(pk.weight_data.layout.used)
+    weights = float(sum(pk.weight_commitment.parts.used))
     phases = [(prefix, cost * trace) for prefix, cost in _TRACE_COSTS]
     phases.append(("opening the weight commitment", _WEIGHT_OPENING_COST * weights))
     steps = {"committing the trace": COMMIT_STEPS, "range checks": (("leaves", 1.0),),
@@ -227,7 +230,12 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
     Raises:
         ModelError: a trace value does not fit the circuit's range checks (``strict``).
     """
-    from zkinfer.protocol.engine import prove_circuit, prover_context
+    from zkinfer.protocol.engine import (
+        commit_segments,
+        prove_circuit,
+        prover_context,
+        segment_parts,
+    )
 
     sub = prefixed(progress, "committing the trace")
     if sub is not None:
@@ -242,10 +250,10 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
     transcript = Listenable.of(statement_transcript(pk.vk, ids, output))
     if sub is not None:
         sub("building tables", 1, 1)
-    trace_com, trace_data = pk.pcs.commit([witness[name] for name in circuit.trace], progress=sub)
-    # from here on the committed columns are views into the committed vector (one copy)
-    for k, name in enumerate(circuit.trace):
-        witness[name] = trace_data.layout.block(trace_data.vector, k)
+    # each segment's trace is encoded and hashed on its own (one part of the commitment); from
+    # here on the committed columns are views into their parts (one copy)
+    trace_com, trace_data = commit_segments(pk.pcs, segment_parts(circuit), witness,
+                                            progress=sub)
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
     ctx = prover_context(circuit, ids, transcript, tables=witness, weights=pk.weight_tables,
                          pcs=pk.pcs, trace=(trace_com, trace_data),

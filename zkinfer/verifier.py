@@ -76,7 +76,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     """
     min_bits = check_arguments(min_bits, allow_insecure, allow_conjectured)
     from zkinfer.commit import pcs_from_params
-    from zkinfer.protocol.engine import verifier_context, verify_circuit
+    from zkinfer.protocol.engine import segment_parts, verifier_context, verify_circuit
     from zkinfer.protocol.model_circuit import build_circuit
 
     _check_kind(vk, VerifyingKey, "vk", "the VerifyingKey (the first value of zkinfer.setup) or its bytes")
@@ -116,8 +116,8 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     require(pcs, min_bits, allow_insecure, allow_conjectured, circuit, proof)
     trace_com = pcs.decode_commitment(proof.trace_commitment)
     weight_com = pcs.decode_commitment(vk.weight_commitment)
-    _check_layout(trace_com, circuit.trace, "trace commitment")
-    _check_layout(weight_com, circuit.weights, "weight commitment")
+    _check_layout(trace_com, segment_parts(circuit).shape, "trace commitment")
+    _check_layout(weight_com, segment_parts(circuit, weights=True).shape, "weight commitment")
     transcript = statement_transcript(vk, ids, out)
     transcript.append_bytes(b"trace-commitment", proof.trace_commitment)
     verify_circuit(verifier_context(circuit, ids, transcript, pcs=pcs, trace=trace_com,
@@ -139,8 +139,9 @@ def _check_output_range(model, out: np.ndarray) -> None:
                                 f"output range [{lo}, {hi}]")
 
 
-def _check_layout(commitment, cols, what: str) -> None:
-    want = tuple(c.num_vars for c in cols.values())
-    if commitment.layout.num_vars != want:
+def _check_layout(commitment, parts, what: str) -> None:
+    """The commitment must have the circuit's parts (one per segment, each the size and
+    length the segment's columns fix)."""
+    if getattr(commitment, "parts", None) != parts:
         raise VerificationError(what, "committed columns do not match the circuit")
 

@@ -158,6 +158,7 @@ class RangeRel:
     scale: int
     offset: int
     limbs: tuple[str, ...]
+    segment: int = 0
 
 
 @dataclass
@@ -179,6 +180,15 @@ class Circuit:
             (padding included), recorded when it is registered, before any of its values is
             encoded in the field; :mod:`zkinfer.protocol.bounds` starts from them.
         public_values: cache of public columns' values at claim points (verifier side).
+        num_segments: how many segments the circuit is split into (fixed by the model:
+            one per transformer block); every committed column, relation, identity and range
+            check belongs to one.
+        segment: the segment that columns, identities and range checks registered now go to
+            (set by the builder before each op's gadget).
+        segments: committed column (trace or weight) -> its segment.
+        relation_segments: the segment of each relation (parallel to :attr:`relations`).
+        identity_segments: ``num_vars ->`` the segment of each identity (parallel to
+            :attr:`identities`).
     """
 
     trace: dict[str, Col] = field(default_factory=dict)
@@ -194,6 +204,11 @@ class Circuit:
     linear: dict[str, LinearCol] = field(default_factory=dict)
     public_bounds: dict[str, tuple[int, int]] = field(default_factory=lambda: {ONE: (1, 1)})
     public_values: dict = field(default_factory=dict, repr=False)
+    num_segments: int = 1
+    segment: int = 0
+    segments: dict[str, int] = field(default_factory=dict)
+    relation_segments: list[int] = field(default_factory=list)
+    identity_segments: dict[int, list[int]] = field(default_factory=dict)
 
     # ---- building blocks
 
@@ -210,6 +225,7 @@ class Circuit:
         """Register a committed trace column (and its padding identity and range check)."""
         c = Col(name, tuple(int(s) for s in shape), padded_bits(shape), width, padded_zero)
         self.trace[name] = c
+        self.segments[name] = self.segment
         if padded_zero and c.shape != c.padded_shape:
             ind = self.indicator(c)
             # col - Ind col = 0: the padding is zero
@@ -244,6 +260,7 @@ class Circuit:
     def add_weight(self, name: str, shape: Sequence[int]) -> Col:
         c = Col(name, tuple(int(s) for s in shape), padded_bits(shape))
         self.weights[name] = c
+        self.segments[name] = self.segment
         return c
 
     def view(self, base: str, axis: int, size: int) -> str:
@@ -288,6 +305,12 @@ class Circuit:
 
     def identity(self, num_vars: int, ident: Identity) -> None:
         self.identities.setdefault(num_vars, []).append(ident)
+        self.identity_segments.setdefault(num_vars, []).append(self.segment)
+
+    def add_relation(self, rel) -> None:
+        """Append a relation to the schedule, in the current segment."""
+        self.relations.append(rel)
+        self.relation_segments.append(self.segment)
 
     def range(self, col: str, bits: int, scale: int, offset: int) -> None:
         """Range-check ``u = scale * col + offset Ind`` in ``[0, 2^bits)``.
@@ -304,13 +327,14 @@ class Circuit:
         limbs = tuple(f"{tag}.l{k}" for k in range(len(widths)))
         for limb in limbs[:top]:
             self.trace[limb] = self.limb_cols[limb] = Col(limb, c.shape, c.bits, None, True)
+            self.segments[limb] = self.segment
         ind = self.indicator(c) if c.shape != c.padded_shape else ONE
         inv = pow(1 << (16 * top), gl.P - 2, gl.P)
         terms = [(scale * inv, col)] + [(-(1 << (16 * k)) * inv, limb)
                                         for k, limb in enumerate(limbs[:top])]
         self.add_linear(limbs[top], c.shape, None, terms, [(offset * inv, ind)] if offset else [])
         self.limb_cols[limbs[top]] = self.linear[limbs[top]]
-        self.ranges.append(RangeRel(col, bits, scale, offset, limbs))
+        self.ranges.append(RangeRel(col, bits, scale, offset, limbs, self.segment))
 
     def resolve(self, name: str, point: U64, value: U64) -> tuple[list[tuple[str, U64, U64]], U64]:
         """A claim ``name(point) = value`` as claims on committed columns: returns
@@ -352,19 +376,44 @@ class Circuit:
             self.public_values[k] = tuple(int(x) for x in self.publics[name].evaluate(point))
         return self.public_values[k]
 
-    def range_widths(self) -> dict[int, list[str]]:
-        """Limb columns grouped by limb width (each width is one tagged table of the LogUp)."""
+    def range_widths(self, segment: int | None = None) -> dict[int, list[str]]:
+        """Limb columns grouped by limb width (each width is one tagged table of the LogUp),
+        of one segment's range checks (all segments' for ``None``)."""
         groups: dict[int, list[str]] = {}
         for r in self.ranges:
-            for w, limb in zip(limb_widths(r.bits), r.limbs):
-                groups.setdefault(w, []).append(limb)
+            if segment is None or r.segment == segment:
+                for w, limb in zip(limb_widths(r.bits), r.limbs):
+                    groups.setdefault(w, []).append(limb)
         return dict(sorted(groups.items()))
 
-    def range_mult_name(self, width: int) -> str:
-        return f"range{width}.mult"
+    def range_mult_name(self, width: int, segment: int = 0) -> str:
+        """The multiplicity column of a segment's ``width``-bit range table."""
+        return f"range{width}.mult" if segment == 0 else f"seg{segment}.range{width}.mult"
 
     def finish_ranges(self) -> None:
-        """Register the multiplicity column of every range table (call once, at the end)."""
-        for w in self.range_widths():
-            name = self.range_mult_name(w)
-            self.trace[name] = Col(name, (1 << w,), (w,), None, False)
+        """Register the multiplicity column of every segment's range tables (call once, at
+        the end): each segment proves its own range checks."""
+        for s in range(self.num_segments):
+            for w in self.range_widths(s):
+                name = self.range_mult_name(w, s)
+                self.trace[name] = Col(name, (1 << w,), (w,), None, False)
+                self.segments[name] = s
+
+    def segment_relations(self, segment: int) -> list:
+        """The relations of one segment, in schedule order (a relation appended without
+        :meth:`add_relation` is in segment 0)."""
+        segs = self.relation_segments
+        return [rel for k, rel in enumerate(self.relations)
+                if (segs[k] if k < len(segs) else 0) == segment]
+
+    def segment_identities(self, segment: int) -> dict[int, list[Identity]]:
+        """``num_vars ->`` the identities of one segment (registered without
+        :meth:`identity`: segment 0), sizes ascending, empty groups left out."""
+        out = {}
+        for nv in sorted(self.identities):
+            segs = self.identity_segments.get(nv, [])
+            group = [ident for k, ident in enumerate(self.identities[nv])
+                     if (segs[k] if k < len(segs) else 0) == segment]
+            if group:
+                out[nv] = group
+        return out

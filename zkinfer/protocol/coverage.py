@@ -229,13 +229,14 @@ class _Analysis:
 
     def _range_logup(self) -> None:
         c = self.circuit
-        for w, limbs in c.range_widths().items():
-            constraint = f"range LogUp {w}-bit"
-            for limb in limbs:
-                r = self.limb_of.get(limb)
-                self.add(limb, constraint, "looked up", self.range_own(r) if r else frozenset(),
-                         bound=True)
-            self.add(c.range_mult_name(w), constraint, "mult")
+        for seg in range(c.num_segments):
+            for w, limbs in c.range_widths(seg).items():
+                constraint = f"range LogUp {w}-bit" + (f" (segment {seg})" if seg else "")
+                for limb in limbs:
+                    r = self.limb_of.get(limb)
+                    self.add(limb, constraint, "looked up",
+                             self.range_own(r) if r else frozenset(), bound=True)
+                self.add(c.range_mult_name(w, seg), constraint, "mult")
 
     # ---- the rule
 

@@ -1,23 +1,29 @@
 """Prove and verify a :class:`~zkinfer.protocol.circuit.Circuit`: one schedule, two sides.
 
-After the caller has absorbed the statement and the trace commitment, both sides walk
-:func:`schedule`:
+The circuit is split into segments fixed by the model (one per transformer block,
+:func:`~zkinfer.protocol.model_circuit.segment_of`). Each segment's committed columns are one
+part of the trace commitment and its weights one part of the weight commitment
+(:class:`SegmentParts`). After the caller has absorbed the statement and the trace commitment,
+both sides walk :func:`schedule`:
 
-1. ``circuit.relations`` in order, each proven by its own module (matrix products
-   :mod:`~zkinfer.protocol.matmul`, embeddings :mod:`~zkinfer.protocol.embedding`, contractions
-   :mod:`~zkinfer.protocol.contract`, pair look-ups :mod:`~zkinfer.protocol.pairs`, axis sums
-   :mod:`~zkinfer.protocol.axis_sum`);
-2. one zero-check per number of variables (ascending) over all identities of that size
-   (:class:`IdentityGroup`, :mod:`~zkinfer.protocol.constraints`);
-3. one LogUp over all limb columns, tagged by their width (:class:`RangeChecks`,
-   :mod:`zkinfer.protocol.range`);
-4. the openings: all claims on the trace commitment, then all claims on the weights
-   (:class:`Opening`, :mod:`~zkinfer.protocol.openings`).
+1. per segment, on the segment's own transcript (the shared state forked with the segment's
+   index, :func:`_segment_transcript`): its relations in order, each proven by its own module
+   (matrix products :mod:`~zkinfer.protocol.matmul`, embeddings
+   :mod:`~zkinfer.protocol.embedding`, contractions :mod:`~zkinfer.protocol.contract`, pair
+   look-ups :mod:`~zkinfer.protocol.pairs`, axis sums :mod:`~zkinfer.protocol.axis_sum`); one
+   zero-check per number of variables of its identities (:class:`IdentityGroup`,
+   :mod:`~zkinfer.protocol.constraints`); one LogUp over its limb columns, tagged by width,
+   against its own multiplicities (:class:`RangeChecks`, :mod:`zkinfer.protocol.range`);
+2. the shared transcript absorbs every segment transcript's final state, in segment order;
+3. the openings: all claims on the trace commitment's parts, then all claims on the weight
+   commitment's parts (:class:`Opening`, :func:`~zkinfer.protocol.openings.prove_part_openings`).
 
-Every part sends one step and appends its evaluation claims to the context; the openings prove
-them all. :func:`prove_circuit` returns the steps as a :class:`CircuitProof` (named parts, each
-owning its encoding); :func:`verify_circuit` consumes it in the same order, and every part
-absorbs its own messages. Each part also counts its soundness terms
+Segments are independent given the commitments: they can be proven in any order and on any
+machine, and the proof's bytes do not depend on where. Every part sends one step and appends its
+evaluation claims to the context; the openings prove them all. :func:`prove_circuit` returns
+the steps as a :class:`CircuitProof` (one :class:`SegmentProof` per segment, then the
+openings); :func:`verify_circuit` consumes it in the same order, and every part absorbs its own
+messages. Each part also counts its soundness terms
 (:meth:`~zkinfer.protocol.relation.Relation.terms`), which :mod:`zkinfer.security` adds up.
 """
 
@@ -29,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.codec import Reader, Writer
-from zkinfer.commit.base import PCS, Commitment, Layout, ProverData
+from zkinfer.commit.base import PCS, Commitment, Layout, Parts, ProverData
 from zkinfer.errors import VerificationError
 from zkinfer.lookup.range import RangeProof
 
@@ -39,10 +45,10 @@ from zkinfer.protocol.circuit import Circuit
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.constraints import ONE, prove_identities, verify_identities
 from zkinfer.protocol.openings import (
-    Combination,
-    OpeningsProof,
-    prove_openings,
-    verify_openings,
+    JointOpeningsProof,
+    PartClaim,
+    prove_part_openings,
+    verify_part_openings,
 )
 from zkinfer.protocol.range import prove_ranges, verify_ranges
 from zkinfer.protocol.relation import (
@@ -60,6 +66,11 @@ from zkinfer.transcript import Transcript
 
 __all__ = [
     "CircuitProof",
+    "SegmentProof",
+    "segment_schedule",
+    "SegmentParts",
+    "segment_parts",
+    "commit_segments",
     "IdentityGroup",
     "RangeChecks",
     "Opening",
@@ -74,40 +85,28 @@ U64 = npt.NDArray[np.uint64]
 #: A decoded proof has at most this many relation steps, and this many zero-check groups.
 MAX_RELATIONS = 1 << 20
 MAX_GROUPS = 64
+#: A decoded proof has at most this many segments.
+MAX_SEGMENTS = 1 << 12
 
 
 @dataclass(frozen=True, eq=False)
-class CircuitProof:
-    """Everything the prover sends after the trace commitment, by part.
+class SegmentProof:
+    """Everything the prover sends for one segment, proven on the segment's own transcript.
 
     Attributes:
-        relations: one step per relation of the circuit, in order.
-        identities: one zero-check per group of identities (by number of variables, ascending).
-        ranges: the range checks of every limb column (one tagged LogUp).
-        trace_opening: all claims on the trace commitment, proven by one opening.
-        weight_opening: all claims on the weight commitment, proven by one opening.
+        relations: one step per relation of the segment, in order.
+        identities: one zero-check per group of the segment's identities (by number of
+            variables, ascending).
+        ranges: the range checks of the segment's limb columns (one tagged LogUp).
     """
 
     relations: tuple
     identities: tuple[ZerocheckProof, ...]
     ranges: RangeProof
-    trace_opening: OpeningsProof
-    weight_opening: OpeningsProof
 
     def parts(self) -> list[tuple[str, object]]:
-        """``(part, step)`` in schedule order: ``("relations", step)`` per relation,
-        ``("identities", step)`` per group, then ``ranges``, ``trace_opening``,
-        ``weight_opening``."""
         return ([("relations", s) for s in self.relations]
-                + [("identities", s) for s in self.identities]
-                + [("ranges", self.ranges), ("trace_opening", self.trace_opening),
-                   ("weight_opening", self.weight_opening)])
-
-    def sumchecks(self) -> list:
-        """Every sumcheck the proof carries (for the soundness figure; a part that is not a
-        step carries none: the verifier rejects it)."""
-        return [sc for _, step in self.parts()
-                for sc in (step.sumchecks() if callable(getattr(step, "sumchecks", None)) else [])]
+                + [("identities", s) for s in self.identities] + [("ranges", self.ranges)])
 
     def write(self, w: Writer) -> None:
         w.u32(len(self.relations))
@@ -117,16 +116,65 @@ class CircuitProof:
         for step in self.identities:
             step.write(w)
         self.ranges.write(w)
+
+    @classmethod
+    def read(cls, r: Reader) -> SegmentProof:
+        # every step takes at least its tag byte; every zero-check at least 8 bytes
+        relations = tuple(read_step(r) for _ in range(r.count(MAX_RELATIONS, 1)))
+        identities = tuple(ZerocheckProof.read(r) for _ in range(r.count(MAX_GROUPS, 8)))
+        return cls(relations, identities, RangeProof.read(r))
+
+
+@dataclass(frozen=True, eq=False)
+class CircuitProof:
+    """Everything the prover sends after the trace commitment, by part.
+
+    Attributes:
+        segments: per segment, its relations, identities and range checks.
+        trace_opening: all claims on the trace commitment's parts, proven by one opening.
+        weight_opening: all claims on the weight commitment's parts, proven by one opening.
+    """
+
+    segments: tuple[SegmentProof, ...]
+    trace_opening: JointOpeningsProof
+    weight_opening: JointOpeningsProof
+
+    @property
+    def relations(self) -> tuple:
+        """Every relation step, segment by segment."""
+        return tuple(step for seg in self.segments for step in seg.relations)
+
+    @property
+    def identities(self) -> tuple:
+        """Every zero-check, segment by segment."""
+        return tuple(step for seg in self.segments for step in seg.identities)
+
+    def parts(self) -> list[tuple[str, object]]:
+        """``(part, step)`` in schedule order: per segment ``("relations", step)`` per
+        relation, ``("identities", step)`` per group and ``("ranges", step)``; then
+        ``trace_opening`` and ``weight_opening``."""
+        return ([p for seg in self.segments for p in seg.parts()]
+                + [("trace_opening", self.trace_opening),
+                   ("weight_opening", self.weight_opening)])
+
+    def sumchecks(self) -> list:
+        """Every sumcheck the proof carries (for the soundness figure; a part that is not a
+        step carries none: the verifier rejects it)."""
+        return [sc for _, step in self.parts()
+                for sc in (step.sumchecks() if callable(getattr(step, "sumchecks", None)) else [])]
+
+    def write(self, w: Writer) -> None:
+        w.u32(len(self.segments))
+        for seg in self.segments:
+            seg.write(w)
         self.trace_opening.write(w)
         self.weight_opening.write(w)
 
     @classmethod
     def read(cls, r: Reader) -> CircuitProof:
-        # every step takes at least its tag byte; every zero-check at least 8 bytes
-        relations = tuple(read_step(r) for _ in range(r.count(MAX_RELATIONS, 1)))
-        identities = tuple(ZerocheckProof.read(r) for _ in range(r.count(MAX_GROUPS, 8)))
-        ranges = RangeProof.read(r)
-        return cls(relations, identities, ranges, OpeningsProof.read(r), OpeningsProof.read(r))
+        # a segment takes at least its two counts and a range proof's header
+        segments = tuple(SegmentProof.read(r) for _ in range(r.count(MAX_SEGMENTS, 12)))
+        return cls(segments, JointOpeningsProof.read(r), JointOpeningsProof.read(r))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,16 +183,20 @@ class CircuitProof:
 
 @dataclass(frozen=True)
 class IdentityGroup:
-    """All identities over ``2^num_vars`` entries, proven by one zero-check."""
+    """All identities of one segment over ``2^num_vars`` entries, proven by one zero-check."""
 
     num_vars: int
+    segment: int = 0
 
     @property
     def label(self) -> str:
         return f"identities over 2^{self.num_vars}"
 
+    def _identities(self, circuit: Circuit) -> list:
+        return circuit.segment_identities(self.segment)[self.num_vars]
+
     def prove(self, ctx: ProverContext) -> ZerocheckProof:
-        proof, claims = prove_identities(ctx.circuit.identities[self.num_vars], ctx.tables,
+        proof, claims = prove_identities(self._identities(ctx.circuit), ctx.tables,
                                          ctx.circuit.publics, self.num_vars, ctx.transcript)
         ctx.claims += claims
         return proof
@@ -152,11 +204,11 @@ class IdentityGroup:
     def verify(self, ctx: VerifierContext, step: ZerocheckProof) -> None:
         check = f"identities ({self.num_vars} variables)"
         expect(step, ZerocheckProof, check, "a zero-check")
-        ctx.claims += verify_identities(ctx.circuit.identities[self.num_vars], ctx.circuit.publics,
+        ctx.claims += verify_identities(self._identities(ctx.circuit), ctx.circuit.publics,
                                         self.num_vars, step, ctx.transcript, check=check)
 
     def terms(self, circuit: Circuit) -> Terms:
-        identities = circuit.identities[self.num_vars]
+        identities = self._identities(circuit)
         degree = max(len(term.factors) for ident in identities for term in ident.terms)
         names = set().union(*(ident.names() for ident in identities))
         # lambda batching, tau, the sumcheck of eq * E (degree 1 + deg E); one claim per
@@ -166,21 +218,22 @@ class IdentityGroup:
                      claims=len(names - set(circuit.publics) - {ONE}))
 
 
+@dataclass(frozen=True)
 class RangeChecks:
-    """Every limb column in ``[0, 2^w)`` for its width ``w``: one tagged LogUp for all widths;
-    claims per width: the multiplicities, then the limbs."""
+    """Every limb column of one segment in ``[0, 2^w)`` for its width ``w``: one tagged LogUp
+    for all widths, against the segment's own multiplicities; claims per width: the
+    multiplicities, then the limbs."""
 
+    segment: int = 0
     label = "range checks"
 
-    @staticmethod
-    def _names(circuit: Circuit):
-        widths = circuit.range_widths()
-        return widths, {w: circuit.range_mult_name(w) for w in widths}
+    def _names(self, circuit: Circuit):
+        widths = circuit.range_widths(self.segment)
+        return widths, {w: circuit.range_mult_name(w, self.segment) for w in widths}
 
-    @staticmethod
-    def _sizes(circuit: Circuit) -> dict[int, list[int]]:
+    def _sizes(self, circuit: Circuit) -> dict[int, list[int]]:
         return {w: [1 << circuit.limb_cols[x].num_vars for x in limbs]
-                for w, limbs in circuit.range_widths().items()}
+                for w, limbs in circuit.range_widths(self.segment).items()}
 
     def prove(self, ctx: ProverContext) -> RangeProof:
         from zkinfer.progress import listening
@@ -204,7 +257,7 @@ class RangeChecks:
         from zkinfer.lookup.range import MAX_TREE_VARS, block_list, tree_plan
 
         t = Terms()
-        if not circuit.range_widths():
+        if not circuit.range_widths(self.segment):
             return t
         blocks = block_list(self._sizes(circuit))
         t.lookups = sum(1 << b.num_vars for b in blocks)  # the non-padding leaves
@@ -215,8 +268,95 @@ class RangeChecks:
 
 
 @dataclass(frozen=True)
+class SegmentParts:
+    """How committed columns split into the parts of one commitment, one part per segment.
+
+    Attributes:
+        names: per segment, its columns in commitment order.
+        layouts: per segment, the layout of its columns (packed from index 0).
+        shape: the commitment's :class:`~zkinfer.commit.base.Parts`: every part has the
+            largest segment's number of variables, and holds data up to its layout's end.
+    """
+
+    names: tuple[tuple[str, ...], ...]
+    layouts: tuple[Layout, ...]
+    shape: Parts
+
+    @classmethod
+    def of(cls, columns: dict, segments: dict[str, int], num_segments: int,
+           what: str = "trace") -> SegmentParts:
+        """From columns (name -> column with ``num_vars``), each column's segment and the
+        number of segments.
+
+        Raises:
+            ValueError: a segment commits no column.
+        """
+        names = [[] for _ in range(num_segments)]
+        for n in columns:
+            names[segments.get(n, 0)].append(n)
+        if any(not group for group in names):
+            raise ValueError(f"segment {[len(g) for g in names].index(0)} commits no {what} "
+                             "column")
+        layouts = tuple(Layout(tuple(columns[n].num_vars for n in group)) for group in names)
+        return cls(tuple(tuple(g) for g in names), layouts,
+                   Parts(max(lay.total_vars for lay in layouts),
+                         tuple(lay.used for lay in layouts)))
+
+    def where(self) -> dict[str, tuple[int, int]]:
+        """``column -> (segment, offset in its part)``."""
+        return {n: (s, lay.offsets[k]) for s, (group, lay) in enumerate(zip(self.names,
+                                                                            self.layouts))
+                for k, n in enumerate(group)}
+
+    def vector(self, segment: int, tables: dict[str, U64]) -> U64:
+        """Part ``segment``'s vector: its columns' tables at their offsets (``used`` entries)."""
+        lay = self.layouts[segment]
+        out = np.zeros(lay.used, dtype=np.uint64)
+        for k, n in enumerate(self.names[segment]):
+            out[lay.offsets[k]: lay.offsets[k] + (1 << lay.num_vars[k])] = tables[n]
+        return out
+
+    def part_views(self, segment: int, vector: U64) -> dict[str, U64]:
+        """Part ``segment``'s columns as views into its ``vector`` (no copy)."""
+        lay = self.layouts[segment]
+        return {n: lay.block(vector, k) for k, n in enumerate(self.names[segment])}
+
+    def views(self, data: ProverData) -> dict[str, U64]:
+        """Every column's table as a view into its committed part (no copy)."""
+        return {n: v for s in range(len(self.names))
+                for n, v in self.part_views(s, data.part(s)).items()}
+
+
+def commit_segments(pcs: PCS, parts: SegmentParts, tables, *, spill=None, progress=None
+                    ) -> tuple[Commitment, ProverData]:
+    """Commit every segment's columns as one part of one commitment (prover side).
+
+    ``tables`` maps each column to its table, or is a callable ``segment -> {column: table}``
+    (so a caller can build one segment's tables at a time). A mapping is updated in place:
+    each committed column's table becomes a view into its committed part (one copy in memory).
+    ``spill`` is passed to :meth:`~zkinfer.commit.base.PCS.commit_part`.
+    """
+    pieces = []
+    for s in range(len(parts.names)):
+        own = tables(s) if callable(tables) else tables
+        piece = pcs.commit_part(parts.shape, s, parts.vector(s, own), spill=spill,
+                                progress=progress)
+        if not callable(tables):
+            tables.update(parts.part_views(s, piece.vector))
+        pieces.append(piece)
+    return pcs.join(parts.shape, pieces)
+
+
+def segment_parts(circuit: Circuit, weights: bool = False) -> SegmentParts:
+    """The parts of the trace (or weight) commitment of ``circuit``."""
+    return SegmentParts.of(circuit.weights if weights else circuit.trace, circuit.segments,
+                           circuit.num_segments, "weight" if weights else "trace")
+
+
+@dataclass(frozen=True)
 class Opening:
-    """All claims on one commitment (``"trace"`` or ``"weights"``) by one opening."""
+    """All claims on one commitment (``"trace"`` or ``"weights"``), every part at once, by one
+    opening (:func:`~zkinfer.protocol.openings.prove_part_openings`)."""
 
     which: str
 
@@ -224,62 +364,73 @@ class Opening:
     def label(self) -> str:
         return f"opening the {'trace' if self.which == 'trace' else 'weight'} commitment"
 
-    def _items(self, ctx) -> list[Combination]:
+    def _items(self, ctx) -> list[PartClaim]:
         return route(ctx.circuit, ctx.claims)[0 if self.which == "trace" else 1]
 
-    def prove(self, ctx: ProverContext) -> OpeningsProof:
+    def prove(self, ctx: ProverContext) -> JointOpeningsProof:
         from zkinfer.progress import prefixed
 
         com, data = ctx.commitments[self.which], ctx.prover_data[self.which]
-        # (progress passed only when reporting: tests substitute prove_openings without it)
-        extra = {} if ctx.progress is None else {"progress": prefixed(ctx.progress, self.label)}
-        return prove_openings(ctx.pcs, com, data, self._items(ctx), ctx.transcript, **extra)
+        return prove_part_openings(ctx.pcs, com, data, self._items(ctx), ctx.transcript,
+                                   progress=prefixed(ctx.progress, self.label))
 
-    def verify(self, ctx: VerifierContext, step: OpeningsProof) -> None:
+    def verify(self, ctx: VerifierContext, step: JointOpeningsProof) -> None:
         check = f"{self.which} openings"
-        expect(step, OpeningsProof, check, "an opening proof")
-        verify_openings(ctx.pcs, ctx.commitments[self.which], self._items(ctx), step,
-                        ctx.transcript, check=check)
+        expect(step, JointOpeningsProof, check, "an opening proof")
+        verify_part_openings(ctx.pcs, ctx.commitments[self.which], self._items(ctx), step,
+                             ctx.transcript, check=check)
 
     def terms(self, circuit: Circuit) -> Terms:
-        cols = circuit.trace if self.which == "trace" else circuit.weights
-        n = Layout(tuple(c.num_vars for c in cols.values())).total_vars
-        return Terms(sumchecks=2 * n)  # the batching sumcheck; gamma counted with the claims
+        shape = segment_parts(circuit, self.which == "weights").shape
+        parts = len(shape.used)
+        # the part sumchecks and the joint one: at most 2 m rounds' worth per part; alpha;
+        # gamma is counted with the claims
+        return Terms(sumchecks=2 * shape.num_vars * parts, batching=parts - 1)
 
 
-def route(circuit: Circuit, claims: list[Claim]) -> tuple[list[Combination], list[Combination]]:
-    """Named claims as linear combinations on the trace and on the weight commitment.
+def route(circuit: Circuit, claims: list[Claim]) -> tuple[list[PartClaim], list[PartClaim]]:
+    """Named claims as linear combinations over the parts of the trace and of the weight
+    commitment.
 
-    Views and linear columns resolve to their committed columns (:meth:`Circuit.resolve`); all
-    terms of one claim lie in one commitment.
+    Views and linear columns resolve to their committed columns (:meth:`Circuit.resolve`); a
+    column is the block of its segment's part at its offset there. All terms of one claim lie
+    in one commitment (they may span segments).
     """
-    trace_idx = {n: k for k, n in enumerate(circuit.trace)}
-    weight_idx = {n: k for k, n in enumerate(circuit.weights)}
+    where = {n: (weights, s, o) for weights in (False, True)
+             for n, (s, o) in segment_parts(circuit, weights).where().items()}
     tr, wt = [], []
     for c in claims:
         terms, value = circuit.resolve(c.poly, c.point, c.value)
-        if all(n in trace_idx for n, _, _ in terms):
-            tr.append(Combination(tuple((trace_idx[n], p, a) for n, p, a in terms), value))
-        elif all(n in weight_idx for n, _, _ in terms):
-            wt.append(Combination(tuple((weight_idx[n], p, a) for n, p, a in terms), value))
-        else:  # pragma: no cover - the circuit only names its own columns
+        sides = {where[n][0] for n, _, _ in terms}
+        if len(sides) != 1:  # pragma: no cover - the circuit only names its own columns
             raise KeyError(c.poly)
+        item = PartClaim(tuple((where[n][1], where[n][2], p, a) for n, p, a in terms), value)
+        (wt if sides.pop() else tr).append(item)
     return tr, wt
 
 
 # ---------------------------------------------------------------------------------------------
 # the schedule
 
+_LABEL_SEGMENT = b"engine/segment"
+_LABEL_SEGMENTS = b"engine/segment-transcripts"
+
+
+def segment_schedule(circuit: Circuit, segment: int) -> list[tuple[str, object]]:
+    """``(part, item)`` of one segment in the order both sides walk: each relation
+    (``"relations"``), each identity group (``"identities"``), then ``"ranges"``."""
+    return ([("relations", rel) for rel in circuit.segment_relations(segment)]
+            + [("identities", IdentityGroup(nv, segment))
+               for nv in circuit.segment_identities(segment)]
+            + [("ranges", RangeChecks(segment))])
+
 
 def schedule(circuit: Circuit) -> list[tuple[str, object]]:
-    """``(part, item)`` in the order both sides walk: each relation (part ``"relations"``),
-    each identity group (``"identities"``), then ``"ranges"``, ``"trace_opening"``,
-    ``"weight_opening"``. Every item has ``label``, ``prove(ctx)``, ``verify(ctx, step)`` and
-    ``terms(circuit)``."""
-    return ([("relations", rel) for rel in circuit.relations]
-            + [("identities", IdentityGroup(nv)) for nv in sorted(circuit.identities)]
-            + [("ranges", RangeChecks()), ("trace_opening", Opening("trace")),
-               ("weight_opening", Opening("weights"))])
+    """``(part, item)`` of the whole proof: every segment's (:func:`segment_schedule`), then
+    ``"trace_opening"`` and ``"weight_opening"``. Every item has ``label``, ``prove(ctx)``,
+    ``verify(ctx, step)`` and ``terms(circuit)``."""
+    return ([p for s in range(circuit.num_segments) for p in segment_schedule(circuit, s)]
+            + [("trace_opening", Opening("trace")), ("weight_opening", Opening("weights"))])
 
 
 def prover_context(circuit: Circuit, ids: npt.NDArray[np.int64], transcript: Transcript, *,
@@ -304,27 +455,58 @@ def verifier_context(circuit: Circuit, ids: npt.NDArray[np.int64], transcript: T
                            commitments={"trace": trace, "weights": weight})
 
 
+def _segment_transcript(transcript: Transcript, segment: int) -> Transcript:
+    """Segment ``segment``'s transcript: the shared state (statement and commitments
+    absorbed), forked and labelled with the segment's index. Segments are proven from these
+    independently, in any order and on any machine; the shared transcript then absorbs their
+    final states in segment order (:func:`_join_segments`)."""
+    from zkinfer.progress import Listenable
+
+    child = Listenable.of(transcript) if isinstance(transcript, Listenable) \
+        else transcript.fork()
+    child.append_int(_LABEL_SEGMENT, segment)
+    return child
+
+
+def _join_segments(transcript: Transcript, children: list[Transcript]) -> None:
+    transcript.append_bytes(_LABEL_SEGMENTS, b"".join(t.digest() for t in children))
+
+
 def prove_circuit(ctx: ProverContext) -> CircuitProof:
-    """Walk the schedule as the prover.
+    """Walk the schedule as the prover: each segment on its own transcript
+    (:func:`_segment_transcript`), then the openings on the shared one.
 
     ``ctx.progress(stage, done, total)``, if set, is called before each part (``"relation
     <label>"``, ``"identities over 2^n"``, ``"range checks"``, ``"opening the trace
     commitment"``, ``"opening the weight commitment"``), and the range checks and the openings
     report their own steps under their stage.
     """
-    items = schedule(ctx.circuit)
-    parts: dict[str, list] = {"relations": [], "identities": []}
-    single: dict[str, object] = {}
-    for k, (part, item) in enumerate(items):
+    circuit, shared = ctx.circuit, ctx.transcript
+    total = len(schedule(circuit))
+    done = 0
+    segments, children = [], []
+    for s in range(circuit.num_segments):
+        ctx.transcript = _segment_transcript(shared, s)
+        steps: dict[str, list] = {"relations": [], "identities": [], "ranges": []}
+        for part, item in segment_schedule(circuit, s):
+            if ctx.progress is not None:
+                ctx.progress(f"relation {item.label}" if part == "relations" else item.label,
+                             done, total)
+            steps[part].append(item.prove(ctx))
+            done += 1
+        segments.append(SegmentProof(tuple(steps["relations"]), tuple(steps["identities"]),
+                                     steps["ranges"][0]))
+        children.append(ctx.transcript)
+    ctx.transcript = shared
+    _join_segments(shared, children)
+    openings = []
+    for which in ("trace", "weights"):
+        item = Opening(which)
         if ctx.progress is not None:
-            stage = f"relation {item.label}" if part == "relations" else item.label
-            ctx.progress(stage, k, len(items))
-        step = item.prove(ctx)
-        if part in parts:
-            parts[part].append(step)
-        else:
-            single[part] = step
-    return CircuitProof(tuple(parts["relations"]), tuple(parts["identities"]), **single)
+            ctx.progress(item.label, done, total)
+        openings.append(item.prove(ctx))
+        done += 1
+    return CircuitProof(tuple(segments), *openings)
 
 
 def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
@@ -332,21 +514,32 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
 
     Raises:
         VerificationError: any relation, look-up, range check or opening fails (the error names
-            which), or the proof has another number of relations or identity groups than the
-            circuit.
+            which), or the proof has another number of segments, relations or identity groups
+            than the circuit.
     """
-    circuit = ctx.circuit
-    for part, want in (("relations", len(circuit.relations)),
-                       ("identities", len(circuit.identities))):
-        got = len(getattr(proof, part))
-        if got != want:
-            raise VerificationError("proof", f"wrong number of {part} steps", expected=want,
-                                    got=got)
-    steps = {"relations": iter(proof.relations), "identities": iter(proof.identities)}
-    for part, item in schedule(circuit):
-        if part == "relations" and not isinstance(item, Relation):
-            raise VerificationError("proof", f"unknown relation {type(item).__name__}")
-        item.verify(ctx, next(steps[part]) if part in steps else getattr(proof, part))
+    circuit, shared = ctx.circuit, ctx.transcript
+    if len(proof.segments) != circuit.num_segments:
+        raise VerificationError("proof", "wrong number of segments",
+                                expected=circuit.num_segments, got=len(proof.segments))
+    children = []
+    for s, seg in enumerate(proof.segments):
+        for part, want in (("relations", len(circuit.segment_relations(s))),
+                           ("identities", len(circuit.segment_identities(s)))):
+            got = len(getattr(seg, part))
+            if got != want:
+                raise VerificationError("proof", f"wrong number of {part} steps in segment {s}",
+                                        expected=want, got=got)
+        ctx.transcript = _segment_transcript(shared, s)
+        steps = {"relations": iter(seg.relations), "identities": iter(seg.identities)}
+        for part, item in segment_schedule(circuit, s):
+            if part == "relations" and not isinstance(item, Relation):
+                raise VerificationError("proof", f"unknown relation {type(item).__name__}")
+            item.verify(ctx, next(steps[part]) if part in steps else seg.ranges)
+        children.append(ctx.transcript)
+    ctx.transcript = shared
+    _join_segments(shared, children)
+    Opening("trace").verify(ctx, proof.trace_opening)
+    Opening("weights").verify(ctx, proof.weight_opening)
 
 
 def _range_listener(progress, sizes: dict[int, list[int]]):

@@ -30,7 +30,25 @@ from zkinfer.model.ops import home
 from zkinfer.protocol.bounds import check_field_bounds
 from zkinfer.protocol.circuit import Circuit, Col, padded_bits
 
-__all__ = ["build_circuit", "witness_plan", "weight_matrices", "weight_columns"]
+__all__ = ["build_circuit", "witness_plan", "weight_matrices", "weight_columns",
+           "num_segments", "segment_of", "weight_segments", "weight_parts"]
+
+
+def num_segments(model: IntModel) -> int:
+    """How many segments the model's circuits split into: one per transformer block (one for
+    a model without blocks). Fixed by the model, never by the machine that proves it."""
+    return max(1, len(model.layers))
+
+
+def segment_of(op_name: str, segments: int) -> int:
+    """The segment of an op: block ``i``'s ops (``layer<i>.*``) are segment ``i``; the
+    embedding joins the first block's segment, everything after the last block (final norm,
+    pooling, head) the last one's."""
+    if op_name.startswith("layer"):
+        head = op_name[len("layer"):].split(".", 1)[0]
+        if head.isdigit():
+            return min(int(head), segments - 1)
+    return 0 if op_name.startswith("emb") else segments - 1
 
 
 def weight_matrices(model: IntModel) -> dict[str, np.ndarray]:
@@ -40,6 +58,22 @@ def weight_matrices(model: IntModel) -> dict[str, np.ndarray]:
     for op in ops(model):
         out.update(home(op).weights(op, model))
     return out
+
+
+def weight_segments(model: IntModel) -> dict[str, int]:
+    """The segment of every committed weight column (that of the op it belongs to)."""
+    segments = num_segments(model)
+    return {name: segment_of(op.name, segments)
+            for op in ops(model) for name in home(op).weights(op, model)}
+
+
+def weight_parts(model: IntModel):
+    """How the weight commitment splits into parts, one per segment
+    (:class:`~zkinfer.protocol.engine.SegmentParts`); the same as every circuit's."""
+    from zkinfer.protocol.engine import SegmentParts
+
+    return SegmentParts.of(weight_columns(model), weight_segments(model), num_segments(model),
+                           "weight")
 
 
 def weight_columns(model: IntModel) -> dict[str, Col]:
@@ -60,9 +94,11 @@ def build_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
         UnsupportedOpError: the model contains an op the prover cannot prove yet.
         FieldRangeError: an identity's field bound does not hold.
     """
-    c = Circuit()
+    c = Circuit(num_segments=num_segments(model))
     c.weights.update(weight_columns(model))
+    c.segments.update(weight_segments(model))
     for op in ops(model):
+        c.segment = segment_of(op.name, c.num_segments)
         home(op).gadget(c, op, model, n, output)
     c.finish_ranges()
     # every identity must imply its integer statement (|.| < p / 2, machine-checked)

@@ -32,7 +32,8 @@ from zkinfer.protocol.relation import Step
 from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.transcript import Transcript
 
-__all__ = ["Combination", "OpeningsProof", "prove_openings", "verify_openings"]
+__all__ = ["Combination", "OpeningsProof", "prove_openings", "verify_openings", "PartClaim",
+           "JointOpeningsProof", "shared_vars", "prove_part_openings", "verify_part_openings"]
 
 U64 = npt.NDArray[np.uint64]
 _EXPR = Expression.product(2)
@@ -278,3 +279,335 @@ def verify_openings(
                                 expected=tuple(map(int, final)), got=tuple(map(int, got)))
     transcript.append_ext(_LABEL_VALUE, value)
     pcs.verify(commitment, [OpeningClaim(None, r, value)], proof.opening, transcript)
+
+
+# ---------------------------------------------------------------------------------------------
+# claims on a commitment made of parts (one part per segment), opened together
+
+
+#: ``(part, offset, point, coeff)``: ``coeff`` times the block of part ``part`` that starts at
+#: ``offset`` (a multiple of ``2^len(point)``) evaluated at ``point``.
+PartTerm = tuple[int, int, U64, U64]
+
+_LABEL_PART = b"openings/part"
+_LABEL_PARTS = b"openings/part-transcripts"
+_LABEL_ALPHA = b"openings/alpha"
+_LABEL_VALUES = b"openings/values"
+
+
+@dataclass(frozen=True, eq=False)
+class PartClaim:
+    """``sum_j coeff_j block_j(point_j) == value`` over blocks of any parts of one commitment."""
+
+    terms: tuple[PartTerm, ...]
+    value: U64
+
+
+@dataclass(frozen=True, eq=False)
+class JointOpeningsProof(Step, kind="opening"):
+    """The claims on every part of one commitment, reduced to one point per part sharing its
+    last ``k`` coordinates, and the PCS opening there.
+
+    Attributes:
+        parts: per part, the sumcheck over its first ``m - k`` variables (its claimed sum is
+            the sumcheck's statement).
+        totals: per part ``s``, its claimed sum ``T_s = sum_x W_s(x) F_s(x)``.
+        joint: the sumcheck over the last ``k`` variables of all parts at once.
+        values: per part, ``F_s`` at its point.
+        opening: the PCS opening of all parts at their points.
+    """
+
+    totals: U64
+    parts: tuple[SumcheckProof, ...]
+    joint: SumcheckProof
+    values: U64
+    opening: OpeningProof
+
+    def write(self, w: Writer) -> None:
+        w.u32(len(self.parts))
+        w.ext(self.totals)
+        for sc in self.parts:
+            sc.write(w)
+        self.joint.write(w)
+        w.ext(self.values)
+        opening = self.opening
+        w.bytes(opening if isinstance(opening, bytes) else opening.to_bytes())
+
+    @classmethod
+    def read(cls, r: Reader) -> JointOpeningsProof:
+        """The PCS opening stays bytes (the verifier's PCS decodes it strictly)."""
+        count = r.count(MAX_PARTS, 40)  # a total, a sumcheck header and a value per part
+        totals = r.ext(count)
+        parts = tuple(SumcheckProof.read(r) for _ in range(count))
+        joint = SumcheckProof.read(r)
+        values = r.ext(count)
+        return cls(totals, parts, joint, values, r.bytes(MAX_OPENING_BYTES))
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        return [*self.parts, self.joint]
+
+
+#: A decoded joint opening has at most this many parts.
+MAX_PARTS = 1 << 12
+
+
+def shared_vars(commitment: Commitment) -> int:
+    """``k``: how many trailing point coordinates claims on different parts must share for
+    the PCS to open them together (Ligero: ``log C``, the column coordinates; a scheme
+    without such a constraint: 0)."""
+    return int(getattr(commitment, "log_cols", 0))
+
+
+def _absorb_parts(transcript: Transcript, commitment_bytes: bytes, claims: list[PartClaim]
+                  ) -> None:
+    """Absorb the commitment and every claim (term counts; per term its part, offset and
+    point size; the points, coefficients and values) as one framed message."""
+    terms = [t for c in claims for t in c.terms]
+    head = np.array([len(c.terms) for c in claims], dtype="<u4").tobytes()
+    meta = np.array([(p, o, pt.shape[0]) for p, o, pt, _ in terms], dtype="<u8").reshape(-1)
+    blob = b"".join([
+        len(claims).to_bytes(4, "little"), head, meta.astype("<u8").tobytes(),
+        b"".join(pt.astype("<u8").tobytes() for _, _, pt, _ in terms),
+        b"".join(co.astype("<u8").tobytes() for _, _, _, co in terms),
+        b"".join(c.value.astype("<u8").tobytes() for c in claims),
+    ])
+    transcript.append_bytes(_LABEL_COMMITMENT, commitment_bytes)
+    transcript.append_bytes(_LABEL_CLAIMS, blob)
+
+
+def _part_point(m: int, offset: int, point: U64) -> U64:
+    """The ``m``-variable point on a part of a block at ``offset`` evaluated at ``point``."""
+    n = point.shape[0]
+    prefix = offset >> n
+    bits = [(prefix >> (m - n - 1 - i)) & 1 for i in range(m - n)]
+    return np.concatenate([ext.from_base(np.array(bits, dtype=np.uint64)), point], axis=0)
+
+
+def _check_claims(claims: list[PartClaim], num_parts: int, m: int, check: str) -> None:
+    for c in claims:
+        for part, offset, point, _ in c.terms:
+            n = point.shape[0]
+            if not (0 <= part < num_parts and 0 <= n <= m and offset % (1 << n) == 0
+                    and 0 <= offset < (1 << m)):
+                raise VerificationError(check, "malformed claim: a block outside its part")
+
+
+def _part_weights(claims: list[PartClaim], g: U64, num_parts: int) -> list[list]:
+    """Per part, its terms as ``(offset, point, gamma^i coeff)``."""
+    per: list[list] = [[] for _ in range(num_parts)]
+    for gi, c in zip(g, claims):
+        for part, offset, point, coeff in c.terms:
+            per[part].append((offset, point, ext.mul(gi, coeff)))
+    return per
+
+
+class _Product:
+    """The prover's state of ``sum_x W(x) F(x)`` over ``2^n`` entries, ``W`` in the extension
+    and ``F`` in the base field, both zero beyond their lengths: one round at a time, folding
+    the first variable by each challenge (the first fold never embeds ``F``)."""
+
+    def __init__(self, w: U64, f: U64, num_vars: int) -> None:
+        self.w, self.f, self.size, self.work = w, f, 1 << num_vars, None
+
+    def round(self) -> U64:
+        from zkinfer.sumcheck import _kernels as SK
+
+        if self.work is None:
+            return SK.round_prod2_mixed(self.w, self.f, self.size)[0]
+        return SK.round_prod2(self.work, self.size)[0]
+
+    def fold(self, r: U64) -> None:
+        from zkinfer.sumcheck import _kernels as SK
+
+        if self.work is None:
+            self.work = np.empty((2, self.size // 2, 2), dtype=np.uint64)
+            SK.fold_prod2_mixed_into(self.w, self.f, self.size, r[0], r[1], self.work)
+            self.w = self.f = None
+        else:
+            SK.fold_ext_inplace(self.work, self.size, r[0], r[1])
+        self.size //= 2
+
+    def values(self) -> tuple[U64, U64]:
+        """``(W, F)`` once every variable is bound."""
+        if self.work is None:
+            w = self.w[0] if self.w.shape[0] else ext.zeros(())
+            f = ext.from_base(self.f[:1])[0] if self.f.shape[0] else ext.zeros(())
+            return w, f
+        return self.work[0, 0].copy(), self.work[1, 0].copy()
+
+
+def _sum_rounds(states: list[_Product], coeffs: U64 | None) -> U64:
+    total = ext.zeros((3,))
+    for k, st in enumerate(states):
+        vals = st.round()
+        total = ext.add(total, vals if coeffs is None else
+                        ext.mul(vals, np.broadcast_to(coeffs[k], vals.shape)))
+    return total
+
+
+def _alpha_powers(transcript: Transcript, count: int) -> U64:
+    alpha = transcript.challenge_ext(_LABEL_ALPHA)
+    out = ext.ones((count,))
+    for k in range(1, count):
+        out[k] = ext.mul(out[k - 1], alpha)
+    return out
+
+
+def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
+                        claims: Sequence[PartClaim], transcript: Transcript,
+                        progress=None) -> JointOpeningsProof:
+    """Prove every claim on a commitment of parts (all values given) with one opening.
+
+    The protocol (``S`` parts of ``m`` variables, ``k`` = :func:`shared_vars`):
+
+    1. absorb the commitment and the claims; draw ``gamma``; part ``s`` has
+       ``W_s(x) = sum_i gamma^i sum_{j in claim i, on part s} c_j eq(g_j, x)`` and the claims
+       say ``sum_s T_s = sum_i gamma^i v_i`` with ``T_s = sum_x W_s(x) F_s(x)``;
+    2. per part, on a transcript forked from the shared state with the part's index: absorb
+       ``T_s`` and run the sumcheck of ``W_s F_s`` over its first ``m - k`` variables (challenges
+       ``r_s``), which leaves ``T'_s = sum_y W_s(r_s, y) F_s(r_s, y)``; the parts are
+       independent (any order, any machine), and only their transcripts' final states return;
+    3. absorb those states in part order; draw ``alpha``; one sumcheck of
+       ``sum_s alpha^s W_s(r_s, y) F_s(r_s, y)`` over the last ``k`` variables (challenges
+       ``r*``); send ``v_s = F_s(r_s, r*)``; the verifier computes every ``W_s(r_s, r*)``;
+    4. the PCS opens each part at ``(r_s, r*)``: the points share their last ``k``
+       coordinates, which is what one opening needs.
+
+    Soundness error: ``K / p^2`` (gamma, ``K`` claims) + ``2 (m - k) S / p^2`` (the part
+    sumchecks) + ``S / p^2`` (alpha) + ``2 k / p^2`` (the joint sumcheck) + the PCS's.
+
+    Memory: one part's ``W_s`` and tables at a time in step 2; step 3 holds ``2^k`` entries per
+    part.
+    """
+    from zkinfer.poly import fast
+    from zkinfer.protocol import _kernels as K
+    from zkinfer.sumcheck.common import begin, round_challenge
+
+    claims = list(claims)
+    layout = commitment.layout
+    num_parts, m = len(layout.num_vars), layout.num_vars[0]
+    k = min(shared_vars(commitment), m)
+    _absorb_parts(transcript, commitment.to_bytes(), claims)
+    g = _gamma_powers(transcript, len(claims))
+    per = _part_weights(claims, g, num_parts)
+    totals = np.zeros((num_parts, 2), dtype=np.uint64)
+    part_proofs, points, states, digests = [], [], [], []
+    for s in range(num_parts):
+        if progress is not None:
+            progress("batching parts", s, num_parts)
+        f = data.part(s)
+        w = np.zeros((f.shape[0], 2), dtype=np.uint64)
+        for offset, point, a in per[s]:
+            table = fast.eq_table(point)
+            K.ext_axpy(w[offset: offset + table.shape[0]], a[0], a[1], table)
+        st = _Product(w, f, m)
+        child = transcript.fork()
+        child.append_int(_LABEL_PART, s)
+        rounds = np.empty((m - k, 3, 2), dtype=np.uint64)
+        pt = np.empty((m - k, 2), dtype=np.uint64)
+        for j in range(m - k):
+            rounds[j] = st.round()
+            if j == 0:
+                totals[s] = ext.add(rounds[0][0], rounds[0][1])
+                begin(child, m - k, _EXPR, totals[s])
+            pt[j] = round_challenge(child, rounds[j])
+            st.fold(pt[j])
+        if m - k == 0:
+            vals = st.round() if m else None
+            totals[s] = ext.add(vals[0], vals[1]) if m else ext.mul(*st.values())
+            begin(child, 0, _EXPR, totals[s])
+        part_proofs.append(SumcheckProof(rounds))
+        points.append(pt)
+        states.append(st)
+        digests.append(child.digest())
+    if progress is not None:
+        progress("batching parts", num_parts, num_parts)
+    transcript.append_bytes(_LABEL_PARTS, b"".join(digests))
+    alpha = _alpha_powers(transcript, num_parts)
+    rounds = np.empty((k, 3, 2), dtype=np.uint64)
+    shared = np.empty((k, 2), dtype=np.uint64)
+    for j in range(k):
+        rounds[j] = _sum_rounds(states, alpha)
+        if j == 0:
+            begin(transcript, k, _EXPR, ext.add(rounds[0][0], rounds[0][1]))
+        shared[j] = round_challenge(transcript, rounds[j])
+        for st in states:
+            st.fold(shared[j])
+    if k == 0:
+        claim = ext.zeros(())
+        for a, st in zip(alpha, states):
+            wv, fv = st.values()
+            claim = ext.add(claim, ext.mul(a, ext.mul(wv, fv)))
+        begin(transcript, 0, _EXPR, claim)
+    values = np.stack([st.values()[1] for st in states])
+    transcript.append_ext(_LABEL_VALUES, values)
+    final = [OpeningClaim(s, np.concatenate([points[s], shared]), values[s])
+             for s in range(num_parts)]
+    opening = pcs.open(data, final, transcript, progress=progress)
+    return JointOpeningsProof(totals, tuple(part_proofs), SumcheckProof(rounds), values, opening)
+
+
+def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[PartClaim],
+                         proof: JointOpeningsProof, transcript: Transcript,
+                         check: str = "openings") -> None:
+    """Verify every claim on a commitment of parts (see :func:`prove_part_openings`).
+
+    Raises:
+        VerificationError: a malformed claim, another number of parts than the commitment's,
+            ``sum_s T_s`` differs from the claims' combination, a sumcheck fails, the final
+            ``sum_s alpha^s W_s F_s`` does not match, or the PCS rejects the opening.
+    """
+    from zkinfer.sumcheck.common import begin
+    from zkinfer.sumcheck.verifier import verify
+
+    claims = list(claims)
+    layout = commitment.layout
+    num_parts, m = len(layout.num_vars), layout.num_vars[0]
+    k = min(shared_vars(commitment), m)
+    _check_claims(claims, num_parts, m, check)
+    if len(proof.parts) != num_parts or proof.totals.shape != (num_parts, 2) \
+            or proof.values.shape != (num_parts, 2):
+        raise VerificationError(check, "wrong number of parts", expected=num_parts,
+                                got=len(proof.parts))
+    _absorb_parts(transcript, commitment.to_bytes(), claims)
+    g = _gamma_powers(transcript, len(claims))
+    total = ext.sum(ext.mul(g, np.stack([c.value for c in claims])), axis=0) if claims \
+        else ext.zeros(())
+    totals = ext.as_ext(proof.totals, "part sums")
+    if not np.array_equal(ext.sum(totals, axis=0), total):
+        raise VerificationError(check, "the parts' sums do not add up to the claims")
+    per = _part_weights(claims, g, num_parts)
+    points, reduced, digests = [], [], []
+    for s in range(num_parts):
+        child = transcript.fork()
+        child.append_int(_LABEL_PART, s)
+        pt, claim = verify(totals[s], m - k, _EXPR, proof.parts[s], child,
+                           check=f"{check} (part {s})")
+        points.append(pt)
+        reduced.append(claim)
+        digests.append(child.digest())
+    transcript.append_bytes(_LABEL_PARTS, b"".join(digests))
+    alpha = _alpha_powers(transcript, num_parts)
+    joint_claim = ext.sum(ext.mul(alpha, np.stack(reduced)), axis=0)
+    if k:
+        shared, final = verify(joint_claim, k, _EXPR, proof.joint, transcript, check=check)
+    else:
+        if proof.joint.round_polys.shape[0] != 0:
+            raise VerificationError(check, "wrong number of rounds", expected=0,
+                                    got=int(proof.joint.round_polys.shape[0]))
+        begin(transcript, 0, _EXPR, joint_claim)
+        shared, final = np.zeros((0, 2), dtype=np.uint64), joint_claim
+    values = ext.as_ext(proof.values, "opened values")
+    got = ext.zeros(())
+    full = [np.concatenate([points[s], shared]) for s in range(num_parts)]
+    for s in range(num_parts):
+        if per[s]:
+            e = _eq_many(np.stack([_part_point(m, o, pt) for o, pt, _ in per[s]]), full[s])
+            w = ext.sum(ext.mul(np.stack([a for _, _, a in per[s]]), e), axis=0)
+            got = ext.add(got, ext.mul(alpha[s], ext.mul(w, values[s])))
+    if not np.array_equal(got, final):
+        raise VerificationError(check, "final evaluation sum_s alpha^s W_s F_s does not match",
+                                expected=tuple(map(int, final)), got=tuple(map(int, got)))
+    transcript.append_ext(_LABEL_VALUES, values)
+    pcs.verify(commitment, [OpeningClaim(s, full[s], values[s]) for s in range(num_parts)],
+               proof.opening, transcript)

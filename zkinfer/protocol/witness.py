@@ -89,9 +89,10 @@ def _witness(circuit: Circuit, trace: dict[str, np.ndarray], plan: Mapping[str, 
         if name in top_of:
             _lower_limbs(circuit, top_of[name], tables, strict)
         tables[name] = linear_table(circuit, lin, tables)
-    for w, limbs in circuit.range_widths().items():
-        tables[circuit.range_mult_name(w)] = range_multiplicities(
-            [tables[x] for x in limbs], w, strict=strict)
+    for seg in range(circuit.num_segments):
+        for w, limbs in circuit.range_widths(seg).items():
+            tables[circuit.range_mult_name(w, seg)] = range_multiplicities(
+                [tables[x] for x in limbs], w, strict=strict)
     return {name: tables[name] for name in [*circuit.trace, *circuit.linear]}
 
 

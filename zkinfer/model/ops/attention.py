@@ -207,7 +207,7 @@ class _Attention(OpHome):
         scores = c.add_trace(f"{A}.scores", hnn, None)
         # scores[h, i, j] = sum_e q[i, h dh + e] k[j, h dh + e]
         bits = (("h", bH), ("i", bN), ("j", bN), ("e", bE))
-        c.relations.append(ContractRel(scores.name, ("h", "i", "j"), op.q, ("i", "h", "e"),
+        c.add_relation(ContractRel(scores.name, ("h", "i", "j"), op.q, ("i", "h", "e"),
                                        op.k, ("j", "h", "e"), "e", "h", bits))
         T = len(a.exp_table)
         cols = {}
@@ -248,18 +248,18 @@ class _Attention(OpHome):
             c.identity(nv, ident)
         c.identity(cols["max"].num_vars,
                    Identity.of(f"{S} one max per row", (1, [f"{S}.selsum"]), (-1, [ind2])))
-        c.relations.append(AxisSumRel(f"{S}.selsum", sel, 2))
-        c.relations.append(AxisSumRel(ssum, exp, 2))
+        c.add_relation(AxisSumRel(f"{S}.selsum", sel, 2))
+        c.add_relation(AxisSumRel(ssum, exp, 2))
         # exp = EXP[idx] (pair look-up, padded table rows are 0)
         table = np.zeros(1 << padded_bits((T,))[0], dtype=np.uint64)
         table[:T] = gl.encode_signed(np.asarray(a.exp_table, dtype=np.int64))
         c.tables[S] = table
         mult = f"{S}.lookup_mult"
         c.add_trace(mult, (table.shape[0],), None, padded_zero=False)
-        c.relations.append(TableRel(S, idx, exp, S, 0, mult))
+        c.add_relation(TableRel(S, idx, exp, S, 0, mult))
         # ctx.acc[i, h dh + e] = sum_j p[h, i, j] v[j, h dh + e]
         acc = c.add_trace(f"{A}.ctx.acc", (n, cfg.d_model), None)
-        c.relations.append(ContractRel(acc.name, ("i", "h", "e"), p, ("h", "i", "j"),
+        c.add_relation(ContractRel(acc.name, ("i", "h", "e"), p, ("h", "i", "j"),
                                        op.v, ("j", "h", "e"), "j", "h", bits))
         m = c.broadcast(f"{A}.ctx.m", a.ctx.m, acc.bits[1])
         requant.gadget(c, f"{A}.ctx", (n, cfg.d_model), [(1, [acc.name, m])], a.ctx, widths)

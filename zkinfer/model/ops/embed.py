@@ -69,8 +69,8 @@ class _Embed(OpHome):
         d = model.config.d_model
         for col in ("emb.tok", "emb.pos", "emb.x"):
             c.add_trace(col, (n, d), model.widths[col])
-        c.relations.append(OneHotRel("emb.tok", "tok_emb", "input"))
-        c.relations.append(OneHotRel("emb.pos", "pos_emb", "positions"))
+        c.add_relation(OneHotRel("emb.tok", "tok_emb", "input"))
+        c.add_relation(OneHotRel("emb.pos", "pos_emb", "positions"))
         x = c.trace["emb.x"]
         # x - tok - pos = 0
         c.identity(x.num_vars, Identity.of("emb.x = tok + pos", (1, ["emb.x"]),

@@ -201,8 +201,8 @@ class _LayerNorm(OpHome):
         for i in range(ny):
             c.add_trace(f"{P}.y{i}", vec, (L, False))
             c.add_trace(f"{P}.wa{i}", vec, (max(1, half_kv - L * i), False))
-        c.relations.append(AxisSumRel(f"{P}.sum", op.src, 1))
-        c.relations.append(AxisSumRel(f"{P}.csum", f"{P}.csq", 1))
+        c.add_relation(AxisSumRel(f"{P}.sum", op.src, 1))
+        c.add_relation(AxisSumRel(f"{P}.csum", f"{P}.csq", 1))
         ind1 = c.indicator(cols["sum"])
         ind2 = c.indicator(cols["c"])
         mean_b = c.view(f"{P}.mean", 1, d)

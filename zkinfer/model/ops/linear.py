@@ -138,7 +138,7 @@ class _Linear(OpHome):
         d_out = lin.rq.m.shape[0]
         acc = c.add_trace(f"{P}.acc", (n, d_out), widths[f"{P}.acc"])
         bias = c.broadcast(f"{P}.b", lin.b, acc.bits[1])
-        c.relations.append(MatmulRel(acc.name, op.src, f"{P}.w", bias))
+        c.add_relation(MatmulRel(acc.name, op.src, f"{P}.w", bias))
         terms = [(1, [acc.name, c.broadcast(f"{P}.m", lin.rq.m, acc.bits[1])])]
         if op.res is not None:
             terms.append((1, [op.res, c.broadcast(f"{P}.res_m", lin.res_m, acc.bits[1])]))

@@ -62,7 +62,7 @@ class _Pool(OpHome):
         d = c.trace[op.src].shape[1]
         s = c.add_trace("pool.sum", (d,), widths["pool.sum"])
         rem = c.add_trace("pool.rem", (d,), widths["pool.rem"])
-        c.relations.append(AxisSumRel("pool.sum", op.src, 0))
+        c.add_relation(AxisSumRel("pool.sum", op.src, 0))
         # the public output: its integer range is recorded before it becomes field elements
         c.broadcast("output", output, s.bits[0])
         # sum 2^P - mean n - rem = 0 (mean is the public output; all zero on the padding)

@@ -87,7 +87,7 @@ class _Table(OpHome):
         c.tables[op.name] = table
         mult = f"{op.name}.lookup_mult"
         c.add_trace(mult, (table.shape[0],), None, padded_zero=False)
-        c.relations.append(TableRel(op.name, op.src, out.name, op.name,
+        c.add_relation(TableRel(op.name, op.src, out.name, op.name,
                                     1 << (op.in_bits - 1), mult))
 
     def advice(self, op, model, n):
