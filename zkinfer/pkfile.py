@@ -1,31 +1,46 @@
 """The proving-key directory: :meth:`ProvingKey.save <zkinfer.proof.ProvingKey.save>` writes it,
 :meth:`ProvingKey.load <zkinfer.proof.ProvingKey.load>` maps it back without re-committing.
 
-Format (version 1): a directory holding
+The weight commitment of a proving key is made of parts (:class:`~zkinfer.commit.base.Parts`),
+one part per segment of the model (:func:`~zkinfer.protocol.model_circuit.weight_parts`): part
+``s`` holds the weight tables of segment ``s``, ``used[s]`` entries.
 
-=====================  =========================================================================
-file                   contents
-=====================  =========================================================================
-``zkinfer-pk.json``    the manifest: ``{"format": "zkinfer-proving-key", "version": 1, "pcs":
-                       scheme name, "vk_digest": hex, "weights": [weight matrix names]}``
-``vk.bin``             the verifying key (:meth:`VerifyingKey.to_bytes
-                       <zkinfer.proof.VerifyingKey.to_bytes>`): the public model, the PCS
-                       parameters and the weight commitment
-``commitment.bin``     the weight commitment's bytes (equal to the key's)
-``weights/NNN.npy``    the model's weight matrices (``int64``), in the order of
-                       :func:`~zkinfer.protocol.model_circuit.weight_matrices` (the names in the
-                       manifest); with the public model of ``vk.bin`` they are the integer model
-``vector.npy``         the committed vector ``F`` (``uint64``, ``2^n`` entries; the zero tail
-                       after the committed rows is left as a hole of a sparse file)
-``encoded.npy``        Ligero: the encoded matrix, ``(L, R)`` ``uint64`` (column ``j`` is row
-                       ``j``)
-``tree.npy``           Ligero: the Merkle tree, ``(2L - 1, 32)`` ``uint8``: the ``L`` leaves,
-                       then each level up to the root
-=====================  =========================================================================
+Format (version 2): a directory holding
+
+=========================  =====================================================================
+file                       contents
+=========================  =====================================================================
+``zkinfer-pk.json``        the manifest: ``{"format": "zkinfer-proving-key", "version": 2,
+                           "pcs": scheme name, "vk_digest": hex, "weights": [weight matrix
+                           names]}``
+``vk.bin``                 the verifying key (:meth:`VerifyingKey.to_bytes
+                           <zkinfer.proof.VerifyingKey.to_bytes>`): the public model, the PCS
+                           parameters and the weight commitment (which records the parts)
+``commitment.bin``         the weight commitment's bytes (equal to the key's)
+``weights/NNN.npy``        the model's weight matrices (``int64``), in the order of
+                           :func:`~zkinfer.protocol.model_circuit.weight_matrices` (the names in
+                           the manifest); with the public model of ``vk.bin`` they are the
+                           integer model
+``parts/NNN.rows.npy``     part ``NNN`` (``s``): Ligero: its committed rows ``M_s``,
+                           ``(R_s, C)`` ``uint64`` (its ``used[s]`` entries, then zeros to
+                           whole rows); ``TrivialPCS``: its vector, ``(used[s],)`` ``uint64``
+``parts/NNN.encoded.npy``  Ligero: part ``s``'s encoded rows, ``(L, R_s)`` ``uint64`` (column
+                           ``j`` of the encoding is row ``j``)
+``tree.npy``               Ligero: the Merkle tree over the joint leaves, ``(2L - 1, 32)``
+                           ``uint8``: the ``L`` leaves, then each level up to the root
+=========================  =====================================================================
+
+Version 1 (one plain commitment of all the weights: ``vector.npy``, ``encoded.npy``) is no
+longer read: such a directory is refused as of an unsupported version (set the key up again).
 
 Arrays are plain ``.npy`` files (never pickles). Loading checks each header (dtype, C order,
 shape and file size exactly as the verifying key and commitment imply) *before* it maps the
-file read-only (``np.load(mmap_mode="r")``), so nothing is copied into memory.
+file read-only (``np.load(mmap_mode="r")``), so nothing is copied into memory: the loaded
+prover data is a :class:`~zkinfer.commit.ligero.prover.LigeroPartsData` whose parts'
+rows and encoded matrices are those maps (the weight tables are views into the rows, the
+model's weights maps of ``weights/``); only the parts' column digests (``32 L`` bytes a part,
+recomputed by the check) live in the process's own memory. For ``TrivialPCS`` it is a
+:class:`~zkinfer.commit.trivial.TrivialPartsData` over the mapped vectors.
 
 Integrity (what :func:`load` guarantees)
 ----------------------------------------
@@ -34,26 +49,33 @@ Loading accepts the directory only if, in this order:
 1. the manifest has this format and version, ``vk.bin`` decodes strictly, its digest is the
    manifest's ``vk_digest`` and (when given) ``expected_digest``, and ``commitment.bin`` is the
    key's weight commitment, byte for byte;
-2. every level of ``tree.npy`` is the hash of the level below and its top is the commitment's
+2. the commitment is made of parts, exactly those of the public model's weights
+   (``weight_parts(model).shape``: their number and every ``used[s]``);
+3. every level of ``tree.npy`` is the hash of the level below and its top is the commitment's
    root (so the leaves are the committed ones, by collision resistance of SHA-256);
-3. every column of ``encoded.npy`` hashes to its leaf (so the encoded matrix is the committed
-   one);
-4. ``encoded.npy`` is the row encoding of ``vector.npy``'s committed rows, and the rest of the
-   vector is zero: checked at once with a private random combination ``gamma`` in
-   ``F_p2^R``, ``gamma^T E == Enc(gamma^T M)`` at all ``L`` positions (a wrong column passes
-   with probability at most ``1 / p^2 < 2^-127``), so the vector is the committed one;
-5. every weight matrix is the real part of its block of that vector (exact comparison).
+4. every part's encoded columns hash to digests ``d_sj = H(0x00 || column j of part s)``
+   whose combination ``H(0x02 || d_0j || ... || d_(S-1)j)`` is leaf ``j`` of the tree (so
+   every part's encoded matrix is the committed one);
+5. for every part, the entries of ``parts/NNN.rows.npy`` are canonical and zero from
+   ``used[s]`` on, and ``parts/NNN.encoded.npy`` is the row encoding of them: checked at once
+   with a private random combination ``gamma`` in ``F_p2^(R_s)``, ``gamma^T E_s ==
+   Enc(gamma^T M_s)`` at all ``L`` positions (a wrong column passes with probability at most
+   ``1 / p^2 < 2^-127``), so the rows are the committed ones;
+6. every weight matrix is the real part of its block in its part (exact comparison, through
+   ``weight_parts(model).views`` of the loaded data).
 
 So after a successful load the prover data is *exactly* what the verifying key commits to
-(except with probability ``2^-127``, or a SHA-256 collision) and the model's weights are the
-committed ones: a corrupted, truncated or swapped file raises :class:`ProvingKeyError`, naming
-the file, instead of giving proofs that fail to verify. The checks read every stored byte
-once: SHA-256 of the encoded matrix (about half of the time), one linear pass over it and the
-vector (Numba), the tree's ``L`` node hashes. For MiniLM (1.7 GB of files, 1.6 GB on disk)
-that is 3-6 s against 11-19 s for re-committing (:func:`zkinfer.prover.setup`, which also
-re-encodes every row), measured on the loaded 2-core reference machine; the pages then stay in
-the page cache. For ``TrivialPCS`` steps 2-4 are replaced by recomputing its commitment
-digest over the vector.
+(except with probability ``2^-127`` per part, or a SHA-256 collision) and the model's weights
+are the committed ones: a corrupted, truncated or swapped file raises
+:class:`ProvingKeyError`, naming the file, instead of giving proofs that fail to verify. (Step
+4 checks the parts' columns jointly; when it fails, the loader finds the part to name by step
+5's check of every part, then by comparing each part with ``weights/``.) The checks read every
+stored byte once: SHA-256 of the encoded matrices (most of the time), one linear pass over them
+and the rows (Numba), the tree's ``L`` node hashes and ``L`` leaf combinations. For MiniLM
+(six parts; 1.4 GB of files) that is MINILM_LOAD against MINILM_SETUP for re-committing
+(:func:`zkinfer.prover.setup`, which also re-encodes every row), measured on the 2-core
+reference machine; the pages then stay in the page cache. For ``TrivialPCS`` steps 3-5 are
+replaced by recomputing its commitment digest over the parts' vectors.
 """
 
 from __future__ import annotations
@@ -73,7 +95,7 @@ from zkinfer.errors import ProofFormatError
 __all__ = ["ProvingKeyError", "FORMAT", "VERSION", "save", "load"]
 
 FORMAT = "zkinfer-proving-key"
-VERSION = 1
+VERSION = 2
 MANIFEST = "zkinfer-pk.json"
 _MAX_MANIFEST = 1 << 20
 _MAX_VK = 1 << 28
@@ -89,6 +111,18 @@ class ProvingKeyError(ProofFormatError):
         super().__init__(line if len(line) < 300 else line[:296] + "...")
 
 
+def _rows_name(s: int) -> str:
+    return f"parts/{s:03d}.rows.npy"
+
+
+def _encoded_name(s: int) -> str:
+    return f"parts/{s:03d}.encoded.npy"
+
+
+def _weight_name(k: int) -> str:
+    return f"weights/{k:03d}.npy"
+
+
 # ---------------------------------------------------------------------------------------------
 # saving
 
@@ -97,6 +131,12 @@ def _weights_of(model) -> dict[str, np.ndarray]:
     from zkinfer.protocol.model_circuit import weight_matrices
 
     return weight_matrices(model)
+
+
+def _write(file: Path, array, dtype: str) -> None:
+    """``np.save`` without a copy when ``array`` is already contiguous of ``dtype`` (a memory
+    map is written from its pages)."""
+    np.save(file, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
 
 
 def save(pk, path, *, overwrite: bool = False) -> Path:
@@ -117,16 +157,20 @@ def save(pk, path, *, overwrite: bool = False) -> Path:
 
     Raises:
         ProvingKeyError: ``path`` exists (and ``overwrite`` is not set or it is not a proving
-            key), or the key's scheme cannot be saved.
+            key), or the key's prover data cannot be saved (not a commitment made of parts of
+            a known scheme, or its parts are closed).
         OSError: the file system refused.
     """
-    from zkinfer.commit.ligero.prover import LigeroProverData
-    from zkinfer.commit.trivial import TrivialProverData
+    from zkinfer.commit.ligero.prover import LigeroPartsData
+    from zkinfer.commit.trivial import TrivialPartsData
 
     path = Path(path)
     data = pk.weight_data
-    if not isinstance(data, (LigeroProverData, TrivialProverData)):
-        raise ProvingKeyError(f"cannot save prover data of type {type(data).__name__}")
+    if not isinstance(data, (LigeroPartsData, TrivialPartsData)):
+        raise ProvingKeyError(f"cannot save prover data of type {type(data).__name__} (a "
+                              "weight commitment made of parts is required)")
+    if any(piece.closed for piece in data.pieces):
+        raise ProvingKeyError("cannot save prover data whose parts are closed")
     if path.exists() and not (overwrite and (path / MANIFEST).is_file()):
         raise ProvingKeyError(f"{path} exists" + ("" if overwrite else
                                                   " (pass overwrite=True to replace a key)"))
@@ -135,30 +179,23 @@ def save(pk, path, *, overwrite: bool = False) -> Path:
     if tmp.exists():
         shutil.rmtree(tmp)
     (tmp / "weights").mkdir(parents=True)
+    (tmp / "parts").mkdir()
     try:
         manifest = {"format": FORMAT, "version": VERSION, "pcs": pk.pcs.name,
                     "vk_digest": pk.vk.digest.hex(), "weights": list(weights)}
         (tmp / "vk.bin").write_bytes(pk.vk.to_bytes())
         (tmp / "commitment.bin").write_bytes(pk.weight_commitment.to_bytes())
         for k, w in enumerate(weights.values()):
-            np.save(tmp / "weights" / f"{k:03d}.npy", np.ascontiguousarray(w, dtype="<i8"),
-                    allow_pickle=False)
-        used = data.layout.size
-        if isinstance(data, LigeroProverData):
-            com = data.commitment
-            used = com.rows << com.log_cols
-            np.save(tmp / "encoded.npy", np.ascontiguousarray(data.encoded, dtype="<u8"),
-                    allow_pickle=False)
-            np.save(tmp / "tree.npy", np.concatenate([np.asarray(x, dtype=np.uint8)
-                                                      for x in data.levels]),
-                    allow_pickle=False)
-        # the vector's zero tail (after the committed rows) stays a hole of a sparse file
-        out = np.lib.format.open_memmap(tmp / "vector.npy", mode="w+", dtype="<u8",
-                                        shape=(data.layout.size,))
-        for lo in range(0, used, _CHUNK):
-            out[lo: min(used, lo + _CHUNK)] = data.vector[lo: min(used, lo + _CHUNK)]
-        out.flush()
-        del out
+            _write(tmp / _weight_name(k), w, "<i8")
+        for s, piece in enumerate(data.pieces):
+            if isinstance(data, LigeroPartsData):
+                _write(tmp / _rows_name(s), piece.rows, "<u8")
+                _write(tmp / _encoded_name(s), piece.encoded, "<u8")
+            else:
+                _write(tmp / _rows_name(s), piece.values, "<u8")
+        if isinstance(data, LigeroPartsData):
+            _write(tmp / "tree.npy", np.concatenate([np.asarray(x, dtype=np.uint8)
+                                                     for x in data.levels]), "|u1")
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
         if path.exists():  # overwrite an existing key: move it aside first
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
@@ -320,61 +357,6 @@ def _random_ext(count: int) -> np.ndarray:
     return out
 
 
-def _check_ligero(data_dir: Path, pcs, com, vector: np.ndarray, progress) -> tuple:
-    """Steps 2-4 of the module docstring; returns ``(encoded, levels)``."""
-    from zkinfer.commit.ligero import _kernels as K
-    from zkinfer.commit.ligero import merkle
-    from zkinfer.commit.ligero import prover as LP
-
-    rows, cols, length = com.rows, 1 << com.log_cols, 1 << com.log_length
-    if com.log_blowup != pcs.params.log_blowup:
-        raise ProvingKeyError("commitment.bin: committed with another code rate than the key's")
-    tree = _open_array(data_dir, "tree.npy", "|u1", (2 * length - 1, merkle.DIGEST_BYTES))
-    encoded = _open_array(data_dir, "encoded.npy", "<u8", (length, rows))
-    # 2. every level is the hash of the one below, up to the committed root
-    levels, start = [], 0
-    for k in range(com.log_length + 1):
-        size = length >> k
-        levels.append(tree[start: start + size])
-        start += size
-    _report(progress, "checking the Merkle tree", 0, 1)
-    bad = merkle.check_levels(levels)
-    if bad is not None:
-        raise ProvingKeyError(f"tree.npy: Merkle level {bad} is not the hash of the level below")
-    if levels[-1][0].tobytes() != com.root:
-        raise ProvingKeyError("tree.npy: its root is not the commitment's root")
-    _report(progress, "checking the Merkle tree", 1, 1)
-    # 3. every column of the encoded matrix hashes to its leaf
-    step = max(1024, -(-length // 16))
-    for lo in range(0, length, step):
-        _report(progress, "hashing columns", lo, length)
-        hi = min(length, lo + step)
-        got = merkle.hash_columns(encoded[lo:hi])
-        if not np.array_equal(got, levels[0][lo:hi]):
-            j = lo + int(np.argmax(np.any(got != levels[0][lo:hi], axis=1)))
-            raise ProvingKeyError(f"encoded.npy: column {j} does not hash to its Merkle leaf")
-    _report(progress, "hashing columns", length, length)
-    # 4. E == Enc(M) and F = 0 after the committed rows, by one random combination
-    _report(progress, "checking the encoding", 0, 3)
-    tail = vector[rows * cols:]
-    for lo in range(0, tail.shape[0], _CHUNK):
-        if tail[lo: lo + _CHUNK].any():
-            raise ProvingKeyError("vector.npy: non-zero entries after the committed rows")
-    gamma = _random_ext(rows)
-    matrix = vector[: rows * cols].reshape(rows, cols)
-    u = np.empty((1, cols, 2), dtype=np.uint64)
-    K.combine_rows(matrix, gamma[None], u)  # gamma^T M
-    _report(progress, "checking the encoding", 1, 3)
-    combined = np.empty((1, length, 2), dtype=np.uint64)
-    K.rows_times_ext(encoded, np.ascontiguousarray(gamma[None]), combined)  # gamma^T E
-    _report(progress, "checking the encoding", 2, 3)
-    enc = LP.encode(np.ascontiguousarray(u[0].T), com.log_blowup)  # (L, 2): Enc(u0), Enc(u1)
-    if not np.array_equal(enc, combined[0]):
-        raise ProvingKeyError("vector.npy: its committed rows are not what encoded.npy encodes")
-    _report(progress, "checking the encoding", 3, 3)
-    return encoded, levels
-
-
 @functools.cache
 def _matches():
     """A Numba kernel: ``matches(w, block)`` is true iff ``block[i, j] == w[i, j] mod p`` for
@@ -402,6 +384,158 @@ def _report(progress, step: str, done: int, total: int) -> None:
         progress(f"loading the proving key: {step}", done, total)
 
 
+class _Key:
+    """What :func:`load` has opened: the split of the weights into parts, the weight arrays
+    (mapped) and their columns, by name."""
+
+    def __init__(self, split, columns: dict, weights: dict[str, np.ndarray]) -> None:
+        self.split = split
+        self.columns = columns
+        self.weights = weights
+        self.number = {name: k for k, name in enumerate(weights)}
+
+    def first_mismatch(self, tables: dict[str, np.ndarray]) -> str | None:
+        """The first weight (in commitment order) whose matrix is not the real part of its
+        table in ``tables``, or ``None``."""
+        for name, table in tables.items():
+            block = table.reshape(self.columns[name].padded_shape)
+            w = self.weights[name]
+            step = max(1, _CHUNK // max(1, w.shape[1]))
+            for lo in range(0, w.shape[0], step):
+                hi = min(w.shape[0], lo + step)
+                if not _matches()(np.asarray(w[lo:hi]), np.asarray(block[lo:hi])):
+                    return name
+        return None
+
+    def part_agrees(self, s: int, vector: np.ndarray) -> bool:
+        """Whether part ``s``'s vector holds the weights of ``weights/`` (diagnosis only)."""
+        return self.first_mismatch(self.split.part_views(s, vector)) is None
+
+
+def _whose(key: _Key, vectors, name, what: str) -> str:
+    """The message of a joint check that failed (a Merkle leaf, the trivial digest): the first
+    part whose vector disagrees with ``weights/`` is named, else every part."""
+    for s, vector in enumerate(vectors):
+        if not key.part_agrees(s, vector):
+            return (f"{name(s)}: not the committed part ({what}; this part is not the weights "
+                    f"of weights/, a part of another key?)")
+    return f"parts/*: not the committed parts ({what})"
+
+
+def _encodes(rows: np.ndarray, encoded: np.ndarray, log_blowup: int) -> bool:
+    """Step 5's random combination: ``gamma^T E == Enc(gamma^T M)`` for a fresh private
+    ``gamma``."""
+    from zkinfer.commit.ligero import _kernels as K
+    from zkinfer.commit.ligero import prover as LP
+
+    num_rows, cols = rows.shape
+    gamma = np.ascontiguousarray(_random_ext(num_rows)[None])
+    u = np.empty((1, cols, 2), dtype=np.uint64)
+    K.combine_rows(rows, gamma, u)  # gamma^T M
+    combined = np.empty((1, encoded.shape[0], 2), dtype=np.uint64)
+    K.rows_times_ext(encoded, gamma, combined)  # gamma^T E
+    enc = LP.encode(np.ascontiguousarray(u[0].T), log_blowup)  # (L, 2): Enc(u0), Enc(u1)
+    return np.array_equal(enc, combined[0])
+
+
+def _check_rows(s: int, rows: np.ndarray, used: int) -> None:
+    """Step 5's entry checks of part ``s``: canonical, and zero from ``used`` on."""
+    from zkinfer.field import goldilocks as gl
+
+    flat = rows.reshape(-1)
+    p = np.uint64(gl.P)
+    for lo in range(0, used, _CHUNK):
+        if (flat[lo: min(used, lo + _CHUNK)] >= p).any():
+            raise ProvingKeyError(f"{_rows_name(s)}: an entry is not a canonical field element")
+    if flat[used:].any():
+        raise ProvingKeyError(f"{_rows_name(s)}: non-zero entries after the part's {used} "
+                              "used entries")
+
+
+def _load_ligero(path: Path, pcs, com, key: _Key, progress):
+    """Steps 3-5 of the module docstring; returns the prover data."""
+    from zkinfer.commit.ligero import merkle
+    from zkinfer.commit.ligero.prover import LigeroPartData, LigeroPartsData
+
+    parts = com.parts
+    if com.log_blowup != pcs.params.log_blowup:
+        raise ProvingKeyError("commitment.bin: committed with another code rate than the key's")
+    cols, length = 1 << com.log_cols, 1 << com.log_length
+    part_rows = com.part_rows
+    rows = [_open_array(path, _rows_name(s), "<u8", (r, cols)) for s, r in enumerate(part_rows)]
+    encoded = [_open_array(path, _encoded_name(s), "<u8", (length, r))
+               for s, r in enumerate(part_rows)]
+    tree = _open_array(path, "tree.npy", "|u1", (2 * length - 1, merkle.DIGEST_BYTES))
+    # 3. every level is the hash of the one below, up to the committed root
+    levels, start = [], 0
+    for k in range(com.log_length + 1):
+        size = length >> k
+        levels.append(tree[start: start + size])
+        start += size
+    _report(progress, "checking the Merkle tree", 0, 1)
+    bad = merkle.check_levels(levels)
+    if bad is not None:
+        raise ProvingKeyError(f"tree.npy: Merkle level {bad} is not the hash of the level below")
+    if levels[-1][0].tobytes() != com.root:
+        raise ProvingKeyError("tree.npy: its root is not the commitment's root")
+    _report(progress, "checking the Merkle tree", 1, 1)
+    # 4. d_sj = H(0x00 || column j of part s); H(0x02 || d_0j || ... || d_(S-1)j) = leaf j
+    digests = [np.empty((length, merkle.DIGEST_BYTES), dtype=np.uint8) for _ in rows]
+    step = max(1024, -(-length // 16))
+    for lo in range(0, length, step):
+        _report(progress, "hashing columns", lo, length)
+        hi = min(length, lo + step)
+        for d, e in zip(digests, encoded):
+            d[lo:hi] = merkle.hash_columns(e[lo:hi])
+        got = merkle.combine_part_leaves([d[lo:hi] for d in digests])
+        if not np.array_equal(got, levels[0][lo:hi]):
+            j = lo + int(np.argmax(np.any(got != levels[0][lo:hi], axis=1)))
+            what = f"leaf {j} of tree.npy is not the combination of the parts' column {j}"
+            # name the part: one whose encoded matrix does not encode its rows, else one
+            # whose rows are not the weights
+            for s in range(parts.count):
+                if not _encodes(rows[s], encoded[s], com.log_blowup):
+                    raise ProvingKeyError(f"{_encoded_name(s)}: not the committed matrix "
+                                          f"({what})")
+            raise ProvingKeyError(_whose(key, [r.reshape(-1)[:u] for r, u in
+                                               zip(rows, parts.used)], _encoded_name, what))
+    _report(progress, "hashing columns", length, length)
+    # 5. canonical rows, zero from used[s] on, and E_s == Enc(M_s), by one random combination
+    for s in range(parts.count):
+        _report(progress, "checking the encoding", s, parts.count)
+        _check_rows(s, rows[s], parts.used[s])
+        if not _encodes(rows[s], encoded[s], com.log_blowup):
+            raise ProvingKeyError(f"{_rows_name(s)}: not the rows {_encoded_name(s)} encodes")
+    _report(progress, "checking the encoding", parts.count, parts.count)
+    pieces = [LigeroPartData(parts, s, com.log_blowup, com.log_cols, rows[s], digests[s],
+                             encoded[s], spill_file=None) for s in range(parts.count)]
+    return LigeroPartsData(parts, com, pieces, levels)
+
+
+def _load_trivial(path: Path, com, key: _Key, progress):
+    """The ``TrivialPCS`` checks (in place of steps 3-5): the commitment's digest over the
+    parts' vectors; returns the prover data."""
+    from zkinfer.commit.trivial import (
+        TrivialPartData,
+        TrivialPartsData,
+        _part_digest,
+        _parts_digest,
+    )
+
+    parts = com.parts
+    vectors = [_open_array(path, _rows_name(s), "<u8", (u,)) for s, u in enumerate(parts.used)]
+    digests = []
+    for s, v in enumerate(vectors):
+        _report(progress, "checking the commitment", s, parts.count)
+        digests.append(_part_digest(v))
+    if _parts_digest(parts, digests) != com.digest:
+        raise ProvingKeyError(_whose(key, vectors, _rows_name,
+                                     "the commitment's digest is not that of the parts"))
+    _report(progress, "checking the commitment", parts.count, parts.count)
+    return TrivialPartsData(parts, [TrivialPartData(parts, s, v, d) for s, (v, d) in
+                                    enumerate(zip(vectors, digests))], com)
+
+
 def load(path, *, expected_digest=None, progress=None):
     """Map a proving-key directory written by :func:`save` and check it against its key.
 
@@ -410,11 +544,17 @@ def load(path, *, expected_digest=None, progress=None):
         expected_digest: the verifying key's digest (``bytes`` or hex ``str``) the key must
             have, e.g. that of the ``vk.bin`` the verifier holds; ``None`` accepts the key the
             directory holds (still checked for integrity against it).
-        progress: an optional ``progress(stage, done, total)`` callable.
+        progress: an optional ``progress(stage, done, total)`` callable: the stages are
+            ``"loading the proving key: <step>"``, the steps ``checking the Merkle tree``,
+            ``hashing columns``, ``checking the encoding`` (parts) and ``checking the
+            weights`` (``TrivialPCS``: ``checking the commitment``, then the weights).
 
     Returns:
-        The :class:`~zkinfer.proof.ProvingKey`: its weight matrices, committed vector, encoded
-        matrix and Merkle tree are read-only ``np.memmap`` arrays of the files.
+        The :class:`~zkinfer.proof.ProvingKey`: its weight matrices, its parts' rows and
+        encoded matrices and its Merkle tree are read-only ``np.memmap`` arrays of the files
+        (its prover data a :class:`~zkinfer.commit.ligero.prover.LigeroPartsData` or
+        :class:`~zkinfer.commit.trivial.TrivialPartsData`, its weight tables views into the
+        parts).
 
     Raises:
         ProvingKeyError: the directory is not a proving key, of another version, malformed,
@@ -422,14 +562,15 @@ def load(path, *, expected_digest=None, progress=None):
         InvalidArgumentError: ``expected_digest`` is not 32 bytes or 64 hex digits.
     """
     from zkinfer.commit import pcs_from_params
-    from zkinfer.commit.trivial import TrivialCommitment, TrivialProverData, _digest
+    from zkinfer.commit.trivial import TrivialCommitment
     from zkinfer.model.intmodel import validate
     from zkinfer.proof import ProvingKey
-    from zkinfer.protocol.model_circuit import weight_columns, weight_matrices
+    from zkinfer.protocol.model_circuit import weight_columns, weight_matrices, weight_parts
 
     path = Path(path)
     if expected_digest is not None:
         _digest_argument(expected_digest)
+    # 1. manifest, verifying key, commitment
     manifest = _read_manifest(path)
     vk = _read_vk(path, manifest, expected_digest)
     com_file = path / "commitment.bin"
@@ -444,37 +585,33 @@ def load(path, *, expected_digest=None, progress=None):
     shapes = {name: np.shape(w) for name, w in weight_matrices(public).items()}
     if manifest["weights"] != list(shapes):
         raise ProvingKeyError(f"{MANIFEST}: the weight names are not the model's")
-    columns = weight_columns(public)
-    layout = com.layout
-    if list(columns) != list(shapes) or \
-            layout.num_vars != tuple(col.num_vars for col in columns.values()):
-        raise ProvingKeyError("commitment.bin: its layout is not that of the model's weights")
-    vector = _open_array(path, "vector.npy", "<u8", (layout.size,))
-    weights = {name: _open_array(path, f"weights/{k:03d}.npy", "<i8", shape)
+    # 2. the commitment's parts are those of the model's weights
+    split = weight_parts(public)
+    if com.parts is None:
+        raise ProvingKeyError("commitment.bin: a plain commitment, not one made of parts (a "
+                              "key of this format commits the weights one part per segment)")
+    if com.parts != split.shape:
+        raise ProvingKeyError(f"commitment.bin: parts {com.parts.count} of used "
+                              f"{list(com.parts.used)} and 2^{com.parts.num_vars} entries, the "
+                              f"model's weights make {split.shape.count} of "
+                              f"{list(split.shape.used)} and 2^{split.shape.num_vars}")
+    weights = {name: _open_array(path, _weight_name(k), "<i8", shape)
                for k, (name, shape) in enumerate(shapes.items())}
+    key = _Key(split, weight_columns(public), weights)
+    # 3-5. the parts are the committed ones
     if isinstance(com, TrivialCommitment):
-        _report(progress, "checking the commitment", 0, 1)
-        if _digest(layout, vector) != com.digest:
-            raise ProvingKeyError("vector.npy: not the vector the commitment commits to")
-        _report(progress, "checking the commitment", 1, 1)
-        data = TrivialProverData(layout, vector, com)
+        data = _load_trivial(path, com, key, progress)
     else:
-        from zkinfer.commit.ligero.prover import LigeroProverData
-
-        encoded, levels = _check_ligero(path, pcs, com, vector, progress)
-        data = LigeroProverData(layout, vector, com, encoded, levels)
-    # 5. every weight matrix is the real part of its block of the committed vector
-    views = {name: layout.block(vector, k) for k, name in enumerate(columns)}
-    for k, (name, col) in enumerate(columns.items()):
-        _report(progress, "checking the weights", k, len(views))
-        block = views[name].reshape(col.padded_shape)
-        w = weights[name]
-        step = max(1, _CHUNK // max(1, w.shape[1]))
-        for lo in range(0, w.shape[0], step):
-            hi = min(w.shape[0], lo + step)
-            if not _matches()(np.asarray(w[lo:hi]), np.asarray(block[lo:hi])):
-                raise ProvingKeyError(f"weights/{k:03d}.npy ({name}): not the committed weights")
-    _report(progress, "checking the weights", len(views), len(views))
+        data = _load_ligero(path, pcs, com, key, progress)
+    # 6. every weight matrix is the real part of its block in its part
+    views = split.views(data)
+    names = list(views)
+    for i, name in enumerate(names):
+        _report(progress, "checking the weights", i, len(names))
+        if key.first_mismatch({name: views[name]}) is not None:
+            raise ProvingKeyError(f"{_weight_name(key.number[name])} ({name}): not the committed "
+                                  "weights")
+    _report(progress, "checking the weights", len(names), len(names))
     model = _with_weights(public, weights)
     try:
         validate(model, complete=True)
