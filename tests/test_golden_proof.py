@@ -1,10 +1,12 @@
-"""The golden proof of format version 4 keeps verifying; older proofs are refused cleanly.
+"""The golden proof of format version 5 keeps verifying; older proofs and keys are refused
+cleanly.
 
 If this fails after a change to the circuit, the schedule or the encodings, the change broke
 proofs users already hold: bump ``zkinfer.proof.FORMAT_VERSION`` and add a new golden file
-(keep verifying the old one if the old version stays supported; proof versions 1 to 3 are not:
-``tests/golden/regenerate.py`` writes the file). Version 4 named the proof's parts; its content
-is that of version 3 (same transcript), and the verifying key's format did not change.
+(keep verifying the old one if the old version stays supported; proof versions 1 to 4 are not:
+``tests/golden/regenerate.py`` writes the file). Version 5 split the proof into segments (one
+per transformer block) and the commitments into parts; the verifying key's format went to 4 with
+it (its weight commitment has one part per segment).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 
 import zkinfer
 from zkinfer.errors import ProofFormatError, VerificationError
-from zkinfer.proof import FORMAT_VERSION
+from zkinfer.proof import FORMAT_VERSION, KEY_FORMAT_VERSION
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -28,32 +30,40 @@ def load(name: str):
             np.array(meta["output"]), (GOLDEN / f"{name}.proof").read_bytes(), meta)
 
 
-def test_golden_v4_verifies():
-    vk, ids, output, proof, meta = load("tiny_mlp_v4")
-    assert meta["format_version"] == FORMAT_VERSION
+def test_golden_v5_verifies():
+    vk, ids, output, proof, meta = load("tiny_mlp_v5")
+    assert meta["format_version"] == FORMAT_VERSION == 5
     assert zkinfer.verify(vk, ids, output, proof)
 
 
-def test_golden_v3_key_still_reads_and_v3_proof_is_refused_with_a_version_error():
-    # the key format did not change with proof version 4; the proof's framing did
-    old_vk, ids, output, old_proof, _ = load("tiny_mlp_v3")
-    vk, _, _, proof, _ = load("tiny_mlp_v4")
-    assert old_vk == vk
-    with pytest.raises(ProofFormatError, match="unsupported version 3"):
+def test_golden_v5_is_what_the_prover_makes_today():
+    # proofs are deterministic: the same model, key and input give the same bytes
+    vk, ids, _, proof, _ = load("tiny_mlp_v5")
+    new_vk, pk = zkinfer.setup(zkinfer.models.tiny_mlp())
+    assert new_vk.to_bytes() == vk
+    assert zkinfer.prove(pk, ids).to_bytes() == proof
+
+
+@pytest.mark.parametrize("old", ["tiny_mlp_v4", "tiny_mlp_v2"])
+def test_older_proofs_are_refused_with_a_version_error(old):
+    _, ids, output, old_proof, _ = load(old)
+    vk, _, _, _, _ = load("tiny_mlp_v5")
+    version = int(old[-1])
+    with pytest.raises(ProofFormatError, match=f"unsupported version {version}"):
         zkinfer.verify(vk, ids, output, old_proof)
 
 
-def test_golden_v4_rejects_another_output():
-    vk, ids, output, proof, _ = load("tiny_mlp_v4")
+@pytest.mark.parametrize("old", ["tiny_mlp_v4", "tiny_mlp_v2"])
+def test_older_keys_are_refused_with_a_version_error(old):
+    # key format 4: the weight commitment has one part per segment
+    assert KEY_FORMAT_VERSION == 4
+    old_vk, ids, output, _, _ = load(old)
+    _, _, _, proof, _ = load("tiny_mlp_v5")
+    with pytest.raises(ProofFormatError, match="version"):
+        zkinfer.verify(old_vk, ids, output, proof)
+
+
+def test_golden_v5_rejects_another_output():
+    vk, ids, output, proof, _ = load("tiny_mlp_v5")
     with pytest.raises(VerificationError, match="another output"):
         zkinfer.verify(vk, ids, output + 1, proof)
-
-
-@pytest.mark.parametrize("part", ["vk", "proof"])
-def test_golden_v2_refused_with_a_version_error(part):
-    # version 2 keys trusted their declared widths and proofs had no grinding: not accepted
-    vk, ids, output, proof, _ = load("tiny_mlp_v2")
-    new_vk, _, _, new_proof, _ = load("tiny_mlp_v4")
-    args = (vk, new_proof) if part == "vk" else (new_vk, proof)
-    with pytest.raises(ProofFormatError, match="version"):
-        zkinfer.verify(args[0], ids, output, args[1])

@@ -56,9 +56,9 @@ Prefix = str | tuple[str, ...]
 #: Sub-stages of a Ligero commitment and their share of its work (suffixes of the stage name).
 COMMIT_STEPS = (("building tables", 0.08), ("encoding rows", 0.67), ("hashing columns", 0.21),
                 ("Merkle tree", 0.04))
-#: Sub-stages of an opening (:func:`zkinfer.protocol.openings.prove_openings`, then the PCS).
-OPEN_STEPS = (("batching claims", 0.14), ("batching sumcheck", 0.74), ("combining rows", 0.10),
-              ("opening columns", 0.02))
+#: Sub-stages of an opening (:func:`zkinfer.protocol.openings.prove_part_openings`, then the
+#: PCS).
+OPEN_STEPS = (("batching sumcheck", 0.88), ("combining rows", 0.10), ("opening columns", 0.02))
 
 
 def prefixed(progress: Callback | None, prefix: str) -> Callback | None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from zkinfer._memory import release
 from zkinfer.errors import ModelError, ZkinferError
 from zkinfer.progress import COMMIT_STEPS, OPEN_STEPS, Listenable, Tracker, prefixed, resolve
 from zkinfer.proof import (
@@ -95,6 +96,7 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
             return {name: weight_table(matrices[name], columns[name]) for name in parts.names[s]}
 
         commitment, data = commit_segments(pcs, parts, segment_tables, progress=sub)
+        release()
         if sub is not None:
             sub("building tables", len(parts.names), len(parts.names))
         vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
@@ -254,6 +256,7 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
     # here on the committed columns are views into their parts (one copy)
     trace_com, trace_data = commit_segments(pk.pcs, segment_parts(circuit), witness,
                                             progress=sub)
+    release()  # the witness's own copies of the committed tables are gone
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
     ctx = prover_context(circuit, ids, transcript, tables=witness, weights=pk.weight_tables,
                          pcs=pk.pcs, trace=(trace_com, trace_data),

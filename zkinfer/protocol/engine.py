@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer._memory import release
 from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, Layout, Parts, ProverData
 from zkinfer.errors import VerificationError
@@ -327,24 +328,57 @@ class SegmentParts:
                 for n, v in self.part_views(s, data.part(s)).items()}
 
 
-def commit_segments(pcs: PCS, parts: SegmentParts, tables, *, spill=None, progress=None
+#: With ``spill="auto"``, a part of at least this many entries keeps its encoded matrix in a
+#: memory-mapped file (the opening reads only the queried columns back).
+SPILL_FROM = 1 << 21
+
+
+def spill_directory(spill, used: int):
+    """Where a part of ``used`` entries spills its encoded matrix: ``spill`` is ``"auto"`` (the
+    system's temporary directory for parts of at least :data:`SPILL_FROM` entries, else
+    memory), ``None``/``False`` (memory) or a directory."""
+    if spill is None or spill is False:
+        return None
+    if isinstance(spill, str) and spill == "auto":
+        import tempfile
+
+        return tempfile.gettempdir() if used >= SPILL_FROM else None
+    return spill
+
+
+def commit_segments(pcs: PCS, parts: SegmentParts, tables, *, spill="auto", progress=None
                     ) -> tuple[Commitment, ProverData]:
     """Commit every segment's columns as one part of one commitment (prover side).
 
     ``tables`` maps each column to its table, or is a callable ``segment -> {column: table}``
     (so a caller can build one segment's tables at a time). A mapping is updated in place:
     each committed column's table becomes a view into its committed part (one copy in memory).
-    ``spill`` is passed to :meth:`~zkinfer.commit.base.PCS.commit_part`.
+    ``spill``: see :func:`spill_directory` (the encoded matrices of large parts go to
+    memory-mapped files by default).
     """
     pieces = []
-    for s in range(len(parts.names)):
+    count = len(parts.names)
+    for s in range(count):
         own = tables(s) if callable(tables) else tables
-        piece = pcs.commit_part(parts.shape, s, parts.vector(s, own), spill=spill,
-                                progress=progress)
+        where = spill_directory(spill, parts.shape.used[s])
+        piece = pcs.commit_part(parts.shape, s, parts.vector(s, own), spill=where,
+                                progress=_part_progress(progress, s, count))
         if not callable(tables):
             tables.update(parts.part_views(s, piece.vector))
         pieces.append(piece)
     return pcs.join(parts.shape, pieces)
+
+
+def _part_progress(progress, index: int, count: int):
+    """Part ``index`` of ``count``'s sub-step reports as one monotone count over all parts:
+    ``(step, done, total)`` becomes ``(step, index total + done, count total)``."""
+    if progress is None:
+        return None
+
+    def report(step: str, done: int, total: int) -> None:
+        progress(step, index * total + done, count * total)
+
+    return report
 
 
 def segment_parts(circuit: Circuit, weights: bool = False) -> SegmentParts:
@@ -497,6 +531,7 @@ def prove_circuit(ctx: ProverContext) -> CircuitProof:
         segments.append(SegmentProof(tuple(steps["relations"]), tuple(steps["identities"]),
                                      steps["ranges"][0]))
         children.append(ctx.transcript)
+        release()  # the segment's tables are gone: give their memory back
     ctx.transcript = shared
     _join_segments(shared, children)
     openings = []
@@ -505,6 +540,7 @@ def prove_circuit(ctx: ProverContext) -> CircuitProof:
         if ctx.progress is not None:
             ctx.progress(item.label, done, total)
         openings.append(item.prove(ctx))
+        release()
         done += 1
     return CircuitProof(tuple(segments), *openings)
 

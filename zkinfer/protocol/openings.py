@@ -427,6 +427,11 @@ class _Product:
             SK.fold_ext_inplace(self.work, self.size, r[0], r[1])
         self.size //= 2
 
+    def compact(self) -> None:
+        """Keep only the live ``2 x size`` entries (folds in place leave the rest allocated)."""
+        if self.work is not None and self.work.shape[1] > self.size:
+            self.work = np.ascontiguousarray(self.work[:, : self.size])
+
     def values(self) -> tuple[U64, U64]:
         """``(W, F)`` once every variable is bound."""
         if self.work is None:
@@ -492,14 +497,16 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
     per = _part_weights(claims, g, num_parts)
     totals = np.zeros((num_parts, 2), dtype=np.uint64)
     part_proofs, points, states, digests = [], [], [], []
+    if progress is not None:
+        progress("batching sumcheck", 0, 2 * num_parts)
     for s in range(num_parts):
-        if progress is not None:
-            progress("batching parts", s, num_parts)
         f = data.part(s)
         w = np.zeros((f.shape[0], 2), dtype=np.uint64)
         for offset, point, a in per[s]:
             table = fast.eq_table(point)
             K.ext_axpy(w[offset: offset + table.shape[0]], a[0], a[1], table)
+        if progress is not None:
+            progress("batching sumcheck", 2 * s + 1, 2 * num_parts)
         st = _Product(w, f, m)
         child = transcript.fork()
         child.append_int(_LABEL_PART, s)
@@ -516,12 +523,13 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
             vals = st.round() if m else None
             totals[s] = ext.add(vals[0], vals[1]) if m else ext.mul(*st.values())
             begin(child, 0, _EXPR, totals[s])
+        st.compact()  # what the joint rounds need: 2^k entries per table
         part_proofs.append(SumcheckProof(rounds))
         points.append(pt)
         states.append(st)
         digests.append(child.digest())
-    if progress is not None:
-        progress("batching parts", num_parts, num_parts)
+        if progress is not None:
+            progress("batching sumcheck", 2 * s + 2, 2 * num_parts)
     transcript.append_bytes(_LABEL_PARTS, b"".join(digests))
     alpha = _alpha_powers(transcript, num_parts)
     rounds = np.empty((k, 3, 2), dtype=np.uint64)
