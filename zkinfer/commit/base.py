@@ -34,8 +34,10 @@ from ``used[s]`` to ``2^m`` are zero by definition. Its :attr:`Parts.layout` is
    of the other parts, is deterministic, and its result pickles, so parts can be committed in
    any order, in other processes, and shipped back. ``spill=directory`` keeps the bulky part of
    the result (Ligero: the encoded matrix) in a file of that directory, mapped read-only, so the
-   part holds in memory only its vector and a digest per column; the file is removed by
-   :meth:`PartData.close` or when the part is garbage collected.
+   part holds in memory only its vector and a digest per column (while it is being made, the
+   part's encoded matrix is still in memory once); the file is removed by
+   :meth:`PartData.close` or when the part is garbage collected. A spilled part pickles as a
+   reference to (a new name of) its file, for another process on the same host.
 2. ``commitment, data = pcs.join(parts, pieces)`` is cheap: it combines the parts' digests
    into the commitment (for Ligero, one Merkle tree whose leaf ``j`` covers column ``j`` of
    every part). ``pcs.commit_parts(parts, vectors)`` is both steps for all parts (``vectors``: a
@@ -46,7 +48,8 @@ from ``used[s]`` to ``2^m`` are zero by definition. Its :attr:`Parts.layout` is
    verifier calls ``pcs.verify`` as usual. The commitment records ``parts`` (its ``.parts``
    attribute; ``None`` for a plain batch), so the verifier knows every ``used[s]``. One proof
    opens any claims on any parts and costs as much as one of a plain commitment to the
-   concatenated data, up to the rounding of each part to whole rows.
+   concatenated data, up to the rounding of each part to whole rows (and, for parts smaller
+   than the rows a plain commitment of the whole would use, rows no longer than a part).
 
 Schemes implement :meth:`PCS.commit_part` and :meth:`PCS.join` (both abstract);
 :meth:`PCS.commit_parts` is the same for every scheme.
