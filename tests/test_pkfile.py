@@ -1,48 +1,88 @@
 """Proving-key directories: save/load round trip, memory mapping, and every corruption the loader
-must refuse (zkinfer/pkfile.py)."""
+must refuse (zkinfer/pkfile.py).
+
+Every test runs on Ligero and TrivialPCS keys of the tiny models; the weight commitment is made
+of parts, one per segment (two for each tiny model), so part files ``parts/000.*`` and
+``parts/001.*`` exist for both.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import mmap
 import shutil
 
 import numpy as np
 import pytest
 
 from zkinfer.commit import TrivialPCS
+from zkinfer.commit.ligero.prover import LigeroPartData, LigeroPartsData
+from zkinfer.commit.trivial import TrivialPartsData
 from zkinfer.errors import ProofFormatError, ZkinferError
-from zkinfer.models import tiny
+from zkinfer.models import tiny, tiny_mlp
 from zkinfer.pkfile import ProvingKeyError
-from zkinfer.proof import ProvingKey
+from zkinfer.proof import ProvingKey, VerifyingKey
 from zkinfer.prover import prove, prove_many, setup
 
 IDS = np.array([3, 1, 4, 1, 5], dtype=np.int64)
+MODELS = {"tiny": tiny, "tiny-mlp": tiny_mlp}
+KINDS = [("tiny", "ligero"), ("tiny", "trivial"), ("tiny-mlp", "ligero"),
+         ("tiny-mlp", "trivial")]
 
 
-@pytest.fixture(scope="module")
-def keys():
-    return setup(tiny())
+@functools.cache
+def _keys(model: str, scheme: str, seed: int = 0):
+    return setup(MODELS[model](seed), TrivialPCS() if scheme == "trivial" else None)
 
 
-@pytest.fixture(scope="module")
-def saved(keys, tmp_path_factory):
-    path = tmp_path_factory.mktemp("pk") / "tiny.pk"
-    keys[1].save(path)
-    return path
+class Saved:
+    """A key saved once per module: ``model``, ``scheme``, ``vk``, ``pk``, ``path`` and the
+    in-memory key's proof of ``IDS`` (``honest``, made on first use)."""
+
+    def __init__(self, model: str, scheme: str, path) -> None:
+        self.model, self.scheme, self.path = model, scheme, path
+        self.vk, self.pk = _keys(model, scheme)
+        self.pk.save(path)
+
+    @functools.cached_property
+    def honest(self) -> bytes:
+        """The in-memory key's proof of ``IDS``."""
+        return prove(self.pk, IDS).to_bytes()
+
+    @property
+    def kind(self) -> tuple[str, str]:
+        return self.model, self.scheme
+
+    @property
+    def ligero(self) -> bool:
+        return self.scheme == "ligero"
+
+    def other(self, tmp_path):
+        """The same model of seed 1, saved with the same scheme at ``tmp_path / "other"``."""
+        _keys(self.model, self.scheme, 1)[1].save(tmp_path / "other")
+        return tmp_path / "other"
 
 
-@pytest.fixture(scope="module")
-def honest(keys):
-    """The in-memory key's proof of ``IDS``."""
-    return prove(keys[1], IDS).to_bytes()
+@pytest.fixture(scope="module", params=KINDS, ids=["-".join(k) for k in KINDS])
+def saved(request, tmp_path_factory) -> Saved:
+    model, scheme = request.param
+    return Saved(model, scheme, tmp_path_factory.mktemp("pk") / f"{model}-{scheme}.pk")
 
 
 @pytest.fixture()
 def copy(saved, tmp_path):
     """A private copy of the saved key, to corrupt."""
     out = tmp_path / "pk"
-    shutil.copytree(saved, out)
+    shutil.copytree(saved.path, out)
     return out
+
+
+@pytest.fixture()
+def ligero(saved):
+    if not saved.ligero:
+        pytest.skip("Ligero files only")
+    return saved
 
 
 def _flip(path, offset_from_end: int | None = None, offset: int | None = None) -> None:
@@ -60,71 +100,149 @@ def _npy_data_offset(path) -> int:
         return f.tell()
 
 
-def _load_error(path, **kwargs) -> ProvingKeyError:
-    with pytest.raises(ProvingKeyError) as info:
+def _load_error(path, match: str | None = None, **kwargs) -> ProvingKeyError:
+    with pytest.raises(ProvingKeyError, match=match) as info:
         ProvingKey.load(path, **kwargs)
     message = str(info.value)
     assert "\n" not in message and len(message) < 300
     return info.value
 
 
+def _mapped(a) -> bool:
+    """Whether ``a`` is a read-only view of a memory-mapped file (not private memory)."""
+    if not isinstance(a, np.memmap) or a.flags.writeable:
+        return False
+    base = a
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base, mmap.mmap)
+
+
+def _write_key(path, vk: VerifyingKey) -> None:
+    """Replace the key's ``vk.bin``, ``commitment.bin`` and the manifest's digest by ``vk``'s."""
+    (path / "vk.bin").write_bytes(vk.to_bytes())
+    (path / "commitment.bin").write_bytes(vk.weight_commitment)
+    manifest = json.loads((path / "zkinfer-pk.json").read_text())
+    manifest["vk_digest"] = vk.digest.hex()
+    (path / "zkinfer-pk.json").write_text(json.dumps(manifest))
+
+
 # ---------------------------------------------------------------------------------------------
 # round trip
 
 
-def test_round_trip_gives_the_same_proof_bytes(keys, saved, honest):
-    vk, pk = keys
-    loaded = ProvingKey.load(saved, expected_digest=vk.digest)
-    assert loaded.vk.to_bytes() == vk.to_bytes()
-    assert prove(loaded, IDS).to_bytes() == honest
+def test_round_trip_gives_the_same_proof_bytes(saved):
+    loaded = ProvingKey.load(saved.path, expected_digest=saved.vk.digest)
+    assert loaded.vk.to_bytes() == saved.vk.to_bytes()
+    assert prove(loaded, IDS).to_bytes() == saved.honest
 
 
-def test_expected_digest_may_be_hex(keys, saved):
-    loaded = ProvingKey.load(saved, expected_digest=keys[0].digest.hex())
-    assert loaded.vk.digest == keys[0].digest
+def test_the_files_of_the_format(saved):
+    files = sorted(str(p.relative_to(saved.path)) for p in saved.path.rglob("*") if p.is_file())
+    parts = ["parts/000.encoded.npy", "parts/000.rows.npy", "parts/001.encoded.npy",
+             "parts/001.rows.npy"]
+    if not saved.ligero:
+        parts = [p for p in parts if "rows" in p]
+    weights = [f"weights/{k:03d}.npy" for k in range(len(json.loads(
+        (saved.path / "zkinfer-pk.json").read_text())["weights"]))]
+    assert files == sorted(["commitment.bin", "vk.bin", "zkinfer-pk.json", *parts, *weights,
+                            *(["tree.npy"] if saved.ligero else [])])
+    manifest = json.loads((saved.path / "zkinfer-pk.json").read_text())
+    assert manifest["version"] == 2 and manifest["pcs"] == saved.pk.pcs.name
+    com = saved.pk.weight_commitment
+    for s, used in enumerate(com.parts.used):
+        rows = np.load(saved.path / "parts" / f"{s:03d}.rows.npy")
+        if saved.ligero:
+            assert rows.shape == (com.part_rows[s], 1 << com.log_cols)
+            assert np.load(saved.path / "parts" / f"{s:03d}.encoded.npy").shape == (
+                1 << com.log_length, com.part_rows[s])
+        else:
+            assert rows.shape == (used,)
+        assert np.array_equal(rows.reshape(-1)[:used], saved.pk.weight_data.part(s))
 
 
-def test_loaded_arrays_are_read_only_memory_maps(saved):
-    pk = ProvingKey.load(saved)
+def test_expected_digest_may_be_hex(saved):
+    loaded = ProvingKey.load(saved.path, expected_digest=saved.vk.digest.hex())
+    assert loaded.vk.digest == saved.vk.digest
+
+
+def test_loaded_prover_data_is_made_of_mapped_parts(saved):
+    pk = ProvingKey.load(saved.path)
     data = pk.weight_data
-    arrays = [data.vector, data.encoded, data.levels[0], data.levels[-1], pk.model.tok_emb,
-              pk.model.layers[0].attn.q.w, *pk.weight_tables.values()]
-    for a in arrays:
-        assert isinstance(a, np.memmap)
-        assert not a.flags.writeable
+    arrays = [pk.model.tok_emb, *pk.weight_tables.values()]
+    if saved.ligero:
+        assert type(data) is LigeroPartsData
+        assert all(type(p) is LigeroPartData for p in data.pieces)
+        assert [p.spill_file for p in data.pieces] == [None] * len(data.pieces)
+        arrays += [data.levels[0], data.levels[-1]]
+        arrays += [a for p in data.pieces for a in (p.rows, p.encoded, p.vector)]
+    else:
+        assert type(data) is TrivialPartsData
+        arrays += [p.values for p in data.pieces]
+    assert data.parts == pk.weight_commitment.parts == saved.pk.weight_commitment.parts
+    assert all(_mapped(a) for a in arrays)
+    # the weight tables are views into the parts (no second copy)
+    for name, table in pk.weight_tables.items():
+        assert any(np.shares_memory(table, data.part(s)) for s in range(data.parts.count)), name
+        assert np.array_equal(table, saved.pk.weight_tables[name])
 
 
-def test_trivial_pcs_round_trip(tmp_path):
-    vk, pk = setup(tiny(), TrivialPCS())
-    pk.save(tmp_path / "pk")
-    loaded = ProvingKey.load(tmp_path / "pk", expected_digest=vk.digest)
-    assert isinstance(loaded.weight_data.vector, np.memmap)
-    assert prove(loaded, IDS).to_bytes() == prove(pk, IDS).to_bytes()
-    _flip(tmp_path / "pk" / "vector.npy", 3)
-    assert "vector.npy" in str(_load_error(tmp_path / "pk"))
+def test_closing_a_loaded_key_keeps_its_files(saved, tmp_path):
+    shutil.copytree(saved.path, tmp_path / "pk")
+    before = sorted(p.name for p in (tmp_path / "pk" / "parts").iterdir())
+    pk = ProvingKey.load(tmp_path / "pk")
+    pk.weight_data.close()
+    del pk
+    assert sorted(p.name for p in (tmp_path / "pk" / "parts").iterdir()) == before
+    ProvingKey.load(tmp_path / "pk", expected_digest=saved.vk.digest)
 
 
-def test_saving_a_loaded_key_writes_the_same_files(saved, tmp_path, keys):
-    ProvingKey.load(saved).save(tmp_path / "again")
-    files = sorted(p.relative_to(saved) for p in saved.rglob("*") if p.is_file())
+def test_saving_a_loaded_key_writes_the_same_files(saved, tmp_path):
+    ProvingKey.load(saved.path).save(tmp_path / "again")
+    files = sorted(p.relative_to(saved.path) for p in saved.path.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path / "again")
                            for p in (tmp_path / "again").rglob("*") if p.is_file())
     for f in files:
-        assert (saved / f).read_bytes() == (tmp_path / "again" / f).read_bytes(), f
-    ProvingKey.load(tmp_path / "again", expected_digest=keys[0].digest)
+        assert (saved.path / f).read_bytes() == (tmp_path / "again" / f).read_bytes(), f
+    ProvingKey.load(tmp_path / "again", expected_digest=saved.vk.digest)
 
 
-def test_save_refuses_an_existing_path_unless_overwriting_a_key(keys, saved, tmp_path):
+def test_save_refuses_an_existing_path_unless_overwriting_a_key(saved, tmp_path):
     with pytest.raises(ProvingKeyError, match="exists"):
-        keys[1].save(saved)
+        saved.pk.save(saved.path)
     other = tmp_path / "not-a-key"
     other.mkdir()
     with pytest.raises(ProvingKeyError, match="exists"):
-        keys[1].save(other, overwrite=True)
-    shutil.copytree(saved, tmp_path / "pk")
-    keys[1].save(tmp_path / "pk", overwrite=True)
-    ProvingKey.load(tmp_path / "pk", expected_digest=keys[0].digest)
+        saved.pk.save(other, overwrite=True)
+    shutil.copytree(saved.path, tmp_path / "pk")
+    saved.pk.save(tmp_path / "pk", overwrite=True)
+    ProvingKey.load(tmp_path / "pk", expected_digest=saved.vk.digest)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-key", "pk"]
+
+
+def test_save_refuses_prover_data_not_made_of_parts(saved, tmp_path):
+    import dataclasses
+
+    plain = saved.pk.pcs.commit([np.zeros(8, dtype=np.uint64)])[1]
+    with pytest.raises(ProvingKeyError, match="cannot save prover data of type .*ProverData "
+                                              r"\(a weight commitment made of parts"):
+        dataclasses.replace(saved.pk, weight_data=plain).save(tmp_path / "pk")
+    assert not (tmp_path / "pk").exists()
+
+
+def test_load_reports_progress(saved):
+    stages = []
+    ProvingKey.load(saved.path, progress=lambda s, d, t: stages.append((s, d, t)))
+    steps = list(dict.fromkeys(s.split(": ", 1)[1] for s, _, _ in stages))
+    assert all(s.startswith("loading the proving key: ") for s, _, _ in stages)
+    assert steps == (["checking the Merkle tree", "hashing columns", "checking the encoding",
+                      "checking the weights"] if saved.ligero
+                     else ["checking the commitment", "checking the weights"])
+    assert all(0 <= d <= t for _, d, t in stages)
+    last = {}
+    for s, d, t in stages:
+        last[s] = (d, t)
+    assert all(d == t for d, t in last.values())
 
 
 def test_error_is_a_proof_format_error():
@@ -133,14 +251,12 @@ def test_error_is_a_proof_format_error():
 
 
 # ---------------------------------------------------------------------------------------------
-# refusals
+# refusals: manifest, verifying key, commitment
 
 
 def test_wrong_expected_digest(saved):
-    _load_error(saved, expected_digest=b"\x00" * 32)
-    with pytest.raises(ProvingKeyError, match=r"verifying key digest [0-9a-f]{16}\.\.\. differs "
-                                              r"from the expected 0000000000000000\.\.\."):
-        ProvingKey.load(saved, expected_digest=b"\x00" * 32)
+    _load_error(saved.path, r"verifying key digest [0-9a-f]{16}\.\.\. differs from the expected "
+                            r"0000000000000000\.\.\.", expected_digest=b"\x00" * 32)
 
 
 def test_expected_digest_must_be_a_digest(saved):
@@ -149,197 +265,271 @@ def test_expected_digest_must_be_a_digest(saved):
     for bad in (5, "zz", b"\x00" * 31, "ab" * 31):
         with pytest.raises(InvalidArgumentError, match="expected_digest must be the verifying "
                                                        "key's 32-byte digest"):
-            ProvingKey.load(saved, expected_digest=bad)
+            ProvingKey.load(saved.path, expected_digest=bad)
 
 
 def test_not_a_proving_key(tmp_path):
-    with pytest.raises(ProvingKeyError, match="not a zkinfer proving key: .* is not a directory "
-                                              "with zkinfer-pk.json"):
-        ProvingKey.load(tmp_path)
+    _load_error(tmp_path, "not a zkinfer proving key: .* is not a directory with "
+                          "zkinfer-pk.json")
     (tmp_path / "file").write_bytes(b"hello")
-    with pytest.raises(ProvingKeyError, match="not a zkinfer proving key"):
-        ProvingKey.load(tmp_path / "file")
-    with pytest.raises(ProvingKeyError, match="not a zkinfer proving key"):
-        ProvingKey.load(tmp_path / "missing")
+    _load_error(tmp_path / "file", "not a zkinfer proving key")
+    _load_error(tmp_path / "missing", "not a zkinfer proving key")
 
 
 def test_manifest_of_another_format(copy):
     (copy / "zkinfer-pk.json").write_text(json.dumps({"format": "something-else"}))
-    with pytest.raises(ProvingKeyError, match="not a zkinfer proving key: zkinfer-pk.json does "
-                                              "not name the format 'zkinfer-proving-key'"):
-        ProvingKey.load(copy)
+    _load_error(copy, "not a zkinfer proving key: zkinfer-pk.json does not name the format "
+                      "'zkinfer-proving-key'")
 
 
 def test_manifest_not_json(copy):
     (copy / "zkinfer-pk.json").write_bytes(b"\x80{")
-    with pytest.raises(ProvingKeyError, match="zkinfer-pk.json: not JSON"):
-        ProvingKey.load(copy)
+    _load_error(copy, "zkinfer-pk.json: not JSON")
 
 
-def test_unknown_format_version(copy):
+@pytest.mark.parametrize("version", [1, 3])
+def test_other_format_versions_are_refused(copy, version):
+    """A version-1 directory (one plain commitment) is no longer read."""
     manifest = json.loads((copy / "zkinfer-pk.json").read_text())
-    manifest["version"] = 2
+    manifest["version"] = version
     (copy / "zkinfer-pk.json").write_text(json.dumps(manifest))
-    with pytest.raises(ProvingKeyError, match=r"unsupported proving-key format version 2 \(this "
-                                              r"zkinfer reads version 1\)"):
-        ProvingKey.load(copy)
+    _load_error(copy, rf"unsupported proving-key format version {version} \(this zkinfer reads "
+                      r"version 2\)")
+
+
+def test_a_version_1_directory_is_refused(copy):
+    """The files of version 1 as they were: ``vector.npy`` and ``encoded.npy``, no parts."""
+    manifest = json.loads((copy / "zkinfer-pk.json").read_text())
+    manifest["version"] = 1
+    (copy / "zkinfer-pk.json").write_text(json.dumps(manifest))
+    shutil.rmtree(copy / "parts")
+    np.save(copy / "vector.npy", np.zeros(8, dtype=np.uint64))
+    _load_error(copy, r"^unsupported proving-key format version 1 \(this zkinfer reads "
+                      r"version 2\)$")
 
 
 def test_manifest_with_extra_fields(copy):
     manifest = json.loads((copy / "zkinfer-pk.json").read_text())
     manifest["extra"] = 1
     (copy / "zkinfer-pk.json").write_text(json.dumps(manifest))
-    with pytest.raises(ProvingKeyError, match="zkinfer-pk.json: fields must be exactly"):
-        ProvingKey.load(copy)
-
-
-def test_truncated_array(copy):
-    path = copy / "encoded.npy"
-    path.write_bytes(path.read_bytes()[:-8])
-    with pytest.raises(ProvingKeyError, match=r"encoded.npy: truncated: \d+ bytes, expected \d+"):
-        ProvingKey.load(copy)
-
-
-def test_truncated_header(copy):
-    (copy / "tree.npy").write_bytes((copy / "tree.npy").read_bytes()[:20])
-    with pytest.raises(ProvingKeyError, match=r"tree.npy: not a valid .npy file"):
-        ProvingKey.load(copy)
-
-
-def test_trailing_bytes(copy):
-    with open(copy / "vector.npy", "ab") as f:
-        f.write(b"\x00" * 8)
-    with pytest.raises(ProvingKeyError, match="vector.npy: trailing bytes"):
-        ProvingKey.load(copy)
-
-
-def test_missing_array(copy):
-    (copy / "weights" / "001.npy").unlink()
-    with pytest.raises(ProvingKeyError, match="weights/001.npy: missing"):
-        ProvingKey.load(copy)
-
-
-def test_wrong_dtype_or_shape_or_pickle(copy, saved):
-    w = np.load(saved / "weights" / "000.npy")
-    np.save(copy / "weights" / "000.npy", w.astype(np.int32))
-    with pytest.raises(ProvingKeyError, match=r"weights/000.npy: dtype int32, expected int64"):
-        ProvingKey.load(copy)
-    np.save(copy / "weights" / "000.npy", w[:-1])
-    with pytest.raises(ProvingKeyError, match=r"weights/000.npy: shape \(\d+, \d+\), expected"):
-        ProvingKey.load(copy)
-    np.save(copy / "weights" / "000.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(ProvingKeyError, match=r"weights/000.npy: dtype object, expected int64"):
-        ProvingKey.load(copy)
-    np.save(copy / "weights" / "000.npy", np.asfortranarray(w))
-    with pytest.raises(ProvingKeyError, match=r"weights/000.npy: dtype int64 \(Fortran order\)"):
-        ProvingKey.load(copy)
-
-
-def test_flipped_byte_in_a_weight_array(copy):
-    path = copy / "weights" / "002.npy"
-    _flip(path, offset=_npy_data_offset(path) + 8 * 5)
-    with pytest.raises(ProvingKeyError,
-                       match=r"weights/002.npy \(layer0.attn.q.w\): not the committed weights"):
-        ProvingKey.load(copy)
-
-
-def test_flipped_byte_in_the_encoded_matrix(copy):
-    _flip(copy / "encoded.npy", 1000)
-    with pytest.raises(ProvingKeyError, match=r"encoded.npy: column \d+ does not hash to its "
-                                              r"Merkle leaf"):
-        ProvingKey.load(copy)
-
-
-def test_flipped_byte_in_the_tree(copy):
-    path = copy / "tree.npy"
-    _flip(path, offset=_npy_data_offset(path) + 7)  # a leaf
-    with pytest.raises(ProvingKeyError, match="tree.npy: Merkle level 1 is not the hash of the "
-                                              "level below"):
-        ProvingKey.load(copy)
-
-
-def test_flipped_byte_in_the_root(copy):
-    _flip(copy / "tree.npy", 1)
-    with pytest.raises(ProvingKeyError, match="tree.npy: Merkle level|tree.npy: its root"):
-        ProvingKey.load(copy)
-
-
-def test_flipped_byte_in_the_vector(copy, keys):
-    path = copy / "vector.npy"
-    _flip(path, offset=_npy_data_offset(path) + 8 * 100)
-    with pytest.raises(ProvingKeyError, match="vector.npy: its committed rows are not what "
-                                              "encoded.npy encodes"):
-        ProvingKey.load(copy)
-
-
-def test_non_zero_tail_of_the_vector(copy, keys):
-    com = keys[1].weight_commitment
-    if com.rows << com.log_cols == com.layout.size:
-        pytest.skip("no tail after the committed rows")
-    _flip(copy / "vector.npy", 8)
-    with pytest.raises(ProvingKeyError, match="vector.npy: non-zero entries after the committed "
-                                              "rows"):
-        ProvingKey.load(copy)
+    _load_error(copy, "zkinfer-pk.json: fields must be exactly")
 
 
 def test_flipped_byte_in_the_verifying_key(copy):
-    _flip(copy / "vk.bin", 20)  # inside the commitment's root
-    with pytest.raises(ProvingKeyError, match=r"^vk.bin: its digest [0-9a-f]{16}\.\.\. is not the "
-                                              r"manifest's vk_digest"):
-        ProvingKey.load(copy)
+    _flip(copy / "vk.bin", 20)  # inside the commitment's digest or root
+    _load_error(copy, r"^vk.bin: its digest [0-9a-f]{16}\.\.\. is not the manifest's vk_digest")
     _flip(copy / "vk.bin", 20)
     _flip(copy / "vk.bin", offset=2)  # the magic
-    with pytest.raises(ProvingKeyError, match=r"^vk.bin: "):
-        ProvingKey.load(copy)
+    _load_error(copy, r"^vk.bin: ")
 
 
-def test_verifying_key_and_manifest_both_swapped(copy, tmp_path, keys):
+def test_swapped_commitment(saved, copy, tmp_path):
+    other = saved.other(tmp_path)
+    shutil.copy(other / "commitment.bin", copy / "commitment.bin")
+    _load_error(copy, "commitment.bin: not the verifying key's weight commitment")
+
+
+def test_verifying_key_and_manifest_both_swapped(saved, copy, tmp_path):
     """Another model's key with a manifest that agrees: refused by expected_digest, and without
     it by the commitment check (the stored data is not what that key commits to)."""
-    other_vk, other_pk = setup(tiny(seed=1))
-    other_pk.save(tmp_path / "other")
+    other = saved.other(tmp_path)
     for name in ("vk.bin", "zkinfer-pk.json"):
-        shutil.copy(tmp_path / "other" / name, copy / name)
-    with pytest.raises(ProvingKeyError, match="differs from the expected"):
-        ProvingKey.load(copy, expected_digest=keys[0].digest)
-    with pytest.raises(ProvingKeyError, match="commitment.bin: not the verifying key's weight "
-                                              "commitment"):
-        ProvingKey.load(copy)
-    shutil.copy(tmp_path / "other" / "commitment.bin", copy / "commitment.bin")
-    with pytest.raises(ProvingKeyError, match="^tree.npy: "):
-        ProvingKey.load(copy)
+        shutil.copy(other / name, copy / name)
+    _load_error(copy, "differs from the expected", expected_digest=saved.vk.digest)
+    _load_error(copy, "commitment.bin: not the verifying key's weight commitment")
+    shutil.copy(other / "commitment.bin", copy / "commitment.bin")
+    _load_error(copy, "^tree.npy: its root is not the commitment's root" if saved.ligero
+                else r"^parts/\*: not the committed parts \(the commitment's digest")
 
 
-def test_swapped_commitment(copy, tmp_path):
-    setup(tiny(seed=1))[1].save(tmp_path / "other")
-    shutil.copy(tmp_path / "other" / "commitment.bin", copy / "commitment.bin")
-    with pytest.raises(ProvingKeyError, match="commitment.bin: not the verifying key's weight "
-                                              "commitment"):
-        ProvingKey.load(copy)
+def test_a_plain_commitment_is_refused(saved, copy):
+    """A key whose weight commitment is one plain batch (as in format 1) is not of this format."""
+    plain = saved.pk.pcs.commit([np.zeros(8, dtype=np.uint64)])[0]
+    _write_key(copy, VerifyingKey(saved.vk.model_bytes, saved.vk.pcs_params, plain.to_bytes()))
+    _load_error(copy, "^commitment.bin: a plain commitment, not one made of parts")
 
 
-def test_swapped_weights_and_vector(copy, tmp_path):
-    """Arrays of another model of the same shapes: the first one checked is named."""
-    setup(tiny(seed=1))[1].save(tmp_path / "other")
-    shutil.copy(tmp_path / "other" / "weights" / "003.npy", copy / "weights" / "003.npy")
-    with pytest.raises(ProvingKeyError, match=r"weights/003.npy \(.*\): not the committed"):
-        ProvingKey.load(copy)
-    shutil.copy(tmp_path / "other" / "vector.npy", copy / "vector.npy")
-    with pytest.raises(ProvingKeyError, match="vector.npy: its committed rows are not what "
-                                              "encoded.npy encodes"):
-        ProvingKey.load(copy)
+def test_a_commitment_of_other_parts_is_refused(saved, copy):
+    from zkinfer.commit import Parts
+
+    parts = saved.pk.weight_commitment.parts
+    other = Parts(parts.num_vars, (*parts.used[:-1], parts.used[-1] - 1))
+    com, _ = saved.pk.pcs.commit_parts(other, [np.zeros(u, dtype=np.uint64) for u in other.used])
+    _write_key(copy, VerifyingKey(saved.vk.model_bytes, saved.vk.pcs_params, com.to_bytes()))
+    _load_error(copy, r"^commitment.bin: parts 2 of used \[.*\] and 2\^\d+ entries, the model's "
+                      r"weights make 2 of")
+
+
+# ---------------------------------------------------------------------------------------------
+# refusals: array files
+
+
+def test_truncated_array(saved, copy):
+    name = "parts/000.encoded.npy" if saved.ligero else "parts/000.rows.npy"
+    (copy / name).write_bytes((copy / name).read_bytes()[:-8])
+    _load_error(copy, rf"^{name}: truncated: \d+ bytes, expected \d+")
+
+
+def test_truncated_header(ligero, copy):
+    (copy / "tree.npy").write_bytes((copy / "tree.npy").read_bytes()[:20])
+    _load_error(copy, r"^tree.npy: not a valid .npy file")
+
+
+def test_trailing_bytes(copy):
+    with open(copy / "parts" / "001.rows.npy", "ab") as f:
+        f.write(b"\x00" * 8)
+    _load_error(copy, "^parts/001.rows.npy: trailing bytes")
+
+
+@pytest.mark.parametrize("name", ["weights/001.npy", "parts/001.rows.npy",
+                                  "parts/000.encoded.npy", "tree.npy"])
+def test_missing_array(saved, copy, name):
+    if not saved.ligero and name in ("parts/000.encoded.npy", "tree.npy"):
+        pytest.skip("Ligero files only")
+    (copy / name).unlink()
+    _load_error(copy, f"^{name}: missing$")
+
+
+def test_wrong_dtype_or_shape_or_pickle(copy, saved):
+    w = np.load(saved.path / "weights" / "000.npy")
+    target = copy / "weights" / "000.npy"
+    np.save(target, w.astype(np.int32))
+    _load_error(copy, r"weights/000.npy: dtype int32, expected int64")
+    np.save(target, w[:-1])
+    _load_error(copy, r"weights/000.npy: shape \(\d+, \d+\), expected")
+    np.save(target, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    _load_error(copy, r"weights/000.npy: dtype object, expected int64")
+    np.save(target, np.asfortranarray(w))
+    _load_error(copy, r"weights/000.npy: dtype int64 \(Fortran order\)")
+    shutil.copy(saved.path / "weights" / "000.npy", target)
+    rows = np.load(saved.path / "parts" / "001.rows.npy")
+    np.save(copy / "parts" / "001.rows.npy", rows.view(np.int64))
+    _load_error(copy, r"^parts/001.rows.npy: dtype int64, expected uint64")
+
+
+@pytest.mark.parametrize("suffix", ["rows", "encoded"])
+def test_part_files_swapped_with_each_other(saved, copy, suffix):
+    if suffix == "encoded" and not saved.ligero:
+        pytest.skip("Ligero files only")
+    a, b = copy / "parts" / f"000.{suffix}.npy", copy / "parts" / f"001.{suffix}.npy"
+    a.rename(copy / "tmp.npy")
+    b.rename(a)
+    (copy / "tmp.npy").rename(b)
+    _load_error(copy, rf"^parts/000.{suffix}.npy: shape \(\d+,( \d+)?\), expected")
+
+
+# ---------------------------------------------------------------------------------------------
+# refusals: contents
+
+
+def test_flipped_byte_in_a_weight_array(saved, copy):
+    path = copy / "weights" / "002.npy"
+    _flip(path, offset=_npy_data_offset(path) + 8 * 5)
+    name = "layer0.attn.q.w" if saved.model == "tiny" else "layer0.ffn.up.w"
+    _load_error(copy, rf"^weights/002.npy \({name}\): not the committed weights$")
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_flipped_byte_in_a_parts_rows(saved, copy, part):
+    path = copy / "parts" / f"{part:03d}.rows.npy"
+    _flip(path, offset=_npy_data_offset(path) + 8 * 100)
+    _load_error(copy, rf"^parts/00{part}.rows.npy: not the rows parts/00{part}.encoded.npy "
+                      r"encodes$" if saved.ligero else
+                rf"^parts/00{part}.rows.npy: not the committed part \(the commitment's digest "
+                r"is not that of the parts; this part is not the weights of weights/")
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_flipped_byte_in_a_parts_encoded_matrix(ligero, copy, part):
+    _flip(copy / "parts" / f"{part:03d}.encoded.npy", 1000)
+    _load_error(copy, rf"^parts/00{part}.encoded.npy: not the committed matrix \(leaf \d+ of "
+                      r"tree.npy is not the combination of the parts' column \d+\)$")
+
+
+def test_flipped_byte_in_the_tree(ligero, copy):
+    path = copy / "tree.npy"
+    _flip(path, offset=_npy_data_offset(path) + 7)  # a leaf
+    _load_error(copy, "^tree.npy: Merkle level 1 is not the hash of the level below$")
+
+
+def test_flipped_byte_in_the_root(ligero, copy):
+    _flip(copy / "tree.npy", 1)
+    _load_error(copy, "^tree.npy: Merkle level|^tree.npy: its root")
+
+
+def test_a_leaf_and_its_parents_rehashed(ligero, copy):
+    """A tree made consistent again after a leaf changed: its root is not the commitment's."""
+    from zkinfer.commit.ligero import merkle
+
+    tree = np.load(copy / "tree.npy")
+    length = (tree.shape[0] + 1) // 2
+    leaves = tree[:length].copy()
+    leaves[3, 0] ^= 1
+    np.save(copy / "tree.npy", np.concatenate(merkle.build(leaves)))
+    _load_error(copy, "^tree.npy: its root is not the commitment's root$")
+
+
+def test_a_non_canonical_entry_in_a_parts_rows(ligero, copy):
+    """``p`` in place of a zero of the padding: the same field element, not the same bytes."""
+    from zkinfer.field import goldilocks as gl
+
+    path = copy / "parts" / "001.rows.npy"
+    rows = np.load(path)
+    flat = rows.reshape(-1)
+    flat[int(np.flatnonzero(flat == 0)[0])] = gl.P
+    np.save(path, rows)
+    _load_error(copy, "^parts/001.rows.npy: an entry is not a canonical field element$")
+
+
+def test_non_zero_entries_after_the_used_ones():
+    """Parts of the tiny models fill whole rows, so the check is tested on the helper."""
+    from zkinfer import pkfile
+
+    rows = np.zeros((3, 4), dtype=np.uint64)
+    rows[:2] = 7
+    pkfile._check_rows(1, rows, 8)
+    pkfile._check_rows(1, rows, 10)
+    rows[2, 3] = 1
+    with pytest.raises(ProvingKeyError, match=r"^parts/001.rows.npy: non-zero entries after the "
+                                              r"part's 10 used entries$"):
+        pkfile._check_rows(1, rows, 10)
+
+
+def test_parts_of_another_key(saved, copy, tmp_path):
+    """Part files of the same model with other weights (same shapes): each swap is named."""
+    other = saved.other(tmp_path)
+    rows, enc = "parts/001.rows.npy", "parts/001.encoded.npy"
+    shutil.copy(other / rows, copy / rows)
+    _load_error(copy, rf"^{rows}: not the rows {enc} encodes$" if saved.ligero
+                else rf"^{rows}: not the committed part")
+    if not saved.ligero:
+        return
+    shutil.copy(saved.path / rows, copy / rows)
+    shutil.copy(other / enc, copy / enc)
+    _load_error(copy, rf"^{enc}: not the committed matrix \(leaf")
+    # rows and encoded matrix agree with each other: named by the weights they hold
+    shutil.copy(other / rows, copy / rows)
+    _load_error(copy, rf"^{enc}: not the committed part \(leaf \d+ of tree.npy .*; this part is "
+                      "not the weights of weights/, a part of another key\\?\\)$")
+
+
+def test_weights_of_another_key(saved, copy, tmp_path):
+    other = saved.other(tmp_path)
+    shutil.copy(other / "weights" / "003.npy", copy / "weights" / "003.npy")
+    _load_error(copy, r"^weights/003.npy \(.*\): not the committed weights$")
 
 
 # ---------------------------------------------------------------------------------------------
 # prove_many
 
 
-def test_prove_many_gives_the_proofs_of_prove(keys, saved, honest):
-    vk, pk = keys
+def test_prove_many_gives_the_proofs_of_prove(saved):
+    if saved.kind != ("tiny", "ligero"):
+        pytest.skip("one key is enough")
     short = np.array([7, 8, 9], dtype=np.int64)
-    one_by_one = [honest, prove(pk, short).to_bytes()]
-    assert [p.to_bytes() for p in prove_many(pk, [IDS, short])] == one_by_one
-    loaded = ProvingKey.load(saved)
+    one_by_one = [saved.honest, prove(saved.pk, short).to_bytes()]
+    assert [p.to_bytes() for p in prove_many(saved.pk, [IDS, short])] == one_by_one
+    loaded = ProvingKey.load(saved.path)
     stages = []
     got = [p.to_bytes() for p in prove_many(loaded, iter([IDS, short]),
                                             progress=lambda s, d, t: stages.append(s))]
@@ -347,7 +537,7 @@ def test_prove_many_gives_the_proofs_of_prove(keys, saved, honest):
     assert stages[0] == "proof 1: integer forward" and stages[-1].startswith("proof 2: ")
 
 
-def test_prove_many_reports_the_batch(keys):
+def test_prove_many_reports_the_batch():
     class Recorder:
         def __init__(self):
             self.stages, self.fractions = [], []
@@ -360,7 +550,7 @@ def test_prove_many_reports_the_batch(keys):
 
     rec = Recorder()
     short = np.array([1, 2], dtype=np.int64)
-    proofs = list(prove_many(keys[1], [short, short], progress=rec))
+    proofs = list(prove_many(_keys("tiny", "ligero")[1], [short, short], progress=rec))
     assert len(proofs) == 2
     assert {s.split(":")[0] for s in rec.stages} == {"proof 1/2", "proof 2/2"}
     assert rec.fractions == sorted(rec.fractions) and rec.fractions[-1] == 1.0
