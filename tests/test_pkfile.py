@@ -2,7 +2,7 @@
 must refuse (zkinfer/pkfile.py).
 
 Every test runs on Ligero and TrivialPCS keys of the tiny models; the weight commitment is made
-of parts, one per segment (two for each tiny model), so part files ``parts/000.*`` and
+of parts, one per segment (at least two for each tiny model), so part files ``parts/000.*`` and
 ``parts/001.*`` exist for both.
 """
 
@@ -139,17 +139,16 @@ def test_round_trip_gives_the_same_proof_bytes(saved):
 
 def test_the_files_of_the_format(saved):
     files = sorted(str(p.relative_to(saved.path)) for p in saved.path.rglob("*") if p.is_file())
-    parts = ["parts/000.encoded.npy", "parts/000.rows.npy", "parts/001.encoded.npy",
-             "parts/001.rows.npy"]
-    if not saved.ligero:
-        parts = [p for p in parts if "rows" in p]
+    com = saved.pk.weight_commitment
+    assert com.parts.count >= 2
+    parts = [f"parts/{s:03d}.{what}.npy" for s in range(com.parts.count)
+             for what in (("rows", "encoded") if saved.ligero else ("rows",))]
     weights = [f"weights/{k:03d}.npy" for k in range(len(json.loads(
         (saved.path / "zkinfer-pk.json").read_text())["weights"]))]
     assert files == sorted(["commitment.bin", "vk.bin", "zkinfer-pk.json", *parts, *weights,
                             *(["tree.npy"] if saved.ligero else [])])
     manifest = json.loads((saved.path / "zkinfer-pk.json").read_text())
     assert manifest["version"] == 2 and manifest["pcs"] == saved.pk.pcs.name
-    com = saved.pk.weight_commitment
     for s, used in enumerate(com.parts.used):
         rows = np.load(saved.path / "parts" / f"{s:03d}.rows.npy")
         if saved.ligero:
@@ -205,6 +204,28 @@ def test_saving_a_loaded_key_writes_the_same_files(saved, tmp_path):
     for f in files:
         assert (saved.path / f).read_bytes() == (tmp_path / "again" / f).read_bytes(), f
     ProvingKey.load(tmp_path / "again", expected_digest=saved.vk.digest)
+
+
+def test_a_key_with_spilled_parts_saves_the_same_files(ligero, tmp_path):
+    """Setup spills the encoded matrices of large parts to mapped files (MiniLM's): saved from
+    those maps, the directory is the same."""
+    import dataclasses
+
+    from zkinfer.protocol.engine import commit_segments
+    from zkinfer.protocol.model_circuit import weight_parts
+
+    pk = ligero.pk
+    split = weight_parts(pk.model)
+    (tmp_path / "spill").mkdir()
+    com, data = commit_segments(pk.pcs, split, dict(pk.weight_tables), spill=tmp_path / "spill")
+    with data:
+        assert com.to_bytes() == pk.weight_commitment.to_bytes()
+        assert all(p.spill_file is not None for p in data.pieces)
+        spilled = dataclasses.replace(pk, weight_data=data, weight_tables=split.views(data))
+        spilled.save(tmp_path / "pk")
+    assert list((tmp_path / "spill").iterdir()) == []
+    for f in (p for p in ligero.path.rglob("*") if p.is_file()):
+        assert (tmp_path / "pk" / f.relative_to(ligero.path)).read_bytes() == f.read_bytes(), f
 
 
 def test_save_refuses_an_existing_path_unless_overwriting_a_key(saved, tmp_path):
@@ -356,8 +377,8 @@ def test_a_commitment_of_other_parts_is_refused(saved, copy):
     other = Parts(parts.num_vars, (*parts.used[:-1], parts.used[-1] - 1))
     com, _ = saved.pk.pcs.commit_parts(other, [np.zeros(u, dtype=np.uint64) for u in other.used])
     _write_key(copy, VerifyingKey(saved.vk.model_bytes, saved.vk.pcs_params, com.to_bytes()))
-    _load_error(copy, r"^commitment.bin: parts 2 of used \[.*\] and 2\^\d+ entries, the model's "
-                      r"weights make 2 of")
+    _load_error(copy, rf"^commitment.bin: parts {parts.count} of used \[.*\] and 2\^\d+ entries, "
+                      rf"the model's weights make {parts.count} of")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,6 +437,31 @@ def test_part_files_swapped_with_each_other(saved, copy, suffix):
     b.rename(a)
     (copy / "tmp.npy").rename(b)
     _load_error(copy, rf"^parts/000.{suffix}.npy: shape \(\d+,( \d+)?\), expected")
+
+
+@pytest.mark.parametrize("suffix", ["rows", "encoded"])
+def test_part_files_of_the_same_shape_swapped(saved, copy, suffix):
+    """Two parts of the same shape (two blocks of a model) swapped: refused by content."""
+    if suffix == "encoded" and not saved.ligero:
+        pytest.skip("Ligero files only")
+    shapes = [np.load(copy / "parts" / f"{s:03d}.{suffix}.npy", mmap_mode="r").shape
+              for s in range(saved.pk.weight_commitment.parts.count)]
+    pairs = [(a, b) for a in range(len(shapes)) for b in range(a + 1, len(shapes))
+             if shapes[a] == shapes[b]]
+    if not pairs:
+        pytest.skip("no two parts of the same shape")
+    a, b = pairs[0]
+    fa, fb = copy / "parts" / f"{a:03d}.{suffix}.npy", copy / "parts" / f"{b:03d}.{suffix}.npy"
+    fa.rename(copy / "tmp.npy")
+    fb.rename(fa)
+    (copy / "tmp.npy").rename(fb)
+    if suffix == "encoded":
+        _load_error(copy, rf"^parts/{a:03d}.encoded.npy: not the committed matrix \(leaf")
+    elif saved.ligero:
+        _load_error(copy, rf"^parts/{a:03d}.rows.npy: not the rows parts/{a:03d}.encoded.npy "
+                          r"encodes$")
+    else:
+        _load_error(copy, rf"^parts/{a:03d}.rows.npy: not the committed part \(")
 
 
 # ---------------------------------------------------------------------------------------------
