@@ -47,7 +47,7 @@ from zkinfer.models import random_transformer
 from zkinfer.proof import Proof, VerifyingKey
 from zkinfer.protocol.matmul import ProductStep
 from zkinfer.protocol.model_circuit import build_circuit
-from zkinfer.protocol.openings import OpeningsProof
+from zkinfer.protocol.openings import JointOpeningsProof
 from zkinfer.protocol.zerocheck import ZerocheckProof
 from zkinfer.testing import prove_trace
 
@@ -65,6 +65,8 @@ REJECTED = (VerificationError, ProofFormatError)
 #: The first sumcheck round of a relation whose claimed value is false.
 ROUND_0 = "round 0: s(0) + s(1) does not match the claim"
 RANGE_FAILED = "range: look-up fractions do not cancel"
+#: An opening whose claims' combination is not the sum of its part sums.
+PARTS_SUM = "the parts' sums do not add up to the claims"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,7 +404,8 @@ def test_weight_changed_after_setup_rejected(honest):
     _, cheat_pk = zkinfer.setup(cheat_model, TrivialPCS())
     pk = dataclasses.replace(honest.pk, model=cheat_model, weight_tables=cheat_pk.weight_tables)
     proof = _cheat(honest, dict(trace.items()), trace.output, pk=pk, strict=True)
-    _rejects(honest.vk, proof, "weights openings", ROUND_0, round=0)
+    # the honest part sums of the committed weights do not add up to the claims' combination
+    _rejects(honest.vk, proof, "weights openings", PARTS_SUM)
 
 
 def test_weight_changed_and_recommitted_rejected(honest):
@@ -413,7 +416,7 @@ def test_weight_changed_and_recommitted_rejected(honest):
     _, cheat_pk = zkinfer.setup(cheat_model, TrivialPCS())
     pk = dataclasses.replace(cheat_pk, vk=honest.vk)
     proof = _cheat(honest, dict(trace.items()), trace.output, pk=pk, strict=True)
-    _rejects(honest.vk, proof, "weights openings", ROUND_0, round=0)
+    _rejects(honest.vk, proof, "weights openings", PARTS_SUM)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,12 +433,15 @@ def _swap(proof: Proof, a: int, b: int) -> Proof:
     return ce.with_steps(proof, steps)
 
 
-# (all range checks are one step: swapping it with another step is the different-types case)
+# the first and the last step of a kind, exchanged (the first zero-check is segment 0's over
+# 2^6 entries, the last segment 1's over 2^7; each segment's range checks are one step, with
+# one value per limb column: segment 1's have 32, segment 0's 31)
 @pytest.mark.parametrize("kind, check, match", [
     (ProductStep, "embedding emb.tok", "wrong number of rounds (expected 5, got 4)"),
-    (ZerocheckProof, "identities (3 variables)", "wrong number of rounds (expected 3, got 7)"),
-    (OpeningsProof, "trace openings", "wrong number of rounds (expected 17, got 10)"),
-], ids=["ProductStep", "ZerocheckProof", "OpeningsProof"])
+    (ZerocheckProof, "identities (6 variables)", "wrong number of rounds (expected 6, got 7)"),
+    (RangeProof, "range", "one value per table and per column of shape (32, 2), expected (31, 2)"),
+    (JointOpeningsProof, "trace openings", PARTS_SUM),
+], ids=["ProductStep", "ZerocheckProof", "RangeProof", "JointOpeningsProof"])
 def test_swapped_round_messages_rejected(honest, kind, check, match):
     idx = _indices(honest.proof, kind)
     assert len(idx) >= 2
@@ -467,16 +473,17 @@ def other_proof(honest) -> Proof:
     return proof
 
 
-@pytest.mark.parametrize("kind, check, round", [
-    (ProductStep, "matmul layer1.ffn.down.acc", 0),
-    (ZerocheckProof, "identities (7 variables)", 1),
-    (RangeProof, "range tree 0 layer 1", 0),
-    (OpeningsProof, "weights openings", 0),
-], ids=["ProductStep", "ZerocheckProof", "RangeProof", "OpeningsProof"])
-def test_replayed_round_message_from_another_proof_rejected(honest, other_proof, kind, check, round):
+@pytest.mark.parametrize("kind, check, match, round", [
+    (ProductStep, "matmul layer1.ffn.down.acc", ROUND_0, 0),
+    (ZerocheckProof, "identities (7 variables)", "round 1: s(0) + s(1) does not match the claim", 1),
+    (RangeProof, "range tree 0 layer 1", ROUND_0, 0),
+    (JointOpeningsProof, "weights openings", PARTS_SUM, None),
+], ids=["ProductStep", "ZerocheckProof", "RangeProof", "JointOpeningsProof"])
+def test_replayed_round_message_from_another_proof_rejected(honest, other_proof, kind, check,
+                                                            match, round):
     k = _indices(honest.proof, kind)[-1]
     _rejects(honest.vk, ce.replace_step(honest.proof, k, ce.steps(other_proof)[k]), check,
-             f"round {round}: s(0) + s(1) does not match the claim", round=round)
+             match, round=round)
 
 
 def test_replayed_proof_of_another_input_rejected(honest, other_proof):
@@ -492,34 +499,43 @@ def test_replayed_trace_commitment_rejected(honest, other_proof):
              round=1)
 
 
-@pytest.mark.parametrize("part", ["relations", "identities"])
-def test_dropped_step_rejected(honest, part):
-    steps = getattr(honest.proof.body, part)
-    forged = dataclasses.replace(honest.proof, body=dataclasses.replace(
-        honest.proof.body, **{part: steps[:-1]}))
-    n = len(steps)
-    _rejects(honest.vk, forged, "proof", f"wrong number of {part} steps (expected {n}, got {n - 1})")
+def _with_segment_steps(proof: Proof, segment: int, part: str, steps: tuple) -> Proof:
+    """``proof`` with the ``part`` steps (relations or identities) of one segment replaced."""
+    segs = list(proof.body.segments)
+    segs[segment] = dataclasses.replace(segs[segment], **{part: steps})
+    return ce.with_segments(proof, segs)
 
 
+@pytest.mark.parametrize("segment", [0, 1])
 @pytest.mark.parametrize("part", ["relations", "identities"])
-def test_duplicated_step_rejected(honest, part):
-    steps = getattr(honest.proof.body, part)
-    forged = dataclasses.replace(honest.proof, body=dataclasses.replace(
-        honest.proof.body, **{part: steps + steps[-1:]}))
+def test_dropped_step_rejected(honest, part, segment):
+    steps = getattr(honest.proof.body.segments[segment], part)
+    forged = _with_segment_steps(honest.proof, segment, part, steps[:-1])
     n = len(steps)
-    _rejects(honest.vk, forged, "proof", f"wrong number of {part} steps (expected {n}, got {n + 1})")
+    _rejects(honest.vk, forged, "proof",
+             f"wrong number of {part} steps in segment {segment} (expected {n}, got {n - 1})")
+
+
+@pytest.mark.parametrize("segment", [0, 1])
+@pytest.mark.parametrize("part", ["relations", "identities"])
+def test_duplicated_step_rejected(honest, part, segment):
+    steps = getattr(honest.proof.body.segments[segment], part)
+    forged = _with_segment_steps(honest.proof, segment, part, steps + steps[-1:])
+    n = len(steps)
+    _rejects(honest.vk, forged, "proof",
+             f"wrong number of {part} steps in segment {segment} (expected {n}, got {n + 1})")
 
 
 # where a cut lands decides which bound of the decoder notices it first: the fixed-size
 # header, a fixed number of field elements, or a length prefix checked against the bytes left
 @pytest.mark.parametrize("keep, match", [
     (0.0, "proof: truncated: need 4 bytes, 0 left"),
-    (0.001, "proof: truncated: need 8 field elements"),
-    (0.01, "proof: truncated: need 72 field elements"),
-    (0.3, "proof: count 1048602 x 1 bytes exceeds the"),
-    (0.9, "proof: count 1048602 x 1 bytes exceeds the"),
-    (0.999999, "proof: count 8218 x 1 bytes exceeds the 8216 left"),
-    (-1, "proof: count 8218 x 1 bytes exceeds the 8217 left"),
+    (0.001, "proof: truncated: need 4 bytes, 1 left"),
+    (0.01, "proof: truncated: need 96 field elements"),
+    (0.3, "proof: count 1299578 x 1 bytes exceeds the"),  # the trace opening's PCS bytes
+    (0.9, "proof: count 1299578 x 1 bytes exceeds the"),
+    (0.999999, "proof: count 6682 x 1 bytes exceeds the 6680 left"),  # the weight opening's
+    (-1, "proof: count 6682 x 1 bytes exceeds the 6681 left"),
 ])
 def test_truncated_proof_rejected(honest, keep, match):
     data = honest.proof.to_bytes()
@@ -574,7 +590,7 @@ def _sample_positions(proof: Proof) -> list[int]:
     out = set()
     for name, a, b in _sections(proof):
         out.update({a, (a + b) // 2, b - 1})
-        if name.endswith("OpeningsProof"):
+        if name in ("trace_opening", "weight_opening"):
             out.update({a + (b - a) // 5, a + 4 * (b - a) // 5})
     return sorted(out)
 

@@ -25,6 +25,7 @@ from zkinfer.field import goldilocks as gl
 from zkinfer.models import tiny_mlp
 from zkinfer.protocol.matmul import ProductStep
 from zkinfer.protocol.model_circuit import build_circuit
+from zkinfer.protocol.openings import shared_vars
 from zkinfer.protocol.pairs import TableStep
 from zkinfer.security import (
     Soundness,
@@ -155,9 +156,20 @@ def test_floor_at_the_figure(default):
     _security_error(vk, proof, "the key's two PCS openings alone give", min_bits=openings_alone + 0.01)
 
 
-def with_relations(proof, relations):
-    """``proof`` with other relation steps."""
-    return dataclasses.replace(proof, body=dataclasses.replace(proof.body, relations=relations))
+def with_relation(proof, k: int, step):
+    """``proof`` with relation step ``k`` (of ``proof.body.relations``: segment by segment)
+    replaced."""
+    segments = list(proof.body.segments)
+    for s, seg in enumerate(segments):
+        if k < len(seg.relations):
+            segments[s] = dataclasses.replace(
+                seg, relations=seg.relations[:k] + (step,) + seg.relations[k + 1:])
+            break
+        k -= len(seg.relations)
+    else:  # pragma: no cover - a bug of the test
+        raise IndexError("no such relation step")
+    return dataclasses.replace(proof, body=dataclasses.replace(proof.body,
+                                                               segments=tuple(segments)))
 
 
 def test_floor_is_checked_before_the_transcript_is_replayed(default):
@@ -166,7 +178,7 @@ def test_floor_is_checked_before_the_transcript_is_replayed(default):
     k = next(i for i, s in enumerate(proof.body.relations) if isinstance(s, ProductStep))
     step = proof.body.relations[k]
     broken = dataclasses.replace(step, value=np.array([1, 2], dtype=np.uint64))
-    forged = with_relations(proof, proof.body.relations[:k] + (broken,) + proof.body.relations[k + 1:])
+    forged = with_relation(proof, k, broken)
     bits = soundness(vk, proof).interactive_bits
     _security_error(vk, forged, "the proof has", min_bits=bits + 0.001)
     # below the floor: the relation check fails (its claimed value is the forged one)
@@ -230,18 +242,38 @@ def test_circuit_terms_match_the_proof_shape(default):
     vk, proof = default
     circuit = build_circuit(vk.model(), IDS.shape[0], proof.output)
     terms = protocol_terms(circuit)
-    assert terms["sumchecks"] == _proof_sumcheck_units(proof)
+    # every sumcheck but the openings' is counted exactly; an opening of S parts of m variables
+    # is counted as S sumchecks of m rounds, while its parts share the last k (the PCS's
+    # column coordinates) in one joint sumcheck: 2 k (S - 1) units fewer in the proof
+    pcs = pcs_from_params(vk.pcs_params)
+    shared = 0
+    for com in (pcs.decode_commitment(proof.trace_commitment),
+                pcs.decode_commitment(vk.weight_commitment)):
+        k = min(shared_vars(com), com.parts.num_vars)
+        assert proof_parts(proof, com) == len(com.parts.used) == circuit.num_segments == 2
+        shared += 2 * k * (len(com.parts.used) - 1)
+    assert shared > 0
+    assert terms["sumchecks"] == _proof_sumcheck_units(proof) + shared
     assert set(terms) == {"points", "sumchecks", "lookups", "gkr", "batching"}
     assert all(v > 0 for v in terms.values())
-    # look-ups: M + T per table relation plus every range leaf, from the circuit's sizes
+    # look-ups: M + T per table relation plus every range leaf (each segment has its own range
+    # tables), from the circuit's sizes
     from zkinfer.protocol.circuit import TableRel
 
     tables = sum((1 << circuit.trace[r.src].num_vars) + circuit.tables[r.table].shape[0]
                  for r in circuit.relations if isinstance(r, TableRel))
-    widths = circuit.range_widths()
     leaves = sum((1 << w) + sum(1 << circuit.limb_cols[x].num_vars for x in limbs)
-                 for w, limbs in widths.items())
+                 for s in range(circuit.num_segments)
+                 for w, limbs in circuit.range_widths(s).items())
     assert terms["lookups"] == tables + leaves
+
+
+def proof_parts(proof, commitment) -> int:
+    """The number of parts the opening of ``commitment`` in ``proof`` proves."""
+    body = proof.body
+    step = body.trace_opening if commitment.to_bytes() == proof.trace_commitment \
+        else body.weight_opening
+    return len(step.parts)
 
 
 def test_a_proof_claiming_fewer_rounds_cannot_raise_the_figure(default):
@@ -251,14 +283,14 @@ def test_a_proof_claiming_fewer_rounds_cannot_raise_the_figure(default):
     step = proof.body.relations[k]
     short = SumcheckProof(step.proof.sumcheck.round_polys[:0])
     forged_step = dataclasses.replace(step, proof=dataclasses.replace(step.proof, sumcheck=short))
-    forged = with_relations(proof, proof.body.relations[:k] + (forged_step,) + proof.body.relations[k + 1:])
+    forged = with_relation(proof, k, forged_step)
     assert soundness(vk, forged) == honest
     with pytest.raises(VerificationError, match="wrong number of rounds"):
         zkinfer.verify(vk, IDS, proof.output, forged)
     # more rounds only lower it (and are rejected too)
     long = SumcheckProof(np.concatenate([step.proof.sumcheck.round_polys] * 40))
     padded = dataclasses.replace(step, proof=dataclasses.replace(step.proof, sumcheck=long))
-    forged = with_relations(proof, proof.body.relations[:k] + (padded,) + proof.body.relations[k + 1:])
+    forged = with_relation(proof, k, padded)
     assert soundness(vk, forged).interactive_bits <= honest.interactive_bits
 
 
@@ -268,7 +300,7 @@ def test_a_proof_claiming_a_smaller_lookup_cannot_raise_the_figure(default):
     step = proof.body.relations[k]
     fewer = dataclasses.replace(step.lookup.fractions, layers=step.lookup.fractions.layers[:1])
     forged_step = dataclasses.replace(step, lookup=dataclasses.replace(step.lookup, fractions=fewer))
-    forged = with_relations(proof, proof.body.relations[:k] + (forged_step,) + proof.body.relations[k + 1:])
+    forged = with_relation(proof, k, forged_step)
     assert soundness(vk, forged).interactive_bits == soundness(vk, proof).interactive_bits
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import types
 
 import numpy as np
 import pytest
@@ -37,7 +36,10 @@ from zkinfer.field import goldilocks as gl
 from zkinfer.model.config import TransformerConfig
 from zkinfer.models import random_transformer
 from zkinfer.proof import Proof, VerifyingKey, encode_public_model
-from zkinfer.protocol.model_circuit import build_circuit
+from zkinfer.protocol.circuit import Circuit
+from zkinfer.protocol.engine import commit_segments, segment_parts
+from zkinfer.protocol.model_circuit import build_circuit, witness_plan
+from zkinfer.protocol.witness import build_witness
 from zkinfer.security import protocol_terms, soundness
 
 MLP = TransformerConfig(n_layers=2, d_model=8, n_heads=1, d_ff=12, max_seq_len=8, vocab_size=32,
@@ -109,7 +111,8 @@ def test_key_naming_an_unknown_scheme_rejected(mlp):
 
 def _head(proof: Proof) -> int:
     """Where the first step starts in the proof's bytes."""
-    return next(start for name, start, _ in cs.spans(proof) if name.startswith("relation 0"))
+    return next(start for name, start, _ in cs.spans(proof)
+                if name.startswith("segment 0 relation 0 "))
 
 
 def _ids_end(proof: Proof) -> int:
@@ -158,7 +161,7 @@ def test_proof_truncated_inside_a_field_element_rejected(mlp):
     # the value of the last product step is one extension element (16 bytes): 8 of them are
     # left (a later step, so that the step count's own bound against the bytes left holds)
     start = max(start for name, start, _ in cs.spans(mlp.proof)
-                if name.startswith("relation") and name.endswith("ProductStep"))
+                if " relation " in name and name.endswith("ProductStep"))
     cut = mlp.proof.to_bytes()[: start + 1 + 8]
     _proof_rejected(mlp, cut, "proof: truncated: need 2 field elements, 8 bytes left")
 
@@ -353,6 +356,20 @@ def _extra_polys(h: cs.Honest) -> dict[str, list[np.ndarray]]:
             "largest-size": [np.arange(1 << big, dtype=np.uint64)]}
 
 
+def _trace_shape(h: cs.Honest):
+    """The parts of the trace commitment the circuit fixes."""
+    return segment_parts(build_circuit(h.model, IDS.shape[0], h.output)).shape
+
+
+#: forged trace commitments: ``name -> prove_committing`` arguments (on top of the trace)
+_FORGED_TRACE_COMMITMENTS = {
+    "unused-entry-last-part": lambda h: {"extra": _extra_polys(h)["one-entry"]},
+    "unused-entry-part-0": lambda h: {"extra": _extra_polys(h)["one-entry"], "part": 0},
+    "unused-largest-size": lambda h: {"extra": _extra_polys(h)["largest-size"]},
+    "parts-one-variable-larger": lambda h: {"num_vars": _trace_shape(h).num_vars + 1},
+}
+
+
 @pytest.mark.parametrize("size", ["one-entry", "largest-size"])
 def test_trace_commitment_with_an_unused_polynomial_rejected(mlp, size):
     forged = cs.prove_committing(mlp.pk, IDS, mlp.cols, mlp.output, extra=_extra_polys(mlp)[size])
@@ -360,19 +377,72 @@ def test_trace_commitment_with_an_unused_polynomial_rejected(mlp, size):
              "committed columns do not match the circuit")
 
 
-def test_trace_commitment_with_an_unused_polynomial_accepted_without_the_layout_check(mlp, monkeypatch):
+@pytest.mark.parametrize("part", [0, 1])
+def test_trace_commitment_whose_parts_have_another_used_rejected(mlp, part):
+    # one entry more in one part: the same number of parts and of variables, every column at
+    # its offset; only that part's used differs from the circuit's
+    forged = cs.prove_committing(mlp.pk, IDS, mlp.cols, mlp.output, part=part,
+                                 extra=_extra_polys(mlp)["one-entry"])
+    want = _trace_shape(mlp)
+    got = TrivialPCS().decode_commitment(forged.trace_commitment).parts
+    assert got.num_vars == want.num_vars and len(got.used) == len(want.used) == 2
+    assert [g - w for g, w in zip(got.used, want.used)] == [int(s == part) for s in range(2)]
+    rejected(mlp.vk, IDS, mlp.output, forged, "trace commitment",
+             "committed columns do not match the circuit")
+
+
+def test_trace_commitment_whose_parts_have_another_size_rejected(mlp):
+    # the same used entries in parts of one more variable (zeros beyond)
+    forged = cs.prove_committing(mlp.pk, IDS, mlp.cols, mlp.output,
+                                 **_FORGED_TRACE_COMMITMENTS["parts-one-variable-larger"](mlp))
+    want = _trace_shape(mlp)
+    got = TrivialPCS().decode_commitment(forged.trace_commitment).parts
+    assert (got.num_vars, got.used) == (want.num_vars + 1, want.used)
+    rejected(mlp.vk, IDS, mlp.output, forged, "trace commitment",
+             "committed columns do not match the circuit")
+
+
+def test_trace_commitment_of_one_part_rejected(mlp):
+    # every segment's columns in one part (a plain layout of the same columns, one segment):
+    # claims on segment 1's columns would address part 0
+    circuit = build_circuit(mlp.model, IDS.shape[0], mlp.output)
+    one = Circuit(trace=circuit.trace, num_segments=1)
+    parts = segment_parts(one)
+    assert len(parts.shape.used) == 1 and len(_trace_shape(mlp).used) == 2
+    pcs = TrivialPCS()
+    tables = build_witness(circuit, mlp.cols, witness_plan(mlp.model, IDS.shape[0]))
+    commitment, _ = commit_segments(pcs, parts, tables)
+    forged = cs.relabel(mlp.proof, trace_commitment=commitment.to_bytes())
+    rejected(mlp.vk, IDS, mlp.output, forged, "trace commitment",
+             "committed columns do not match the circuit")
+
+
+@pytest.mark.parametrize("forgery", sorted(set(_FORGED_TRACE_COMMITMENTS) - {"unused-largest-size"}))
+def test_trace_commitment_of_another_shape_accepted_without_the_layout_check(mlp, monkeypatch,
+                                                                            forgery):
     """The control: every message after the commitment is consistent with it, so only the
     layout check stands between this proof and acceptance (a prover could hide anything in
-    the unused polynomial, and the commitment is no longer the circuit's)."""
-    forged = cs.prove_committing(mlp.pk, IDS, mlp.cols, mlp.output, extra=_extra_polys(mlp)["one-entry"])
+    the unused entries, and the commitment is no longer the circuit's)."""
+    forged = cs.prove_committing(mlp.pk, IDS, mlp.cols, mlp.output,
+                                 **_FORGED_TRACE_COMMITMENTS[forgery](mlp))
     monkeypatch.setattr(verifier_mod, "_check_layout", lambda commitment, cols, what: None)
     assert zkinfer.verify(mlp.vk, IDS, mlp.output, forged, allow_insecure=True)
 
 
-def test_weight_commitment_with_an_unused_polynomial_rejected(mlp):
-    vk, pk = cs.setup_committing(mlp.model, TrivialPCS(), extra=[np.ones(2, dtype=np.uint64)])
+@pytest.mark.parametrize("part", [0, 1])
+def test_weight_commitment_with_an_unused_polynomial_rejected(mlp, part):
+    vk, pk = cs.setup_committing(mlp.model, TrivialPCS(), extra=[np.ones(2, dtype=np.uint64)],
+                                 part=part)
     proof = zkinfer.prove(pk, IDS)
     rejected(vk, IDS, proof.output, proof, "weight commitment", "committed columns do not match the circuit")
+
+
+def test_weight_commitment_with_an_unused_polynomial_accepted_without_the_layout_check(
+        mlp, monkeypatch):
+    vk, pk = cs.setup_committing(mlp.model, TrivialPCS(), extra=[np.ones(2, dtype=np.uint64)])
+    proof = zkinfer.prove(pk, IDS)
+    monkeypatch.setattr(verifier_mod, "_check_layout", lambda commitment, cols, what: None)
+    assert zkinfer.verify(vk, IDS, proof.output, proof, allow_insecure=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,7 +453,10 @@ def test_soundness_of_an_unknown_relation_refused():
     class Foreign:
         pass
 
-    circuit = types.SimpleNamespace(relations=[Foreign()], identities={}, trace={}, weights={})
+    # in the last of two segments: every segment's relations are bounded
+    circuit = Circuit(num_segments=2)
+    circuit.segment = 1
+    circuit.add_relation(Foreign())
     with pytest.raises(VerificationError, match="cannot bound the soundness of a Foreign relation") as err:
         protocol_terms(circuit)
     assert err.value.check == "security"

@@ -15,13 +15,18 @@ passes every check except the one under test:
   edited before the witness is built (its own public table or multipliers; advice values the
   prover chooses, :func:`advice`), and chosen columns may be committed with non-zero padding;
 - :class:`Lies`: within the block, chosen sumchecks of the prover (a relation's product, a
-  zero-check group, a batched opening) prove a *claimed* value instead of the true sum; each
-  round is kept consistent with the running claim, so only the final check can notice
-  (:func:`reference_sumcheck`). ``adaptive=True`` instead picks the last round polynomial after
-  predicting its challenge: accepted exactly when round polynomials are not absorbed;
+  zero-check group, the opening of a commitment of parts) prove a *claimed* value instead of
+  the true sum; each round is kept consistent with the running claim, so only the final check
+  can notice (:func:`reference_sumcheck`; for an opening :func:`lying_part`: the part sums
+  add up to the claimed combination, one part's sum carries the lie through its sumcheck and
+  the joint one, in the library's own opening prover). ``adaptive=True`` instead picks the
+  last round polynomial after predicting its challenge: accepted exactly when round
+  polynomials are not absorbed;
 - :func:`lookup_sees`: the LogUp of one table relation is run on other output values than the
   committed column (the look-up is honest, the committed column is not);
-- :func:`steps`, :func:`with_steps`, :func:`replace_step`: a proof's steps in schedule order;
+- :func:`steps`, :func:`with_steps`, :func:`replace_step`: a proof's steps in schedule order
+  (segment by segment; :func:`step_index` names them, :func:`shape` counts them per segment),
+  :func:`with_segments`: a proof with other segments;
 - :func:`verify_with`: the verifier's own steps (:func:`zkinfer.verify`) with its circuit
   edited, to test how it treats a relation it does not know;
 - :func:`broken_identities`, :func:`out_of_range`: which identities and range checks a forged
@@ -51,6 +56,7 @@ from zkinfer.model.intmodel import (
 )
 from zkinfer.model.ops import home
 from zkinfer.models import random_transformer
+from zkinfer.poly import multilinear as ml
 from zkinfer.poly.univariate import interpolate_at
 from zkinfer.proof import Proof, ProvingKey, VerifyingKey, statement_transcript
 from zkinfer.protocol import engine
@@ -78,14 +84,20 @@ __all__ = [
     "forged_witness",
     "prove_forged",
     "reference_sumcheck",
+    "claimed_total",
+    "lying_part",
+    "prove_part_openings",
     "Lies",
     "lookup_sees",
     "verify_with",
     "recount_lookups",
+    "step_names",
     "step_index",
     "steps",
+    "shape",
     "with_steps",
     "replace_step",
+    "with_segments",
     "broken_identities",
     "out_of_range",
 ]
@@ -105,10 +117,13 @@ OTHER_IDS = np.array([2, 7, 1], dtype=np.int64)
 #: ``kind -> (config, seed, ids)``. ``mlp``: two residual MLP blocks; ``transformer``: one
 #: pre-norm block with two heads (LayerNorms, attention, softmax); ``wide``: the same with a
 #: width of 6 (a LayerNorm mean whose remainder bound ``d - 1`` is not a power of two minus one)
-#: and three heads (an exponent table of 55 rows, padded to 64), on ids that reach both.
+#: and three heads (an exponent table of 55 rows, padded to 64), on ids that reach both;
+#: ``deep``: four residual MLP blocks (four segments, the middle two of the same shape).
 CONFIGS = {
     "mlp": (TransformerConfig(n_layers=2, d_model=4, n_heads=1, d_ff=8, max_seq_len=4,
                               vocab_size=16, block="mlp"), 5, IDS),
+    "deep": (TransformerConfig(n_layers=4, d_model=4, n_heads=1, d_ff=8, max_seq_len=4,
+                               vocab_size=16, block="mlp"), 5, IDS),
     "transformer": (TransformerConfig(n_layers=1, d_model=4, n_heads=2, d_ff=8, max_seq_len=4,
                                       vocab_size=16, norm="pre"), 5, IDS),
     "wide": (TransformerConfig(n_layers=1, d_model=6, n_heads=3, d_ff=8, max_seq_len=4,
@@ -368,9 +383,8 @@ def prove_forged(pk: ProvingKey, ids: npt.ArrayLike, columns: Mapping[str, np.nd
     circuit, witness = forged_witness(pk, ids, columns, output, edit_circuit=edit_circuit,
                                       advice=advice, padding=padding, strict=strict)
     transcript = statement_transcript(pk.vk, ids, output)
-    trace_com, trace_data = pk.pcs.commit([witness[name] for name in circuit.trace])
-    for k, name in enumerate(circuit.trace):
-        witness[name] = trace_data.layout.block(trace_data.vector, k)
+    # one part per segment; the committed columns become views into their parts
+    trace_com, trace_data = engine.commit_segments(pk.pcs, engine.segment_parts(circuit), witness)
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
     seen = ids if prover_ids is None else np.asarray(prover_ids, dtype=np.int64)
     ctx = engine.prover_context(circuit, seen, transcript, tables=witness,
@@ -470,6 +484,127 @@ def reference_sumcheck(tables: Sequence[npt.ArrayLike], expr: Expression, transc
     return SumcheckOutput(SumcheckProof(rounds), absorbed, point, evaluations)
 
 
+def claimed_total(commitment, data, claims, transcript: Transcript) -> tuple[U64, U64]:
+    """``(sum_i gamma^i v_i, sum_i gamma^i t_i)``: the combination of the claims as sent (values
+    ``v_i``) and of their true values ``t_i`` (the committed parts' blocks evaluated), with
+    ``gamma`` drawn (on a fork of ``transcript``) as
+    :func:`~zkinfer.protocol.openings.prove_part_openings` draws it."""
+    from zkinfer.protocol import openings
+
+    claims = list(claims)
+    fork = transcript.fork()
+    openings._absorb_parts(fork, commitment.to_bytes(), claims)
+    g = openings._gamma_powers(fork, len(claims))
+    sent, true = ext.zeros(()), ext.zeros(())
+    for gi, c in zip(g, claims):
+        value = ext.zeros(())
+        for part, offset, point, coeff in c.terms:
+            block = np.zeros(1 << point.shape[0], dtype=np.uint64)
+            have = np.asarray(data.part(part))[offset: offset + block.shape[0]]
+            block[: have.shape[0]] = have
+            value = ext.add(value, ext.mul(coeff, ml.evaluate(block, point)))
+        sent = ext.add(sent, ext.mul(gi, c.value))
+        true = ext.add(true, ext.mul(gi, value))
+    return sent, true
+
+
+_HALF = ext.from_base(np.uint64((gl.P + 1) // 2))
+
+
+@contextmanager
+def lying_part(gap: npt.ArrayLike, part: int = -1, open_false: bool = False,
+               told: dict | None = None) -> Iterator[None]:
+    """Within the block, :func:`~zkinfer.protocol.openings.prove_part_openings` (the library's
+    own, once) proves part sums that add up to the true combination plus ``gap``: part
+    ``part`` (default: the last) carries it.
+
+    That part's prover state (``openings._Product``, one per part, made in part order) sends
+    every round polynomial plus the constant ``gap_j / 2``, where ``gap_j`` is how far the
+    running claim is from the true sum: ``s(0) + s(1)`` is the running claim in every round of
+    its sumcheck and, scaled by ``alpha^part``, of the joint one; the gap halves with each
+    round and never vanishes, and the tables fold by the real challenges. Its first round sends
+    ``T_part`` = the true sum + ``gap``. The opened value ``F_part(r_part, r*)`` is the true
+    one, so only the final check ``sum_s alpha^s W_s F_s`` can notice; ``open_false=True``
+    sends the value that explains it instead (``F + gap_end / W``; the PCS must then open it).
+
+    ``told``: filled with ``"part"`` (its index), ``"true"`` (its true sum ``T``), ``"sent"``
+    (the ``T`` it sends) and ``"gap"`` (the gap left at the end).
+    """
+    from zkinfer.protocol import openings
+
+    real = openings._Product
+    gap0 = ext.as_ext(np.asarray(gap, dtype=np.uint64).reshape(2))
+    made: list = []
+    info = {} if told is None else told
+
+    class Lying(real):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.gap = None  # honest until told which part it is
+
+        def round(self) -> U64:
+            values = super().round()
+            if self.gap is None:
+                return values
+            if "sent" not in info:
+                info["true"] = ext.add(values[0], values[1])
+                info["sent"] = ext.add(info["true"], self.gap)
+            return ext.add(values, np.broadcast_to(ext.mul(self.gap, _HALF), values.shape))
+
+        def fold(self, r) -> None:
+            super().fold(r)
+            if self.gap is not None:  # s(r) = h(r) + gap / 2: the gap halves
+                self.gap = ext.mul(self.gap, _HALF)
+                info["gap"] = self.gap
+
+        def values(self):
+            w, f = super().values()
+            if self.gap is not None and open_false:
+                f = ext.add(f, ext.mul(self.gap, ext.inv(w)))
+            return w, f
+
+    def make(w, f, num_vars, *rest, **kwargs):
+        st = Lying(w, f, num_vars, *rest, **kwargs)
+        made.append(st)
+        return st
+
+    real_prove = openings.prove_part_openings
+
+    def prove(pcs, commitment, data, claims, transcript, *args, **kwargs):
+        made.clear()
+        count = len(commitment.layout.num_vars)
+        index = range(count)[part]
+        info["part"] = index
+
+        def make_one(w, f, num_vars, *rest, **kw):
+            st = make(w, f, num_vars, *rest, **kw)
+            if len(made) - 1 == index:
+                st.gap = gap0
+                info["gap"] = gap0
+            return st
+
+        with mock.patch.object(openings, "_Product", make_one):
+            proof = real_prove(pcs, commitment, data, claims, transcript, *args, **kwargs)
+        assert len(made) == count, "one prover state per part"
+        return proof
+
+    with mock.patch.object(openings, "prove_part_openings", prove):
+        yield
+
+
+def prove_part_openings(pcs, commitment, data, claims, transcript: Transcript, progress=None, *,
+                        part: int = -1, open_false: bool = False, told: dict | None = None):
+    """:func:`zkinfer.protocol.openings.prove_part_openings` proving the claims as sent
+    (possibly false): part ``part``'s sum makes the part sums add up to their combination
+    ``sum_i gamma^i v_i`` (:func:`lying_part`; the true one when the claims are)."""
+    from zkinfer.protocol import openings
+
+    sent, true = claimed_total(commitment, data, claims, transcript)
+    with lying_part(ext.sub(sent, true), part, open_false, told):
+        return openings.prove_part_openings(pcs, commitment, data, claims, transcript,
+                                            progress=progress)
+
+
 @dataclasses.dataclass
 class Lies:
     """Within ``with Lies(...)``, chosen sumchecks of the prover prove claimed values.
@@ -479,15 +614,22 @@ class Lies:
             sumcheck proves the value sent for the output (committed, possibly false) instead of
             the true product; the end evaluations stay true.
         zerochecks: numbers of variables of identity groups whose zero-check claims 0 (the
-            identities of a forged trace need not hold).
-        openings: ``"trace"`` / ``"weights"``: the batched opening's sumcheck proves the
-            combination of the claims as sent (possibly false); ``F(r*)`` is the true value.
-        adaptive: see :func:`reference_sumcheck`.
-        open_false: the batched openings send the ``F(r*)`` that explains their final check
-            (then the PCS opening must prove that false value).
+            identities of a forged trace need not hold), in every segment that has such a
+            group (where the identities hold, the lie is the truth).
+        openings: ``"trace"`` / ``"weights"``: the opening of that commitment proves the
+            combination ``sum_i gamma^i v_i`` of the claims as sent (possibly false): its part
+            sums add up to it, the lie is carried by part ``opening_part`` (default: the last),
+            whose sumcheck and the joint one stay consistent with it (:func:`lying_part`, in
+            the library's own prover); the opened values are the true ones.
+        adaptive: see :func:`reference_sumcheck` (relations and zero-checks only).
+        open_false: the lying openings send the opened value of ``opening_part`` that explains
+            their final check (then the PCS opening must prove that false value).
+        opening_part: the part whose sum carries an opening's lie.
 
-    Each chosen sumcheck is the one right after the relation's output claim (or the group's,
-    or the opening's claims) is absorbed: the prover calls nothing else in between.
+    Each chosen relation or zero-check sumcheck is the one right after the relation's output
+    claim (or the group's claims) is absorbed: the prover calls nothing else in between.
+    ``lied`` lists every sumcheck (or opening) proven here, ``openings_told`` what each lying
+    opening's part sent (:func:`lying_part`'s ``told``).
     """
 
     relations: Sequence[str] = ()
@@ -495,7 +637,9 @@ class Lies:
     openings: Sequence[str] = ()
     adaptive: bool = False
     open_false: bool = False
+    opening_part: int = -1
     lied: list = dataclasses.field(default_factory=list)
+    openings_told: list = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._armed: tuple[str, U64, int | None] | None = None
@@ -537,21 +681,19 @@ class Lies:
         return prove_identities
 
     def _openings(self, real):
-        from zkinfer.protocol import openings
-
-        def prove_openings(pcs, commitment, data, claims, transcript):
+        def prove(pcs, commitment, data, claims, transcript, progress=None):
             which = ("trace", "weights")[self._opening]
             self._opening += 1
-            if which in self.openings:
-                # the claimed total sum_i gamma^i v_i, drawn as prove_openings will draw gamma
-                fork = transcript.fork()
-                items = openings._normalize(claims)
-                openings._absorb(fork, commitment.to_bytes(), items)
-                g = openings._gamma_powers(fork, len(items))
-                total = ext.sum(ext.mul(g, np.stack([v for _, v in items])), axis=0)
-                self._arm(f"{which} openings", total, 1 if self.open_false else None)
-            return real(pcs, commitment, data, claims, transcript)
-        return prove_openings
+            if which not in self.openings:
+                return real(pcs, commitment, data, claims, transcript, progress=progress)
+            assert not self.adaptive, "adaptive lies are for relations and zero-checks"
+            self.lied.append(f"{which} openings")
+            told: dict = {}
+            self.openings_told.append(told)
+            return prove_part_openings(pcs, commitment, data, claims, transcript, progress,
+                                       part=self.opening_part, open_false=self.open_false,
+                                       told=told)
+        return prove
 
     def __enter__(self) -> Lies:
         self._patches = [
@@ -559,7 +701,8 @@ class Lies:
             mock.patch.object(ProverContext, "output_claim",
                               self._output_claim(ProverContext.output_claim)),
             mock.patch.object(engine, "prove_identities", self._identities(engine.prove_identities)),
-            mock.patch.object(engine, "prove_openings", self._openings(engine.prove_openings)),
+            mock.patch.object(engine, "prove_part_openings",
+                              self._openings(engine.prove_part_openings)),
         ]
         for p in self._patches:
             p.start()
@@ -620,28 +763,56 @@ def verify_with(vk: VerifyingKey, proof: Proof, edit_circuit: Callable[[Circuit]
 # steps of a proof
 
 
-def step_index(circuit: Circuit, what: str) -> int:
-    """The index of a step in :func:`steps`: a relation by its output column (or a table
-    relation by its name), ``"identities <n>"`` for the zero-check over ``2^n``, ``"range"``,
-    ``"trace openings"``, ``"weights openings"``."""
-    names = [r.label for r in circuit.relations]
-    names += [f"identities {nv}" for nv in sorted(circuit.identities)]
-    names += ["range", "trace openings", "weights openings"]
-    return names.index(what)
+def step_names(circuit: Circuit) -> list[tuple[int | None, str]]:
+    """``(segment, name)`` of every step of :func:`steps`, in schedule order: per segment its
+    relations (by output column, a table relation by its name), ``"identities <n>"`` for its
+    zero-check over ``2^n``, ``"range"``; then ``(None, "trace openings")`` and
+    ``(None, "weights openings")``."""
+    names = []
+    for s in range(circuit.num_segments):
+        names += [(s, r.label) for r in circuit.segment_relations(s)]
+        names += [(s, f"identities {nv}") for nv in circuit.segment_identities(s)]
+        names.append((s, "range"))
+    return names + [(None, "trace openings"), (None, "weights openings")]
+
+
+def step_index(circuit: Circuit, what: str, segment: int | None = None) -> int:
+    """The index of a step in :func:`steps` (names: :func:`step_names`). A name several
+    segments hold (``"identities <n>"``, ``"range"``) is that of ``segment``, by default the
+    first segment holding it."""
+    for k, (s, name) in enumerate(step_names(circuit)):
+        if name == what and (segment is None or s == segment):
+            return k
+    raise ValueError(f"no step {what!r}" + ("" if segment is None else f" in segment {segment}"))
 
 
 def steps(proof: Proof) -> list:
-    """The proof's steps in schedule order (relations, zero-checks, ranges, two openings)."""
+    """The proof's steps in schedule order (per segment its relations, zero-checks and range
+    checks; then the two openings)."""
     return [step for _, step in proof.body.parts()]
 
 
-def with_steps(proof: Proof, new: Sequence[object], relations: int | None = None) -> Proof:
-    """``proof`` with its steps replaced by ``new`` (schedule order): the first ``relations``
-    (default: as many as ``proof`` has) are relation steps, the last three the range checks and
-    the two openings, the rest zero-checks."""
+def shape(proof: Proof) -> list[tuple[int, int]]:
+    """``(relations, identities)``: how many steps of each kind every segment of ``proof`` has
+    (its range checks are one step)."""
+    return [(len(seg.relations), len(seg.identities)) for seg in proof.body.segments]
+
+
+def with_steps(proof: Proof, new: Sequence[object],
+               segments: Sequence[tuple[int, int]] | None = None) -> Proof:
+    """``proof`` with its steps replaced by ``new`` (schedule order), cut into segments of
+    ``segments`` (``(relations, identities)`` per segment, default :func:`shape` of
+    ``proof``): each segment takes that many relation steps, zero-checks and one range step;
+    the last two steps are the openings."""
     new = list(new)
-    k = len(proof.body.relations) if relations is None else relations
-    body = engine.CircuitProof(tuple(new[:k]), tuple(new[k:-3]), *new[-3:])
+    cut = shape(proof) if segments is None else list(segments)
+    assert sum(r + i + 1 for r, i in cut) + 2 == len(new), "the steps do not fill the shape"
+    built, pos = [], 0
+    for r, i in cut:
+        built.append(engine.SegmentProof(tuple(new[pos:pos + r]), tuple(new[pos + r:pos + r + i]),
+                                         new[pos + r + i]))
+        pos += r + i + 1
+    body = engine.CircuitProof(tuple(built), *new[pos:])
     return dataclasses.replace(proof, body=body)
 
 
@@ -650,6 +821,12 @@ def replace_step(proof: Proof, index: int, step: object) -> Proof:
     new = steps(proof)
     new[index] = step
     return with_steps(proof, new)
+
+
+def with_segments(proof: Proof, segments: Sequence[engine.SegmentProof]) -> Proof:
+    """``proof`` with its segments replaced (the openings kept)."""
+    body = dataclasses.replace(proof.body, segments=tuple(segments))
+    return dataclasses.replace(proof, body=body)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Each function here runs the real transcript schedule (the library's own ``schedu
 ``begin`` / ``round_challenge`` functions, so prover and verifier cannot drift apart) and lets
 a test doctor one message, so the proof passes every check except the one under test:
 
-- :func:`ligero_open`: the Ligero opening with hooks on the proximity value ``s``, the rows
-  ``u_g``, the grinding nonce and the opened column set; everything after a hook is computed
+- :func:`ligero_open`: the Ligero opening (of a plain commitment or of one made of parts) with
+  hooks on the proximity value ``s``, the rows ``u_g``, the grinding nonce and the opened
+  column set; everything after a hook is computed
   from the doctored message, as an honest prover would (nonce, queries, Merkle multi-proof).
   :func:`vanishing_shift` builds the row shift of a false opening: ``u_g + lambda Z`` with
   ``Z`` vanishing on chosen code positions, so ``Enc(u_g)`` still agrees with the committed
@@ -44,6 +45,8 @@ __all__ = [
     "ligero_open",
     "queries_accept_subsets",
     "with_offset",
+    "combined_rows",
+    "committed_columns",
     "code_points",
     "vanishing_shift",
     "shift_rows",
@@ -82,7 +85,7 @@ class LigeroContext:
     """
 
     pcs: LigeroPCS
-    data: ligero_prover.LigeroProverData
+    data: ligero_prover.LigeroProverData | ligero_prover.LigeroPartsData
     claims: list
     groups: schedule.Groups
     rho: U64
@@ -108,7 +111,7 @@ def _inner(a: U64, b: U64) -> U64:
 
 def ligero_open(
     pcs: LigeroPCS,
-    data: ligero_prover.LigeroProverData,
+    data: ligero_prover.LigeroProverData | ligero_prover.LigeroPartsData,
     claims: Sequence[OpeningClaim],
     transcript: Transcript,
     *,
@@ -144,13 +147,12 @@ def ligero_open(
     com = data.commitment
     checked = prover_claims(data, claims)
     groups = schedule.group_claims(data.layout, checked, com.log_cols)
-    matrix = data.rows
     # rho, gamma <- transcript (after commitment and claims)
     rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, com.rows)
     ctx = LigeroContext(pcs, data, checked, groups, rho, gamma)
-    coeffs = np.concatenate([schedule.row_coefficients(groups, rho, com.rows), gamma[None]])
-    combined = np.empty((coeffs.shape[0], matrix.shape[1], 2), dtype=np.uint64)
-    ligero_prover.K.combine_rows(matrix, np.ascontiguousarray(coeffs), combined)
+    coeffs = np.concatenate([schedule.row_coefficients(groups, rho, com.row_layout),
+                             gamma[None]])
+    combined = combined_rows(data, np.ascontiguousarray(coeffs))
     u_rows, ctx.w_row = combined[:-1].copy(), combined[-1].copy()
     # s = <w, b_0>; beta <- transcript
     ctx.s = _inner(ctx.w_row, ctx.col_table(0))
@@ -174,7 +176,7 @@ def ligero_open(
     schedule.absorb_nonce(transcript, int(sent) if in_range else 0)
     ctx.queried = schedule.draw_queries(transcript, 1 << com.log_length, pcs.params.queries)
     indices = list(ctx.queried if opened is None else opened(ctx))
-    cols = data.encoded[indices] if columns is None else columns(ctx, indices)
+    cols = committed_columns(data, indices) if columns is None else columns(ctx, indices)
     cols = np.ascontiguousarray(cols, dtype=np.uint64)
     siblings = tuple(merkle.open_siblings(data.levels, sorted(set(indices))))
     schedule.absorb_opened(transcript, cols, siblings)
@@ -182,6 +184,25 @@ def ligero_open(
         context.append(ctx)
     return LigeroProof(com.rows, com.log_cols, ctx.s, sent_rows, sent, tuple(indices), cols,
                        siblings)
+
+
+def combined_rows(data, coeffs: U64) -> U64:
+    """``coeffs^T M`` of the committed matrix (of parts: the parts' rows stacked)."""
+    if isinstance(data, ligero_prover.LigeroPartsData):
+        return ligero_prover._combine_parts(data.pieces, coeffs)
+    matrix = data.rows
+    combined = np.empty((coeffs.shape[0], matrix.shape[1], 2), dtype=np.uint64)
+    ligero_prover.K.combine_rows(matrix, coeffs, combined)
+    return combined
+
+
+def committed_columns(data, indices: Sequence[int]) -> U64:
+    """The committed encoded columns at ``indices`` (of parts: each column's parts' slices,
+    in part order), as the Ligero prover opens them."""
+    if isinstance(data, ligero_prover.LigeroPartsData):
+        return np.concatenate([ligero_prover.part_columns(p, indices) for p in data.pieces],
+                              axis=1)
+    return data.encoded[list(indices)]
 
 
 @contextmanager

@@ -5,7 +5,8 @@ statement or layout check, so a test can assert that this check, and nothing bef
 the proof (and a control can show that the proof is accepted once that check is gone):
 
 - :func:`prove_committing`: the real prover's schedule, with polynomials the circuit does not
-  have appended to the trace commitment. Every later message (relation proofs, openings) is
+  have appended to one part of the trace commitment (:func:`with_extra`: the part's ``used``
+  grows, every column keeps its offset). Every later message (relation proofs, openings) is
   derived from the transcript that absorbed *this* commitment, so the proof is consistent; only
   the commitment's layout differs from the circuit's;
 - :func:`setup_committing`: the same for the weight commitment of a verifying key;
@@ -31,12 +32,25 @@ import numpy.typing as npt
 
 import zkinfer
 from zkinfer.commit import TrivialPCS
+from zkinfer.commit.base import Parts
 from zkinfer.model.forward import forward
 from zkinfer.model.intmodel import IntModel
 from zkinfer.proof import Proof, ProvingKey, VerifyingKey, encode_public_model, statement_transcript
-from zkinfer.protocol.engine import prove_circuit, prover_context
-from zkinfer.protocol.model_circuit import build_circuit, weight_matrices, witness_plan
-from zkinfer.protocol.witness import _unchecked_witness, build_witness, weight_tables
+from zkinfer.protocol.engine import (
+    SegmentParts,
+    commit_segments,
+    prove_circuit,
+    prover_context,
+    segment_parts,
+)
+from zkinfer.protocol.model_circuit import (
+    build_circuit,
+    weight_columns,
+    weight_matrices,
+    weight_parts,
+    witness_plan,
+)
+from zkinfer.protocol.witness import _unchecked_witness, build_witness, weight_table
 
 __all__ = [
     "Honest",
@@ -46,6 +60,7 @@ __all__ = [
     "statement_only",
     "prove_committing",
     "setup_committing",
+    "with_extra",
     "vocab_padded",
     "prove_ids_beyond_vocab",
 ]
@@ -92,8 +107,10 @@ def statement_only(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.ArrayLike) 
 def spans(proof: Proof) -> list[tuple[str, int, int]]:
     """``(name, start, end)`` byte ranges of the encoded proof, in order and covering it: the
     prefix fields (``magic``, ``version``, ``vk digest``, ``ids``, ``output``, ``trace
-    commitment``), ``relation count``, ``relation <k> <Step>`` (tag byte included),
-    ``identity count``, ``identities <k>``, ``ranges``, ``trace_opening``, ``weight_opening``."""
+    commitment``), ``segment count``, then per segment ``s``: ``segment <s> relation count``,
+    ``segment <s> relation <k> <Step>`` (tag byte included), ``segment <s> identity count``,
+    ``segment <s> identities <k>``, ``segment <s> ranges``; then ``trace_opening`` and
+    ``weight_opening``."""
     from zkinfer.estimate import _part_bytes
 
     n_ids, n_out = len(proof.ids), len(proof.output)
@@ -110,27 +127,60 @@ def spans(proof: Proof) -> list[tuple[str, int, int]]:
         pos += n
 
     sizes = iter(size for _, _, size in _part_bytes(proof))  # each step's, in proof order
-    body = proof.body
-    add("relation count", 4)
-    for k, step in enumerate(body.relations):
-        add(f"relation {k} {type(step).__name__}", next(sizes))
-    add("identity count", 4)
-    for k in range(len(body.identities)):
-        add(f"identities {k}", next(sizes))
-    for part in ("ranges", "trace_opening", "weight_opening"):
+    add("segment count", 4)
+    for s, seg in enumerate(proof.body.segments):
+        add(f"segment {s} relation count", 4)
+        for k, step in enumerate(seg.relations):
+            add(f"segment {s} relation {k} {type(step).__name__}", next(sizes))
+        add(f"segment {s} identity count", 4)
+        for k in range(len(seg.identities)):
+            add(f"segment {s} identities {k}", next(sizes))
+        add(f"segment {s} ranges", next(sizes))
+    for part in ("trace_opening", "weight_opening"):
         add(part, next(sizes))
     assert pos == len(proof.to_bytes())
     return marks
 
 
+@dataclass(frozen=True)
+class _Appended(SegmentParts):
+    """:class:`~zkinfer.protocol.engine.SegmentParts` whose part ``part`` carries the vectors
+    ``extra`` after its columns: every column keeps its offset (claims address it as the
+    circuit does), only the commitment's shape (``used[part]``, maybe ``m``) differs."""
+
+    part: int = 0
+    extra: tuple = ()
+
+    def vector(self, segment: int, tables) -> np.ndarray:
+        out = super().vector(segment, tables)
+        return np.concatenate([out, *self.extra]) if segment == self.part else out
+
+
+def with_extra(parts: SegmentParts, extra: Sequence[npt.ArrayLike], part: int = -1,
+               num_vars: int | None = None) -> SegmentParts:
+    """``parts`` with the vectors ``extra`` (canonical field elements) appended to part
+    ``part`` (default: the last): its ``used`` grows by their lengths, and ``m`` grows if the
+    part no longer fits ``2^m`` entries; ``num_vars``: another ``m`` (at least that). Without
+    ``extra`` and ``num_vars``: ``parts`` itself."""
+    extra = tuple(np.asarray(e, dtype=np.uint64).reshape(-1) for e in extra)
+    if not extra and num_vars is None:
+        return parts
+    part = range(len(parts.names))[part]
+    used = list(parts.shape.used)
+    used[part] += sum(e.shape[0] for e in extra)
+    m = max(parts.shape.num_vars, (used[part] - 1).bit_length(), num_vars or 0)
+    return _Appended(parts.names, parts.layouts, Parts(m, tuple(used)), part, extra)
+
+
 def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.ndarray],
                      output: npt.ArrayLike, extra: Sequence[npt.ArrayLike] = (),
-                     strict: bool = True) -> Proof:
+                     strict: bool = True, part: int = -1, num_vars: int | None = None) -> Proof:
     """The prover's schedule (:func:`zkinfer.prover.prove_trace`) with the polynomials ``extra``
-    committed after the circuit's trace columns.
+    committed after the circuit's trace columns of segment ``part`` (default: the last), in the
+    same part (:func:`with_extra`).
 
-    The circuit's columns keep their indices in the batch, so every relation's claims and the
-    trace opening address them as the honest prover does; the extra polynomials are never
+    The circuit's columns keep their parts and offsets, so every relation's claims and the
+    trace opening address them as the honest prover does; the extra entries are never
     claimed. The transcript absorbs the commitment actually sent, so all later challenges (and
     hence all later messages) are those an honest verifier replays. With ``extra=()`` this is
     the honest prover.
@@ -140,8 +190,10 @@ def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.n
         ids: the token ids of the statement.
         columns: the trace (the forward's integer columns, by name).
         output: the claimed output.
-        extra: evaluation tables (canonical field elements, power-of-two lengths) to commit too.
+        extra: evaluation tables (canonical field elements, any lengths) to commit too.
         strict: as in :func:`zkinfer.prover.prove_trace`.
+        part: the segment whose part carries ``extra``.
+        num_vars: the parts' number of variables ``m``, if not the least that fits.
     """
     ids = np.asarray(ids, dtype=np.int64)
     output = np.asarray(output, dtype=np.int64)
@@ -149,11 +201,9 @@ def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.n
     witness = (build_witness if strict else _unchecked_witness)(circuit, columns,
                                                                 witness_plan(pk.model, ids.shape[0]))
     transcript = statement_transcript(pk.vk, ids, output)
-    polys = [witness[name] for name in circuit.trace]
-    polys += [np.asarray(e, dtype=np.uint64) for e in extra]
-    commitment, data = pk.pcs.commit(polys)
-    for k, name in enumerate(circuit.trace):
-        witness[name] = data.layout.block(data.vector, k)
+    # the committed columns become views into their parts
+    commitment, data = commit_segments(
+        pk.pcs, with_extra(segment_parts(circuit), extra, part, num_vars), witness)
     transcript.append_bytes(b"trace-commitment", commitment.to_bytes())
     ctx = prover_context(circuit, ids, transcript, tables=witness, weights=pk.weight_tables,
                          pcs=pk.pcs, trace=(commitment, data),
@@ -161,17 +211,16 @@ def prove_committing(pk: ProvingKey, ids: npt.ArrayLike, columns: dict[str, np.n
     return Proof(pk.vk.digest, ids, output, commitment.to_bytes(), prove_circuit(ctx))
 
 
-def setup_committing(model: IntModel, pcs, extra: Sequence[npt.ArrayLike] = ()
+def setup_committing(model: IntModel, pcs, extra: Sequence[npt.ArrayLike] = (), part: int = -1
                      ) -> tuple[VerifyingKey, ProvingKey]:
-    """:func:`zkinfer.setup` with the polynomials ``extra`` committed after the circuit's weight
-    matrices (the verifying key's weight commitment then has a layout the circuit does not)."""
-    circuit = build_circuit(model, 1, np.zeros(model.config.d_model, dtype=np.int64))
-    tables = weight_tables(circuit, weight_matrices(model))
-    tables += [np.asarray(e, dtype=np.uint64) for e in extra]
-    commitment, data = pcs.commit(tables)
+    """:func:`zkinfer.setup` with the polynomials ``extra`` committed after the weight
+    matrices of segment ``part`` (default: the last), in the same part (the verifying key's
+    weight commitment then has a shape the circuit does not)."""
+    columns, matrices = weight_columns(model), weight_matrices(model)
+    tables = {name: weight_table(matrices[name], col) for name, col in columns.items()}
+    commitment, data = commit_segments(pcs, with_extra(weight_parts(model), extra, part), tables)
     vk = VerifyingKey(encode_public_model(model), pcs.params_bytes(), commitment.to_bytes())
-    views = {name: data.layout.block(data.vector, k) for k, name in enumerate(circuit.weights)}
-    return vk, ProvingKey(model, pcs, vk, commitment, data, views)
+    return vk, ProvingKey(model, pcs, vk, commitment, data, tables)
 
 
 def _padded_rows(vocab: int) -> int:

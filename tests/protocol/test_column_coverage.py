@@ -92,7 +92,11 @@ def test_every_committed_column_constrained(models, kind: str, n: int) -> None:
     assert set(coverage) == _committed(circuit)
     # the kinds the rule treats specially are all there
     committed_limbs = [x for x in circuit.limb_cols if x in circuit.trace]
-    mults = [circuit.range_mult_name(w) for w in circuit.range_widths()]
+    # each segment's range tables have their own multiplicities
+    mults = [circuit.range_mult_name(w, s) for s in range(circuit.num_segments)
+             for w in circuit.range_widths(s)]
+    assert {w for s in range(circuit.num_segments) for w in circuit.range_widths(s)} \
+        == set(circuit.range_widths())
     mults += [r.mult for r in circuit.relations if isinstance(r, TableRel)]
     assert committed_limbs and mults and circuit.weights
     assert set(committed_limbs) | set(mults) <= set(coverage)

@@ -22,6 +22,7 @@ score (the batched-head contraction); a broken identity proven with a zero-check
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -39,6 +40,7 @@ from zkinfer.protocol.axis_sum import ValueStep
 from zkinfer.protocol.model_circuit import build_circuit
 from zkinfer.protocol.pairs import TableStep
 from zkinfer.protocol.zerocheck import ZerocheckProof
+from zkinfer.sumcheck.common import SumcheckProof
 from zkinfer.transcript import Transcript
 
 IDS, OTHER_IDS = ce.IDS, ce.OTHER_IDS
@@ -84,7 +86,13 @@ def test_toolkit_without_doctoring_reproduces_the_honest_proof(mlp):
     with ce.Lies(relations=relations, zerochecks=sorted(mlp.circuit.identities),
                  openings=("trace", "weights")) as lies:
         again = ce.prove_forged(mlp.pk, IDS, mlp.cols, mlp.output)
-    assert len(lies.lied) == len(relations) + len(mlp.circuit.identities) + 2
+    # every zero-check of every segment, and both openings (every part's sum told true)
+    groups = sum(i for _, i in ce.shape(mlp.proof))
+    assert groups == len(mlp.proof.body.identities) > len(mlp.circuit.identities)
+    assert len(lies.lied) == len(relations) + groups + 2
+    last = mlp.circuit.num_segments - 1
+    assert [told["part"] for told in lies.openings_told] == [last, last]
+    assert all(np.array_equal(told["true"], told["sent"]) for told in lies.openings_told)
     assert again.to_bytes() == mlp.proof.to_bytes()
 
 
@@ -92,24 +100,43 @@ def test_toolkit_without_doctoring_reproduces_the_honest_proof(mlp):
 # the shape of the proof: step count and step types
 
 
-def test_proof_with_an_extra_relation_step_rejected(mlp):
-    steps = ce.steps(mlp.proof)
-    forged = ce.with_steps(mlp.proof, steps[:1] + steps, relations=len(mlp.circuit.relations) + 1)
-    _rejected(mlp, forged, "proof", "wrong number of relations steps")
+def _grown(h: ce.Honest, segment: int, part: str) -> list[tuple[int, int]]:
+    """The proof's shape with one more ``part`` step (relations or identities) in
+    ``segment``."""
+    cut = ce.shape(h.proof)
+    r, i = cut[segment]
+    cut[segment] = (r + 1, i) if part == "relations" else (r, i + 1)
+    return cut
 
 
-def test_proof_with_an_extra_zerocheck_rejected(mlp):
+@pytest.mark.parametrize("segment", [0, 1])
+def test_proof_with_an_extra_relation_step_rejected(mlp, segment):
     steps = ce.steps(mlp.proof)
-    k = ce.step_index(mlp.circuit, "range")
-    forged = ce.with_steps(mlp.proof, steps[:k] + steps[k - 1:])
-    _rejected(mlp, forged, "proof", "wrong number of identities steps")
+    k = ce.step_index(mlp.circuit, mlp.circuit.segment_relations(segment)[0].label)
+    forged = ce.with_steps(mlp.proof, steps[:k + 1] + steps[k:],
+                           _grown(mlp, segment, "relations"))
+    n = len(mlp.circuit.segment_relations(segment))
+    _rejected(mlp, forged, "proof", re.escape(f"wrong number of relations steps in segment "
+                                              f"{segment} (expected {n}, got {n + 1})"))
+
+
+@pytest.mark.parametrize("segment", [0, 1])
+def test_proof_with_an_extra_zerocheck_rejected(mlp, segment):
+    steps = ce.steps(mlp.proof)
+    k = ce.step_index(mlp.circuit, "range", segment)
+    forged = ce.with_steps(mlp.proof, steps[:k] + steps[k - 1:],
+                           _grown(mlp, segment, "identities"))
+    n = len(mlp.circuit.segment_identities(segment))
+    _rejected(mlp, forged, "proof", re.escape(f"wrong number of identities steps in segment "
+                                              f"{segment} (expected {n}, got {n + 1})"))
 
 
 @pytest.mark.parametrize(("where", "check", "message"), [
     ("emb.tok", "emb.tok", "expected a product proof"),  # a one-hot product
     ("layer0.ffn.up.acc", "layer0.ffn.up.acc", "expected a product proof"),  # a matmul
     ("pool.sum", "pool.sum", "expected a value"),  # a column sum
-    ("identities 4", "identities (4 variables)", "expected a zero-check"),
+    ("identities 4", "identities (4 variables)", "expected a zero-check"),  # segment 0's
+    ("identities 2", "identities (2 variables)", "expected a zero-check"),  # segment 1's only
     ("range", "range", "expected a range proof"),
     ("trace openings", "trace openings", "expected an opening proof"),
     ("weights openings", "weights openings", "expected an opening proof"),
@@ -144,10 +171,254 @@ def test_relation_unknown_to_the_verifier_rejected_not_skipped(mlp):
         circuit.relations.insert(0, FutureRel())
 
     forged = ce.with_steps(mlp.proof, [_value_step()] + ce.steps(mlp.proof),
-                           relations=len(mlp.circuit.relations) + 1)
+                           _grown(mlp, 0, "relations"))
     with pytest.raises(VerificationError, match="unknown relation FutureRel") as err:
         ce.verify_with(mlp.vk, forged, add_unknown)
     assert err.value.check == "proof"
+
+
+# ---------------------------------------------------------------------------------------------
+# segments: each proven on its own transcript, each checked against its own part of the circuit
+
+
+@pytest.fixture(scope="module")
+def deep() -> ce.Honest:
+    return ce.honest("deep")
+
+
+def _count_error(part: str, segment: int, expected: int, got: int) -> str:
+    return re.escape(f"wrong number of {part} steps in segment {segment} (expected {expected}, "
+                     f"got {got})")
+
+
+@pytest.mark.parametrize("change", [-1, 1], ids=["fewer", "more"])
+def test_proof_with_another_number_of_segments_rejected(mlp, change):
+    segs = mlp.proof.body.segments
+    n = mlp.circuit.num_segments
+    assert len(segs) == n >= 2
+    forged = ce.with_segments(mlp.proof, segs[:-1] if change < 0 else segs + segs[-1:])
+    _rejected(mlp, forged, "proof",
+              re.escape(f"wrong number of segments (expected {n}, got {n + change})"))
+
+
+def test_segments_swapped_rejected(mlp):
+    # the first two segments' proofs exchanged: segment 0 holds segment 1's steps
+    segs = mlp.proof.body.segments
+    forged = ce.with_segments(mlp.proof, (segs[1], segs[0]) + segs[2:])
+    n0, n1 = (len(mlp.circuit.segment_relations(s)) for s in (0, 1))
+    assert n0 != n1
+    _rejected(mlp, forged, "proof", _count_error("relations", 0, n0, n1))
+
+
+def _same_shape(h: ce.Honest) -> tuple[int, int]:
+    """Two consecutive segments whose proofs have the same shape (step kinds, counts, sizes:
+    two middle blocks)."""
+    cut = ce.shape(h.proof)
+    a = next(s for s in range(1, len(cut) - 1) if cut[s] == cut[s + 1])
+    rels = [h.circuit.segment_relations(s) for s in (a, a + 1)]
+    assert [type(r) for r in rels[0]] == [type(r) for r in rels[1]]
+    return a, a + 1
+
+
+def test_segments_of_the_same_shape_swapped_rejected(deep):
+    # two segments of the same shape (two middle blocks): the swapped proof passes every count
+    # and type check, and the first segment's first relation (a matrix product), on its own
+    # transcript and claims, gets the rounds of the second's
+    a, b = _same_shape(deep)
+    segs = list(deep.proof.body.segments)
+    segs[a], segs[b] = segs[b], segs[a]
+    first = deep.circuit.segment_relations(a)[0]
+    err = _rejected(deep, ce.with_segments(deep.proof, segs), f"matmul {first.out}",
+                    r"s\(0\) \+ s\(1\) does not match the claim")
+    assert err.round == 0
+
+
+@pytest.mark.parametrize("into", [0, 1])
+def test_range_proof_moved_to_another_segment_rejected(mlp, into):
+    # segment `into` carries the other segment's range proof (a range proof of the right kind):
+    # its LogUp is checked against this segment's limbs and multiplicities, on its transcript
+    segs = list(mlp.proof.body.segments)
+    segs[into] = dataclasses.replace(segs[into], ranges=segs[1 - into].ranges)
+    err = _rejected(mlp, ce.with_segments(mlp.proof, segs), "range tree 0 layer 1",
+                    r"s\(0\) \+ s\(1\) does not match the claim")
+    assert err.round == 0
+
+
+def test_range_proof_moved_between_segments_of_the_same_shape_rejected(deep):
+    a, b = _same_shape(deep)
+    segs = list(deep.proof.body.segments)
+    segs[a] = dataclasses.replace(segs[a], ranges=segs[b].ranges)
+    err = _rejected(deep, ce.with_segments(deep.proof, segs), "range tree 0 layer 1",
+                    r"s\(0\) \+ s\(1\) does not match the claim")
+    assert err.round == 0
+
+
+def test_relation_step_moved_to_another_segment_rejected(mlp):
+    # segment 0's last relation step moved to the front of segment 1: the proof's relation
+    # steps in schedule order are unchanged, only their segments moved
+    segs = mlp.proof.body.segments
+    moved = (dataclasses.replace(segs[0], relations=segs[0].relations[:-1]),
+             dataclasses.replace(segs[1], relations=segs[0].relations[-1:] + segs[1].relations))
+    forged = ce.with_segments(mlp.proof, moved + segs[2:])
+    assert len(forged.body.relations) == len(mlp.proof.body.relations)
+    assert all(a is b for a, b in zip(forged.body.relations, mlp.proof.body.relations))
+    n = len(mlp.circuit.segment_relations(0))
+    _rejected(mlp, forged, "proof", _count_error("relations", 0, n, n - 1))
+
+
+def test_zerocheck_moved_to_another_segment_of_the_same_shape_rejected(deep):
+    # two middle blocks have zero-checks over the same sizes: the second's first one in the
+    # first. Both claim 0, so its first round passes; its challenge is the first block's, and
+    # the second round fails
+    a, b = _same_shape(deep)
+    segs = list(deep.proof.body.segments)
+    segs[a] = dataclasses.replace(segs[a], identities=segs[b].identities[:1] + segs[a].identities[1:])
+    nv = min(deep.circuit.segment_identities(a))
+    assert nv == min(deep.circuit.segment_identities(b))
+    err = _rejected(deep, ce.with_segments(deep.proof, segs), f"identities ({nv} variables)",
+                    r"s\(0\) \+ s\(1\) does not match the claim")
+    assert err.round == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the openings of commitments of parts: part sums, per-part sumchecks, the joint sumcheck
+
+
+_OPENINGS = {"trace": "trace_opening", "weights": "weight_opening"}
+
+
+def _opening(proof, which: str = "trace"):
+    return getattr(proof.body, _OPENINGS[which])
+
+
+def _with_opening(proof, which: str = "trace", **fields):
+    """``proof`` with fields of one opening (``"trace"`` or ``"weights"``) replaced."""
+    name = _OPENINGS[which]
+    step = dataclasses.replace(getattr(proof.body, name), **fields)
+    return dataclasses.replace(proof, body=dataclasses.replace(proof.body, **{name: step}))
+
+
+def _one() -> np.ndarray:
+    return ext.ones(())
+
+
+@pytest.mark.parametrize("which", ["trace", "weights"])
+def test_part_sum_changed_rejected(mlp, which):
+    totals = _opening(mlp.proof, which).totals.copy()
+    assert totals.shape == (mlp.circuit.num_segments, 2)
+    totals[-1] = ext.add(totals[-1], _one())
+    _rejected(mlp, _with_opening(mlp.proof, which, totals=totals), f"{which} openings",
+              "the parts' sums do not add up to the claims")
+
+
+@pytest.mark.parametrize("which", ["trace", "weights"])
+def test_part_sum_changed_with_another_compensating_rejected(mlp, which):
+    # T_0 + 1 and T_last - 1: the sums still add up to the claims; part 0's sumcheck starts
+    # from the changed T_0
+    totals = _opening(mlp.proof, which).totals.copy()
+    totals[0] = ext.add(totals[0], _one())
+    totals[-1] = ext.sub(totals[-1], _one())
+    err = _rejected(mlp, _with_opening(mlp.proof, which, totals=totals),
+                    f"{which} openings (part 0)", r"s\(0\) \+ s\(1\) does not match the claim")
+    assert err.round == 0
+
+
+def test_part_sumcheck_round_changed_rejected(mlp):
+    # s(2) of the last part's first round: s(0) + s(1) still holds, the challenge and s(r) move
+    step = _opening(mlp.proof)
+    last = len(step.parts) - 1
+    polys = step.parts[last].round_polys.copy()
+    assert polys.shape[0] >= 2
+    polys[0, 2] = ext.add(polys[0, 2], _one())
+    parts = step.parts[:last] + (SumcheckProof(polys),)
+    err = _rejected(mlp, _with_opening(mlp.proof, parts=parts), f"trace openings (part {last})",
+                    r"s\(0\) \+ s\(1\) does not match the claim")
+    assert err.round == 1
+
+
+def test_part_sumcheck_of_another_part_rejected(mlp):
+    # the first two parts' sumchecks exchanged (totals kept): part 0 runs part 1's rounds
+    step = _opening(mlp.proof)
+    err = _rejected(mlp, _with_opening(mlp.proof, parts=step.parts[1::-1] + step.parts[2:]),
+                    "trace openings (part 0)", r"s\(0\) \+ s\(1\) does not match the claim")
+    assert err.round == 0
+
+
+def test_joint_sumcheck_with_a_round_too_many_rejected(mlp):
+    # TrivialPCS opens any point: the parts share no coordinate and the joint sumcheck has no
+    # rounds
+    step = _opening(mlp.proof)
+    assert step.joint.round_polys.shape[0] == 0
+    extra = SumcheckProof(step.parts[0].round_polys[:1])
+    _rejected(mlp, _with_opening(mlp.proof, joint=extra), "trace openings",
+              re.escape("wrong number of rounds (expected 0, got 1)"))
+
+
+@pytest.mark.parametrize("which", ["trace", "weights"])
+@pytest.mark.parametrize("part", [0, -1], ids=["first", "last"])
+def test_opened_value_changed_rejected(mlp, which, part):
+    values = _opening(mlp.proof, which).values.copy()
+    values[part] = ext.add(values[part], _one())
+    _rejected(mlp, _with_opening(mlp.proof, which, values=values), f"{which} openings",
+              r"final evaluation sum_s alpha\^s W_s F_s does not match")
+
+
+@pytest.fixture(scope="module")
+def mlp_ligero(mlp):
+    """The MLP with the default Ligero keys: the parts share their column coordinates, which the
+    joint sumcheck binds."""
+    vk, pk = zkinfer.setup(mlp.model, None)
+    proof = zkinfer.prove(pk, IDS)
+    assert zkinfer.verify(vk, IDS, proof.output, proof)
+    return vk, proof
+
+
+def _ligero_rejected(vk, proof, check: str, match: str) -> VerificationError:
+    with pytest.raises(VerificationError, match=match) as err:
+        zkinfer.verify(vk, IDS, proof.output, proof)
+    assert err.value.check == check
+    return err.value
+
+
+def test_joint_sumcheck_round_changed_rejected(mlp_ligero):
+    # the trace's parts share their last log C coordinates (the column coordinates of the Ligero
+    # matrix; the tiny weight parts are one column wide and share none): s(2) of the joint
+    # sumcheck's first round; s(0) + s(1) still holds, the challenge and s(r) move
+    vk, proof = mlp_ligero
+    polys = _opening(proof).joint.round_polys.copy()
+    assert polys.shape[0] >= 2
+    polys[0, 2] = ext.add(polys[0, 2], _one())
+    err = _ligero_rejected(vk, _with_opening(proof, joint=SumcheckProof(polys)),
+                           "trace openings", r"s\(0\) \+ s\(1\) does not match the claim")
+    assert err.round == 1
+
+
+def test_joint_sumcheck_last_round_changed_rejected(mlp_ligero):
+    # the last round's s(2): only the final check sum_s alpha^s W_s F_s can notice
+    vk, proof = mlp_ligero
+    polys = _opening(proof).joint.round_polys.copy()
+    polys[-1, 2] = ext.add(polys[-1, 2], _one())
+    _ligero_rejected(vk, _with_opening(proof, joint=SumcheckProof(polys)), "trace openings",
+                     r"final evaluation sum_s alpha\^s W_s F_s does not match")
+
+
+def test_opened_value_changed_with_ligero_rejected(mlp_ligero):
+    vk, proof = mlp_ligero
+    values = _opening(proof).values.copy()
+    values[-1] = ext.add(values[-1], _one())
+    _ligero_rejected(vk, _with_opening(proof, values=values), "trace openings",
+                     r"final evaluation sum_s alpha\^s W_s F_s does not match")
+
+
+def test_false_part_sum_carried_to_the_opened_value_rejected_by_the_pcs(mlp):
+    # the forged pooled sum again, its opening proven for the claims as sent and the opened
+    # value of the last part chosen to explain the final check: the only false message left is
+    # that value, which the PCS opening (TrivialPCS: the vectors themselves) refutes
+    cols = _forged_pool_sum(mlp)
+    with ce.Lies(openings=["trace"], open_false=True):
+        forged = ce.prove_forged(mlp.pk, IDS, cols, cols["pool.mean"])
+    last = mlp.circuit.num_segments - 1
+    _rejected(mlp, forged, "trivial pcs", f"claim {last}: wrong evaluation")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,12 +573,10 @@ def test_public_column_of_the_provers_own_multipliers_rejected(mlp):
               "public column 'layer0.ffn.up.m' evaluation is wrong")
 
 
-def test_pooled_sum_not_the_column_sum_rejected_by_the_openings(mlp):
-    # a forged output: pool.sum + 1 (mean and remainder recomputed, so the pooling identity
-    # holds); the column-sum relation then claims a false value of the summed column, which
-    # only the trace opening can refute. Its batching sumcheck proves the claims as sent and
-    # F(r*) is the true value: only the final check W(r*) F(r*) breaks
-    shift = mlp.model.pool_shift
+def _forged_pool_sum(h: ce.Honest) -> dict:
+    """pool.sum + 1 (mean and remainder recomputed, so the pooling identity holds): a forged
+    output whose only false claim is the column sum's claim on the summed column."""
+    shift = h.model.pool_shift
 
     def edit(cols) -> None:
         s = cols["pool.sum"]
@@ -316,11 +585,26 @@ def test_pooled_sum_not_the_column_sum_rejected_by_the_openings(mlp):
         cols["pool.mean"] = num // IDS.shape[0]
         cols["pool.rem"] = num - cols["pool.mean"] * IDS.shape[0]
 
-    cols = ce.forward_with(mlp.model, IDS, {"pool": edit})
-    assert not np.array_equal(cols["pool.mean"], mlp.output)
-    with ce.Lies(openings=["trace"]):
+    cols = ce.forward_with(h.model, IDS, {"pool": edit})
+    assert not np.array_equal(cols["pool.mean"], h.output)
+    return cols
+
+
+def test_pooled_sum_not_the_column_sum_rejected_by_the_openings(mlp):
+    # a forged output: the column-sum relation claims a false value of the summed column
+    # (the last segment's), which only the trace opening can refute. The opening proves the
+    # claims as sent: the last part's sum makes the sums add up to them, its sumcheck and the
+    # joint one keep every round consistent with the false running claim, and the opened
+    # values F_s(r_s, r*) are the true ones: only the final check sum_s alpha^s W_s F_s breaks
+    cols = _forged_pool_sum(mlp)
+    with ce.Lies(openings=["trace"]) as lies:
         forged = ce.prove_forged(mlp.pk, IDS, cols, cols["pool.mean"])
-    _rejected(mlp, forged, "trace openings", r"final evaluation W\(r\*\) F\(r\*\) does not match")
+    (told,) = lies.openings_told
+    last = mlp.circuit.num_segments - 1
+    assert told["part"] == last and not np.array_equal(told["sent"], told["true"])
+    assert forged.body.trace_opening.totals[last].tolist() == told["sent"].tolist()
+    _rejected(mlp, forged, "trace openings",
+              r"final evaluation sum_s alpha\^s W_s F_s does not match")
 
 
 # ---------------------------------------------------------------------------------------------

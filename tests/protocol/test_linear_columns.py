@@ -13,8 +13,10 @@ from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear as ml
 from zkinfer.protocol.circuit import Circuit
 from zkinfer.protocol.engine import (
+    commit_segments,
     prove_circuit,
     prover_context,
+    segment_parts,
     verifier_context,
     verify_circuit,
 )
@@ -63,11 +65,13 @@ def test_a_claim_on_a_linear_column_resolves_to_committed_columns():
 
 def _prove(c: Circuit, tables: dict):
     pcs = TrivialPCS()
-    trace = pcs.commit([tables[n] for n in c.trace])
-    weights = pcs.commit([np.zeros(2, dtype=np.uint64)])
+    # one segment: each commitment has one part
+    trace = commit_segments(pcs, segment_parts(c), tables)
+    weight_tables = {"w": np.zeros(2, dtype=np.uint64)}
+    weights = commit_segments(pcs, segment_parts(c, weights=True), weight_tables)
     ids = np.zeros(1, dtype=np.int64)
     proof = prove_circuit(prover_context(c, ids, Transcript(D), tables=tables,
-                                         weights={"w": np.zeros(2, dtype=np.uint64)}, pcs=pcs,
+                                         weights=weight_tables, pcs=pcs,
                                          trace=trace, weight=weights))
     verify_circuit(verifier_context(c, ids, Transcript(D), pcs=pcs, trace=trace[0],
                                     weight=weights[0]), proof)

@@ -29,10 +29,10 @@ import pytest
 
 import zkinfer
 from tests.cheating import engine as ce
+from tests.cheating import pcs as cp
 from zkinfer.commit import LigeroPCS, OpeningClaim
 from zkinfer.commit.base import prover_claims
 from zkinfer.commit.ligero import code, merkle, schedule
-from zkinfer.commit.ligero import prover as ligero_prover
 from zkinfer.commit.ligero.proof import LigeroProof
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
@@ -163,11 +163,9 @@ def _open_rows_after_queries(pcs: LigeroPCS, data, claims: Sequence[OpeningClaim
     com = data.commitment
     checked = prover_claims(data, claims)
     groups = schedule.group_claims(data.layout, checked, com.log_cols)
-    rows = data.rows
-    rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, rows.shape[0])
-    coeffs = np.concatenate([schedule.row_coefficients(groups, rho, rows.shape[0]), gamma[None]])
-    combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
-    ligero_prover.K.combine_rows(rows, np.ascontiguousarray(coeffs), combined)
+    rho, gamma = schedule.begin(transcript, com.to_bytes(), checked, com.rows)
+    coeffs = np.concatenate([schedule.row_coefficients(groups, rho, com.row_layout), gamma[None]])
+    combined = cp.combined_rows(data, np.ascontiguousarray(coeffs))  # plain or parts
     u_rows, w_row = combined[:-1].copy(), combined[-1]
     b0 = ml.eq_table(groups.col_points[0])
     s_value = ext.sum(ext.mul(w_row, b0), axis=0)
@@ -186,7 +184,7 @@ def _open_rows_after_queries(pcs: LigeroPCS, data, claims: Sequence[OpeningClaim
     nonce = schedule.find_nonce(schedule.grinding_seed(transcript, bits), bits)
     schedule.absorb_nonce(transcript, nonce)
     indices = schedule.draw_queries(transcript, 1 << com.log_length, pcs.params.queries)
-    columns = data.encoded[indices]
+    columns = cp.committed_columns(data, indices)
     siblings = tuple(merkle.open_siblings(data.levels, indices))
     schedule.absorb_opened(transcript, columns, siblings)
     return LigeroProof(com.rows, com.log_cols, s_value, np.ascontiguousarray(u_rows), nonce,
@@ -251,9 +249,11 @@ def _forged_pool_sum(h: ce.Honest) -> dict:
 
 
 def _forged_ligero_proof(pk, cols) -> Proof:
-    """The real schedule on the forged trace: the trace opening's batching sumcheck proves the
-    claims as sent and sends the F(r*) that explains its final check; the Ligero opening of
-    that false value shifts its evaluation row on the predicted queries."""
+    """The real schedule on the forged trace: the trace opening proves the claims as sent (the
+    last part's sum makes the part sums add up to them, its sumcheck and the joint one stay
+    consistent) and sends the value F_1(r_1, r*) that explains its final check; the Ligero
+    opening of that false value (all parts' claims share the column point: one group) shifts
+    its evaluation row on the predicted queries."""
     real_open, calls = pk.pcs.open, []
 
     def open_(data, claims, transcript, progress=None):
