@@ -39,7 +39,7 @@ file read-only (``np.load(mmap_mode="r")``), so nothing is copied into memory: t
 prover data is a :class:`~zkinfer.commit.ligero.prover.LigeroPartsData` whose parts' rows and
 encoded matrices are those maps (the weight tables are views into the rows, the model's
 weights maps of ``weights/``); only the parts' column digests (``32 L`` bytes a part,
-recomputed by the check: 48 MB for MiniLM) live in the process's own memory. For
+8 MB for MiniLM's, recomputed by the check) live in the process's own memory. For
 ``TrivialPCS`` it is a :class:`~zkinfer.commit.trivial.TrivialPartsData` over the mapped
 vectors.
 
@@ -73,11 +73,11 @@ are the committed ones: a corrupted, truncated or swapped file raises
 5's check of every part, then by comparing each part with ``weights/``.) The checks read every
 stored byte once: SHA-256 of the encoded matrices (most of the time), one linear pass over them
 and the rows (Numba), the tree's ``L`` node hashes and ``L`` leaf combinations. For MiniLM
-(six parts, ``L = 2^18``; 1.6 GB of files) that is 6-9 s, two thirds of it hashing columns,
-against 19 s for re-committing (:func:`zkinfer.prover.setup`, which also re-encodes every
-row), measured on a busy 2-core machine with the files in the page cache; the pages then stay
-there. For ``TrivialPCS`` steps 3-5 are replaced by recomputing its commitment digest over the
-parts' vectors.
+(seven parts, ``L = 2^18``; 1.6 GB of files) that is 6-10 s, three quarters of it hashing
+columns, against 19-31 s for re-committing (:func:`zkinfer.prover.setup`, which also
+re-encodes every row), measured on a busy 2-core machine with the files in the page cache; the
+pages then stay there. For ``TrivialPCS`` steps 3-5 are replaced by recomputing its
+commitment digest over the parts' vectors.
 """
 
 from __future__ import annotations
