@@ -237,23 +237,44 @@ def test_figures_equal_the_formula(default):
     assert circuit_soundness(pcs, circuit) == sec
 
 
+def _step_units(step) -> int:
+    """``sum rounds * degree`` over one step's sumchecks."""
+    return sum(int(sc.round_polys.shape[0]) * max(1, int(sc.round_polys.shape[1]) - 1)
+               for sc in step.sumchecks())
+
+
 def test_circuit_terms_match_the_proof_shape(default):
-    """The circuit's sumcheck count (rounds x degree) is the proof's: the mirror is faithful."""
+    """The circuit's sumcheck count (rounds x degree) is the proof's, step by step, except the
+    openings', which it bounds: the mirror is faithful."""
     vk, proof = default
     circuit = build_circuit(vk.model(), IDS.shape[0], proof.output)
     terms = protocol_terms(circuit)
-    # every sumcheck but the openings' is counted exactly; an opening of S parts of m variables
-    # is counted as S sumchecks of m rounds, while its parts share the last k (the PCS's
-    # column coordinates) in one joint sumcheck: 2 k (S - 1) units fewer in the proof
+    # step by step: every sumcheck but the openings' is counted exactly; an opening of S parts
+    # of m variables is counted as S sumchecks of m rounds (degree 2), a bound on the proof's
+    # part sumchecks (m_s - k rounds each, m_s <= m) and its joint one (k rounds, k the PCS's
+    # shared column coordinates)
+    from zkinfer.protocol.engine import schedule
+
     pcs = pcs_from_params(vk.pcs_params)
-    shared = 0
-    for com in (pcs.decode_commitment(proof.trace_commitment),
-                pcs.decode_commitment(vk.weight_commitment)):
-        k = min(shared_vars(com), com.parts.num_vars)
-        assert proof_parts(proof, com) == len(com.parts.used) == circuit.num_segments == 2
-        shared += 2 * k * (len(com.parts.used) - 1)
-    assert shared > 0
-    assert terms["sumchecks"] == _proof_sumcheck_units(proof) + shared
+    commitments = {"trace_opening": pcs.decode_commitment(proof.trace_commitment),
+                   "weight_opening": pcs.decode_commitment(vk.weight_commitment)}
+    items, parts = schedule(circuit), proof.body.parts()
+    assert [p for p, _ in items] == [p for p, _ in parts]
+    total = 0
+    for (part, item), (_, step) in zip(items, parts):
+        want, got = item.terms(circuit).sumchecks, _step_units(step)
+        total += want
+        if part not in commitments:
+            assert got == want, item.label
+            continue
+        com = commitments[part]
+        m, count = com.parts.num_vars, len(com.parts.used)
+        k = min(shared_vars(com), m)
+        assert count == circuit.num_segments >= 2 and want == 2 * m * count
+        assert step.joint.round_polys.shape[0] == k
+        assert all(sc.round_polys.shape[0] <= m - k for sc in step.parts)
+        assert got == 2 * (sum(sc.round_polys.shape[0] for sc in step.parts) + k) <= want
+    assert terms["sumchecks"] == total > _proof_sumcheck_units(proof)  # the trace's parts share
     assert set(terms) == {"points", "sumchecks", "lookups", "gkr", "batching"}
     assert all(v > 0 for v in terms.values())
     # look-ups: M + T per table relation plus every range leaf (each segment has its own range
@@ -267,13 +288,6 @@ def test_circuit_terms_match_the_proof_shape(default):
                  for w, limbs in circuit.range_widths(s).items())
     assert terms["lookups"] == tables + leaves
 
-
-def proof_parts(proof, commitment) -> int:
-    """The number of parts the opening of ``commitment`` in ``proof`` proves."""
-    body = proof.body
-    step = body.trace_opening if commitment.to_bytes() == proof.trace_commitment \
-        else body.weight_opening
-    return len(step.parts)
 
 
 def test_a_proof_claiming_fewer_rounds_cannot_raise_the_figure(default):

@@ -377,7 +377,7 @@ def test_trace_commitment_with_an_unused_polynomial_rejected(mlp, size):
              "committed columns do not match the circuit")
 
 
-@pytest.mark.parametrize("part", [0, 1])
+@pytest.mark.parametrize("part", [0, -1], ids=["first", "last"])
 def test_trace_commitment_whose_parts_have_another_used_rejected(mlp, part):
     # one entry more in one part: the same number of parts and of variables, every column at
     # its offset; only that part's used differs from the circuit's
@@ -385,8 +385,10 @@ def test_trace_commitment_whose_parts_have_another_used_rejected(mlp, part):
                                  extra=_extra_polys(mlp)["one-entry"])
     want = _trace_shape(mlp)
     got = TrivialPCS().decode_commitment(forged.trace_commitment).parts
-    assert got.num_vars == want.num_vars and len(got.used) == len(want.used) == 2
-    assert [g - w for g, w in zip(got.used, want.used)] == [int(s == part) for s in range(2)]
+    count = len(want.used)
+    assert got.num_vars == want.num_vars and len(got.used) == count >= 2
+    assert [g - w for g, w in zip(got.used, want.used)] == [int(s == part % count)
+                                                              for s in range(count)]
     rejected(mlp.vk, IDS, mlp.output, forged, "trace commitment",
              "committed columns do not match the circuit")
 
@@ -408,7 +410,7 @@ def test_trace_commitment_of_one_part_rejected(mlp):
     circuit = build_circuit(mlp.model, IDS.shape[0], mlp.output)
     one = Circuit(trace=circuit.trace, num_segments=1)
     parts = segment_parts(one)
-    assert len(parts.shape.used) == 1 and len(_trace_shape(mlp).used) == 2
+    assert len(parts.shape.used) == 1 and len(_trace_shape(mlp).used) >= 2
     pcs = TrivialPCS()
     tables = build_witness(circuit, mlp.cols, witness_plan(mlp.model, IDS.shape[0]))
     commitment, _ = commit_segments(pcs, parts, tables)
@@ -429,7 +431,7 @@ def test_trace_commitment_of_another_shape_accepted_without_the_layout_check(mlp
     assert zkinfer.verify(mlp.vk, IDS, mlp.output, forged, allow_insecure=True)
 
 
-@pytest.mark.parametrize("part", [0, 1])
+@pytest.mark.parametrize("part", [0, -1], ids=["first", "last"])
 def test_weight_commitment_with_an_unused_polynomial_rejected(mlp, part):
     vk, pk = cs.setup_committing(mlp.model, TrivialPCS(), extra=[np.ones(2, dtype=np.uint64)],
                                  part=part)
