@@ -35,3 +35,32 @@ def release() -> None:
     trim = _trim()
     if trim is not None:
         trim(0)
+
+
+def random_access(array) -> None:
+    """Tell the kernel that a memory-mapped array (``np.memmap``, e.g. a spilled encoded
+    matrix) is read at random rows: no read-ahead, so reading a few rows maps a few pages, not
+    megabytes around each (read-ahead would make the process's resident set grow towards the
+    whole file). A no-op for other arrays or where ``madvise`` is missing."""
+    _advise(array, "MADV_RANDOM")
+
+
+def drop_pages(array) -> None:
+    """Unmap the resident pages of a read-only memory-mapped array (they stay in the page
+    cache; the next access maps them back), after a pass that read all of it, and mark it
+    :func:`random_access`. A no-op for other arrays."""
+    _advise(array, "MADV_DONTNEED")
+    _advise(array, "MADV_RANDOM")
+
+
+def _advise(array, name: str) -> None:
+    import mmap
+
+    raw = getattr(array, "_mmap", None)
+    flag = getattr(mmap, name, None)
+    if raw is None or flag is None or not hasattr(raw, "madvise"):
+        return
+    try:
+        raw.madvise(flag)
+    except (OSError, ValueError):  # e.g. a closed mapping
+        pass

@@ -92,6 +92,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zkinfer._memory import drop_pages
 from zkinfer.errors import ProofFormatError
 
 __all__ = ["ProvingKeyError", "FORMAT", "VERSION", "save", "load"]
@@ -509,6 +510,10 @@ def _load_ligero(path: Path, pcs, com, key: _Key, progress):
         if not _encodes(rows[s], encoded[s], com.log_blowup):
             raise ProvingKeyError(f"{_rows_name(s)}: not the rows {_encoded_name(s)} encodes")
     _report(progress, "checking the encoding", parts.count, parts.count)
+    for matrix in encoded:
+        # the checks read every page; a proof reads a few columns: unmap them (they stay in the
+        # page cache) and turn read-ahead off, so the process's resident set stays small
+        drop_pages(matrix)
     pieces = [LigeroPartData(parts, s, com.log_blowup, com.log_cols, rows[s], digests[s],
                              encoded[s], spill_file=None) for s in range(parts.count)]
     return LigeroPartsData(parts, com, pieces, levels)

@@ -117,8 +117,7 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
 _TRACE_COSTS = (
     ("integer forward", 0.02),
     ("committing the trace", 1.1),
-    (("relation", "identities"), 1.9),
-    ("range checks", 0.85),
+    (("relation", "identities", "range checks"), 2.75),
     ("opening the trace commitment", 1.2),
 )
 _WEIGHT_OPENING_COST = 0.52
@@ -135,11 +134,13 @@ def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None) -> Tracker:
     weights = float(sum(pk.weight_commitment.parts.used))
     phases = [(prefix, cost * trace) for prefix, cost in _TRACE_COSTS]
     phases.append(("opening the weight commitment", _WEIGHT_OPENING_COST * weights))
-    steps = {"committing the trace": COMMIT_STEPS, "range checks": (("leaves", 1.0),),
+    steps = {"committing the trace": COMMIT_STEPS,
              "opening the trace commitment": OPEN_STEPS,
              "opening the weight commitment": OPEN_STEPS}
-    # the engine counts every step: relations and identities are all but the last three
-    span = {("relation", "identities"): lambda done, total: done / max(1, total - 3)}
+    # the engine counts every step: the segments' relations, identities and range checks are
+    # all but the last two (the openings)
+    span = {("relation", "identities", "range checks"):
+            lambda done, total: done / max(1, total - 2)}
     return Tracker(callback, phases, steps=steps, span=span, overall=overall)
 
 
@@ -179,8 +180,10 @@ def _prove_one(pk: ProvingKey, ids, callback, overall=None) -> Proof:
     trace = forward(pk.model, ids)
     if progress is not None:
         progress("integer forward", 1, 1)
-    proof = _prove_trace(pk, np.asarray(ids, dtype=np.int64), dict(trace.items()),
-                         np.asarray(trace.output, dtype=np.int64), progress=progress)
+    columns, output = dict(trace.items()), np.asarray(trace.output, dtype=np.int64)
+    del trace  # the columns are consumed by the witness
+    proof = _prove_trace(pk, np.asarray(ids, dtype=np.int64), columns, output,
+                         progress=progress, consume=True)
     if progress is not None:
         progress.finish()
     return proof
@@ -223,11 +226,13 @@ def prove_many(pk: ProvingKey, inputs: Iterable[np.ndarray], progress=None) -> I
 
 
 def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
-                 output: np.ndarray, progress=None, *, strict: bool = True) -> Proof:
+                 output: np.ndarray, progress=None, *, strict: bool = True,
+                 consume: bool = False) -> Proof:
     """Prove the trace ``columns`` of ``ids`` (from the integer forward in :func:`prove`).
 
     ``strict=False`` (only :func:`zkinfer.testing.prove_trace` passes it, for tests of cheating
     provers) commits values outside their range checks anyway, their limbs keeping the low bits.
+    ``consume=True`` empties ``columns`` once the witness is built (their memory is freed).
 
     Raises:
         ModelError: a trace value does not fit the circuit's range checks (``strict``).
@@ -248,6 +253,8 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
         witness = (build_witness if strict else _unchecked_witness)(circuit, columns, plan)
     except ValueError as exc:
         raise ModelError(f"trace does not fit the circuit: {exc}") from exc
+    if consume:
+        columns.clear()
     # a transcript that lets the openings count their sumcheck rounds (same bytes)
     transcript = Listenable.of(statement_transcript(pk.vk, ids, output))
     if sub is not None:
@@ -261,4 +268,5 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
     ctx = prover_context(circuit, ids, transcript, tables=witness, weights=pk.weight_tables,
                          pcs=pk.pcs, trace=(trace_com, trace_data),
                          weight=(pk.weight_commitment, pk.weight_data), progress=progress)
+    del witness  # the context holds the tables now (and drops them before the openings)
     return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), prove_circuit(ctx))

@@ -240,7 +240,10 @@ class RangeChecks:
         from zkinfer.progress import listening
 
         widths, mult_names = self._names(ctx.circuit)
-        with listening(ctx.transcript, _range_listener(ctx.progress, self._sizes(ctx.circuit))):
+        # one count of leaves over every segment's range checks (the stage stays monotone)
+        sizes = [RangeChecks(s)._sizes(ctx.circuit) for s in range(ctx.circuit.num_segments)]
+        listener = _range_listener(ctx.progress, sizes, self.segment)
+        with listening(ctx.transcript, listener):
             proof, claims = prove_ranges(
                 {w: [ctx.tables[x] for x in limbs] for w, limbs in widths.items()},
                 {w: ctx.tables[name] for w, name in mult_names.items()},
@@ -366,7 +369,7 @@ def commit_segments(pcs: PCS, parts: SegmentParts, tables, *, spill="auto", prog
         if not callable(tables):
             tables.update(parts.part_views(s, piece.vector))
         pieces.append(piece)
-    return pcs.join(parts.shape, pieces)
+    return pcs.join(parts.shape, pieces, progress=progress)
 
 
 def _part_progress(progress, index: int, count: int):
@@ -534,6 +537,10 @@ def prove_circuit(ctx: ProverContext) -> CircuitProof:
         release()  # the segment's tables are gone: give their memory back
     ctx.transcript = shared
     _join_segments(shared, children)
+    # the openings need the committed parts and the claims only: drop the tables (the
+    # uncommitted linear columns and views among them) before their batching tables are built
+    ctx.tables = {}
+    release()
     openings = []
     for which in ("trace", "weights"):
         item = Opening(which)
@@ -578,21 +585,28 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
     Opening("weights").verify(ctx, proof.weight_opening)
 
 
-def _range_listener(progress, sizes: dict[int, list[int]]):
-    """A transcript listener reporting the range step as ``("range checks: leaves", done,
-    total)``: the fraction trees' leaves, a tree counted half when its first GKR round is
-    absorbed (its layers are built) and whole when its block values are (its layers proven).
-    ``None`` without ``progress``."""
+def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int):
+    """A transcript listener reporting segment ``segment``'s range step as ``("range checks:
+    leaves", done, total)`` with ``total`` the leaves of every segment's fraction trees
+    (``sizes``: each segment's limb sizes) and ``done`` counting the earlier segments' whole: a
+    tree counted half when its first GKR round is absorbed (its layers are built) and whole when
+    its block values are (its layers proven). ``None`` without ``progress``."""
     if progress is None:
         return None
     from zkinfer.lookup import range as rng
     from zkinfer.sumcheck.common import _LABEL_ROUND
 
-    plan = rng.tree_plan(rng.block_list(sizes), rng.MAX_TREE_VARS)
-    leaves = [1 << tree.num_vars for tree in plan]
-    total = max(1, sum(leaves))
-    state = {"tree": 0, "done": 0, "half": False}
-    progress("range checks: leaves", 0, total)
+    def tree_leaves(own: dict[int, list[int]]) -> list[int]:
+        if not own:
+            return []
+        return [1 << tree.num_vars
+                for tree in rng.tree_plan(rng.block_list(own), rng.MAX_TREE_VARS)]
+
+    leaves = tree_leaves(sizes[segment])
+    before = sum(sum(tree_leaves(own)) for own in sizes[:segment])
+    total = max(1, before + sum(sum(tree_leaves(own)) for own in sizes[segment:]))
+    state = {"tree": 0, "done": before, "half": False}
+    progress("range checks: leaves", before, total)
 
     def listen(label: bytes) -> None:
         k = state["tree"]

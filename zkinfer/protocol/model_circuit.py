@@ -35,19 +35,19 @@ __all__ = ["build_circuit", "witness_plan", "weight_matrices", "weight_columns",
 
 
 def num_segments(model: IntModel) -> int:
-    """How many segments the model's circuits split into: one per transformer block (one for
-    a model without blocks). Fixed by the model, never by the machine that proves it."""
-    return max(1, len(model.layers))
+    """How many segments the model's circuits split into: the embedding, then one per
+    transformer block. Fixed by the model, never by the machine that proves it."""
+    return 1 + len(model.layers)
 
 
 def segment_of(op_name: str, segments: int) -> int:
-    """The segment of an op: block ``i``'s ops (``layer<i>.*``) are segment ``i``; the
-    embedding joins the first block's segment, everything after the last block (final norm,
-    pooling, head) the last one's."""
+    """The segment of an op: the embedding's ops (``emb*``) are segment 0 (its token table is
+    usually the largest weight of all), block ``i``'s ops (``layer<i>.*``) segment ``i + 1``,
+    and everything after the last block (final norm, pooling, head) joins the last segment."""
     if op_name.startswith("layer"):
         head = op_name[len("layer"):].split(".", 1)[0]
         if head.isdigit():
-            return min(int(head), segments - 1)
+            return min(int(head) + 1, segments - 1)
     return 0 if op_name.startswith("emb") else segments - 1
 
 

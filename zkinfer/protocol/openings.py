@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.codec import Reader, Writer
-from zkinfer.commit.base import PCS, Commitment, OpeningClaim, OpeningProof, ProverData
+from zkinfer.commit.base import PCS, Commitment, OpeningClaim, OpeningProof, Parts, ProverData
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.protocol.relation import Step
@@ -309,8 +309,8 @@ class JointOpeningsProof(Step, kind="opening"):
     last ``k`` coordinates, and the PCS opening there.
 
     Attributes:
-        parts: per part, the sumcheck over its first ``m - k`` variables (its claimed sum is
-            the sumcheck's statement).
+        parts: per part, the sumcheck over its first ``m_s - k`` variables (its claimed sum is
+            the sumcheck's statement; ``m_s``: :func:`part_vars`).
         totals: per part ``s``, its claimed sum ``T_s = sum_x W_s(x) F_s(x)``.
         joint: the sumcheck over the last ``k`` variables of all parts at once.
         values: per part, ``F_s`` at its point.
@@ -383,12 +383,27 @@ def _part_point(m: int, offset: int, point: U64) -> U64:
     return np.concatenate([ext.from_base(np.array(bits, dtype=np.uint64)), point], axis=0)
 
 
-def _check_claims(claims: list[PartClaim], num_parts: int, m: int, check: str) -> None:
+def part_vars(parts: Parts, k: int) -> list[int]:
+    """``m_s`` per part: the variables its sumcheck runs over. A part is zero from ``used_s``
+    on, so its sum over the cube is the sum over the first ``2^m_s`` entries,
+    ``m_s = max(k, ceil(log2 used_s))`` (at most ``m``): a small part costs its own size, not
+    the largest part's. Its point on the whole part is ``(0, .., 0, r_s, r*)``."""
+    return [min(parts.num_vars, max(k, (u - 1).bit_length())) for u in parts.used]
+
+
+def _on_part(m: int, point: U64) -> U64:
+    """A point on a part's first ``2^m_s`` entries as a point on the whole part (``m``
+    variables): the missing leading coordinates are 0."""
+    return np.concatenate([np.zeros((m - point.shape[0], 2), dtype=np.uint64), point])
+
+
+def _check_claims(claims: list[PartClaim], sizes: list[int], check: str) -> None:
+    """Every term's block lies in the first ``2^m_s`` entries of an existing part."""
     for c in claims:
         for part, offset, point, _ in c.terms:
             n = point.shape[0]
-            if not (0 <= part < num_parts and 0 <= n <= m and offset % (1 << n) == 0
-                    and 0 <= offset < (1 << m)):
+            if not (0 <= part < len(sizes) and 0 <= n <= sizes[part] and offset % (1 << n) == 0
+                    and 0 <= offset and offset + (1 << n) <= (1 << sizes[part])):
                 raise VerificationError(check, "malformed claim: a block outside its part")
 
 
@@ -463,13 +478,14 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
                         progress=None) -> JointOpeningsProof:
     """Prove every claim on a commitment of parts (all values given) with one opening.
 
-    The protocol (``S`` parts of ``m`` variables, ``k`` = :func:`shared_vars`):
+    The protocol (``S`` parts of ``m`` variables, ``k`` = :func:`shared_vars`, part ``s``
+    summed over its first ``2^m_s`` entries, :func:`part_vars`):
 
     1. absorb the commitment and the claims; draw ``gamma``; part ``s`` has
        ``W_s(x) = sum_i gamma^i sum_{j in claim i, on part s} c_j eq(g_j, x)`` and the claims
        say ``sum_s T_s = sum_i gamma^i v_i`` with ``T_s = sum_x W_s(x) F_s(x)``;
     2. per part, on a transcript forked from the shared state with the part's index: absorb
-       ``T_s`` and run the sumcheck of ``W_s F_s`` over its first ``m - k`` variables (challenges
+       ``T_s`` and run the sumcheck of ``W_s F_s`` over its first ``m_s - k`` variables (challenges
        ``r_s``), which leaves ``T'_s = sum_y W_s(r_s, y) F_s(r_s, y)``; the parts are
        independent (any order, any machine), and only their transcripts' final states return;
     3. absorb those states in part order; draw ``alpha``; one sumcheck of
@@ -478,7 +494,7 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
     4. the PCS opens each part at ``(r_s, r*)``: the points share their last ``k``
        coordinates, which is what one opening needs.
 
-    Soundness error: ``K / p^2`` (gamma, ``K`` claims) + ``2 (m - k) S / p^2`` (the part
+    Soundness error: ``K / p^2`` (gamma, ``K`` claims) + ``2 sum_s (m_s - k) / p^2`` (the part
     sumchecks) + ``S / p^2`` (alpha) + ``2 k / p^2`` (the joint sumcheck) + the PCS's.
 
     Memory: one part's ``W_s`` and tables at a time in step 2; step 3 holds ``2^k`` entries per
@@ -489,9 +505,11 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
     from zkinfer.sumcheck.common import begin, round_challenge
 
     claims = list(claims)
-    layout = commitment.layout
-    num_parts, m = len(layout.num_vars), layout.num_vars[0]
+    parts = commitment.parts
+    num_parts, m = parts.count, parts.num_vars
     k = min(shared_vars(commitment), m)
+    sizes = part_vars(parts, k)
+    _check_claims(claims, sizes, "openings")
     _absorb_parts(transcript, commitment.to_bytes(), claims)
     g = _gamma_powers(transcript, len(claims))
     per = _part_weights(claims, g, num_parts)
@@ -507,21 +525,23 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
             K.ext_axpy(w[offset: offset + table.shape[0]], a[0], a[1], table)
         if progress is not None:
             progress("batching sumcheck", 2 * s + 1, 2 * num_parts)
-        st = _Product(w, f, m)
+        ms = sizes[s]
+        st = _Product(w, f, ms)
+        del w, f
         child = transcript.fork()
         child.append_int(_LABEL_PART, s)
-        rounds = np.empty((m - k, 3, 2), dtype=np.uint64)
-        pt = np.empty((m - k, 2), dtype=np.uint64)
-        for j in range(m - k):
+        rounds = np.empty((ms - k, 3, 2), dtype=np.uint64)
+        pt = np.empty((ms - k, 2), dtype=np.uint64)
+        for j in range(ms - k):
             rounds[j] = st.round()
             if j == 0:
                 totals[s] = ext.add(rounds[0][0], rounds[0][1])
-                begin(child, m - k, _EXPR, totals[s])
+                begin(child, ms - k, _EXPR, totals[s])
             pt[j] = round_challenge(child, rounds[j])
             st.fold(pt[j])
-        if m - k == 0:
-            vals = st.round() if m else None
-            totals[s] = ext.add(vals[0], vals[1]) if m else ext.mul(*st.values())
+        if ms - k == 0:
+            vals = st.round() if ms else None
+            totals[s] = ext.add(vals[0], vals[1]) if ms else ext.mul(*st.values())
             begin(child, 0, _EXPR, totals[s])
         st.compact()  # what the joint rounds need: 2^k entries per table
         part_proofs.append(SumcheckProof(rounds))
@@ -549,7 +569,7 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
         begin(transcript, 0, _EXPR, claim)
     values = np.stack([st.values()[1] for st in states])
     transcript.append_ext(_LABEL_VALUES, values)
-    final = [OpeningClaim(s, np.concatenate([points[s], shared]), values[s])
+    final = [OpeningClaim(s, _on_part(m, np.concatenate([points[s], shared])), values[s])
              for s in range(num_parts)]
     opening = pcs.open(data, final, transcript, progress=progress)
     return JointOpeningsProof(totals, tuple(part_proofs), SumcheckProof(rounds), values, opening)
@@ -569,10 +589,13 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
     from zkinfer.sumcheck.verifier import verify
 
     claims = list(claims)
-    layout = commitment.layout
-    num_parts, m = len(layout.num_vars), layout.num_vars[0]
+    parts = commitment.parts
+    if parts is None:
+        raise VerificationError(check, "not a commitment made of parts")
+    num_parts, m = parts.count, parts.num_vars
     k = min(shared_vars(commitment), m)
-    _check_claims(claims, num_parts, m, check)
+    sizes = part_vars(parts, k)
+    _check_claims(claims, sizes, check)
     if len(proof.parts) != num_parts or proof.totals.shape != (num_parts, 2) \
             or proof.values.shape != (num_parts, 2):
         raise VerificationError(check, "wrong number of parts", expected=num_parts,
@@ -589,7 +612,7 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
     for s in range(num_parts):
         child = transcript.fork()
         child.append_int(_LABEL_PART, s)
-        pt, claim = verify(totals[s], m - k, _EXPR, proof.parts[s], child,
+        pt, claim = verify(totals[s], sizes[s] - k, _EXPR, proof.parts[s], child,
                            check=f"{check} (part {s})")
         points.append(pt)
         reduced.append(claim)
@@ -610,12 +633,13 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
     full = [np.concatenate([points[s], shared]) for s in range(num_parts)]
     for s in range(num_parts):
         if per[s]:
-            e = _eq_many(np.stack([_part_point(m, o, pt) for o, pt, _ in per[s]]), full[s])
+            e = _eq_many(np.stack([_part_point(sizes[s], o, pt) for o, pt, _ in per[s]]),
+                         full[s])
             w = ext.sum(ext.mul(np.stack([a for _, _, a in per[s]]), e), axis=0)
             got = ext.add(got, ext.mul(alpha[s], ext.mul(w, values[s])))
     if not np.array_equal(got, final):
         raise VerificationError(check, "final evaluation sum_s alpha^s W_s F_s does not match",
                                 expected=tuple(map(int, final)), got=tuple(map(int, got)))
     transcript.append_ext(_LABEL_VALUES, values)
-    pcs.verify(commitment, [OpeningClaim(s, full[s], values[s]) for s in range(num_parts)],
-               proof.opening, transcript)
+    pcs.verify(commitment, [OpeningClaim(s, _on_part(m, full[s]), values[s])
+                            for s in range(num_parts)], proof.opening, transcript)

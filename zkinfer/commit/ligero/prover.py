@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer._memory import drop_pages, random_access
 from zkinfer.commit.base import (
     Layout,
     OpeningClaim,
@@ -262,6 +263,7 @@ class LigeroPartData(PartData):
             encoded.setflags(write=False)
         if state["spill_file"] is not None:
             encoded = np.load(state["spill_file"], mmap_mode="r")
+        random_access(encoded)
         self.__init__(state["parts"], state["index"], state["log_blowup"], state["log_cols"],
                       rows, state["digests"], encoded, state["spill_file"])
         self._closed = state["closed"]
@@ -445,6 +447,7 @@ def commit_part(params: LigeroParams, parts: Parts, index: int, vector: npt.Arra
     del encoded
     try:
         mapped = np.load(path, mmap_mode="r")
+        random_access(mapped)  # the opening reads a few columns: no read-ahead
     except BaseException:
         _remove_file(path)
         raise
@@ -521,7 +524,11 @@ def part_columns(piece: LigeroPartData, indices: Sequence[int]) -> U64:
     spilled matrix)."""
     if piece.closed:
         raise ValueError(f"part {piece.index} is closed")
-    return np.ascontiguousarray(piece.encoded[np.asarray(indices, dtype=np.int64)])
+    columns = np.ascontiguousarray(piece.encoded[np.asarray(indices, dtype=np.int64)])
+    # a mapped file's page cache may hold large folios: each row read maps up to megabytes
+    # into this process; unmap them again (they stay cached)
+    drop_pages(piece.encoded)
+    return columns
 
 
 def _combine_parts(pieces: Sequence[LigeroPartData], coeffs: U64, progress=None) -> U64:
