@@ -19,13 +19,15 @@ in the repository (``benchmarks/data/estimate_runs.json``, made by
 ``benchmarks/calibrate_estimate.py``; ``tests/test_estimate.py`` checks every recorded run
 against it)::
 
-    seconds = t0 + t_col * columns + t_used * committed + t_pow2 * 2^committed_log2 + t_w * weights
-    bytes   = m0 + m_used * committed + m_pow2 * 2^committed_log2 + m_w * weights
+    seconds = t0 + t_col * columns + t_used * committed + t_pow2 * parts_padded + t_w * weights
+    bytes   = m0 + m_used * committed + m_pow2 * 2^part_log2 + m_w * weights
 
-``committed`` is the length of the committed trace vector (every column the prover commits,
-advice and limbs included, each padded to a power of two and packed as the commitment packs
-them) and ``2^committed_log2`` its power-of-two size, which sets the batching tables of the
-opening: memory grows in a step when it doubles. Both come from the circuit of the statement
+``committed`` is the length of the committed trace (every column the prover commits, advice and
+limbs included, each padded to a power of two and packed as the commitment packs them, summed
+over the segments' parts); the prover works one segment at a time, so its batching tables are
+set by the largest part: ``2^part_log2`` its power-of-two size (memory grows in a step when it
+doubles), and ``parts_padded`` the sum of the parts' power-of-two sizes (the openings' work).
+All come from the circuit of the statement
 (:func:`zkinfer.protocol.model_circuit.build_circuit`, numpy only, under a second for MiniLM);
 ``columns`` counts the forward's trace columns (per-relation Python overhead); ``weights`` the
 committed weight entries (the weight commitment, and the model held in memory).
@@ -82,7 +84,8 @@ class TraceSize:
         weights: committed weight entries (embedding tables and linear matrices).
         committed: entries of the committed trace vector (every committed column of the
             circuit, advice and limbs included, padded and packed as the commitment packs them).
-        committed_log2: ``log2`` of that vector's power-of-two size.
+        part_log2: ``log2`` of the power-of-two size of the largest segment's part.
+        parts_padded: the sum over the parts of their power-of-two sizes.
     """
 
     columns: int
@@ -90,7 +93,8 @@ class TraceSize:
     padded: int
     weights: int
     committed: int = 0
-    committed_log2: int = 0
+    part_log2: int = 0
+    parts_padded: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,17 +160,18 @@ def trace_size(model, n: int) -> TraceSize:
     Raises:
         ModelError: the model declares no width for some column.
     """
-    from zkinfer.commit.base import Layout
     from zkinfer.model.intmodel import column_specs
+    from zkinfer.protocol.engine import segment_parts
     from zkinfer.protocol.model_circuit import build_circuit
 
     specs = column_specs(model, n)
     elements = sum(math.prod(s.shape) for s in specs.values())
     padded = forward_padded(model, n, specs)
     circuit = build_circuit(model, n, np.zeros(model.config.d_model, dtype=np.int64))
-    layout = Layout(tuple(col.num_vars for col in circuit.trace.values()))
+    used = segment_parts(circuit).shape.used
+    logs = [max(0, (u - 1).bit_length()) for u in used]
     return TraceSize(len(specs), int(elements), int(padded), _weight_entries(model),
-                     int(layout.used), int(layout.total_vars))
+                     int(sum(used)), int(max(logs)), int(sum(1 << x for x in logs)))
 
 
 def forward_padded(model, n: int, specs=None) -> int:
@@ -181,15 +186,15 @@ def forward_padded(model, n: int, specs=None) -> int:
 
 
 def time_features(size: TraceSize) -> list[float]:
-    """The features the time model is linear in: ``1, columns, committed,
-    2^committed_log2, weights``."""
-    return [1.0, size.columns, size.committed, float(1 << size.committed_log2), size.weights]
+    """The features the time model is linear in: ``1, columns, committed, parts_padded,
+    weights``."""
+    return [1.0, size.columns, size.committed, float(size.parts_padded), size.weights]
 
 
 def memory_features(size: TraceSize) -> list[float]:
-    """The features the memory model is linear in: ``1, committed, 2^committed_log2,
+    """The features the memory model is linear in: ``1, committed, 2^part_log2,
     weights``."""
-    return [1.0, size.committed, float(1 << size.committed_log2), size.weights]
+    return [1.0, size.committed, float(1 << size.part_log2), size.weights]
 
 
 def _predict(size: TraceSize) -> tuple[float, float]:

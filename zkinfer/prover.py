@@ -28,7 +28,7 @@ from zkinfer.protocol.model_circuit import (
     weight_parts,
     witness_plan,
 )
-from zkinfer.protocol.witness import _unchecked_witness, build_witness, weight_table
+from zkinfer.protocol.witness import Tables, real_columns, segment_witness, weight_table
 
 __all__ = ["setup", "prove", "prove_many"]
 
@@ -249,8 +249,7 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
         sub("building tables", 0, 1)
     circuit = build_circuit(pk.model, ids.shape[0], output)
     try:
-        plan = witness_plan(pk.model, ids.shape[0])
-        witness = (build_witness if strict else _unchecked_witness)(circuit, columns, plan)
+        real = real_columns(circuit, columns, witness_plan(pk.model, ids.shape[0]))
     except ValueError as exc:
         raise ModelError(f"trace does not fit the circuit: {exc}") from exc
     if consume:
@@ -259,14 +258,28 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
     transcript = Listenable.of(statement_transcript(pk.vk, ids, output))
     if sub is not None:
         sub("building tables", 1, 1)
-    # each segment's trace is encoded and hashed on its own (one part of the commitment); from
-    # here on the committed columns are views into their parts (one copy)
-    trace_com, trace_data = commit_segments(pk.pcs, segment_parts(circuit), witness,
-                                            progress=sub)
-    release()  # the witness's own copies of the committed tables are gone
+    tables = Tables(circuit)
+
+    def segment_tables(s: int) -> dict:
+        # one segment's witness at a time; the views and linear columns it computes are
+        # dropped once it is committed
+        try:
+            return segment_witness(circuit, real, s, tables, strict)
+        except ValueError as exc:
+            raise ModelError(f"trace does not fit the circuit: {exc}") from exc
+
+    def committed(s: int, views: dict) -> None:
+        # from here on the segment's columns are views into its committed part (one copy)
+        tables.base.update(views)
+        tables.forget()
+
+    # each segment's trace is encoded and hashed on its own (one part of the commitment)
+    trace_com, trace_data = commit_segments(pk.pcs, segment_parts(circuit), segment_tables,
+                                            committed=committed, progress=sub)
+    real.clear()
+    release()
     transcript.append_bytes(b"trace-commitment", trace_com.to_bytes())
-    ctx = prover_context(circuit, ids, transcript, tables=witness, weights=pk.weight_tables,
+    ctx = prover_context(circuit, ids, transcript, tables=tables, weights=pk.weight_tables,
                          pcs=pk.pcs, trace=(trace_com, trace_data),
                          weight=(pk.weight_commitment, pk.weight_data), progress=progress)
-    del witness  # the context holds the tables now (and drops them before the openings)
     return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), prove_circuit(ctx))

@@ -110,8 +110,9 @@ def test_coverage_names_kind_and_role(models) -> None:
     expected = {
         "layer0.attn.q.acc": ["matmul layer0.attn.q.acc (out)", "identity 'layer0.attn.q rounding' (factor)",
                               "range layer0.attn.q.acc#rc0 (20 bits) (checked)"],
+        # layer 0 is segment 1 (the embedding is segment 0): its own range LogUp
         "layer0.attn.q.acc#rc0.l0": ["range layer0.attn.q.acc#rc0 (20 bits) (limb)",
-                                     "range LogUp 16-bit (looked up)"],
+                                     "range LogUp 16-bit (segment 1) (looked up)"],
         "layer0.attn.q.w": ["matmul layer0.attn.q.acc (right)"],
         "tok_emb": ["one-hot emb.tok (table)"],
         "emb.tok": ["one-hot emb.tok (out)", "identity 'emb.x = tok + pos' (factor)"],
@@ -138,7 +139,7 @@ def test_own_touches_flagged(models) -> None:
     own = {str(t) for t in touches["layer0.attn.softmax.rem"] if t.own}
     assert own == {"identity 'layer0.attn.softmax.rem padding' (factor)",
                    "range layer0.attn.softmax.rem#rc0 (15 bits) (checked)",
-                   "range LogUp 15-bit (looked up via layer0.attn.softmax.rem#rc0.l0)"}
+                   "range LogUp 15-bit (segment 1) (looked up via layer0.attn.softmax.rem#rc0.l0)"}
     # the shared inequality rem <= sum - 1 is not its own: it constrains rem (and sum)
     assert not any(t.own for t in touches["layer0.attn.softmax.rem"] if "slack" in t.constraint)
 

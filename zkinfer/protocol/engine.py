@@ -349,13 +349,14 @@ def spill_directory(spill, used: int):
     return spill
 
 
-def commit_segments(pcs: PCS, parts: SegmentParts, tables, *, spill="auto", progress=None
-                    ) -> tuple[Commitment, ProverData]:
+def commit_segments(pcs: PCS, parts: SegmentParts, tables, *, spill="auto", committed=None,
+                    progress=None) -> tuple[Commitment, ProverData]:
     """Commit every segment's columns as one part of one commitment (prover side).
 
     ``tables`` maps each column to its table, or is a callable ``segment -> {column: table}``
     (so a caller can build one segment's tables at a time). A mapping is updated in place:
-    each committed column's table becomes a view into its committed part (one copy in memory).
+    each committed column's table becomes a view into its committed part (one copy in memory);
+    with a callable, ``committed(segment, views)`` (if given) receives those views.
     ``spill``: see :func:`spill_directory` (the encoded matrices of large parts go to
     memory-mapped files by default).
     """
@@ -366,8 +367,12 @@ def commit_segments(pcs: PCS, parts: SegmentParts, tables, *, spill="auto", prog
         where = spill_directory(spill, parts.shape.used[s])
         piece = pcs.commit_part(parts.shape, s, parts.vector(s, own), spill=where,
                                 progress=_part_progress(progress, s, count))
+        views = parts.part_views(s, piece.vector)
         if not callable(tables):
-            tables.update(parts.part_views(s, piece.vector))
+            tables.update(views)
+        elif committed is not None:
+            committed(s, views)
+        del own, views
         pieces.append(piece)
     return pcs.join(parts.shape, pieces, progress=progress)
 
@@ -474,11 +479,14 @@ def prover_context(circuit: Circuit, ids: npt.NDArray[np.int64], transcript: Tra
                    tables: dict[str, U64], weights: dict[str, U64], pcs: PCS,
                    trace: tuple[Commitment, ProverData], weight: tuple[Commitment, ProverData],
                    progress=None) -> ProverContext:
-    """The prover's context: the trace ``tables`` (views are added here), the ``weights``, the
-    PCS and both commitments with their prover data."""
-    tables = dict(tables)
-    for v in circuit.views.values():
-        tables[v.name] = v.table(tables[v.base], circuit.trace[v.base].bits)
+    """The prover's context: the trace ``tables`` (a :class:`~zkinfer.protocol.witness.Tables`,
+    or a mapping of committed columns that is wrapped in one: views and linear columns are
+    computed when a segment first needs them), the ``weights``, the PCS and both commitments
+    with their prover data."""
+    from zkinfer.protocol.witness import Tables
+
+    if not isinstance(tables, Tables):
+        tables = Tables(circuit, dict(tables))
     return ProverContext(circuit, ids, transcript, tables=tables, weights=weights, pcs=pcs,
                          commitments={"trace": trace[0], "weights": weight[0]},
                          prover_data={"trace": trace[1], "weights": weight[1]},
@@ -534,7 +542,9 @@ def prove_circuit(ctx: ProverContext) -> CircuitProof:
         segments.append(SegmentProof(tuple(steps["relations"]), tuple(steps["identities"]),
                                      steps["ranges"][0]))
         children.append(ctx.transcript)
-        release()  # the segment's tables are gone: give their memory back
+        if hasattr(ctx.tables, "forget"):
+            ctx.tables.forget()  # the segment's views and linear columns
+        release()  # give their memory back
     ctx.transcript = shared
     _join_segments(shared, children)
     # the openings need the committed parts and the claims only: drop the tables (the

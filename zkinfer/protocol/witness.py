@@ -16,7 +16,7 @@ from zkinfer.lookup.range import range_multiplicities
 from zkinfer.protocol.circuit import Circuit, Col, LinearCol
 from zkinfer.protocol.range import limb_widths
 
-__all__ = ["pad", "build_witness", "weight_tables"]
+__all__ = ["pad", "build_witness", "weight_tables", "Tables", "real_columns", "segment_witness"]
 
 U64 = npt.NDArray[np.uint64]
 #: An advice rule: the column's (real-shaped) integer values from the trace columns.
@@ -76,28 +76,91 @@ def _unchecked_witness(circuit: Circuit, trace: dict[str, np.ndarray], plan: Map
     return _witness(circuit, trace, plan, strict=False)
 
 
-def _witness(circuit: Circuit, trace: dict[str, np.ndarray], plan: Mapping[str, Rule],
-             strict: bool) -> dict[str, U64]:
+class Tables(Mapping):
+    """The prover's tables by name: the committed ones it is given (:attr:`base`), and the views
+    and linear columns computed from them on first use and kept until :meth:`forget` (one
+    segment at a time: what a segment computes is dropped before the next)."""
+
+    def __init__(self, circuit: Circuit, base: dict[str, U64] | None = None) -> None:
+        self.circuit = circuit
+        self.base: dict[str, U64] = {} if base is None else base
+        self._cache: dict[str, U64] = {}
+
+    def __getitem__(self, name: str) -> U64:
+        if name in self.base:
+            return self.base[name]
+        if name not in self._cache:
+            c = self.circuit
+            if name in c.views:
+                view = c.views[name]
+                self._cache[name] = view.table(self[view.base], c.trace[view.base].bits)
+            elif name in c.linear:
+                self._cache[name] = linear_table(c, c.linear[name], self)
+            else:
+                raise KeyError(name)
+        return self._cache[name]
+
+    def __contains__(self, name: object) -> bool:
+        c = self.circuit
+        return name in self.base or name in c.views or name in c.linear
+
+    def __iter__(self):
+        yield from self.base
+        yield from (n for n in [*self.circuit.views, *self.circuit.linear] if n not in self.base)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def forget(self) -> None:
+        """Drop the computed views and linear columns."""
+        self._cache.clear()
+
+
+def real_columns(circuit: Circuit, trace: dict[str, np.ndarray], plan: Mapping[str, Rule]
+                 ) -> dict[str, npt.NDArray[np.int64]]:
+    """The forward's integer columns and the advice columns the plan computes from them."""
     real = {name: np.asarray(v, dtype=np.int64) for name, v in trace.items()}
     for name, rule in plan.items():
         real[name] = np.asarray(rule(real), dtype=np.int64)
-    tables = {name: _field(pad(real[name], col)) for name, col in circuit.trace.items()
-              if name in real}
-    # linear columns in registration order; before a range's top limb, its committed limbs
-    top_of = {r.limbs[-1]: r for r in circuit.ranges}
-    for name, lin in circuit.linear.items():
-        if name in top_of:
-            _lower_limbs(circuit, top_of[name], tables, strict)
-        tables[name] = linear_table(circuit, lin, tables)
-    for seg in range(circuit.num_segments):
-        for w, limbs in circuit.range_widths(seg).items():
-            tables[circuit.range_mult_name(w, seg)] = range_multiplicities(
-                [tables[x] for x in limbs], w, strict=strict)
+    return real
+
+
+def segment_witness(circuit: Circuit, real: dict[str, np.ndarray], segment: int,
+                    tables: Tables, strict: bool = True) -> dict[str, U64]:
+    """The padded field tables of one segment's committed columns, in circuit order: its
+    trace and advice columns, the lower limbs of its range checks and its range
+    multiplicities. ``tables`` holds the earlier segments' committed tables; this segment's are
+    added to it (the limbs and multiplicities read linear columns through it).
+
+    Raises:
+        ValueError: a value outside its range check (``strict``), or a column of another shape
+            than the circuit's.
+    """
+    own = [n for n, _ in circuit.trace.items() if circuit.segments.get(n, 0) == segment]
+    for name in own:
+        if name in real:
+            tables.base[name] = _field(pad(real[name], circuit.trace[name]))
+    for r in circuit.ranges:
+        if r.segment == segment:
+            _lower_limbs(circuit, r, tables, strict)
+    for w, limbs in circuit.range_widths(segment).items():
+        tables.base[circuit.range_mult_name(w, segment)] = range_multiplicities(
+            [tables[x] for x in limbs], w, strict=strict)
+    return {name: tables.base[name] for name in own}
+
+
+def _witness(circuit: Circuit, trace: dict[str, np.ndarray], plan: Mapping[str, Rule],
+             strict: bool) -> dict[str, U64]:
+    real = real_columns(circuit, trace, plan)
+    tables = Tables(circuit)
+    for s in range(circuit.num_segments):
+        segment_witness(circuit, real, s, tables, strict)
     return {name: tables[name] for name in [*circuit.trace, *circuit.linear]}
 
 
-def _lower_limbs(circuit: Circuit, r, tables: dict[str, U64], strict: bool) -> None:
-    """The committed limbs (all but the top one) of ``u = scale col + offset Ind``."""
+def _lower_limbs(circuit: Circuit, r, tables: Tables, strict: bool) -> None:
+    """The committed limbs (all but the top one) of ``u = scale col + offset Ind``, added to
+    ``tables.base``."""
     col = circuit.col(r.col)
     real = np.zeros(col.padded_shape, dtype=np.int64)
     real[tuple(slice(0, s) for s in col.shape)] = 1
@@ -106,7 +169,7 @@ def _lower_limbs(circuit: Circuit, r, tables: dict[str, U64], strict: bool) -> N
         raise ValueError(f"{r.col}: value outside its {r.bits}-bit range check")
     shift = 0
     for w, limb in zip(limb_widths(r.bits)[:-1], r.limbs[:-1]):
-        tables[limb] = _field((v >> shift) & ((1 << w) - 1))
+        tables.base[limb] = _field((v >> shift) & ((1 << w) - 1))
         shift += w
 
 
