@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer._memory import release
+from zkinfer._memory import drop_pages, release
 from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, Layout, Parts, ProverData
 from zkinfer.errors import VerificationError
@@ -374,6 +374,7 @@ def commit_segments(pcs: PCS, parts: SegmentParts, tables, *, spill="auto", comm
             committed(s, views)
         del own, views
         pieces.append(piece)
+        release()
     return pcs.join(parts.shape, pieces, progress=progress)
 
 
@@ -544,6 +545,10 @@ def prove_circuit(ctx: ProverContext) -> CircuitProof:
         children.append(ctx.transcript)
         if hasattr(ctx.tables, "forget"):
             ctx.tables.forget()  # the segment's views and linear columns
+        for which in ("trace", "weights"):
+            data = ctx.prover_data[which]
+            for k in range(data.parts.count if getattr(data, "parts", None) else 0):
+                drop_pages(data.part(k))  # spilled parts: unmap the pages this segment read
         release()  # give their memory back
     ctx.transcript = shared
     _join_segments(shared, children)

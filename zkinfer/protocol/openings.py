@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer._memory import drop_pages
 from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, OpeningClaim, OpeningProof, Parts, ProverData
 from zkinfer.errors import VerificationError
@@ -544,6 +545,7 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
             totals[s] = ext.add(vals[0], vals[1]) if ms else ext.mul(*st.values())
             begin(child, 0, _EXPR, totals[s])
         st.compact()  # what the joint rounds need: 2^k entries per table
+        drop_pages(data.part(s))  # a spilled part: unmap the pages its sumcheck read
         part_proofs.append(SumcheckProof(rounds))
         points.append(pt)
         states.append(st)

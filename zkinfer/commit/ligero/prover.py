@@ -187,6 +187,8 @@ class LigeroPartData(PartData):
         encoded: ``(L, R_s)``: column ``j`` of the encoded rows in row ``j``; a read-only memory
             map of :attr:`spill_file` when spilled; ``None`` once closed.
         spill_file: the file holding ``encoded``, or ``None`` (in memory).
+        rows_file: the file holding ``rows`` when spilled (a read-only map of it), else
+            ``None``; removed with the part.
 
     A spilled part holds in memory its rows and digests only (:attr:`resident_bytes`); its file
     is removed by :meth:`close` or when the part is garbage collected (or at interpreter exit).
@@ -210,6 +212,7 @@ class LigeroPartData(PartData):
         self.digests = digests
         self.encoded = encoded
         self.spill_file = spill_file
+        self.rows_file = None
         self._finalizer = (None if spill_file is None
                            else weakref.finalize(self, _remove_file, spill_file))
         self._closed = False
@@ -234,14 +237,19 @@ class LigeroPartData(PartData):
         """Bytes of the arrays held in memory: rows and digests, plus the encoded matrix unless
         it is spilled."""
         spilled = self.spill_file is not None or self.encoded is None
-        return self.rows.nbytes + self.digests.nbytes + (0 if spilled else self.encoded.nbytes)
+        rows = 0 if isinstance(self.rows, np.memmap) else self.rows.nbytes
+        return rows + self.digests.nbytes + (0 if spilled else self.encoded.nbytes)
 
     def close(self) -> None:
-        """Drop the encoded matrix and remove the spill file (idempotent)."""
+        """Drop the encoded matrix and remove the spill files (idempotent; mapped rows stay
+        readable until they are dropped)."""
         self._closed = True
         self.encoded = None
         if self._finalizer is not None:
             self._finalizer()
+        finalizer = getattr(self, "_rows_finalizer", None)
+        if finalizer is not None:
+            finalizer()
 
     def __getstate__(self) -> dict:
         state = {"parts": self.parts, "index": self.index, "log_blowup": self.log_blowup,
@@ -425,9 +433,9 @@ def commit_part(params: LigeroParams, parts: Parts, index: int, vector: npt.Arra
     """Commit part ``index`` alone (see :meth:`zkinfer.commit.base.PCS.commit_part`).
 
     The part's ``R_s`` rows (its vector, zero-padded to whole rows: a copy) are encoded and
-    their columns hashed; with ``spill`` the encoded matrix is written to a new file in that
-    directory and only mapped read-only afterwards (the peak memory is still one part's encoded
-    matrix, while it is made). ``progress`` reports ``"encoding rows"`` and ``"hashing
+    their columns hashed; with ``spill`` the encoded matrix and the rows are written to new
+    files in that directory and only mapped read-only afterwards (the peak memory is still one
+    part's encoded matrix, while it is made). ``progress`` reports ``"encoding rows"`` and ``"hashing
     columns"``.
     """
     vec = part_vector(parts, index, vector)
@@ -445,13 +453,24 @@ def commit_part(params: LigeroParams, parts: Parts, index: int, vector: npt.Arra
         return LigeroPartData(parts, index, params.log_blowup, log_cols, rows, digests, encoded)
     path = _spill(spill, encoded)
     del encoded
+    rows_path = None
     try:
         mapped = np.load(path, mmap_mode="r")
         random_access(mapped)  # the opening reads a few columns: no read-ahead
+        # the rows too: the prover reads one segment's at a time (its pages are mapped back
+        # when read and unmapped between segments)
+        rows_path = _spill(spill, rows)
+        del rows
+        rows = np.load(rows_path, mmap_mode="r")
     except BaseException:
         _remove_file(path)
+        if rows_path is not None:
+            _remove_file(rows_path)
         raise
-    return LigeroPartData(parts, index, params.log_blowup, log_cols, rows, digests, mapped, path)
+    piece = LigeroPartData(parts, index, params.log_blowup, log_cols, rows, digests, mapped, path)
+    piece.rows_file = rows_path
+    piece._rows_finalizer = weakref.finalize(piece, _remove_file, rows_path)
+    return piece
 
 
 def join(params: LigeroParams, parts: Parts, pieces: Sequence[LigeroPartData], progress=None
