@@ -3,8 +3,8 @@
 numpy's large temporaries are freed into the C allocator's heap, which keeps much of it (glibc
 raises its threshold for memory-mapped allocations after large frees, and a fragmented heap
 cannot shrink): a process that built and dropped a few gigabytes of tables keeps them resident.
-:func:`release` collects garbage and, on glibc, asks the allocator to return free pages
-(``malloc_trim``). It changes nothing but the resident set; elsewhere it only collects garbage.
+:func:`release` asks the allocator to return free pages (``malloc_trim``, glibc). It changes
+nothing but the resident set; elsewhere it does nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import gc
 
 __all__ = ["release"]
 
@@ -30,8 +29,8 @@ def _trim():
 
 
 def release() -> None:
-    """Collect garbage and return the allocator's free memory to the system (glibc)."""
-    gc.collect()
+    """Return the allocator's free memory to the system (glibc; numpy arrays are freed by
+    reference counting, without a garbage collection)."""
     trim = _trim()
     if trim is not None:
         trim(0)

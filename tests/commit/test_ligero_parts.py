@@ -227,28 +227,23 @@ def test_a_spilled_part_holds_its_vector_and_column_digests_only(pcs, tmp_path):
         gc.collect()
         held_in_memory = tracemalloc.get_traced_memory()[0] - before
         spilled = pcs.commit_part(parts, 0, vector, spill=tmp_path)
+        assert isinstance(spilled.encoded, np.memmap)  # waits for the background write
         gc.collect()
         held_spilled = tracemalloc.get_traced_memory()[0] - before - held_in_memory
     finally:
         tracemalloc.stop()
-    # spilled: the encoded matrix and the rows are mapped files; the digests stay in memory
-    own = spilled.digests.nbytes
+    own = spilled.rows.nbytes + spilled.digests.nbytes
     assert spilled.resident_bytes == own
-    assert in_memory.resident_bytes == (in_memory.rows.nbytes + in_memory.digests.nbytes
-                                        + in_memory.encoded.nbytes)
-    assert held_spilled < own + (64 << 10)  # digests and small change
-    assert held_in_memory > in_memory.rows.nbytes + in_memory.encoded.nbytes // 2
+    assert in_memory.resident_bytes == own + in_memory.encoded.nbytes
+    assert held_spilled < own + (64 << 10)  # vector, digests and small change
+    assert held_in_memory > own + in_memory.encoded.nbytes // 2
     assert isinstance(spilled.encoded, np.memmap) and not spilled.encoded.flags.writeable
-    assert isinstance(spilled.rows, np.memmap) and not spilled.rows.flags.writeable
     assert np.array_equal(spilled.encoded, in_memory.encoded)
-    assert np.array_equal(spilled.rows, in_memory.rows)
-    files = sorted(tmp_path.iterdir())
-    assert sorted(map(str, files)) == sorted([spilled.spill_file, spilled.rows_file])
-    assert all(p.name.startswith("zkinfer-part-") and p.suffix == ".npy" for p in files)
-    path = next(p for p in files if str(p) == spilled.spill_file)
-    assert path.stat().st_size >= in_memory.encoded.nbytes
+    (path,) = tmp_path.iterdir()
+    assert str(path) == spilled.spill_file and path.name.startswith("zkinfer-part-")
+    assert path.suffix == ".npy" and path.stat().st_size >= in_memory.encoded.nbytes
     spilled.close()
-    assert not any(p.exists() for p in files) and spilled.encoded is None
+    assert not path.exists() and spilled.encoded is None
     assert ligero_prover.part_columns(in_memory, [3, 1]).shape == (2, in_memory.num_rows)
     with pytest.raises(ValueError, match="part 0 is closed"):
         ligero_prover.part_columns(spilled, [3])
@@ -262,9 +257,7 @@ def test_a_pickled_spilled_part_owns_a_new_name_of_its_file(pcs, tmp_path):
     piece = pcs.commit_part(PARTS, 1, vectors[1], spill=tmp_path)
     blob = pickle.dumps(piece)
     names = {p.name for p in tmp_path.iterdir()}
-    # the original encoded matrix and rows, and the name the pickle carries (the encoded
-    # matrix's; the rows travel in the pickle)
-    assert len(names) == 3
+    assert len(names) == 2  # the original and the name the pickle carries
     copy = pickle.loads(blob)
     assert copy.spill_file != piece.spill_file
     assert os.path.samefile(copy.spill_file, piece.spill_file)  # a hard link here

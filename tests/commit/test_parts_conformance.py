@@ -321,8 +321,7 @@ def test_spilled_and_in_memory_parts_give_identical_commitments_and_proofs(pcs, 
     assert com_mem.to_bytes() == com_spill.to_bytes()
     assert _open(pcs, data_mem, points) == _open(pcs, data_spill, points)
     files = sorted(tmp_path.iterdir())
-    # Ligero: each part's encoded matrix and its rows
-    assert len(files) == (2 * parts.count if pcs.name == "ligero" else 0)
+    assert len(files) == (parts.count if pcs.name == "ligero" else 0)
     assert all(f.suffix == ".npy" for f in files)
     data_spill.close()
     assert list(tmp_path.iterdir()) == []
@@ -337,7 +336,7 @@ def test_spill_files_are_removed_when_the_parts_are_garbage_collected(pcs, tmp_p
     vectors = _vectors(parts, 16)
     _, data = pcs.commit_parts(parts, vectors, spill=tmp_path)
     piece = pcs.commit_part(parts, 1, vectors[1], spill=str(tmp_path))
-    assert len(list(tmp_path.iterdir())) == (6 if pcs.name == "ligero" else 0)
+    assert len(list(tmp_path.iterdir())) == (3 if pcs.name == "ligero" else 0)
     del data, piece
     gc.collect()
     assert list(tmp_path.iterdir()) == []

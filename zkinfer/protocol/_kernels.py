@@ -49,7 +49,14 @@ def combine_cols(b, w, out):
         out[y, 1] = s1
 
 
-__all__ = ["combine_rows", "combine_cols", "ext_axpy", "np"]
+__all__ = ["combine_rows", "combine_cols", "ext_axpy", "base_axpy", "np"]
+
+
+@_pnjit
+def base_axpy(out, a, x):
+    """``out[i] += a x[i]`` in the base field (canonical ``a`` and arrays)."""
+    for i in numba.prange(x.shape[0]):
+        out[i] = add(out[i], mul(a, x[i]))
 
 
 @_pnjit

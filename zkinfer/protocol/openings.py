@@ -521,9 +521,15 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
     for s in range(num_parts):
         f = data.part(s)
         w = np.zeros((f.shape[0], 2), dtype=np.uint64)
+        # terms grouped by point: one eq table per distinct point, alive only while it is used
+        by_point: dict[bytes, tuple[U64, list]] = {}
         for offset, point, a in per[s]:
+            by_point.setdefault(point.tobytes(), (point, []))[1].append((offset, a))
+        for point, uses in by_point.values():
             table = fast.eq_table(point)
-            K.ext_axpy(w[offset: offset + table.shape[0]], a[0], a[1], table)
+            for offset, a in uses:
+                K.ext_axpy(w[offset: offset + table.shape[0]], a[0], a[1], table)
+            del table
         if progress is not None:
             progress("batching sumcheck", 2 * s + 1, 2 * num_parts)
         ms = sizes[s]

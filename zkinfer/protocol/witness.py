@@ -175,6 +175,7 @@ def _lower_limbs(circuit: Circuit, r, tables: Tables, strict: bool) -> None:
 
 def linear_table(circuit: Circuit, lin: LinearCol, tables: dict[str, U64]) -> U64:
     """The table of a linear column from its terms' tables (views broadcast here)."""
+    from zkinfer.protocol import _kernels as K
     from zkinfer.protocol.constraints import ONE
 
     acc = np.zeros(1 << lin.num_vars, dtype=np.uint64)
@@ -184,9 +185,10 @@ def linear_table(circuit: Circuit, lin: LinearCol, tables: dict[str, U64]) -> U6
             t = view.table(tables[view.base], circuit.trace[view.base].bits)
         else:
             t = tables[name]
-        acc = gl.add(acc, gl.mul(t, np.uint64(coeff)))
+        # acc += coeff t (coefficients are reduced mod p; tables are canonical)
+        K.base_axpy(acc, np.uint64(coeff), np.ascontiguousarray(gl.as_field(t, name)))
     for coeff, name in lin.publics:
         t = (np.ones(acc.shape[0], dtype=np.uint64) if name == ONE
              else circuit.publics[name].table(lin.num_vars))
-        acc = gl.add(acc, gl.mul(t, np.uint64(coeff)))
+        K.base_axpy(acc, np.uint64(coeff), np.ascontiguousarray(gl.as_field(t, name)))
     return acc

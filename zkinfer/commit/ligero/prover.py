@@ -210,12 +210,28 @@ class LigeroPartData(PartData):
         self.log_cols = log_cols
         self.rows = rows
         self.digests = digests
-        self.encoded = encoded
+        self._encoded = encoded
+        self._pending = None  # a spill file's write still under way (a Future)
         self.spill_file = spill_file
         self.rows_file = None
         self._finalizer = (None if spill_file is None
                            else weakref.finalize(self, _remove_file, spill_file))
         self._closed = False
+
+    @property
+    def encoded(self) -> U64 | None:
+        """The encoded matrix (waits for its spill file to be written, then maps it)."""
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+            if self._encoded is None and self.spill_file is not None and not self._closed:
+                self._encoded = np.load(self.spill_file, mmap_mode="r")
+                random_access(self._encoded)  # the opening reads a few columns
+        return self._encoded
+
+    @encoded.setter
+    def encoded(self, value: U64 | None) -> None:
+        self._encoded = value
 
     @property
     def vector(self) -> U64:
@@ -243,6 +259,9 @@ class LigeroPartData(PartData):
     def close(self) -> None:
         """Drop the encoded matrix and remove the spill files (idempotent; mapped rows stay
         readable until they are dropped)."""
+        if self._pending is not None:  # let the background write finish before removing
+            self._pending.result()
+            self._pending = None
         self._closed = True
         self.encoded = None
         if self._finalizer is not None:
@@ -258,6 +277,7 @@ class LigeroPartData(PartData):
                  "encoded": None, "spill_file": None}
         if not self._closed:
             if self.spill_file is not None:
+                _ = self.encoded  # the file is complete
                 state["spill_file"] = _link(self.spill_file)
             else:
                 state["encoded"] = self.encoded
@@ -451,26 +471,53 @@ def commit_part(params: LigeroParams, parts: Parts, index: int, vector: npt.Arra
     if spill is None:
         encoded.setflags(write=False)
         return LigeroPartData(parts, index, params.log_blowup, log_cols, rows, digests, encoded)
-    path = _spill(spill, encoded)
+    # the encoded matrix is written in the background (the next part is encoded meanwhile);
+    # the part maps the file when the opening first needs it
+    fd, path = tempfile.mkstemp(dir=os.fspath(spill), prefix="zkinfer-part-", suffix=".npy")
+    os.close(fd)
+    pending = _writer().submit(_write_file, path, encoded)
     del encoded
     rows_path = None
-    try:
-        mapped = np.load(path, mmap_mode="r")
-        random_access(mapped)  # the opening reads a few columns: no read-ahead
-        # the rows too: the prover reads one segment's at a time (its pages are mapped back
+    if rows.nbytes >= ROWS_SPILL_FROM:
+        # large rows too: the prover reads one segment's at a time (its pages are mapped back
         # when read and unmapped between segments)
-        rows_path = _spill(spill, rows)
-        del rows
-        rows = np.load(rows_path, mmap_mode="r")
-    except BaseException:
-        _remove_file(path)
-        if rows_path is not None:
-            _remove_file(rows_path)
-        raise
-    piece = LigeroPartData(parts, index, params.log_blowup, log_cols, rows, digests, mapped, path)
+        try:
+            rows_path = _spill(spill, rows)
+            del rows
+            rows = np.load(rows_path, mmap_mode="r")
+        except BaseException:
+            pending.result()
+            _remove_file(path)
+            if rows_path is not None:
+                _remove_file(rows_path)
+            raise
+    piece = LigeroPartData(parts, index, params.log_blowup, log_cols, rows, digests, None, path)
+    piece._pending = pending
     piece.rows_file = rows_path
-    piece._rows_finalizer = weakref.finalize(piece, _remove_file, rows_path)
+    if rows_path is not None:
+        piece._rows_finalizer = weakref.finalize(piece, _remove_file, rows_path)
     return piece
+
+
+#: A spilled part's rows go to a file too from this many bytes (smaller rows stay in memory:
+#: writing them costs more time than their memory is worth).
+ROWS_SPILL_FROM = 1 << 26
+_WRITER = []
+
+
+def _writer():
+    """The one background thread that writes spill files."""
+    if not _WRITER:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _WRITER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="zkinfer-spill"))
+    return _WRITER[0]
+
+
+def _write_file(path: str, array: U64) -> None:
+    """Write ``array`` as ``.npy`` to the (existing, empty) file ``path``."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, np.ascontiguousarray(array, dtype="<u8"), allow_pickle=False)
 
 
 def join(params: LigeroParams, parts: Parts, pieces: Sequence[LigeroPartData], progress=None
