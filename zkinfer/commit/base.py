@@ -352,6 +352,31 @@ class Parts:
         return cached
 
 
+def check_pieces(parts: Parts, pieces: Sequence, kind: type, name: str) -> list:
+    """Validate the pieces handed to :meth:`PCS.join`: a :class:`Parts`, one open piece of
+    type ``kind`` per part, each committed as that part of these parts.
+
+    Returns:
+        The pieces as a list.
+
+    Raises:
+        ValueError: anything else (the message names the piece).
+    """
+    if not isinstance(parts, Parts):
+        raise ValueError(f"expected Parts, got {type(parts).__name__}")
+    pieces = list(pieces)
+    if len(pieces) != parts.count:
+        raise ValueError(f"{len(pieces)} pieces for {parts.count} parts")
+    for s, piece in enumerate(pieces):
+        if not isinstance(piece, kind):
+            raise ValueError(f"piece {s} is not a {name} part ({type(piece).__name__})")
+        if piece.closed:
+            raise ValueError(f"piece {s} is closed")
+        if piece.parts != parts or piece.index != s:
+            raise ValueError(f"piece {s} was committed as part {piece.index} of {piece.parts}")
+    return pieces
+
+
 def part_vector(parts: Parts, index: int, vector: npt.ArrayLike) -> U64:
     """Validate the vector of part ``index``: ``used[index]`` canonical entries, 1-D.
 

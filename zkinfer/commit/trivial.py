@@ -44,6 +44,7 @@ from zkinfer.commit.base import (
     Parts,
     ProverData,
     absorb_claims,
+    check_pieces,
     is_encoded,
     params_reader,
     params_writer,
@@ -318,18 +319,7 @@ class TrivialPCS(PCS):
     def join(self, parts: Parts, pieces: Sequence[TrivialPartData], progress=None
              ) -> tuple[TrivialCommitment, TrivialPartsData]:
         """See :meth:`PCS.join`: the digest over the parts' digests."""
-        if not isinstance(parts, Parts):
-            raise ValueError(f"expected Parts, got {type(parts).__name__}")
-        pieces = list(pieces)
-        if len(pieces) != parts.count:
-            raise ValueError(f"{len(pieces)} pieces for {parts.count} parts")
-        for s, piece in enumerate(pieces):
-            if not isinstance(piece, TrivialPartData):
-                raise ValueError(f"piece {s} is not a trivial part ({type(piece).__name__})")
-            if piece.closed:
-                raise ValueError(f"piece {s} is closed")
-            if piece.parts != parts or piece.index != s:
-                raise ValueError(f"piece {s} was committed as part {piece.index} of {piece.parts}")
+        pieces = check_pieces(parts, pieces, TrivialPartData, "trivial")
         commitment = TrivialCommitment(parts.layout,
                                        _parts_digest(parts, [p.digest for p in pieces]), parts)
         return commitment, TrivialPartsData(parts, pieces, commitment)

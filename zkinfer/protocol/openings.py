@@ -139,9 +139,10 @@ def _absorb(transcript: Transcript, commitment_bytes: bytes, items: list[_Item])
     transcript.append_bytes(_LABEL_CLAIMS, blob)
 
 
-def _gamma_powers(transcript: Transcript, count: int) -> U64:
-    """``gamma^0 .. gamma^(count-1)`` by repeated doubling of a vectorized product."""
-    gamma = transcript.challenge_ext(_LABEL_GAMMA)
+def _gamma_powers(transcript: Transcript, count: int, label: bytes = _LABEL_GAMMA) -> U64:
+    """``c^0 .. c^(count-1)`` for a challenge ``c`` drawn under ``label`` (``gamma`` by
+    default), by repeated doubling of a vectorized product."""
+    gamma = transcript.challenge_ext(label)
     powers = ext.ones((1,))
     step = gamma
     while powers.shape[0] < count:
@@ -466,14 +467,6 @@ def _sum_rounds(states: list[_Product], coeffs: U64 | None) -> U64:
     return total
 
 
-def _alpha_powers(transcript: Transcript, count: int) -> U64:
-    alpha = transcript.challenge_ext(_LABEL_ALPHA)
-    out = ext.ones((count,))
-    for k in range(1, count):
-        out[k] = ext.mul(out[k - 1], alpha)
-    return out
-
-
 def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
                         claims: Sequence[PartClaim], transcript: Transcript,
                         progress=None) -> JointOpeningsProof:
@@ -559,7 +552,7 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
         if progress is not None:
             progress("batching sumcheck", 2 * s + 2, 2 * num_parts)
     transcript.append_bytes(_LABEL_PARTS, b"".join(digests))
-    alpha = _alpha_powers(transcript, num_parts)
+    alpha = _gamma_powers(transcript, num_parts, _LABEL_ALPHA)
     rounds = np.empty((k, 3, 2), dtype=np.uint64)
     shared = np.empty((k, 2), dtype=np.uint64)
     for j in range(k):
@@ -626,7 +619,7 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
         reduced.append(claim)
         digests.append(child.digest())
     transcript.append_bytes(_LABEL_PARTS, b"".join(digests))
-    alpha = _alpha_powers(transcript, num_parts)
+    alpha = _gamma_powers(transcript, num_parts, _LABEL_ALPHA)
     joint_claim = ext.sum(ext.mul(alpha, np.stack(reduced)), axis=0)
     if k:
         shared, final = verify(joint_claim, k, _EXPR, proof.joint, transcript, check=check)

@@ -47,6 +47,7 @@ from zkinfer.commit.base import (
     PartData,
     Parts,
     ProverData,
+    check_pieces,
     part_vector,
     prover_claims,
 )
@@ -527,20 +528,10 @@ def join(params: LigeroParams, parts: Parts, pieces: Sequence[LigeroPartData], p
     Leaf ``j`` of the tree is ``H(0x02 || d_0j || ... || d_(S-1)j)``. ``progress`` reports
     ``"Merkle tree"``.
     """
-    if not isinstance(parts, Parts):
-        raise ValueError(f"expected Parts, got {type(parts).__name__}")
+    pieces = check_pieces(parts, pieces, LigeroPartData, "Ligero")
     rows_per_part, log_cols = params.parts_shape(parts.used, parts.num_vars)
-    pieces = list(pieces)
-    if len(pieces) != parts.count:
-        raise ValueError(f"{len(pieces)} pieces for {parts.count} parts")
     length = 1 << (log_cols + params.log_blowup)
     for s, piece in enumerate(pieces):
-        if not isinstance(piece, LigeroPartData):
-            raise ValueError(f"piece {s} is not a Ligero part ({type(piece).__name__})")
-        if piece.closed:
-            raise ValueError(f"piece {s} is closed")
-        if piece.parts != parts or piece.index != s:
-            raise ValueError(f"piece {s} was committed as part {piece.index} of {piece.parts}")
         if (piece.log_blowup, piece.log_cols) != (params.log_blowup, log_cols) \
                 or piece.rows.shape != (rows_per_part[s], 1 << log_cols) \
                 or piece.digests.shape != (length, merkle.DIGEST_BYTES) \
