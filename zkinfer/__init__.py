@@ -127,7 +127,7 @@ def setup(model, pcs=None, progress=None):
     return _setup(model, pcs, progress)
 
 
-def prove(pk, ids, progress=None):
+def prove(pk, ids, progress=None, *, executor=None):
     """Prove one inference; returns a :class:`Proof` (see :func:`zkinfer.prover.prove`).
 
     Arguments:
@@ -135,11 +135,17 @@ def prove(pk, ids, progress=None):
         ids: token ids, a 1-D sequence of integers (a numpy array or a list).
         progress: ``None``/``False``, ``True`` (a bar with per-stage and overall ETA on
             stderr) or a ``progress(stage, done, total)`` callable.
+        executor: ``None`` (this process) or a ``distributed.Client``: the segments' work
+            runs on its workers (:mod:`zkinfer.cluster`; the key is placed there on first use,
+            or by :meth:`ProvingKey.scatter <zkinfer.proof.ProvingKey.scatter>`). The proof's
+            bytes are the same either way.
 
     Raises:
-        InvalidArgumentError: ``pk`` is not a proving key, or ``ids`` not 1-D integers.
+        InvalidArgumentError: ``pk`` is not a proving key, ``ids`` not 1-D integers, or
+            ``executor`` not a running ``distributed.Client``.
         ModelError: an id outside the vocabulary, or too many or too few tokens.
-        MissingDependencyError: numba (the ``prover`` extra) is not installed.
+        MissingDependencyError: numba (the ``prover`` extra) is not installed, or
+            ``distributed`` (the ``dask`` extra) for an executor.
     """
     from zkinfer.proof import ProvingKey, VerifyingKey
 
@@ -154,7 +160,7 @@ def prove(pk, ids, progress=None):
     _require_prover()
     from zkinfer.prover import prove as _prove
 
-    return _prove(pk, ids, progress)
+    return _prove(pk, ids, progress, executor=executor)
 
 
 def prove_many(pk, inputs, progress=None):

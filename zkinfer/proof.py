@@ -562,6 +562,20 @@ class ProvingKey:
     def __repr__(self) -> str:
         return f"ProvingKey({describe_key(self.vk)}; holds the weights)"
 
+    def scatter(self, client):
+        """Place this key on the Dask cluster of ``client`` (a ``distributed.Client``): the
+        model on every worker, each segment's weight part committed and kept on the worker
+        that will prove that segment (:func:`zkinfer.cluster.scatter`). Proofs with
+        ``executor=client`` then move no weight; a key not placed is placed by its first such
+        proof.
+
+        Returns:
+            The :class:`~zkinfer.cluster.Placement`.
+        """
+        from zkinfer import cluster
+
+        return cluster.scatter(self, client)
+
     def save(self, path, *, overwrite: bool = False):
         """Write this key as a proving-key directory (see :func:`zkinfer.pkfile.save`).
 

@@ -123,8 +123,10 @@ _TRACE_COSTS = (
 _WEIGHT_OPENING_COST = 0.52
 
 
-def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None) -> Tracker:
-    """The :class:`~zkinfer.progress.Tracker` of one proof on ``n`` tokens."""
+def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None, cluster: bool = False
+                   ) -> Tracker:
+    """The :class:`~zkinfer.progress.Tracker` of one proof on ``n`` tokens (``cluster``: made
+    by :func:`zkinfer.cluster.prove`, which reports whole segments committed and proven)."""
     from zkinfer.estimate import forward_padded
 
     try:  # the forward's columns, each axis padded to a power of two as the prover commits them
@@ -141,10 +143,14 @@ def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None) -> Tracker:
     # all but the last two (the openings)
     span = {("relation", "identities", "range checks"):
             lambda done, total: done / max(1, total - 2)}
+    if cluster:
+        phases[2] = ("proving segments", phases[2][1])
+        del steps["committing the trace"]
+        span = {}
     return Tracker(callback, phases, steps=steps, span=span, overall=overall)
 
 
-def prove(pk: ProvingKey, ids: np.ndarray, progress=None) -> Proof:
+def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None) -> Proof:
     """Run the model on ``ids`` and prove the output.
 
     Arguments:
@@ -154,6 +160,8 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None) -> Proof:
             on stderr with per-stage and overall ETAs) or a ``progress(stage, done, total)``
             callable (see :mod:`zkinfer.progress` for the stages). The proof does not depend
             on it.
+        executor: ``None`` (this process) or a ``distributed.Client`` whose workers do each
+            segment's work (:func:`zkinfer.cluster.prove`; the same proof, byte for byte).
 
     Returns:
         The :class:`~zkinfer.proof.Proof`; ``proof.output`` is the pooled integer vector.
@@ -163,6 +171,16 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None) -> Proof:
     """
     callback, owned = resolve(progress)
     try:
+        if executor is not None:
+            from zkinfer import cluster
+
+            cluster._check_client(executor)
+            tracker = None if callback is None else _prove_tracker(
+                callback, pk, int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1, cluster=True)
+            proof = cluster.prove(pk, ids, executor, tracker)
+            if tracker is not None:
+                tracker.finish()
+            return proof
         return _prove_one(pk, ids, callback)
     finally:
         if owned:

@@ -189,7 +189,7 @@ def ligero_open(
 def combined_rows(data, coeffs: U64) -> U64:
     """``coeffs^T M`` of the committed matrix (of parts: the parts' rows stacked)."""
     if isinstance(data, ligero_prover.LigeroPartsData):
-        return ligero_prover._combine_parts(data.pieces, coeffs)
+        return ligero_prover._combine_parts(data, coeffs)
     matrix = data.rows
     combined = np.empty((coeffs.shape[0], matrix.shape[1], 2), dtype=np.uint64)
     ligero_prover.K.combine_rows(matrix, coeffs, combined)

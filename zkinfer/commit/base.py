@@ -479,6 +479,29 @@ class ProverData(abc.ABC):
         """
         raise ValueError("not a commitment made of parts")
 
+    def map_parts(self, fn, args: Sequence[tuple], done: Callable[[int], None] | None = None
+                  ) -> list:
+        """``[fn(piece_s, *args[s]) for each part s]``, ``piece_s`` the part's
+        :class:`PartData` (a commitment made of parts only); ``done(count)``, if given, is
+        called as parts finish.
+
+        This is how the prover works on parts: where the parts live in other processes (on a
+        cluster, :mod:`zkinfer.cluster`), ``fn`` runs where part ``s`` is and only its result
+        travels, so ``fn`` must be a module-level function and ``args`` and the result
+        picklable.
+        """
+        pieces = getattr(self, "pieces", None)
+        if pieces is None:
+            raise ValueError("not a commitment made of parts")
+        if len(args) != len(pieces):
+            raise ValueError(f"{len(args)} argument tuples for {len(pieces)} parts")
+        out = []
+        for piece, a in zip(pieces, args):
+            out.append(fn(piece, *a))
+            if done is not None:
+                done(len(out))
+        return out
+
     def close(self) -> None:  # noqa: B027 - a no-op unless the data holds parts
         """Release resources held outside memory (see the class docstring); idempotent."""
 

@@ -467,6 +467,58 @@ def _sum_rounds(states: list[_Product], coeffs: U64 | None) -> U64:
     return total
 
 
+def part_sumcheck(piece, terms: list, child: Transcript, ms: int, k: int):
+    """Step 2 of :func:`prove_part_openings` for one part (any process that holds the part).
+
+    Arguments:
+        piece: the part's :class:`~zkinfer.commit.base.PartData` (its ``vector`` is ``F_s``).
+        terms: its terms ``(offset, point, gamma^i coeff)``.
+        child: the part's transcript (the shared state forked with the part's index).
+        ms: the variables of its sum (:func:`part_vars`); ``k``: the shared ones.
+
+    Returns:
+        ``(T_s, rounds, r_s, state, digest)``: its claimed sum, its ``ms - k`` round
+        polynomials, their challenges, its batching state over the last ``k`` variables
+        (``2^k`` entries per table) and its transcript's final state.
+    """
+    from zkinfer.poly import fast
+    from zkinfer.protocol import _kernels as K
+    from zkinfer.sumcheck.common import begin, round_challenge
+
+    f = piece.vector
+    w = np.zeros((f.shape[0], 2), dtype=np.uint64)
+    # terms grouped by point: one eq table per distinct point, alive only while it is used
+    by_point: dict[bytes, tuple[U64, list]] = {}
+    for offset, point, a in terms:
+        by_point.setdefault(point.tobytes(), (point, []))[1].append((offset, a))
+    for point, uses in by_point.values():
+        table = fast.eq_table(point)
+        for offset, a in uses:
+            K.ext_axpy(w[offset: offset + table.shape[0]], a[0], a[1], table)
+        del table
+    st = _Product(w, f, ms)
+    del w, f
+    total = ext.zeros(())
+    rounds = np.empty((ms - k, 3, 2), dtype=np.uint64)
+    pt = np.empty((ms - k, 2), dtype=np.uint64)
+    for j in range(ms - k):
+        rounds[j] = st.round()
+        if j == 0:
+            total = ext.add(rounds[0][0], rounds[0][1])
+            begin(child, ms - k, _EXPR, total)
+        pt[j] = round_challenge(child, rounds[j])
+        st.fold(pt[j])
+    if ms - k == 0:
+        vals = st.round() if ms else None
+        total = ext.add(vals[0], vals[1]) if ms else ext.mul(*st.values())
+        begin(child, 0, _EXPR, total)
+    st.compact()  # what the joint rounds need: 2^k entries per table
+    if st.work is None:  # no round folded: keep its own copies (no view of the part)
+        st.w, st.f = np.array(st.w), np.array(st.f)
+    drop_pages(piece.vector)  # a spilled part: unmap the pages its sumcheck read
+    return total, rounds, pt, st, child.digest()
+
+
 def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
                         claims: Sequence[PartClaim], transcript: Transcript,
                         progress=None) -> JointOpeningsProof:
@@ -494,8 +546,6 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
     Memory: one part's ``W_s`` and tables at a time in step 2; step 3 holds ``2^k`` entries per
     part.
     """
-    from zkinfer.poly import fast
-    from zkinfer.protocol import _kernels as K
     from zkinfer.sumcheck.common import begin, round_challenge
 
     claims = list(claims)
@@ -507,50 +557,21 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
     _absorb_parts(transcript, commitment.to_bytes(), claims)
     g = _gamma_powers(transcript, len(claims))
     per = _part_weights(claims, g, num_parts)
-    totals = np.zeros((num_parts, 2), dtype=np.uint64)
-    part_proofs, points, states, digests = [], [], [], []
     if progress is not None:
-        progress("batching sumcheck", 0, 2 * num_parts)
+        progress("batching sumcheck", 0, num_parts)
+    children = []
     for s in range(num_parts):
-        f = data.part(s)
-        w = np.zeros((f.shape[0], 2), dtype=np.uint64)
-        # terms grouped by point: one eq table per distinct point, alive only while it is used
-        by_point: dict[bytes, tuple[U64, list]] = {}
-        for offset, point, a in per[s]:
-            by_point.setdefault(point.tobytes(), (point, []))[1].append((offset, a))
-        for point, uses in by_point.values():
-            table = fast.eq_table(point)
-            for offset, a in uses:
-                K.ext_axpy(w[offset: offset + table.shape[0]], a[0], a[1], table)
-            del table
-        if progress is not None:
-            progress("batching sumcheck", 2 * s + 1, 2 * num_parts)
-        ms = sizes[s]
-        st = _Product(w, f, ms)
-        del w, f
         child = transcript.fork()
         child.append_int(_LABEL_PART, s)
-        rounds = np.empty((ms - k, 3, 2), dtype=np.uint64)
-        pt = np.empty((ms - k, 2), dtype=np.uint64)
-        for j in range(ms - k):
-            rounds[j] = st.round()
-            if j == 0:
-                totals[s] = ext.add(rounds[0][0], rounds[0][1])
-                begin(child, ms - k, _EXPR, totals[s])
-            pt[j] = round_challenge(child, rounds[j])
-            st.fold(pt[j])
-        if ms - k == 0:
-            vals = st.round() if ms else None
-            totals[s] = ext.add(vals[0], vals[1]) if ms else ext.mul(*st.values())
-            begin(child, 0, _EXPR, totals[s])
-        st.compact()  # what the joint rounds need: 2^k entries per table
-        drop_pages(data.part(s))  # a spilled part: unmap the pages its sumcheck read
-        part_proofs.append(SumcheckProof(rounds))
-        points.append(pt)
-        states.append(st)
-        digests.append(child.digest())
-        if progress is not None:
-            progress("batching sumcheck", 2 * s + 2, 2 * num_parts)
+        children.append((per[s], child, sizes[s], k))
+    # step 2, where each part is (its own process on a cluster: ProverData.map_parts)
+    done = data.map_parts(part_sumcheck, children, None if progress is None else
+                          lambda count: progress("batching sumcheck", count, num_parts))
+    totals = np.stack([d[0] for d in done]) if done else np.zeros((0, 2), dtype=np.uint64)
+    part_proofs = [SumcheckProof(d[1]) for d in done]
+    points = [d[2] for d in done]
+    states = [d[3] for d in done]
+    digests = [d[4] for d in done]
     transcript.append_bytes(_LABEL_PARTS, b"".join(digests))
     alpha = _gamma_powers(transcript, num_parts, _LABEL_ALPHA)
     rounds = np.empty((k, 3, 2), dtype=np.uint64)

@@ -51,12 +51,23 @@ _PARTS = b"\x02"
 U8 = npt.NDArray[np.uint8]
 
 
+def default_threads() -> int:
+    """The CPUs this process may run on, capped by ``NUMBA_NUM_THREADS`` when it is set (the
+    prover's kernels use that many threads; a cluster worker limited to one core sets it to 1)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    cap = os.environ.get("NUMBA_NUM_THREADS", "")
+    return max(1, min(cpus, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, cpus)
+
+
 def hash_columns(columns: npt.NDArray[np.uint64], threads: int | None = None) -> U8:
     """Leaf hashes ``H(0x00 || column)`` of each row of ``columns`` (shape ``(count, R)``).
 
     Arguments:
         columns: one column per row, canonical elements (the caller checked them).
-        threads: worker threads (default: the CPU count); ``1`` hashes inline.
+        threads: worker threads (default: :func:`default_threads`); ``1`` hashes inline.
 
     Returns:
         ``(count, 32)`` ``uint8`` digests.
@@ -76,7 +87,7 @@ def hash_columns(columns: npt.NDArray[np.uint64], threads: int | None = None) ->
             out_flat[j * DIGEST_BYTES : (j + 1) * DIGEST_BYTES] = np.frombuffer(
                 h.digest(), dtype=np.uint8)
 
-    workers = threads if threads is not None else (os.cpu_count() or 1)
+    workers = threads if threads is not None else default_threads()
     # threads pay off only when each call hashes enough bytes to release the GIL
     if workers <= 1 or count < 64 or row_bytes < 4096:
         work(0, count)

@@ -271,6 +271,17 @@ class LigeroPartData(PartData):
         if finalizer is not None:
             finalizer()
 
+    def __sizeof__(self) -> int:
+        # what the part weighs wherever it is held, spill files included (a cluster's
+        # scheduler reads this to keep tasks next to their part rather than move it)
+        encoded = self._encoded
+        size = self.rows.nbytes + self.digests.nbytes
+        if encoded is not None:
+            size += encoded.nbytes
+        elif self.spill_file is not None and not self._closed:
+            size += self.digests.shape[0] * self.rows.shape[0] * 8
+        return object.__sizeof__(self) + size
+
     def __getstate__(self) -> dict:
         state = {"parts": self.parts, "index": self.index, "log_blowup": self.log_blowup,
                  "log_cols": self.log_cols, "rows": np.asarray(self.rows),
@@ -335,6 +346,11 @@ class LigeroPartsData(ProverData):
                 or not 0 <= int(index) < self.parts.count:
             raise ValueError(f"part index {index!r}: the commitment has {self.parts.count} parts")
         return self.pieces[int(index)].vector
+
+    @property
+    def closed(self) -> bool:
+        """Whether some part is closed (the data can no longer be opened)."""
+        return any(piece.closed for piece in self.pieces)
 
     def close(self) -> None:
         """Close every part (their spill files are removed)."""
@@ -537,10 +553,31 @@ def join(params: LigeroParams, parts: Parts, pieces: Sequence[LigeroPartData], p
                 or piece.digests.shape != (length, merkle.DIGEST_BYTES) \
                 or piece.encoded.shape != (length, rows_per_part[s]):
             raise ValueError(f"piece {s} was committed with other parameters or shape")
-    levels = merkle.build(merkle.combine_part_leaves([p.digests for p in pieces]), progress)
+    commitment, levels = join_digests(params, parts, [p.digests for p in pieces], progress)
+    return commitment, LigeroPartsData(parts, commitment, pieces, levels)
+
+
+def join_digests(params: LigeroParams, parts: Parts, digests: Sequence[npt.NDArray[np.uint8]],
+                 progress=None) -> tuple[LigeroCommitment, list[npt.NDArray[np.uint8]]]:
+    """The commitment and its Merkle tree from the parts' column digests alone (what
+    :func:`join` does once it has checked the parts; a prover whose parts live elsewhere sends
+    only these, ``L x 32`` bytes per part).
+
+    Raises:
+        ValueError: a part's digests of another shape than the parameters give.
+    """
+    rows_per_part, log_cols = params.parts_shape(parts.used, parts.num_vars)
+    length = 1 << (log_cols + params.log_blowup)
+    if len(digests) != parts.count:
+        raise ValueError(f"{len(digests)} parts' digests for {parts.count} parts")
+    for s, d in enumerate(digests):
+        if not isinstance(d, np.ndarray) or d.dtype != np.uint8 \
+                or d.shape != (length, merkle.DIGEST_BYTES):
+            raise ValueError(f"part {s}'s digests: {length} x {merkle.DIGEST_BYTES} bytes required")
+    levels = merkle.build(merkle.combine_part_leaves(list(digests)), progress)
     commitment = LigeroCommitment(parts.layout, params.log_blowup, sum(rows_per_part), log_cols,
                                   levels[-1][0].tobytes(), parts)
-    return commitment, LigeroPartsData(parts, commitment, pieces, levels)
+    return commitment, levels
 
 
 def _combine(rows: U64, coeffs: U64, out: U64, progress=None) -> None:
@@ -588,20 +625,22 @@ def part_columns(piece: LigeroPartData, indices: Sequence[int]) -> U64:
     return columns
 
 
-def _combine_parts(pieces: Sequence[LigeroPartData], coeffs: U64, progress=None) -> U64:
-    """``coeffs^T M`` for the stacked parts: the sum of :func:`part_combination` over parts;
-    reports ``("combining rows", rows done, R)`` between parts if asked."""
-    total = coeffs.shape[1]
-    out = np.zeros((coeffs.shape[0], pieces[0].rows.shape[1], 2), dtype=np.uint64)
-    start = 0
+def _combine_parts(data: LigeroPartsData, coeffs: U64, progress=None) -> U64:
+    """``coeffs^T M`` for the stacked parts: the sum of :func:`part_combination` over parts
+    (each computed where its part is, :meth:`~zkinfer.commit.base.ProverData.map_parts`);
+    reports ``("combining rows", parts done, S)`` if asked."""
+    rows = data.commitment.part_rows
+    starts = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
+    count = len(rows)
     if progress is not None:
-        progress("combining rows", 0, total)
-    for piece in pieces:
-        stop = start + piece.num_rows
-        out = gl.add_unchecked(out, part_combination(piece, coeffs[:, start:stop]))
-        start = stop
-        if progress is not None:
-            progress("combining rows", start, total)
+        progress("combining rows", 0, count)
+    shares = data.map_parts(
+        part_combination, [(np.ascontiguousarray(coeffs[:, starts[s]: starts[s + 1]]),)
+                           for s in range(count)],
+        None if progress is None else lambda done: progress("combining rows", done, count))
+    out = shares[0]
+    for share in shares[1:]:
+        out = gl.add_unchecked(out, share)
     return out
 
 
@@ -619,7 +658,7 @@ def open_claims(params: LigeroParams, data: LigeroProverData | LigeroPartsData,
     if com.log_blowup != params.log_blowup:
         raise ValueError("prover data was committed with another rate")
     by_parts = isinstance(data, LigeroPartsData)
-    if by_parts and any(piece.closed for piece in data.pieces):
+    if by_parts and data.closed:
         raise ValueError("prover data whose parts are closed")
     checked = prover_claims(data, claims)
     groups = schedule.group_claims(data.layout, checked, com.log_cols)
@@ -629,7 +668,7 @@ def open_claims(params: LigeroParams, data: LigeroProverData | LigeroPartsData,
                              gamma[None]], axis=0)
     # u_g = A_g^T M for each group, w = gamma^T M (of parts: the sum of the parts' shares)
     if by_parts:
-        combined = _combine_parts(data.pieces, coeffs, progress)
+        combined = _combine_parts(data, coeffs, progress)
     else:
         rows = data.rows
         combined = np.empty((coeffs.shape[0], rows.shape[1], 2), dtype=np.uint64)
@@ -653,7 +692,8 @@ def open_claims(params: LigeroParams, data: LigeroProverData | LigeroPartsData,
     # t column queries; open the distinct ones with a Merkle multi-proof
     indices = schedule.draw_queries(transcript, 1 << com.log_length, params.queries)
     if by_parts:  # each column: the parts' slices, in part order
-        columns = np.concatenate([part_columns(p, indices) for p in data.pieces], axis=1)
+        columns = np.concatenate(data.map_parts(part_columns, [(indices,)] * data.parts.count),
+                                 axis=1)
     else:
         columns = data.encoded[indices]
     siblings = tuple(merkle.open_siblings(data.levels, indices))
