@@ -187,3 +187,29 @@ def test_segment_imports_are_every_column_a_segment_reads_from_another(name, mon
     assert seen  # the blocks read the residual stream
     for s, names in seen.items():
         assert names <= set(imports[s]), s
+
+
+def test_cli_proves_on_the_cluster_of_a_scheduler_address(client, tmp_path, capsys):
+    """``zkinfer prove --dask ADDRESS`` connects to the scheduler and writes the local proof."""
+    from zkinfer.cli import main
+
+    keys = tmp_path / "keys"
+    assert main(["setup", "--model", "tiny-mlp", "--out", str(keys), "--quiet"]) == 0
+    address = client.scheduler.address
+    for flag, name in (("--dask", "cluster.zkp"), (None, "local.zkp")):
+        argv = ["prove", "--pk", str(keys / "pk"), "--text", "hi there", "--out",
+                str(tmp_path / name), "--quiet"]
+        assert main(argv + ([flag, address] if flag else [])) == 0
+    assert (tmp_path / "cluster.zkp").read_bytes() == (tmp_path / "local.zkp").read_bytes()
+    assert main(["verify", "--vk", str(keys / "vk.bin"), "--proof", str(tmp_path / "cluster.zkp"),
+                 "--quiet"]) == 0
+
+
+def test_cli_refuses_an_unreachable_scheduler(tmp_path, capsys):
+    from zkinfer.cli import main
+
+    code = main(["prove", "--model", "tiny-mlp", "--text", "hi", "--out",
+                 str(tmp_path / "p.zkp"), "--dask", "tcp://127.0.0.1:9"])
+    assert code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert not (tmp_path / "p.zkp").exists()

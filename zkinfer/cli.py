@@ -14,7 +14,9 @@ Sub-commands:
   10 % margin; ``--force`` overrides), then set up (or load the saved key) and prove with a
   progress bar (per stage and overall ETA); ``--vk-out FILE`` also writes the vk. ``--batch``
   proves one input per line with one key into the directory ``--out``. ``--pk`` also takes the
-  ``pk.json`` description older versions wrote (the key is then rebuilt).
+  ``pk.json`` description older versions wrote (the key is then rebuilt). ``--dask ADDRESS``
+  proves on the Dask cluster of that scheduler (:mod:`zkinfer.cluster`; no memory estimate:
+  the workers hold the segments).
 - ``zkinfer verify --vk FILE --proof FILE [--tokens FILE.npy | --text T] [--min-bits B]
   [--allow-insecure] [--allow-conjectured]``: check a proof against the input and output it
   carries (and, if given, against the user's input), refusing proofs below ``B`` bits of
@@ -484,6 +486,48 @@ def _saved_key_model(path: str) -> _Model:
                   f"{name} ({cfg.n_layers} layers, d_model {cfg.d_model}), proving key {path}")
 
 
+def _probe(address: str) -> None:
+    """Refuse at once a ``tcp://host:port`` where nothing listens (Dask would retry until its
+    timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address.startswith("tcp://"):
+        return
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise UsageError(f"--dask {address}: {exc}") from None
+    if host is None or port is None:
+        raise UsageError(f"--dask {address}: expected tcp://host:port")
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def _dask_client(address: str, out: _Out):
+    """A client of the Dask scheduler at ``address`` (``tcp://host:8786``)."""
+    try:
+        import distributed
+    except ImportError:
+        raise MissingDependencyError(
+            'proving on a Dask cluster needs "distributed": pip install "zkinfer[dask]"'
+        ) from None
+    _probe(address)
+    try:
+        client = distributed.Client(address, timeout=20, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    workers = len(client.scheduler_info().get("workers", {}))
+    if workers == 0:
+        client.close()
+        raise UsageError(f"the Dask scheduler at {address} has no worker")
+    out.say(f"proving on the Dask cluster at {address} ({workers} workers)")
+    return client
+
+
 def _prove(args: argparse.Namespace, out: _Out) -> int:
     import zkinfer
     from zkinfer.security import soundness
@@ -509,7 +553,11 @@ def _prove(args: argparse.Namespace, out: _Out) -> int:
     longest = max(int(ids.shape[0]) for ids in inputs)
     out.say(f"model: {model.describe}; " + (f"{len(inputs)} inputs, up to {longest} tokens"
                                             if args.batch else f"input {longest} tokens"))
-    _estimate_or_refuse(model, longest, args.force, out)
+    client = None
+    if args.dask:
+        client = _dask_client(args.dask, out)
+    else:  # on a cluster the workers hold the segments: this machine's memory is not the limit
+        _estimate_or_refuse(model, longest, args.force, out)
     _say_compiling(out)
     progress = out.progress()
     t0 = time.perf_counter()
@@ -529,12 +577,18 @@ def _prove(args: argparse.Namespace, out: _Out) -> int:
         t0 = time.perf_counter()
         from zkinfer.prover import prove_many
 
-        proofs = list(prove_many(pk, inputs, progress=progress)) if args.batch \
-            else [zkinfer.prove(pk, inputs[0], progress=progress)]
+        if client is not None:
+            proofs = [zkinfer.prove(pk, ids, progress=progress, executor=client)
+                      for ids in inputs]
+        else:
+            proofs = list(prove_many(pk, inputs, progress=progress)) if args.batch \
+                else [zkinfer.prove(pk, inputs[0], progress=progress)]
         t_prove = time.perf_counter() - t0
     finally:
         if progress is not None:
             progress.close()
+        if client is not None:
+            client.close()
     written = []
     for k, proof in enumerate(proofs, 1):
         path = Path(args.out) / f"proof-{k:04d}.zkp" if args.batch else Path(args.out)
@@ -927,7 +981,8 @@ the traceback)""",
   zkinfer prove --model tiny --text hello --out proof.zkp --vk-out vk.bin
   zkinfer prove --pk keys/pk --tokens ids.npy --out proof.zkp
   zkinfer prove --pk keys/pk --batch inputs.jsonl --out proofs/
-  zkinfer prove --model minilm --text "The cat sat." --out p.zkp --quiet""",
+  zkinfer prove --model minilm --text "The cat sat." --out p.zkp --quiet
+  zkinfer prove --pk keys/pk --text hello --out proof.zkp --dask tcp://scheduler:8786""",
     "verify": """examples:
   zkinfer verify --vk keys/vk.bin --proof proof.zkp
   zkinfer verify --vk keys/vk.bin --proof proof.zkp --text hello   (also checks your input)
@@ -997,6 +1052,9 @@ def _parser() -> argparse.ArgumentParser:
     prove.add_argument("--vk-out", help="also write the verifying key here")
     prove.add_argument("--force", action="store_true",
                        help="prove even when the memory estimate exceeds the available memory")
+    prove.add_argument("--dask", metavar="ADDRESS",
+                       help="prove on the Dask cluster whose scheduler is at ADDRESS "
+                            "(tcp://host:8786; needs zkinfer[dask]); same proof bytes")
 
     verify = command("verify", "verify a proof")
     verify.add_argument("--vk", required=True, help="verifying key (vk.bin)")

@@ -155,7 +155,7 @@ class _Part:
 
 
 def _views_into(table: np.ndarray, piece) -> bool:
-    return np.shares_memory(table, piece.rows) if hasattr(piece, "rows") else False
+    return np.may_share_memory(table, piece.rows) if hasattr(piece, "rows") else False
 
 
 def _spill(used: int):
@@ -278,19 +278,73 @@ def _on_piece(part: _Part, fn, *args):
 # the client side
 
 
+class _Session:
+    """The client's side of one proof: submits a segment's tasks to its worker and gathers
+    results; with ``stats`` (a dict) it records every task's key as ``(function, segment)``
+    and the bytes sent to and received from the workers (Dask's size estimates)."""
+
+    def __init__(self, client, workers: list[str], stats: dict | None = None) -> None:
+        self.client, self.workers, self.stats = client, workers, stats
+        if stats is not None:
+            stats.setdefault("keys", {})
+            stats.setdefault("sent", 0)
+            stats.setdefault("received", 0)
+
+    def submit(self, fn, *args, segment: int, label: str = ""):
+        future = self.client.submit(fn, *args, pure=False, workers=[self.workers[segment]],
+                                    allow_other_workers=True)
+        if self.stats is not None:
+            from dask.sizeof import sizeof
+
+            name = fn.__name__ if fn is not _on_piece else f"{label} {args[1].__name__}"
+            self.stats["keys"][future.key] = (name, segment)
+            self.stats["sent"] += sum(sizeof(a) for a in args
+                                      if not isinstance(a, self._future_type))
+        return future
+
+    @property
+    def _future_type(self):
+        from distributed import Future
+
+        return Future
+
+    def gather(self, futures: list, progress=None, stage: str = "") -> list:
+        """The futures' results in order, reporting ``(stage, finished, total)`` to
+        ``progress`` as they finish."""
+        if progress is None:
+            out = self.client.gather(futures)
+        else:
+            from distributed import as_completed
+
+            index = {f.key: k for k, f in enumerate(futures)}
+            out = [None] * len(futures)
+            progress(stage, 0, len(futures))
+            for count, f in enumerate(as_completed(futures), 1):
+                out[index[f.key]] = f.result()
+                progress(stage, count, len(futures))
+        if self.stats is not None:
+            from dask.sizeof import sizeof
+
+            self.stats["received"] += sum(sizeof(r) for r in out)
+            by = self.stats.setdefault("received_by", {})
+            for f, r in zip(futures, out):
+                name = self.stats["keys"].get(f.key, ("?",))[0]
+                by[name] = by.get(name, 0) + sizeof(r)
+        return out
+
+
 class _RemoteParts:
     """The prover data of a commitment whose parts live on the workers: the openings call
     :meth:`map_parts`, which runs each part's function where the part is."""
 
-    def __init__(self, client, futures: list, workers: list[str]) -> None:
-        self.client, self.futures, self.workers = client, futures, workers
+    def __init__(self, session: _Session, futures: list, label: str) -> None:
+        self.session, self.futures, self.label = session, futures, label
 
     def map_parts(self, fn, args, done=None) -> list:
-        futures = [self.client.submit(_on_piece, f, fn, *a, pure=False, workers=[w],
-                                      allow_other_workers=True)
-                   for f, a, w in zip(self.futures, args, self.workers)]
+        futures = [self.session.submit(_on_piece, f, fn, *a, segment=s, label=self.label)
+                   for s, (f, a) in enumerate(zip(self.futures, args))]
         report = None if done is None else (lambda _stage, count, _total: done(count))
-        return _gather_counting(self.client, futures, report, "parts")
+        return self.session.gather(futures, report, "parts")
 
 
 def _remote_data(pcs, commitment, levels, remote: _RemoteParts):
@@ -380,7 +434,7 @@ def scatter(pk, client, *, costs_at: int | None = None) -> Placement:
     return placement
 
 
-def prove(pk, ids, client, progress=None):
+def prove(pk, ids, client, progress=None, stats: dict | None = None):
     """Prove ``ids`` with the segments' work done on the cluster of ``client`` (see the
     module's docstring). The proof is the one :func:`zkinfer.prover.prove` makes, byte for
     byte.
@@ -388,6 +442,10 @@ def prove(pk, ids, client, progress=None):
     ``progress(stage, done, total)`` receives ``"integer forward"``, ``"committing the
     trace"`` (segments committed), ``"proving segments"`` (segments proven), then the openings'
     stages as the local prover reports them.
+
+    ``stats``, if a dict, receives ``"keys"`` (each task's key -> ``(function, segment)``, to
+    read a task stream by segment), ``"sent"`` and ``"received"`` (bytes of the arguments the
+    client sent and of the results it gathered, by Dask's size estimate).
 
     Raises:
         ModelError: bad input, or a trace value outside its declared width or range check.
@@ -412,9 +470,8 @@ def prove(pk, ids, client, progress=None):
     model, workers, n = placement.model, placement.workers, ids.shape[0]
     count = num_segments(pk.model)
 
-    def submit(fn, *args, segment: int):
-        return client.submit(fn, *args, pure=False, workers=[workers[segment]],
-                             allow_other_workers=True)
+    session = _Session(client, workers, stats)
+    submit = session.submit
 
     def report(stage: str, done: int, total: int) -> None:
         if progress is not None:
@@ -434,7 +491,7 @@ def prove(pk, ids, client, progress=None):
                                segment=s))
         if s in exported:
             exports[s] = submit(_select, forwards[s], sorted(set(exported[s])), segment=s)
-    output = client.gather(submit(_output, forwards[-1], segment=count - 1))
+    output = session.gather([submit(_output, forwards[-1], segment=count - 1)])[0]
     report("integer forward", count, count)
 
     circuit = build_circuit(pk.model, n, output)
@@ -443,9 +500,8 @@ def prove(pk, ids, client, progress=None):
     traces = [submit(_commit_trace, model, pk.pcs, ids, output, s, forwards[s],
                      *[exports[t] for t in sorted(set(imports[s].values()))], segment=s)
               for s in range(count)]
-    digests = _gather_counting(client, [submit(_digests, f, segment=s)
-                                        for s, f in enumerate(traces)],
-                               prefixed(progress, "committing the trace"), "segments")
+    digests = session.gather([submit(_digests, f, segment=s) for s, f in enumerate(traces)],
+                             prefixed(progress, "committing the trace"), "segments")
     del forwards, exports
     parts = segment_parts(circuit)
     trace_com, levels = join_digests(pk.pcs.params, parts.shape, digests)
@@ -457,13 +513,13 @@ def prove(pk, ids, client, progress=None):
     jobs = [submit(_prove_segment, model, pk.pcs, ids, output, s, traces[s],
                    placement.weights[s], _segment_transcript(transcript, s), segment=s)
             for s in range(count)]
-    done = _gather_counting(client, jobs, progress, "proving segments")
+    done = session.gather(jobs, progress, "proving segments")
     _join_segments(transcript, [child for _, _, child in done])
 
     trace_data = _remote_data(pk.pcs, trace_com, levels,
-                              _RemoteParts(client, traces, workers))
+                              _RemoteParts(session, traces, "trace"))
     weight_data = _remote_data(pk.pcs, pk.weight_commitment, pk.weight_data.levels,
-                               _RemoteParts(client, placement.weights, workers))
+                               _RemoteParts(session, placement.weights, "weights"))
     ctx = prover_context(circuit, ids, transcript, tables={}, weights={}, pcs=pk.pcs,
                          trace=(trace_com, trace_data), weight=(pk.weight_commitment, weight_data),
                          progress=None)
@@ -477,18 +533,3 @@ def prove(pk, ids, client, progress=None):
     del traces
     proof = CircuitProof(tuple(p for p, _, _ in done), *openings)
     return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), proof)
-
-
-def _gather_counting(client, futures: list, progress, stage: str) -> list:
-    """The futures' results in order, reporting ``(stage, finished, total)`` as they finish."""
-    if progress is None:
-        return client.gather(futures)
-    from distributed import as_completed
-
-    index = {f.key: k for k, f in enumerate(futures)}
-    out = [None] * len(futures)
-    progress(stage, 0, len(futures))
-    for count, f in enumerate(as_completed(futures), 1):
-        out[index[f.key]] = f.result()
-        progress(stage, count, len(futures))
-    return out
