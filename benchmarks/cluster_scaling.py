@@ -14,10 +14,10 @@ load every kernel in the workers (cold start), then one timed proof under Dask's
 Every proof is checked byte for byte against the local one.
 
 The model (printed after the measurements): a proof is a sequence of stages separated by
-barriers at the client (the forward chain, the trace parts, the segments' proofs, and per
-opening the part sumchecks, row combinations and opened columns); within a stage each worker
-runs its segments one after the other. So with segment ``s`` on worker ``w(s)`` (the placement
-:func:`zkinfer.cluster.scatter` makes),
+barriers at the client (the forward chain, the trace parts, the segments' proofs, the part
+sumchecks of both openings, and per opening the row combinations and opened columns); within a
+stage each worker runs its segments one after the other. So with segment ``s`` on worker
+``w(s)`` (the placement :func:`zkinfer.cluster.scatter` makes),
 
     T(W) = T_client + sum_s t_forward(s) + sum_stages max_w sum_{s on w} t_stage(s),
 
@@ -46,9 +46,11 @@ import numpy as np  # noqa: E402
 
 #: Stages run by the forward chain (sequential across segments) and the parallel ones.
 CHAIN = ("_forward", "_select", "_output")
+#: (Both openings begin before either is proven, so the part sumchecks of the trace and of the
+#: weights run in one stage.)
 STAGES = (("_commit_trace", "_digests"), ("_prove_segment",),
-          ("trace part_sumcheck",), ("trace part_combination",), ("trace part_columns",),
-          ("weights part_sumcheck",), ("weights part_combination",), ("weights part_columns",))
+          ("trace part_sumcheck", "weights part_sumcheck"), ("trace part_combination",),
+          ("trace part_columns",), ("weights part_combination",), ("weights part_columns",))
 
 
 def _model(name: str):

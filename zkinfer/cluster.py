@@ -290,9 +290,9 @@ class _Session:
             stats.setdefault("sent", 0)
             stats.setdefault("received", 0)
 
-    def submit(self, fn, *args, segment: int, label: str = ""):
+    def submit(self, fn, *args, segment: int, label: str = "", priority: int = 0):
         future = self.client.submit(fn, *args, pure=False, workers=[self.workers[segment]],
-                                    allow_other_workers=True)
+                                    allow_other_workers=True, priority=priority)
         if self.stats is not None:
             from dask.sizeof import sizeof
 
@@ -341,10 +341,20 @@ class _RemoteParts:
         self.session, self.futures, self.label = session, futures, label
 
     def map_parts(self, fn, args, done=None) -> list:
-        futures = [self.session.submit(_on_piece, f, fn, *a, segment=s, label=self.label)
+        return self.start_parts(fn, args, priority=0)(done)
+
+    def start_parts(self, fn, args, priority: int = -1):
+        """Submit ``fn`` on every part now (at ``priority``: started ahead of need, below the
+        tasks a proof waits for); returns ``gather(done=None)``."""
+        futures = [self.session.submit(_on_piece, f, fn, *a, segment=s, label=self.label,
+                                       priority=priority)
                    for s, (f, a) in enumerate(zip(self.futures, args))]
-        report = None if done is None else (lambda _stage, count, _total: done(count))
-        return self.session.gather(futures, report, "parts")
+
+        def gather(done=None) -> list:
+            report = None if done is None else (lambda _stage, count, _total: done(count))
+            return self.session.gather(futures, report, "parts")
+
+        return gather
 
 
 def _remote_data(pcs, commitment, levels, remote: _RemoteParts):
@@ -356,6 +366,9 @@ def _remote_data(pcs, commitment, levels, remote: _RemoteParts):
 
         def map_parts(self, fn, args, done=None):
             return remote.map_parts(fn, args, done)
+
+        def start_parts(self, fn, args):
+            return remote.start_parts(fn, args)
 
         def part(self, index):  # pragma: no cover - the openings never ask for it
             raise ValueError("the part's vector is on a worker")
@@ -457,9 +470,9 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
     from zkinfer.proof import Proof, statement_transcript
     from zkinfer.protocol.engine import (
         CircuitProof,
-        Opening,
         _join_segments,
         _segment_transcript,
+        prove_openings,
         prover_context,
         segment_parts,
     )
@@ -524,12 +537,9 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
                          trace=(trace_com, trace_data), weight=(pk.weight_commitment, weight_data),
                          progress=None)
     ctx.claims = [c for _, claims, _ in done for c in claims]
-    openings = []
-    for which in ("trace", "weights"):
-        item = Opening(which)
-        report(item.label, 0, 1)
-        ctx.progress = progress
-        openings.append(item.prove(ctx))
+    # both openings begin, the parts of both are summed at once, then each is finished
+    ctx.progress = progress
+    openings = prove_openings(ctx)
     del traces
     proof = CircuitProof(tuple(p for p, _, _ in done), *openings)
     return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), proof)

@@ -38,7 +38,7 @@ __all__ = [
     "statement_transcript",
 ]
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 """The proof format (version 5: one part per segment, each proven on its own transcript, and
 the openings of commitments made of one part per segment)."""
 KEY_FORMAT_VERSION = 4

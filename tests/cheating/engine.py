@@ -484,17 +484,22 @@ def reference_sumcheck(tables: Sequence[npt.ArrayLike], expr: Expression, transc
     return SumcheckOutput(SumcheckProof(rounds), absorbed, point, evaluations)
 
 
-def claimed_total(commitment, data, claims, transcript: Transcript) -> tuple[U64, U64]:
+def claimed_total(commitment, data, claims, transcript: Transcript, begun=None
+                  ) -> tuple[U64, U64]:
     """``(sum_i gamma^i v_i, sum_i gamma^i t_i)``: the combination of the claims as sent (values
     ``v_i``) and of their true values ``t_i`` (the committed parts' blocks evaluated), with
     ``gamma`` drawn (on a fork of ``transcript``) as
-    :func:`~zkinfer.protocol.openings.prove_part_openings` draws it."""
+    :func:`~zkinfer.protocol.openings.prove_part_openings` draws it, or as ``begun`` (the
+    opening's first step, already taken) drew it."""
     from zkinfer.protocol import openings
 
-    claims = list(claims)
-    fork = transcript.fork()
-    openings._absorb_parts(fork, commitment.to_bytes(), claims)
-    g = openings._gamma_powers(fork, len(claims))
+    if begun is not None:
+        claims, g = begun.claims, begun.gamma
+    else:
+        claims = list(claims)
+        fork = transcript.fork()
+        openings._absorb_parts(fork, commitment.to_bytes(), claims)
+        g = openings._gamma_powers(fork, len(claims))
     sent, true = ext.zeros(()), ext.zeros(())
     for gi, c in zip(g, claims):
         value = ext.zeros(())
@@ -593,16 +598,17 @@ def lying_part(gap: npt.ArrayLike, part: int = -1, open_false: bool = False,
 
 
 def prove_part_openings(pcs, commitment, data, claims, transcript: Transcript, progress=None, *,
-                        part: int = -1, open_false: bool = False, told: dict | None = None):
+                        part: int = -1, open_false: bool = False, told: dict | None = None,
+                        begun=None):
     """:func:`zkinfer.protocol.openings.prove_part_openings` proving the claims as sent
     (possibly false): part ``part``'s sum makes the part sums add up to their combination
     ``sum_i gamma^i v_i`` (:func:`lying_part`; the true one when the claims are)."""
     from zkinfer.protocol import openings
 
-    sent, true = claimed_total(commitment, data, claims, transcript)
+    sent, true = claimed_total(commitment, data, claims, transcript, begun)
     with lying_part(ext.sub(sent, true), part, open_false, told):
         return openings.prove_part_openings(pcs, commitment, data, claims, transcript,
-                                            progress=progress)
+                                            progress=progress, begun=begun)
 
 
 @dataclasses.dataclass
@@ -681,18 +687,19 @@ class Lies:
         return prove_identities
 
     def _openings(self, real):
-        def prove(pcs, commitment, data, claims, transcript, progress=None):
+        def prove(pcs, commitment, data, claims, transcript, progress=None, begun=None):
             which = ("trace", "weights")[self._opening]
             self._opening += 1
             if which not in self.openings:
-                return real(pcs, commitment, data, claims, transcript, progress=progress)
+                return real(pcs, commitment, data, claims, transcript, progress=progress,
+                            begun=begun)
             assert not self.adaptive, "adaptive lies are for relations and zero-checks"
             self.lied.append(f"{which} openings")
             told: dict = {}
             self.openings_told.append(told)
             return prove_part_openings(pcs, commitment, data, claims, transcript, progress,
                                        part=self.opening_part, open_false=self.open_false,
-                                       told=told)
+                                       told=told, begun=begun)
         return prove
 
     def __enter__(self) -> Lies:

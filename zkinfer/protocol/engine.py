@@ -46,9 +46,12 @@ from zkinfer.protocol.circuit import Circuit
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.constraints import ONE, prove_identities, verify_identities
 from zkinfer.protocol.openings import (
+    Begun,
     JointOpeningsProof,
     PartClaim,
+    begin_part_openings,
     prove_part_openings,
+    start_part_sumchecks,
     verify_part_openings,
 )
 from zkinfer.protocol.range import prove_ranges, verify_ranges
@@ -410,18 +413,33 @@ class Opening:
     def _items(self, ctx) -> list[PartClaim]:
         return route(ctx.circuit, ctx.claims)[0 if self.which == "trace" else 1]
 
-    def prove(self, ctx: ProverContext) -> JointOpeningsProof:
+    @property
+    def check(self) -> str:
+        return f"{self.which} openings"
+
+    def begin(self, ctx) -> Begun:
+        """Absorb the commitment and its claims and draw ``gamma``
+        (:func:`~zkinfer.protocol.openings.begin_part_openings`); on a prover whose parts live
+        elsewhere, also start the part sumchecks."""
+        com = ctx.commitments[self.which]
+        begun = begin_part_openings(com, self._items(ctx), ctx.transcript, self.check)
+        data = getattr(ctx, "prover_data", {}).get(self.which)
+        if data is not None:
+            start_part_sumchecks(com, data, begun)
+        return begun
+
+    def prove(self, ctx: ProverContext, begun: Begun | None = None) -> JointOpeningsProof:
         from zkinfer.progress import prefixed
 
         com, data = ctx.commitments[self.which], ctx.prover_data[self.which]
         return prove_part_openings(ctx.pcs, com, data, self._items(ctx), ctx.transcript,
-                                   progress=prefixed(ctx.progress, self.label))
+                                   progress=prefixed(ctx.progress, self.label), begun=begun)
 
-    def verify(self, ctx: VerifierContext, step: JointOpeningsProof) -> None:
-        check = f"{self.which} openings"
-        expect(step, JointOpeningsProof, check, "an opening proof")
+    def verify(self, ctx: VerifierContext, step: JointOpeningsProof,
+               begun: Begun | None = None) -> None:
+        expect(step, JointOpeningsProof, self.check, "an opening proof")
         verify_part_openings(ctx.pcs, ctx.commitments[self.which], self._items(ctx), step,
-                             ctx.transcript, check=check)
+                             ctx.transcript, check=self.check, begun=begun)
 
     def terms(self, circuit: Circuit) -> Terms:
         shape = segment_parts(circuit, self.which == "weights").shape
@@ -556,15 +574,26 @@ def prove_circuit(ctx: ProverContext) -> CircuitProof:
     # uncommitted linear columns and views among them) before their batching tables are built
     ctx.tables = {}
     release()
-    openings = []
-    for which in ("trace", "weights"):
-        item = Opening(which)
-        if ctx.progress is not None:
-            ctx.progress(item.label, done, total)
-        openings.append(item.prove(ctx))
+    return CircuitProof(tuple(segments), *prove_openings(ctx, done, total))
+
+
+OPENINGS = ("trace", "weights")
+
+
+def prove_openings(ctx: ProverContext, done: int = 0, total: int = 0) -> list[JointOpeningsProof]:
+    """The two openings, as the prover: both begin (claims absorbed, ``gamma`` drawn: trace,
+    then weights), then each is proven in turn. Beginning both first lets a prover whose parts
+    live on a cluster sum the parts of both commitments at once."""
+    items = [Opening(which) for which in OPENINGS]
+    begun = [item.begin(ctx) for item in items]
+    out = []
+    for item, b in zip(items, begun):
+        if ctx.progress is not None:  # a step of the schedule's count, or a stage of its own
+            ctx.progress(item.label, *((done, total) if total else (0, 1)))
+        out.append(item.prove(ctx, b))
         release()
         done += 1
-    return CircuitProof(tuple(segments), *openings)
+    return out
 
 
 def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
@@ -596,8 +625,10 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
         children.append(ctx.transcript)
     ctx.transcript = shared
     _join_segments(shared, children)
-    Opening("trace").verify(ctx, proof.trace_opening)
-    Opening("weights").verify(ctx, proof.weight_opening)
+    items = [Opening(which) for which in OPENINGS]
+    begun = [item.begin(ctx) for item in items]
+    for item, b, step in zip(items, begun, (proof.trace_opening, proof.weight_opening)):
+        item.verify(ctx, step, b)
 
 
 def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int):

@@ -34,7 +34,9 @@ from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.transcript import Transcript
 
 __all__ = ["Combination", "OpeningsProof", "prove_openings", "verify_openings", "PartClaim",
-           "JointOpeningsProof", "shared_vars", "prove_part_openings", "verify_part_openings"]
+           "JointOpeningsProof", "shared_vars", "Begun", "begin_part_openings",
+           "start_part_sumchecks", "part_sumcheck", "prove_part_openings",
+           "verify_part_openings"]
 
 U64 = npt.NDArray[np.uint64]
 _EXPR = Expression.product(2)
@@ -467,6 +469,69 @@ def _sum_rounds(states: list[_Product], coeffs: U64 | None) -> U64:
     return total
 
 
+@dataclass(eq=False)
+class Begun:
+    """An opening of parts whose claims are absorbed and ``gamma`` drawn
+    (:func:`begin_part_openings`): what the part sumchecks start from.
+
+    Attributes:
+        claims: the claims.
+        gamma: the powers ``gamma^i``, one per claim.
+        children: per part, its transcript (the state after ``gamma``, forked and labelled
+            with the part's index).
+        pending: prover side, when the part sumchecks were started elsewhere
+            (:func:`start_part_sumchecks`): a callable ``(done) -> results``.
+    """
+
+    claims: list
+    gamma: U64
+    children: list
+    pending: object = None
+
+
+def begin_part_openings(commitment: Commitment, claims: Sequence[PartClaim],
+                        transcript: Transcript, check: str = "openings") -> Begun:
+    """Step 1 of :func:`prove_part_openings` (both sides): check the claims' blocks, absorb the
+    commitment and the claims, draw ``gamma`` and fork one transcript per part.
+
+    Raises:
+        VerificationError: not a commitment of parts, or a claim's block outside its part.
+    """
+    claims = list(claims)
+    parts = commitment.parts
+    if parts is None:
+        raise VerificationError(check, "not a commitment made of parts")
+    k = min(shared_vars(commitment), parts.num_vars)
+    _check_claims(claims, part_vars(parts, k), check)
+    _absorb_parts(transcript, commitment.to_bytes(), claims)
+    g = _gamma_powers(transcript, len(claims))
+    children = []
+    for s in range(parts.count):
+        child = transcript.fork()
+        child.append_int(_LABEL_PART, s)
+        children.append(child)
+    return Begun(claims, g, children)
+
+
+def _part_args(commitment: Commitment, begun: Begun) -> list[tuple]:
+    """Per part, the arguments of :func:`part_sumcheck` after ``piece``."""
+    parts = commitment.parts
+    k = min(shared_vars(commitment), parts.num_vars)
+    sizes = part_vars(parts, k)
+    per = _part_weights(begun.claims, begun.gamma, parts.count)
+    return [(per[s], begun.children[s], sizes[s], k) for s in range(parts.count)]
+
+
+def start_part_sumchecks(commitment: Commitment, data: ProverData, begun: Begun) -> None:
+    """Start step 2 (every part's sumcheck) now where the parts live elsewhere: prover data with
+    a ``start_parts(fn, args)`` method (a cluster's, :mod:`zkinfer.cluster`) runs them in the
+    background, and :func:`prove_part_openings` collects the results. Other data: nothing
+    (the parts are summed when the opening is proven)."""
+    start = getattr(data, "start_parts", None)
+    if start is not None and begun.pending is None:
+        begun.pending = start(part_sumcheck, _part_args(commitment, begun))
+
+
 def part_sumcheck(piece, terms: list, child: Transcript, ms: int, k: int):
     """Step 2 of :func:`prove_part_openings` for one part (any process that holds the part).
 
@@ -521,7 +586,7 @@ def part_sumcheck(piece, terms: list, child: Transcript, ms: int, k: int):
 
 def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
                         claims: Sequence[PartClaim], transcript: Transcript,
-                        progress=None) -> JointOpeningsProof:
+                        progress=None, begun: Begun | None = None) -> JointOpeningsProof:
     """Prove every claim on a commitment of parts (all values given) with one opening.
 
     The protocol (``S`` parts of ``m`` variables, ``k`` = :func:`shared_vars`, part ``s``
@@ -545,28 +610,27 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
 
     Memory: one part's ``W_s`` and tables at a time in step 2; step 3 holds ``2^k`` entries per
     part.
+
+    ``begun``: step 1 already done (:func:`begin_part_openings`; the engine begins both
+    commitments' openings before proving either, so that a cluster sums the parts of both at
+    once, :func:`start_part_sumchecks`); ``claims`` are then ``begun``'s.
     """
     from zkinfer.sumcheck.common import begin, round_challenge
 
-    claims = list(claims)
     parts = commitment.parts
     num_parts, m = parts.count, parts.num_vars
     k = min(shared_vars(commitment), m)
-    sizes = part_vars(parts, k)
-    _check_claims(claims, sizes, "openings")
-    _absorb_parts(transcript, commitment.to_bytes(), claims)
-    g = _gamma_powers(transcript, len(claims))
-    per = _part_weights(claims, g, num_parts)
+    if begun is None:
+        begun = begin_part_openings(commitment, claims, transcript)
     if progress is not None:
         progress("batching sumcheck", 0, num_parts)
-    children = []
-    for s in range(num_parts):
-        child = transcript.fork()
-        child.append_int(_LABEL_PART, s)
-        children.append((per[s], child, sizes[s], k))
+    done_parts = None if progress is None else (
+        lambda count: progress("batching sumcheck", count, num_parts))
     # step 2, where each part is (its own process on a cluster: ProverData.map_parts)
-    done = data.map_parts(part_sumcheck, children, None if progress is None else
-                          lambda count: progress("batching sumcheck", count, num_parts))
+    if begun.pending is not None:
+        done = begun.pending(done_parts)
+    else:
+        done = data.map_parts(part_sumcheck, _part_args(commitment, begun), done_parts)
     totals = np.stack([d[0] for d in done]) if done else np.zeros((0, 2), dtype=np.uint64)
     part_proofs = [SumcheckProof(d[1]) for d in done]
     points = [d[2] for d in done]
@@ -599,8 +663,9 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
 
 def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[PartClaim],
                          proof: JointOpeningsProof, transcript: Transcript,
-                         check: str = "openings") -> None:
-    """Verify every claim on a commitment of parts (see :func:`prove_part_openings`).
+                         check: str = "openings", begun: Begun | None = None) -> None:
+    """Verify every claim on a commitment of parts (see :func:`prove_part_openings`;
+    ``begun``: step 1 already done by :func:`begin_part_openings`).
 
     Raises:
         VerificationError: a malformed claim, another number of parts than the commitment's,
@@ -610,20 +675,17 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
     from zkinfer.sumcheck.common import begin
     from zkinfer.sumcheck.verifier import verify
 
-    claims = list(claims)
+    if begun is None:
+        begun = begin_part_openings(commitment, claims, transcript, check)
+    claims, g = begun.claims, begun.gamma
     parts = commitment.parts
-    if parts is None:
-        raise VerificationError(check, "not a commitment made of parts")
     num_parts, m = parts.count, parts.num_vars
     k = min(shared_vars(commitment), m)
     sizes = part_vars(parts, k)
-    _check_claims(claims, sizes, check)
     if len(proof.parts) != num_parts or proof.totals.shape != (num_parts, 2) \
             or proof.values.shape != (num_parts, 2):
         raise VerificationError(check, "wrong number of parts", expected=num_parts,
                                 got=len(proof.parts))
-    _absorb_parts(transcript, commitment.to_bytes(), claims)
-    g = _gamma_powers(transcript, len(claims))
     total = ext.sum(ext.mul(g, np.stack([c.value for c in claims])), axis=0) if claims \
         else ext.zeros(())
     totals = ext.as_ext(proof.totals, "part sums")
@@ -632,8 +694,7 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
     per = _part_weights(claims, g, num_parts)
     points, reduced, digests = [], [], []
     for s in range(num_parts):
-        child = transcript.fork()
-        child.append_int(_LABEL_PART, s)
+        child = begun.children[s]
         pt, claim = verify(totals[s], sizes[s] - k, _EXPR, proof.parts[s], child,
                            check=f"{check} (part {s})")
         points.append(pt)
