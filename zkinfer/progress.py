@@ -16,7 +16,7 @@ stage                                 reported by
 ``committing the trace: ...``         as for the weights
 ``relation ...``, ``identities ...``  :func:`zkinfer.protocol.engine.prove_circuit`, one per step
 ``range checks``                      the one range step
-``opening the trace commitment: ...`` :func:`zkinfer.protocol.openings.prove_openings` and the
+``opening the trace commitment: ...`` the openings (:mod:`zkinfer.protocol.openings`) and the
 ``opening the weight commitment: ...`` Ligero opening (weights batched, sumcheck work, rows
                                       combined, columns opened)
 ====================================  ===========================================================

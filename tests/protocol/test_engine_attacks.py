@@ -29,7 +29,6 @@ import pytest
 
 import zkinfer
 from tests.cheating import engine as ce
-from zkinfer.commit import OpeningClaim
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
@@ -649,27 +648,6 @@ def test_embedding_of_other_rows_than_the_public_ids_rejected():
         verify_embedding(ids, (4, 16, 4), point, ml.evaluate(rows.reshape(-1), point), proof,
                          Transcript(D))
     assert err.value.check == "embedding"
-
-
-@pytest.mark.parametrize(("claim", "message"), [
-    (lambda c: OpeningClaim(c.poly, c.point[:-1], c.value), r"malformed claim: claim point of shape"),
-    (lambda c: OpeningClaim(7, c.point, c.value), r"malformed claim: claim on polynomial 7"),
-])
-def test_opening_claim_of_the_wrong_shape_rejected(claim, message):
-    from zkinfer.commit import TrivialPCS
-    from zkinfer.protocol.openings import prove_openings, verify_openings
-
-    rng = np.random.default_rng(3)
-    polys = [gl.random(1 << 4, rng), gl.random(1 << 2, rng)]
-    pcs = TrivialPCS()
-    com, data = pcs.commit(polys)
-    claims = [OpeningClaim(k, ext.random(n, rng), None) for k, n in ((0, 4), (1, 2))]
-    claims = [OpeningClaim(c.poly, c.point, ml.evaluate(polys[c.poly], c.point)) for c in claims]
-    proof = prove_openings(pcs, com, data, claims, Transcript(D))
-    claims[1] = claim(claims[1])
-    with pytest.raises(VerificationError, match=message) as err:
-        verify_openings(pcs, com, claims, proof, Transcript(D))
-    assert err.value.check == "openings"
 
 
 def _range_instance():

@@ -417,12 +417,13 @@ class Opening:
     def check(self) -> str:
         return f"{self.which} openings"
 
-    def begin(self, ctx) -> Begun:
-        """Absorb the commitment and its claims and draw ``gamma``
-        (:func:`~zkinfer.protocol.openings.begin_part_openings`); on a prover whose parts live
-        elsewhere, also start the part sumchecks."""
+    def begin(self, ctx, items: list[PartClaim] | None = None) -> Begun:
+        """Absorb the commitment and its claims (``items``, default: :func:`route`'s) and draw
+        ``gamma`` (:func:`~zkinfer.protocol.openings.begin_part_openings`); on a prover whose
+        parts live elsewhere, also start the part sumchecks."""
         com = ctx.commitments[self.which]
-        begun = begin_part_openings(com, self._items(ctx), ctx.transcript, self.check)
+        items = self._items(ctx) if items is None else items
+        begun = begin_part_openings(com, items, ctx.transcript, self.check)
         data = getattr(ctx, "prover_data", {}).get(self.which)
         if data is not None:
             start_part_sumchecks(com, data, begun)
@@ -432,13 +433,15 @@ class Opening:
         from zkinfer.progress import prefixed
 
         com, data = ctx.commitments[self.which], ctx.prover_data[self.which]
-        return prove_part_openings(ctx.pcs, com, data, self._items(ctx), ctx.transcript,
+        claims = self._items(ctx) if begun is None else begun.claims
+        return prove_part_openings(ctx.pcs, com, data, claims, ctx.transcript,
                                    progress=prefixed(ctx.progress, self.label), begun=begun)
 
     def verify(self, ctx: VerifierContext, step: JointOpeningsProof,
                begun: Begun | None = None) -> None:
         expect(step, JointOpeningsProof, self.check, "an opening proof")
-        verify_part_openings(ctx.pcs, ctx.commitments[self.which], self._items(ctx), step,
+        claims = self._items(ctx) if begun is None else begun.claims
+        verify_part_openings(ctx.pcs, ctx.commitments[self.which], claims, step,
                              ctx.transcript, check=self.check, begun=begun)
 
     def terms(self, circuit: Circuit) -> Terms:
@@ -585,7 +588,8 @@ def prove_openings(ctx: ProverContext, done: int = 0, total: int = 0) -> list[Jo
     then weights), then each is proven in turn. Beginning both first lets a prover whose parts
     live on a cluster sum the parts of both commitments at once."""
     items = [Opening(which) for which in OPENINGS]
-    begun = [item.begin(ctx) for item in items]
+    routed = route(ctx.circuit, ctx.claims)  # trace claims, weight claims
+    begun = [item.begin(ctx, claims) for item, claims in zip(items, routed)]
     out = []
     for item, b in zip(items, begun):
         if ctx.progress is not None:  # a step of the schedule's count, or a stage of its own
@@ -626,7 +630,8 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
     ctx.transcript = shared
     _join_segments(shared, children)
     items = [Opening(which) for which in OPENINGS]
-    begun = [item.begin(ctx) for item in items]
+    routed = route(ctx.circuit, ctx.claims)
+    begun = [item.begin(ctx, claims) for item, claims in zip(items, routed)]
     for item, b, step in zip(items, begun, (proof.trace_opening, proof.weight_opening)):
         item.verify(ctx, step, b)
 
