@@ -113,6 +113,12 @@ def _round(x: np.ndarray | float) -> np.ndarray:
 class LlamaQuantConfig:
     """Bit widths and calibration margins of the integer Llama.
 
+    The defaults are what SmolLM2-135M-Instruct needs (``benchmarks/llm_accuracy.py``): its
+    residual stream carries "massive activations" (a few channels of the first token reach
+    ~2 10^4 while typical values are ~1), so the stream is 24 bits wide; the FFN product and the
+    other activations are heavy-tailed too, so they are 14-16 bits, every scale per tensor
+    (``channel_floor = 1``); the weights stay int8 per output channel.
+
     Attributes:
         weight_bits: linear weights, symmetric per output channel (from the dequantized weights,
             the input's per-channel scale folded in).
@@ -137,28 +143,32 @@ class LlamaQuantConfig:
         act_margin: other activation ranges are the calibrated maxima times this (per-channel
             ranges are capped at the tensor's).
         max_positions: rows of the RoPE table (0: the configuration's context length).
+        channel_floor: a per-channel range is at least this fraction of the tensor's range
+            (1: every scale per tensor; per-channel ranges from a little calibration text
+            underestimate the heavy tails of other text).
     """
 
     weight_bits: int = 8
     emb_bits: int = 8
-    resid_bits: int = 16
-    norm_bits: int = 10
-    qk_bits: int = 12
-    v_bits: int = 10
-    ctx_bits: int = 10
+    resid_bits: int = 24
+    norm_bits: int = 14
+    qk_bits: int = 16
+    v_bits: int = 14
+    ctx_bits: int = 14
     rope_bits: int = 14
     exp_bits: int = 16
     prob_bits: int = 16
-    exp_rows: int = 1 << 12
-    gate_bits: int = 14
-    silu_bits: int = 12
-    up_bits: int = 10
-    ffn_bits: int = 10
-    final_bits: int = 12
+    exp_rows: int = 1 << 14
+    gate_bits: int = 16
+    silu_bits: int = 16
+    up_bits: int = 16
+    ffn_bits: int = 16
+    final_bits: int = 16
     mult_bits: int = 32
     resid_margin: float = 1.5
     act_margin: float = 1.25
     max_positions: int = 0
+    channel_floor: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("weight_bits", "emb_bits", "resid_bits", "norm_bits", "qk_bits", "v_bits",
@@ -177,6 +187,9 @@ class LlamaQuantConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1.0 <= v <= 16.0:
                 raise ModelError(f"LlamaQuantConfig.{name} must be in [1, 16], got {v!r}")
+        if isinstance(self.channel_floor, bool) or not isinstance(self.channel_floor, (int, float)) or not (
+                0.0 < self.channel_floor <= 1.0):
+            raise ModelError(f"LlamaQuantConfig.channel_floor must be in (0, 1], got {self.channel_floor!r}")
         if not (isinstance(self.max_positions, int) and self.max_positions >= 0):
             raise ModelError("LlamaQuantConfig.max_positions must be a non-negative int")
 
@@ -214,9 +227,11 @@ class IntLinear:
     rq: Requant
     res_m: np.ndarray | None = None
     _wf: np.ndarray = field(init=False, repr=False, compare=False)
+    _wmax: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_wf", self.w.astype(np.float64))
+        object.__setattr__(self, "_wmax", _absmax(self.w))
 
 
 @dataclass(frozen=True, eq=False)
@@ -457,7 +472,7 @@ def linear(x: np.ndarray, p: IntLinear, x_width: Width, name: str = "linear", re
     """
     if (res is None) != (p.res_m is None):
         raise ModelError(f"{name}: residual input and residual multipliers go together")
-    wmax = _absmax(p.w)
+    wmax = p._wmax
     acc = int_matmul(x, p.w, x_width, wmax, p._wf)
     acc_bound = x.shape[-1] * _amax(x_width) * wmax
     pre = acc * p.rq.m
@@ -628,8 +643,8 @@ def swiglu(gate: np.ndarray, up: np.ndarray, p: IntSwiGLU, up_width: Width, name
     return out, _rq_widths(pre_bound, p.rq)[2]
 
 
-def embed(ids: np.ndarray, table: np.ndarray, rq: Requant, name: str = "embed", rec: _Rec = _NOREC
-          ) -> tuple[np.ndarray, Width]:
+def embed(ids: np.ndarray, table: np.ndarray, rq: Requant, name: str = "embed", rec: _Rec = _NOREC,
+          table_max: int | None = None) -> tuple[np.ndarray, Width]:
     """``x = rq(E[id, c] m[c])``: the tied embedding requantized to the residual stream.
 
     Arguments:
@@ -638,19 +653,21 @@ def embed(ids: np.ndarray, table: np.ndarray, rq: Requant, name: str = "embed", 
         rq: requantization (per channel).
         name: column prefix.
         rec: recorder.
+        table_max: ``max |table|`` (cached), or ``None``.
 
     Returns:
         ``(x, width of x)``.
     """
     e = table[ids]
-    pre_bound = _absmax(table) * _absmax(rq.m)
-    rec.put(f"{name}.e", e, _sw(_absmax(table)))
+    emax = _absmax(table) if table_max is None else table_max
+    pre_bound = emax * _absmax(rq.m)
+    rec.put(f"{name}.e", e, _sw(emax))
     out = _put_rq(rec, name, requantize(e * rq.m, rq), pre_bound, rq)
     return out, _rq_widths(pre_bound, rq)[2]
 
 
 def lm_head(h: np.ndarray, table: np.ndarray, h_width: Width, table_f: np.ndarray | None = None,
-            name: str = "logits", rec: _Rec = _NOREC) -> np.ndarray:
+            name: str = "logits", rec: _Rec = _NOREC, table_max: int | None = None) -> np.ndarray:
     """``logits = h @ E^T`` with the tied integer embedding (``|.| <= d amax(h) max|E|``).
 
     Arguments:
@@ -660,11 +677,12 @@ def lm_head(h: np.ndarray, table: np.ndarray, h_width: Width, table_f: np.ndarra
         table_f: ``table.T`` as float64 (cached), or ``None``.
         name: column name.
         rec: recorder.
+        table_max: ``max |table|`` (cached), or ``None``.
 
     Returns:
         int64 ``(n, vocab)``.
     """
-    emax = _absmax(table)
+    emax = _absmax(table) if table_max is None else table_max
     logits = int_matmul(h, table.T, h_width, emax, table_f)
     rec.put(name, logits, _sw(h.shape[-1] * _amax(h_width) * emax))
     return logits
@@ -712,9 +730,11 @@ class IntLlama:
     logit_scale: float
     scales: dict[str, Any] = field(default_factory=dict)
     _embed_tf: np.ndarray = field(init=False, repr=False, compare=False)
+    _embed_max: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_embed_tf", np.ascontiguousarray(self.embed.T.astype(np.float64)))
+        object.__setattr__(self, "_embed_max", _absmax(self.embed))
 
     @property
     def max_positions(self) -> int:
@@ -775,7 +795,7 @@ class IntLlama:
         rec = _Rec(record, widths if widths is not None else {}) if record is not None else _NOREC
         pos = np.arange(start, total, dtype=np.int64)
         H, G, dh = c.n_heads, c.n_kv_heads, c.head_dim
-        x, xw = embed(arr, self.embed, self.embed_rq, "embed", rec)
+        x, xw = embed(arr, self.embed, self.embed_rq, "embed", rec, self._embed_max)
         for li, L in enumerate(self.layers):
             P = f"layer{li}"
             h, hw = rmsnorm(x, L.attn_norm, xw, f"{P}.attn_norm", rec)
@@ -798,7 +818,7 @@ class IntLlama:
         if last_only:
             x = x[-1:]
         h, hw = rmsnorm(x, self.final_norm, xw, "final_norm", rec)
-        return lm_head(h, self.embed, hw, self._embed_tf, "logits", rec)
+        return lm_head(h, self.embed, hw, self._embed_tf, "logits", rec, self._embed_max)
 
     def logits(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Integer next-token logits at every position.
@@ -981,10 +1001,10 @@ def calibrate_llama(config: LlamaConfig, weights: Mapping[str, np.ndarray],
 # ---------------------------------------------------------------------------- quantization
 
 
-def _fixed(factors: np.ndarray, mult_bits: int, extra: Sequence[np.ndarray] = ()
+def _fixed(factors: np.ndarray, mult_bits: int, extra: Sequence[np.ndarray] = (), extra_bits: int = 40
            ) -> tuple[np.ndarray, int, list[np.ndarray]]:
     """``m / 2^s ~ factors`` with ``|m| < 2^(mult_bits-1)``; ``extra`` factors share ``s``
-    (residual multipliers, at most 2^40)."""
+    (residual multipliers, below ``2^extra_bits``)."""
     f = np.asarray(factors, dtype=np.float64)
     top = float(np.max(np.abs(f)))
     if not top > 0.0:
@@ -993,7 +1013,7 @@ def _fixed(factors: np.ndarray, mult_bits: int, extra: Sequence[np.ndarray] = ()
     shift = min(62, math.frexp(limit / top)[1] - 1)
     while shift > 1 and int(np.max(np.abs(_round(f * 2.0**shift)))) > limit:
         shift -= 1
-    while shift > 1 and any(int(np.max(np.abs(_round(np.asarray(e) * 2.0**shift)))) >= 1 << 40
+    while shift > 1 and any(int(np.max(np.abs(_round(np.asarray(e) * 2.0**shift)))) >= 1 << extra_bits
                             for e in extra):
         shift -= 1
     if shift < 1:
@@ -1024,7 +1044,7 @@ def _lin(w_hf, s_in, s_out, in_bits, out_bits, q, s_res=None, res_bits=None) -> 
     mb = _mult_bits(q, acc_bits)
     s_out = np.broadcast_to(np.asarray(s_out, dtype=np.float64), s_w.shape)
     extra = [] if s_res is None else [np.broadcast_to(s_res, s_w.shape) / s_out]
-    m, shift, ex = _fixed(s_w / s_out, mb, extra)
+    m, shift, ex = _fixed(s_w / s_out, mb, extra, min(40, 60 - (res_bits or 0)))
     return IntLinear(wq, _rq(m, shift, out_bits), ex[0] if s_res is not None else None)
 
 
@@ -1053,9 +1073,10 @@ def quantize_llama(checkpoint: Any, calibration_ids: Sequence[Sequence[int]],
 
     Scheme: weights symmetric per output channel at ``weight_bits`` from the (dequantized)
     float weights, with the per-channel scale of their input folded in; activation scales
-    from the float model's ranges over ``calibration_ids`` times a margin (per channel where
-    the semantics allow: RMSNorm outputs, v, context, up and the SwiGLU product; per tensor for
-    the residual stream, q, k and the gate); the embedding per model channel, the final
+    from the float model's ranges over ``calibration_ids`` times a margin (per channel, at least
+    ``channel_floor`` times the tensor's range, where the semantics allow: RMSNorm outputs, v,
+    context, up and the SwiGLU product; per tensor for the residual stream, q, k and the gate);
+    the embedding per model channel, the final
     RMSNorm's output scale per channel ``S / s_e[c]`` so that ``h E^T`` has the one scale ``S``.
 
     Arguments:
@@ -1084,7 +1105,7 @@ def quantize_llama(checkpoint: Any, calibration_ids: Sequence[Sequence[int]],
 
     def channel(name: str, bits: int) -> np.ndarray:
         amax, amax_c = cal[name]
-        return np.minimum(amax_c * q.act_margin, amax) / _qmax(bits)
+        return np.clip(amax_c * q.act_margin, amax * q.channel_floor, amax * q.act_margin) / _qmax(bits)
 
     E = W["model.embed_tokens.weight"]
     col = np.abs(E).max(axis=0)
@@ -1152,7 +1173,8 @@ def quantize_llama(checkpoint: Any, calibration_ids: Sequence[Sequence[int]],
         layers.append(IntLlamaLayer(attn_norm, iq, ik, iv, attn, io, mlp_norm, ig, iu, sw, idn))
         s_x = s_r2
     # final norm: output scale S / s_e[c], so h E^T has the single scale S
-    amax_c = np.minimum(cal["final_norm"][1] * q.act_margin, cal["final_norm"][0])
+    amax_t, amax_c = cal["final_norm"]
+    amax_c = np.clip(amax_c * q.act_margin, amax_t * q.channel_floor, amax_t * q.act_margin)
     S = float(np.max(amax_c * s_e)) / _qmax(q.final_bits)
     s_fn = S / s_e
     final = _norm(W["model.norm.weight"], c.rms_eps, s_x, rb, s_fn, q.final_bits, q)
