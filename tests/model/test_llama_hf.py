@@ -288,6 +288,14 @@ def test_untied_lm_head(tmp_path):
     assert np.allclose(got, llama.LlamaFloat.from_checkpoint(gguf_ck).logits(ids), rtol=0, atol=1e-9)
 
 
+def test_rope_parameters_spelling(pair, tmp_path):
+    t, _, h, _ = pair
+    rope = {"rope_type": "default", "rope_theta": THETA}
+    cfg = hf_config(rope_theta=..., rope_scaling=..., rope_parameters=rope)
+    ck = hf.read_llama_hf(write_hf(tmp_path / "d", t, config=cfg))
+    assert ck.config == h.config
+
+
 def test_defaults_and_token_ids_from_other_files(tmp_path):
     cfg = hf_config(num_key_value_heads=..., rope_theta=..., eos_token_id=..., bos_token_id=...,
                     pad_token_id=..., tie_word_embeddings=...)  # fmt: skip
@@ -349,6 +357,10 @@ def _with(name, value):
     "write, match",
     [
         ({"config": hf_config(rope_scaling={"type": "linear", "factor": 2.0})}, "config.json: rope_scaling"),
+        ({"config": hf_config(rope_parameters={"rope_type": "yarn", "factor": 4.0})},
+         "config.json: rope_parameters"),
+        ({"config": hf_config(rope_parameters={"rope_type": "default", "rope_theta": 5.0})},
+         "config.json: rope_theta 100.0 differs"),
         ({"config": hf_config(attention_bias=True)}, "config.json: attention_bias"),
         ({"config": hf_config(mlp_bias=True)}, "config.json: mlp_bias"),
         ({"config": hf_config(hidden_act="gelu")}, "config.json: hidden_act 'gelu'"),

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,17 @@ def _hf_config(cfg: Any, gen: Any) -> tuple[dict[str, Any], list[int]]:
     arch = cfg.get("architectures", ["LlamaForCausalLM"])
     if arch != ["LlamaForCausalLM"]:
         raise ModelError(f"{f}: architectures {arch!r} is not supported (only ['LlamaForCausalLM'])")
+    rope = cfg.get("rope_parameters")  # the newer spelling of rope_theta / rope_scaling
+    if rope is not None:
+        if not isinstance(rope, dict) or rope.get("rope_type", "default") != "default" or not set(rope) <= {
+            "rope_type", "rope_theta"
+        }:
+            raise ModelError(f"{f}: rope_parameters {rope!r} is not supported (only the default RoPE)")
+        if "rope_theta" in rope:
+            if "rope_theta" in cfg and cfg["rope_theta"] != rope["rope_theta"]:
+                theta = cfg["rope_theta"]
+                raise ModelError(f"{f}: rope_theta {theta!r} differs from rope_parameters {rope!r}")
+            cfg = {**cfg, "rope_theta": rope["rope_theta"]}
     if cfg.get("rope_scaling") is not None:
         raise ModelError(f"{f}: rope_scaling {cfg['rope_scaling']!r} is not supported (must be null)")
     for key in ("attention_bias", "mlp_bias"):
@@ -463,7 +475,22 @@ class _Weights:
                 raise ModelError(
                     f"model.safetensors.index.json: tensor {absent[0]!r} is not in {self.index[absent[0]]}"
                 )
-        self._raw: dict[str, dict[str, Any]] = {}
+        self._headers: dict[str, tuple[int, dict[str, Any]]] = {}
+
+    def _raw_bytes(self, name: str, key: str) -> bytes:
+        """The bytes of one tensor, located by the file's header (for dtypes numpy lacks)."""
+        path = self.directory / name
+        with open(path, "rb") as handle:
+            if name not in self._headers:
+                (size,) = struct.unpack("<Q", handle.read(8))
+                self._headers[name] = (8 + size, json.loads(handle.read(size)))
+            start, header = self._headers[name]
+            begin, end = header[key]["data_offsets"]
+            handle.seek(start + begin)
+            data = handle.read(end - begin)
+        if len(data) != end - begin:
+            raise ModelError(f"{name}: tensor {key!r} is truncated")
+        return data
 
     def get(self, key: str) -> np.ndarray:
         name = self.location[key]
@@ -471,9 +498,7 @@ class _Weights:
         path = self.directory / name
         try:
             if dtype == "BF16":
-                if name not in self._raw:
-                    self._raw = {name: {k: v for k, v in self._st.deserialize(path.read_bytes())}}
-                return bf16_to_float64(self._raw[name][key]["data"], shape)
+                return bf16_to_float64(self._raw_bytes(name, key), shape)
             with self._st.safe_open(str(path), framework="np") as handle:
                 return np.asarray(handle.get_tensor(key)).astype(np.float64)
         except ModelError:
@@ -526,7 +551,8 @@ def read_llama_hf(directory: str | Path) -> HFLlamaCheckpoint:
     ``num_hidden_layers``, ``num_attention_heads``, ``rms_norm_eps``, ``max_position_embeddings``,
     ``vocab_size``; ``num_key_value_heads`` defaults to the head count, ``rope_theta`` to 10000,
     ``tie_word_embeddings`` to false (as ``transformers.LlamaConfig``). Refused: ``rope_scaling``
-    not null, ``attention_bias`` or ``mlp_bias`` true, ``hidden_act`` other than ``silu``, a
+    not null, ``rope_parameters`` (the newer spelling) other than the default RoPE with its
+    ``rope_theta``, ``attention_bias`` or ``mlp_bias`` true, ``hidden_act`` other than ``silu``, a
     ``head_dim`` other than ``hidden_size / num_attention_heads``. Token ids: ``bos_token_id``,
     ``eos_token_id`` (the first if a list; else ``generation_config.json``'s; else
     ``tokenizer_config.json``'s ``eos_token``), ``pad_token_id``.
@@ -552,6 +578,7 @@ def read_llama_hf(directory: str | Path) -> HFLlamaCheckpoint:
         ModelError: a missing or invalid file, an unsupported configuration, missing, unexpected,
             misshapen or non-float tensors; the message names the file and the key.
     """
+    _import("safetensors")
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError(f"Hugging Face model directory not found: {directory}")
