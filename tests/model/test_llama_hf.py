@@ -332,6 +332,42 @@ def test_defaults_and_token_ids_from_other_files(tmp_path):
         hf.load_llama(d3).chat_ids([{"role": "user", "content": "hi"}])
 
 
+def sentencepiece_style_json() -> tuple[str, list[str]]:
+    """A Llama-2-style tokenizer.json: BPE with byte fallback, ``▁`` for spaces, no pre-tokenizer."""
+    toks = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    toks += ["▁", "a", "b", "c", "h", "i", "▁a", "▁h", "▁hi"]
+    toks += [f"x{i}" for i in range(VOCAB - len(toks) - 5)]  # 5 ids left for unused embedding rows
+    model = tokenizers.models.BPE(vocab={t: i for i, t in enumerate(toks)}, unk_token="<unk>",
+                                  merges=[("▁", "a"), ("▁", "h"), ("▁h", "i")], byte_fallback=True,
+                                  fuse_unk=True)  # fmt: skip
+    tok = tokenizers.Tokenizer(model)
+    norm, dec = tokenizers.normalizers, tokenizers.decoders
+    tok.normalizer = norm.Sequence([norm.Prepend("▁"), norm.Replace(" ", "▁")])
+    tok.decoder = dec.Sequence([dec.Replace("▁", " "), dec.ByteFallback(), dec.Fuse(), dec.Strip(" ", 1, 0)])
+    tok.add_special_tokens([tokenizers.AddedToken(t, special=True, normalized=False) for t in toks[:3]])
+    return tok.to_str(), toks
+
+
+def test_byte_fallback_tokenizer_is_run_from_tokenizer_json(tmp_path):
+    text, toks = sentencepiece_style_json()
+    tcfg = {"add_bos_token": True, "bos_token": "<s>", "eos_token": "</s>"}
+    directory = write_hf(tmp_path / "spm", config=hf_config(pad_token_id=...), tcfg=tcfg, tok=text)
+    model = hf.load_llama(directory)
+    data = model.checkpoint.tokenizer_data
+    assert (data.model, data.pre, data.add_bos, data.unk_id, data.pad_id) == ("llama", None, True, 0, None)
+    assert data.token_types[toks.index("<0x0A>")] == zgguf.TOKEN_BYTE
+    assert data.token_types[0] == zgguf.TOKEN_CONTROL and data.token_types[-1] == zgguf.TOKEN_UNUSED
+    assert len(data.tokens) == VOCAB == model.tokenizer.vocab_size
+    ids = model.tokenize("hi a é\n")
+    assert ids.tolist() == [1, toks.index("▁hi"), toks.index("▁a"), toks.index("▁"), toks.index("<0xC3>"),
+                            toks.index("<0xA9>"), toks.index("<0x0A>")]  # fmt: skip
+    assert model.decode(ids[1:]) == "hi a é\n"
+    assert model.stop_ids == (2,)
+    with pytest.raises(ModelError, match="not a token"):
+        model.tokenizer.token_id(data.tokens[-1])  # placeholders of unused rows are not tokens
+    assert np.isfinite(model.logits_float(ids)).all()
+
+
 # ------------------------------------------------------------------------------- refusals
 
 

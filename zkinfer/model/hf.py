@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ import numpy as np
 
 from zkinfer.errors import MissingDependencyError, ModelError
 from zkinfer.model.gguf import (
+    TOKEN_BYTE,
     TOKEN_CONTROL,
     TOKEN_NORMAL,
     TOKEN_UNUSED,
@@ -60,6 +62,8 @@ _LLM_EXTRA = 'pip install "zkinfer[llm]"'
 #: safetensors dtypes the reader converts to float64.
 FLOAT_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": None}
 _IM_END = "<|im_end|>"
+#: the byte tokens of a BPE with byte fallback (``<0x0A>``)
+_BYTE_TOKEN = re.compile(r"<0x[0-9A-F]{2}>")
 
 
 @dataclass
@@ -269,6 +273,8 @@ def _tokenizer_data(tj: Any, tcfg: dict, vocab_size: int, ids: dict[str, int | N
         if not _is_int(i) or i < 0 or i in by_id:
             raise ModelError(f"{f}: vocabulary entry {token!r} has a bad or repeated id {i!r}")
         by_id[i], types[i] = token, TOKEN_NORMAL
+        if not byte_level and _BYTE_TOKEN.fullmatch(token):
+            types[i] = TOKEN_BYTE
     for entry in tj.get("added_tokens") or []:
         i, token = entry.get("id") if isinstance(entry, dict) else None, _token_text(entry)
         if not _is_int(i) or i < 0 or token is None or (i in by_id and by_id[i] != token):
