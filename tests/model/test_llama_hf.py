@@ -288,12 +288,14 @@ def test_untied_lm_head(tmp_path):
     assert np.allclose(got, llama.LlamaFloat.from_checkpoint(gguf_ck).logits(ids), rtol=0, atol=1e-9)
 
 
-def test_rope_parameters_spelling(pair, tmp_path):
+def test_rope_parameters_spelling_and_generation_eos(pair, tmp_path):
     t, _, h, _ = pair
     rope = {"rope_type": "default", "rope_theta": THETA}
     cfg = hf_config(rope_theta=..., rope_scaling=..., rope_parameters=rope)
-    ck = hf.read_llama_hf(write_hf(tmp_path / "d", t, config=cfg))
-    assert ck.config == h.config
+    ck = hf.read_llama_hf(write_hf(tmp_path / "d", t, config=cfg, gen={"eos_token_id": [0, 2]}))
+    assert ck.config == h.config and ck.eos_ids == (2, 0)
+    with pytest.raises(ModelError, match="generation_config.json: eos_token_id"):
+        hf.read_llama_hf(write_hf(tmp_path / "e", t, gen={"eos_token_id": -1}))
 
 
 def test_defaults_and_token_ids_from_other_files(tmp_path):

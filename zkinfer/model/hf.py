@@ -72,8 +72,8 @@ class HFLlamaCheckpoint(LlamaCheckpoint):
 
     Attributes:
         tokenizer_json: the text of ``tokenizer.json`` (what :class:`HFTokenizer` runs).
-        eos_ids: every end-of-sequence id the config declares (``eos_token_id`` may be a list;
-            ``config.eos_id`` is the first).
+        eos_ids: every end-of-sequence id of ``config.json`` then ``generation_config.json``
+            (``eos_token_id`` may be a list; ``config.eos_id`` is the first); all stop generation.
         files: ``file name -> SHA-256`` of the files read.
     """
 
@@ -201,14 +201,15 @@ def _hf_config(cfg: Any, gen: Any) -> tuple[dict[str, Any], list[int]]:
         rope_theta=number("rope_theta", 10000.0), rms_eps=number("rms_norm_eps"), head_dim=head_dim,
         max_seq_len=positive("max_position_embeddings"), tied=tied,
     )  # fmt: skip
-    eos: Any = cfg.get("eos_token_id")
-    source = f
-    if eos is None and isinstance(gen, dict):
-        eos, source = gen.get("eos_token_id"), "generation_config.json"
-    eos_ids = [] if eos is None else (list(eos) if isinstance(eos, list) else [eos])
-    for value in eos_ids:
-        if not _is_int(value) or not 0 <= value < out["vocab_size"]:
-            raise ModelError(f"{source}: eos_token_id {eos!r} is not a token id below {out['vocab_size']}")
+    eos_ids: list[int] = []  # config.json's first (the canonical one), then generation_config.json's
+    for source, src in ((f, cfg), ("generation_config.json", gen if isinstance(gen, dict) else {})):
+        eos = src.get("eos_token_id")
+        for value in [] if eos is None else (eos if isinstance(eos, list) else [eos]):
+            if not _is_int(value) or not 0 <= value < out["vocab_size"]:
+                vocab = out["vocab_size"]
+                raise ModelError(f"{source}: eos_token_id {eos!r} is not a token id below {vocab}")
+            if value not in eos_ids:
+                eos_ids.append(value)
     return out, eos_ids
 
 
@@ -561,7 +562,8 @@ def read_llama_hf(directory: str | Path) -> HFLlamaCheckpoint:
     ``rope_theta``, ``attention_bias`` or ``mlp_bias`` true, ``hidden_act`` other than ``silu``, a
     ``head_dim`` other than ``hidden_size / num_attention_heads``. Token ids: ``bos_token_id``,
     ``eos_token_id`` (the first if a list; else ``generation_config.json``'s; else
-    ``tokenizer_config.json``'s ``eos_token``), ``pad_token_id``.
+    ``tokenizer_config.json``'s ``eos_token``; every id listed in either file stops generation),
+    ``pad_token_id``.
 
     Tensors: exactly those of :func:`~zkinfer.model.gguf.expected_shapes` (``lm_head.weight`` iff
     not tied), of the expected shapes, ``F64``/``F32``/``F16``/``BF16``, finite. Shards: each
