@@ -20,7 +20,7 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as lc, distributed.Client(lc) as c:
+                                  dashboard_address=":0") as lc, distributed.Client(lc) as c:
         yield c
 
 
@@ -124,7 +124,7 @@ def test_executor_must_be_a_running_client(tiny):
     _, pk, ids, _ = tiny
     with pytest.raises(InvalidArgumentError, match="distributed.Client"):
         zkinfer.prove(pk, ids, executor="tcp://127.0.0.1:8786")
-    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as lc, \
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as lc, \
             distributed.Client(lc) as c:
         pass
     with pytest.raises(InvalidArgumentError, match="not running"):
