@@ -496,11 +496,12 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
     for own in imports:
         for name, t in own.items():
             exported.setdefault(t, []).append(name)
+    # per segment, the earlier segments whose exports it reads
+    sources = [sorted(set(own.values())) for own in imports]
     report("integer forward", 0, count)
     forwards, exports = [], {}
     for s in range(count):
-        sources = sorted(set(imports[s].values()))
-        forwards.append(submit(_forward, model, ids, s, *[exports[t] for t in sources],
+        forwards.append(submit(_forward, model, ids, s, *[exports[t] for t in sources[s]],
                                segment=s))
         if s in exported:
             exports[s] = submit(_select, forwards[s], sorted(set(exported[s])), segment=s)
@@ -511,7 +512,7 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
     transcript = statement_transcript(pk.vk, ids, output)
     # every segment's trace part, committed where it was computed
     traces = [submit(_commit_trace, model, pk.pcs, ids, output, s, forwards[s],
-                     *[exports[t] for t in sorted(set(imports[s].values()))], segment=s)
+                     *[exports[t] for t in sources[s]], segment=s)
               for s in range(count)]
     digests = session.gather([submit(_digests, f, segment=s) for s, f in enumerate(traces)],
                              prefixed(progress, "committing the trace"), "segments")

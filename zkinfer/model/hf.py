@@ -53,7 +53,7 @@ from zkinfer.model.gguf import (
     expected_shapes,
     read_llama_gguf,
 )
-from zkinfer.model.llama import LlamaFloat, LlamaTokenizer, SmolLM2, _check_ids, chat_ids, parse_chat_template
+from zkinfer.model.llama import LlamaFloat, LlamaTokenizer, SmolLM2, chat_ids, parse_chat_template
 from zkinfer.model.loaders import sha256_file
 
 __all__ = ["HFLlamaCheckpoint", "HFTokenizer", "LlamaModel", "read_llama_hf", "load_llama", "bf16_to_float64"]
@@ -332,10 +332,10 @@ def _tokenizer_data(tj: Any, tcfg: dict, vocab_size: int, ids: dict[str, int | N
     )  # fmt: skip
 
 
-class HFTokenizer:
-    """The tokenizer of a ``tokenizer.json``, run by ``tokenizers``, with the interface of
-    :class:`~zkinfer.model.llama.LlamaTokenizer` (``encode``, ``decode``, ``token_id``,
-    ``vocab_size``, ``special_tokens``).
+class HFTokenizer(LlamaTokenizer):
+    """The tokenizer of a ``tokenizer.json``, run by ``tokenizers``: a
+    :class:`~zkinfer.model.llama.LlamaTokenizer` built from the file instead of GGUF arrays
+    (same ``encode``, ``decode``, ``token_id``, ``vocab_size``, ``special_tokens``).
 
     ``encode`` does not run the file's post-processor; it prepends the BOS id only if
     ``data.add_bos`` (``tokenizer_config.json``'s ``add_bos_token``, else whether the
@@ -365,61 +365,6 @@ class HFTokenizer:
         self.data = data
         self.special_tokens = data.control_tokens
         self._vocab = {t: i for i, t in enumerate(data.tokens) if data.token_types[i] != TOKEN_UNUSED}
-
-    @property
-    def vocab_size(self) -> int:
-        """Number of token ids (embedding rows)."""
-        return len(self.data.tokens)
-
-    def token_id(self, token: str) -> int:
-        """The id of a vocabulary entry, as spelled in ``tokenizer.json`` (e.g. ``"Ġworld"``).
-
-        Arguments:
-            token: the token string.
-
-        Returns:
-            Its id.
-
-        Raises:
-            ModelError: not in the vocabulary.
-        """
-        if not isinstance(token, str) or token not in self._vocab:
-            raise ModelError(f"{token!r} is not a token of the vocabulary")
-        return self._vocab[token]
-
-    def encode(self, text: str) -> np.ndarray:
-        """Token ids of a text; special-token strings in it become their ids.
-
-        Arguments:
-            text: any string.
-
-        Returns:
-            ``int64`` ids.
-
-        Raises:
-            ModelError: ``text`` is not a string.
-        """
-        if not isinstance(text, str):
-            raise ModelError(f"text must be a string, got {type(text).__name__}")
-        ids = self._tok.encode(text, add_special_tokens=False).ids
-        if self.data.add_bos and self.data.bos_id is not None:
-            ids = [self.data.bos_id, *ids]
-        return np.asarray(ids, dtype=np.int64)
-
-    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
-        """Text of token ids (special tokens written out).
-
-        Arguments:
-            ids: token ids below ``vocab_size``.
-
-        Returns:
-            The text.
-
-        Raises:
-            ModelError: ids that are not a 1-D sequence of integers below the vocabulary size.
-        """
-        arr = _check_ids(ids, self.vocab_size, allow_empty=True)
-        return self._tok.decode(arr.tolist(), skip_special_tokens=False)
 
 
 # -------------------------------------------------------------------------------------- weights
