@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.protocol.axis_sum import AxisSumRel
 from zkinfer.protocol.constraints import ONE, Broadcast, Identity, Indicator, PublicColumn
@@ -61,6 +62,7 @@ __all__ = [
     "AxisSumRel",
     "ContractRel",
     "View",
+    "FlipView",
     "LinearCol",
     "RangeRel",
     "Circuit",
@@ -127,12 +129,46 @@ class View:
         return np.concatenate([point[:start], point[start + self.bits[self.axis]:]])
 
     def table(self, base_table: U64, base_bits: tuple[int, ...]) -> U64:
-        """The broadcast table (prover side)."""
-        arr = base_table.reshape(tuple(1 << b for b in base_bits))
+        """The broadcast table (prover side). The base is read in the view's own axis layout
+        (its bits without the new axis), which may regroup the base's bits
+        (:meth:`Circuit.regroup_view`); ``base_bits`` only fixes the total size."""
+        own = self.bits[: self.axis] + self.bits[self.axis + 1:]
+        if sum(own) != sum(base_bits):  # pragma: no cover - Circuit.view / regroup_view check it
+            raise ValueError(f"view {self.name}: {sum(own)} bits over a base of {sum(base_bits)}")
+        arr = base_table.reshape(tuple(1 << b for b in own))
         arr = np.expand_dims(arr, self.axis)
         reps = [1] * arr.ndim
         reps[self.axis] = 1 << self.bits[self.axis]
         return np.tile(arr, reps).reshape(-1)
+
+
+@dataclass(frozen=True)
+class FlipView:
+    """``base`` with one variable negated: ``view[.., x_k, ..] = base[.., 1 - x_k, ..]`` (the
+    two halves of an axis swapped, e.g. the ``(a, b)`` channel pairs of a rotation). Not
+    committed; a claim on the view at ``r`` is a claim on ``base`` at ``r`` with ``r_k``
+    replaced by ``1 - r_k`` (the multilinear extension of the swapped table, exactly)."""
+
+    name: str
+    base: str
+    coord: int  # the negated variable: its index in the point (0 = most significant)
+    bits: tuple[int, ...]
+    shape: tuple[int, ...]
+
+    @property
+    def num_vars(self) -> int:
+        return sum(self.bits)
+
+    def base_point(self, point: U64) -> U64:
+        out = np.array(point, dtype=np.uint64, copy=True)
+        out[self.coord] = ext.sub(ext.ones(()), out[self.coord])
+        return out
+
+    def table(self, base_table: U64, base_bits: tuple[int, ...]) -> U64:
+        """The swapped table (prover side)."""
+        n = sum(base_bits)
+        arr = base_table.reshape(1 << self.coord, 2, 1 << (n - self.coord - 1))
+        return np.ascontiguousarray(arr[:, ::-1, :]).reshape(-1)
 
 
 @dataclass(frozen=True)
@@ -271,6 +307,39 @@ class Circuit:
             shape = b.shape[:axis] + (size,) + b.shape[axis:]
             bits = b.bits[:axis] + padded_bits((size,)) + b.bits[axis:]
             self.views[name] = View(name, base, axis, size, bits, shape)
+        return name
+
+    def regroup_view(self, base: str, shape: Sequence[int], axis: int, size: int) -> str:
+        """Register (once) ``base`` read as a tensor of real shape ``shape`` and broadcast along
+        a new axis ``axis`` of real size ``size``. ``shape`` must have the base's padded
+        layout: its padded bits concatenate to the same number of variables and its real
+        entries are the base's (e.g. a ``(n, G dh)`` column, ``dh`` a power of two, read as
+        ``(n, G, dh)``: the key heads of grouped-query attention, broadcast over the query
+        heads of each group).
+
+        Raises:
+            ValueError: ``shape`` is not a regrouping of the base's layout.
+        """
+        b = self.trace[base]
+        shape = tuple(int(s) for s in shape)
+        own = padded_bits(shape)
+        if sum(own) != b.num_vars or int(np.prod(shape)) > int(np.prod(b.padded_shape)):
+            raise ValueError(f"{base}: shape {shape} is not a regrouping of {b.shape}")
+        name = f"{base}@{shape}@{axis}x{size}"
+        if name not in self.views:
+            vshape = shape[:axis] + (size,) + shape[axis:]
+            bits = own[:axis] + padded_bits((size,)) + own[axis:]
+            self.views[name] = View(name, base, axis, size, bits, vshape)
+        return name
+
+    def flip_view(self, base: str, coord: int) -> str:
+        """Register (once) ``base`` with variable ``coord`` negated (:class:`FlipView`)."""
+        b = self.trace[base]
+        if not 0 <= coord < b.num_vars:
+            raise ValueError(f"{base}: no variable {coord}")
+        name = f"{base}@flip{coord}"
+        if name not in self.views:
+            self.views[name] = FlipView(name, base, coord, b.bits, b.shape)
         return name
 
     def shape_indicator(self, shape: tuple[int, ...]) -> str:

@@ -42,6 +42,7 @@ __all__ = [
     "Ones",
     "Broadcast",
     "Indicator",
+    "Grid",
     "debug_check",
     "prove_identities",
     "verify_identities",
@@ -151,6 +152,37 @@ class Indicator(PublicColumn):
                 acc = ext.mul(acc, eq_prefix_sum(point[pos: pos + b], real))
             pos += b
         return acc
+
+
+@dataclass(frozen=True, eq=False)
+class Grid(PublicColumn):
+    """A public table over some of the variables, constant along the others.
+
+    ``values`` holds ``2^k`` base-field entries indexed by the variables ``coords`` (ascending
+    indices into the point, ``0`` the most significant; the first coordinate is the most
+    significant bit of the index into ``values``). Examples: a causal mask over the ``(i, j)``
+    bits of a ``(heads, n, n)`` tensor, a fixed-point cos table over the ``(row, pair)`` bits
+    of a rotation. The verifier evaluates it in ``O(2^k)``.
+    """
+
+    values: U64
+    coords: tuple[int, ...]
+
+    def table(self, num_vars: int) -> U64:
+        k = len(self.coords)
+        arr = gl.as_field(self.values, "grid").reshape((2,) * k if k else ())
+        # put the table's axes at their coordinates, size-1 axes at the others
+        shape = [1] * num_vars
+        for c in self.coords:
+            shape[c] = 2
+        full = np.broadcast_to(arr.reshape(shape), (2,) * num_vars)
+        return np.ascontiguousarray(full).reshape(-1)
+
+    def evaluate(self, point: U64) -> U64:
+        from zkinfer.poly.multilinear import evaluate
+
+        sub = np.asarray(point)[list(self.coords)]
+        return evaluate(self.values, sub) if self.coords else ext.from_base(self.values[:1])[0]
 
 
 def _expression(identities: Sequence[Identity], order: list[str], lam: U64) -> Expression:
