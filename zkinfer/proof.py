@@ -38,11 +38,13 @@ __all__ = [
     "statement_transcript",
 ]
 
-FORMAT_VERSION = 6
-"""The proof format (version 5: one part per segment, each proven on its own transcript, and
-the openings of commitments made of one part per segment)."""
-KEY_FORMAT_VERSION = 4
-"""The verifying key's format (version 4: the weight commitment has one part per segment)."""
+FORMAT_VERSION = 7
+"""The proof format (version 7: a decoder's ``max_new_tokens`` and predictions in the header;
+version 6: both openings begin before either is proven; version 5: one part per segment, each
+proven on its own transcript, and the openings of commitments made of one part per segment)."""
+KEY_FORMAT_VERSION = 5
+"""The verifying key's format (version 5: decoders: ``n_kv_heads``, the decoder's parts and
+blocks; version 4: the weight commitment has one part per segment)."""
 MAX_PROOF_BYTES = 1 << 31
 _VK_MAGIC = b"ZKVK"
 _PROOF_MAGIC = b"ZKPF"
@@ -62,7 +64,8 @@ def _model_classes() -> dict[str, type]:
     names = ["TransformerConfig", "QuantConfig"]
     classes = {n: getattr(config, n) for n in names}
     for n in ("Requant", "IntLinear", "IntLayerNorm", "IntAttention", "IntFFN", "IntLayer",
-              "IntModel", "Provenance"):
+              "IntModel", "Provenance", "IntRMSNorm", "IntRope", "IntCausalAttention",
+              "IntSwiGLU", "IntDecoderLayer", "IntDecoder"):
         classes[n] = getattr(intmodel, n)
     return classes
 
@@ -217,6 +220,15 @@ def _instance(name: str) -> _Rule:
     return rule
 
 
+def _either(*names: str) -> _Rule:
+    def rule(v: object, path: str) -> object:
+        if type(v) not in tuple(_model_classes()[n] for n in names):
+            raise _bad(path, " or ".join(names), v)
+        return v
+
+    return rule
+
+
 def _optional(inner: _Rule) -> _Rule:
     def rule(v: object, path: str) -> object:
         return None if v is None else inner(v, path)
@@ -264,6 +276,7 @@ _FIELD_RULES: dict[str, dict[str, _Rule]] = {
     "TransformerConfig": {
         **dict.fromkeys(("n_layers", "d_model", "n_heads", "d_ff", "max_seq_len", "vocab_size"), _int),
         "activation": _text, "norm": _text, "ln_eps": _number, "block": _text,
+        "n_kv_heads": _int,
     },
     "QuantConfig": {
         **dict.fromkeys(("weight_bits", "emb_bits", "act_bits", "resid_bits", "ffn_in_bits",
@@ -281,11 +294,28 @@ _FIELD_RULES: dict[str, dict[str, _Rule]] = {
                  "ffn": _instance("IntFFN")},
     "IntModel": {
         "config": _instance("TransformerConfig"), "qconfig": _instance("QuantConfig"),
-        "tok_emb": _weights, "pos_emb": _weights, "layers": _tuple_of(_instance("IntLayer")),
+        "tok_emb": _weights, "pos_emb": _optional(_weights),
+        "layers": _tuple_of(_either("IntLayer", "IntDecoderLayer")),
         "emb_ln": _NORM, "final_ln": _NORM, "pool_shift": _int, "widths": _mapping_of(_width),
         "out_scale": _optional(_FLOATS), "scales": _mapping_of(_FLOATS),
         "provenance": _optional(_instance("Provenance")),
+        "decoder": _optional(_instance("IntDecoder")),
     },
+    "IntRMSNorm": {"eps": _int, "k": _int, "rq": _REQUANT},
+    "IntRope": {"cos": _array(np.int64, 2), "sin": _array(np.int64, 2), "bits": _int,
+                "lo": _int, "hi": _int},
+    "IntCausalAttention": {"exp_table": _INTS, "exp_bits": _int, "prob_bits": _int,
+                           "score_shift": _int, "ctx": _REQUANT},
+    "IntSwiGLU": {"table": _INTS, "in_bits": _int, "rq": _REQUANT},
+    "IntDecoderLayer": {
+        "attn_norm": _instance("IntRMSNorm"), "q": _LINEAR, "k": _LINEAR, "v": _LINEAR,
+        "attn": _instance("IntCausalAttention"), "o": _LINEAR,
+        "mlp_norm": _instance("IntRMSNorm"), "gate": _LINEAR, "up": _LINEAR,
+        "swiglu": _instance("IntSwiGLU"), "down": _LINEAR,
+    },
+    "IntDecoder": {"embed_rq": _REQUANT, "rope": _instance("IntRope"),
+                   "final_norm": _instance("IntRMSNorm"), "slots": _int, "stop_ids": _INTS,
+                   "logit_scale": _number},
     "Provenance": {"kind": _text, "name": _text, "seed": _optional(_int),
                    "weights_sha256": _text, "calibration_sha256": _text},
 }  # fmt: skip
@@ -626,11 +656,15 @@ class Proof:
 
     Attributes:
         vk_digest: the digest of the verifying key it was made for.
-        ids: the public input (token ids).
-        output: the public output (the pooled integer vector).
+        ids: the public input: the token ids (a decoder's prompt).
+        output: the public output: an encoder's pooled integer vector, a decoder's generated
+            ids.
         trace_commitment: bytes of the trace commitment.
         body: everything sent after it, by part (per segment its relations, identity groups
             and range checks; the two openings; :class:`~zkinfer.protocol.engine.CircuitProof`).
+        max_new_tokens: a decoder's generation limit (``>= 1``); ``0`` for an encoder.
+        predictions: a decoder's greedy tokens at the prompt's positions ``0 .. P-2``
+            (:class:`~zkinfer.statement.Answer`); empty for an encoder.
     """
 
     vk_digest: bytes
@@ -638,6 +672,18 @@ class Proof:
     output: npt.NDArray[np.int64]
     trace_commitment: bytes
     body: CircuitProof
+    max_new_tokens: int = 0
+    predictions: npt.NDArray[np.int64] = dataclasses.field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def answer(self):
+        """A decoder proof's :class:`~zkinfer.statement.Answer` (``max_new_tokens > 0``),
+        else ``None``."""
+        from zkinfer.statement import Answer
+
+        if not self.max_new_tokens:
+            return None
+        return Answer(self.ids, self.output, self.max_new_tokens, self.predictions)
 
     def __repr__(self) -> str:
         # short: a proof of several megabytes must not flood a REPL or a notebook
@@ -658,6 +704,8 @@ class Proof:
         out = np.asarray(self.output, dtype=np.int64)
         w.u32(out.shape[0])
         w.raw(out.astype("<i8").tobytes())
+        w.u32(int(self.max_new_tokens))
+        w.u32s(np.asarray(self.predictions, dtype=np.int64))
         w.bytes(self.trace_commitment)
         self.body.write(w)
         return w.finish()
@@ -677,16 +725,23 @@ class Proof:
         ids = np.array(r.u32s(_MAX_TOKENS), dtype=np.int64)
         n_out = r.count(1 << 20, 8)
         output = np.frombuffer(r.raw(8 * n_out), dtype="<i8").astype(np.int64)
+        max_new = r.u32()
+        predictions = np.array(r.u32s(_MAX_TOKENS), dtype=np.int64)
         commitment = r.bytes(1 << 20)
         body = CircuitProof.read(r)
         r.finish()
-        return cls(digest, ids, output, commitment, body)
+        return cls(digest, ids, output, commitment, body, max_new, predictions)
 
 
-def statement_transcript(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.ArrayLike) -> Transcript:
-    """The transcript both sides start from: version label, vk digest, input, output."""
+def statement_transcript(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.ArrayLike,
+                         answer=None) -> Transcript:
+    """The transcript both sides start from: version label, vk digest, input, output, and for a
+    decoder (``answer``, a :class:`~zkinfer.statement.Answer`) its limit and predictions."""
     t = Transcript(b"zkinfer/inference/v1")
     t.append_bytes(b"vk-digest", vk.digest)
     t.append_bytes(b"input-ids", np.asarray(ids, dtype="<i8").tobytes())
     t.append_bytes(b"output", np.asarray(output, dtype="<i8").tobytes())
+    if answer is not None:
+        t.append_bytes(b"max-new-tokens", int(answer.max_new_tokens).to_bytes(8, "little"))
+        t.append_bytes(b"predictions", np.asarray(answer.predictions, dtype="<i8").tobytes())
     return t

@@ -7,12 +7,13 @@ one opening for the trace commitment and one for the weights.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from zkinfer._memory import release
-from zkinfer.errors import ModelError, ZkinferError
+from zkinfer.errors import InvalidArgumentError, ModelError, ZkinferError
 from zkinfer.progress import COMMIT_STEPS, OPEN_STEPS, Listenable, Tracker, prefixed, resolve
 from zkinfer.proof import (
     Proof,
@@ -29,6 +30,7 @@ from zkinfer.protocol.model_circuit import (
     witness_plan,
 )
 from zkinfer.protocol.witness import Tables, real_columns, segment_witness, weight_table
+from zkinfer.statement import Answer
 
 __all__ = ["setup", "prove", "prove_many"]
 
@@ -150,7 +152,8 @@ def _prove_tracker(callback, pk: ProvingKey, n: int, overall=None, cluster: bool
     return Tracker(callback, phases, steps=steps, span=span, overall=overall)
 
 
-def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None) -> Proof:
+def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None,
+          max_new_tokens: int | None = None) -> Proof:
     """Run the model on ``ids`` and prove the output.
 
     Arguments:
@@ -162,9 +165,12 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None) -> P
             on it.
         executor: ``None`` (this process) or a ``distributed.Client`` whose workers do each
             segment's work (:func:`zkinfer.cluster.prove`; the same proof, byte for byte).
+        max_new_tokens: a decoder's generation limit (required for a decoder, refused for an
+            encoder): ``ids`` is the prompt; the greedy answer is generated, then proven.
 
     Returns:
-        The :class:`~zkinfer.proof.Proof`; ``proof.output`` is the pooled integer vector.
+        The :class:`~zkinfer.proof.Proof`; ``proof.output`` is the pooled integer vector (a
+        decoder's: the generated ids).
 
     Raises:
         ModelError: bad input.
@@ -174,6 +180,9 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None) -> P
         if executor is not None:
             from zkinfer import cluster
 
+            if pk.model.config.block == "llama":
+                raise InvalidArgumentError("prove(): decoders are proven in this process for "
+                                           "now (no executor)")
             cluster._check_client(executor)
             tracker = None if callback is None else _prove_tracker(
                 callback, pk, int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1, cluster=True)
@@ -181,16 +190,59 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None) -> P
             if tracker is not None:
                 tracker.finish()
             return proof
-        return _prove_one(pk, ids, callback)
+        return _prove_one(pk, ids, callback, max_new_tokens=max_new_tokens)
     finally:
         if owned:
             callback.close()
 
 
-def _prove_one(pk: ProvingKey, ids, callback, overall=None) -> Proof:
+_LLAMAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def generate(model, prompt: np.ndarray, max_new_tokens: int) -> np.ndarray:
+    """A decoder's greedy answer to ``prompt`` (the integer model with a KV cache, stopping
+    after a stop id or ``max_new_tokens`` tokens): the tokens a proof of the answer states.
+
+    Raises:
+        ModelError: not a decoder, a bad prompt or limit, or too many positions.
+    """
+    from zkinfer.model.decoder import llama_of
+
+    if model.config.block != "llama":
+        raise ModelError("generation needs a decoder model")
+    if model not in _LLAMAS:
+        _LLAMAS[model] = llama_of(model)
+    return _LLAMAS[model].generate(prompt, max_new_tokens, model.decoder.stop_ids.tolist())
+
+
+def _answer(pk: ProvingKey, prompt, max_new_tokens) -> Answer:
+    """Generate the answer a decoder proof states (its predictions are filled in later)."""
+    cfg = pk.model.config
+    if max_new_tokens is None:
+        raise InvalidArgumentError("prove(): a decoder proves an answer: pass max_new_tokens")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) \
+            or not 1 <= max_new_tokens <= cfg.max_seq_len:
+        raise InvalidArgumentError(f"prove(): max_new_tokens must be an int in [1, "
+                                   f"{cfg.max_seq_len}], got {max_new_tokens!r}")
+    prompt = np.asarray(prompt, dtype=np.int64)
+    if prompt.shape[0] + int(max_new_tokens) - 1 > cfg.max_seq_len:
+        raise ModelError(f"{prompt.shape[0]} prompt tokens + {max_new_tokens} new tokens exceed "
+                         f"the model's {cfg.max_seq_len} positions")
+    generated = generate(pk.model, prompt, int(max_new_tokens))
+    return Answer(prompt, generated, int(max_new_tokens), np.zeros(0, dtype=np.int64))
+
+
+def _prove_one(pk: ProvingKey, ids, callback, overall=None, max_new_tokens=None) -> Proof:
     """One proof, its stages reported to ``callback`` (if any) through a tracker."""
     from zkinfer.model.forward import forward
 
+    answer = None
+    if pk.model.config.block == "llama":
+        answer = _answer(pk, ids, max_new_tokens)
+        ids = answer.ids
+    elif max_new_tokens is not None:
+        raise InvalidArgumentError("prove(): max_new_tokens is for decoders; this model is an "
+                                   "encoder")
     progress = None if callback is None else _prove_tracker(
         callback, pk, int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1, overall=overall)
     if progress is not None:
@@ -200,8 +252,13 @@ def _prove_one(pk: ProvingKey, ids, callback, overall=None) -> Proof:
         progress("integer forward", 1, 1)
     columns, output = dict(trace.items()), np.asarray(trace.output, dtype=np.int64)
     del trace  # the columns are consumed by the witness
+    if answer is not None:
+        P = answer.prompt.shape[0]
+        if not np.array_equal(output[P - 1:], answer.generated):  # pragma: no cover - a bug
+            raise ModelError("the forward's greedy tokens differ from the generated answer")
+        answer.predictions = output[: P - 1].copy()
     proof = _prove_trace(pk, np.asarray(ids, dtype=np.int64), columns, output,
-                         progress=progress, consume=True)
+                         progress=progress, consume=True, answer=answer)
     if progress is not None:
         progress.finish()
     return proof
@@ -245,7 +302,7 @@ def prove_many(pk: ProvingKey, inputs: Iterable[np.ndarray], progress=None) -> I
 
 def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],
                  output: np.ndarray, progress=None, *, strict: bool = True,
-                 consume: bool = False) -> Proof:
+                 consume: bool = False, answer: Answer | None = None) -> Proof:
     """Prove the trace ``columns`` of ``ids`` (from the integer forward in :func:`prove`).
 
     ``strict=False`` (only :func:`zkinfer.testing.prove_trace` passes it, for tests of cheating
@@ -273,7 +330,9 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
     if consume:
         columns.clear()
     # a transcript that lets the openings count their sumcheck rounds (same bytes)
-    transcript = Listenable.of(statement_transcript(pk.vk, ids, output))
+    # a decoder's statement is its answer; the circuit's ids and output derive from it
+    public = (ids, output) if answer is None else (answer.prompt, answer.generated)
+    transcript = Listenable.of(statement_transcript(pk.vk, *public, answer))
     if sub is not None:
         sub("building tables", 1, 1)
     tables = Tables(circuit)
@@ -300,4 +359,8 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
     ctx = prover_context(circuit, ids, transcript, tables=tables, weights=pk.weight_tables,
                          pcs=pk.pcs, trace=(trace_com, trace_data),
                          weight=(pk.weight_commitment, pk.weight_data), progress=progress)
-    return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), prove_circuit(ctx))
+    body = prove_circuit(ctx)
+    if answer is None:
+        return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), body)
+    return Proof(pk.vk.digest, answer.prompt, answer.generated, trace_com.to_bytes(), body,
+                 answer.max_new_tokens, answer.predictions)

@@ -13,7 +13,7 @@ __all__ = ["prove_trace"]
 
 
 def prove_trace(pk, ids: np.ndarray, columns: dict[str, np.ndarray], output: np.ndarray, *,
-                strict: bool = True):
+                strict: bool = True, answer=None):
     """Prove a given trace with the honest schedule (the honest trace comes from
     :func:`zkinfer.prove`): a trace that breaks the model's semantics yields a proof the
     verifier rejects.
@@ -25,6 +25,8 @@ def prove_trace(pk, ids: np.ndarray, columns: dict[str, np.ndarray], output: np.
         output: the public output of the statement.
         strict: with ``False``, values outside their range checks are committed anyway (their
             limbs keep the low bits), to test that the verifier rejects such proofs.
+        answer: a decoder's statement (:class:`~zkinfer.statement.Answer`; then ``ids`` and
+            ``output`` are the forward's ids and the greedy token of every position).
 
     Returns:
         The :class:`~zkinfer.proof.Proof`.
@@ -35,4 +37,4 @@ def prove_trace(pk, ids: np.ndarray, columns: dict[str, np.ndarray], output: np.
     from zkinfer.prover import _prove_trace
 
     return _prove_trace(pk, np.asarray(ids, dtype=np.int64), columns,
-                        np.asarray(output, dtype=np.int64), strict=strict)
+                        np.asarray(output, dtype=np.int64), strict=strict, answer=answer)

@@ -53,8 +53,10 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
 
     Arguments:
         vk: the verifying key (object or bytes).
-        ids: the public input token ids.
-        output: the claimed public output (the pooled integer vector).
+        ids: the public input token ids (a decoder's prompt).
+        output: the claimed public output: an encoder's pooled integer vector, a decoder's
+            generated ids (the answer, its stop rule checked against ``proof.max_new_tokens``
+            and the key's stop ids).
         proof: the proof (object or bytes).
         min_bits: the floor in bits (default 100; ``0`` disables it).
         allow_insecure: accept a key naming ``TrivialPCS``, which makes no security claim
@@ -98,16 +100,24 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         raise VerificationError("statement", "the proof is for another output")
     model = vk.model()
     cfg = model.config
+    if cfg.block == "llama":
+        answer = _decoder_statement(model, ids, out, proof)
+        c_ids, c_out = answer.ids, answer.output
+    else:
+        if proof.max_new_tokens or np.size(proof.predictions):
+            raise VerificationError("statement", "an encoder's proof carries a decoder's answer "
+                                    "fields (max_new_tokens, predictions)")
+        try:
+            token_ids(ids, cfg.vocab_size, cfg.max_seq_len)
+        except InvalidArgumentError as exc:
+            raise VerificationError("statement", "input ids outside the model's vocabulary or "
+                                    f"length: {exc}") from None
+        if out.shape[0] != cfg.d_model:
+            raise VerificationError("statement", "output has the wrong length")
+        _check_output_range(model, out)
+        answer, c_ids, c_out = None, ids, out
     try:
-        token_ids(ids, cfg.vocab_size, cfg.max_seq_len)
-    except InvalidArgumentError as exc:
-        raise VerificationError("statement", "input ids outside the model's vocabulary or "
-                                f"length: {exc}") from None
-    if out.shape[0] != cfg.d_model:
-        raise VerificationError("statement", "output has the wrong length")
-    _check_output_range(model, out)
-    try:
-        circuit = build_circuit(model, ids.shape[0], out)
+        circuit = build_circuit(model, c_ids.shape[0], c_out)
     except (UnsupportedOpError, FieldRangeError) as exc:
         # e.g. a key whose public tables or multipliers do not fit the field
         raise VerificationError("statement", f"the verifying key's model is invalid: {exc}") \
@@ -118,11 +128,29 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     weight_com = pcs.decode_commitment(vk.weight_commitment)
     _check_layout(trace_com, segment_parts(circuit).shape, "trace commitment")
     _check_layout(weight_com, segment_parts(circuit, weights=True).shape, "weight commitment")
-    transcript = statement_transcript(vk, ids, out)
+    transcript = statement_transcript(vk, ids, out, answer)
     transcript.append_bytes(b"trace-commitment", proof.trace_commitment)
-    verify_circuit(verifier_context(circuit, ids, transcript, pcs=pcs, trace=trace_com,
+    verify_circuit(verifier_context(circuit, c_ids, transcript, pcs=pcs, trace=trace_com,
                                     weight=weight_com), proof.body)
     return True
+
+
+def _decoder_statement(model, prompt: np.ndarray, generated: np.ndarray, proof: Proof):
+    """A decoder's statement (:class:`~zkinfer.statement.Answer`): the prompt and answer given
+    to :func:`verify` with the proof's ``max_new_tokens`` and predictions, checked against the
+    stop rule, the vocabulary and the context length before anything becomes a field element.
+
+    Raises:
+        VerificationError: ``check == "statement"``, naming the broken rule.
+    """
+    from zkinfer.statement import Answer
+
+    try:
+        answer = Answer(prompt, generated, proof.max_new_tokens, proof.predictions)
+        answer.check(model.config.vocab_size, model.config.max_seq_len, model.decoder.stop_ids)
+    except InvalidArgumentError as exc:
+        raise VerificationError("statement", str(exc)) from None
+    return answer
 
 
 def _check_output_range(model, out: np.ndarray) -> None:

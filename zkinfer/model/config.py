@@ -16,12 +16,14 @@ from zkinfer.errors import ModelError
 __all__ = ["TransformerConfig", "QuantConfig", "ACTIVATIONS", "NORMS", "BLOCKS"]
 
 #: Activation functions the feed-forward block supports (each becomes a look-up table).
-ACTIVATIONS = ("gelu", "relu")
+ACTIVATIONS = ("gelu", "relu", "silu")
 #: LayerNorm placements: ``post`` (BERT: ``LN(x + f(x))``) or ``pre`` (``x + f(LN(x))``).
 NORMS = ("post", "pre")
-#: Block types: ``transformer`` (attention + FFN + LayerNorms) or ``mlp`` (FFN with the residual
-#: only: no attention, no LayerNorm anywhere).
-BLOCKS = ("transformer", "mlp")
+#: Block types: ``transformer`` (attention + FFN + LayerNorms), ``mlp`` (FFN with the residual
+#: only: no attention, no LayerNorm anywhere) or ``llama`` (a decoder block: RMSNorm, causal
+#: grouped-query attention with rotary positions, RMSNorm, SwiGLU; a tied LM head and greedy
+#: decoding instead of pooling).
+BLOCKS = ("transformer", "mlp", "llama")
 
 
 #: Upper bounds of the sizes of a :class:`TransformerConfig` (every size is also ``>= 1``).
@@ -77,7 +79,9 @@ class TransformerConfig:
         activation: ``"gelu"`` (exact, erf-based) or ``"relu"``.
         norm: ``"post"`` (BERT) or ``"pre"`` LayerNorm placement.
         ln_eps: LayerNorm epsilon of the float model, in ``[0, 1)``.
-        block: ``"transformer"`` or ``"mlp"`` (see :data:`BLOCKS`).
+        block: ``"transformer"``, ``"mlp"`` or ``"llama"`` (see :data:`BLOCKS`).
+        n_kv_heads: key/value heads of a llama block (grouped-query attention: query head
+            ``h`` reads kv head ``h // (n_heads / n_kv_heads)``); ``0`` for other blocks.
 
     Raises:
         ModelError: (on construction) a field of the wrong type or out of range.
@@ -93,6 +97,7 @@ class TransformerConfig:
     norm: str = "post"
     ln_eps: float = 1e-12
     block: str = "transformer"
+    n_kv_heads: int = 0
 
     def __post_init__(self) -> None:
         # types first (a configuration may come from a verifying key), then the size bounds
@@ -103,8 +108,17 @@ class TransformerConfig:
             value = getattr(self, name)
             _require(isinstance(value, str) and value in choices,
                      f"{name} must be one of {choices}, got {value!r}")
-        if self.block == "transformer":
+        if self.block in ("transformer", "llama"):
             _require(self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads")
+        _require(_is_int(self.n_kv_heads) and self.n_kv_heads >= 0,
+                 f"n_kv_heads must be a non-negative int, got {self.n_kv_heads!r}")
+        if self.block == "llama":
+            _require(self.n_kv_heads >= 1 and self.n_heads % self.n_kv_heads == 0,
+                     "a llama block needs n_kv_heads >= 1 dividing n_heads")
+            _require(self.norm == "pre" and self.activation == "silu",
+                     "a llama block is pre-norm with a SiLU gate (norm='pre', activation='silu')")
+        else:
+            _require(self.n_kv_heads == 0, "n_kv_heads is for llama blocks only (0 otherwise)")
         for name, limit in _MAX_SIZES.items():
             value = getattr(self, name)
             _require(value <= limit, f"{name} = {value} above the supported {limit}")
@@ -172,12 +186,12 @@ class QuantConfig:
         _require(2 <= self.weight_bits <= 8, "weight_bits must be in [2, 8]")
         _require(2 <= self.emb_bits <= 16, "emb_bits must be in [2, 16]")
         _require(2 <= self.act_bits <= 16, "act_bits must be in [2, 16]")
-        _require(4 <= self.resid_bits <= 16, "resid_bits must be in [4, 16]")
+        _require(4 <= self.resid_bits <= 24, "resid_bits must be in [4, 24]")
         _require(2 <= self.ffn_in_bits <= 16, "ffn_in_bits must be in [2, 16] (table rows)")
         _require(2 <= self.ffn_out_bits <= 16, "ffn_out_bits must be in [2, 16]")
         _require(2 <= self.out_bits <= 16, "out_bits must be in [2, 16]")
         _require(4 <= self.exp_bits <= 16, "exp_bits must be in [4, 16]")
         _require(4 <= self.prob_bits <= 16, "prob_bits must be in [4, 16]")
-        _require(4 <= self.mult_bits <= 24, "mult_bits must be in [4, 24]")
+        _require(4 <= self.mult_bits <= 40, "mult_bits must be in [4, 40]")
         _require(0 <= self.pool_shift <= 16, "pool_shift must be in [0, 16]")
         _require(50.0 <= self.calib_percentile <= 100.0, "calib_percentile must be in [50, 100]")

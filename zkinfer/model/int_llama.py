@@ -59,6 +59,7 @@ __all__ = [
     "IntLinear",
     "IntRope",
     "IntAttention",
+    "IntCausalAttention",
     "IntSwiGLU",
     "IntLlamaLayer",
     "IntLlama",
@@ -254,8 +255,8 @@ class IntRope:
 
 
 @dataclass(frozen=True, eq=False)
-class IntAttention:
-    """Integer causal softmax and context.
+class IntCausalAttention:
+    """Integer causal softmax and context (``IntAttention`` is the same class).
 
     Attributes:
         exp_table: ``EXP[t] = round(2^E exp(-t u))``, last entry ``0`` (``u``: the score unit
@@ -271,6 +272,11 @@ class IntAttention:
     prob_bits: int
     score_shift: int
     ctx: Requant
+
+
+#: The name the decoder's semantics use (the circuit's key schema names it ``IntCausalAttention``,
+#: apart from the encoder's :class:`zkinfer.model.intmodel.IntAttention`).
+IntAttention = IntCausalAttention
 
 
 @dataclass(frozen=True, eq=False)

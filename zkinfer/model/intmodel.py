@@ -18,6 +18,7 @@ every forward checks every column against them.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import numpy as np
 
 from zkinfer.errors import ModelError
 from zkinfer.model.config import QuantConfig, TransformerConfig
+from zkinfer.model.int_llama import IntCausalAttention, IntRMSNorm, IntRope, IntSwiGLU
 from zkinfer.model.ops import (
     Op,
     OpAttention,
@@ -35,13 +37,16 @@ from zkinfer.model.ops import (
     OpPool,
     OpTable,
     home,
+    requant,
 )
 from zkinfer.model.ops.attention import IntAttention, check_attention
 from zkinfer.model.ops.common import (
     MAX_BITS,
     MAX_TABLE_ROWS,
+    check_fields,
     check_int,
     check_int_array,
+    check_table,
     check_type,
     signed_bits,
     unsigned_bits,
@@ -62,6 +67,12 @@ __all__ = [
     "IntAttention",
     "IntFFN",
     "IntLayer",
+    "IntDecoderLayer",
+    "IntDecoder",
+    "IntRMSNorm",
+    "IntRope",
+    "IntCausalAttention",
+    "IntSwiGLU",
     "IntModel",
     "Provenance",
     "OpEmbed",
@@ -114,6 +125,53 @@ class IntLayer:
 
 
 @dataclass(frozen=True, eq=False)
+class IntDecoderLayer:
+    """One decoder block (``config.block == "llama"``): ``h = RMSNorm(x)``; ``q, k, v`` projections
+    (``q`` laid out in ``slots`` query slots per kv head: see :class:`IntDecoder`); RoPE on
+    ``q`` and ``k``; causal grouped-query attention; ``x = rq(o(ctx) + x)``;
+    ``h = RMSNorm(x)``; ``x = rq(down(SwiGLU(gate(h), up(h))) + x)``."""
+
+    attn_norm: IntRMSNorm
+    q: IntLinear
+    k: IntLinear
+    v: IntLinear
+    attn: IntCausalAttention
+    o: IntLinear
+    mlp_norm: IntRMSNorm
+    gate: IntLinear
+    up: IntLinear
+    swiglu: IntSwiGLU
+    down: IntLinear
+
+
+@dataclass(frozen=True, eq=False)
+class IntDecoder:
+    """The parts of a decoder (``config.block == "llama"``) outside its blocks.
+
+    Query heads sit in ``slots`` slots per kv head (``slots`` the power of two at least
+    ``n_heads / n_kv_heads``), slot ``kv * slots + j`` holding query head
+    ``kv * (n_heads / n_kv_heads) + j``; the extra slots are heads whose ``q`` weights and
+    output-projection rows are zero, so they change nothing. The circuit's head layout then
+    broadcasts each kv head over its slots (a power-of-two axis).
+
+    Attributes:
+        embed_rq: ``x = rq(TOK[id] m[c])``: the tied table requantized to the residual stream.
+        rope: the rotary tables (``max_seq_len`` rows), shared by every block.
+        final_norm: the last RMSNorm (its output times ``TOK^T`` is the logits).
+        slots: query slots per kv head.
+        stop_ids: int64 ids that end an answer (end of turn, end of text).
+        logit_scale: real value of one logit unit (for probabilities only).
+    """
+
+    embed_rq: Requant
+    rope: IntRope
+    final_norm: IntRMSNorm
+    slots: int
+    stop_ids: np.ndarray
+    logit_scale: float
+
+
+@dataclass(frozen=True, eq=False)
 class IntModel:
     """A quantized transformer or MLP: integer parameters, declared widths and dequantization scales.
 
@@ -131,13 +189,16 @@ class IntModel:
         scales: informational float scales of named tensors (``real ~ int * scale``).
         provenance: where it came from (checkpoint or seed, digests of the weights and of the
             calibration inputs; :mod:`zkinfer.model.provenance`), ``None`` for hand-built models.
+        decoder: a decoder's embedding requantization, rotary tables, final RMSNorm and stop
+            ids (``config.block == "llama"``; then ``pos_emb``, ``emb_ln`` and ``final_ln``
+            are ``None``, ``layers`` are :class:`IntDecoderLayer`), else ``None``.
     """
 
     config: TransformerConfig
     qconfig: QuantConfig
     tok_emb: np.ndarray
-    pos_emb: np.ndarray
-    layers: tuple[IntLayer, ...]
+    pos_emb: np.ndarray | None
+    layers: tuple[IntLayer, ...] | tuple[IntDecoderLayer, ...]
     emb_ln: IntLayerNorm | None
     final_ln: IntLayerNorm | None
     pool_shift: int
@@ -145,6 +206,7 @@ class IntModel:
     out_scale: np.ndarray | None = None
     scales: Mapping[str, np.ndarray] = field(default_factory=dict)
     provenance: Provenance | None = None
+    decoder: IntDecoder | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +233,8 @@ def ops(model: IntModel) -> list[Op]:
         ModelError: a LayerNorm or attention required by the architecture is missing.
     """
     cfg = model.config
+    if cfg.block == "llama":
+        return _decoder_ops(model)
     out: list[Op] = [OpEmbed("emb")]
     x = "emb.x"
     if cfg.block == "mlp":
@@ -224,6 +288,49 @@ def ops(model: IntModel) -> list[Op]:
         out.append(OpLayerNorm("final_ln", x, model.final_ln))
         x = "final_ln.out"
     out.append(OpPool("pool", x, model.pool_shift))
+    return out
+
+
+def _decoder_ops(model: IntModel) -> list:
+    """A decoder's ops: ``embed``; per block ``attn_norm -> q, k, v -> rope_q, rope_k -> attn
+    -> o (+ stream) -> mlp_norm -> gate, up -> swiglu -> down (+ stream)``; ``final_norm ->
+    head`` (the logits of every position, tied to the embedding) ``-> argmax`` (the greedy
+    token of every position: the public output)."""
+    from zkinfer.model.ops.causal_attention import OpCausalAttention
+    from zkinfer.model.ops.head import OpArgmax, OpLogits
+    from zkinfer.model.ops.rmsnorm import OpRMSNorm
+    from zkinfer.model.ops.rope import OpRope
+    from zkinfer.model.ops.swiglu import OpSwiGLU
+    from zkinfer.model.ops.tokens import OpTokens
+
+    cfg, dec = model.config, model.decoder
+    if dec is None:
+        raise ModelError("a llama model needs its decoder parts (IntModel.decoder)")
+    G, dh, N = cfg.n_kv_heads, cfg.d_head, cfg.max_seq_len
+    out: list = [OpTokens("embed", dec.embed_rq)]
+    x = "embed.out"
+    for li, L in enumerate(model.layers):
+        p = f"layer{li}"
+        if not isinstance(L, IntDecoderLayer):
+            raise ModelError(f"{p}: a llama model's blocks are IntDecoderLayer")
+        out.append(OpRMSNorm(f"{p}.attn_norm", x, L.attn_norm))
+        h = f"{p}.attn_norm.out"
+        out += [OpLinear(f"{p}.q", h, L.q), OpLinear(f"{p}.k", h, L.k), OpLinear(f"{p}.v", h, L.v)]
+        out.append(OpRope(f"{p}.rope_q", f"{p}.q.out", dec.rope, G * dec.slots, dh))
+        out.append(OpRope(f"{p}.rope_k", f"{p}.k.out", dec.rope, G, dh))
+        out.append(OpCausalAttention(f"{p}.attn", f"{p}.rope_q.out", f"{p}.rope_k.out",
+                                     f"{p}.v.out", L.attn, G, dec.slots, dh, N))
+        out.append(OpLinear(f"{p}.o", f"{p}.attn.ctx.out", L.o, res=x))
+        x = f"{p}.o.out"
+        out.append(OpRMSNorm(f"{p}.mlp_norm", x, L.mlp_norm))
+        h = f"{p}.mlp_norm.out"
+        out += [OpLinear(f"{p}.gate", h, L.gate), OpLinear(f"{p}.up", h, L.up)]
+        out.append(OpSwiGLU(f"{p}.swiglu", f"{p}.gate.out", f"{p}.up.out", L.swiglu, N))
+        out.append(OpLinear(f"{p}.down", f"{p}.swiglu.out", L.down, res=x))
+        x = f"{p}.down.out"
+    out.append(OpRMSNorm("final_norm", x, dec.final_norm))
+    out.append(OpLogits("head", "final_norm.out", "tok_emb", cfg.vocab_size))
+    out.append(OpArgmax("argmax", "head.logits", cfg.vocab_size))
     return out
 
 
@@ -424,6 +531,77 @@ def _check_columns(model: IntModel) -> None:
             raise ModelError(f"scales[{name!r}]: {scale.shape[0]} entries, expected {spec.shape[-1]}")
 
 
+def _check_rmsnorm(name: str, p: object, d: int, q: QuantConfig) -> None:
+    """An :class:`IntRMSNorm` over ``d`` channels: ``1 <= eps <= 2^k``, ``2 <= k <= 60``."""
+    k = check_fields(name, p, IntRMSNorm, ints={"k": (2, 60)})["k"]
+    check_int(f"{name}.eps", p.eps, 1, 1 << k)
+    requant.check(f"{name}.rq", p.rq, d, q.mult_bits)
+
+
+def _check_exp_table(name: str, t: object, e_bits: int) -> None:
+    """``EXP[0] = 2^E``, ``EXP[T-1] = 0``, every entry in ``[0, 2^E]``."""
+    check_table(name, t, MAX_TABLE_ROWS)
+    if int(t[0]) != 1 << e_bits or int(t[-1]) != 0 or t.min() < 0 or t.max() > 1 << e_bits:
+        raise ModelError(f"{name} must start at 2^E, end at 0, be in [0, 2^E]")
+
+
+def _check_decoder(model: IntModel) -> None:
+    """Types, shapes and ranges of a llama model (``config.block == "llama"``)."""
+    cfg, q, dec = model.config, model.qconfig, model.decoder
+    d, f, N = cfg.d_model, cfg.d_ff, cfg.max_seq_len
+    if model.pos_emb is not None or model.emb_ln is not None or model.final_ln is not None:
+        raise ModelError("a llama model has no pos_emb, emb_ln or final_ln (RoPE and RMSNorm)")
+    check_type("decoder", dec, IntDecoder)
+    G, dh = cfg.n_kv_heads, cfg.d_head
+    group = cfg.n_heads // G
+    slots = check_int("decoder.slots", dec.slots, 1, 64)
+    if slots & (slots - 1) or slots < group or slots >= 2 * group:
+        raise ModelError(f"decoder.slots = {slots}: the power of two in [{group}, {2 * group})")
+    dq, dkv = G * slots * dh, G * dh
+    requant.check("decoder.embed_rq", dec.embed_rq, d, q.mult_bits)
+    r = check_fields("decoder.rope", dec.rope, IntRope, ints={"bits": (1, 30)})
+    half = 1 << (MAX_BITS - 1)
+    check_int("decoder.rope.lo", dec.rope.lo, -half, half - 1)
+    check_int("decoder.rope.hi", dec.rope.hi, -half, half - 1)
+    if not dec.rope.lo < dec.rope.hi:
+        raise ModelError("decoder.rope: clamp bounds must satisfy lo < hi")
+    if dh % 2:
+        raise ModelError(f"head width {dh} is odd: rotary pairs need an even width")
+    for t in ("cos", "sin"):
+        check_int_array(f"decoder.rope.{t}", getattr(dec.rope, t), (N, dh // 2), r["bits"] + 2)
+    _check_rmsnorm("decoder.final_norm", dec.final_norm, d, q)
+    stops = dec.stop_ids
+    if not (isinstance(stops, np.ndarray) and stops.dtype == np.int64 and stops.ndim == 1) or (
+            stops.size and (stops.min() < 0 or stops.max() >= cfg.vocab_size)):
+        raise ModelError("decoder.stop_ids: a 1-D array of ids in the vocabulary")
+    if not (isinstance(dec.logit_scale, float) and math.isfinite(dec.logit_scale)
+            and dec.logit_scale > 0):
+        raise ModelError("decoder.logit_scale: a positive finite float")
+    if not isinstance(model.layers, tuple) or len(model.layers) != cfg.n_layers:
+        raise ModelError(f"layers: a tuple of {cfg.n_layers} IntDecoderLayer")
+    for li, L in enumerate(model.layers):
+        p = f"layer{li}"
+        check_type(p, L, IntDecoderLayer)
+        _check_rmsnorm(f"{p}.attn_norm", L.attn_norm, d, q)
+        _check_rmsnorm(f"{p}.mlp_norm", L.mlp_norm, d, q)
+        check_linear(f"{p}.q", L.q, d, dq, q)
+        check_linear(f"{p}.k", L.k, d, dkv, q)
+        check_linear(f"{p}.v", L.v, d, dkv, q)
+        check_linear(f"{p}.o", L.o, dq, d, q, residual=True)
+        check_linear(f"{p}.gate", L.gate, d, f, q)
+        check_linear(f"{p}.up", L.up, d, f, q)
+        check_linear(f"{p}.down", L.down, f, d, q, residual=True)
+        a = L.attn
+        v = check_fields(f"{p}.attn", a, IntCausalAttention, ints={
+            "exp_bits": (1, 24), "prob_bits": (1, 24), "score_shift": (0, 40)})
+        _check_exp_table(f"{p}.attn.exp_table", a.exp_table, v["exp_bits"])
+        requant.check(f"{p}.attn.ctx", a.ctx, dq, q.mult_bits)
+        sw = L.swiglu
+        check_type(f"{p}.swiglu", sw, IntSwiGLU)
+        check_activation(f"{p}.swiglu", sw.table, sw.in_bits, L.gate.rq.lo, L.gate.rq.hi)
+        requant.check(f"{p}.swiglu.rq", sw.rq, f, q.mult_bits)
+
+
 def validate(model: IntModel, *, complete: bool = False) -> None:
     """Check types, shapes and parameter ranges of an integer model.
 
@@ -447,6 +625,15 @@ def validate(model: IntModel, *, complete: bool = False) -> None:
     cfg, q = model.config, model.qconfig
     d, f = cfg.d_model, cfg.d_ff
     check_int_array("tok_emb", model.tok_emb, (cfg.vocab_size, d), 16)
+    if cfg.block == "llama":
+        _check_decoder(model)
+        _check_widths(model.widths)
+        _check_scales(model)
+        if complete:
+            _check_columns(model)
+        return
+    if model.decoder is not None:
+        raise ModelError("decoder parts belong to llama models only")
     check_int_array("pos_emb", model.pos_emb, (cfg.max_seq_len, d), 16)
     if not isinstance(model.layers, tuple):
         raise ModelError(f"layers: expected a tuple, got {type(model.layers).__name__}")

@@ -800,6 +800,55 @@ class SmolLM2:
         self.float_model = LlamaFloat.from_checkpoint(checkpoint)
         self.stop_ids = tuple(sorted({self.tokenizer.token_id(_IM_END), self.config.eos_id}))
 
+    def int_llama(self):
+        """The integer model (:func:`~zkinfer.model.int_llama.quantize_llama` with the default
+        :class:`~zkinfer.model.int_llama.LlamaQuantConfig`, 2048 positions, calibrated on the
+        texts shipped in ``zkinfer/model/data/smollm2_calibration.json``); built once.
+
+        Returns:
+            The :class:`~zkinfer.model.int_llama.IntLlama`.
+        """
+        if getattr(self, "_int_llama", None) is None:
+            import json
+            from importlib import resources
+
+            from zkinfer.model.int_llama import LlamaQuantConfig, quantize_llama
+
+            data = json.loads(resources.files("zkinfer.model").joinpath(
+                "data/smollm2_calibration.json").read_text(encoding="utf-8"))
+            cal = [self.tokenize(t) for t in data["texts"]]
+            self._int_llama = quantize_llama(self.checkpoint, cal,
+                                             LlamaQuantConfig(max_positions=2048))
+        return self._int_llama
+
+    @property
+    def int_model(self):
+        """The integer model in the circuit's layout (what :func:`zkinfer.setup` commits;
+        :func:`zkinfer.model.decoder.decoder_model`), stop ids ``<|im_end|>`` and EOS."""
+        if getattr(self, "_int_model", None) is None:
+            from zkinfer.model.decoder import decoder_model
+
+            self._int_model = decoder_model(self.int_llama(), self.stop_ids)
+        return self._int_model
+
+    def logits(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Integer next-token logits at every position (real logits are these times
+        ``int_llama().logit_scale``).
+
+        Raises:
+            ModelError: bad ids.
+        """
+        return self.int_llama().logits(ids)
+
+    def generate(self, ids: Sequence[int] | np.ndarray, max_new_tokens: int) -> np.ndarray:
+        """Greedy continuation by the integer model (KV cache), ending with ``<|im_end|>`` or
+        EOS (included) or after ``max_new_tokens`` tokens: the answer a proof states.
+
+        Raises:
+            ModelError: bad ids or ``max_new_tokens``.
+        """
+        return self.int_llama().generate(ids, max_new_tokens, self.stop_ids)
+
     def tokenize(self, text: str) -> np.ndarray:
         """Token ids of a raw text (no chat formatting, no BOS).
 

@@ -7,7 +7,7 @@ import numpy as np
 from zkinfer.model.config import TransformerConfig
 from zkinfer.model.float_model import FloatLayer, FloatLayerNorm, FloatLinear, FloatModel
 
-__all__ = ["random_float_model", "random_inputs"]
+__all__ = ["random_float_model", "random_inputs", "random_llama_checkpoint"]
 
 
 def random_float_model(config: TransformerConfig, seed: int) -> FloatModel:
@@ -76,3 +76,30 @@ def random_inputs(config: TransformerConfig, seed: int, count: int = 4) -> list[
         n = max(1, config.max_seq_len >> (i % 3))
         out.append(rng.integers(0, config.vocab_size, n, dtype=np.int64))
     return out
+
+
+def random_llama_checkpoint(config, seed: int):
+    """A seeded random Llama checkpoint (float64 weights by Hugging Face name) for tests and the
+    built-in tiny decoder: norm gains near 1, other weights ``N(0, 0.4^2)``, drawn in the order
+    of :func:`zkinfer.model.gguf.expected_shapes`.
+
+    Arguments:
+        config: a :class:`~zkinfer.model.gguf.LlamaConfig`.
+        seed: non-negative integer seed.
+
+    Returns:
+        An object with ``config`` and ``weights`` (what
+        :func:`~zkinfer.model.int_llama.quantize_llama` reads).
+    """
+    from types import SimpleNamespace
+
+    from zkinfer.model.gguf import expected_shapes
+
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for name, shape in expected_shapes(config).items():
+        if name.endswith("norm.weight"):
+            weights[name] = 1.0 + 0.2 * rng.standard_normal(shape)
+        else:
+            weights[name] = rng.normal(0.0, 0.4, shape)
+    return SimpleNamespace(config=config, weights=weights)

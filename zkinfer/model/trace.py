@@ -56,7 +56,7 @@ import numpy as np
 
 from zkinfer.errors import ModelError
 
-__all__ = ["ColumnSpec", "Trace", "KINDS"]
+__all__ = ["ColumnSpec", "Trace", "KINDS", "OUTPUT_COLUMNS", "output_column"]
 
 KINDS = ("tensor", "advice", "multiplicity")
 
@@ -122,12 +122,25 @@ def check_column(name: str, value: np.ndarray, spec: ColumnSpec) -> None:
         )
 
 
+#: The column holding a model's public output: an encoder's pooled vector, a decoder's greedy
+#: tokens (one per position).
+OUTPUT_COLUMNS = ("pool.mean", "argmax.ids")
+
+
+def output_column(columns: Mapping[str, object]) -> str:
+    """The name of the output column among ``columns`` (:data:`OUTPUT_COLUMNS`)."""
+    for name in OUTPUT_COLUMNS:
+        if name in columns:
+            return name
+    raise ModelError("the trace has no output column (pool.mean or argmax.ids)")
+
+
 class Trace(Mapping[str, np.ndarray]):
     """Named ``int64`` columns of one forward pass (a read-only mapping ``name -> array``).
 
     Attributes:
         specs: ``name -> ColumnSpec`` for every column, in forward order.
-        output: the public output, column ``pool.mean`` (integer mean-pooled vector).
+        output: the public output (:data:`OUTPUT_COLUMNS`).
     """
 
     def __init__(self, columns: Mapping[str, np.ndarray], specs: Mapping[str, ColumnSpec]):
@@ -149,8 +162,9 @@ class Trace(Mapping[str, np.ndarray]):
 
     @property
     def output(self) -> np.ndarray:
-        """The integer mean-pooled output vector (column ``pool.mean``)."""
-        return self._columns["pool.mean"]
+        """The public output: the integer mean-pooled vector (column ``pool.mean``) of an
+        encoder, the greedy token of every position (column ``argmax.ids``) of a decoder."""
+        return self._columns[output_column(self._columns)]
 
     def check(self) -> None:
         """Check every column's dtype, shape and declared width.

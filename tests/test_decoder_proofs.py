@@ -1,0 +1,201 @@
+"""Decoder proofs end to end on the built-in tiny decoder: the circuit's model computes the
+integer Llama's logits bit for bit, an answer is generated and proven, and each attack of the
+decoder statement is rejected by the named check.
+
+The attacks: a changed generated token; the second-best token claimed; an answer cut before its
+stop token or extended past it; a wrong ``max_new_tokens``; a changed prompt token; changed
+predictions; a changed mask, RoPE, norm or logit entry in the trace (a cheating prover's proof);
+a key of another model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import zkinfer
+from zkinfer.commit import TrivialPCS
+from zkinfer.errors import InvalidArgumentError, VerificationError
+from zkinfer.model.decoder import llama_of
+from zkinfer.model.forward import forward
+from zkinfer.model.reference import forward_reference
+from zkinfer.statement import Answer
+from zkinfer.testing import prove_trace
+
+PROMPT = np.array([5, 17, 42, 99, 7], dtype=np.int64)
+
+
+@pytest.fixture(scope="module")
+def keys():
+    model = zkinfer.models.tiny_decoder()
+    vk, pk = zkinfer.setup(model, TrivialPCS())
+    return model, vk, pk
+
+
+@pytest.fixture(scope="module")
+def honest(keys):
+    model, vk, pk = keys
+    proof = zkinfer.prove(pk, PROMPT, max_new_tokens=4)
+    return proof
+
+
+def _verify(vk, prompt, generated, proof):
+    return zkinfer.verify(vk, prompt, generated, proof, allow_insecure=True)
+
+
+def test_the_circuit_model_computes_the_integer_llama_logits(keys):
+    model = keys[0]
+    il = llama_of(model)
+    ids = np.random.default_rng(3).integers(0, 300, 11)
+    trace = forward(model, ids)
+    ref = forward_reference(model, ids)
+    assert np.array_equal(trace["head.logits"], il.logits(ids))
+    assert np.array_equal(ref["head.logits"], trace["head.logits"])
+    assert np.array_equal(trace.output, np.argmax(il.logits(ids), axis=-1))
+
+
+def test_an_answer_is_generated_proven_and_verified(keys, honest):
+    model, vk, _ = keys
+    proof = honest
+    gen = llama_of(model).generate(PROMPT, 4, model.decoder.stop_ids.tolist())
+    assert np.array_equal(proof.output, gen)
+    assert np.array_equal(proof.ids, PROMPT) and proof.max_new_tokens == 4
+    assert proof.predictions.shape == (PROMPT.shape[0] - 1,)
+    assert _verify(vk, PROMPT, proof.output, proof)
+    again = zkinfer.Proof.from_bytes(proof.to_bytes())
+    assert _verify(vk.to_bytes(), PROMPT, again.output, again.to_bytes())
+
+
+def _rejects(vk, prompt, generated, proof, check, fragment):
+    with pytest.raises(VerificationError) as info:
+        _verify(vk, prompt, generated, proof)
+    assert info.value.check == check, info.value
+    assert fragment in str(info.value)
+
+
+def test_a_changed_generated_token_is_rejected(keys, honest):
+    vk = keys[1]
+    gen = honest.output.copy()
+    gen[1] = (gen[1] + 1) % 300
+    _rejects(vk, PROMPT, gen, honest, "statement", "another output")
+
+
+def test_a_changed_prompt_token_is_rejected(keys, honest):
+    vk = keys[1]
+    prompt = PROMPT.copy()
+    prompt[2] += 1
+    _rejects(vk, prompt, honest.output, honest, "statement", "another input")
+
+
+def _cheat(keys, answer: Answer, tamper=None):
+    """A cheating prover's proof of ``answer`` (forward over its ids, columns tampered)."""
+    model, _, pk = keys
+    trace = forward(model, answer.ids)
+    cols = {k: np.array(v) for k, v in trace.items()}
+    if tamper is not None:
+        tamper(cols)
+    return prove_trace(pk, answer.ids, cols, answer.output, strict=False, answer=answer)
+
+
+def _second_best(model, ids, row):
+    logits = llama_of(model).logits(ids)[row]
+    order = np.argsort(-logits, kind="stable")
+    return int(order[1])
+
+
+def test_the_second_best_token_claimed_is_rejected_by_the_argmax(keys, honest):
+    model, vk, _ = keys
+    P = PROMPT.shape[0]
+    gen = honest.output.copy()
+    answer = Answer(PROMPT, gen, 4, honest.predictions)
+    # claim the runner-up at the last position (the forward's ids do not change)
+    gen2 = gen.copy()
+    gen2[-1] = _second_best(model, answer.ids, answer.ids.shape[0] - 1)
+    cheat = Answer(PROMPT, gen2, 4, honest.predictions)
+
+    def tamper(cols):
+        cols["argmax.ids"][-1] = gen2[-1]
+    proof = _cheat(keys, cheat, tamper)
+    with pytest.raises(VerificationError):
+        _verify(vk, PROMPT, gen2, proof)
+    assert P  # the prompt is unchanged
+
+
+def test_an_answer_cut_before_its_stop_token_or_extended_is_rejected(keys, honest):
+    vk = keys[1]
+    stops = keys[0].decoder.stop_ids.tolist()
+    gen = honest.output
+    if int(gen[-1]) in stops:
+        short = gen[:-1] if gen.shape[0] > 1 else gen
+        _rejects(vk, PROMPT, short, honest, "statement", "another output")
+    # a proof whose answer stops early without a stop token under a larger limit
+    cheat = zkinfer.Proof(honest.vk_digest, honest.ids, honest.output, honest.trace_commitment,
+                          honest.body, 9, honest.predictions)
+    if int(gen[-1]) not in stops:
+        _rejects(vk, PROMPT, gen, cheat, "statement", "without a stop token")
+    else:
+        with pytest.raises(VerificationError):
+            _verify(vk, PROMPT, gen, cheat)
+
+
+def test_a_wrong_max_new_tokens_is_rejected(keys, honest):
+    vk = keys[1]
+    for limit in (honest.output.shape[0] - 1, honest.max_new_tokens + 1):
+        cheat = zkinfer.Proof(honest.vk_digest, honest.ids, honest.output,
+                              honest.trace_commitment, honest.body, limit, honest.predictions)
+        with pytest.raises(VerificationError) as info:
+            _verify(vk, PROMPT, honest.output, cheat)
+        assert info.value.check != "security"
+
+
+def test_changed_predictions_are_rejected(keys, honest):
+    vk = keys[1]
+    pred = honest.predictions.copy()
+    pred[0] = (pred[0] + 1) % 300
+    cheat = zkinfer.Proof(honest.vk_digest, honest.ids, honest.output, honest.trace_commitment,
+                          honest.body, honest.max_new_tokens, pred)
+    with pytest.raises(VerificationError):
+        _verify(vk, PROMPT, honest.output, cheat)
+
+
+@pytest.mark.parametrize("column", ["layer0.rope_q.out", "layer1.attn.softmax.exp",
+                                    "layer0.attn_norm.out", "final_norm.rsqrt", "head.logits"])
+def test_a_changed_trace_entry_is_rejected(keys, honest, column):
+    vk = keys[1]
+    answer = Answer(PROMPT, honest.output, honest.max_new_tokens, honest.predictions)
+
+    def tamper(cols):
+        a = cols[column]
+        a.reshape(-1)[a.size // 2] += 1
+    proof = _cheat(keys, answer, tamper)
+    with pytest.raises(VerificationError):
+        _verify(vk, PROMPT, honest.output, proof)
+
+
+def test_a_masked_score_made_visible_is_rejected(keys, honest):
+    # the attention of row 0 pretends to see key 1 (a future token): its exp is made nonzero
+    vk = keys[1]
+    answer = Answer(PROMPT, honest.output, honest.max_new_tokens, honest.predictions)
+
+    def tamper(cols):
+        e = cols["layer0.attn.softmax.exp"]
+        e[0, 0, 1] = e[0, 0, 0]
+    proof = _cheat(keys, answer, tamper)
+    with pytest.raises(VerificationError):
+        _verify(vk, PROMPT, honest.output, proof)
+
+
+def test_a_key_of_another_model_is_rejected(keys, honest):
+    other, _ = zkinfer.setup(zkinfer.models.tiny_decoder(seed=1), TrivialPCS())
+    _rejects(other, PROMPT, honest.output, honest, "statement", "another verifying key")
+
+
+def test_prove_refuses_a_decoder_without_max_new_tokens_and_an_encoder_with_it(keys):
+    pk = keys[2]
+    with pytest.raises(InvalidArgumentError, match="max_new_tokens"):
+        zkinfer.prove(pk, PROMPT)
+    with pytest.raises(InvalidArgumentError, match="max_new_tokens"):
+        zkinfer.prove(pk, PROMPT, max_new_tokens=0)
+    _, epk = zkinfer.setup("tiny-mlp", TrivialPCS())
+    with pytest.raises(InvalidArgumentError, match="encoder"):
+        zkinfer.prove(epk, [1, 2, 3], max_new_tokens=2)
