@@ -22,6 +22,10 @@ Sub-commands:
   carries (and, if given, against the user's input), refusing proofs below ``B`` bits of
   interactive soundness (default 100).
 - ``zkinfer inspect proof.zkp [--vk FILE]``: input, output, size by section, security bits.
+- ``zkinfer chat [--model smollm2|tiny-decoder] QUESTION [--max-new-tokens N] [--out F]
+  [--vk-out F] [--pk DIR]``: a decoder's greedy answer, printed as it is generated (integer
+  model, KV cache), then proven (setup, or the saved key ``--pk``) with progress, verified, and
+  written with its verifying key; ``zkinfer verify`` prints a decoder proof's answer text.
 
 Security figures (``prove``, ``verify``, ``inspect``, ``demo``; :mod:`zkinfer.security`): the
 *interactive* soundness (a union bound over every challenge, the figure the verifier's floor
@@ -687,8 +691,18 @@ def _verify(args: argparse.Namespace, out: _Out) -> int:
     t_verify = time.perf_counter() - t0
     sec = soundness(vk, proof)
     n = proof.ids.shape[0]
-    out.say(f"accepted in {t_verify:.2f} s: the committed model maps these {n} tokens to the output "
-            f"(first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}", essential=True)
+    model = vk.model()
+    if model.config.block == "llama":
+        text = _decoder_text(model)(proof.output)
+        out.say(f"accepted in {t_verify:.2f} s: the committed model's greedy answer to these {n} "
+                f"prompt tokens is ({proof.output.shape[0]} tokens, max_new_tokens "
+                f"{proof.max_new_tokens}):", essential=True)
+        out.say(text, essential=True)
+        out.result.update(text=text, max_new_tokens=proof.max_new_tokens)
+    else:
+        out.say(f"accepted in {t_verify:.2f} s: the committed model maps these {n} tokens to the "
+                f"output (first 8 of {proof.output.shape[0]}): {proof.output[:8].tolist()}",
+                essential=True)
     floor = ("" if sec.insecure else f" (floor: {args.min_bits:g} bits interactive)")
     out.say(f"security: {sec.describe()}{floor}")
     out.say("input checked against "
@@ -763,6 +777,115 @@ def _estimate(args: argparse.Namespace, out: _Out) -> int:
     out.result.update(model=model.name, estimate={**est.as_dict(),
                                                   "compile_s": COLD_START_S if cold else 0},
                       available_bytes=available, fits=reason is None)
+    return _EXIT_OK
+
+
+def _byte_text(ids) -> str:
+    """The text of byte token ids (the tiny models' tokens; ids >= 256 written as ``<id>``)."""
+    parts, buf = [], bytearray()
+    for t in (int(i) for i in ids):
+        if t < 256:
+            buf.append(t)
+        else:
+            parts.append(buf.decode("utf-8", errors="replace") + f"<{t}>")
+            buf = bytearray()
+    return "".join(parts) + buf.decode("utf-8", errors="replace")
+
+
+def _decoder_text(model) -> Callable:
+    """``ids -> text`` for a decoder's key: SmolLM2's tokenizer (by the key's provenance) or the
+    tiny decoder's bytes."""
+    prov = model.provenance
+    if prov is not None and prov.kind == "checkpoint":
+        from zkinfer.model.llama import SMOLLM2_NAME
+
+        if prov.name == SMOLLM2_NAME:
+            from zkinfer.model.llama import load_smollm2
+
+            return load_smollm2().decode
+    return _byte_text
+
+
+def _chat(args: argparse.Namespace, out: _Out) -> int:
+    import numpy as np
+
+    import zkinfer
+    from zkinfer.security import soundness
+
+    for path, what in ((args.out, "proof"), (args.vk_out, "verifying key")):
+        _check_writable(path, what)
+    if Path(args.out).resolve() == Path(args.vk_out).resolve():
+        raise UsageError("--vk-out and --out name the same file")
+    if not 1 <= args.max_new_tokens <= 4096:
+        raise UsageError("--max-new-tokens must be in [1, 4096]")
+    if args.model == "smollm2":
+        m = zkinfer.models.smollm2()
+        prompt = m.chat_ids([{"role": "user", "content": args.question}])
+        decode, llama = m.decode, m.int_llama()
+        model = m.int_model
+    else:
+        from zkinfer.model.decoder import llama_of
+
+        model = zkinfer.models.tiny_decoder()
+        prompt = np.frombuffer(args.question.encode(), dtype=np.uint8).astype(np.int64)
+        decode, llama = _byte_text, llama_of(model)
+    cfg = model.config
+    if not 1 <= prompt.shape[0] <= cfg.max_seq_len - args.max_new_tokens + 1:
+        raise UsageError(f"the prompt has {prompt.shape[0]} tokens; with --max-new-tokens "
+                         f"{args.max_new_tokens} the model takes at most "
+                         f"{cfg.max_seq_len - args.max_new_tokens + 1}")
+    out.say(f"model: {args.model} ({cfg.n_layers} blocks, vocabulary {cfg.vocab_size}); "
+            f"prompt {prompt.shape[0]} tokens")
+    t0 = time.perf_counter()
+    answer: list[int] = []
+    shown = ""
+    for token in llama.stream(prompt, args.max_new_tokens, model.decoder.stop_ids.tolist()):
+        answer.append(token)
+        text = decode(answer)
+        if not out.json and not out.quiet:
+            print(text[len(shown):], end="", flush=True)
+        shown = text
+    if not out.json and not out.quiet:
+        print()
+    t_gen = time.perf_counter() - t0
+    out.say(f"answer: {len(answer)} tokens in {t_gen:.2f} s (integer model, KV cache); proving it")
+    progress = out.progress()
+    try:
+        t0 = time.perf_counter()
+        if args.pk:
+            from zkinfer.proof import ProvingKey
+
+            pk = ProvingKey.load(args.pk, progress=progress)
+            vk = pk.vk
+            if pk.model.config != cfg:
+                raise UsageError(f"{args.pk}: a proving key of another model")
+        else:
+            vk, pk = zkinfer.setup(model, progress=progress)
+        t_setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proof = zkinfer.prove(pk, prompt, progress, max_new_tokens=args.max_new_tokens)
+        t_prove = time.perf_counter() - t0
+    finally:
+        if progress is not None:
+            progress.close()
+    if not np.array_equal(proof.output, answer):  # pragma: no cover - a bug
+        raise RuntimeError("the proven answer differs from the streamed one")
+    data = proof.to_bytes()
+    _write_bytes(args.out, data, "proof")
+    _write_bytes(args.vk_out, vk.to_bytes(), "verifying key")
+    t0 = time.perf_counter()
+    zkinfer.verify(vk, prompt, proof.output, data)
+    t_verify = time.perf_counter() - t0
+    sec = soundness(vk, proof)
+    out.say(f"proved in {t_prove:.1f} s (setup {t_setup:.1f} s), verified in {t_verify:.2f} s; "
+            f"proof {len(data)} bytes -> {args.out}, verifying key -> {args.vk_out}",
+            essential=True)
+    out.say(f"security: {sec.describe()}")
+    out.result.update(model=args.model, prompt=prompt.tolist(), answer=answer,
+                      text=decode(answer), max_new_tokens=args.max_new_tokens,
+                      proof_bytes=len(data), prove_s=round(t_prove, 3),
+                      setup_s=round(t_setup, 3), verify_s=round(t_verify, 3),
+                      **_security_result(sec))
     return _EXIT_OK
 
 
@@ -987,6 +1110,9 @@ the traceback)""",
   zkinfer verify --vk keys/vk.bin --proof proof.zkp
   zkinfer verify --vk keys/vk.bin --proof proof.zkp --text hello   (also checks your input)
   zkinfer verify --vk keys/vk.bin --proof proof.zkp --json""",
+    "chat": """examples:
+  zkinfer chat "What is the capital of France?"
+  zkinfer chat --model tiny-decoder "hello" --max-new-tokens 8 --out a.zkp --vk-out a.vk""",
     "inspect": """examples:
   zkinfer inspect proof.zkp
   zkinfer inspect proof.zkp --vk keys/vk.bin""",
@@ -1068,6 +1194,18 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--allow-conjectured", action="store_true",
                         help="accept PCS parameters that rest on a conjectured (unproven) bound")
 
+    chat = command("chat", "answer a question with a decoder, then prove the answer")
+    chat.add_argument("question", help="the user's message (smollm2: in its chat template; "
+                                       "tiny-decoder: its UTF-8 bytes are the prompt)")
+    chat.add_argument("--model", choices=("tiny-decoder", "smollm2"), default="smollm2")
+    chat.add_argument("--max-new-tokens", type=int, default=32,
+                      help="at most this many answer tokens (default 32)")
+    chat.add_argument("--out", default="answer.zkp", help="proof file (default answer.zkp)")
+    chat.add_argument("--vk-out", default="answer.vk",
+                      help="verifying key file (default answer.vk)")
+    chat.add_argument("--pk", help="a proving key `zkinfer setup` saved (DIR/pk) instead of a "
+                                   "new setup")
+
     inspect = command("inspect", "show a proof's input, output, size by section, security")
     inspect.add_argument("proof", help="proof file")
     inspect.add_argument("--vk", help="verifying key: gives the security bits and per-layer sizes")
@@ -1095,6 +1233,7 @@ def _parser() -> argparse.ArgumentParser:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, _Out], int]] = {
     "demo": _demo, "setup": _setup, "prove": _prove, "verify": _verify, "inspect": _inspect,
+    "chat": _chat,
     "estimate": _estimate, "selfcheck": _selfcheck, "keys": _keys,
 }
 

@@ -100,10 +100,10 @@ def segment_costs(model, n: int) -> list[float]:
     trace part's entries at ``n`` tokens times the trace phases' cost per entry, plus its weight
     part's entries times the weight opening's (the cost model of the progress bar)."""
     from zkinfer.protocol.engine import segment_parts
-    from zkinfer.protocol.model_circuit import build_circuit, weight_parts
+    from zkinfer.protocol.model_circuit import build_circuit, placeholder_output, weight_parts
     from zkinfer.prover import _TRACE_COSTS, _WEIGHT_OPENING_COST
 
-    circuit = build_circuit(model, n, np.zeros(model.config.d_model, dtype=np.int64))
+    circuit = build_circuit(model, n, placeholder_output(model, n))
     trace = segment_parts(circuit).shape.used
     weights = weight_parts(model).shape.used
     per_entry = sum(cost for _, cost in _TRACE_COSTS)

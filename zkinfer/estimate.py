@@ -163,12 +163,12 @@ def trace_size(model, n: int) -> TraceSize:
     """
     from zkinfer.model.intmodel import column_specs
     from zkinfer.protocol.engine import segment_parts
-    from zkinfer.protocol.model_circuit import build_circuit
+    from zkinfer.protocol.model_circuit import build_circuit, placeholder_output
 
     specs = column_specs(model, n)
     elements = sum(math.prod(s.shape) for s in specs.values())
     padded = forward_padded(model, n, specs)
-    circuit = build_circuit(model, n, np.zeros(model.config.d_model, dtype=np.int64))
+    circuit = build_circuit(model, n, placeholder_output(model, n))
     used = segment_parts(circuit).shape.used
     logs = [max(0, (u - 1).bit_length()) for u in used]
     return TraceSize(len(specs), int(elements), int(padded), _weight_entries(model),
@@ -353,9 +353,9 @@ def relation_bytes(proof, vk) -> list[tuple[str, str, int]]:
     Raises:
         ValueError: the proof's relation steps do not match the circuit's relations.
     """
-    from zkinfer.protocol.model_circuit import build_circuit
+    from zkinfer.protocol.model_circuit import proof_circuit
 
-    circuit = build_circuit(vk.model(), int(proof.ids.shape[0]), proof.output)
+    circuit = proof_circuit(vk.model(), proof)
     rows = [(step, size) for part, step, size in _part_bytes(proof) if part == "relations"]
     if len(rows) != len(circuit.relations):
         raise ValueError("the proof has another number of relation steps than its circuit")

@@ -31,7 +31,7 @@ from zkinfer.errors import ModelError
 from zkinfer.model.config import QuantConfig, TransformerConfig
 from zkinfer.model.intmodel import IntModel
 from zkinfer.model.minilm import MiniLM
-from zkinfer.model.provenance import Provenance
+from zkinfer.model.provenance import Provenance, token_ids_sha256
 from zkinfer.model.quantize import quantize
 from zkinfer.model.synthetic import random_float_model, random_inputs
 
@@ -188,7 +188,20 @@ def tiny_decoder(seed: int = 0) -> IntModel:
     ck = random_llama_checkpoint(config, seed)
     rng = np.random.default_rng(seed + 1)
     cal = [rng.integers(0, config.vocab_size, 24) for _ in range(4)]
-    return decoder_model(quantize_llama(ck, cal, qconfig))
+    prov = Provenance("seeded", "tiny-decoder", seed, _weights_sha256(ck.weights),
+                      token_ids_sha256(cal))
+    return decoder_model(quantize_llama(ck, cal, qconfig), provenance=prov)
+
+
+def _weights_sha256(weights) -> str:
+    """SHA-256 of named float64 weights (names sorted; name, shape and little-endian bytes)."""
+    import hashlib
+
+    h = hashlib.sha256(b"zkinfer-named-weights/v1")
+    for name in sorted(weights):
+        a = np.ascontiguousarray(weights[name], dtype="<f8")
+        h.update(name.encode() + b"\0" + repr(a.shape).encode() + a.tobytes())
+    return h.hexdigest()
 
 
 def smollm2():

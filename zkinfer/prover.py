@@ -24,6 +24,7 @@ from zkinfer.proof import (
 )
 from zkinfer.protocol.model_circuit import (
     build_circuit,
+    placeholder_output,
     weight_columns,
     weight_matrices,
     weight_parts,
@@ -84,7 +85,7 @@ def setup(model, pcs=None, progress=None) -> tuple[VerifyingKey, ProvingKey]:
         # every statement up to the longest input must be provable: the circuit of the longest
         # (whose field bounds are the widest) must build; the output does not change its shape
         cfg = model.config
-        build_circuit(model, cfg.max_seq_len, np.zeros(cfg.d_model, dtype=np.int64))
+        build_circuit(model, cfg.max_seq_len, placeholder_output(model, cfg.max_seq_len))
         pcs = pcs or _default_pcs()
         sub = prefixed(tracker, "committing the weights")
         columns = weight_columns(model)

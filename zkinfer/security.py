@@ -274,12 +274,11 @@ def soundness(vk, proof) -> Soundness:
         ProofFormatError: malformed key or proof bytes, or PCS parameters.
         VerificationError: the key's model does not yield a circuit for this statement.
     """
-    import numpy as np
 
     from zkinfer.commit import pcs_from_params
     from zkinfer.errors import FieldRangeError
     from zkinfer.proof import Proof, VerifyingKey
-    from zkinfer.protocol.model_circuit import build_circuit
+    from zkinfer.protocol.model_circuit import proof_circuit
 
     if not isinstance(vk, VerifyingKey):
         vk = VerifyingKey.from_bytes(vk)
@@ -287,8 +286,7 @@ def soundness(vk, proof) -> Soundness:
         proof = Proof.from_bytes(proof)
     pcs = pcs_from_params(vk.pcs_params)
     try:
-        circuit = build_circuit(vk.model(), int(proof.ids.shape[0]),
-                                np.asarray(proof.output, dtype=np.int64))
+        circuit = proof_circuit(vk.model(), proof)
     except (UnsupportedOpError, FieldRangeError, ValueError) as exc:
         raise VerificationError(_CHECK, f"no circuit for this key and statement: {exc}") from None
     return circuit_soundness(pcs, circuit, proof)

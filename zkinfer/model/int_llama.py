@@ -902,16 +902,37 @@ class IntLlama:
         if len(arr) + max_new_tokens > self.max_positions:
             raise ModelError(f"{len(arr)} + {max_new_tokens} tokens exceed {self.max_positions} positions")
         stops = set(self._ids(list(stop_ids), allow_empty=True).tolist())
-        out: list[int] = []
+        return np.asarray(list(self._tokens(arr, max_new_tokens, stops)), dtype=np.int64)
+
+    def stream(self, ids: Sequence[int] | np.ndarray, max_new_tokens: int,
+               stop_ids: Iterable[int] = ()):
+        """:meth:`generate` one token at a time (a generator), for printing an answer as it
+        is produced; the arguments are checked before the first token.
+
+        Raises:
+            ModelError: as :meth:`generate`.
+        """
+        arr = self._ids(ids)
+        if (isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer))
+                or max_new_tokens < 0):
+            raise ModelError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
+        if len(arr) + max_new_tokens > self.max_positions:
+            raise ModelError(f"{len(arr)} + {max_new_tokens} tokens exceed {self.max_positions} positions")
+        stops = set(self._ids(list(stop_ids), allow_empty=True).tolist())
+        return self._tokens(arr, max_new_tokens, stops)
+
+    def _tokens(self, arr: np.ndarray, max_new_tokens: int, stops: set[int]):
         if max_new_tokens == 0:
-            return np.zeros(0, dtype=np.int64)
+            return
         cache = self.new_cache(len(arr) + max_new_tokens)
         logits = self.extend(cache, arr, last_only=True)
+        count = 0
         while True:
             token = int(argmax_lowest(logits[-1]))
-            out.append(token)
-            if token in stops or len(out) == max_new_tokens:
-                return np.asarray(out, dtype=np.int64)
+            count += 1
+            yield token
+            if token in stops or count == max_new_tokens:
+                return
             logits = self.extend(cache, [token], last_only=True)
 
 

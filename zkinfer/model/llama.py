@@ -771,6 +771,10 @@ def smollm2_path() -> Path:
     return path
 
 
+#: The provenance name of the integer SmolLM2 (its verifying key records it).
+SMOLLM2_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
 class SmolLM2:
     """SmolLM2-135M-Instruct: tokenizer, ChatML prompts and the float64 model.
 
@@ -817,6 +821,7 @@ class SmolLM2:
             data = json.loads(resources.files("zkinfer.model").joinpath(
                 "data/smollm2_calibration.json").read_text(encoding="utf-8"))
             cal = [self.tokenize(t) for t in data["texts"]]
+            self._calibration = cal
             self._int_llama = quantize_llama(self.checkpoint, cal,
                                              LlamaQuantConfig(max_positions=2048))
         return self._int_llama
@@ -827,8 +832,10 @@ class SmolLM2:
         :func:`zkinfer.model.decoder.decoder_model`), stop ids ``<|im_end|>`` and EOS."""
         if getattr(self, "_int_model", None) is None:
             from zkinfer.model.decoder import decoder_model
+            from zkinfer.model.provenance import Provenance
 
-            self._int_model = decoder_model(self.int_llama(), self.stop_ids)
+            prov = Provenance.checkpoint(SMOLLM2_NAME, SMOLLM2_SHA256, self._calibration)
+            self._int_model = decoder_model(self.int_llama(), self.stop_ids, provenance=prov)
         return self._int_model
 
     def logits(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:

@@ -31,7 +31,8 @@ from zkinfer.protocol.bounds import check_field_bounds
 from zkinfer.protocol.circuit import Circuit, Col, padded_bits
 
 __all__ = ["build_circuit", "witness_plan", "weight_matrices", "weight_columns",
-           "num_segments", "segment_of", "weight_segments", "weight_parts"]
+           "num_segments", "segment_of", "weight_segments", "weight_parts",
+           "placeholder_output", "proof_circuit"]
 
 
 def num_segments(model: IntModel) -> int:
@@ -51,6 +52,23 @@ def segment_of(op_name: str, segments: int) -> int:
     return 0 if op_name.startswith("emb") else segments - 1
 
 
+def placeholder_output(model: IntModel, n: int) -> np.ndarray:
+    """A zero output of the right shape for ``n`` tokens (the circuit's layout does not depend
+    on the output's values): the pooled vector of an encoder, one token per position of a
+    decoder."""
+    return np.zeros(n if model.config.block == "llama" else model.config.d_model, dtype=np.int64)
+
+
+def proof_circuit(model: IntModel, proof) -> Circuit:
+    """The circuit of a proof's statement: its ids and output, or a decoder's forward ids and
+    greedy tokens (:class:`~zkinfer.statement.Answer`)."""
+    answer = proof.answer()
+    if answer is None:
+        return build_circuit(model, int(proof.ids.shape[0]),
+                             np.asarray(proof.output, dtype=np.int64))
+    return build_circuit(model, int(answer.ids.shape[0]), answer.output)
+
+
 def weight_matrices(model: IntModel) -> dict[str, np.ndarray]:
     """The committed weight matrices by name, in commitment order (on the verifier's side of a
     verifying key they are shape-only placeholders)."""
@@ -63,8 +81,13 @@ def weight_matrices(model: IntModel) -> dict[str, np.ndarray]:
 def weight_segments(model: IntModel) -> dict[str, int]:
     """The segment of every committed weight column (that of the op it belongs to)."""
     segments = num_segments(model)
-    return {name: segment_of(op.name, segments)
-            for op in ops(model) for name in home(op).weights(op, model)}
+    out: dict[str, int] = {}
+    for op in ops(model):
+        for name in home(op).weights(op, model):
+            # a weight read by several ops (a decoder's tied embedding: the embedding and the
+            # LM head) belongs to the first one's segment
+            out.setdefault(name, segment_of(op.name, segments))
+    return out
 
 
 def weight_parts(model: IntModel):

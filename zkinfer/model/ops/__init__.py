@@ -9,6 +9,13 @@ module          op
 ``layernorm``   :class:`OpLayerNorm`: integer mean/variance, advice rsqrt, ``rq(z g + beta)``
 ``table``       :class:`OpTable`: ``y = ACT[u + 2^(b-1)]`` (activation look-up table)
 ``pool``        :class:`OpPool`: ``mean = floor(sum_i h_i 2^P / n)`` (the public output)
+``tokens``      :class:`OpTokens`: a decoder's ``x = rq(TOK[ids] m[c])``
+``rmsnorm``     :class:`OpRMSNorm`: ``rq(x floor(sqrt(2^k / (sum x^2 + eps))) g[c])``
+``rope``        :class:`OpRope`: rotary positions, ``rq([a C - b S, b C + a S])`` per head
+``causal_attention`` :class:`OpCausalAttention`: causal grouped-query attention
+``swiglu``      :class:`OpSwiGLU`: ``rq(SILU[gate] up m[c])``
+``head``        :class:`OpLogits`: ``h TOK^T`` (tied); :class:`OpArgmax`: the greedy token
+                of every position (a decoder's public output)
 ``requant``     requantization ``rq``, shared by linear, LayerNorm and attention
 ``common``      width arithmetic, parameter checks, the :class:`OpHome` interface
 ==============  =============================================================================
@@ -35,13 +42,26 @@ from zkinfer.model.ops.pool import OpPool
 from zkinfer.model.ops.table import OpTable
 
 __all__ = ["Op", "OpEmbed", "OpLinear", "OpAttention", "OpLayerNorm", "OpTable", "OpPool",
-           "OpHome", "HOMES", "home"]
+           "OpHome", "HOMES", "home", "decoder_homes"]
 
 Op = OpEmbed | OpLinear | OpAttention | OpLayerNorm | OpTable | OpPool
+"""The encoder's op kinds; a decoder's are ``OpTokens``, ``OpRMSNorm``, ``OpRope``,
+``OpCausalAttention``, ``OpSwiGLU``, ``OpLogits`` and ``OpArgmax`` (:func:`decoder_homes`)."""
 
-#: ``op class -> its home``.
+#: ``op class -> its home`` (the decoder's kinds join on first use: :func:`decoder_homes`).
 HOMES: dict[type, OpHome] = {m.HOME.op: m.HOME for m in (embed, linear, attention, layernorm,
                                                          table, pool)}
+
+
+def decoder_homes() -> dict[type, OpHome]:
+    """Register (once) and return the homes of the decoder's op kinds."""
+    from zkinfer.model.ops import causal_attention, head, rmsnorm, rope, swiglu, tokens
+
+    for m in (tokens, rmsnorm, rope, causal_attention, swiglu):
+        HOMES.setdefault(m.HOME.op, m.HOME)
+    for op, h in head.HOMES.items():
+        HOMES.setdefault(op, h)
+    return HOMES
 
 
 def home(op: object) -> OpHome:
@@ -52,5 +72,9 @@ def home(op: object) -> OpHome:
     """
     try:
         return HOMES[type(op)]
+    except KeyError:
+        pass
+    try:
+        return decoder_homes()[type(op)]
     except KeyError:
         raise ModelError(f"unknown op {op!r}") from None
