@@ -107,6 +107,15 @@ def test_reference_is_int_llama_attention(n, shift, seed):
         assert rows[name][0] == want[name].shape, name
 
 
+def test_exact_matmul_in_both_paths():
+    rng = np.random.default_rng(5)
+    for lim in (1 << 10, 1 << 28):  # float64 BLAS below 2^53, int64 above
+        a = rng.integers(-lim, lim, size=(3, 4, 8))
+        b = rng.integers(-lim, lim, size=(3, 8, 5))
+        got = ca._exact_matmul(a, b)
+        assert got.dtype == np.int64 and np.array_equal(got, np.matmul(a, b))
+
+
 def test_kernel_fills_the_preallocated_columns():
     op, inputs, n = _small()
     cols = {c: a for c, (a, _) in inputs.items()}

@@ -176,6 +176,15 @@ def causal_mask(n: int) -> np.ndarray:
     return ((j <= i) & (i < n)).astype(np.int64)
 
 
+def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` of int64 stacks, exact: in float64 BLAS when every partial sum is below
+    ``2^53`` (bounded by the entries' magnitudes and the inner size), else in int64."""
+    top = (int(np.abs(a).max(initial=0)) * int(np.abs(b).max(initial=0))) * a.shape[-1]
+    if top < 1 << 53:
+        return np.matmul(a.astype(np.float64), b.astype(np.float64)).astype(np.int64)
+    return np.matmul(a, b)
+
+
 class _CausalAttention(OpHome):
     op = OpCausalAttention
 
@@ -244,7 +253,7 @@ class _CausalAttention(OpHome):
         # slot h reads kv head h // g: repeat every kv head g times
         kh = np.repeat(k.reshape(n, G, dh).transpose(1, 0, 2), g, axis=0)
         vh = np.repeat(v.reshape(n, G, dh).transpose(1, 0, 2), g, axis=0)
-        scores = np.matmul(qh, kh.transpose(0, 2, 1))  # (H, n, n), exact int64
+        scores = _exact_matmul(qh, kh.transpose(0, 2, 1))  # (H, n, n)
         visible = np.tril(np.ones((n, n), dtype=bool))[None]
         low = np.where(visible, scores, np.iinfo(np.int64).min)
         mx = low.max(axis=2)
@@ -264,7 +273,7 @@ class _CausalAttention(OpHome):
         p = num // ssum[:, :, None]
         rem = num - p * ssum[:, :, None]
         mult = np.bincount(idx.ravel(), minlength=T).astype(np.int64)
-        acc = np.matmul(p, vh).transpose(1, 0, 2).reshape(n, H * dh)
+        acc = _exact_matmul(p, vh).transpose(1, 0, 2).reshape(n, H * dh)
         cq, crem, cout = requant.requantize(acc * a.ctx.m, a.ctx)
         A, S, C = op.name, f"{op.name}.softmax", f"{op.name}.ctx"
         return {
