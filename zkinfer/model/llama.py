@@ -834,8 +834,9 @@ class SmolLM2:
             from zkinfer.model.decoder import decoder_model
             from zkinfer.model.provenance import Provenance
 
+            int_llama = self.int_llama()  # quantized on first use, on self._calibration
             prov = Provenance.checkpoint(SMOLLM2_NAME, SMOLLM2_SHA256, self._calibration)
-            self._int_model = decoder_model(self.int_llama(), self.stop_ids, provenance=prov)
+            self._int_model = decoder_model(int_llama, self.stop_ids, provenance=prov)
         return self._int_model
 
     def logits(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
