@@ -213,9 +213,11 @@ def test_every_bit_flip_rejected_or_decoded_to_other_values():
 
 #: BLAKE2b-256 of the schema of each key format (class and field names, in encoding order). A
 #: change to the schema changes key bytes: it needs a new key format version and a new entry.
-#: Format 4 changed the weight commitment (one part per segment), not the schema.
+#: Format 4 changed the weight commitment (one part per segment), not the schema; format 5 added
+#: decoders (``n_kv_heads``, ``IntModel.decoder`` and the decoder's classes).
 _SCHEMA_DIGESTS = {3: "dc6b35acd91182a1612bc2d24c516da42e0e4ff0cd00359103b2db124d14449f",
-                   4: "dc6b35acd91182a1612bc2d24c516da42e0e4ff0cd00359103b2db124d14449f"}
+                   4: "dc6b35acd91182a1612bc2d24c516da42e0e4ff0cd00359103b2db124d14449f",
+                   5: "cd6325de1a8b2a036681088c96c2695dfe09706bdf74ddc53b5408f262d3ed24"}
 
 
 def _schema_digest() -> str:

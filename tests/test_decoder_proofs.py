@@ -199,3 +199,33 @@ def test_prove_refuses_a_decoder_without_max_new_tokens_and_an_encoder_with_it(k
     _, epk = zkinfer.setup("tiny-mlp", TrivialPCS())
     with pytest.raises(InvalidArgumentError, match="encoder"):
         zkinfer.prove(epk, [1, 2, 3], max_new_tokens=2)
+
+
+# ------------------------------------------------------------------ GPT-2-style decoders
+
+
+@pytest.fixture(scope="module")
+def gpt2():
+    from zkinfer.model.config import TransformerConfig
+    from zkinfer.models import random_transformer
+
+    cfg = TransformerConfig(n_layers=2, d_model=32, n_heads=4, d_ff=64, max_seq_len=16,
+                            vocab_size=50, norm="pre", activation="gelu", block="gpt2")
+    model = random_transformer(cfg, 0)
+    vk, pk = zkinfer.setup(model, TrivialPCS())
+    return model, vk, pk
+
+
+def test_a_gpt2_style_answer_is_proven_and_its_tokens_are_the_forwards_argmax(gpt2):
+    model, vk, pk = gpt2
+    prompt = np.array([1, 2, 3, 4], dtype=np.int64)
+    proof = zkinfer.prove(pk, prompt, max_new_tokens=3)
+    assert proof.output.shape == (3,)  # no stop ids: the answer runs to max_new_tokens
+    ids = np.concatenate([prompt, proof.output[:-1]])
+    logits = forward_reference(model, ids)["head.logits"]
+    assert np.array_equal(np.concatenate([proof.predictions, proof.output]),
+                          np.argmax(logits, axis=-1))
+    assert _verify(vk, prompt, proof.output, proof)
+    cut = zkinfer.Proof(proof.vk_digest, proof.ids, proof.output[:2], proof.trace_commitment,
+                        proof.body, 3, proof.predictions)
+    _rejects(vk, prompt, proof.output[:2], cut, "statement", "without a stop token")

@@ -1,5 +1,5 @@
-"""The golden proof of format version 6 keeps verifying; older proofs and keys are refused
-cleanly.
+"""The golden proofs of format version 7 (an encoder's and a decoder's) keep verifying; older
+proofs and keys are refused cleanly.
 
 If this fails after a change to the circuit, the schedule or the encodings, the change broke
 proofs users already hold: bump ``zkinfer.proof.FORMAT_VERSION`` and add a new golden file
@@ -8,6 +8,8 @@ proofs users already hold: bump ``zkinfer.proof.FORMAT_VERSION`` and add a new g
 per transformer block) and the commitments into parts; the verifying key's format went to 4 with
 it (its weight commitment has one part per segment). Version 6 begins both openings (claims
 absorbed, ``gamma`` drawn) before proving either: the same messages, another transcript order.
+Version 7 adds a decoder's answer fields (``max_new_tokens``, predictions) to the header, with
+key format 5 (decoders in the public model schema).
 """
 
 from __future__ import annotations
@@ -31,40 +33,48 @@ def load(name: str):
             np.array(meta["output"]), (GOLDEN / f"{name}.proof").read_bytes(), meta)
 
 
-def test_golden_v6_verifies():
-    vk, ids, output, proof, meta = load("tiny_mlp_v6")
-    assert meta["format_version"] == FORMAT_VERSION == 6
+def test_golden_v7_verifies():
+    vk, ids, output, proof, meta = load("tiny_mlp_v7")
+    assert meta["format_version"] == FORMAT_VERSION == 7
     assert zkinfer.verify(vk, ids, output, proof)
 
 
-def test_golden_v6_is_what_the_prover_makes_today():
+def test_golden_v7_is_what_the_prover_makes_today():
     # proofs are deterministic: the same model, key and input give the same bytes
-    vk, ids, _, proof, _ = load("tiny_mlp_v6")
+    vk, ids, _, proof, _ = load("tiny_mlp_v7")
     new_vk, pk = zkinfer.setup(zkinfer.models.tiny_mlp())
     assert new_vk.to_bytes() == vk
     assert zkinfer.prove(pk, ids).to_bytes() == proof
 
 
-@pytest.mark.parametrize("old", ["tiny_mlp_v5", "tiny_mlp_v4", "tiny_mlp_v2"])
+def test_golden_decoder_v7_verifies_and_is_what_the_prover_makes_today():
+    vk, prompt, answer, proof, meta = load("tiny_decoder_v7")
+    assert zkinfer.verify(vk, prompt, answer, proof)
+    new_vk, pk = zkinfer.setup(zkinfer.models.tiny_decoder())
+    assert new_vk.to_bytes() == vk
+    assert zkinfer.prove(pk, prompt, max_new_tokens=meta["max_new_tokens"]).to_bytes() == proof
+
+
+@pytest.mark.parametrize("old", ["tiny_mlp_v6", "tiny_mlp_v5", "tiny_mlp_v4", "tiny_mlp_v2"])
 def test_older_proofs_are_refused_with_a_version_error(old):
     _, ids, output, old_proof, _ = load(old)
-    vk, _, _, _, _ = load("tiny_mlp_v6")
+    vk, _, _, _, _ = load("tiny_mlp_v7")
     version = int(old[-1])
     with pytest.raises(ProofFormatError, match=f"unsupported version {version}"):
         zkinfer.verify(vk, ids, output, old_proof)
 
 
-@pytest.mark.parametrize("old", ["tiny_mlp_v4", "tiny_mlp_v2"])
+@pytest.mark.parametrize("old", ["tiny_mlp_v6", "tiny_mlp_v4", "tiny_mlp_v2"])
 def test_older_keys_are_refused_with_a_version_error(old):
-    # key format 4: the weight commitment has one part per segment
-    assert KEY_FORMAT_VERSION == 4
+    # key format 5: decoders in the public model schema (format 4: one part per segment)
+    assert KEY_FORMAT_VERSION == 5
     old_vk, ids, output, _, _ = load(old)
-    _, _, _, proof, _ = load("tiny_mlp_v6")
+    _, _, _, proof, _ = load("tiny_mlp_v7")
     with pytest.raises(ProofFormatError, match="version"):
         zkinfer.verify(old_vk, ids, output, proof)
 
 
-def test_golden_v6_rejects_another_output():
-    vk, ids, output, proof, _ = load("tiny_mlp_v6")
+def test_golden_v7_rejects_another_output():
+    vk, ids, output, proof, _ = load("tiny_mlp_v7")
     with pytest.raises(VerificationError, match="another output"):
         zkinfer.verify(vk, ids, output + 1, proof)

@@ -689,10 +689,12 @@ def _verify(args: argparse.Namespace, out: _Out) -> int:
     except ProofFormatError as exc:  # an opening is decoded by its PCS only when checked
         raise UsageError(f"{args.proof}: malformed proof: {exc}") from None
     t_verify = time.perf_counter() - t0
+    from zkinfer.model.intmodel import is_decoder
+
     sec = soundness(vk, proof)
     n = proof.ids.shape[0]
     model = vk.model()
-    if model.config.block == "llama":
+    if is_decoder(model):
         text = _decoder_text(model)(proof.output)
         out.say(f"accepted in {t_verify:.2f} s: the committed model's greedy answer to these {n} "
                 f"prompt tokens is ({proof.output.shape[0]} tokens, max_new_tokens "
@@ -810,6 +812,7 @@ def _chat(args: argparse.Namespace, out: _Out) -> int:
     import numpy as np
 
     import zkinfer
+    from zkinfer.model.intmodel import stop_ids
     from zkinfer.security import soundness
 
     for path, what in ((args.out, "proof"), (args.vk_out, "verifying key")):
@@ -839,7 +842,7 @@ def _chat(args: argparse.Namespace, out: _Out) -> int:
     t0 = time.perf_counter()
     answer: list[int] = []
     shown = ""
-    for token in llama.stream(prompt, args.max_new_tokens, model.decoder.stop_ids.tolist()):
+    for token in llama.stream(prompt, args.max_new_tokens, stop_ids(model).tolist()):
         answer.append(token)
         text = decode(answer)
         if not out.json and not out.quiet:

@@ -14,6 +14,7 @@ import numpy as np
 
 from zkinfer._memory import release
 from zkinfer.errors import InvalidArgumentError, ModelError, ZkinferError
+from zkinfer.model.intmodel import is_decoder
 from zkinfer.progress import COMMIT_STEPS, OPEN_STEPS, Listenable, Tracker, prefixed, resolve
 from zkinfer.proof import (
     Proof,
@@ -181,7 +182,7 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None,
         if executor is not None:
             from zkinfer import cluster
 
-            if pk.model.config.block == "llama":
+            if is_decoder(pk.model):
                 raise InvalidArgumentError("prove(): decoders are proven in this process for "
                                            "now (no executor)")
             cluster._check_client(executor)
@@ -208,12 +209,32 @@ def generate(model, prompt: np.ndarray, max_new_tokens: int) -> np.ndarray:
         ModelError: not a decoder, a bad prompt or limit, or too many positions.
     """
     from zkinfer.model.decoder import llama_of
+    from zkinfer.model.intmodel import is_decoder, stop_ids
 
-    if model.config.block != "llama":
+    if not is_decoder(model):
         raise ModelError("generation needs a decoder model")
+    if model.config.block == "gpt2":
+        return _generate_by_forwards(model, prompt, max_new_tokens, set(stop_ids(model).tolist()))
     if model not in _LLAMAS:
         _LLAMAS[model] = llama_of(model)
-    return _LLAMAS[model].generate(prompt, max_new_tokens, model.decoder.stop_ids.tolist())
+    return _LLAMAS[model].generate(prompt, max_new_tokens, stop_ids(model).tolist())
+
+
+def _generate_by_forwards(model, prompt: np.ndarray, max_new_tokens: int, stops: set[int]
+                          ) -> np.ndarray:
+    """Greedy decoding by one whole forward per token (no KV cache: a ``gpt2`` model's
+    integer semantics exist only as the forward of :mod:`zkinfer.model.ops`)."""
+    from zkinfer.model.forward import forward
+
+    ids = [int(t) for t in np.asarray(prompt, dtype=np.int64)]
+    out: list[int] = []
+    while len(out) < max_new_tokens:
+        token = int(forward(model, np.asarray(ids, dtype=np.int64)).output[-1])
+        out.append(token)
+        ids.append(token)
+        if token in stops:
+            break
+    return np.asarray(out, dtype=np.int64)
 
 
 def _answer(pk: ProvingKey, prompt, max_new_tokens) -> Answer:
@@ -238,7 +259,7 @@ def _prove_one(pk: ProvingKey, ids, callback, overall=None, max_new_tokens=None)
     from zkinfer.model.forward import forward
 
     answer = None
-    if pk.model.config.block == "llama":
+    if is_decoder(pk.model):
         answer = _answer(pk, ids, max_new_tokens)
         ids = answer.ids
     elif max_new_tokens is not None:

@@ -15,6 +15,7 @@ from zkinfer.errors import (
     UnsupportedOpError,
     VerificationError,
 )
+from zkinfer.model.intmodel import is_decoder, stop_ids
 from zkinfer.proof import Proof, VerifyingKey, statement_transcript
 from zkinfer.security import DEFAULT_MIN_BITS, check_arguments, require
 from zkinfer.statement import int64_vector, token_ids
@@ -100,7 +101,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         raise VerificationError("statement", "the proof is for another output")
     model = vk.model()
     cfg = model.config
-    if cfg.block == "llama":
+    if is_decoder(model):
         answer = _decoder_statement(model, ids, out, proof)
         c_ids, c_out = answer.ids, answer.output
     else:
@@ -147,7 +148,7 @@ def _decoder_statement(model, prompt: np.ndarray, generated: np.ndarray, proof: 
 
     try:
         answer = Answer(prompt, generated, proof.max_new_tokens, proof.predictions)
-        answer.check(model.config.vocab_size, model.config.max_seq_len, model.decoder.stop_ids)
+        answer.check(model.config.vocab_size, model.config.max_seq_len, stop_ids(model))
     except InvalidArgumentError as exc:
         raise VerificationError("statement", str(exc)) from None
     return answer

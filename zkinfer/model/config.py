@@ -22,8 +22,9 @@ NORMS = ("post", "pre")
 #: Block types: ``transformer`` (attention + FFN + LayerNorms), ``mlp`` (FFN with the residual
 #: only: no attention, no LayerNorm anywhere) or ``llama`` (a decoder block: RMSNorm, causal
 #: grouped-query attention with rotary positions, RMSNorm, SwiGLU; a tied LM head and greedy
-#: decoding instead of pooling).
-BLOCKS = ("transformer", "mlp", "llama")
+#: decoding instead of pooling) or ``gpt2`` (a pre-norm transformer block with causal attention,
+#: learned positions, biases and GELU, and the tied LM head with greedy decoding).
+BLOCKS = ("transformer", "mlp", "llama", "gpt2")
 
 
 #: Upper bounds of the sizes of a :class:`TransformerConfig` (every size is also ``>= 1``).
@@ -79,7 +80,7 @@ class TransformerConfig:
         activation: ``"gelu"`` (exact, erf-based) or ``"relu"``.
         norm: ``"post"`` (BERT) or ``"pre"`` LayerNorm placement.
         ln_eps: LayerNorm epsilon of the float model, in ``[0, 1)``.
-        block: ``"transformer"``, ``"mlp"`` or ``"llama"`` (see :data:`BLOCKS`).
+        block: ``"transformer"``, ``"mlp"``, ``"llama"`` or ``"gpt2"`` (see :data:`BLOCKS`).
         n_kv_heads: key/value heads of a llama block (grouped-query attention: query head
             ``h`` reads kv head ``h // (n_heads / n_kv_heads)``); ``0`` for other blocks.
 
@@ -108,7 +109,7 @@ class TransformerConfig:
             value = getattr(self, name)
             _require(isinstance(value, str) and value in choices,
                      f"{name} must be one of {choices}, got {value!r}")
-        if self.block in ("transformer", "llama"):
+        if self.block in ("transformer", "llama", "gpt2"):
             _require(self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads")
         _require(_is_int(self.n_kv_heads) and self.n_kv_heads >= 0,
                  f"n_kv_heads must be a non-negative int, got {self.n_kv_heads!r}")
@@ -119,6 +120,8 @@ class TransformerConfig:
                      "a llama block is pre-norm with a SiLU gate (norm='pre', activation='silu')")
         else:
             _require(self.n_kv_heads == 0, "n_kv_heads is for llama blocks only (0 otherwise)")
+        if self.block == "gpt2":
+            _require(self.norm == "pre", "a gpt2 block is pre-norm (norm='pre')")
         for name, limit in _MAX_SIZES.items():
             value = getattr(self, name)
             _require(value <= limit, f"{name} = {value} above the supported {limit}")

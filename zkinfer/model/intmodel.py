@@ -82,6 +82,8 @@ __all__ = [
     "OpTable",
     "OpPool",
     "ops",
+    "is_decoder",
+    "stop_ids",
     "declare_widths",
     "check_declared_widths",
     "weight_width_names",
@@ -235,6 +237,8 @@ def ops(model: IntModel) -> list[Op]:
     cfg = model.config
     if cfg.block == "llama":
         return _decoder_ops(model)
+    if cfg.block == "gpt2":
+        return _gpt2_ops(model)
     out: list[Op] = [OpEmbed("emb")]
     x = "emb.x"
     if cfg.block == "mlp":
@@ -329,9 +333,64 @@ def _decoder_ops(model: IntModel) -> list:
         out.append(OpLinear(f"{p}.down", f"{p}.swiglu.out", L.down, res=x))
         x = f"{p}.down.out"
     out.append(OpRMSNorm("final_norm", x, dec.final_norm))
-    out.append(OpLogits("head", "final_norm.out", "tok_emb", cfg.vocab_size))
+    out.append(OpLogits("head", "final_norm.out", "tok_emb", cfg.vocab_size,
+                        model.qconfig.emb_bits))
     out.append(OpArgmax("argmax", "head.logits", cfg.vocab_size))
     return out
+
+
+def _gpt2_ops(model: IntModel) -> list:
+    """A GPT-2-style decoder's ops (``block="gpt2"``): ``emb`` (token + learned position); per
+    block ``ln1 -> attn.{q,k,v}`` (with biases) ``-> attn`` (causal, one kv head per query head,
+    the rounding shift 0: ``idx = min(diff, T - 1)`` as the encoder's softmax) ``-> attn.o
+    (+ stream) -> ln2 -> ffn.up -> ffn.act -> ffn.down (+ stream)``; ``final_ln -> head``
+    (tied to the token table) ``-> argmax``."""
+    from zkinfer.model.ops.causal_attention import OpCausalAttention
+    from zkinfer.model.ops.head import OpArgmax, OpLogits
+
+    cfg = model.config
+    H, dh, N = cfg.n_heads, cfg.d_head, cfg.max_seq_len
+    out: list = [OpEmbed("emb")]
+    x = "emb.x"
+    for li, layer in enumerate(model.layers):
+        p = f"layer{li}"
+        a = layer.attn
+        if a is None or layer.ln1 is None or layer.ln2 is None:
+            raise ModelError(f"gpt2 block {p} needs attn, ln1 and ln2")
+        out.append(OpLayerNorm(f"{p}.ln1", x, layer.ln1))
+        h = f"{p}.ln1.out"
+        out += [OpLinear(f"{p}.attn.q", h, a.q), OpLinear(f"{p}.attn.k", h, a.k),
+                OpLinear(f"{p}.attn.v", h, a.v)]
+        causal = IntCausalAttention(a.exp_table, a.exp_bits, a.prob_bits, 0, a.ctx)
+        out.append(OpCausalAttention(f"{p}.attn", f"{p}.attn.q.out", f"{p}.attn.k.out",
+                                     f"{p}.attn.v.out", causal, H, 1, dh, N))
+        out.append(OpLinear(f"{p}.attn.o", f"{p}.attn.ctx.out", a.o, res=x))
+        x = f"{p}.attn.o.out"
+        out.append(OpLayerNorm(f"{p}.ln2", x, layer.ln2))
+        f = layer.ffn
+        out.append(OpLinear(f"{p}.ffn.up", f"{p}.ln2.out", f.up))
+        out.append(OpTable(f"{p}.ffn.act", f"{p}.ffn.up.out", f.table, f.in_bits))
+        out.append(OpLinear(f"{p}.ffn.down", f"{p}.ffn.act.out", f.down, res=x))
+        x = f"{p}.ffn.down.out"
+    if model.final_ln is None:
+        raise ModelError("a gpt2 model needs final_ln")
+    out.append(OpLayerNorm("final_ln", x, model.final_ln))
+    out.append(OpLogits("head", "final_ln.out", "tok_emb", cfg.vocab_size, model.qconfig.emb_bits))
+    out.append(OpArgmax("argmax", "head.logits", cfg.vocab_size))
+    return out
+
+
+def is_decoder(model: IntModel) -> bool:
+    """Whether ``model`` proves greedy answers (``block`` ``"llama"`` or ``"gpt2"``)."""
+    return model.config.block in ("llama", "gpt2")
+
+
+def stop_ids(model: IntModel) -> np.ndarray:
+    """The ids that end a decoder's answer: a llama model's (its key records them); none for a
+    ``gpt2`` model (its answers run to ``max_new_tokens``)."""
+    if model.config.block == "llama" and model.decoder is not None:
+        return model.decoder.stop_ids
+    return np.zeros(0, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkinfer.model.intmodel import IntModel, ops
+from zkinfer.model.intmodel import IntModel, is_decoder, ops
 from zkinfer.model.ops import home
 from zkinfer.protocol.bounds import check_field_bounds
 from zkinfer.protocol.circuit import Circuit, Col, padded_bits
@@ -56,7 +56,7 @@ def placeholder_output(model: IntModel, n: int) -> np.ndarray:
     """A zero output of the right shape for ``n`` tokens (the circuit's layout does not depend
     on the output's values): the pooled vector of an encoder, one token per position of a
     decoder."""
-    return np.zeros(n if model.config.block == "llama" else model.config.d_model, dtype=np.int64)
+    return np.zeros(n if is_decoder(model) else model.config.d_model, dtype=np.int64)
 
 
 def proof_circuit(model: IntModel, proof) -> Circuit:
