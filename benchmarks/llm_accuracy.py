@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     model = load_smollm2()
     t_load = time.perf_counter() - t0
-    cal = [model.tokenize(t) for t in data["calibration"]]
+    from importlib import resources
+
+    texts = json.loads(resources.files("zkinfer.model").joinpath(
+        "data/smollm2_calibration.json").read_text(encoding="utf-8"))["texts"]
+    cal = [model.tokenize(t) for t in texts]  # what zkinfer.models.smollm2() calibrates on
     t0 = time.perf_counter()
     im = quantize_llama(model.checkpoint, cal, qc)
     t_quant = time.perf_counter() - t0

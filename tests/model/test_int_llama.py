@@ -376,3 +376,19 @@ def test_smollm2_integer_generate_equals_recompute(smollm2_int):
     assert out.tolist() == seq[len(ids):]
     cols = m.trace(ids)
     assert cols["logits"].shape == (len(ids), 49152)
+
+
+def test_every_requantization_shift_is_at_most_max_shift(tiny):
+    ck, _ = tiny
+    rng = np.random.default_rng(1)
+    cal = [rng.integers(0, VOCAB, 24) for _ in range(4)]
+    for limit in (20, 32):
+        m = il.quantize_llama(ck, cal, il.LlamaQuantConfig(max_shift=limit))
+        shifts = [m.embed_rq.shift, m.final_norm.rq.shift]
+        for L in m.layers:
+            shifts += [L.attn_norm.rq.shift, L.mlp_norm.rq.shift, L.attn.ctx.shift,
+                       L.swiglu.rq.shift]
+            shifts += [p.rq.shift for p in (L.q, L.k, L.v, L.o, L.gate, L.up, L.down)]
+        assert max(shifts) <= limit
+    with pytest.raises(ModelError, match="max_shift"):
+        il.LlamaQuantConfig(max_shift=7)

@@ -147,6 +147,9 @@ class LlamaQuantConfig:
         channel_floor: a per-channel range is at least this fraction of the tensor's range
             (1: every scale per tensor; per-channel ranges from a little calibration text
             underestimate the heavy tails of other text).
+        max_shift: every requantization shifts by at most this many bits (the multiplier
+            keeps fewer bits when a factor is small), so each remainder, which the proof
+            range-checks, fits two 16-bit limbs at the default 32.
     """
 
     weight_bits: int = 8
@@ -170,6 +173,7 @@ class LlamaQuantConfig:
     act_margin: float = 1.25
     max_positions: int = 0
     channel_floor: float = 1.0
+    max_shift: int = 32
 
     def __post_init__(self) -> None:
         for name in ("weight_bits", "emb_bits", "resid_bits", "norm_bits", "qk_bits", "v_bits",
@@ -191,6 +195,9 @@ class LlamaQuantConfig:
         if isinstance(self.channel_floor, bool) or not isinstance(self.channel_floor, (int, float)) or not (
                 0.0 < self.channel_floor <= 1.0):
             raise ModelError(f"LlamaQuantConfig.channel_floor must be in (0, 1], got {self.channel_floor!r}")
+        if isinstance(self.max_shift, bool) or not isinstance(self.max_shift, int) or not (
+                8 <= self.max_shift <= 62):
+            raise ModelError(f"LlamaQuantConfig.max_shift must be an int in [8, 62], got {self.max_shift!r}")
         if not (isinstance(self.max_positions, int) and self.max_positions >= 0):
             raise ModelError("LlamaQuantConfig.max_positions must be a non-negative int")
 
@@ -1028,16 +1035,16 @@ def calibrate_llama(config: LlamaConfig, weights: Mapping[str, np.ndarray],
 # ---------------------------------------------------------------------------- quantization
 
 
-def _fixed(factors: np.ndarray, mult_bits: int, extra: Sequence[np.ndarray] = (), extra_bits: int = 40
-           ) -> tuple[np.ndarray, int, list[np.ndarray]]:
-    """``m / 2^s ~ factors`` with ``|m| < 2^(mult_bits-1)``; ``extra`` factors share ``s``
-    (residual multipliers, below ``2^extra_bits``)."""
+def _fixed(factors: np.ndarray, mult_bits: int, extra: Sequence[np.ndarray] = (), extra_bits: int = 40,
+           max_shift: int = 62) -> tuple[np.ndarray, int, list[np.ndarray]]:
+    """``m / 2^s ~ factors`` with ``|m| < 2^(mult_bits-1)`` and ``s <= max_shift``; ``extra``
+    factors share ``s`` (residual multipliers, below ``2^extra_bits``)."""
     f = np.asarray(factors, dtype=np.float64)
     top = float(np.max(np.abs(f)))
     if not top > 0.0:
         raise ModelError("a requantization factor is zero")
     limit = _qmax(mult_bits)
-    shift = min(62, math.frexp(limit / top)[1] - 1)
+    shift = min(62, max_shift, math.frexp(limit / top)[1] - 1)
     while shift > 1 and int(np.max(np.abs(_round(f * 2.0**shift)))) > limit:
         shift -= 1
     while shift > 1 and any(int(np.max(np.abs(_round(np.asarray(e) * 2.0**shift)))) >= 1 << extra_bits
@@ -1071,7 +1078,7 @@ def _lin(w_hf, s_in, s_out, in_bits, out_bits, q, s_res=None, res_bits=None) -> 
     mb = _mult_bits(q, acc_bits)
     s_out = np.broadcast_to(np.asarray(s_out, dtype=np.float64), s_w.shape)
     extra = [] if s_res is None else [np.broadcast_to(s_res, s_w.shape) / s_out]
-    m, shift, ex = _fixed(s_w / s_out, mb, extra, min(40, 60 - (res_bits or 0)))
+    m, shift, ex = _fixed(s_w / s_out, mb, extra, min(40, 60 - (res_bits or 0)), q.max_shift)
     return IntLinear(wq, _rq(m, shift, out_bits), ex[0] if s_res is not None else None)
 
 
@@ -1083,7 +1090,7 @@ def _norm(gamma: np.ndarray, eps: float, s_in: float, in_bits: int, s_out: np.nd
     k = min(58, ms_bits + 24)
     half_k = math.ldexp(math.sqrt(2.0) if k % 2 else 1.0, k // 2)
     gains = gamma * math.sqrt(d) / (half_k * s_out)
-    m, shift, _ = _fixed(gains, _mult_bits(q, k // 2 + 1))
+    m, shift, _ = _fixed(gains, _mult_bits(q, k // 2 + 1), max_shift=q.max_shift)
     return IntRMSNorm(eps_i, k, _rq(m, shift, out_bits))
 
 
@@ -1139,7 +1146,7 @@ def quantize_llama(checkpoint: Any, calibration_ids: Sequence[Sequence[int]],
     s_e = np.where(col > 0, col / _qmax(q.emb_bits), 1.0)
     Eq = _round(E / s_e)
     s_x = float(np.abs(E).max()) / _qmax(q.resid_bits)  # exact range of any embedding row
-    m, shift, _ = _fixed(s_e / s_x, _mult_bits(q, q.emb_bits))
+    m, shift, _ = _fixed(s_e / s_x, _mult_bits(q, q.emb_bits), max_shift=q.max_shift)
     embed_rq = _rq(m, shift, q.resid_bits)
     scales["embed"] = s_x
     rb = q.resid_bits
@@ -1174,7 +1181,8 @@ def quantize_llama(checkpoint: Any, calibration_ids: Sequence[Sequence[int]],
         s_vh = np.repeat(s_vh, c.group, axis=1).reshape(c.n_heads * dh)
         s_c = channel(f"{p}.ctx", q.ctx_bits)
         # p @ v has scale s_v 2^-K; per channel
-        m, shift, _ = _fixed(s_vh * 2.0**-q.prob_bits / s_c, _mult_bits(q, q.prob_bits + q.v_bits + 1))
+        m, shift, _ = _fixed(s_vh * 2.0**-q.prob_bits / s_c, _mult_bits(q, q.prob_bits + q.v_bits + 1),
+                             max_shift=q.max_shift)
         attn = IntAttention(table, q.exp_bits, q.prob_bits, shift_s, _rq(m, shift, q.ctx_bits))
         s_r1 = tensor(f"{p}.o", rb, q.resid_margin)
         io = _lin(w["self_attn.o_proj"], s_c, s_r1, q.ctx_bits, rb, q, s_res=s_x, res_bits=rb)
@@ -1190,7 +1198,8 @@ def quantize_llama(checkpoint: Any, calibration_ids: Sequence[Sequence[int]],
         s_s = float(np.abs(silu).max()) / _qmax(q.silu_bits)
         stable = _round(silu / s_s)
         s_f = channel(f"{p}.swiglu", q.ffn_bits)
-        m, shift, _ = _fixed(s_s * s_u / s_f, _mult_bits(q, q.silu_bits + q.up_bits))
+        m, shift, _ = _fixed(s_s * s_u / s_f, _mult_bits(q, q.silu_bits + q.up_bits),
+                             max_shift=q.max_shift)
         sw = IntSwiGLU(stable, q.gate_bits, _rq(m, shift, q.ffn_bits))
         s_r2 = tensor(f"{p}.down", rb, q.resid_margin)
         idn = _lin(w["mlp.down_proj"], s_f, s_r2, q.ffn_bits, rb, q, s_res=s_r1, res_bits=rb)
