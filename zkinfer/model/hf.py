@@ -603,6 +603,8 @@ class LlamaModel(SmolLM2):
         checkpoint, config, tokenizer, float_model, stop_ids: as for ``SmolLM2``.
     """
 
+    provenance_name = "llama-checkpoint"
+
     def __init__(
         self, checkpoint: LlamaCheckpoint, tokenizer: LlamaTokenizer | HFTokenizer | None = None
     ) -> None:

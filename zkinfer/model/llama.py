@@ -787,6 +787,9 @@ class SmolLM2:
         stop_ids: ids that end a generated turn: ``<|im_end|>`` and the end-of-sequence id.
     """
 
+    #: The name a verifying key's provenance records for this model.
+    provenance_name = SMOLLM2_NAME
+
     def __init__(self, checkpoint: LlamaCheckpoint) -> None:
         """Build the tokenizer, template and float model of a checkpoint.
 
@@ -835,7 +838,8 @@ class SmolLM2:
             from zkinfer.model.provenance import Provenance
 
             int_llama = self.int_llama()  # quantized on first use, on self._calibration
-            prov = Provenance.checkpoint(SMOLLM2_NAME, SMOLLM2_SHA256, self._calibration)
+            prov = Provenance.checkpoint(self.provenance_name, self.checkpoint.sha256,
+                                         self._calibration)
             self._int_model = decoder_model(int_llama, self.stop_ids, provenance=prov)
         return self._int_model
 
