@@ -49,6 +49,17 @@ def test_mlp_proof_on_the_cluster_is_the_local_proof(client):
         zkinfer.verify(vk, ids, proof.output, proof)
 
 
+def test_a_decoder_answer_on_the_cluster_is_the_local_proof(client):
+    # the LM head's segment borrows the tied token table from the embedding's part
+    model = zkinfer.models.tiny_decoder()
+    assert cluster.weight_imports(model)[-1] == {"tok_emb": 0}
+    vk, pk = zkinfer.setup(model)
+    prompt = np.array([5, 17, 42, 99, 7], dtype=np.int64)
+    proof = zkinfer.prove(pk, prompt, max_new_tokens=3, executor=client)
+    assert proof.to_bytes() == zkinfer.prove(pk, prompt, max_new_tokens=3).to_bytes()
+    assert zkinfer.verify(vk, prompt, proof.output, proof)
+
+
 def test_segments_are_spread_over_both_workers(client, tiny):
     _, pk, _, _ = tiny
     placement = pk.scatter(client)

@@ -139,7 +139,7 @@ def prove(pk, ids, progress=None, *, executor=None, max_new_tokens=None):
         executor: ``None`` (this process) or a ``distributed.Client``: the segments' work
             runs on its workers (:mod:`zkinfer.cluster`; the key is placed there on first use,
             or by :meth:`ProvingKey.scatter <zkinfer.proof.ProvingKey.scatter>`). The proof's
-            bytes are the same either way. Encoders only for now.
+            bytes are the same either way.
         max_new_tokens: for a decoder (``zkinfer.models.tiny_decoder()``,
             ``zkinfer.models.smollm2()``): ``ids`` is the prompt; the greedy answer of at most
             this many tokens (ending at a stop token) is generated and proven;

@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from zkinfer.errors import InvalidArgumentError, MissingDependencyError, ModelError
 
-__all__ = ["Placement", "scatter", "prove", "segment_imports", "segment_costs"]
+__all__ = ["Placement", "scatter", "prove", "segment_imports", "segment_costs", "weight_imports"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -255,15 +255,19 @@ def _digests(part: _Part) -> np.ndarray:
 
 
 def _prove_segment(model, pcs, ids: np.ndarray, output: np.ndarray, s: int, trace: _Part,
-                   weights: _Part, transcript):
-    """Segment ``s``'s steps on its own transcript: ``(SegmentProof, claims, final state)``."""
+                   weights: _Part, transcript, *borrowed: dict):
+    """Segment ``s``'s steps on its own transcript: ``(SegmentProof, claims, final state)``.
+    ``borrowed``: weight tables of other parts its ops read (:func:`weight_imports`)."""
     from zkinfer.protocol.engine import SegmentProof, segment_schedule
     from zkinfer.protocol.relation import ProverContext
     from zkinfer.protocol.witness import Tables
 
     circuit = _circuit(model, ids.shape[0], output)
+    tables = dict(weights.tables)
+    for extra in borrowed:
+        tables.update(extra)
     ctx = ProverContext(circuit, ids, transcript, tables=Tables(circuit, dict(trace.tables)),
-                        weights=weights.tables, pcs=pcs)
+                        weights=tables, pcs=pcs)
     steps: dict[str, list] = {"relations": [], "identities": [], "ranges": []}
     for part, item in segment_schedule(circuit, s):
         steps[part].append(item.prove(ctx))
@@ -449,10 +453,35 @@ def scatter(pk, client, *, costs_at: int | None = None) -> Placement:
     return placement
 
 
-def prove(pk, ids, client, progress=None, stats: dict | None = None):
+def weight_imports(model) -> list[dict[str, int]]:
+    """Per segment, the committed weight columns of other segments' parts that its ops read,
+    with the part that holds each (``name -> segment``): a decoder's LM head reads the tied
+    token table of the embedding's part."""
+    from zkinfer.model.intmodel import ops
+    from zkinfer.model.ops import home
+    from zkinfer.protocol.model_circuit import num_segments, segment_of, weight_segments
+
+    count = num_segments(model)
+    held = weight_segments(model)
+    out: list[dict[str, int]] = [{} for _ in range(count)]
+    for op in ops(model):
+        s = segment_of(op.name, count)
+        for name in home(op).weights(op, model):
+            if held[name] != s:
+                out[s][name] = held[name]
+    return out
+
+
+def _weight_tables(part: _Part, names: list[str]) -> dict:
+    return {name: part.tables[name] for name in names}
+
+
+def prove(pk, ids, client, progress=None, stats: dict | None = None,
+          max_new_tokens: int | None = None):
     """Prove ``ids`` with the segments' work done on the cluster of ``client`` (see the
     module's docstring). The proof is the one :func:`zkinfer.prover.prove` makes, byte for
-    byte.
+    byte; for a decoder, ``ids`` is the prompt and ``max_new_tokens`` the limit of the answer
+    (generated on the client, as :func:`zkinfer.prover.prove` does).
 
     ``progress(stage, done, total)`` receives ``"integer forward"``, ``"committing the
     trace"`` (segments committed), ``"proving segments"`` (segments proven), then the openings'
@@ -467,6 +496,7 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
         InvalidArgumentError: as :func:`scatter`.
     """
     from zkinfer.commit.ligero.prover import join_digests
+    from zkinfer.model.intmodel import is_decoder
     from zkinfer.model.reference import check_ids
     from zkinfer.progress import prefixed
     from zkinfer.proof import Proof, statement_transcript
@@ -479,7 +509,15 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
         segment_parts,
     )
     from zkinfer.protocol.model_circuit import build_circuit, num_segments
+    from zkinfer.prover import _answer
 
+    answer = None
+    if is_decoder(pk.model):
+        answer = _answer(pk, ids, max_new_tokens)
+        ids = answer.ids
+    elif max_new_tokens is not None:
+        raise InvalidArgumentError("prove(): max_new_tokens is for decoders; this model is an "
+                                   "encoder")
     placement = scatter(pk, client)
     ids = check_ids(pk.model, ids)
     model, workers, n = placement.model, placement.workers, ids.shape[0]
@@ -509,9 +547,15 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
             exports[s] = submit(_select, forwards[s], sorted(set(exported[s])), segment=s)
     output = session.gather([submit(_output, forwards[-1], segment=count - 1)])[0]
     report("integer forward", count, count)
+    if answer is not None:
+        P = answer.prompt.shape[0]
+        if not np.array_equal(output[P - 1:], answer.generated):  # pragma: no cover - a bug
+            raise ModelError("the forward's greedy tokens differ from the generated answer")
+        answer.predictions = output[: P - 1].copy()
 
     circuit = build_circuit(pk.model, n, output)
-    transcript = statement_transcript(pk.vk, ids, output)
+    public = (ids, output) if answer is None else (answer.prompt, answer.generated)
+    transcript = statement_transcript(pk.vk, *public, answer)
     # every segment's trace part, committed where it was computed
     traces = [submit(_commit_trace, model, pk.pcs, ids, output, s, forwards[s],
                      *[exports[t] for t in sources[s]], segment=s)
@@ -526,8 +570,13 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
 
     # every segment on its own transcript, forked from the shared state
     report("proving segments", 0, count)
+    borrowed = weight_imports(pk.model)
+    foreign = [[submit(_weight_tables, placement.weights[t],
+                       sorted(name for name, h in borrowed[s].items() if h == t), segment=t)
+                for t in sorted(set(borrowed[s].values()))] for s in range(count)]
     jobs = [submit(_prove_segment, model, pk.pcs, ids, output, s, traces[s],
-                   placement.weights[s], _segment_transcript(transcript, s), segment=s)
+                   placement.weights[s], _segment_transcript(transcript, s), *foreign[s],
+                   segment=s)
             for s in range(count)]
     done = session.gather(jobs, progress, "proving segments")
     _join_segments(transcript, [child for _, _, child in done])
@@ -545,4 +594,7 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None):
     openings = prove_openings(ctx)
     del traces
     proof = CircuitProof(tuple(p for p, _, _ in done), *openings)
-    return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), proof)
+    if answer is None:
+        return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), proof)
+    return Proof(pk.vk.digest, answer.prompt, answer.generated, trace_com.to_bytes(), proof,
+                 answer.max_new_tokens, answer.predictions)

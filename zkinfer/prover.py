@@ -182,13 +182,11 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None,
         if executor is not None:
             from zkinfer import cluster
 
-            if is_decoder(pk.model):
-                raise InvalidArgumentError("prove(): decoders are proven in this process for "
-                                           "now (no executor)")
+
             cluster._check_client(executor)
             tracker = None if callback is None else _prove_tracker(
                 callback, pk, int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1, cluster=True)
-            proof = cluster.prove(pk, ids, executor, tracker)
+            proof = cluster.prove(pk, ids, executor, tracker, max_new_tokens=max_new_tokens)
             if tracker is not None:
                 tracker.finish()
             return proof
