@@ -1,0 +1,76 @@
+"""WHIR core against Ligero: commit, open and verify time and proof bytes on the same vector.
+
+Run: ``python benchmarks/whir_pcs.py`` (m = 16 and 20) or ``python benchmarks/whir_pcs.py --big``
+(also m = 24). One evaluation claim at a random point of ``F_p2^m``; WHIR with its default
+parameters (k = 4, rate 1/4, unique decoding, 100 bits round-by-round, no grinding), Ligero with
+``LigeroPCS()``'s defaults. Times are one run each after a warm-up of the Numba kernels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from zkinfer.commit import LigeroPCS, whir
+from zkinfer.commit import OpeningClaim as Claim
+from zkinfer.commit.whir import WhirParams
+from zkinfer.field import extension as ext
+from zkinfer.field import goldilocks as gl
+from zkinfer.transcript import Transcript
+
+_DOMAIN = b"zkinfer/bench/whir"
+
+
+def _whir(m: int, v: np.ndarray, r: np.ndarray) -> dict:
+    params = WhirParams(m)
+    t0 = time.perf_counter()
+    com, data = whir.commit(params, v)
+    t1 = time.perf_counter()
+    value, proof = whir.open_proof(data, r, Transcript(_DOMAIN))
+    t2 = time.perf_counter()
+    data_bytes = proof.to_bytes()
+    whir.verify(params, com.to_bytes(), r, value, data_bytes, Transcript(_DOMAIN))
+    t3 = time.perf_counter()
+    return dict(commit=t1 - t0, open=t2 - t1, verify=t3 - t2, bytes=len(data_bytes),
+                bits=params.soundness_bits(), note=f"rbr; union {params.interactive_bits():.1f}")
+
+
+def _ligero(m: int, v: np.ndarray, r: np.ndarray) -> dict:
+    pcs = LigeroPCS()
+    t0 = time.perf_counter()
+    com, data = pcs.commit([v])
+    t1 = time.perf_counter()
+    value = data.evaluate(0, r)
+    proof = pcs.open(data, [Claim(0, r, value)], Transcript(_DOMAIN))
+    t2 = time.perf_counter()
+    pcs.verify(com, [Claim(0, r, value)], proof, Transcript(_DOMAIN))
+    t3 = time.perf_counter()
+    return dict(commit=t1 - t0, open=t2 - t1, verify=t3 - t2, bytes=len(proof.to_bytes()),
+                bits=pcs.security_bits, note="")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big", action="store_true", help="also m = 24")
+    args = parser.parse_args()
+    sizes = [16, 20] + ([24] if args.big else [])
+    rng = np.random.default_rng(0)
+    warm, point = gl.random(1 << 10, rng), ext.random(10, rng)
+    _whir(10, warm, point)
+    _ligero(10, warm, point)
+    print(f"{'m':>3} {'scheme':<7} {'commit s':>9} {'open s':>8} {'verify s':>9} "
+          f"{'proof bytes':>12} {'bits':>7}")
+    for m in sizes:
+        v = gl.random(1 << m, rng)
+        r = ext.random(m, rng)
+        for name, run in (("whir", _whir), ("ligero", _ligero)):
+            res = run(m, v, r)
+            print(f"{m:>3} {name:<7} {res['commit']:>9.2f} {res['open']:>8.2f} "
+                  f"{res['verify']:>9.3f} {res['bytes']:>12,} {res['bits']:>7.1f} {res['note']}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

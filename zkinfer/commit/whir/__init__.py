@@ -1,0 +1,95 @@
+"""WHIR: a multilinear polynomial commitment with polylogarithmic proofs (core, standalone).
+
+After Arnon, Chiesa, Fenzi, Yogev, "WHIR: Reed-Solomon Proximity Testing with Super-Fast
+Verification" (eprint 2024/1586). This package commits to **one** multilinear ``f`` over
+Goldilocks and proves **one** evaluation ``f(z) = y`` at ``z in F_p2^m``; it is not yet wired
+into :mod:`zkinfer.commit.base` (batches, parts) nor into the proof system.
+
+==============  ================================================================
+module          contents
+==============  ================================================================
+``params``      :class:`WhirParams`: schedule, domains, query counts, soundness terms
+``proof``       :class:`WhirCommitment`, :class:`WhirProof` and their canonical bytes
+``verify``      :func:`verify` (numpy + hashlib only, no numba)
+``prover``      :func:`commit`, :func:`open_proof` (Numba NTT and multilinear kernels);
+                imported lazily by the two functions below
+``_common``     formulas and the transcript schedule shared by both sides
+==============  ================================================================
+
+Encoding
+--------
+``f`` is given by its ``2^m`` evaluations on ``{0,1}^m`` (variable 1 the most significant index
+bit). Its monomial coefficients ``c`` come from the evaluations by the Moebius transform
+("evaluations to coefficients"), and the Reed-Solomon code encodes the **univariate twin**
+``f^(X) = sum_j c[j] X^(bitrev_m(j)) = f(X, X^2, ..., X^(2^(m-1)))`` (variable ``i`` is
+``X^(2^(i-1))``), a polynomial of degree ``< 2^m``, evaluated on the coset
+``L_0 = 7 <w_0>`` of size ``2^(m + r)`` (rate ``2^-r``) with the project's NTT. Binding
+variable 1 to ``alpha`` is the FRI fold of ``f^`` (even part plus ``alpha`` times odd part).
+The Merkle tree (SHA-256, :mod:`zkinfer.commit.ligero.merkle`) has one leaf per point of
+``L_0^(2^(k_0))``: leaf ``b`` holds the ``2^(k_0)`` values at ``s w^(b + j |L|/2^(k_0))``, the
+points folded together, hashed in one call.
+
+Protocol (``R`` rounds, :meth:`WhirParams.folds` gives ``k_0 .. k_(R-1)``)
+--------------------------------------------------------------------
+Statement: the transcript absorbs the label ``zkinfer/whir/v1``, the parameters, the
+commitment, ``z`` and ``y``. The claim is ``sigma = y = sum_b w(b) f(b)`` with
+``w = eq(z, .)``. Round ``i`` (function ``f_i``, ``m_i`` variables, committed as ``g_i`` on
+``L_i``, ``|L_i| = 2^(m + r - i)``):
+
+1. **Sumcheck**, ``k_i`` times: the prover sends ``h(0), h(1), h(2)`` of
+   ``h(X) = sum_rest f_i(X, rest) w(X, rest)``; check ``h(0) + h(1) = sigma`` (``"sumcheck"``);
+   draw ``alpha``; ``sigma <- h(alpha)``. Now ``f_(i+1) = f_i(alpha_1..alpha_k, .)``.
+2. Not the last round: the prover sends the **root** of ``g_(i+1)`` (``f^_(i+1)`` on
+   ``L_(i+1) = L_i^2``); draw ``z_ood in F_p2``; the prover sends the **OOD answer**
+   ``f^_(i+1)(z_ood)``. Last round: the prover sends the **final polynomial** ``f_R``'s
+   ``2^(m_R)`` monomial coefficients.
+3. Optional grinding (``b`` bits): a nonce whose BLAKE2b digest over a drawn seed has ``b``
+   zero bits (``"grinding"``).
+4. **Shift queries**: draw ``t_i`` indices into ``L_i^(2^(k_i))`` (repeats merged); the prover
+   opens those leaves of ``g_i`` with one Merkle multi-proof (``"queries"``: one leaf per
+   distinct index; ``"merkle"``: they open the root at those indices); the verifier folds
+   each leaf with ``alpha_1..alpha_k`` (``k`` binary folds, inverse of ``2x`` on the coset) to
+   the value ``f^_(i+1)(y_q)`` claimed at ``y_q = x0_q^(2^(k_i))``.
+5. Not the last round: draw ``gamma``; ``sigma <- sigma + gamma * ood + sum_q gamma^(q+1)
+   fold_q`` and ``w <- w(alpha, .) + gamma eq(pow(z_ood), .) + sum_q gamma^(q+1) eq(pow(y_q), .)``
+   (``pow(y) = (y, y^2, ..., y^(2^(m_(i+1)-1)))``, so ``eq(pow(y), .)`` summed against
+   ``f_(i+1)`` is ``f^_(i+1)(y)``). Last round: each fold must equal ``f^_R(y_q)`` computed
+   from the final coefficients (``"final polynomial"``).
+
+Final check (``"final sumcheck"``): ``sigma = sum_b f_R(b) w_R(b)``, computed from the weight
+terms: each term ``coef * eq(p, .)`` begun in round ``s`` contributes
+``coef * eq(p_head, alphas of rounds s..R-1) * f_R(p_tail)``. Also ``"params"`` (the
+commitment's ``m, k, r``) and ``"shape"`` (proof sizes against the schedule).
+
+Soundness terms (unique decoding, :mod:`zkinfer.commit.whir.params`): per sumcheck round
+``(3 + |L_i|) / |F|``; per OOD sample ``2^(m_(i+1)) / (2 |F|)``; per shift step
+``(1 - delta_i)^(t_i) 2^-b + (t_i + 1) / |F|``; final ``(1 - delta_(R-1))^(t_(R-1)) 2^-b``, with
+``delta_i = (1 - rho_i) / 2``, ``|F| = p^2``.
+
+Not implemented (yet): batching several polynomials or points, the project's commitments
+made of parts and the :class:`~zkinfer.commit.base.PCS` interface, zero knowledge, several
+OOD samples per round, the Johnson/list-decoding regime as a proven option.
+"""
+
+from __future__ import annotations
+
+from zkinfer.commit.whir.params import WhirParams
+from zkinfer.commit.whir.proof import WhirCommitment, WhirProof, WhirRound
+from zkinfer.commit.whir.verify import verify
+
+__all__ = ["WhirParams", "WhirCommitment", "WhirProof", "WhirRound", "verify", "commit",
+           "open_proof"]
+
+
+def commit(params, evals):
+    """:func:`zkinfer.commit.whir.prover.commit` (imports the prover and numba on first use)."""
+    from zkinfer.commit.whir import prover
+
+    return prover.commit(params, evals)
+
+
+def open_proof(data, point, transcript, tamper=None):
+    """:func:`zkinfer.commit.whir.prover.open_proof` (imports the prover on first use)."""
+    from zkinfer.commit.whir import prover
+
+    return prover.open_proof(data, point, transcript, tamper)

@@ -1,0 +1,156 @@
+"""WHIR verifier (numpy + hashlib only; imports no numba).
+
+:func:`verify` replays the transcript of :func:`zkinfer.commit.whir.prover.open_proof` and runs
+the checks of the package docstring, raising :class:`~zkinfer.errors.VerificationError` with
+``check`` one of ``"params"``, ``"shape"``, ``"sumcheck"``, ``"grinding"``, ``"queries"`` (the
+number of opened leaves is not the number of distinct drawn indices), ``"merkle"``,
+``"final polynomial"``, ``"final sumcheck"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from zkinfer.commit.ligero import merkle
+from zkinfer.commit.whir import _common as C
+from zkinfer.commit.whir.params import WhirParams
+from zkinfer.commit.whir.proof import WhirCommitment, WhirProof
+from zkinfer.errors import FieldRangeError, VerificationError
+from zkinfer.field import extension as ext
+from zkinfer.field.scalar import Fp2
+from zkinfer.transcript import Transcript
+
+__all__ = ["verify"]
+
+U64 = npt.NDArray[np.uint64]
+
+
+def _interp2(h: U64, a: Fp2) -> Fp2:
+    """``h(a)`` for the degree-2 polynomial with ``h(0), h(1), h(2)`` = rows of ``h``."""
+    h0, h1, h2 = (Fp2.from_array(h[0]), Fp2.from_array(h[1]), Fp2.from_array(h[2]))
+    inv2 = Fp2(2).inverse()
+    return (h0 * (a - 1) * (a - 2) * inv2 - h1 * a * (a - 2) + h2 * a * (a - 1) * inv2)
+
+
+def verify(params: WhirParams, commitment: WhirCommitment, point: npt.ArrayLike,
+           value: npt.ArrayLike, proof: WhirProof | bytes, transcript: Transcript) -> None:
+    """Check a proof that the committed multilinear takes ``value`` at ``point``.
+
+    Arguments:
+        params: the public parameters (they fix the schedule and the query counts).
+        commitment: the commitment (a :class:`WhirCommitment` or its bytes).
+        point: ``(m, 2)`` extension point ``z``.
+        value: ``(2,)`` extension element ``y``.
+        proof: a :class:`WhirProof` or its bytes.
+        transcript: the caller's transcript, in the state the prover's was.
+
+    Raises:
+        ProofFormatError: ``proof`` or ``commitment`` bytes do not decode.
+        VerificationError: a check failed (``check`` names it, ``round`` the WHIR round).
+    """
+    if isinstance(commitment, (bytes, bytearray, memoryview)):
+        commitment = WhirCommitment.from_bytes(bytes(commitment))
+    if isinstance(proof, (bytes, bytearray, memoryview)):
+        proof = WhirProof.from_bytes(bytes(proof))
+    if (commitment.m, commitment.k, commitment.log_inv_rate) != (
+            params.m, params.k, params.log_inv_rate):
+        raise VerificationError("params", "commitment made with other parameters")
+    try:
+        z = ext.as_ext(point, "point")
+        y = ext.as_ext(value, "value").reshape(2)
+    except (FieldRangeError, ValueError) as exc:
+        raise VerificationError("shape", f"statement: {exc}") from None
+    if z.shape != (params.m, 2):
+        raise VerificationError("shape", f"point of shape {z.shape}, expected ({params.m}, 2)")
+    folds = params.folds()
+    m_final = params.final_vars
+    if len(proof.rounds) != len(folds):
+        raise VerificationError("shape", "number of rounds", expected=len(folds),
+                                got=len(proof.rounds))
+    if proof.final.shape != (1 << m_final, 2):
+        raise VerificationError("shape", "final polynomial size", expected=1 << m_final,
+                                got=proof.final.shape[0])
+
+    C.absorb_statement(transcript, params, commitment, z, y)
+    sigma = Fp2.from_array(y)
+    # weight terms: (coefficients (T, 2), points (T, m_s, 2), first round s)
+    groups: list[tuple[U64, U64, int]] = [(ext.ones(1), z[None], 0)]
+    alphas: list[U64] = []
+    root = commitment.root
+    for i, (k_i, rd) in enumerate(zip(folds, proof.rounds)):
+        last = i == len(folds) - 1
+        if rd.sumcheck.shape != (k_i, 3, 2):
+            raise VerificationError("shape", "sumcheck messages", round=i, expected=(k_i, 3, 2),
+                                    got=rd.sumcheck.shape)
+        if last != (rd.root is None) or last != (rd.ood_answer is None) or not last and (
+                len(rd.root) != 32 or np.shape(rd.ood_answer) != (2,)):
+            raise VerificationError("shape", "next root and OOD answer", round=i)
+        alpha_i = np.empty((k_i, 2), dtype=np.uint64)
+        for j in range(k_i):
+            h = rd.sumcheck[j]
+            total = Fp2.from_array(h[0]) + Fp2.from_array(h[1])
+            if total != sigma:
+                raise VerificationError("sumcheck", f"h(0) + h(1) of fold {j}", round=i,
+                                        expected=sigma, got=total)
+            alpha_i[j] = C.absorb_sumcheck(transcript, h)
+            sigma = _interp2(h, Fp2.from_array(alpha_i[j]))
+        alphas.append(alpha_i)
+        if not last:
+            z_ood = C.absorb_root(transcript, rd.root)
+            C.absorb_ood(transcript, rd.ood_answer)
+        else:
+            C.absorb_final(transcript, proof.final)
+        if params.pow_bits:
+            if not C.pow_digest_ok(C.grinding_seed(transcript), rd.nonce, params.pow_bits):
+                raise VerificationError("grinding", "nonce misses the difficulty", round=i)
+            C.absorb_nonce(transcript, rd.nonce)
+        elif rd.nonce != 0:
+            raise VerificationError("grinding", "non-zero nonce without grinding", round=i)
+        indices = C.query_indices(transcript, params.queries(i), params.num_leaves(i))
+        width = 1 << k_i
+        leaves = rd.leaves if i else ext.from_base(rd.leaves)
+        if leaves.shape != (len(indices), width, 2):
+            raise VerificationError("queries", "opened leaves against the drawn indices", round=i,
+                                    expected=(len(indices), width), got=rd.leaves.shape[:2])
+        flat = rd.leaves.reshape(len(indices), -1)
+        depth = params.num_leaves(i).bit_length() - 1
+        got_root = merkle.root_from_multiproof(depth, indices, merkle.hash_columns(flat, 1),
+                                               list(rd.siblings))
+        if got_root != root:
+            raise VerificationError("merkle", "opened leaves do not open the root", round=i)
+        x0, ys = C.query_points(params, i, indices)
+        folded = C.fold_leaves(leaves, x0, alpha_i)  # claimed f^_(i+1)(y_q)
+        m_next = params.num_vars(i + 1)
+        y_points = C.pow_point(ext.from_base(np.array(ys, dtype=np.uint64)), m_next)
+        if not last:
+            gamma = C.absorb_combination(transcript)
+            g = Fp2.from_array(gamma)
+            powers = [g]
+            for _ in range(len(indices)):
+                powers.append(powers[-1] * g)
+            answers = np.concatenate([rd.ood_answer[None], folded])
+            coefs = Fp2.stack(powers)
+            sigma = sigma + Fp2.from_array(ext.sum(ext.mul(coefs, answers)))
+            pts = np.concatenate([C.pow_point(z_ood, m_next)[None], y_points])
+            groups.append((coefs, pts, i + 1))
+            root = rd.root
+        else:
+            expected = C.eval_coeffs(proof.final, y_points)
+            bad = np.nonzero(np.any(expected != folded, axis=1))[0]
+            if bad.size:
+                q = int(bad[0])
+                raise VerificationError("final polynomial", f"fold of leaf {indices[q]}",
+                                        round=i, expected=Fp2.from_array(expected[q]),
+                                        got=Fp2.from_array(folded[q]))
+    # sum_b f_R(b) w_R(b) with every weight term split into its bound head and free tail
+    total = Fp2.ZERO
+    for coefs, pts, s in groups:
+        bound = np.concatenate(alphas[s:]) if s < len(alphas) else np.zeros((0, 2), np.uint64)
+        nb = bound.shape[0]
+        eqs = C.eq_rows(pts[:, :nb], bound)
+        tails = C.eval_coeffs(proof.final, np.ascontiguousarray(pts[:, nb:]))
+        total = total + Fp2.from_array(ext.sum(ext.mul(ext.mul(coefs, eqs), tails)))
+    if total != sigma:
+        raise VerificationError("final sumcheck", "sum of f_R times the weights", expected=total,
+                                got=sigma)
