@@ -49,17 +49,34 @@ _WARMUP_CONFIG = TransformerConfig(n_layers=1, d_model=8, n_heads=2, d_ff=16, ma
 
 
 def warmup() -> float:
-    """Compile (or load from cache) every kernel by running a small seeded transformer once.
+    """Compile (or load from cache) every kernel by running a small seeded transformer once,
+    then a small seeded Llama decoder on five tokens (every decoder op: the kernels of
+    :mod:`zkinfer.model._decoder_kernels`). The decoder is built here, like the built-in
+    :func:`zkinfer.models.tiny_decoder` but smaller, so that warming up does not import
+    :mod:`zkinfer.models`.
 
     Returns:
-        Seconds taken.
+        Seconds taken (both models, building them included).
     """
     import time
 
+    from zkinfer.model.decoder import decoder_model
+    from zkinfer.model.gguf import LlamaConfig
+    from zkinfer.model.int_llama import LlamaQuantConfig, quantize_llama
     from zkinfer.model.quantize import quantize
-    from zkinfer.model.synthetic import random_float_model, random_inputs
+    from zkinfer.model.synthetic import random_float_model, random_inputs, random_llama_checkpoint
 
     t0 = time.perf_counter()
     model = quantize(random_float_model(_WARMUP_CONFIG, 0), random_inputs(_WARMUP_CONFIG, 0, 2))
     forward(model, np.arange(4, dtype=np.int64))
+    # 2 query heads over 1 kv head of width 8, small tables (as the tiny decoder's)
+    config = LlamaConfig(n_layers=1, d_model=16, n_heads=2, n_kv_heads=1, d_ff=16, vocab_size=16,
+                         rope_theta=100.0, rms_eps=1e-5, head_dim=8, max_seq_len=8, bos_id=1,
+                         eos_id=2, pad_id=None, tied=True)
+    qconfig = LlamaQuantConfig(resid_bits=16, norm_bits=10, qk_bits=10, v_bits=10, ctx_bits=10,
+                               exp_bits=10, prob_bits=10, exp_rows=256, gate_bits=8,
+                               silu_bits=10, up_bits=10, ffn_bits=10, final_bits=10)
+    cal = [np.arange(8, dtype=np.int64), np.arange(8, 16, dtype=np.int64)]
+    decoder = decoder_model(quantize_llama(random_llama_checkpoint(config, 0), cal, qconfig))
+    forward(decoder, np.arange(5, dtype=np.int64))
     return time.perf_counter() - t0

@@ -284,9 +284,44 @@ class _CausalAttention(OpHome):
         }  # fmt: skip
 
     def kernel(self, op, model, ids, cols):
-        """For now the reference, copied into the preallocated columns."""
-        for name, value in self.reference(op, model, ids, cols).items():
-            cols[name][...] = value
+        """Scores and ``p @ v`` by the exact products of :meth:`reference`; the masked softmax
+        and the context's requantization by the Numba kernels
+        :func:`zkinfer.model._decoder_kernels.causal_softmax` and
+        :func:`~zkinfer.model._decoder_kernels.requant_channels`.
+
+        Raises:
+            ModelError: as :meth:`reference`.
+        """
+        from zkinfer.model import _decoder_kernels as D
+
+        check_causal_attention(op)
+        a = op.attn
+        G, g, dh = op.kv_heads, op.group, op.head_dim
+        H = G * g
+        q, k, v = (np.asarray(cols[c], dtype=np.int64) for c in (op.q, op.k, op.v))
+        n = q.shape[0]
+        if q.shape != (n, H * dh) or k.shape != (n, G * dh) or v.shape != (n, G * dh):
+            raise ModelError(f"{op.name}: q, k, v shapes {q.shape}, {k.shape}, {v.shape} do not "
+                             f"match {G} kv heads x {g} slots of width {dh}")
+        if not 1 <= n <= op.max_seq_len:
+            raise ModelError(f"{op.name}: {n} rows outside [1, {op.max_seq_len}]")
+        A, S, C = op.name, f"{op.name}.softmax", f"{op.name}.ctx"
+        # slot kv g + j reads kv head kv: (G, g n, dh) @ (G, dh, n), no repeated copies of k, v
+        qg = q.reshape(n, G, g, dh).transpose(1, 2, 0, 3).reshape(G, g * n, dh)
+        kg = k.reshape(n, G, dh).transpose(1, 2, 0)
+        scores = cols[f"{A}.scores"]
+        scores[...] = _exact_matmul(qg, kg).reshape(H, n, n)
+        p = cols[f"{S}.p"]
+        D.causal_softmax(scores, a.exp_table, a.score_shift, a.prob_bits,
+                         *(cols[f"{S}.{c}"] for c in ("max", "argmax", "diff", "idx_q",
+                                                      "idx_rem", "idx", "exp", "sum")),
+                         p, cols[f"{S}.rem"], cols[f"{S}.exp_mult"])  # fmt: skip
+        vg = v.reshape(n, G, dh).transpose(1, 0, 2)
+        acc = cols[f"{C}.acc"]
+        acc[...] = (_exact_matmul(p.reshape(G, g * n, n), vg).reshape(G, g, n, dh)
+                    .transpose(2, 0, 1, 3).reshape(n, H * dh))
+        D.requant_channels(acc, a.ctx.m, a.ctx.shift, a.ctx.lo, a.ctx.hi,
+                           cols[f"{C}.q"], cols[f"{C}.rem"], cols[f"{C}.out"])
 
     def gadget(self, c, op, model, n, output):
         """The causal softmax and context (module docstring).

@@ -205,8 +205,25 @@ class _Logits(OpHome):
         return {f"{op.name}.logits": cols[op.src] @ e.T}
 
     def kernel(self, op, model, ids, cols):
-        for name, value in self.reference(op, model, ids, cols).items():
-            cols[name][...] = value
+        """``logits = src E^T`` in float64 BLAS when every partial sum is below ``2^53``
+        (``max|src| max|E| d``, measured on the data: then every float operation is exact), in
+        int64 as :meth:`reference` otherwise; written in place.
+
+        Raises:
+            ModelError: the embedding is not ``(vocab, d)`` of ``emb_bits``-bit entries.
+        """
+        e = _embedding(op, model)
+        src = cols[op.src]
+        out = cols[f"{op.name}.logits"]
+        top = int(np.abs(src).max(initial=0)) * int(np.abs(e).max(initial=0)) * e.shape[1]
+        if top >= 1 << 53:
+            np.matmul(src, e.T, out=out)
+            return
+        sf = src.astype(np.float64)
+        step = 8192  # vocabulary rows per block: the float copy of E stays small
+        for v0 in range(0, e.shape[0], step):
+            blk = e[v0:v0 + step].astype(np.float64)
+            out[:, v0:v0 + step] = sf @ blk.T
 
     def gadget(self, c, op, model, n, output):
         """``logits = src E^T`` (contraction on the weight column) and the range check.
@@ -261,8 +278,17 @@ class _Argmax(OpHome):
                 f"{op.name}.gap": best[:, None] - logits - before}
 
     def kernel(self, op, model, ids, cols):
-        for name, value in self.reference(op, model, ids, cols).items():
-            cols[name][...] = value
+        """The Numba kernel :func:`zkinfer.model._decoder_kernels.argmax_rows`.
+
+        Raises:
+            ModelError: ``src`` is not an ``(n, vocab)`` column with ``vocab >= 1``.
+        """
+        from zkinfer.model import _decoder_kernels as D
+
+        logits, P = cols[op.src], op.name
+        if logits.ndim != 2 or logits.shape[1] < 1:
+            raise ModelError(f"{P}: {op.src} has shape {logits.shape}, expected (n, vocab)")
+        D.argmax_rows(logits, cols[f"{P}.best"], cols[f"{P}.ids"], cols[f"{P}.gap"])
 
     def gadget(self, c, op, model, n, output):
         """``best``, ``gap``, the public ``O`` and ``B`` from ``output``, two identities and the

@@ -249,8 +249,20 @@ class _RMSNorm(OpHome):
         return {f"{op.name}.{c}": v for c, v in zip(_COLS, (ms, r, lo, hi, z, q, rem, out))}
 
     def kernel(self, op, model, ids, cols):
-        for name, value in self.reference(op, model, ids, cols).items():
-            cols[name][...] = value
+        """The Numba kernel :func:`zkinfer.model._decoder_kernels.rmsnorm`.
+
+        Raises:
+            ModelError: ``src`` is not an ``(n, d)`` int64 column.
+        """
+        from zkinfer.model import _decoder_kernels as D
+
+        p, P = op.norm, op.name
+        x = cols[op.src]
+        d = p.rq.m.shape[0]
+        if x.dtype != np.int64 or x.ndim != 2 or x.shape[1] != d:
+            raise ModelError(f"{op.name}: {op.src} must be an (n, {d}) int64 column")
+        D.rmsnorm(x, p.eps, p.k, p.rq.m, p.rq.shift, p.rq.lo, p.rq.hi,
+                  *(cols[f"{P}.{c}"] for c in _COLS))
 
     def gadget(self, c, op, model, n, output):
         """``ms``, the exact ``rsqrt`` bracket, ``z`` and the requantization (module docstring).

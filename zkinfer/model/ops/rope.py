@@ -168,8 +168,21 @@ class _Rope(OpHome):
         return {f"{op.name}.q": q, f"{op.name}.rem": rem, f"{op.name}.out": out}
 
     def kernel(self, op, model, ids, cols):
-        for name, value in self.reference(op, model, ids, cols).items():
-            cols[name][...] = value
+        """The Numba kernel :func:`zkinfer.model._decoder_kernels.rope`.
+
+        Raises:
+            ModelError: ``src`` is not ``(n, heads dh)`` or ``n`` exceeds the tables' positions.
+        """
+        from zkinfer.model import _decoder_kernels as D
+
+        x = np.ascontiguousarray(cols[op.src], dtype=np.int64)
+        H, dh = op.heads, op.head_dim
+        if x.ndim != 2 or x.shape[1] != H * dh:
+            raise ModelError(f"{op.name}: {op.src} has shape {x.shape}, expected (n, {H * dh})")
+        _check_rows(op, x.shape[0])
+        p, P = op.rope, op.name
+        D.rope(x, p.cos, p.sin, H, dh, p.bits, p.lo, p.hi,
+               cols[f"{P}.q"], cols[f"{P}.rem"], cols[f"{P}.out"])
 
     def gadget(self, c, op, model, n, output):
         """``pre = x C~ + flip(x) S~`` and its requantization (module docstring).

@@ -168,9 +168,21 @@ class _SwiGLU(OpHome):
         return {f"{op.name}.{k}": v for k, v in cols_.items()}
 
     def kernel(self, op, model, ids, cols):
-        # no Numba kernel yet: the reference, copied into the preallocated columns
-        for name, value in self.reference(op, model, ids, cols).items():
-            cols[name][...] = value
+        """The Numba kernel :func:`zkinfer.model._decoder_kernels.swiglu`.
+
+        Raises:
+            ModelError: a gate value outside the SiLU table's domain.
+        """
+        from zkinfer.model import _decoder_kernels as D
+
+        sw, P = op.sw, op.name
+        gate, up = cols[op.gate], cols[op.up]
+        if gate.shape != up.shape or gate.ndim != 2:
+            raise ModelError(f"{P}: {op.gate} and {op.up} must be (n, f) columns of one shape")
+        if not D.swiglu(gate, up, sw.table, 1 << (sw.in_bits - 1), sw.rq.m, sw.rq.shift,
+                        sw.rq.lo, sw.rq.hi, *(cols[f"{P}.{c}"] for c in
+                                              ("silu", "mult", "prod", "q", "rem", "out"))):
+            raise ModelError(f"{P}: gate outside the SiLU table's domain")
 
     def gadget(self, c, op, model, n, output):
         """The look-up, the product identity and the requantization of the module docstring.

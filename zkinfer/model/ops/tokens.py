@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from zkinfer.errors import ModelError
 from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import OpHome, abs_int, amax, signed_bits
 from zkinfer.protocol.circuit import OneHotRel
@@ -59,8 +62,18 @@ class _Tokens(OpHome):
         return {f"{P}.e": e, f"{P}.q": q, f"{P}.rem": rem, f"{P}.out": out}
 
     def kernel(self, op, model, ids, cols):
-        for name, value in self.reference(op, model, ids, cols).items():
-            cols[name][...] = value
+        """The Numba kernel :func:`zkinfer.model._decoder_kernels.tokens`.
+
+        Raises:
+            ModelError: an id outside the embedding's rows.
+        """
+        from zkinfer.model import _decoder_kernels as D
+
+        P, rq = op.name, op.rq
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if not D.tokens(ids, model.tok_emb, rq.m, rq.shift, rq.lo, rq.hi, cols[f"{P}.e"],
+                        cols[f"{P}.q"], cols[f"{P}.rem"], cols[f"{P}.out"]):
+            raise ModelError(f"{P}: a token id outside the embedding's {len(model.tok_emb)} rows")
 
     def gadget(self, c, op, model, n, output):
         P, widths = op.name, model.widths
