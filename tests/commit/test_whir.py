@@ -107,6 +107,20 @@ def test_fold_of_leaves_is_the_bound_function():
     np.testing.assert_array_equal(got, want)
 
 
+def test_prover_tree_matches_the_shared_merkle_code():
+    """The prover's row hashing builds exactly :func:`merkle.build` of
+    :func:`merkle.hash_columns` (the verifier recomputes roots with the latter)."""
+    from zkinfer.commit.ligero import merkle
+
+    params = WhirParams(8, k=3)
+    g0 = P.encode(params, 0, gl.random(256, np.random.default_rng(5)))
+    tree = P._commit_codeword(g0, 3)
+    levels = merkle.build(merkle.hash_columns(tree.leaves, 1))
+    assert len(levels) == len(tree.levels)
+    for a, b in zip(levels, tree.levels):
+        np.testing.assert_array_equal(a, b)
+
+
 # ---- honest proofs
 
 

@@ -6,6 +6,7 @@ Uses the project's Numba kernels (NTT, ``eq`` tables, folds, inner products); th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -91,10 +92,30 @@ class _Tree:
     levels: list
 
 
+def _hash_rows(data: np.ndarray, prefix: bytes) -> U64:
+    """``SHA-256(prefix || row)`` of each row of a 2-D array, as ``(rows, 32)`` ``uint8``: the
+    digests of :mod:`zkinfer.commit.ligero.merkle` (leaf prefix ``0x00``, node prefix ``0x01``),
+    hashing each row in one call from a copied prefix state (short rows: no thread pays off)."""
+    rows = data.shape[0]
+    row_bytes = data.shape[1] * data.itemsize
+    view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))
+    start = hashlib.sha256(prefix)
+
+    def one(j: int) -> bytes:
+        h = start.copy()
+        h.update(view[j * row_bytes : (j + 1) * row_bytes])
+        return h.digest()
+
+    return np.frombuffer(b"".join([one(j) for j in range(rows)]),
+                         dtype=np.uint8).reshape(rows, merkle.DIGEST_BYTES)
+
+
 def _commit_codeword(codeword: U64, k: int) -> _Tree:
     leaves = _leaf_matrix(codeword, k)
-    digests = merkle.hash_columns(leaves.reshape(leaves.shape[0], -1))
-    return _Tree(leaves, merkle.build(digests))
+    levels = [_hash_rows(leaves.reshape(leaves.shape[0], -1).astype("<u8", copy=False), b"\x00")]
+    while levels[-1].shape[0] > 1:
+        levels.append(_hash_rows(levels[-1].reshape(-1, 2 * merkle.DIGEST_BYTES), b"\x01"))
+    return _Tree(leaves, levels)
 
 
 @dataclass
