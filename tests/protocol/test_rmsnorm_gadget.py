@@ -179,11 +179,12 @@ def test_honest_rmsnorm_proves(cfg):
 @pytest.mark.parametrize("xb", [24, 25])
 def test_honest_proof_with_parameters_built_by_the_quantizer(xb):
     """SmolLM2's final norm as :func:`int_llama._norm` builds it (random gamma, eps_i = 443,
-    k = 58, 31-bit multipliers, 14-bit output); x of the residual's 24 bits and of the 25 bits
-    the quantizer sizes ms for."""
+    k = 58, 14-bit output) with the widest multipliers it can make (31 bits: shifts not capped
+    by ``max_shift``); x of the residual's 24 bits and of the 25 bits the quantizer sizes ms
+    for."""
     rng = np.random.default_rng(7)
     d, n = 576, 8
-    q = int_llama.LlamaQuantConfig()
+    q = int_llama.LlamaQuantConfig(max_shift=62)
     s_in = math.sqrt(1e-5 * d / 443)
     s_out = rng.uniform(0.5, 2.0, d) * 72.0 / 8191
     norm = int_llama._norm(rng.uniform(0.2, 3.0, d), 1e-5, s_in, q.resid_bits, s_out,
