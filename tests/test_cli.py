@@ -521,6 +521,8 @@ def test_kernels_cold_reads_the_cache_index(tmp_path, monkeypatch):
     assert cli.kernels_cold() is True  # an empty cache directory
     for name in ("_kernels.f-1.py311.nbi", "_float_kernels.g-2.py311.nbi"):
         (tmp_path / name).write_bytes(b"")
+    assert cli.kernels_cold() is True  # the decoder's kernels are still missing
+    (tmp_path / "_decoder_kernels.h-3.py311.nbi").write_bytes(b"")
     assert cli.kernels_cold() is False
 
 

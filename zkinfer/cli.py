@@ -223,7 +223,8 @@ def _load_tokens(path: str):
 #: The prover's Numba kernel modules (compiled on first use, cached on disk).
 KERNEL_MODULES = ("field/_kernels.py", "poly/_kernels.py", "sumcheck/_kernels.py",
                   "lookup/_kernels.py", "protocol/_kernels.py", "model/_kernels.py",
-                  "model/_float_kernels.py", "commit/ligero/_kernels.py")
+                  "model/_float_kernels.py", "model/_decoder_kernels.py",
+                  "commit/ligero/_kernels.py")
 #: About how long compiling every kernel takes on the 2-core reference machine (seconds; a cold
 #: `zkinfer demo` measured 63 s with one other job running).
 COLD_START_S = 60
@@ -239,7 +240,7 @@ def kernels_cold() -> bool | None:
     custom = os.environ.get("NUMBA_CACHE_DIR")
     if custom:
         found = {q.name.split(".")[0] for q in Path(custom).rglob("*.nbi")}
-        return not {"_kernels", "_float_kernels"} <= found
+        return not {"_kernels", "_float_kernels", "_decoder_kernels"} <= found
     if not os.access(root, os.W_OK):
         return None
     for rel in KERNEL_MODULES:
@@ -981,11 +982,12 @@ def _selfcheck(args: argparse.Namespace, out: _Out) -> int:
 
 
 def _warm(out: _Out) -> None:
-    """Compile and cache every prover kernel: set up, prove and verify both tiny models once."""
+    """Compile and cache every prover kernel: set up, prove and verify the tiny models (both
+    encoders and the decoder) once."""
     import numpy as np
 
     import zkinfer
-    from zkinfer.models import tiny, tiny_mlp
+    from zkinfer.models import tiny, tiny_decoder, tiny_mlp
 
     cold = kernels_cold()
     _say_compiling(out)
@@ -999,6 +1001,11 @@ def _warm(out: _Out) -> None:
             vk, pk = zkinfer.setup(make())
             proof = zkinfer.prove(pk, ids, progress=progress)
             zkinfer.verify(vk, ids, proof.output, proof)
+        if progress is not None:
+            progress("warm-up tiny-decoder: setup", 0, 1)
+        vk, pk = zkinfer.setup(tiny_decoder())
+        proof = zkinfer.prove(pk, ids[:4], progress=progress, max_new_tokens=2)
+        zkinfer.verify(vk, ids[:4], proof.output, proof)
     finally:
         if progress is not None:
             progress.close()
