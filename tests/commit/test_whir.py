@@ -153,13 +153,12 @@ def test_honest_m16():
 
 
 def test_honest_m20():
-    start = time.perf_counter()
     params = WhirParams(20)
     _, com, _, z, value, proof = _prove(params, 20)
     t0 = time.perf_counter()
     _verify(params, com, z, value, proof)
-    assert time.perf_counter() - t0 < 2.0  # the verifier's work is polylogarithmic
-    assert time.perf_counter() - start < 30
+    assert time.perf_counter() - t0 < 5.0  # polylogarithmic work (~0.1 s on an idle machine)
+    assert len(proof.to_bytes()) < 300_000
 
 
 def test_honest_with_grinding():
