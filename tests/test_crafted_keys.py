@@ -174,7 +174,7 @@ def test_key_with_a_width_of_the_wrong_type_rejected(mlp, width):
 def test_key_with_a_layer_of_the_wrong_type_rejected(mlp, layer):
     # a whitelisted class in the wrong place is no better than an int
     value = {"ffn": mlp.public.layers[1].ffn, "requant": mlp.public.layers[1].ffn.up.rq}.get(layer, layer)
-    invalid(mlp, edit(mlp.public, "layers.1", value), "model.layers[1] must be an IntLayer")
+    invalid(mlp, edit(mlp.public, "layers.1", value), "model.layers[1] must be IntLayer or IntDecoderLayer")
 
 
 @pytest.mark.parametrize("shift", [0, -5])

@@ -537,7 +537,7 @@ def test_duplicated_step_rejected(honest, part, segment):
 # header, a fixed number of field elements, or a length prefix checked against the bytes left
 @pytest.mark.parametrize("keep, match", [
     (0.0, "proof: truncated: need 4 bytes, 0 left"),
-    (0.001, "proof: truncated: need 8 field elements, 35 bytes left"),
+    (0.001, "proof: truncated: need 8 field elements, 27 bytes left"),
     (0.01, "proof: truncated: need 96 field elements"),
     (0.3, "proof: count 1332346 x 1 bytes exceeds the"),  # the trace opening's PCS bytes
     (0.9, "proof: count 1332346 x 1 bytes exceeds the"),

@@ -116,9 +116,11 @@ def spans(proof: Proof) -> list[tuple[str, int, int]]:
     n_ids, n_out = len(proof.ids), len(proof.output)
     ids_end = 38 + 4 + 4 * n_ids
     out_end = ids_end + 4 + 8 * n_out
+    answer_end = out_end + 4 + 4 + 4 * len(proof.predictions)
     marks = [("magic", 0, 4), ("version", 4, 6), ("vk digest", 6, 38), ("ids", 38, ids_end),
              ("output", ids_end, out_end),
-             ("trace commitment", out_end, out_end + 4 + len(proof.trace_commitment))]
+             ("max_new_tokens and predictions", out_end, answer_end),
+             ("trace commitment", answer_end, answer_end + 4 + len(proof.trace_commitment))]
     pos = marks[-1][2]
 
     def add(name: str, n: int) -> None:
