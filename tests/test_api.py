@@ -49,7 +49,8 @@ def test_setup_accepts_names_models_and_wrappers(keys, model):
 @pytest.mark.parametrize(("model", "match"), [
     (None, r"setup\(\): model must be a model of zkinfer\.models .* got NoneType"),
     (3, r"got int"),
-    ("nope", r"unknown model name 'nope'; the names are minilm, smollm2, tiny, tiny-decoder, tiny-mlp, tiny_decoder, tiny_mlp"),
+    ("nope", r"unknown model name 'nope'; the names are minilm, smollm2, tiny, tiny-decoder, "
+             r"tiny-mlp, tiny_decoder, tiny_mlp"),
     (types.SimpleNamespace(int_model="x"), r"got SimpleNamespace"),
 ])
 def test_setup_refuses_anything_else_naming_what_it_expects(model, match):

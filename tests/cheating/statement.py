@@ -107,7 +107,8 @@ def statement_only(vk: VerifyingKey, ids: npt.ArrayLike, output: npt.ArrayLike) 
 def spans(proof: Proof) -> list[tuple[str, int, int]]:
     """``(name, start, end)`` byte ranges of the encoded proof, in order and covering it: the
     prefix fields (``magic``, ``version``, ``vk digest``, ``ids``, ``output``, ``max_new_tokens
-    and predictions``, ``trace commitment``), ``segment count``, then per segment ``s``: ``segment <s> relation count``,
+    and predictions``, ``trace commitment``), ``segment count``, then per segment ``s``:
+    ``segment <s> relation count``,
     ``segment <s> relation <k> <Step>`` (tag byte included), ``segment <s> identity count``,
     ``segment <s> identities <k>``, ``segment <s> ranges``; then ``trace_opening`` and
     ``weight_opening``."""
