@@ -18,8 +18,13 @@ from zkinfer.models import tiny, tiny_mlp
 
 
 def test_every_op_of_the_demo_models_has_a_home():
-    kinds = {type(op) for m in (tiny(), tiny_mlp()) for op in intmodel.ops(m)}
-    assert kinds == set(HOMES)
+    from zkinfer.model.ops import decoder_homes
+    from zkinfer.models import tiny_decoder
+
+    encoders = {type(op) for m in (tiny(), tiny_mlp()) for op in intmodel.ops(m)}
+    kinds = encoders | {type(op) for op in intmodel.ops(tiny_decoder())}
+    assert kinds == set(decoder_homes())  # every registered kind (the decoder's on first use)
+    assert encoders <= set(HOMES)
     for kind, h in HOMES.items():
         assert h.op is kind
 
