@@ -32,11 +32,13 @@ def test_circuit_model_computes_the_integer_llama_logits(smollm2):
 
 @pytest.mark.slow
 def test_a_short_answer_is_proven_and_verified(smollm2):
-    prompt = smollm2.chat_ids([{"role": "user", "content": "What is the capital of France?"}])
+    # a raw-text prompt: a short statement keeps the look-ups' field term within the 100-bit
+    # floor (a 64 + 32-token chat answer falls to 98.6 bits; see the README)
+    prompt = smollm2.tokenize("The capital of France is")
     vk, pk = zkinfer.setup(smollm2)
     proof = zkinfer.prove(pk, prompt, max_new_tokens=3)
     assert np.array_equal(proof.output, smollm2.generate(prompt, 3))
-    assert smollm2.decode(proof.output).startswith("The capital")
+    assert "Paris" in smollm2.decode(proof.output)
     assert zkinfer.verify(vk, prompt, proof.output, proof.to_bytes())
     other = proof.output.copy()
     other[-1] = (other[-1] + 1) % 49152
