@@ -496,10 +496,8 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None,
         InvalidArgumentError: as :func:`scatter`.
     """
     from zkinfer.commit.ligero.prover import join_digests
-    from zkinfer.model.intmodel import is_decoder
     from zkinfer.model.reference import check_ids
     from zkinfer.progress import prefixed
-    from zkinfer.proof import Proof, statement_transcript
     from zkinfer.protocol.engine import (
         CircuitProof,
         _join_segments,
@@ -509,15 +507,11 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None,
         segment_parts,
     )
     from zkinfer.protocol.model_circuit import build_circuit, num_segments
-    from zkinfer.prover import _answer
+    from zkinfer.prover import _answer, _predictions, _proof, _statement
 
-    answer = None
-    if is_decoder(pk.model):
-        answer = _answer(pk, ids, max_new_tokens)
+    answer = _answer(pk, ids, max_new_tokens)
+    if answer is not None:
         ids = answer.ids
-    elif max_new_tokens is not None:
-        raise InvalidArgumentError("prove(): max_new_tokens is for decoders; this model is an "
-                                   "encoder")
     placement = scatter(pk, client)
     ids = check_ids(pk.model, ids)
     model, workers, n = placement.model, placement.workers, ids.shape[0]
@@ -547,15 +541,10 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None,
             exports[s] = submit(_select, forwards[s], sorted(set(exported[s])), segment=s)
     output = session.gather([submit(_output, forwards[-1], segment=count - 1)])[0]
     report("integer forward", count, count)
-    if answer is not None:
-        P = answer.prompt.shape[0]
-        if not np.array_equal(output[P - 1:], answer.generated):  # pragma: no cover - a bug
-            raise ModelError("the forward's greedy tokens differ from the generated answer")
-        answer.predictions = output[: P - 1].copy()
+    _predictions(answer, output)
 
     circuit = build_circuit(pk.model, n, output)
-    public = (ids, output) if answer is None else (answer.prompt, answer.generated)
-    transcript = statement_transcript(pk.vk, *public, answer)
+    transcript = _statement(pk, ids, output, answer)
     # every segment's trace part, committed where it was computed
     traces = [submit(_commit_trace, model, pk.pcs, ids, output, s, forwards[s],
                      *[exports[t] for t in sources[s]], segment=s)
@@ -594,7 +583,4 @@ def prove(pk, ids, client, progress=None, stats: dict | None = None,
     openings = prove_openings(ctx)
     del traces
     proof = CircuitProof(tuple(p for p, _, _ in done), *openings)
-    if answer is None:
-        return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), proof)
-    return Proof(pk.vk.digest, answer.prompt, answer.generated, trace_com.to_bytes(), proof,
-                 answer.max_new_tokens, answer.predictions)
+    return _proof(pk, ids, output, trace_com.to_bytes(), proof, answer)

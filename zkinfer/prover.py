@@ -235,8 +235,20 @@ def _generate_by_forwards(model, prompt: np.ndarray, max_new_tokens: int, stops:
     return np.asarray(out, dtype=np.int64)
 
 
-def _answer(pk: ProvingKey, prompt, max_new_tokens) -> Answer:
-    """Generate the answer a decoder proof states (its predictions are filled in later)."""
+def _answer(pk: ProvingKey, prompt, max_new_tokens) -> Answer | None:
+    """The answer a decoder proof states, generated (its predictions are filled in by
+    :func:`_predictions` once the forward has run); ``None`` for an encoder.
+
+    Raises:
+        InvalidArgumentError: ``max_new_tokens`` missing or bad for a decoder, or given for an
+            encoder.
+        ModelError: too many positions.
+    """
+    if not is_decoder(pk.model):
+        if max_new_tokens is not None:
+            raise InvalidArgumentError("prove(): max_new_tokens is for decoders; this model is "
+                                       "an encoder")
+        return None
     cfg = pk.model.config
     if max_new_tokens is None:
         raise InvalidArgumentError("prove(): a decoder proves an answer: pass max_new_tokens")
@@ -252,17 +264,40 @@ def _answer(pk: ProvingKey, prompt, max_new_tokens) -> Answer:
     return Answer(prompt, generated, int(max_new_tokens), np.zeros(0, dtype=np.int64))
 
 
+def _predictions(answer: Answer | None, output: np.ndarray) -> None:
+    """Fill a decoder answer's predictions from the forward's greedy tokens (``output``, one
+    per position), which must end with the generated answer."""
+    if answer is None:
+        return
+    P = answer.prompt.shape[0]
+    if not np.array_equal(output[P - 1:], answer.generated):  # pragma: no cover - a bug
+        raise ModelError("the forward's greedy tokens differ from the generated answer")
+    answer.predictions = output[: P - 1].copy()
+
+
+def _statement(pk: ProvingKey, ids: np.ndarray, output: np.ndarray, answer: Answer | None):
+    """The statement's transcript: the circuit's ids and output, or a decoder's answer."""
+    if answer is None:
+        return statement_transcript(pk.vk, ids, output)
+    return statement_transcript(pk.vk, answer.prompt, answer.generated, answer)
+
+
+def _proof(pk: ProvingKey, ids: np.ndarray, output: np.ndarray, commitment: bytes, body,
+           answer: Answer | None) -> Proof:
+    """The proof of the circuit's ``(ids, output)``, or of a decoder's answer."""
+    if answer is None:
+        return Proof(pk.vk.digest, ids, output, commitment, body)
+    return Proof(pk.vk.digest, answer.prompt, answer.generated, commitment, body,
+                 answer.max_new_tokens, answer.predictions)
+
+
 def _prove_one(pk: ProvingKey, ids, callback, overall=None, max_new_tokens=None) -> Proof:
     """One proof, its stages reported to ``callback`` (if any) through a tracker."""
     from zkinfer.model.forward import forward
 
-    answer = None
-    if is_decoder(pk.model):
-        answer = _answer(pk, ids, max_new_tokens)
+    answer = _answer(pk, ids, max_new_tokens)
+    if answer is not None:
         ids = answer.ids
-    elif max_new_tokens is not None:
-        raise InvalidArgumentError("prove(): max_new_tokens is for decoders; this model is an "
-                                   "encoder")
     progress = None if callback is None else _prove_tracker(
         callback, pk, int(np.shape(ids)[0]) if np.ndim(ids) == 1 else 1, overall=overall)
     if progress is not None:
@@ -272,11 +307,7 @@ def _prove_one(pk: ProvingKey, ids, callback, overall=None, max_new_tokens=None)
         progress("integer forward", 1, 1)
     columns, output = dict(trace.items()), np.asarray(trace.output, dtype=np.int64)
     del trace  # the columns are consumed by the witness
-    if answer is not None:
-        P = answer.prompt.shape[0]
-        if not np.array_equal(output[P - 1:], answer.generated):  # pragma: no cover - a bug
-            raise ModelError("the forward's greedy tokens differ from the generated answer")
-        answer.predictions = output[: P - 1].copy()
+    _predictions(answer, output)
     proof = _prove_trace(pk, np.asarray(ids, dtype=np.int64), columns, output,
                          progress=progress, consume=True, answer=answer)
     if progress is not None:
@@ -351,8 +382,7 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
         columns.clear()
     # a transcript that lets the openings count their sumcheck rounds (same bytes)
     # a decoder's statement is its answer; the circuit's ids and output derive from it
-    public = (ids, output) if answer is None else (answer.prompt, answer.generated)
-    transcript = Listenable.of(statement_transcript(pk.vk, *public, answer))
+    transcript = Listenable.of(_statement(pk, ids, output, answer))
     if sub is not None:
         sub("building tables", 1, 1)
     tables = Tables(circuit)
@@ -379,8 +409,4 @@ def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray]
     ctx = prover_context(circuit, ids, transcript, tables=tables, weights=pk.weight_tables,
                          pcs=pk.pcs, trace=(trace_com, trace_data),
                          weight=(pk.weight_commitment, pk.weight_data), progress=progress)
-    body = prove_circuit(ctx)
-    if answer is None:
-        return Proof(pk.vk.digest, ids, output, trace_com.to_bytes(), body)
-    return Proof(pk.vk.digest, answer.prompt, answer.generated, trace_com.to_bytes(), body,
-                 answer.max_new_tokens, answer.predictions)
+    return _proof(pk, ids, output, trace_com.to_bytes(), prove_circuit(ctx), answer)

@@ -902,14 +902,7 @@ class IntLlama:
         Raises:
             ModelError: bad ids or ``max_new_tokens``, or too long a sequence.
         """
-        arr = self._ids(ids)
-        if (isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer))
-                or max_new_tokens < 0):
-            raise ModelError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-        if len(arr) + max_new_tokens > self.max_positions:
-            raise ModelError(f"{len(arr)} + {max_new_tokens} tokens exceed {self.max_positions} positions")
-        stops = set(self._ids(list(stop_ids), allow_empty=True).tolist())
-        return np.asarray(list(self._tokens(arr, max_new_tokens, stops)), dtype=np.int64)
+        return np.asarray(list(self.stream(ids, max_new_tokens, stop_ids)), dtype=np.int64)
 
     def stream(self, ids: Sequence[int] | np.ndarray, max_new_tokens: int,
                stop_ids: Iterable[int] = ()):

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkinfer.errors import ModelError, UnsupportedOpError
-from zkinfer.field import goldilocks as gl
 from zkinfer.model.config import QuantConfig
 from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
@@ -36,14 +35,13 @@ from zkinfer.model.ops.common import (
     check_table,
     lookup_multiplicities,
     signed_bits,
+    table_lookup,
     unsigned_bits,
 )
 from zkinfer.model.ops.linear import IntLinear, check_linear
 from zkinfer.protocol.circuit import (
     AxisSumRel,
     ContractRel,
-    TableRel,
-    padded_bits,
 )
 from zkinfer.protocol.constraints import Identity
 
@@ -251,12 +249,7 @@ class _Attention(OpHome):
         c.add_relation(AxisSumRel(f"{S}.selsum", sel, 2))
         c.add_relation(AxisSumRel(ssum, exp, 2))
         # exp = EXP[idx] (pair look-up, padded table rows are 0)
-        table = np.zeros(1 << padded_bits((T,))[0], dtype=np.uint64)
-        table[:T] = gl.encode_signed(np.asarray(a.exp_table, dtype=np.int64))
-        c.tables[S] = table
-        mult = f"{S}.lookup_mult"
-        c.add_trace(mult, (table.shape[0],), None, padded_zero=False)
-        c.add_relation(TableRel(S, idx, exp, S, 0, mult))
+        table_lookup(c, S, a.exp_table, idx, exp, 0)
         # ctx.acc[i, h dh + e] = sum_j p[h, i, j] v[j, h dh + e]
         acc = c.add_trace(f"{A}.ctx.acc", (n, cfg.d_model), None)
         c.add_relation(ContractRel(acc.name, ("i", "h", "e"), p, ("h", "i", "j"),

@@ -80,7 +80,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from zkinfer.errors import ModelError, UnsupportedOpError
-from zkinfer.field import goldilocks as gl
 from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
     MAX_BITS,
@@ -93,9 +92,10 @@ from zkinfer.model.ops.common import (
     check_type,
     lookup_multiplicities,
     signed_bits,
+    table_lookup,
     unsigned_bits,
 )
-from zkinfer.protocol.circuit import AxisSumRel, ContractRel, TableRel, padded_bits
+from zkinfer.protocol.circuit import AxisSumRel, ContractRel, padded_bits
 from zkinfer.protocol.constraints import Grid, Identity
 
 if TYPE_CHECKING:  # int_llama imports the op modules: a run-time import here would be a cycle
@@ -176,6 +176,26 @@ def causal_mask(n: int) -> np.ndarray:
     return ((j <= i) & (i < n)).astype(np.int64)
 
 
+def _inputs(op: OpCausalAttention, cols) -> tuple:
+    """``(attn, (G, g, dh, H), (q, k, v), n)``: the op's parameters (checked) and its input
+    columns as int64, of the shapes the op reads, ``1 <= n <= max_seq_len`` rows.
+
+    Raises:
+        ModelError: invalid parameters or input shapes.
+    """
+    check_causal_attention(op)
+    G, g, dh = op.kv_heads, op.group, op.head_dim
+    H = G * g
+    q, k, v = (np.asarray(cols[c], dtype=np.int64) for c in (op.q, op.k, op.v))
+    n = q.shape[0]
+    if q.shape != (n, H * dh) or k.shape != (n, G * dh) or v.shape != (n, G * dh):
+        raise ModelError(f"{op.name}: q, k, v shapes {q.shape}, {k.shape}, {v.shape} do not "
+                         f"match {G} kv heads x {g} slots of width {dh}")
+    if not 1 <= n <= op.max_seq_len:
+        raise ModelError(f"{op.name}: {n} rows outside [1, {op.max_seq_len}]")
+    return op.attn, (G, g, dh, H), (q, k, v), n
+
+
 def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` of int64 stacks, exact: in float64 BLAS when every partial sum is below
     ``2^53`` (bounded by the entries' magnitudes and the inner size), else in int64."""
@@ -238,17 +258,7 @@ class _CausalAttention(OpHome):
             ModelError: invalid parameters, input shapes that do not match the op, or more than
                 ``max_seq_len`` rows.
         """
-        check_causal_attention(op)
-        a = op.attn
-        G, g, dh = op.kv_heads, op.group, op.head_dim
-        H = G * g
-        q, k, v = (np.asarray(cols[c], dtype=np.int64) for c in (op.q, op.k, op.v))
-        n = q.shape[0]
-        if q.shape != (n, H * dh) or k.shape != (n, G * dh) or v.shape != (n, G * dh):
-            raise ModelError(f"{op.name}: q, k, v shapes {q.shape}, {k.shape}, {v.shape} do not "
-                             f"match {G} kv heads x {g} slots of width {dh}")
-        if not 1 <= n <= op.max_seq_len:
-            raise ModelError(f"{op.name}: {n} rows outside [1, {op.max_seq_len}]")
+        a, (G, g, dh, H), (q, k, v), n = _inputs(op, cols)
         qh = q.reshape(n, H, dh).transpose(1, 0, 2)
         # slot h reads kv head h // g: repeat every kv head g times
         kh = np.repeat(k.reshape(n, G, dh).transpose(1, 0, 2), g, axis=0)
@@ -294,17 +304,7 @@ class _CausalAttention(OpHome):
         """
         from zkinfer.model import _decoder_kernels as D
 
-        check_causal_attention(op)
-        a = op.attn
-        G, g, dh = op.kv_heads, op.group, op.head_dim
-        H = G * g
-        q, k, v = (np.asarray(cols[c], dtype=np.int64) for c in (op.q, op.k, op.v))
-        n = q.shape[0]
-        if q.shape != (n, H * dh) or k.shape != (n, G * dh) or v.shape != (n, G * dh):
-            raise ModelError(f"{op.name}: q, k, v shapes {q.shape}, {k.shape}, {v.shape} do not "
-                             f"match {G} kv heads x {g} slots of width {dh}")
-        if not 1 <= n <= op.max_seq_len:
-            raise ModelError(f"{op.name}: {n} rows outside [1, {op.max_seq_len}]")
+        a, (G, g, dh, H), (q, k, v), n = _inputs(op, cols)
         A, S, C = op.name, f"{op.name}.softmax", f"{op.name}.ctx"
         # slot kv g + j reads kv head kv: (G, g n, dh) @ (G, dh, n), no repeated copies of k, v
         qg = q.reshape(n, G, g, dh).transpose(1, 2, 0, 3).reshape(G, g * n, dh)
@@ -406,12 +406,7 @@ class _CausalAttention(OpHome):
         c.add_relation(AxisSumRel(selsum, sel, 2))
         c.add_relation(AxisSumRel(ssum, exp, 2))
         # exp = EXP[idx] (pair look-up; padded table rows are 0, excluded by idx <= T - 1)
-        table = np.zeros(1 << padded_bits((T,))[0], dtype=np.uint64)
-        table[:T] = gl.encode_signed(np.asarray(a.exp_table, dtype=np.int64))
-        c.tables[S] = table
-        mult = f"{S}.lookup_mult"
-        c.add_trace(mult, (table.shape[0],), None, padded_zero=False)
-        c.add_relation(TableRel(S, idx, exp, S, 0, mult))
+        table_lookup(c, S, a.exp_table, idx, exp, 0)
         # ctx.acc[i, h dh + e] = sum_j p[h, i, j] v[j, (h // g) dh + e], range-checked at
         # 2^K V (sum_j p <= 2^K) so that acc m stays below 2^62 in the requantization
         acc = c.add_trace(f"{A}.ctx.acc", (n, d), widths[f"{A}.ctx.acc"])

@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from zkinfer.errors import ModelError
-from zkinfer.protocol.circuit import padded_bits
+from zkinfer.field import goldilocks as gl
+from zkinfer.protocol.circuit import TableRel, padded_bits
 
 __all__ = [
     "MAX_TABLE_ROWS",
@@ -27,6 +28,7 @@ __all__ = [
     "check_table",
     "check_fields",
     "lookup_multiplicities",
+    "table_lookup",
     "OpHome",
 ]
 
@@ -130,6 +132,18 @@ def lookup_multiplicities(mult: np.ndarray, shape: tuple[int, ...], offset: int)
     out[: len(mult)] = mult
     out[offset] += math.prod(1 << b for b in padded_bits(shape)) - math.prod(shape)
     return out
+
+
+def table_lookup(c, name: str, table: np.ndarray, src: str, out: str, offset: int) -> None:
+    """Register the pair look-up ``(src + offset, out)`` in the public table ``(j, table[j])``
+    (padded with zero rows to a power of two, named ``name``) with its committed multiplicity
+    column ``{name}.lookup_mult`` (advice: :func:`lookup_multiplicities`)."""
+    t = np.zeros(1 << padded_bits((len(table),))[0], dtype=np.uint64)
+    t[: len(table)] = gl.encode_signed(np.asarray(table, dtype=np.int64))
+    c.tables[name] = t
+    mult = f"{name}.lookup_mult"
+    c.add_trace(mult, (t.shape[0],), None, padded_zero=False)
+    c.add_relation(TableRel(name, src, out, name, offset, mult))
 
 
 class OpHome:

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from zkinfer.errors import ModelError
-from zkinfer.field import goldilocks as gl
 from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
     MAX_BITS,
@@ -49,9 +48,9 @@ from zkinfer.model.ops.common import (
     check_type,
     lookup_multiplicities,
     signed_bits,
+    table_lookup,
     unsigned_bits,
 )
-from zkinfer.protocol.circuit import TableRel, padded_bits
 from zkinfer.protocol.constraints import Identity
 
 if TYPE_CHECKING:  # int_llama imports the op modules: a run-time import here would be a cycle
@@ -200,12 +199,7 @@ class _SwiGLU(OpHome):
         silu = c.add_trace(f"{P}.silu", shape, widths[f"{P}.silu"])
         # silu = SILU[gate + half] (pair look-up; padded table rows are 0 and never looked up,
         # since gate + half < 2^in_bits)
-        table = np.zeros(1 << padded_bits((len(sw.table),))[0], dtype=np.uint64)
-        table[: len(sw.table)] = gl.encode_signed(np.asarray(sw.table, dtype=np.int64))
-        c.tables[P] = table
-        mult = f"{P}.lookup_mult"
-        c.add_trace(mult, (table.shape[0],), None, padded_zero=False)
-        c.add_relation(TableRel(P, op.gate, silu.name, P, 1 << (sw.in_bits - 1), mult))
+        table_lookup(c, P, sw.table, op.gate, silu.name, 1 << (sw.in_bits - 1))
         # prod - silu up = 0 (|prod| = |silu up| <= max|SILU| amax(up) < 2^61, so the terms stay
         # below 2^62 < p / 2): bounded by this definition, so not range-checked
         prod = c.add_trace(f"{P}.prod", shape, None)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkinfer.errors import ModelError
-from zkinfer.field import goldilocks as gl
 from zkinfer.model.ops.common import (
     MAX_TABLE_ROWS,
     OpHome,
@@ -24,9 +23,9 @@ from zkinfer.model.ops.common import (
     check_int_array,
     lookup_multiplicities,
     signed_bits,
+    table_lookup,
     unsigned_bits,
 )
-from zkinfer.protocol.circuit import TableRel, padded_bits
 
 __all__ = ["OpTable", "check_activation", "HOME"]
 
@@ -82,13 +81,7 @@ class _Table(OpHome):
     def gadget(self, c, op, model, n, output):
         src = c.trace[op.src]
         out = c.add_trace(f"{op.name}.out", src.shape, model.widths[f"{op.name}.out"])
-        table = np.zeros(1 << padded_bits((len(op.table),))[0], dtype=np.uint64)
-        table[: len(op.table)] = gl.encode_signed(np.asarray(op.table, dtype=np.int64))
-        c.tables[op.name] = table
-        mult = f"{op.name}.lookup_mult"
-        c.add_trace(mult, (table.shape[0],), None, padded_zero=False)
-        c.add_relation(TableRel(op.name, op.src, out.name, op.name,
-                                    1 << (op.in_bits - 1), mult))
+        table_lookup(c, op.name, op.table, op.src, out.name, 1 << (op.in_bits - 1))
 
     def advice(self, op, model, n):
         half = 1 << (op.in_bits - 1)
