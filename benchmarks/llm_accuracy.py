@@ -60,11 +60,9 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     model = load_smollm2()
     t_load = time.perf_counter() - t0
-    from importlib import resources
+    from zkinfer.model.llama import calibration_texts
 
-    texts = json.loads(resources.files("zkinfer.model").joinpath(
-        "data/smollm2_calibration.json").read_text(encoding="utf-8"))["texts"]
-    cal = [model.tokenize(t) for t in texts]  # what zkinfer.models.smollm2() calibrates on
+    cal = [model.tokenize(t) for t in calibration_texts()]  # what zkinfer.models.smollm2() calibrates on
     t0 = time.perf_counter()
     im = quantize_llama(model.checkpoint, cal, qc)
     t_quant = time.perf_counter() - t0

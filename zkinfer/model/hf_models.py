@@ -184,13 +184,11 @@ class HFModel:
         """The quantized integer model (what :func:`zkinfer.setup` commits), calibrated on the
         texts shipped in ``zkinfer/model/data/smollm2_calibration.json``."""
         if self._int_model is None:
-            from importlib import resources
-
+            from zkinfer.model.llama import calibration_texts
             from zkinfer.model.provenance import Provenance
             from zkinfer.model.quantize import quantize
 
-            texts = json.loads(resources.files("zkinfer.model").joinpath(
-                "data/smollm2_calibration.json").read_text(encoding="utf-8"))["texts"]
+            texts = calibration_texts()
             cal = [ids for ids in (self.tokenize(t)[: self.config.max_seq_len] for t in texts)
                    if ids.size]
             if not cal:

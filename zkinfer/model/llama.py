@@ -771,6 +771,17 @@ def smollm2_path() -> Path:
     return path
 
 
+def calibration_texts() -> list[str]:
+    """The calibration texts shipped with the package
+    (``zkinfer/model/data/smollm2_calibration.json``): what the integer SmolLM2 and the
+    Hugging Face GPT-2 and BERT models are calibrated on."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("zkinfer.model").joinpath(
+        "data/smollm2_calibration.json").read_text(encoding="utf-8"))["texts"]
+
+
 #: The provenance name of the integer SmolLM2 (its verifying key records it).
 SMOLLM2_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -816,14 +827,10 @@ class SmolLM2:
             The :class:`~zkinfer.model.int_llama.IntLlama`.
         """
         if getattr(self, "_int_llama", None) is None:
-            import json
-            from importlib import resources
 
             from zkinfer.model.int_llama import LlamaQuantConfig, quantize_llama
 
-            data = json.loads(resources.files("zkinfer.model").joinpath(
-                "data/smollm2_calibration.json").read_text(encoding="utf-8"))
-            cal = [self.tokenize(t) for t in data["texts"]]
+            cal = [self.tokenize(t) for t in calibration_texts()]
             self._calibration = cal
             self._int_llama = quantize_llama(self.checkpoint, cal,
                                              LlamaQuantConfig(max_positions=2048))
