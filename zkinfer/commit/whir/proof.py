@@ -146,8 +146,12 @@ class WhirProof:
         return w.finish()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> WhirProof:
+    def from_bytes(cls, data: bytes, stack: int | None = None) -> WhirProof:
         """Strict inverse of :meth:`to_bytes`.
+
+        ``stack``: ``None`` (one committed function: round 0's leaves are ``(Q, 2^(k_0))``), or
+        the number ``S`` of functions whose leaves round 0 opens side by side (a commitment
+        made of parts: ``(Q, S, 2^(k_0))`` base elements, leaf by leaf).
 
         Raises:
             ProofFormatError: truncated, malformed, out-of-bound counts, non-canonical
@@ -173,11 +177,13 @@ class WhirProof:
                 ood = r.ext(1)[0]
             nonce = r.u64()
             width = 1 << k_i
-            q = r.count(MAX_QUERIES, width * (8 if i == 0 else 16))
+            first = width * (stack or 1)
+            q = r.count(MAX_QUERIES, first * 8 if i == 0 else width * 16)
             if q < 1:
                 raise ProofFormatError("whir proof: no opened leaf")
             if i == 0:
-                leaves = r.base(q * width).reshape(q, width)
+                leaves = r.base(q * first).reshape((q, width) if stack is None
+                                                   else (q, stack, width))
             else:
                 leaves = r.ext(q * width).reshape(q, width, 2)
             s = r.count(q * _MAX_DEPTH, DIGEST_BYTES)

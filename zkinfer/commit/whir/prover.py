@@ -26,7 +26,8 @@ from zkinfer.poly import fast
 from zkinfer.poly.ntt import low_degree_extend
 from zkinfer.transcript import Transcript
 
-__all__ = ["WhirProverData", "commit", "open_proof", "to_coefficients", "encode"]
+__all__ = ["WhirProverData", "commit", "open_proof", "prove_rounds", "to_coefficients", "encode",
+           "leaf_matrix", "hash_leaves"]
 
 U64 = npt.NDArray[np.uint64]
 Tamper = Callable[[str, int, object], object]
@@ -108,6 +109,17 @@ def _hash_rows(data: np.ndarray, prefix: bytes) -> U64:
 
     return np.frombuffer(b"".join([one(j) for j in range(rows)]),
                          dtype=np.uint8).reshape(rows, merkle.DIGEST_BYTES)
+
+
+def leaf_matrix(codeword: U64, k: int) -> U64:
+    """:func:`_leaf_matrix` (public for the PCS layer's parts)."""
+    return _leaf_matrix(codeword, k)
+
+
+def hash_leaves(leaves: U64) -> U64:
+    """``H(0x00 || leaf)`` of each leaf of a leaf matrix (``(N, 2^k)`` base or
+    ``(N, 2^k, 2)`` extension): the tree's first level, ``(N, 32)`` ``uint8``."""
+    return _hash_rows(leaves.reshape(leaves.shape[0], -1).astype("<u8", copy=False), b"\x00")
 
 
 def _commit_codeword(codeword: U64, k: int) -> _Tree:
@@ -203,10 +215,36 @@ def open_proof(data: WhirProverData, point: npt.ArrayLike, transcript: Transcrip
     value = data.evaluate(z)
     claimed = tam("value", 0, value)
     C.absorb_statement(transcript, params, data.commitment, z, claimed)
-
-    f: U64 = data.evals
-    w: U64 = fast.eq_table(z)
     tree = data.tree
+
+    def open_first(indices: list[int]) -> tuple[U64, tuple[bytes, ...]]:
+        return tree.leaves[indices], tuple(merkle.open_siblings(tree.levels, indices))
+
+    return value, prove_rounds(params, data.evals, fast.eq_table(z), open_first, transcript,
+                               tamper)
+
+
+def prove_rounds(params: WhirParams, f: U64, w: U64,
+                 open_first: Callable[[list[int]], tuple[U64, tuple[bytes, ...]]],
+                 transcript: Transcript, tamper: Tamper | None = None) -> WhirProof:
+    """The rounds of a WHIR proof of ``sum_b w(b) f(b) = sigma`` once the statement is absorbed.
+
+    Arguments:
+        params: the parameters (``f`` and ``w`` have ``2^m`` entries).
+        f: the committed function's table on the cube (base ``(2^m,)`` or extension
+            ``(2^m, 2)``), whose codeword ``g_0`` the caller committed.
+        w: the weight's table, extension ``(2^m, 2)`` (its multilinear extension must be one
+            the verifier evaluates: a sum of ``coef * eq(p, .)`` terms).
+        open_first: ``open_first(indices)`` returns round 0's opened leaves at the drawn
+            indices and the Merkle multi-proof of the caller's commitment.
+        transcript: in the state after the statement.
+        tamper: tests only (see :func:`open_proof`).
+
+    Returns:
+        The proof.
+    """
+    tam = tamper if tamper is not None else (lambda kind, i, v: v)
+    tree = None
     folds = params.folds()
     rounds: list[WhirRound] = []
     final = None
@@ -238,8 +276,11 @@ def open_proof(data: WhirProverData, point: npt.ArrayLike, transcript: Transcrip
                 nonce += 1
             C.absorb_nonce(transcript, nonce)
         indices = C.query_indices(transcript, params.queries(i), params.num_leaves(i))
-        leaves = tree.leaves[indices]
-        siblings = tuple(merkle.open_siblings(tree.levels, indices))
+        if tree is None:
+            leaves, siblings = open_first(indices)
+        else:
+            leaves = tree.leaves[indices]
+            siblings = tuple(merkle.open_siblings(tree.levels, indices))
         rounds.append(WhirRound(msgs, root, ood, nonce, leaves, siblings))
         if not last:
             gamma = C.absorb_combination(transcript)
@@ -250,4 +291,4 @@ def open_proof(data: WhirProverData, point: npt.ArrayLike, transcript: Transcrip
                 coef = ext.mul(coef, gamma)
                 w = _add_scaled(w, coef, fast.eq_table(C.base_pow_point(y, m_next)))
             tree = next_tree
-    return value, WhirProof(tuple(rounds), np.ascontiguousarray(final))
+    return WhirProof(tuple(rounds), np.ascontiguousarray(final))

@@ -9,6 +9,8 @@ number of opened leaves is not the number of distinct drawn indices), ``"merkle"
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -21,7 +23,7 @@ from zkinfer.field import extension as ext
 from zkinfer.field.scalar import Fp2
 from zkinfer.transcript import Transcript
 
-__all__ = ["verify"]
+__all__ = ["verify", "verify_rounds"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -63,6 +65,51 @@ def verify(params: WhirParams, commitment: WhirCommitment, point: npt.ArrayLike,
         raise VerificationError("shape", f"statement: {exc}") from None
     if z.shape != (params.m, 2):
         raise VerificationError("shape", f"point of shape {z.shape}, expected ({params.m}, 2)")
+    C.absorb_statement(transcript, params, commitment, z, y)
+    root = commitment.root
+
+    def open_first(indices: list[int], leaves: U64) -> U64:
+        return _open_leaves(params, 0, indices, leaves, list(proof.rounds[0].siblings), root)
+
+    verify_rounds(params, Fp2.from_array(y), [(ext.ones(1), z[None], 0)], proof, open_first,
+                  transcript)
+
+
+def _open_leaves(params: WhirParams, i: int, indices: list[int], leaves: U64,
+                 siblings: list[bytes], root: bytes) -> U64:
+    """Check round ``i``'s opened leaves against ``root`` (``"queries"``, ``"merkle"``);
+    returns them as extension elements ``(Q, 2^(k_i), 2)``."""
+    width = 1 << params.folds()[i]
+    if leaves.shape[:2] != (len(indices), width) or leaves.ndim != (2 if i == 0 else 3):
+        raise VerificationError("queries", "opened leaves against the drawn indices", round=i,
+                                expected=(len(indices), width), got=leaves.shape[:2])
+    flat = leaves.reshape(len(indices), -1)
+    depth = params.num_leaves(i).bit_length() - 1
+    got_root = merkle.root_from_multiproof(depth, indices, merkle.hash_columns(flat, 1), siblings)
+    if got_root != root:
+        raise VerificationError("merkle", "opened leaves do not open the root", round=i)
+    return leaves if i else ext.from_base(leaves)
+
+
+def verify_rounds(params: WhirParams, sigma: Fp2, groups: list[tuple[U64, U64, int]],
+                  proof: WhirProof, open_first: Callable[[list[int], U64], U64],
+                  transcript: Transcript) -> None:
+    """Check the rounds of a proof of ``sum_b w(b) f(b) = sigma`` once the statement is absorbed.
+
+    Arguments:
+        params: the parameters.
+        sigma: the claimed weighted sum.
+        groups: the initial weight ``w = sum_t coefs[t] eq(points[t], .)`` as one group
+            ``(coefs (T, 2), points (T, m, 2), 0)``.
+        proof: the proof (its sizes are checked against the schedule: ``"shape"``).
+        open_first: ``open_first(indices, leaves)`` checks round 0's opened leaves against the
+            caller's commitment and returns the values of ``g_0`` they stand for, extension
+            ``(Q, 2^(k_0), 2)`` (raising ``"queries"`` or ``"merkle"``).
+        transcript: in the state after the statement.
+
+    Raises:
+        VerificationError: a check failed (module docstring).
+    """
     folds = params.folds()
     m_final = params.final_vars
     if len(proof.rounds) != len(folds):
@@ -71,13 +118,9 @@ def verify(params: WhirParams, commitment: WhirCommitment, point: npt.ArrayLike,
     if proof.final.shape != (1 << m_final, 2):
         raise VerificationError("shape", "final polynomial size", expected=1 << m_final,
                                 got=proof.final.shape[0])
-
-    C.absorb_statement(transcript, params, commitment, z, y)
-    sigma = Fp2.from_array(y)
-    # weight terms: (coefficients (T, 2), points (T, m_s, 2), first round s)
-    groups: list[tuple[U64, U64, int]] = [(ext.ones(1), z[None], 0)]
+    groups = list(groups)
     alphas: list[U64] = []
-    root = commitment.root
+    root = b""
     for i, (k_i, rd) in enumerate(zip(folds, proof.rounds)):
         last = i == len(folds) - 1
         if rd.sumcheck.shape != (k_i, 3, 2):
@@ -108,17 +151,10 @@ def verify(params: WhirParams, commitment: WhirCommitment, point: npt.ArrayLike,
         elif rd.nonce != 0:
             raise VerificationError("grinding", "non-zero nonce without grinding", round=i)
         indices = C.query_indices(transcript, params.queries(i), params.num_leaves(i))
-        width = 1 << k_i
-        leaves = rd.leaves if i else ext.from_base(rd.leaves)
-        if leaves.shape != (len(indices), width, 2):
-            raise VerificationError("queries", "opened leaves against the drawn indices", round=i,
-                                    expected=(len(indices), width), got=rd.leaves.shape[:2])
-        flat = rd.leaves.reshape(len(indices), -1)
-        depth = params.num_leaves(i).bit_length() - 1
-        got_root = merkle.root_from_multiproof(depth, indices, merkle.hash_columns(flat, 1),
-                                               list(rd.siblings))
-        if got_root != root:
-            raise VerificationError("merkle", "opened leaves do not open the root", round=i)
+        if i == 0:
+            leaves = open_first(indices, rd.leaves)
+        else:
+            leaves = _open_leaves(params, i, indices, rd.leaves, list(rd.siblings), root)
         x0, ys = C.query_points(params, i, indices)
         folded = C.fold_leaves(leaves, x0, alpha_i)  # claimed f^_(i+1)(y_q)
         m_next = params.num_vars(i + 1)
