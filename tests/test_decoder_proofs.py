@@ -241,3 +241,29 @@ def test_a_gpt2_style_answer_is_proven_and_its_tokens_are_the_forwards_argmax(gp
     cut = zkinfer.Proof(proof.vk_digest, proof.ids, proof.output[:2], proof.trace_commitment,
                         proof.body, 3, proof.predictions)
     _rejects(vk, prompt, proof.output[:2], cut, "statement", "without a stop token")
+
+
+def test_large_circuits_run_their_range_checks_at_two_challenges(keys, monkeypatch):
+    # a circuit above ONE_CHALLENGE_MAX_LEAVES (a real decoder's ~2^29 limb entries) runs the
+    # range LogUp at two challenges; the tiny decoder is made "large" by lowering the bound
+    from zkinfer.protocol import range as prange
+    from zkinfer.protocol.engine import RangeChecks
+    from zkinfer.protocol.model_circuit import build_circuit
+    from zkinfer.security import protocol_terms
+
+    model, vk, pk = keys
+    circuit = build_circuit(model, 8, np.zeros(8, dtype=np.int64))
+    leaves = [prange.leaves(RangeChecks(s)._sizes(circuit)) for s in range(circuit.num_segments)]
+    one = protocol_terms(circuit)
+    monkeypatch.setattr(prange, "ONE_CHALLENGE_MAX_LEAVES", 0)
+    two = protocol_terms(circuit)
+    # the range term drops from the leaves to 1 per segment ((L / p^2)^2 <= 1 / p^2); the
+    # pair look-ups' terms stay
+    assert one["lookups"] - two["lookups"] == sum(leaves) - len(leaves) > 1 << 16
+    assert two["gkr"] > one["gkr"]
+    proof = zkinfer.prove(pk, PROMPT, max_new_tokens=4)
+    assert np.array_equal(proof.output, np.asarray(proof.output)) and _verify(
+        vk, PROMPT, proof.output, proof)
+    monkeypatch.undo()
+    # a verifier at one challenge expects other trees: the proof's shape does not match
+    _rejects(vk, PROMPT, proof.output, proof, "range tree 0", "number of layers")

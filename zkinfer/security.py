@@ -55,7 +55,9 @@ the figure.
   numerator of ``sum 1 / (alpha - f) - sum m / (alpha - t)`` over the common denominator, as a
   polynomial in ``(alpha, beta)`` (the pair ``(x, y)`` is looked up as ``x + beta y``), has
   total degree below ``M + T`` and is not zero unless every pair is in the table; and for the
-  range checks the number of non-padding leaves (all limb columns and range tables);
+  range checks the number of non-padding leaves (all limb columns and range tables), or ``1``
+  when a large circuit runs them at two challenges (``(L / p^2)^2 <= 1 / p^2``;
+  :mod:`zkinfer.lookup.range`, "Two challenges");
 - ``gkr``: ``2`` per fraction-tree layer (``lambda`` combines the two layer claims, ``mu``
   moves to the next layer);
 - ``batching``: ``I - 1`` per zero-check combining ``I`` identities with powers of

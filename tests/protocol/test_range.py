@@ -54,32 +54,42 @@ def names_of(sizes):
             {w: f"w{w}.m" for w in sizes})
 
 
-def prove(groups, mults, tree_vars=rng_mod.MAX_TREE_VARS):
+def prove(groups, mults, tree_vars=rng_mod.MAX_TREE_VARS, reps=1, transcript=None):
     names, mnames = names_of(groups)
-    return prove_ranges(groups, mults, Transcript(D), names, mnames, max_tree_vars=tree_vars)
+    return prove_ranges(groups, mults, transcript or Transcript(D), names, mnames,
+                        max_tree_vars=tree_vars, repetitions=reps)
 
 
-def verify(sizes, proof, tree_vars=rng_mod.MAX_TREE_VARS):
+def verify(sizes, proof, tree_vars=rng_mod.MAX_TREE_VARS, reps=1, transcript=None):
     names, mnames = names_of(sizes)
-    return verify_ranges(sizes, proof, Transcript(D), names, mnames, max_tree_vars=tree_vars)
+    return verify_ranges(sizes, proof, transcript or Transcript(D), names, mnames,
+                         max_tree_vars=tree_vars, repetitions=reps)
 
 
-def rejected(sizes, proof, tree_vars=rng_mod.MAX_TREE_VARS) -> VerificationError:
+def rejected(sizes, proof, tree_vars=rng_mod.MAX_TREE_VARS, reps=1, transcript=None
+             ) -> VerificationError:
     with pytest.raises(VerificationError) as info:
-        verify(sizes, proof, tree_vars)
+        verify(sizes, proof, tree_vars, reps, transcript)
     return info.value
+
+
+REPS = pytest.mark.parametrize("reps", rng_mod.REPETITIONS)
 
 
 # ---------------------------------------------------------------------------------------------
 # completeness
 
 
+@REPS
 @pytest.mark.parametrize("tree_vars", TREE_VARS)
-def test_completeness_over_several_widths(tree_vars):
+def test_completeness_over_several_widths(tree_vars, reps):
     groups, mults = instance(1)
-    proof, claims = prove(groups, mults, tree_vars)
-    assert len(proof.trees) == (1 if tree_vars == rng_mod.MAX_TREE_VARS else 2)
-    got = verify(SIZES, proof, tree_vars)
+    proof, claims = prove(groups, mults, tree_vars, reps)
+    # tree_vars 2: the 512-row table alone (larger than the bound), then the rest
+    plan = rng_mod.plan(rng_mod.block_list(SIZES), tree_vars, reps)
+    assert len(proof.trees) == len(plan) == (1 if tree_vars == rng_mod.MAX_TREE_VARS else 2)
+    assert [len(t.layers) for t in proof.trees] == [t.num_vars + reps - 1 for t in plan]
+    got = verify(SIZES, proof, tree_vars, reps)
     assert got == claims
     # per width ascending: the multiplicities, then each column, each claim true
     expected = []
@@ -154,13 +164,14 @@ def test_plan_of_the_minilm_sizes():
 # soundness
 
 
+@REPS
 @pytest.mark.parametrize("tree_vars", TREE_VARS)
-def test_value_out_of_range_rejected(tree_vars):
+def test_value_out_of_range_rejected(tree_vars, reps):
     groups, _ = instance(4)
     groups[3][1][5] = np.uint64(8)  # a 4-bit value in a 3-bit column
     mults = {w: range_multiplicities(c, w, strict=False) for w, c in groups.items()}
-    proof, _ = prove(groups, mults, tree_vars)
-    err = rejected(SIZES, proof, tree_vars)
+    proof, _ = prove(groups, mults, tree_vars, reps)
+    err = rejected(SIZES, proof, tree_vars, reps)
     assert err.check == "range" and "do not cancel" in str(err)
 
 
@@ -198,24 +209,26 @@ def test_integer_tagged_value_rejected():
     assert err.check == "range" and "do not cancel" in str(err)
 
 
+@REPS
 @pytest.mark.parametrize("tree_vars", TREE_VARS)
-def test_wrong_multiplicity_rejected(tree_vars):
+def test_wrong_multiplicity_rejected(tree_vars, reps):
     groups, mults = instance(8)
     mults[9][100] += np.uint64(1)  # a table row counted once too often
-    proof, _ = prove(groups, mults, tree_vars)
-    err = rejected(SIZES, proof, tree_vars)
+    proof, _ = prove(groups, mults, tree_vars, reps)
+    err = rejected(SIZES, proof, tree_vars, reps)
     assert err.check == "range" and "do not cancel" in str(err)
 
 
+@REPS
 @pytest.mark.parametrize("tree_vars", TREE_VARS)
 @pytest.mark.parametrize("block", [0, 2, 9])  # 1-bit table, a 3-bit column, a 9-bit column
-def test_tampered_values_rejected(tree_vars, block):
+def test_tampered_values_rejected(tree_vars, block, reps):
     groups, mults = instance(9)
-    proof, _ = prove(groups, mults, tree_vars)
+    proof, _ = prove(groups, mults, tree_vars, reps)
     evals = proof.evals.copy()
     evals[block] = ext.add(evals[block], ext.ones(()))
-    err = rejected(SIZES, RangeProof(proof.trees, evals), tree_vars)
-    plan = rng_mod.tree_plan(rng_mod.block_list(SIZES), tree_vars)
+    err = rejected(SIZES, RangeProof(proof.trees, evals), tree_vars, reps)
+    plan = rng_mod.plan(rng_mod.block_list(SIZES), tree_vars, reps)
     tree = next(j for j, t in enumerate(plan) if block in t.blocks)
     assert err.check == f"range tree {tree}" and "do not explain the leaf claims" in str(err)
 
@@ -243,6 +256,62 @@ def test_tampered_root_rejected(tree_vars):
     # Q zero
     err = rejected(SIZES, _with_root(proof, j, [root[0], ext.zeros(())]), tree_vars)
     assert err.check == f"range tree {j}" and "denominator is zero" in str(err)
+
+
+class _LuckyAlpha(Transcript):
+    """A transcript whose first range challenge ``alpha`` is forced (a cheating prover's lucky
+    draw); every other challenge is the transcript's."""
+
+    def __init__(self, alpha):
+        super().__init__(D)
+        self._alpha = np.asarray(alpha, dtype=np.uint64)
+
+    def challenge_ext(self, label):
+        out = super().challenge_ext(label)
+        return self._alpha.copy() if label == rng_mod._LABEL_ALPHA else out
+
+
+def _lucky_instance():
+    """A 1-bit column ``[0, 0, 6, 10/7]`` claimed in ``{0, 1}`` with multiplicities ``[3, 1]``,
+    and the challenge ``alpha = 2 + X`` at which its fractions cancel: with ``a = alpha - X``,
+    ``1/(a - 6) + 1/(a - 10/7) = 1/a + 1/(a - 1)`` reduces to ``(s - 1) a^2 - 2 t a + t = 0``
+    (``s, t`` the sum and product of the two bad values), which ``a = 2`` solves."""
+    bad = gl.mul(np.uint64(10), gl.inv(np.uint64(7)))
+    col = np.array([0, 0, 6, int(bad)], dtype=np.uint64)
+    return {1: [col]}, {1: np.array([3, 1], dtype=np.uint64)}, np.array([2, 1], dtype=np.uint64)
+
+
+def test_a_lucky_first_challenge_passes_one_repetition_but_not_two():
+    # the event the single challenge's error term bounds, made to happen: the out-of-range
+    # entries 6 and 10/7 pass a one-challenge LogUp at alpha = 2 + X, and the second,
+    # independent challenge catches them
+    groups, mults, alpha = _lucky_instance()
+    sizes = {1: [4]}
+    proof, _ = prove(groups, mults, reps=1, transcript=_LuckyAlpha(alpha))
+    verify(sizes, proof, reps=1, transcript=_LuckyAlpha(alpha))  # accepted: the bad event
+    proof, _ = prove(groups, mults, reps=2, transcript=_LuckyAlpha(alpha))
+    err = rejected(sizes, proof, reps=2, transcript=_LuckyAlpha(alpha))
+    assert err.check == "range" and "do not cancel" in str(err) and "challenge 2 of 2" in str(err)
+
+
+def test_two_challenges_tampered_halves_rejected():
+    groups, mults = instance(13)
+    proof, _ = prove(groups, mults, reps=2)
+    tree = proof.trees[0]
+    sc, ev = tree.layers[0]
+    # the two halves' sums swapped: the sums still cancel, the root's layer does not
+    swapped = ev[[1, 0, 3, 2]]
+    forged = dataclasses.replace(tree, layers=((sc, swapped),) + tree.layers[1:])
+    err = rejected(SIZES, RangeProof((forged,) + proof.trees[1:], proof.evals), reps=2)
+    assert err.check == "range tree 0 layer 1"
+    # a one-challenge proof where two are expected, and the other way round
+    one, _ = prove(groups, mults, reps=1)
+    err = rejected(SIZES, one, reps=2)
+    assert err.check == "range tree 0" and "number of layers" in str(err)
+    err = rejected(SIZES, proof, reps=1)
+    assert err.check.startswith("range tree 0") and "number of layers" in str(err)
+    with pytest.raises(FieldRangeError, match="1 or 2 challenges"):
+        verify(SIZES, proof, reps=3)
 
 
 def test_tree_structure_must_match_the_sizes():

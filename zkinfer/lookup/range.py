@@ -78,6 +78,24 @@ false, for the opening to reject (the PCS's own error).
 Total: ``(total leaves + sum_j sum_{k < c_j} (3 k + 2)) / p^2`` plus the openings' error; at the
 MiniLM sizes about ``2^26 / 2^128``. Wrong multiplicities are caught the same way (a table
 entry's residue does not cancel).
+
+Two challenges
+--------------
+The term ``L / p^2`` of (a) grows with the leaves: a 30-block decoder over a hundred positions
+has ``L ~ 2^29`` limb entries in all, ``2^-99`` alone, below a 100-bit budget. With
+``repetitions = 2`` the LogUp runs at two independent challenges ``alpha, alpha'`` (drawn
+together after the commitments) and must cancel at both, so (a) fails with probability at most
+``(L / p^2)^2``. The two instances share everything but ``alpha``, so each tree interleaves them:
+``c_j + 1`` leaf variables, the last (lowest) one choosing the instance (``alpha`` for 0,
+``alpha'`` for 1), one GKR over both. The GKR pairs the halves of the top variable first, so the
+root's two children are the sums over the even and the odd leaves: the sums at ``alpha`` and
+``alpha'`` are the first layer's end values ``(pL, qL)`` and ``(pR, qR)``, bound to the tree
+like every layer's (the ``mu`` step). Step 3 checks both sums, and the leaf claim at
+``(r, r_c)`` is step 3's formula at ``r`` with ``alpha + r_c (alpha' - alpha)`` in place of
+``alpha`` (the leaves are linear in the challenge). The block values are still
+one per block, at the tree's point, so the openings do not grow; the prover's fraction-tree
+work doubles (trees hold at most ``2^(MAX_TREE_VARS - 1)`` blocks' leaves so that interleaved
+trees keep the memory bound). Error: ``(L / p^2)^2 + sum_j sum_{k <= c_j} (3 k + 2) / p^2``.
 """
 
 from __future__ import annotations
@@ -109,6 +127,8 @@ __all__ = [
     "Tree",
     "block_list",
     "tree_plan",
+    "plan",
+    "REPETITIONS",
     "RangeProof",
     "BlockClaim",
     "prove_range_lookup",
@@ -127,10 +147,15 @@ about 64 bytes per leaf, so this bounds the prover's memory at about 1.5 GB."""
 MAX_TREES = 1 << 12
 """Most fraction trees in one range proof (a decoding bound)."""
 
+REPETITIONS = (1, 2)
+"""The LogUp is run at one challenge ``alpha`` or at two independent ones (``alpha, alpha'``,
+both instances of a tree interleaved in one GKR): see "Two challenges" in the module docstring."""
+
 _MAX_BLOCK_EVALS = 1 << 20  # a decoding bound on the block evaluations of one range proof
 _SPLIT_FROM_VARS = 16  # trees from 2^16 leaves on are halved rather than padded by over 1/8
 _LABEL_LAYOUT = b"range/layout"
 _LABEL_ALPHA = b"range/alpha"
+_LABEL_ALPHA2 = b"range/alpha-2"
 LABEL_BLOCK_EVALS = b"range/block-evals"
 """The label under which each tree's block values are absorbed."""
 
@@ -279,13 +304,30 @@ def tree_plan(blocks: Sequence[Block], max_tree_vars: int) -> list[Tree]:
     return trees
 
 
-def _begin(transcript: Transcript, blocks: Sequence[Block], max_tree_vars: int) -> U64:
+def _check_repetitions(repetitions: object) -> int:
+    if isinstance(repetitions, bool) or repetitions not in REPETITIONS:
+        raise FieldRangeError(f"range look-ups run at 1 or 2 challenges, got {repetitions!r}")
+    return int(repetitions)
+
+
+def plan(blocks: Sequence[Block], max_tree_vars: int, repetitions: int = 1) -> list[Tree]:
+    """The fraction trees of one range proof: :func:`tree_plan` with trees of at most
+    ``2^(max_tree_vars - repetitions + 1)`` leaves, so that an interleaved tree (two challenges:
+    twice the leaves) stays within ``2^max_tree_vars``."""
+    return tree_plan(blocks, max_tree_vars - _check_repetitions(repetitions) + 1)
+
+
+def _begin(transcript: Transcript, blocks: Sequence[Block], max_tree_vars: int,
+           repetitions: int) -> list[U64]:
     data = bytearray(len(blocks).to_bytes(4, "little"))
     data.append(int(max_tree_vars))
     for b in blocks:
         data += bytes((b.width, b.column < 0, b.num_vars))
     transcript.append_bytes(_LABEL_LAYOUT, bytes(data))
-    return transcript.challenge_ext(_LABEL_ALPHA)
+    alphas = [transcript.challenge_ext(_LABEL_ALPHA)]
+    if repetitions == 2:
+        alphas.append(transcript.challenge_ext(_LABEL_ALPHA2))
+    return alphas
 
 
 def _leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64], alpha: U64
@@ -310,9 +352,45 @@ def _leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64], alpha: U64
     return p, q
 
 
+def _stacked_leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64],
+                    alphas: Sequence[U64]) -> tuple[U64, U64]:
+    """The leaves the GKR proves: :func:`_leaves` at ``alpha``, and with two challenges those
+    at ``alpha'`` interleaved with them (the lowest leaf variable chooses the challenge: 0
+    ``alpha``, 1 ``alpha'``; the numerators are the same, the blocks' denominators move by
+    ``alpha' - alpha``, the padding keeps ``(0, 1)``)."""
+    p, q = _leaves(tree, blocks, data, alphas[0])
+    if len(alphas) == 1:
+        return p, q
+    size = p.shape[0]
+    p2 = np.empty((2 * size, 2), dtype=np.uint64)
+    q2 = np.empty((2 * size, 2), dtype=np.uint64)
+    p2[0::2] = p2[1::2] = p
+    del p
+    q2[0::2] = q
+    shift = ext.sub(alphas[1], alphas[0])
+    q[:tree.fill, 0] = gl.add(q[:tree.fill, 0], shift[0])
+    q[:tree.fill, 1] = gl.add(q[:tree.fill, 1], shift[1])
+    q2[1::2] = q
+    return p2, q2
+
+
+def _sums(frac: FractionProof, repetitions: int) -> list[tuple[Fp2, Fp2]]:
+    """The tree's fraction sum per challenge: its root ``(P, Q)``, or with two challenges the
+    sums over the even and the odd leaves, ``(pL, qL)`` (at ``alpha``) and ``(pR, qR)`` (at
+    ``alpha'``): the first layer's end values (the GKR pairs the halves of the top variable
+    first, so the root's two children split the leaves by the lowest variable), bound to the
+    tree by the GKR's ``mu`` step."""
+    if repetitions == 1:
+        return [tuple(Fp2.vector(frac.root))]
+    pl, pr, ql, qr = Fp2.vector(frac.layers[0][1])
+    return [(pl, ql), (pr, qr)]
+
+
 def _leaf_claims(tree: Tree, blocks: Sequence[Block], evals: Sequence[Fp2], alpha: Fp2,
                  r: Sequence[Fp2]) -> tuple[Fp2, Fp2]:
-    """``p(r), q(r)`` of the tree's leaves from the block values (module docstring, step 3)."""
+    """``p(r), q(r)`` of the tree's leaves from the block values (module docstring, step 3).
+    For an interleaved tree (two challenges) pass ``r`` without its last coordinate ``r_c`` and
+    ``alpha + r_c (alpha' - alpha)``: the two instances differ only in ``alpha``, linearly."""
     c = tree.num_vars
     p = q = covered = Fp2.ZERO
     for b, off in zip(tree.blocks, tree.offsets):
@@ -362,6 +440,7 @@ def prove_range_lookup(
     transcript: Transcript,
     *,
     max_tree_vars: int = MAX_TREE_VARS,
+    repetitions: int = 1,
 ) -> tuple[RangeProof, list[BlockClaim]]:
     """Prove every entry of every column of ``groups[w]`` lies in ``[0, 2^w)``, for all ``w``.
 
@@ -371,13 +450,16 @@ def prove_range_lookup(
         multiplicities: per width, from :func:`range_multiplicities` (committed by the caller).
         max_tree_vars: the tree size bound (:data:`MAX_TREE_VARS`; the verifier must use the
             same).
+        repetitions: 1 or 2 challenges (see "Two challenges" in the module docstring; the
+            verifier must use the same).
 
     Returns:
         The proof and one claim per block of :func:`block_list` (per width ascending: ``m_w``,
         then the columns).
 
     Raises:
-        FieldRangeError: a width outside 1..16, malformed columns or multiplicities.
+        FieldRangeError: a width outside 1..16, malformed columns or multiplicities, or
+            ``repetitions`` not 1 or 2.
     """
     from zkinfer.poly import _kernels as PK
     from zkinfer.poly import fast
@@ -385,19 +467,20 @@ def prove_range_lookup(
     blocks = block_list({_check_width(w): [np.shape(c)[0] if np.ndim(c) == 1 else -1
                                            for c in cols] for w, cols in groups.items()})
     data = _data(groups, multiplicities, blocks)
-    plan = tree_plan(blocks, max_tree_vars)
-    alpha = _begin(transcript, blocks, max_tree_vars)
+    trees_plan = plan(blocks, max_tree_vars, repetitions)
+    alphas = _begin(transcript, blocks, max_tree_vars, repetitions)
     evals = np.zeros((len(blocks), 2), dtype=np.uint64)
     points: list[U64] = [np.zeros((0, 2), dtype=np.uint64)] * len(blocks)
     trees = []
-    for tree in plan:
-        p, q = _leaves(tree, blocks, data, alpha)
+    for tree in trees_plan:
+        p, q = _stacked_leaves(tree, blocks, data, alphas)
         frac, _, r = prove_fraction_sum(p, q, transcript)
         del p, q
         eqs: dict[int, U64] = {}
+        end = tree.num_vars  # r[end:] is the challenge's coordinate, if any
         for b in tree.blocks:
             n = blocks[b].num_vars
-            low = np.ascontiguousarray(r[tree.num_vars - n:])
+            low = np.ascontiguousarray(r[end - n:end])
             if n not in eqs:
                 eqs[n] = fast.eq_table(low)
             evals[b] = PK.inner_ext_base(eqs[n], data[b])
@@ -424,49 +507,70 @@ def verify_range_lookup(
     check: str = "range",
     *,
     max_tree_vars: int = MAX_TREE_VARS,
+    repetitions: int = 1,
 ) -> list[BlockClaim]:
     """Verify; returns one claim per block of :func:`block_list` (the same as
     :func:`prove_range_lookup`), which the caller must prove.
 
     Arguments:
         sizes: per width, the columns' lengths (powers of two), from the statement.
+        repetitions: 1 or 2 challenges, as the prover used (from the statement, never from the
+            proof).
 
     Raises:
         VerificationError: the fractions do not cancel (a value outside its table, or wrong
             multiplicities), a zero denominator, a failed GKR layer, or block values that do not
             explain a tree's leaf claims (the check names the tree).
+        FieldRangeError: ``repetitions`` not 1 or 2 (a caller's error).
     """
     blocks = block_list(sizes)
-    plan = tree_plan(blocks, max_tree_vars)
+    trees_plan = plan(blocks, max_tree_vars, repetitions)
+    stack = repetitions - 1  # the interleaved trees' extra (lowest) variable
     if not isinstance(proof, RangeProof):
         raise VerificationError(check, "expected a range proof")
-    if len(proof.trees) != len(plan):
-        raise VerificationError(check, "wrong number of fraction trees", expected=len(plan),
-                                got=len(proof.trees))
+    if len(proof.trees) != len(trees_plan):
+        raise VerificationError(check, "wrong number of fraction trees",
+                                expected=len(trees_plan), got=len(proof.trees))
     evals = _ext_or_reject(proof.evals, (len(blocks), 2), check,
                            "one value per table and per column")
-    roots = [_ext_or_reject(t.root, (2, 2), f"{check} tree {j}", "root")
-             for j, t in enumerate(proof.trees)]
-    alpha = Fp2.from_array(_begin(transcript, blocks, max_tree_vars))
-    # sum_j P_j / Q_j == 0 with every Q_j != 0: sum_j P_j prod_{i != j} Q_i == 0
-    acc_p, acc_q = Fp2.ZERO, Fp2.ONE
-    for j, (p_j, q_j) in enumerate(Fp2.vector(root) for root in roots):
-        if q_j == 0:
-            raise VerificationError(f"{check} tree {j}", "fraction-sum denominator is zero")
-        acc_p, acc_q = acc_p * q_j + p_j * acc_q, acc_q * q_j
-    if acc_p != 0:
-        raise VerificationError(check, "look-up fractions do not cancel (a value is not in its "
-                                "table, or the multiplicities are wrong)")
+    for j, (tree, t) in enumerate(zip(trees_plan, proof.trees)):
+        _ext_or_reject(t.root, (2, 2), f"{check} tree {j}", "root")
+        if len(t.layers) != tree.num_vars + stack:
+            raise VerificationError(f"{check} tree {j}", "wrong number of layers",
+                                    expected=tree.num_vars + stack, got=len(t.layers))
+        if stack:
+            _ext_or_reject(t.layers[0][1], (4, 2), f"{check} tree {j} layer 0",
+                           "the two halves' sums")
+    alphas = [Fp2.from_array(a) for a in _begin(transcript, blocks, max_tree_vars, repetitions)]
+    # per challenge: sum_j P_j / Q_j == 0 with every Q_j != 0: sum_j P_j prod_{i != j} Q_i == 0
+    # (with two challenges the sums are the first layer's end values, which the GKR's first
+    # step binds to the root: checked as each tree is replayed below)
+    sums = [_sums(t, repetitions) for t in proof.trees]
+    for a in range(repetitions):
+        acc_p, acc_q = Fp2.ZERO, Fp2.ONE
+        for j, tree_sums in enumerate(sums):
+            p_j, q_j = tree_sums[a]
+            if q_j == 0:
+                raise VerificationError(f"{check} tree {j}", "fraction-sum denominator is zero")
+            acc_p, acc_q = acc_p * q_j + p_j * acc_q, acc_q * q_j
+        if acc_p != 0:
+            raise VerificationError(check, "look-up fractions do not cancel (a value is not in "
+                                    "its table, or the multiplicities are wrong)"
+                                    + (f" at challenge {a + 1} of 2" if stack else ""))
     values = Fp2.vector(evals)
     points: list[U64] = [np.zeros((0, 2), dtype=np.uint64)] * len(blocks)
-    for j, (tree, frac) in enumerate(zip(plan, proof.trees)):
+    for j, (tree, frac) in enumerate(zip(trees_plan, proof.trees)):
         tree_check = f"{check} tree {j}"
-        _, r, leaf = verify_fraction_sum(tree.num_vars, frac, transcript, check=tree_check)
-        p, q = _leaf_claims(tree, blocks, values, alpha, Fp2.vector(r))
+        _, r, leaf = verify_fraction_sum(tree.num_vars + stack, frac, transcript,
+                                         check=tree_check)
+        rs = Fp2.vector(r)
+        end = tree.num_vars  # rs[end] chooses the challenge, with two
+        alpha = alphas[0] if not stack else alphas[0] + rs[end] * (alphas[1] - alphas[0])
+        p, q = _leaf_claims(tree, blocks, values, alpha, rs[:end])
         if (p, q) != tuple(Fp2.vector(leaf)):
             raise VerificationError(tree_check, "table and column values do not explain the "
                                     "leaf claims")
         transcript.append_ext(LABEL_BLOCK_EVALS, evals[list(tree.blocks)])
         for b in tree.blocks:
-            points[b] = np.ascontiguousarray(r[tree.num_vars - blocks[b].num_vars:])
+            points[b] = np.ascontiguousarray(r[end - blocks[b].num_vars:end])
     return _claims(blocks, points, evals)

@@ -54,7 +54,9 @@ from zkinfer.protocol.openings import (
     start_part_sumchecks,
     verify_part_openings,
 )
+from zkinfer.protocol.range import leaves as range_leaves
 from zkinfer.protocol.range import prove_ranges, verify_ranges
+from zkinfer.protocol.range import repetitions as range_repetitions
 from zkinfer.protocol.relation import (
     ProverContext,
     Relation,
@@ -239,18 +241,25 @@ class RangeChecks:
         return {w: [1 << circuit.limb_cols[x].num_vars for x in limbs]
                 for w, limbs in circuit.range_widths(self.segment).items()}
 
+    def repetitions(self, circuit: Circuit) -> int:
+        """The LogUp's challenges, 1 or 2, from every segment's leaves
+        (:func:`zkinfer.protocol.range.repetitions`): the same for all segments."""
+        return range_repetitions(sum(range_leaves(RangeChecks(s)._sizes(circuit))
+                                     for s in range(circuit.num_segments)))
+
     def prove(self, ctx: ProverContext) -> RangeProof:
         from zkinfer.progress import listening
 
         widths, mult_names = self._names(ctx.circuit)
+        reps = self.repetitions(ctx.circuit)
         # one count of leaves over every segment's range checks (the stage stays monotone)
         sizes = [RangeChecks(s)._sizes(ctx.circuit) for s in range(ctx.circuit.num_segments)]
-        listener = _range_listener(ctx.progress, sizes, self.segment)
+        listener = _range_listener(ctx.progress, sizes, self.segment, reps)
         with listening(ctx.transcript, listener):
             proof, claims = prove_ranges(
                 {w: [ctx.tables[x] for x in limbs] for w, limbs in widths.items()},
                 {w: ctx.tables[name] for w, name in mult_names.items()},
-                ctx.transcript, widths, mult_names)
+                ctx.transcript, widths, mult_names, repetitions=reps)
         ctx.claims += claims
         return proof
 
@@ -258,19 +267,22 @@ class RangeChecks:
         widths, mult_names = self._names(ctx.circuit)
         # verify_ranges checks that the step is a range proof (check "range")
         ctx.claims += verify_ranges(self._sizes(ctx.circuit), step, ctx.transcript, widths,
-                                    mult_names, check="range")
+                                    mult_names, check="range",
+                                    repetitions=self.repetitions(ctx.circuit))
 
     def terms(self, circuit: Circuit) -> Terms:
-        from zkinfer.lookup.range import MAX_TREE_VARS, block_list, tree_plan
+        from zkinfer.lookup.range import MAX_TREE_VARS, block_list, plan
 
         t = Terms()
         if not circuit.range_widths(self.segment):
             return t
-        blocks = block_list(self._sizes(circuit))
-        t.lookups = sum(1 << b.num_vars for b in blocks)  # the non-padding leaves
-        for tree in tree_plan(blocks, MAX_TREE_VARS):
-            t += gkr_terms(tree.num_vars)
-        t.claims = len(blocks)
+        sizes = self._sizes(circuit)
+        reps = self.repetitions(circuit)
+        # the non-padding leaves L; at two challenges (L / p^2)^2 <= 1 / p^2 as L < p
+        t.lookups = range_leaves(sizes) if reps == 1 else 1
+        for tree in plan(block_list(sizes), MAX_TREE_VARS, reps):
+            t += gkr_terms(tree.num_vars + reps - 1)
+        t.claims = len(block_list(sizes))
         return t
 
 
@@ -636,12 +648,13 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
         item.verify(ctx, step, b)
 
 
-def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int):
+def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int, reps: int = 1):
     """A transcript listener reporting segment ``segment``'s range step as ``("range checks:
     leaves", done, total)`` with ``total`` the leaves of every segment's fraction trees
-    (``sizes``: each segment's limb sizes) and ``done`` counting the earlier segments' whole: a
-    tree counted half when its first GKR round is absorbed (its layers are built) and whole when
-    its block values are (its layers proven). ``None`` without ``progress``."""
+    (``sizes``: each segment's limb sizes; ``reps`` challenges) and ``done`` counting the
+    earlier segments' whole: a tree counted half when its first GKR round is absorbed (its
+    layers are built) and whole when its block values are (its layers proven). ``None``
+    without ``progress``."""
     if progress is None:
         return None
     from zkinfer.lookup import range as rng
@@ -650,8 +663,8 @@ def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int):
     def tree_leaves(own: dict[int, list[int]]) -> list[int]:
         if not own:
             return []
-        return [1 << tree.num_vars
-                for tree in rng.tree_plan(rng.block_list(own), rng.MAX_TREE_VARS)]
+        return [reps << tree.num_vars
+                for tree in rng.plan(rng.block_list(own), rng.MAX_TREE_VARS, reps)]
 
     leaves = tree_leaves(sizes[segment])
     before = sum(sum(tree_leaves(own)) for own in sizes[:segment])

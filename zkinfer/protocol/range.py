@@ -31,10 +31,30 @@ from zkinfer.lookup.range import (
 from zkinfer.protocol.claims import Claim
 from zkinfer.transcript import Transcript
 
-__all__ = ["LIMB_BITS", "limb_widths", "prove_ranges", "verify_ranges"]
+__all__ = ["LIMB_BITS", "ONE_CHALLENGE_MAX_LEAVES", "limb_widths", "leaves", "repetitions",
+           "prove_ranges", "verify_ranges"]
 
 LIMB_BITS = TABLE_BITS
 """Limb width: the widest range table, ``2^16`` rows."""
+
+ONE_CHALLENGE_MAX_LEAVES = 1 << 26
+"""A circuit whose range checks look up more leaves than this (limb entries and table rows, all
+segments together) runs them at two challenges (:func:`repetitions`): at one, their error term
+``leaves / p^2`` would exceed ``2^-102``, a quarter of a 100-bit budget. MiniLM at 128 tokens
+has ``2^25.9`` leaves (one challenge); SmolLM2 over 95 positions ``2^29.3`` (two)."""
+
+
+def leaves(sizes: Mapping[int, Sequence[int]]) -> int:
+    """The range look-up's leaves for the columns' lengths per width: every limb entry and
+    every table row (the LogUp's non-padding leaves, the ``L`` of its error term)."""
+    return sum(int(n) for cols in sizes.values() for n in cols) + sum(1 << int(w) for w in sizes)
+
+
+def repetitions(total_leaves: int) -> int:
+    """The challenges the range checks of a circuit with ``total_leaves`` leaves (over all its
+    segments: :func:`leaves`) run at: 1 up to :data:`ONE_CHALLENGE_MAX_LEAVES`, else 2, which
+    makes their error term ``(L / p^2)^2`` (:mod:`zkinfer.lookup.range`, "Two challenges")."""
+    return 1 if total_leaves <= ONE_CHALLENGE_MAX_LEAVES else 2
 
 
 def limb_widths(bits: int) -> tuple[int, ...]:
@@ -72,6 +92,7 @@ def prove_ranges(
     mult_names: Mapping[int, str] | None = None,
     *,
     max_tree_vars: int = MAX_TREE_VARS,
+    repetitions: int = 1,
 ) -> tuple[RangeProof, list[Claim]]:
     """Prove every entry of every column of ``groups[w]`` lies in ``[0, 2^w)``, for all ``w``
     (:func:`zkinfer.lookup.range.prove_range_lookup`).
@@ -83,6 +104,8 @@ def prove_ranges(
         names, mult_names: the claims' names per width (default ``range{w}.col{k}``,
             ``range{w}.mult``).
         max_tree_vars: the tree size bound (the verifier must use the same).
+        repetitions: the LogUp's challenges, 1 or 2 (:func:`repetitions`; the verifier must
+            use the same).
 
     Returns:
         The proof and the claims, per width ascending: ``m_w(point)``, then one per column.
@@ -94,7 +117,7 @@ def prove_ranges(
     counts = {w: len(cols) for w, cols in groups.items()}
     _named([], counts, names, mult_names)  # reject mismatched names before proving
     proof, claims = prove_range_lookup(groups, multiplicities, transcript,
-                                       max_tree_vars=max_tree_vars)
+                                       max_tree_vars=max_tree_vars, repetitions=repetitions)
     return proof, _named(claims, counts, names, mult_names)
 
 
@@ -107,6 +130,7 @@ def verify_ranges(
     check: str = "range",
     *,
     max_tree_vars: int = MAX_TREE_VARS,
+    repetitions: int = 1,
 ) -> list[Claim]:
     """Verify (:func:`zkinfer.lookup.range.verify_range_lookup`); returns the claims
     ``m_w(point)``, then one per column, per width ascending (the same as
@@ -120,5 +144,6 @@ def verify_ranges(
     """
     counts = {w: len(s) for w, s in sizes.items()}
     _named([], counts, names, mult_names)
-    claims = verify_range_lookup(sizes, proof, transcript, check, max_tree_vars=max_tree_vars)
+    claims = verify_range_lookup(sizes, proof, transcript, check, max_tree_vars=max_tree_vars,
+                                 repetitions=repetitions)
     return _named(claims, counts, names, mult_names)
