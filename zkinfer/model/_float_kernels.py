@@ -4,13 +4,16 @@ first use).
 The quantizer's activation scales come from the float forward, so its matrix products must give
 the same bits on every machine and at every thread count: BLAS does not (OpenBLAS picks its
 kernel by CPU and splits products across threads; with 2 threads it changes MiniLM's calibrated
-activations, hence its integer model and its verifying key). These kernels are serial and every
-output element is accumulated in one fixed order, each product and each sum rounded once (no
+activations, hence its integer model and its verifying key). Every output element is accumulated
+in one fixed order, each product and each sum rounded once (no
 ``fastmath``: LLVM neither reassociates the sums nor fuses them into FMAs), so the result is the
 same IEEE-754 float64 on every machine. The loops are ordered so that the innermost one runs
 over independent output elements (LLVM vectorizes it without changing any element's order) and
 blocked so that the updated elements stay in cache; the order of the terms of each single sum is
 the one documented per kernel (the straightforward scalar loop's), whatever the blocking.
+The kernels are serial except :func:`matmul_into_parallel`, which hands whole blocks of output
+rows to Numba's threads: each element is still summed by one thread in the documented order, so
+its bits do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 
-__all__ = ["matmul_into", "gram_add", "reverse_cholesky_inverse", "gptq_round"]
+__all__ = ["matmul_into", "matmul_into_parallel", "gram_add", "reverse_cholesky_inverse", "gptq_round"]
 
 # Block sizes (cache tiles; they do not change any result). Rows x columns of out kept hot.
 _MM_ROWS = 32
@@ -30,12 +33,42 @@ _GPTQ_ROWS = 32
 
 
 @numba.njit(cache=True, nogil=True)
+def _matmul_tile(a, b, out, i0, i1, j0, j1):
+    """``out[i, j] += sum_p a[i, p] b[p, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1``, the terms
+    added one at a time for ``p = 0, 1, ...`` (four per pass over the tile: the parenthesised
+    sum is the same sequence of roundings, with a quarter of the loads and stores of ``out``)."""
+    k = a.shape[1]
+    k4 = k - k % 4
+    w = j1 - j0
+    for p in range(0, k4, 4):
+        b0 = b[p, j0:j1]
+        b1 = b[p + 1, j0:j1]
+        b2 = b[p + 2, j0:j1]
+        b3 = b[p + 3, j0:j1]
+        for i in range(i0, i1):
+            x0 = a[i, p]
+            x1 = a[i, p + 1]
+            x2 = a[i, p + 2]
+            x3 = a[i, p + 3]
+            orow = out[i, j0:j1]
+            for j in range(w):
+                orow[j] = (((orow[j] + x0 * b0[j]) + x1 * b1[j]) + x2 * b2[j]) + x3 * b3[j]
+    for p in range(k4, k):
+        brow = b[p, j0:j1]
+        for i in range(i0, i1):
+            x = a[i, p]
+            orow = out[i, j0:j1]
+            for j in range(w):
+                orow[j] += x * brow[j]
+
+
+@numba.njit(cache=True, nogil=True)
 def matmul_into(a, b, out):
     """``out = a @ b`` for C-contiguous float64 ``a (n, k)``, ``b (k, m)``, ``out (n, m)``.
 
     ``out[i, j] = (...((a[i,0] b[0,j]) + a[i,1] b[1,j]) + ...) + a[i,k-1] b[k-1,j]``.
     """
-    n, k = a.shape
+    n = a.shape[0]
     m = b.shape[1]
     for i in range(n):
         for j in range(m):
@@ -43,16 +76,24 @@ def matmul_into(a, b, out):
     # tiles of out (rows i0.., columns j0..) stay in cache while p runs over the whole sum
     # (1-D row slices: loops from 0 over contiguous rows are the ones LLVM vectorizes)
     for j0 in range(0, m, _MM_COLS):
-        j1 = min(m, j0 + _MM_COLS)
         for i0 in range(0, n, _MM_ROWS):
-            i1 = min(n, i0 + _MM_ROWS)
-            for p in range(k):
-                brow = b[p, j0:j1]
-                for i in range(i0, i1):
-                    x = a[i, p]
-                    orow = out[i, j0:j1]
-                    for j in range(j1 - j0):
-                        orow[j] += x * brow[j]
+            _matmul_tile(a, b, out, i0, min(n, i0 + _MM_ROWS), j0, min(m, j0 + _MM_COLS))
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def matmul_into_parallel(a, b, out):
+    """:func:`matmul_into` (the same bits) with blocks of ``_MM_ROWS`` rows of ``out`` spread
+    over Numba's threads; each block is summed by one thread exactly as the serial kernel does."""
+    n = a.shape[0]
+    m = b.shape[1]
+    for blk in numba.prange((n + _MM_ROWS - 1) // _MM_ROWS):
+        i0 = blk * _MM_ROWS
+        i1 = min(n, i0 + _MM_ROWS)
+        for i in range(i0, i1):
+            for j in range(m):
+                out[i, j] = 0.0
+        for j0 in range(0, m, _MM_COLS):
+            _matmul_tile(a, b, out, i0, i1, j0, min(m, j0 + _MM_COLS))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -12,9 +12,11 @@ The forward is bit-reproducible: the same float64 results on every IEEE-754 mach
 number of threads. Its matrix products (:func:`matmul`) add in a fixed order instead of calling
 BLAS, and its exponentials (:func:`exp`, in the softmax and in :func:`erf`) use only ``+``,
 ``-``, ``*``, ``rint`` and ``ldexp`` instead of ``numpy.exp`` (whose SIMD code differs from the
-C library's by an ulp on some CPUs); the rest is elementwise IEEE arithmetic, ``sqrt`` and
-numpy's (fixed-order, pairwise) sums. The quantizer's activation scales, hence the integer model
-and its verifying key, depend on these bits.
+C library's by an ulp on some CPUs); :func:`log` and :func:`cos_sin` are built the same way
+for the integer Llama's calibration and tables (:mod:`zkinfer.model.int_llama`); the rest is
+elementwise IEEE arithmetic, ``sqrt`` and numpy's (fixed-order, pairwise) sums. The
+quantizer's activation scales, hence the integer model and its verifying key, depend on these
+bits.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ __all__ = [
     "embed_float",
     "matmul",
     "exp",
+    "log",
+    "cos_sin",
     "erf",
     "gelu",
     "activation_fn",
@@ -104,16 +108,20 @@ class FloatModel:
     meta: dict[str, str] = field(default_factory=dict)
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def matmul(a: np.ndarray, b: np.ndarray, parallel: bool = False) -> np.ndarray:
     """``a @ b`` in float64, summed in a fixed order (bit-reproducible; no BLAS).
 
     ``out[..., i, j] = sum_p a[..., i, p] * b[..., p, j]`` added for ``p = 0, 1, ...`` with
     every product and sum rounded once, so the bits do not depend on the CPU, the BLAS library
-    or the thread count. A serial Numba kernel (compiled on first use).
+    or the thread count. A Numba kernel (compiled on first use).
 
     Arguments:
         a: ``(n, k)``, or ``(h, n, k)`` for ``h`` independent products.
         b: ``(k, m)``, or ``(h, k, m)``.
+        parallel: split the rows of ``out`` across Numba's threads (products of at least
+            ``2^20`` multiply-adds; smaller ones run serially); every element is still one
+            thread's sum in the order above, so the result is the same bits as the serial
+            kernel's at any thread count.
 
     Returns:
         float64 ``(n, m)`` (or ``(h, n, m)``).
@@ -121,18 +129,19 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Raises:
         ModelError: shapes that do not multiply.
     """
-    from zkinfer.model._float_kernels import matmul_into
+    from zkinfer.model._float_kernels import matmul_into, matmul_into_parallel
 
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
+    kernel = matmul_into_parallel if parallel and a.size * b.shape[-1] >= 1 << 20 else matmul_into
     if a.ndim == b.ndim == 2 and a.shape[1] == b.shape[0]:
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.float64)
-        matmul_into(a, b, out)
+        kernel(a, b, out)
         return out
     if a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0] and a.shape[2] == b.shape[1]:
         out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.float64)
         for h in range(a.shape[0]):
-            matmul_into(a[h], b[h], out[h])
+            kernel(a[h], b[h], out[h])
         return out
     raise ModelError(f"cannot multiply shapes {a.shape} and {b.shape}")
 
@@ -171,6 +180,115 @@ def exp(x: np.ndarray) -> np.ndarray:
     p = (p * r + 1.0) * r + 1.0
     out = np.ldexp(p, k.astype(np.int32))
     return np.where(np.isnan(x), x, out)
+
+
+# 1/(2j+1) for j = 12 ... 1: ln m = 2 atanh(s) = 2 (s + s^3/3 + ... + s^25/25 + ...), |s| <= 0.172
+# (the first term left out is below 2^-60 of the sum)
+_INV_ODD = tuple(1.0 / (2 * j + 1) for j in range(12, 0, -1))
+_SQRT_HALF = 0.7071067811865476  # the double nearest sqrt(1/2); only splits the range
+
+
+def log(x: np.ndarray | float) -> np.ndarray:
+    """Elementwise natural logarithm of positive finite floats from basic operations only
+    (bit-reproducible, like :func:`exp`).
+
+    ``x = m 2^e`` exactly (``frexp``, ``m`` moved into ``[sqrt(1/2), sqrt(2))``), ``s = (m - 1)
+    / (m + 1)``, ``ln m = 2 atanh(s)`` by its odd series to ``s^25`` in Horner form, ``ln x = e
+    ln2_hi + (e ln2_lo + ln m)`` (``e ln2_hi`` exact). Within a couple of ulp of ``ln x``.
+
+    Arguments:
+        x: positive finite floats.
+
+    Returns:
+        ``ln x`` elementwise, float64.
+
+    Raises:
+        ModelError: a value that is not positive and finite.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x) & (x > 0.0)):
+        raise ModelError("log needs positive finite values")
+    m, e = np.frexp(x)  # m in [1/2, 1)
+    low = m < _SQRT_HALF
+    m = np.where(low, 2.0 * m, m)
+    e = np.where(low, e - 1, e).astype(np.float64)
+    s = (m - 1.0) / (m + 1.0)  # m - 1 is exact (Sterbenz)
+    z = s * s
+    p = np.full_like(s, _INV_ODD[0])
+    for c in _INV_ODD[1:]:
+        p = p * z + c
+    ln_m = 2.0 * s + 2.0 * s * (z * p)
+    return e * _LN2_HI + (e * _LN2_LO + ln_m)
+
+
+# pi/2 = _PIO2_1 + _PIO2_2 + _PIO2_3 + _PIO2_3T: the first three hold 33 bits each (their low 20
+# bits are zero, so k * part is exact for |k| < 2^20), the last the next 53 (Cody-Waite; the
+# split that fdlibm uses, derived here from pi to 75 digits)
+_PIO2_1 = float.fromhex("0x1.921fb54400000p+0")
+_PIO2_2 = float.fromhex("0x1.0b4611a600000p-34")
+_PIO2_3 = float.fromhex("0x1.3198a2e000000p-69")
+_PIO2_3T = float.fromhex("0x1.b839a252049c1p-104")
+_INV_PIO2 = 0.6366197723675814  # 2/pi, only chooses the quadrant
+_TRIG_LIMIT = 2.0**20
+# Taylor coefficients, highest first: sin y = y + y z (-1/3! + z/5! - ... - z^8/19!), and
+# cos y = 1 - z/2 + z^2 (1/4! - z/6! + ... + z^8/20!), z = y^2, |y| <= pi/4 (truncation < 2^-62)
+_SIN_C = tuple((-1.0) ** j / math.factorial(2 * j + 1) for j in range(9, 0, -1))
+_COS_C = tuple((-1.0) ** j / math.factorial(2 * j) for j in range(10, 1, -1))
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``s + e == a + b`` exactly with ``s = fl(a + b)`` (Knuth)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def cos_sin(x: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Elementwise ``(cos x, sin x)`` from basic float64 operations only (bit-reproducible,
+    like :func:`exp`; ``numpy.cos``/``numpy.sin`` use CPU-specific SIMD code).
+
+    Range reduction: ``k = rint(2x / pi)``, ``y = x - k pi/2`` with ``pi/2`` in four parts
+    (the first three products exact, the differences carried as an exact sum ``hi + lo``);
+    then Taylor polynomials of degree 19 (sine) and 20 (cosine) on ``|y| <= pi/4`` with ``lo``
+    as a first-order correction, and the quadrant ``k mod 4`` picks signs and order. Each
+    step is an IEEE-754 operation with one rounding, so the bits are the same on every machine;
+    the results are within a couple of ulp of ``cos x`` and ``sin x``.
+
+    Arguments:
+        x: finite floats with ``|x| <= 2^20`` (RoPE angles: a position times a frequency of
+            at most 1).
+
+    Returns:
+        ``(cos x, sin x)``, float64 arrays of ``x``'s shape.
+
+    Raises:
+        ModelError: a value that is not finite or beyond ``2^20`` in magnitude.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.abs(x) <= _TRIG_LIMIT):  # also false for NaN
+        raise ModelError(f"cos_sin needs finite values of magnitude at most 2^20 = {_TRIG_LIMIT:.0f}")
+    k = np.rint(x * _INV_PIO2)
+    r = x - k * _PIO2_1  # exact: k pi/2 within a factor 2 of x when k != 0
+    hi, lo = _two_sum(r, -(k * _PIO2_2))
+    hi, lo2 = _two_sum(hi, -(k * _PIO2_3))
+    lo = (lo + lo2) - k * _PIO2_3T
+    y = hi + lo
+    lo = (hi - y) + lo  # y + lo == hi + lo up to the rounding of lo (|y| >= |lo|)
+    z = y * y
+    ps = np.full_like(y, _SIN_C[0])
+    for c in _SIN_C[1:]:
+        ps = ps * z + c
+    sin_y = y + ((y * z) * ps + lo * (1.0 - 0.5 * z))
+    pc = np.full_like(y, _COS_C[0])
+    for c in _COS_C[1:]:
+        pc = pc * z + c
+    hz = 0.5 * z
+    w = 1.0 - hz
+    cos_y = w + (((1.0 - w) - hz) + ((z * z) * pc - y * lo))  # 1 - w is exact; keeps its error
+    quadrant = np.mod(k, 4.0)
+    cos = np.select([quadrant == 0.0, quadrant == 1.0, quadrant == 2.0], [cos_y, -sin_y, -cos_y], sin_y)
+    sin = np.select([quadrant == 0.0, quadrant == 1.0, quadrant == 2.0], [sin_y, cos_y, -sin_y], -cos_y)
+    return cos, sin
 
 
 # erf(x) = 1 - erfc(x); erfc by the Chebyshev-fitted formula of Numerical Recipes (fractional

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from zkinfer.errors import ModelError
+from zkinfer.model.float_model import exp as _exp
 from zkinfer.model.gguf import LlamaConfig
 from zkinfer.model.ops.common import signed_bits, unsigned_bits
 from zkinfer.model.ops.layernorm import isqrt_floor_div
@@ -939,13 +940,64 @@ class IntLlama:
 # ----------------------------------------------------------------------------- calibration
 
 
+def rope_frequencies(theta: float, head_dim: int) -> np.ndarray:
+    """RoPE's frequencies ``theta^(-2i / head_dim)``, ``i < head_dim / 2``, bit-reproducibly:
+    ``exp(-(2i / head_dim) ln theta)`` with the basic-operation :func:`~zkinfer.model.float_model.exp`
+    and :func:`~zkinfer.model.float_model.log` (``numpy.power`` is CPU-specific SIMD code).
+    Within about 10 ulp of the exact frequencies (the rounding of ``ln theta`` is scaled by
+    ``2i / head_dim <= 1``); the calibration and the integer tables both use these.
+
+    Arguments:
+        theta: the RoPE base (positive, finite).
+        head_dim: the head width (even).
+
+    Returns:
+        float64 ``(head_dim / 2,)``.
+
+    Raises:
+        ModelError: a non-positive or non-finite base.
+    """
+    from zkinfer.model.float_model import exp, log
+
+    ln_theta = float(log(np.float64(theta)))
+    return exp(-(np.arange(0, head_dim, 2, dtype=np.float64) / head_dim) * ln_theta)
+
+
+def _rope_tables(positions: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(cos, sin)`` of ``positions[t] * inv[i]`` (one IEEE product), bit-reproducible."""
+    from zkinfer.model.float_model import cos_sin
+
+    return cos_sin(np.asarray(positions, dtype=np.float64)[:, None] * inv[None, :])
+
+
+def _row_sums(x: np.ndarray) -> np.ndarray:
+    """Sums over the last axis added in index order (a fixed-order product with ones)."""
+    from zkinfer.model.float_model import matmul
+
+    flat = x.reshape(-1, x.shape[-1])
+    return matmul(flat, np.ones((x.shape[-1], 1))).reshape(x.shape[:-1] + (1,))
+
+
 def _float_rms(x: np.ndarray, eps: float) -> np.ndarray:
-    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps)
+    """``x / sqrt(sum_c x_c^2 / d + eps)`` per row, the squares added in channel order."""
+    return x / np.sqrt(_row_sums(x * x) / x.shape[-1] + eps)
 
 
 def calibrate_llama(config: LlamaConfig, weights: Mapping[str, np.ndarray],
                     calibration_ids: Sequence[Sequence[int]]) -> dict[str, tuple[float, np.ndarray]]:
     """Activation ranges of the float model at every quantization point.
+
+    Bit-reproducible (the scales, hence the integer model and its verifying key, depend on
+    these bits): the float64 forward uses only operations whose results are the same on every
+    IEEE-754 machine at every thread count. Matrix products are
+    :func:`~zkinfer.model.float_model.matmul` (each element summed in index order; the large
+    ones on Numba's threads, the same bits), row sums (RMSNorm, softmax) are products with a
+    column of ones, exponentials (softmax, SiLU) are :func:`~zkinfer.model.float_model.exp`,
+    RoPE's rotation uses :func:`rope_frequencies` and
+    :func:`~zkinfer.model.float_model.cos_sin`; the rest is elementwise ``+ - * /``, ``sqrt``
+    and maxima. No BLAS, no vendor ``exp``/``cos``/``sin``/``pow``. The linear layers run on
+    the rows of all sequences at once (a row's result does not depend on the others); attention
+    runs per sequence (causal, positions from 0).
 
     Arguments:
         config: hyper-parameters.
@@ -956,72 +1008,86 @@ def calibrate_llama(config: LlamaConfig, weights: Mapping[str, np.ndarray],
         ``point -> (tensor max |x|, per-channel max |x|)``.
 
     Raises:
-        ModelError: no calibration sequence.
+        ModelError: no calibration sequence, an empty or non-1-D sequence, or a token id
+            outside the vocabulary.
     """
+    from zkinfer.model.float_model import exp, matmul
+
     if not calibration_ids:
         raise ModelError("quantize_llama needs at least one calibration sequence")
     c = config
+    seqs = [np.asarray(seq) for seq in calibration_ids]
+    for seq in seqs:
+        if seq.ndim != 1 or seq.size == 0 or not np.issubdtype(seq.dtype, np.integer):
+            raise ModelError("a calibration sequence must be a non-empty 1-D array of token ids")
+        if seq.min() < 0 or seq.max() >= c.vocab_size:
+            raise ModelError("a calibration token id is outside the vocabulary")
     H, G, dh = c.n_heads, c.n_kv_heads, c.head_dim
-    inv = 1.0 / (c.rope_theta ** (np.arange(0, dh, 2, dtype=np.float64) / dh))
+    half = dh // 2
+    ids = np.concatenate(seqs).astype(np.int64)
+    spans = np.cumsum([0] + [len(seq) for seq in seqs])
+    cos, sin = _rope_tables(np.concatenate([np.arange(len(seq)) for seq in seqs]),
+                            rope_frequencies(c.rope_theta, dh))
+    cos, sin = cos[:, None, :], sin[:, None, :]  # (rows, 1, dh / 2): every head
     acc: dict[str, np.ndarray] = {}
 
     def note(name: str, a: np.ndarray) -> None:
-        m = np.abs(a.reshape(-1, a.shape[-1])).max(axis=0)
-        acc[name] = m if name not in acc else np.maximum(acc[name], m)
+        acc[name] = np.abs(a.reshape(-1, a.shape[-1])).max(axis=0)
 
-    E = weights["model.embed_tokens.weight"]
-    for seq in calibration_ids:
-        ids = np.asarray(seq, dtype=np.int64)
-        n = len(ids)
-        ang = np.arange(n)[:, None] * inv[None, :]
-        cos, sin = np.cos(ang), np.sin(ang)
+    def rot(t: np.ndarray) -> np.ndarray:  # (rows, heads, dh)
+        a, b = t[..., :half], t[..., half:]
+        return np.concatenate([a * cos - b * sin, b * cos + a * sin], axis=-1)
 
-        def rot(t, cos=cos, sin=sin):
-            a, b = t[..., : dh // 2], t[..., dh // 2:]
-            return np.concatenate([a * cos - b * sin, b * cos + a * sin], axis=-1)
+    def lin(x: np.ndarray, w_hf: np.ndarray) -> np.ndarray:  # x @ w_hf^T
+        return matmul(x, np.ascontiguousarray(w_hf.T), parallel=True)
 
-        x = E[ids]
-        note("embed", x)
-        mask = np.triu(np.ones((n, n), dtype=bool), 1)
-        for li in range(c.n_layers):
-            P = f"model.layers.{li}."
-            w = {k: weights[P + k + ".weight"] for k in (
-                "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj",
-                "mlp.down_proj")}  # fmt: skip
-            p = f"layer{li}"
-            h = _float_rms(x, c.rms_eps) * w["input_layernorm"]
-            note(f"{p}.attn_norm", h)
-            q = (h @ w["self_attn.q_proj"].T).reshape(n, H, dh).transpose(1, 0, 2)
-            k = (h @ w["self_attn.k_proj"].T).reshape(n, G, dh).transpose(1, 0, 2)
-            v = h @ w["self_attn.v_proj"].T
-            note(f"{p}.q", q.transpose(1, 0, 2).reshape(n, -1))
-            note(f"{p}.k", k.transpose(1, 0, 2).reshape(n, -1))
-            note(f"{p}.v", v)
-            q, k = rot(q), rot(k)
-            note(f"{p}.rope_q", q.transpose(1, 0, 2).reshape(n, -1))
-            note(f"{p}.rope_k", k.transpose(1, 0, 2).reshape(n, -1))
-            kk = np.repeat(k, H // G, axis=0)
-            vv = np.repeat(v.reshape(n, G, dh).transpose(1, 0, 2), H // G, axis=0)
-            s = q @ kk.transpose(0, 2, 1) / math.sqrt(dh)
-            s[:, mask] = -np.inf
-            s = np.exp(s - s.max(axis=-1, keepdims=True))
-            s /= s.sum(axis=-1, keepdims=True)
-            ctx = (s @ vv).transpose(1, 0, 2).reshape(n, H * dh)
-            note(f"{p}.ctx", ctx)
-            x = x + ctx @ w["self_attn.o_proj"].T
-            note(f"{p}.o", x)
-            h = _float_rms(x, c.rms_eps) * w["post_attention_layernorm"]
-            note(f"{p}.mlp_norm", h)
-            gate = h @ w["mlp.gate_proj"].T
-            up = h @ w["mlp.up_proj"].T
-            note(f"{p}.gate", gate)
-            note(f"{p}.up", up)
-            f = gate / (1.0 + np.exp(-gate)) * up
-            note(f"{p}.swiglu", f)
-            x = x + f @ w["mlp.down_proj"].T
-            note(f"{p}.down", x)
-        note("final_norm", _float_rms(x, c.rms_eps) * weights["model.norm.weight"])
+    x = weights["model.embed_tokens.weight"][ids]
+    note("embed", x)
+    N = len(ids)
+    for li in range(c.n_layers):
+        P = f"model.layers.{li}."
+        w = {k: weights[P + k + ".weight"] for k in (
+            "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+            "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj",
+            "mlp.down_proj")}  # fmt: skip
+        p = f"layer{li}"
+        h = _float_rms(x, c.rms_eps) * w["input_layernorm"]
+        note(f"{p}.attn_norm", h)
+        q = lin(h, w["self_attn.q_proj"])
+        k = lin(h, w["self_attn.k_proj"])
+        v = lin(h, w["self_attn.v_proj"])
+        note(f"{p}.q", q)
+        note(f"{p}.k", k)
+        note(f"{p}.v", v)
+        q, k = rot(q.reshape(N, H, dh)), rot(k.reshape(N, G, dh))
+        note(f"{p}.rope_q", q.reshape(N, H * dh))
+        note(f"{p}.rope_k", k.reshape(N, G * dh))
+        ctx = np.empty((N, H * dh))
+        for a, b in zip(spans[:-1], spans[1:]):
+            n = b - a
+            qs = q[a:b].transpose(1, 0, 2)  # (H, n, dh)
+            ks = np.repeat(k[a:b].transpose(1, 2, 0), H // G, axis=0)  # (H, dh, n)
+            vs = np.repeat(v[a:b].reshape(n, G, dh).transpose(1, 0, 2), H // G, axis=0)
+            s = matmul(qs, ks) / math.sqrt(dh)
+            s[:, np.triu(np.ones((n, n), dtype=bool), 1)] = -np.inf
+            s = exp(s - s.max(axis=-1, keepdims=True))  # exp(-inf) = 0
+            s = s / _row_sums(s)
+            ctx[a:b] = matmul(s, vs).transpose(1, 0, 2).reshape(n, H * dh)
+        note(f"{p}.ctx", ctx)
+        x = x + lin(ctx, w["self_attn.o_proj"])
+        note(f"{p}.o", x)
+        h = _float_rms(x, c.rms_eps) * w["post_attention_layernorm"]
+        note(f"{p}.mlp_norm", h)
+        gate = lin(h, w["mlp.gate_proj"])
+        up = lin(h, w["mlp.up_proj"])
+        note(f"{p}.gate", gate)
+        note(f"{p}.up", up)
+        with np.errstate(over="ignore"):  # exp(-gate) = inf: silu = -0
+            f = gate / (1.0 + exp(-gate)) * up
+        note(f"{p}.swiglu", f)
+        x = x + lin(f, w["mlp.down_proj"])
+        note(f"{p}.down", x)
+    note("final_norm", _float_rms(x, c.rms_eps) * weights["model.norm.weight"])
     return {k: (max(float(v.max()), 1e-8), np.maximum(v, 1e-8)) for k, v in acc.items()}
 
 
@@ -1090,7 +1156,7 @@ def _norm(gamma: np.ndarray, eps: float, s_in: float, in_bits: int, s_out: np.nd
 def _exp_table(unit: float, exp_bits: int) -> np.ndarray:
     """``EXP[t] = round(2^E exp(-t unit))`` up to and including its first zero."""
     last = int(math.floor((exp_bits + 1) * math.log(2.0) / unit)) + 2
-    t = np.floor(2.0**exp_bits * np.exp(-np.arange(last + 1, dtype=np.float64) * unit) + 0.5).astype(np.int64)
+    t = np.floor(2.0**exp_bits * _exp(-np.arange(last + 1, dtype=np.float64) * unit) + 0.5).astype(np.int64)
     return t[: int(np.argmax(t == 0)) + 1].copy()
 
 
@@ -1144,9 +1210,8 @@ def quantize_llama(checkpoint: Any, calibration_ids: Sequence[Sequence[int]],
     scales["embed"] = s_x
     rb = q.resid_bits
     positions = q.max_positions or c.max_seq_len
-    inv = 1.0 / (c.rope_theta ** (np.arange(0, dh, 2, dtype=np.float64) / dh))
-    ang = np.arange(positions, dtype=np.float64)[:, None] * inv[None, :]
-    rope_t = IntRope(_round(np.cos(ang) * 2.0**q.rope_bits), _round(np.sin(ang) * 2.0**q.rope_bits),
+    cos, sin = _rope_tables(np.arange(positions), rope_frequencies(c.rope_theta, dh))
+    rope_t = IntRope(_round(cos * 2.0**q.rope_bits), _round(sin * 2.0**q.rope_bits),
                      q.rope_bits, -(1 << q.qk_bits), (1 << q.qk_bits) - 1)
     layers = []
     for li in range(c.n_layers):
@@ -1187,7 +1252,8 @@ def quantize_llama(checkpoint: Any, calibration_ids: Sequence[Sequence[int]],
         iu = _lin(w["mlp.up_proj"], s_n2, s_u, q.norm_bits, q.up_bits, q)
         half = 1 << (q.gate_bits - 1)
         u = np.arange(-half, half, dtype=np.float64) * s_g
-        silu = u / (1.0 + np.exp(-u))
+        with np.errstate(over="ignore"):
+            silu = u / (1.0 + _exp(-u))
         s_s = float(np.abs(silu).max()) / _qmax(q.silu_bits)
         stable = _round(silu / s_s)
         s_f = channel(f"{p}.swiglu", q.ffn_bits)
