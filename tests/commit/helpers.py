@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkinfer.commit import PCS, LigeroPCS, OpeningClaim, TrivialPCS
+from zkinfer.commit import PCS, LigeroPCS, OpeningClaim, TrivialPCS, WhirPCS
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear
 from zkinfer.transcript import Transcript
 
-SCHEMES: list[PCS] = [TrivialPCS(), LigeroPCS(log_blowup=1), LigeroPCS(log_blowup=2)]
-SCHEME_IDS = ["trivial", "ligero-rate1/2", "ligero-rate1/4"]
-LIGERO = SCHEMES[1:]
-LIGERO_IDS = SCHEME_IDS[1:]
+WHIR_TEST = WhirPCS(target_bits=32, max_vars=20)
+"""WHIR with few queries (32 bits) so the shared suites stay fast; ``test_whir_pcs.py`` also runs
+the default parameters."""
+
+SCHEMES: list[PCS] = [TrivialPCS(), LigeroPCS(log_blowup=1), LigeroPCS(log_blowup=2), WHIR_TEST]
+SCHEME_IDS = ["trivial", "ligero-rate1/2", "ligero-rate1/4", "whir-test"]
+LIGERO = SCHEMES[1:3]
+LIGERO_IDS = SCHEME_IDS[1:3]
 
 DOMAIN = b"zkinfer/tests/commit"
 

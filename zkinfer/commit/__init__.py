@@ -9,10 +9,13 @@ module            contents
 ``trivial``       :class:`TrivialPCS`: sends the vector; for testing protocol logic
 ``ligero``        :class:`LigeroPCS`: Reed-Solomon rows + Merkle tree of columns,
                   ``O(sqrt N)`` proofs, >= 100 bits by default
+``whir``          :class:`WhirPCS`: WHIR (Reed-Solomon proximity with folding and
+                  out-of-domain samples), polylogarithmic proofs, >= 100 bits by default
+                  up to 2^22 entries per committed function (not the default scheme)
 ================  ==================================================================
 
 Protocol code depends on :class:`PCS` only. Importing this package does not import numba (the
-Ligero prover is imported on the first ``commit`` / ``open``).
+Ligero and WHIR provers are imported on the first ``commit`` / ``open``).
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from zkinfer.commit.base import (
 )
 from zkinfer.commit.ligero import LigeroPCS
 from zkinfer.commit.trivial import TrivialPCS
+from zkinfer.commit.whir.scheme import WhirPCS
 from zkinfer.errors import ProofFormatError
 
-_SCHEMES: dict[str, type[PCS]] = {TrivialPCS.name: TrivialPCS, LigeroPCS.name: LigeroPCS}
+_SCHEMES: dict[str, type[PCS]] = {TrivialPCS.name: TrivialPCS, LigeroPCS.name: LigeroPCS,
+                                  WhirPCS.name: WhirPCS}
 
 
 def pcs_from_params(data: bytes) -> PCS:
@@ -59,5 +64,6 @@ __all__ = [
     "ProverData",
     "TrivialPCS",
     "LigeroPCS",
+    "WhirPCS",
     "pcs_from_params",
 ]
