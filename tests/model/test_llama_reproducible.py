@@ -4,7 +4,8 @@ Its scales (hence its integer parameters and its verifying key) come from a floa
 :func:`zkinfer.model.int_llama.calibrate_llama` and the tables of
 :func:`~zkinfer.model.int_llama.quantize_llama` use only fixed-order products and basic
 operations, so processes with 1 and 2 threads (BLAS, OpenMP, Numba), and one computing like a
-more basic CPU (numpy without its SIMD dispatch, Numba for a generic CPU), build identical models.
+more basic CPU (numpy without its SIMD dispatch, Numba for a generic CPU, OpenBLAS's kernels for
+an older CPU), build identical models.
 Also here: the basic-operation ``cos``/``sin`` and ``log`` against the C library, the parallel
 fixed-order product against the written-out sum, and the calibration against a pure-Python
 forward that adds every sum in index order.
@@ -88,13 +89,15 @@ _SCRIPT = """
 
 def _another_cpu(tmp_path: Path) -> dict[str, str]:
     """numpy without its CPU-specific SIMD code, Numba compiling for a generic CPU into a cache
-    of its own (as in ``tests/test_reproducible_keys.py``)."""
+    of its own (as in ``tests/test_reproducible_keys.py``), and OpenBLAS with another CPU's
+    kernels (no FMA: the BLAS-based calibration this replaced gave another model here)."""
     try:
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
     except ImportError:  # numpy < 2
         from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
     disable = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
-    env = {"NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path / "numba-generic")}
+    env = {"NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path / "numba-generic"),
+           "OPENBLAS_CORETYPE": "Sandybridge"}
     if disable:
         env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disable)
     return env
