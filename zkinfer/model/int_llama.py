@@ -34,6 +34,13 @@ Matrix products are computed in float64 BLAS and converted back to int64: exact,
 declared widths bound every partial sum below ``2^53`` (checked when the model is built), so
 every float operation acts on integers that float64 represents exactly.
 
+The quantization is bit-reproducible: the integer model (hence a verifying key) is the same on
+every IEEE-754 machine at every thread count. Its float64 calibration forward
+(:func:`calibrate_llama`) and its tables (RoPE, EXP, SiLU) use fixed-order matrix products and
+an ``exp``, ``log`` and ``cos``/``sin`` built from basic operations
+(:mod:`zkinfer.model.float_model`), never BLAS or the vendor's transcendental functions; the
+rest is IEEE arithmetic, ``sqrt``, maxima, ``frexp`` and the constant ``math.log(2.0)``.
+
 :meth:`IntLlama.trace` returns every intermediate column by name (the future circuit's trace)
 and checks each against its declared width.
 """

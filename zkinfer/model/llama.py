@@ -20,6 +20,11 @@ scores scaled by ``1 / sqrt(head_dim)``), then ``x += down(silu(gate(n)) * up(n)
 channel pairs ``(i, i + head_dim / 2)`` of each head turn by ``pos * theta^(-2i / head_dim)``
 (the GGUF reader has undone llama.cpp's row permutation, see :mod:`zkinfer.model.gguf`).
 
+:class:`LlamaFloat` is the accuracy reference and computes with numpy as it is: BLAS products,
+``numpy.exp``, ``cos``, ``sin``, so its last bits can depend on the CPU and the thread count.
+Nothing that feeds a verifying key reads it: the quantizer calibrates on its own bit-reproducible
+forward (:func:`zkinfer.model.int_llama.calibrate_llama`).
+
 ``gguf`` and ``tokenizers`` are optional dependencies (extra ``llm``).
 """
 
@@ -912,7 +917,8 @@ class SmolLM2:
         return self.tokenizer.decode(ids)
 
     def logits_float(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Float64 next-token logits at every position.
+        """Float64 next-token logits at every position (the accuracy reference; BLAS, so the
+        last bits may vary with the CPU and thread count; the quantizer does not use it).
 
         Arguments:
             ids: token ids.
@@ -927,7 +933,8 @@ class SmolLM2:
 
     def generate_float(self, ids: Sequence[int] | np.ndarray, max_new_tokens: int) -> np.ndarray:
         """Greedy continuation by the float64 model, ending with ``<|im_end|>`` or EOS (included)
-        or after ``max_new_tokens`` tokens.
+        or after ``max_new_tokens`` tokens (the accuracy reference; BLAS, see
+        :meth:`logits_float`).
 
         Arguments:
             ids: the prompt, e.g. from :meth:`chat_ids`.
