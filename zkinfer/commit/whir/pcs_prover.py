@@ -219,8 +219,14 @@ def _axpy_ext(acc: U64, coef: U64, table: U64) -> None:
 
 
 def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
-                transcript: Transcript) -> S.WhirPCSProof:
+                transcript: Transcript, tamper: P.Tamper | None = None) -> S.WhirPCSProof:
     """Prove ``claims`` on a plain batch or a commitment made of parts.
+
+    ``tamper`` is for tests only (:meth:`WhirPCS.open <zkinfer.commit.whir.scheme.WhirPCS.open>`
+    never passes it): ``tamper(kind, round, value)`` may replace a message before it is
+    absorbed, kind ``"values"`` (the parts' values ``(J, S, 2)``) or one of the core's
+    (:func:`zkinfer.commit.whir.prover.open_proof`), so that the rest of the proof is computed
+    honestly from the forged message.
 
     Raises:
         TypeError: ``data`` is not this scheme's prover data.
@@ -258,6 +264,8 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
         tables = [piece.table() for piece in data.pieces]
         values = np.stack([np.stack([fast.evaluate(t, z) for t in tables]) for z in padded]
                           ).reshape(points.shape[0], parts.count, 2)
+        if tamper is not None:
+            values = tamper("values", 0, values)
         beta = S.absorb_values(transcript, values, parts.count)
         coefs = S.claim_coefficients(transcript, points.shape[0])
         terms = [(c, 0, z) for c, z in zip(coefs, padded, strict=True)]
@@ -275,5 +283,5 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
             return leaves, tuple(merkle.open_siblings(levels, indices))
 
         stack = parts.count
-    proof = P.prove_rounds(core, f, _weight(m, terms), open_first, transcript)
+    proof = P.prove_rounds(core, f, _weight(m, terms), open_first, transcript, tamper)
     return S.WhirPCSProof(stack, values, proof)

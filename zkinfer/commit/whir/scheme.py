@@ -221,7 +221,7 @@ class WhirPCSProof(OpeningProof):
             points = r.count(_MAX_POINTS, 16 * stack)
             values = r.ext(points * stack).reshape(points, stack, 2)
         else:
-            if r.u32(0):
+            if r.u32():
                 raise ProofFormatError("whir opening proof: part values without parts")
             values = np.zeros((0, 0, 2), dtype=np.uint64)
         core = WhirProof.from_bytes(r.bytes(_MAX_CORE_BYTES), stack or None)
