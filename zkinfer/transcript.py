@@ -97,8 +97,14 @@ class Transcript:
             FieldRangeError: a value is not a canonical element.
         """
         arr = ext.as_ext(values, "transcript value")
+        self._append_array(label, arr)
+
+    def _append_array(self, label: bytes, arr: npt.NDArray[np.uint64]) -> None:
+        """Absorb a ``uint64`` array of canonical elements already validated by the caller
+        (:meth:`append_base`'s and :meth:`append_ext`'s encoding: ``ndim``, shape, then the
+        elements' little-endian bytes in C order)."""
         self.append_bytes(label, struct.pack("<Q", arr.ndim) + _shape_bytes(arr.shape)
-                          + gl.to_bytes(arr))
+                          + np.ascontiguousarray(arr, dtype="<u8").tobytes())
 
     def append_int(self, label: bytes, value: int) -> None:
         """Absorb a non-negative integer below ``2^64`` (a size, a count, an index)."""
@@ -140,7 +146,17 @@ class Transcript:
 
     def challenge_ext(self, label: bytes) -> npt.NDArray[np.uint64]:
         """One uniform extension element, shape ``(2,)``."""
-        return self.challenge_exts(label, 1)[0]
+        return np.array(self.challenge_pair(label), dtype=np.uint64)
+
+    def challenge_pair(self, label: bytes) -> tuple[int, int]:
+        """:meth:`challenge_ext` as two Python ints (the same draw)."""
+        out: list[int] = []
+        for w in self._words(label):
+            if w < gl.P:
+                out.append(w)
+                if len(out) == 2:
+                    return out[0], out[1]
+        raise AssertionError("unreachable")  # pragma: no cover - _words never ends
 
     def challenge_indices(self, label: bytes, bound: int, count: int) -> list[int]:
         """``count`` independent uniform integers in ``[0, bound)`` (with repetition).

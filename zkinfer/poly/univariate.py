@@ -178,6 +178,36 @@ def interpolate_at(values: npt.ArrayLike, r: npt.ArrayLike) -> U64:
     return interpolate_scalar(v, Fp2.from_array(ext.as_ext(r, "r").reshape(2))).to_array()
 
 
+def _inverses_of_small(d: int) -> tuple[int, ...]:
+    """``1 / k mod p`` for ``k = 1..d`` (cached per ``d``)."""
+    cached = _SMALL_INVERSES.get(d)
+    if cached is None:
+        cached = _SMALL_INVERSES[d] = tuple(pow(k, gl.P - 2, gl.P) for k in range(1, d + 1))
+    return cached
+
+
+_SMALL_INVERSES: dict[int, tuple[int, ...]] = {}
+
+
 def interpolate_scalar(values: Sequence[Fp2], r: Fp2) -> Fp2:
-    """:func:`interpolate_at` on scalars: ``sum_i L_i(r) values[i]``."""
-    return sum((w * v for w, v in zip(_lagrange(len(values) - 1, r), values)), Fp2.ZERO)
+    """:func:`interpolate_at` on scalars: ``sum_i L_i(r) values[i]``, computed in Newton's
+    form on the nodes ``0..d``: ``sum_k D^k s(0) binom(r, k)`` with the forward differences
+    ``D^k s(0)``, nested as ``D^0 + r (D^1 + (r - 1) / 2 (D^2 + (r - 2) / 3 (...)))`` (``d``
+    extension products; the sumcheck verifier's one interpolation per round)."""
+    d = len(values) - 1
+    P = gl.P
+    rows = [(int(v[0]), int(v[1])) for v in values]
+    heads = [rows[0]]
+    for _ in range(d):
+        rows = [((b0 - a0) % P, (b1 - a1) % P) for (a0, a1), (b0, b1) in zip(rows, rows[1:])]
+        heads.append(rows[0])
+    r0, r1 = int(r[0]), int(r[1])
+    inv = _inverses_of_small(d)
+    acc0, acc1 = heads[d]
+    w = ext.W  # X^2 = W in F_p2
+    for k in range(d - 1, -1, -1):
+        # acc <- D^k + (r - k) / (k + 1) acc
+        f0, f1 = (r0 - k) * inv[k] % P, r1 * inv[k] % P
+        acc0, acc1 = ((heads[k][0] + f0 * acc0 + w * f1 * acc1) % P,
+                      (heads[k][1] + f0 * acc1 + f1 * acc0) % P)
+    return Fp2(acc0, acc1)

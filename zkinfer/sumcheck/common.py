@@ -38,6 +38,7 @@ __all__ = [
     "SumcheckProof",
     "begin",
     "round_challenge",
+    "round_challenge_scalar",
     "soundness_error_bits",
 ]
 
@@ -205,6 +206,13 @@ def round_challenge(transcript: Transcript, values: npt.ArrayLike) -> npt.NDArra
     """Absorb one round polynomial's values and draw that round's challenge ``r_j``."""
     transcript.append_ext(_LABEL_ROUND, values)
     return transcript.challenge_ext(_LABEL_CHALLENGE)
+
+
+def round_challenge_scalar(transcript: Transcript, values: npt.NDArray[np.uint64]) -> Fp2:
+    """:func:`round_challenge` for a verifier that validated ``values`` (canonical ``uint64``,
+    shape ``(d + 1, 2)``) beforehand: the same transcript calls, ``r_j`` as an :class:`Fp2`."""
+    transcript._append_array(_LABEL_ROUND, values)
+    return Fp2(*transcript.challenge_pair(_LABEL_CHALLENGE))
 
 
 def soundness_error_bits(num_vars: int, degree: int) -> float:

@@ -16,7 +16,7 @@ from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field.scalar import Fp2
 from zkinfer.poly.univariate import interpolate_scalar
-from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
+from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge_scalar
 from zkinfer.transcript import Transcript
 
 __all__ = ["verify", "check_final"]
@@ -64,16 +64,18 @@ def verify(
         raise VerificationError(check, "round polynomial has the wrong degree", round=0,
                                 expected=expr.degree, got=int(polys.shape[1]) - 1)
     begin(transcript, num_vars, expr, current)
+    polys = ext.as_ext(polys, "round polynomials")  # validated once, absorbed round by round
+    values = [Fp2.vector(rows) for rows in polys] if num_vars else []
     point = np.empty((num_vars, 2), dtype=np.uint64)
     cur = Fp2.from_array(current)
     for j in range(num_vars):
-        s = Fp2.vector(polys[j])  # s_j(0), ..., s_j(d)
+        s = values[j]  # s_j(0), ..., s_j(d)
         if s[0] + s[1] != cur:
             raise VerificationError(check, "s(0) + s(1) does not match the claim", round=j,
                                     expected=tuple(cur), got=tuple(s[0] + s[1]))
-        r = round_challenge(transcript, polys[j])
+        r = round_challenge_scalar(transcript, polys[j])
         point[j] = r
-        cur = interpolate_scalar(s, Fp2.from_array(r))  # s_j(r_j)
+        cur = interpolate_scalar(s, r)  # s_j(r_j)
     return point, cur.to_array()
 
 
