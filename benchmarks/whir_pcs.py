@@ -1,9 +1,17 @@
-"""WHIR core against Ligero: commit, open and verify time and proof bytes on the same vector.
+"""WHIR against Ligero: commit, open and verify time and proof bytes on the same vector.
 
 Run: ``python benchmarks/whir_pcs.py`` (m = 16 and 20) or ``python benchmarks/whir_pcs.py --big``
-(also m = 24). One evaluation claim at a random point of ``F_p2^m``; WHIR with its default
-parameters (k = 4, rate 1/4, unique decoding, 100 bits round-by-round, no grinding), Ligero with
-``LigeroPCS()``'s defaults. Times are one run each after a warm-up of the Numba kernels.
+(also m = 22). One evaluation claim at a random point of ``F_p2^m``:
+
+- ``whir-core``: the standalone core (``WhirParams(m)``: k = 4, rate 1/4, unique decoding,
+  100 bits round-by-round, no grinding);
+- ``whir-pcs``: :class:`~zkinfer.commit.WhirPCS` with its defaults (the same core with a few
+  more queries: >= 100 bits under the union bound of every term, for every size up to 2^22);
+- ``ligero``: ``LigeroPCS()``'s defaults (104 bits).
+
+``--parts S`` also commits the vector as ``S`` parts of ``2^m / S`` entries (``commit_parts``)
+and opens one claim on every part at one common point. Times are one run each after a warm-up
+of the Numba kernels.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import time
 
 import numpy as np
 
-from zkinfer.commit import LigeroPCS, whir
+from zkinfer.commit import LigeroPCS, Parts, WhirPCS, whir
 from zkinfer.commit import OpeningClaim as Claim
 from zkinfer.commit.whir import WhirParams
 from zkinfer.field import extension as ext
@@ -37,8 +45,7 @@ def _whir(m: int, v: np.ndarray, r: np.ndarray) -> dict:
                 bits=params.soundness_bits(), note=f"rbr; union {params.interactive_bits():.1f}")
 
 
-def _ligero(m: int, v: np.ndarray, r: np.ndarray) -> dict:
-    pcs = LigeroPCS()
+def _pcs(pcs, m: int, v: np.ndarray, r: np.ndarray) -> dict:
     t0 = time.perf_counter()
     com, data = pcs.commit([v])
     t1 = time.perf_counter()
@@ -48,26 +55,49 @@ def _ligero(m: int, v: np.ndarray, r: np.ndarray) -> dict:
     pcs.verify(com, [Claim(0, r, value)], proof, Transcript(_DOMAIN))
     t3 = time.perf_counter()
     return dict(commit=t1 - t0, open=t2 - t1, verify=t3 - t2, bytes=len(proof.to_bytes()),
-                bits=pcs.security_bits, note="")
+                bits=pcs.security_bits, note="union")
+
+
+def _parts(pcs, m: int, count: int, v: np.ndarray, r: np.ndarray) -> dict:
+    parts = Parts(m - (count - 1).bit_length(), (len(v) // count,) * count)
+    size = parts.used[0]
+    point = r[m - parts.num_vars:]
+    t0 = time.perf_counter()
+    com, data = pcs.commit_parts(parts, lambda s: v[s * size:(s + 1) * size])
+    t1 = time.perf_counter()
+    claims = [Claim(s, point, data.evaluate(s, point)) for s in range(count)]
+    proof = pcs.open(data, claims, Transcript(_DOMAIN))
+    t2 = time.perf_counter()
+    pcs.verify(com, claims, proof, Transcript(_DOMAIN))
+    t3 = time.perf_counter()
+    return dict(commit=t1 - t0, open=t2 - t1, verify=t3 - t2, bytes=len(proof.to_bytes()),
+                bits=pcs.security_bits, note=f"union; {count} parts")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--big", action="store_true", help="also m = 24")
+    parser.add_argument("--big", action="store_true", help="also m = 22")
+    parser.add_argument("--parts", type=int, default=0, help="also S parts (a power of two)")
     args = parser.parse_args()
-    sizes = [16, 20] + ([24] if args.big else [])
+    sizes = [16, 20] + ([22] if args.big else [])
     rng = np.random.default_rng(0)
+    whir_pcs, ligero = WhirPCS(), LigeroPCS()
+    runs = [("whir-core", _whir), ("whir-pcs", lambda m, v, r: _pcs(whir_pcs, m, v, r)),
+            ("ligero", lambda m, v, r: _pcs(ligero, m, v, r))]
+    if args.parts:
+        runs += [(f"{name}-parts", lambda m, v, r, pcs=pcs: _parts(pcs, m, args.parts, v, r))
+                 for name, pcs in (("whir", whir_pcs), ("ligero", ligero))]
     warm, point = gl.random(1 << 10, rng), ext.random(10, rng)
-    _whir(10, warm, point)
-    _ligero(10, warm, point)
-    print(f"{'m':>3} {'scheme':<7} {'commit s':>9} {'open s':>8} {'verify s':>9} "
+    for _, run in runs:
+        run(10, warm, point)
+    print(f"{'m':>3} {'scheme':<12} {'commit s':>9} {'open s':>8} {'verify s':>9} "
           f"{'proof bytes':>12} {'bits':>7}")
     for m in sizes:
         v = gl.random(1 << m, rng)
         r = ext.random(m, rng)
-        for name, run in (("whir", _whir), ("ligero", _ligero)):
+        for name, run in runs:
             res = run(m, v, r)
-            print(f"{m:>3} {name:<7} {res['commit']:>9.2f} {res['open']:>8.2f} "
+            print(f"{m:>3} {name:<12} {res['commit']:>9.2f} {res['open']:>8.2f} "
                   f"{res['verify']:>9.3f} {res['bytes']:>12,} {res['bits']:>7.1f} {res['note']}",
                   flush=True)
 
