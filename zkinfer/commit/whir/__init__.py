@@ -1,9 +1,12 @@
-"""WHIR: a multilinear polynomial commitment with polylogarithmic proofs (core, standalone).
+"""WHIR: a multilinear polynomial commitment with polylogarithmic proofs.
 
 After Arnon, Chiesa, Fenzi, Yogev, "WHIR: Reed-Solomon Proximity Testing with Super-Fast
-Verification" (eprint 2024/1586). This package commits to **one** multilinear ``f`` over
-Goldilocks and proves **one** evaluation ``f(z) = y`` at ``z in F_p2^m``; it is not yet wired
-into :mod:`zkinfer.commit.base` (batches, parts) nor into the proof system.
+Verification" (eprint 2024/1586). The core (below) commits to **one** multilinear ``f`` over
+Goldilocks and proves one weighted sum ``sum_b w(b) f(b) = sigma`` (an evaluation ``f(z) = y``
+when ``w = eq(z, .)``) at ``z in F_p2^m``; :class:`~zkinfer.commit.whir.scheme.WhirPCS`
+(``scheme``) puts it behind the project's :class:`~zkinfer.commit.base.PCS` interface: batches,
+any number of claims as one weighted sum, commitments made of parts. It is not the proof
+system's default scheme.
 
 ==============  ================================================================
 module          contents
@@ -14,6 +17,10 @@ module          contents
 ``prover``      :func:`commit`, :func:`open_proof` (Numba NTT and multilinear kernels);
                 imported lazily by the two functions below
 ``_common``     formulas and the transcript schedule shared by both sides
+``scheme``      :class:`WhirPCS` (the PCS interface), its commitment and proof, the
+                verifier of batches and parts (numpy only)
+``pcs_params``  :class:`WhirPCSParams`: the PCS parameters and the union-bound figures
+``pcs_prover``  commit, commit a part, join, open (Numba; imported on first use)
 ==============  ================================================================
 
 Encoding
@@ -66,19 +73,20 @@ Soundness terms (unique decoding, :mod:`zkinfer.commit.whir.params`): per sumche
 ``(1 - delta_i)^(t_i) 2^-b + (t_i + 1) / |F|``; final ``(1 - delta_(R-1))^(t_(R-1)) 2^-b``, with
 ``delta_i = (1 - rho_i) / 2``, ``|F| = p^2``.
 
-Not implemented (yet): batching several polynomials or points, the project's commitments
-made of parts and the :class:`~zkinfer.commit.base.PCS` interface, zero knowledge, several
-OOD samples per round, the Johnson/list-decoding regime as a proven option.
+Not implemented (yet): zero knowledge, several OOD samples per round, the Johnson/list-decoding
+regime as a proven option.
 """
 
 from __future__ import annotations
 
 from zkinfer.commit.whir.params import WhirParams
+from zkinfer.commit.whir.pcs_params import WhirPCSParams
 from zkinfer.commit.whir.proof import WhirCommitment, WhirProof, WhirRound
+from zkinfer.commit.whir.scheme import WhirPCS
 from zkinfer.commit.whir.verify import verify
 
 __all__ = ["WhirParams", "WhirCommitment", "WhirProof", "WhirRound", "verify", "commit",
-           "open_proof"]
+           "open_proof", "WhirPCS", "WhirPCSParams"]
 
 
 def commit(params, evals):
