@@ -258,6 +258,31 @@ def test_tampered_root_rejected(tree_vars):
     assert err.check == f"range tree {j}" and "denominator is zero" in str(err)
 
 
+@REPS
+@pytest.mark.parametrize("tree_vars", TREE_VARS)
+def test_leaves_kernel_matches_the_definition(tree_vars, reps):
+    # columns (1, alpha_k - f - w X), tables (-m, alpha_k - j - w X), padding (0, 1); with two
+    # challenges leaf 2 i + k is entry i at alpha_k
+    groups, mults = instance(14)
+    blocks = rng_mod.block_list(SIZES)
+    data = rng_mod._data(groups, mults, blocks)
+    alphas = [np.array([5 + k, 11 + k], dtype=np.uint64) for k in range(reps)]
+    for tree in rng_mod.plan(blocks, tree_vars, reps):
+        p, q = rng_mod._stacked_leaves(tree, blocks, data, alphas)
+        want_p = [(0, 0)] * (reps << tree.num_vars)
+        want_q = [(1, 0)] * (reps << tree.num_vars)
+        for b, off in zip(tree.blocks, tree.offsets):
+            blk = blocks[b]
+            for i, v in enumerate(data[b].tolist()):
+                for k, a in enumerate(alphas):
+                    leaf = (off + i) * reps + k
+                    sub = i if blk.column < 0 else v
+                    want_p[leaf] = ((-v) % gl.P, 0) if blk.column < 0 else (1, 0)
+                    want_q[leaf] = ((int(a[0]) - sub) % gl.P, (int(a[1]) - blk.width) % gl.P)
+        assert p.tolist() == [list(x) for x in want_p]
+        assert q.tolist() == [list(x) for x in want_q]
+
+
 class _LuckyAlpha(Transcript):
     """A transcript whose first range challenge ``alpha`` is forced (a cheating prover's lucky
     draw); every other challenge is the transcript's."""

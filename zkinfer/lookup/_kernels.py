@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
+from zkinfer.field._kernels import sub as fsub
 from zkinfer.field._llvm import (
     intrinsic_of,
     ir_dot,
@@ -402,3 +403,34 @@ def layer_fold_eval_serial(sp, sq, soff, s, dp, dq, doff, r0, r1, point, j, lam0
                          g)
         _scale_into(out, b, eq_hi[b, 0], eq_hi[b, 1], g)
     return _total(out)
+
+
+# ---- the range look-up's leaves
+
+
+@_pnjit
+def block_leaves(p, q, vals, first, reps, table, alpha0, alpha1):
+    """Write one block's leaves into the fraction tree ``(p, q)`` (extension arrays).
+
+    Block entry ``i`` is leaf ``(first + i) reps + k`` for each challenge ``k < reps`` (two
+    challenges interleave): a column's entry ``f`` gives ``(1, alpha_k - f - w X)``, a table's
+    row ``j`` with multiplicity ``m`` gives ``(-m, alpha_k - j - w X)``; ``alpha0[k]`` is
+    ``alpha_k``'s first coefficient and ``alpha1[k]`` its second minus the width ``w``
+    (canonical, as ``vals``).
+    """
+    n = vals.shape[0]
+    for i in numba.prange(n):
+        v = vals[i]
+        if table:
+            num = fsub(ZERO, v)
+            sub0 = np.uint64(i)
+        else:
+            num = ONE
+            sub0 = v
+        base = (first + i) * reps
+        for k in range(reps):
+            row = base + k
+            p[row, 0] = num
+            p[row, 1] = ZERO
+            q[row, 0] = fsub(alpha0[k], sub0)
+            q[row, 1] = alpha1[k]

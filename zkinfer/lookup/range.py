@@ -330,48 +330,27 @@ def _begin(transcript: Transcript, blocks: Sequence[Block], max_tree_vars: int,
     return alphas
 
 
-def _leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64], alpha: U64
-            ) -> tuple[U64, U64]:
-    """The tree's leaves ``(p, q)``: columns ``(1, alpha - f - w X)``, tables
-    ``(-m, alpha - j - w X)``, padding ``(0, 1)``."""
-    size = 1 << tree.num_vars
-    p = np.zeros((size, 2), dtype=np.uint64)
-    q = np.zeros((size, 2), dtype=np.uint64)
-    q[tree.fill:, 0] = 1
-    a0 = alpha[:1]
-    for b, off in zip(tree.blocks, tree.offsets):
-        blk = blocks[b]
-        rows = slice(off, off + (1 << blk.num_vars))
-        if blk.column < 0:
-            p[rows, 0] = gl.neg(data[b])
-            q[rows, 0] = gl.sub(a0, np.arange(1 << blk.num_vars, dtype=np.uint64))
-        else:
-            p[rows, 0] = 1
-            q[rows, 0] = gl.sub(a0, data[b])
-        q[rows, 1] = gl.sub(alpha[1:], np.uint64(blk.width))[0]
-    return p, q
-
-
 def _stacked_leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64],
                     alphas: Sequence[U64]) -> tuple[U64, U64]:
-    """The leaves the GKR proves: :func:`_leaves` at ``alpha``, and with two challenges those
-    at ``alpha'`` interleaved with them (the lowest leaf variable chooses the challenge: 0
-    ``alpha``, 1 ``alpha'``; the numerators are the same, the blocks' denominators move by
-    ``alpha' - alpha``, the padding keeps ``(0, 1)``)."""
-    p, q = _leaves(tree, blocks, data, alphas[0])
-    if len(alphas) == 1:
-        return p, q
-    size = p.shape[0]
-    p2 = np.empty((2 * size, 2), dtype=np.uint64)
-    q2 = np.empty((2 * size, 2), dtype=np.uint64)
-    p2[0::2] = p2[1::2] = p
-    del p
-    q2[0::2] = q
-    shift = ext.sub(alphas[1], alphas[0])
-    q[:tree.fill, 0] = gl.add(q[:tree.fill, 0], shift[0])
-    q[:tree.fill, 1] = gl.add(q[:tree.fill, 1], shift[1])
-    q2[1::2] = q
-    return p2, q2
+    """The leaves the GKR proves: columns ``(1, alpha - f - w X)``, tables
+    ``(-m, alpha - j - w X)``, padding ``(0, 1)``; with two challenges those at ``alpha'``
+    interleaved with them (the lowest leaf variable chooses the challenge: 0
+    ``alpha``, 1 ``alpha'``; the numerators are the same, the blocks' denominators use their
+    own challenge, the padding is ``(0, 1)`` in both). Written by a Numba kernel."""
+    from zkinfer.lookup import _kernels as K
+
+    reps = len(alphas)
+    size = reps << tree.num_vars
+    p = np.zeros((size, 2), dtype=np.uint64)
+    q = np.zeros((size, 2), dtype=np.uint64)
+    q[reps * tree.fill:, 0] = 1
+    a0 = np.array([a[0] for a in alphas], dtype=np.uint64)
+    for b, off in zip(tree.blocks, tree.offsets):
+        blk = blocks[b]
+        a1 = np.array([(int(a[1]) - blk.width) % gl.P for a in alphas], dtype=np.uint64)
+        K.block_leaves(p, q, np.ascontiguousarray(data[b], dtype=np.uint64), off, reps,
+                       blk.column < 0, a0, a1)
+    return p, q
 
 
 def _sums(frac: FractionProof, repetitions: int) -> list[tuple[Fp2, Fp2]]:
