@@ -245,6 +245,7 @@ class Circuit:
     segments: dict[str, int] = field(default_factory=dict)
     relation_segments: list[int] = field(default_factory=list)
     identity_segments: dict[int, list[int]] = field(default_factory=dict)
+    _segment_groups: tuple | None = field(default=None, repr=False, compare=False)
 
     # ---- building blocks
 
@@ -478,11 +479,16 @@ class Circuit:
     def segment_identities(self, segment: int) -> dict[int, list[Identity]]:
         """``num_vars ->`` the identities of one segment (registered without
         :meth:`identity`: segment 0), sizes ascending, empty groups left out."""
-        out = {}
-        for nv in sorted(self.identities):
-            segs = self.identity_segments.get(nv, [])
-            group = [ident for k, ident in enumerate(self.identities[nv])
-                     if (segs[k] if k < len(segs) else 0) == segment]
-            if group:
-                out[nv] = group
-        return out
+        # one pass over every identity, cached until an identity is added (the verifier asks
+        # per segment and per group)
+        key = tuple((nv, len(group), len(self.identity_segments.get(nv, ())))
+                    for nv, group in self.identities.items())
+        if self._segment_groups is None or self._segment_groups[0] != key:
+            by_segment: dict[int, dict[int, list[Identity]]] = {}
+            for nv in sorted(self.identities):
+                segs = self.identity_segments.get(nv, [])
+                for k, ident in enumerate(self.identities[nv]):
+                    seg = segs[k] if k < len(segs) else 0
+                    by_segment.setdefault(seg, {}).setdefault(nv, []).append(ident)
+            self._segment_groups = (key, by_segment)
+        return {nv: list(group) for nv, group in self._segment_groups[1].get(segment, {}).items()}
