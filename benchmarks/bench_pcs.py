@@ -17,7 +17,8 @@ import time
 import numpy as np
 import pytest
 
-from zkinfer.commit import Claim, LigeroPCS
+from zkinfer.commit import LigeroPCS
+from zkinfer.commit import OpeningClaim as Claim
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.transcript import Transcript
