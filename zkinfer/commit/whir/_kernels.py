@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
-from zkinfer.field._kernels import add, mul
+from zkinfer.field._kernels import add, ext_mul, mul
 
 _njit = numba.njit(cache=True, nogil=True)
 
@@ -15,3 +15,13 @@ def axpy_base(acc, c0, c1, table):
     for i in range(table.shape[0]):
         acc[i, 0] = add(acc[i, 0], mul(c0, table[i]))
         acc[i, 1] = add(acc[i, 1], mul(c1, table[i]))
+
+
+@_njit
+def axpy_ext(acc, c0, c1, table):
+    """``acc[i] += (c0 + c1 X) * table[i]`` for extension ``acc`` and ``table`` ``(N, 2)``, in
+    place."""
+    for i in range(table.shape[0]):
+        h0, h1 = ext_mul(c0, c1, table[i, 0], table[i, 1])
+        acc[i, 0] = add(acc[i, 0], h0)
+        acc[i, 1] = add(acc[i, 1], h1)

@@ -205,17 +205,9 @@ def _weight(m: int, terms: list[tuple[U64, int, U64]]) -> U64:
     w = np.zeros((1 << m, 2), dtype=np.uint64)
     for coef, offset, z in terms:
         size = 1 << z.shape[0]
-        block = np.ascontiguousarray(w[offset: offset + size])
-        _axpy_ext(block, coef, fast.eq_table(z))
-        w[offset: offset + size] = block
+        WK.axpy_ext(w[offset: offset + size], np.uint64(coef[0]), np.uint64(coef[1]),
+                    fast.eq_table(z))
     return w
-
-
-def _axpy_ext(acc: U64, coef: U64, table: U64) -> None:
-    """``acc += coef * table`` for extension ``acc`` and ``table``, in place."""
-    with np.errstate(over="ignore"):
-        prod = ext.mul_unchecked(table, np.broadcast_to(coef, table.shape))
-        acc[...] = ext.add(acc, prod)
 
 
 def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
@@ -273,9 +265,7 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
         f = np.zeros((1 << m, 2), dtype=np.uint64)
         for b, piece in zip(beta, data.pieces, strict=True):
             used = piece.values.shape[0]
-            acc = np.ascontiguousarray(f[:used])
-            WK.axpy_base(acc, np.uint64(b[0]), np.uint64(b[1]), piece.values)
-            f[:used] = acc
+            WK.axpy_base(f[:used], np.uint64(b[0]), np.uint64(b[1]), piece.values)
         levels = data.levels
 
         def open_first(indices: list[int]):
