@@ -30,6 +30,7 @@ from zkinfer.commit.whir import prover as P
 from zkinfer.commit.whir import scheme as S
 from zkinfer.commit.whir.pcs_params import WhirPCSParams
 from zkinfer.field import extension as ext
+from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
 from zkinfer.transcript import Transcript
 
@@ -82,12 +83,6 @@ class WhirPartData(PartData):
     def vector(self) -> U64:
         """The part's ``used[index]`` entries (read-only)."""
         return self.values
-
-    def table(self) -> U64:
-        """The part's function on the cube: its vector zero-padded to ``2^max(m, 1)``."""
-        out = np.zeros(1 << max(self.parts.num_vars, 1), dtype=np.uint64)
-        out[: self.values.shape[0]] = self.values
-        return out
 
 
 class WhirPartsData(ProverData):
@@ -253,9 +248,12 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
         parts = data.parts
         points, _ = S.part_points(parts, checked)
         padded = S.padded_points(points, m)
-        tables = [piece.table() for piece in data.pieces]
-        values = np.stack([np.stack([fast.evaluate(t, z) for t in tables]) for z in padded]
-                          ).reshape(points.shape[0], parts.count, 2)
+        # e_(j,s) = <eq(z_j, .), part s>: one eq table per point, read up to used[s]
+        values = np.empty((points.shape[0], parts.count, 2), dtype=np.uint64)
+        for j, z in enumerate(padded):
+            eq = fast.eq_table(z)
+            for s, piece in enumerate(data.pieces):
+                values[j, s] = PK.inner_ext_base(eq[: piece.values.shape[0]], piece.values)
         if tamper is not None:
             values = tamper("values", 0, values)
         beta = S.absorb_values(transcript, values, parts.count)
