@@ -26,6 +26,10 @@ Sub-commands:
   [--vk-out F] [--pk DIR]``: a decoder's greedy answer, printed as it is generated (integer
   model, KV cache), then proven (setup, or the saved key ``--pk``) with progress, verified, and
   written with its verifying key; ``zkinfer verify`` prints a decoder proof's answer text.
+- ``zkinfer serve --model NAME [--model NAME ...] [--host H] [--port P] [--db FILE] [--workers N]
+  [--queue-limit N]``: the proof-carrying HTTP service (:func:`zkinfer.service.serve`; needs
+  starlette and uvicorn). ``zkinfer apikey create [--db FILE] [--max-queued N] [--rpm N]``: a new
+  API key for it, stored hashed, printed once on the last line.
 
 Security figures (``prove``, ``verify``, ``inspect``, ``demo``; :mod:`zkinfer.security`): the
 *interactive* soundness (a union bound over every challenge, the figure the verifier's floor
@@ -1088,6 +1092,27 @@ def _keys(args: argparse.Namespace, out: _Out) -> int:
     raise UsageError(f"unknown keys action {args.action!r}")  # pragma: no cover - argparse
 
 
+def _serve(args: argparse.Namespace, out: _Out) -> int:
+    from zkinfer.service import serve
+
+    serve(args.model, host=args.host, port=args.port, db=args.db, workers=args.workers,
+          queue_limit=args.queue_limit, say=None if out.quiet or out.json else print)
+    return _EXIT_OK
+
+
+def _apikey(args: argparse.Namespace, out: _Out) -> int:
+    from zkinfer.service.store import Store
+
+    limits = {k: v for k, v in (("max_queued", args.max_queued), ("rpm", args.rpm))
+              if v is not None}
+    key_id, secret = Store(args.db).create_api_key(limits)
+    out.say(f"API key {key_id} stored (hashed) in {args.db}; the key is shown once:")
+    out.result.update(key_id=key_id, api_key=secret)
+    if not out.json:
+        print(secret)
+    return _EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------
 # parser and entry point
 
@@ -1131,6 +1156,10 @@ the traceback)""",
   zkinfer estimate --model tiny --text hello --json""",
     "keys": """examples:
   zkinfer keys check --model tiny --vk keys/vk.bin""",
+    "serve": """examples:
+  zkinfer serve --model tiny --model tiny-decoder --port 8000 --db zkinfer.db --workers 2""",
+    "apikey": """examples:
+  zkinfer apikey create --db zkinfer.db""",
     "selfcheck": """examples:
   zkinfer selfcheck
   zkinfer selfcheck --warm       (also compile and cache the prover's kernels)""",
@@ -1233,6 +1262,27 @@ def _parser() -> argparse.ArgumentParser:
     keys_check.add_argument("--model", required=True, help=model_help)
     keys_check.add_argument("--vk", required=True, help="the verifying key to check (vk.bin)")
 
+    serve = command("serve", "serve models over HTTP (OpenAI-style API), each answer proven")
+    serve.add_argument("--model", action="append", required=True,
+                       help="a model to serve (repeat): tiny, tiny-mlp, minilm, tiny-decoder, "
+                            "smollm2")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--db", default="zkinfer.db",
+                       help="job database (SQLite); proofs and keys go to DB.data/")
+    serve.add_argument("--workers", type=int, default=1, help="proving processes (default 1)")
+    serve.add_argument("--queue-limit", type=int, default=1024,
+                       help="most proof jobs queued or running on the server (429 beyond)")
+
+    apikey = command("apikey", "API keys of `zkinfer serve`")
+    apikey_actions = apikey.add_subparsers(dest="action", required=True, metavar="ACTION")
+    apikey_create = apikey_actions.add_parser(
+        "create", parents=[common], epilog=_EXAMPLES["apikey"],
+        help="create a key: stored hashed, printed once on the last line")
+    apikey_create.add_argument("--db", default="zkinfer.db", help="the server's database")
+    apikey_create.add_argument("--max-queued", type=int, help="most proofs queued at once")
+    apikey_create.add_argument("--rpm", type=int, help="most requests per minute")
+
     check = command("selfcheck", "check field, NTT and sumcheck on this machine")
     check.add_argument("--log-n", type=int, default=16, help="instance size 2^N (4..24, default 16)")
     check.add_argument("--seed", type=int, default=0)
@@ -1245,6 +1295,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, _Out], int]] = {
     "demo": _demo, "setup": _setup, "prove": _prove, "verify": _verify, "inspect": _inspect,
     "chat": _chat,
     "estimate": _estimate, "selfcheck": _selfcheck, "keys": _keys,
+    "serve": _serve, "apikey": _apikey,
 }
 
 
