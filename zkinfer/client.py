@@ -24,6 +24,14 @@ What :meth:`Embedding.verify` / :meth:`ChatAnswer.verify` establish, and how:
   covers the ids in ``input_ids``; send ids to close that gap;
 - :func:`zkinfer.verify` accepts the proof (numpy only; the default 100-bit floor).
 
+Signed receipts (:mod:`zkinfer.service.receipts`): a server with a BLS key signs every response
+(key digest, proof id, input, output, ``max_new_tokens`` of each item) before sending it, so it
+is accountable for an answer before its proof exists. With ``check_receipts`` (by default: when
+py_ecc is installed) :meth:`Client.embed` and :meth:`Client.chat` check the receipt on arrival
+against ``receipt_key`` (a pinned public key, hex) or else the key the server publishes at
+``/v1/receipts/key`` (checked with its proof of possession: that only shows the server holds
+the key; pin it to hold the server to it); :meth:`Embedding.check_receipt` does it on demand.
+
 Only the standard library's HTTP (``urllib``) is used; verifying needs numpy (the verifier).
 
 Raises (every method): :class:`ServiceError` for an HTTP error (with the server's OpenAI-shaped
@@ -101,13 +109,18 @@ class Client:
             from ``zkinfer keys check`` or a publication you trust): results are verified
             against these keys only.
         timeout: seconds per HTTP request.
+        receipt_key: the server's receipt public key (96 hex digits) if pinned.
+        check_receipts: check each response's receipt on arrival: ``None`` (default) when
+            py_ecc is installed and the server signs, ``True`` always (a response without a
+            valid receipt raises), ``False`` never.
 
     Raises:
-        InvalidArgumentError: a malformed URL or digest.
+        InvalidArgumentError: a malformed URL, digest or receipt key.
     """
 
     def __init__(self, url: str, api_key: str | None = None,
-                 trusted_keys: dict[str, str] | None = None, timeout: float = 60.0) -> None:
+                 trusted_keys: dict[str, str] | None = None, timeout: float = 60.0,
+                 receipt_key: str | None = None, check_receipts: bool | None = None) -> None:
         parsed = urllib.parse.urlsplit(str(url))
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise InvalidArgumentError(f"url must be http(s)://host[:port], got {url!r}")
@@ -116,6 +129,17 @@ class Client:
         self.trusted_keys = {str(m): _digest_hex(d, str(m)) for m, d in (trusted_keys or {}).items()}
         self.timeout = float(timeout)
         self._keys: dict[str, object] = {}
+        if receipt_key is not None:
+            try:
+                pinned = bytes.fromhex(receipt_key)
+            except (ValueError, TypeError):
+                pinned = b""
+            if len(pinned) != 48:
+                raise InvalidArgumentError("receipt_key must be a BLS public key: 96 hex digits")
+            receipt_key = pinned
+        self.receipt_key: bytes | None = receipt_key
+        self.check_receipts = check_receipts
+        self._signatures: set = set()
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -183,8 +207,9 @@ class Client:
         if len(data) != len(sent):
             raise ServiceError(f"the server answered {len(data)} embeddings for {len(sent)} "
                                "inputs")
-        return [Embedding(self, model, d["index"], d["embedding"], d["input_ids"],
-                          d["proof"]["id"], s) for d, s in zip(data, sent)]
+        results = [Embedding(self, model, d["index"], d["embedding"], d["input_ids"],
+                             d["proof"]["id"], s) for d, s in zip(data, sent)]
+        return self._received(results, resp)
 
     def chat(self, messages: list[dict], model: str, max_tokens: int = 16) -> ChatAnswer:
         """A greedy chat answer (:class:`ChatAnswer`), returned before its proof is done.
@@ -196,9 +221,64 @@ class Client:
                              {"model": model, "messages": messages, "max_tokens": max_tokens},
                              auth=True)
         choice = resp["choices"][0]
-        return ChatAnswer(self, model, choice["message"]["content"], choice["output_ids"],
-                          resp["input_ids"], max_tokens, choice["proof"]["id"],
-                          choice["finish_reason"], messages)
+        answer = ChatAnswer(self, model, choice["message"]["content"], choice["output_ids"],
+                            resp["input_ids"], max_tokens, choice["proof"]["id"],
+                            choice["finish_reason"], messages)
+        return self._received([answer], resp)[0]
+
+    def _received(self, results: list, resp: dict) -> list:
+        """Attach the response's receipt to its results and check it if asked to."""
+        receipt = resp.get("receipt")
+        for i, r in enumerate(results):
+            r.key_digest, r.receipt, r.receipt_index = resp.get("key_digest"), receipt, i
+        check = self.check_receipts
+        if check is None:
+            from zkinfer.service.receipts import available
+
+            check = receipt is not None and available()
+        if check:
+            for r in results:
+                r.check_receipt()
+        return results
+
+    def receipt_public_key(self) -> bytes:
+        """The key receipts are checked against: the pinned ``receipt_key``, else the server's
+        published key (checked with its proof of possession; fetched once).
+
+        Raises:
+            ServiceError: the server publishes no receipt key (404).
+            VerificationError: the published key or its proof of possession is invalid.
+        """
+        if self.receipt_key is None:
+            from zkinfer.service.receipts import check_public_key
+
+            published = self._request("GET", "/v1/receipts/key")
+            self.receipt_key = check_public_key(published.get("public_key", ""),
+                                                published.get("pop", ""))
+        return self.receipt_key
+
+    def _check_receipt(self, result, output, max_new_tokens) -> bool:
+        from zkinfer.service.receipts import check_receipt, statement_digest
+
+        receipt = result.receipt
+        if not isinstance(receipt, dict):
+            raise VerificationError("receipt", "the server sent no receipt with this answer")
+        public_key = self.receipt_public_key()
+        digests = receipt.get("statement_digests")
+        if not isinstance(digests, list):
+            raise VerificationError("receipt", "a receipt lists its statement digests")
+        digest = statement_digest(str(result.key_digest), result.proof_id, result.input_ids,
+                                  output, max_new_tokens)
+        signed = (public_key, str(receipt.get("signature")), tuple(map(str, digests)))
+        if signed in self._signatures:  # the signature is good: only the index to check
+            if not (0 <= result.receipt_index < len(digests)
+                    and digests[result.receipt_index] == digest.hex()):
+                raise VerificationError("receipt", "the receipt does not cover this answer's "
+                                                   "statement")
+            return True
+        check_receipt(public_key, signed[1], list(signed[2]), result.receipt_index, digest)
+        self._signatures.add(signed)
+        return True
 
     def proofs(self, limit: int = 100) -> list[dict]:
         """The caller's proof jobs, newest first (status, stage, percent, statement)."""
@@ -286,10 +366,24 @@ def _check_ids(model: str, sent, input_ids) -> None:
 
 
 class _Result:
-    """``verify()`` / ``wait_verified()`` of one answer."""
+    """``verify()`` / ``wait_verified()`` / ``check_receipt()`` of one answer."""
 
     proof_id: str
     verified: bool = False
+    key_digest: str | None = None
+    receipt: dict | None = None
+    receipt_index: int = 0
+
+    def check_receipt(self) -> bool:
+        """Check the server's signed receipt of this answer (its key digest, proof id, input,
+        output and ``max_new_tokens``); ``True`` or raises.
+
+        Raises:
+            VerificationError: no receipt, a receipt of another statement, a bad signature, or
+                a published key that fails its proof of possession.
+            MissingDependencyError: py_ecc is not installed.
+        """
+        return self.client._check_receipt(self, *self._statement_tail())
 
     def verify(self) -> bool:
         """Fetch the proof and the pinned key, and verify here; ``True`` or raises.
@@ -334,6 +428,9 @@ class Embedding(_Result):
         return (f"Embedding({self.model}, {len(self.input_ids)} tokens -> {len(self.embedding)} "
                 f"values, proof {self.proof_id}, verified={self.verified})")
 
+    def _statement_tail(self):
+        return self.embedding, None
+
     def _verify(self) -> bool:
         _check_ids(self.model, self.sent, self.input_ids)
         return self.client._verify(self.model, self.proof_id, self.input_ids, self.embedding, None)
@@ -353,6 +450,9 @@ class ChatAnswer(_Result):
     def __repr__(self) -> str:
         return (f"ChatAnswer({self.model}, {self.text[:40]!r}, proof {self.proof_id}, "
                 f"verified={self.verified})")
+
+    def _statement_tail(self):
+        return self.output_ids, self.max_tokens
 
     def _verify(self) -> bool:
         if self.model == "tiny-decoder":

@@ -48,7 +48,7 @@ def digests(server) -> dict:
 def client(server, key, digests):
     from zkinfer.client import Client
 
-    return Client(server.url, api_key=key, trusted_keys=digests)
+    return Client(server.url, api_key=key, trusted_keys=digests, check_receipts=False)
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +168,26 @@ def _error(status_and_body, status: int, code: str | None = None):
     return body["error"]
 
 
+def _declared_too_large(server, key):
+    """A request declaring a 2 MiB body (the limit is 1 MiB): answered from the headers (a
+    real 2 MiB upload may meet a closed connection before its response is read)."""
+    import http.client
+    import json
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.putrequest("POST", "/v1/embeddings")
+        conn.putheader("Authorization", f"Bearer {key}")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(2 << 20))
+        conn.endheaders()
+        conn.send(b'{"model": "tiny", "input": "')
+        resp = conn.getresponse()
+        return resp.status, resp.headers, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
 def test_bad_requests_get_openai_shaped_4xx(server, key):
     url = server.url
     _error(http("POST", url + "/v1/embeddings", raw=b"{not json", key=key), 400, "invalid_json")
@@ -190,8 +210,7 @@ def test_bad_requests_get_openai_shaped_4xx(server, key):
     _error(http("POST", url + "/v1/chat/completions",
                 {**chat, "messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
                 key=key), 400)
-    _error(http("POST", url + "/v1/embeddings", raw=b'{"input": "' + b"x" * (1 << 21) + b'"}',
-                key=key), 413, "request_too_large")
+    _error(_declared_too_large(server, key), 413, "request_too_large")
     _error(http("GET", url + "/v1/proofs/proof_nope"), 404, "not_found")
 
 
@@ -218,3 +237,39 @@ def test_the_request_rate_per_key_answers_429(server):
     got = http("POST", server.url + "/v1/embeddings", raw=b"{", key=slow)
     _error(got, 429, "rate_limit_exceeded")
     assert int(got[1]["Retry-After"]) >= 1
+
+
+def test_answers_carry_signed_receipts(answers, server, key, digests):
+    pytest.importorskip("py_ecc")
+    from zkinfer.client import Client
+    from zkinfer.service.receipts import SCHEME, check_public_key
+
+    status, _, published = http("GET", server.url + "/v1/receipts/key")
+    assert status == 200 and published["scheme"] == SCHEME
+    check_public_key(published["public_key"], published["pop"])
+    embeddings, chat, _ = answers
+    for r in (*embeddings, chat):
+        assert r.receipt["public_key"] == published["public_key"] and r.check_receipt()
+    # another statement than the one signed
+    embeddings[1].embedding[0] += 1
+    try:
+        with pytest.raises(VerificationError, match="does not cover"):
+            embeddings[1].check_receipt()
+    finally:
+        embeddings[1].embedding[0] -= 1
+    # a client that pinned another server key refuses the signature
+    from py_ecc.bls import G2ProofOfPossession
+
+    other = G2ProofOfPossession.SkToPk(12345).hex()
+    pinned = Client(server.url, api_key=key, trusted_keys=digests, receipt_key=other,
+                    check_receipts=False)
+    import copy
+
+    seen = copy.copy(chat)
+    seen.client = pinned
+    with pytest.raises(VerificationError, match="signature is invalid"):
+        seen.check_receipt()
+    # checked on arrival by default (py_ecc installed)
+    auto = Client(server.url, api_key=key, trusted_keys=digests)
+    answer = auto.chat([{"role": "user", "content": "r"}], model="tiny-decoder", max_tokens=1)
+    assert answer.receipt is not None and auto._signatures

@@ -8,6 +8,7 @@ module                          what it holds
 ``zkinfer.service.models``      servable models: cached keys, tokenization, integer inference
 ``zkinfer.service.worker``      proving worker processes (spawn), leases and progress
 ``zkinfer.service.app``         the Starlette app (the endpoints and their errors)
+``zkinfer.service.receipts``    BLS-signed receipts of answers (py_ecc)
 ==============================  ==============================================================
 
 :func:`serve` ties them together: open the store and put back the jobs of a crashed run, set
@@ -58,7 +59,8 @@ class _Supervisor(threading.Thread):
 
 def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.db",
           workers: int = 1, *, queue_limit: int = 1024, lease_seconds: float = 60.0,
-          max_body: int = 1 << 20, log_level: str = "info", say=print) -> None:
+          max_body: int = 1 << 20, log_level: str = "info", receipts: bool | None = None,
+          say=print) -> None:
     """Serve ``models`` over HTTP until interrupted.
 
     Arguments:
@@ -71,16 +73,21 @@ def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.
         lease_seconds: a proving job's lease; a worker gone silent this long loses its job.
         max_body: largest request body of the inference endpoints, in bytes.
         log_level: uvicorn's log level.
+        receipts: sign every answer (BLS, :mod:`zkinfer.service.receipts`; the key is made on
+            the first start in ``<db>.data/receipt.key``): ``None`` if py_ecc is installed,
+            ``True`` always (py_ecc required), ``False`` never.
         say: where progress lines go (``None``: nowhere).
 
     Raises:
         InvalidArgumentError: an unknown model, or a bad ``workers`` / ``port`` / limit.
-        MissingDependencyError: starlette or uvicorn (or a model's extra) is missing.
+        MissingDependencyError: starlette or uvicorn (or a model's extra, or py_ecc with
+            ``receipts=True``) is missing.
     """
     _require()
     import uvicorn
 
     from zkinfer.service import models as served_models
+    from zkinfer.service import receipts as receipt_keys
     from zkinfer.service.app import ServiceConfig, create_app
     from zkinfer.service.store import Store
     from zkinfer.service.worker import start_workers
@@ -92,6 +99,11 @@ def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.
             raise InvalidArgumentError(f"serve(): {what} must be an int >= {lo}, got {value!r}")
     say = say or (lambda line: None)
     store = Store(db, lease_seconds=lease_seconds)
+    if receipts is None:
+        receipts = receipt_keys.available()
+    signer = receipt_keys.Signer(store.data_dir) if receipts else None
+    if signer is not None:
+        say(f"receipts signed by BLS key {signer.public_key.hex()[:16]}...")
     requeued = store.recover()
     if requeued:
         say(f"requeued {len(requeued)} proof job(s) of an earlier run")
@@ -113,7 +125,8 @@ def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.
             served[name] = m = served_models.load_served(store.data_dir, name)
             m.infer(m.ids([1, 2]), 1 if m.kind == "chat" else None)  # load the kernels now
         supervisor.start()
-        app = create_app(store, served, ServiceConfig(max_body=max_body, queue_limit=queue_limit))
+        app = create_app(store, served, ServiceConfig(max_body=max_body, queue_limit=queue_limit),
+                         signer)
         say(f"serving {', '.join(names)} on http://{host}:{port} with {workers} worker(s); "
             f"database {db}")
         uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -18,7 +18,13 @@ endpoint                               auth      what it does
 ``GET /v1/keys/{digest}``              public    a served verifying key's bytes
 ``POST /v1/verify``                    public    verify an uploaded proof (base64) against a
                                                  served key
+``GET /v1/receipts/key``               public    the BLS public key that signs receipts
 =====================================  ========  ==============================================
+
+Receipts: with a signer (:mod:`zkinfer.service.receipts`, py_ecc), each inference response
+carries ``"receipt": {"scheme", "public_key", "pop", "signature", "statement_digests"}``: one
+BLS signature over the statements (key digest, proof id, input, output, ``max_new_tokens``) of
+all its items, made after the jobs are stored and before the response is sent.
 
 Semantics: an answer is returned only after its jobs are committed to the store
 (:meth:`~zkinfer.service.store.Store.submit`), so every answer a client received will be
@@ -139,8 +145,10 @@ class _RateLimiter:
             window.append(now)
 
 
-def create_app(store: Store, served: dict, config: ServiceConfig | None = None) -> Starlette:
-    """The ASGI app over a store and the served models (``name -> ServedModel``)."""
+def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
+               signer=None) -> Starlette:
+    """The ASGI app over a store and the served models (``name -> ServedModel``); with a
+    :class:`~zkinfer.service.receipts.Signer`, every answer carries a signed receipt."""
     config = config or ServiceConfig()
     limiter = _RateLimiter()
     verify_slots = asyncio.Semaphore(config.max_verifications)
@@ -176,6 +184,19 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None) 
     def proof_ref(request: Request, job_id: str, status: str = "queued") -> dict:
         return {"id": job_id, "status": status,
                 "url": str(request.url_for("proof", job_id=job_id))}
+
+    async def receipt(items: list[dict], job_ids: list[str]) -> dict | None:
+        """One signature over the response's statements (``None`` without a signer)."""
+        if signer is None:
+            return None
+        from zkinfer.service.receipts import statement_digest
+
+        digests = [statement_digest(it["key_digest"], j, it["statement"]["input"],
+                                    it["statement"]["output"], it["statement"]["max_new_tokens"])
+                   for it, j in zip(items, job_ids)]
+        signature = await run_in_threadpool(signer.sign, digests)
+        return {**signer.public(), "signature": signature,
+                "statement_digests": [d.hex() for d in digests]}
 
     async def submit(key, items: list[dict]) -> list[str]:
         try:
@@ -232,6 +253,7 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None) 
                   "statement": {"input": x.tolist(), "output": y.tolist(),
                                 "max_new_tokens": None}} for x, y in zip(ids, outputs)]
         job_ids = await submit(key, items)
+        signed = await receipt(items, job_ids)
         n_tokens = sum(len(x) for x in ids)
         return JSONResponse({
             "object": "list", "model": m.name, "key_digest": m.digest,
@@ -239,6 +261,7 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None) 
                       "input_ids": x.tolist(), "proof": proof_ref(request, j)}
                      for i, (x, y, j) in enumerate(zip(ids, outputs, job_ids))],
             "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens},
+            "receipt": signed,
         })
 
     async def chat(request: Request) -> Response:
@@ -281,8 +304,10 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None) 
         stops = set(stop_ids(m.model).tolist())
         finish = "stop" if answer.size and int(answer[-1]) in stops else "length"
         statement = {"input": prompt.tolist(), "output": answer.tolist(), "max_new_tokens": limit}
-        (job_id,) = await submit(key, [{"model": m.name, "kind": "chat", "key_digest": m.digest,
-                                        "statement": statement}])
+        items = [{"model": m.name, "kind": "chat", "key_digest": m.digest,
+                  "statement": statement}]
+        (job_id,) = await submit(key, items)
+        signed = await receipt(items, [job_id])
         ref = proof_ref(request, job_id)
         shown = answer[:-1] if finish == "stop" else answer
         return JSONResponse({
@@ -295,6 +320,7 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None) 
             "input_ids": prompt.tolist(), "max_new_tokens": limit, "proof": ref,
             "usage": {"prompt_tokens": len(prompt), "completion_tokens": len(answer),
                       "total_tokens": len(prompt) + len(answer)},
+            "receipt": signed,
         })
 
     def job_json(request: Request, job, with_proof: bool) -> dict:
@@ -341,6 +367,12 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None) 
                            code="not_found")
         return Response(m.vk.to_bytes(), media_type="application/octet-stream",
                         headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+    async def receipts_key(request: Request) -> Response:
+        if signer is None:
+            raise ApiError(404, "this server signs no receipts (py_ecc is not installed)",
+                           code="not_found")
+        return JSONResponse(signer.public())
 
     async def verify(request: Request) -> Response:
         import zkinfer
@@ -391,6 +423,7 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None) 
         Route("/v1/models", wrap(models), methods=["GET"]),
         Route("/v1/keys/{digest}", wrap(key), methods=["GET"], name="key"),
         Route("/v1/verify", wrap(verify), methods=["POST"]),
+        Route("/v1/receipts/key", wrap(receipts_key), methods=["GET"]),
     ]
 
     async def not_found(request: Request, exc) -> Response:
