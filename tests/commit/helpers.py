@@ -10,7 +10,7 @@ from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear
 from zkinfer.transcript import Transcript
 
-WHIR_TEST = WhirPCS(target_bits=32, max_vars=20)
+WHIR_TEST = WhirPCS(target_bits=32, max_vars=24)
 """WHIR with few queries (32 bits) so the shared suites stay fast; ``test_whir_pcs.py`` also runs
 the default parameters."""
 
