@@ -21,13 +21,14 @@ _CHILD = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from zkinfer.commit import OpeningClaim, LigeroPCS, TrivialPCS
+    from zkinfer.commit import OpeningClaim, LigeroPCS, TrivialPCS, WhirPCS
     from zkinfer.commit.ligero import verify  # noqa: F401  (the verifier module itself)
     from zkinfer.errors import ProofFormatError, VerificationError
     from zkinfer.transcript import Transcript
 
     cases = json.load(sys.stdin)  # produced by the parent test; bytes as hex
-    schemes = {"trivial": TrivialPCS(), "ligero1": LigeroPCS(1), "ligero2": LigeroPCS(2)}
+    schemes = {"trivial": TrivialPCS(), "ligero1": LigeroPCS(1), "ligero2": LigeroPCS(2),
+               "whir": WhirPCS(target_bits=32, max_vars=24)}
     for name, com, proof, claims, domain in cases:
         com, proof, domain = bytes.fromhex(com), bytes.fromhex(proof), bytes.fromhex(domain)
         pcs = schemes[name]
@@ -48,7 +49,9 @@ _CHILD = textwrap.dedent(
             raise SystemExit("tampered proof accepted")
     banned = [m for m in sys.modules if m == "numba" or m.startswith("numba.")
               or m.endswith("._kernels") or m in ("zkinfer.poly.fast", "zkinfer.poly.ntt",
-                                                   "zkinfer.commit.ligero.prover")]
+                                                   "zkinfer.commit.ligero.prover",
+                                                   "zkinfer.commit.whir.prover",
+                                                   "zkinfer.commit.whir.pcs_prover")]
     if banned:
         raise SystemExit(f"verifier imported {banned}")
     print("ok", len(cases))
@@ -57,7 +60,7 @@ _CHILD = textwrap.dedent(
 
 
 def test_verifier_runs_without_numba():
-    names = ["trivial", "ligero1", "ligero2"]
+    names = ["trivial", "ligero1", "ligero2", "whir"]
     cases = []
     for name, pcs in zip(names, SCHEMES, strict=True):
         for n in (0, 5, 11):
