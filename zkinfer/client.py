@@ -258,26 +258,16 @@ class Client:
         return self.receipt_key
 
     def _check_receipt(self, result, output, max_new_tokens) -> bool:
-        from zkinfer.service.receipts import check_receipt, statement_digest
+        from zkinfer.service.receipts import check_receipt, covered, statement_digest
 
-        receipt = result.receipt
-        if not isinstance(receipt, dict):
-            raise VerificationError("receipt", "the server sent no receipt with this answer")
-        public_key = self.receipt_public_key()
-        digests = receipt.get("statement_digests")
-        if not isinstance(digests, list):
-            raise VerificationError("receipt", "a receipt lists its statement digests")
         digest = statement_digest(str(result.key_digest), result.proof_id, result.input_ids,
                                   output, max_new_tokens)
-        signed = (public_key, str(receipt.get("signature")), tuple(map(str, digests)))
-        if signed in self._signatures:  # the signature is good: only the index to check
-            if not (0 <= result.receipt_index < len(digests)
-                    and digests[result.receipt_index] == digest.hex()):
-                raise VerificationError("receipt", "the receipt does not cover this answer's "
-                                                   "statement")
-            return True
-        check_receipt(public_key, signed[1], list(signed[2]), result.receipt_index, digest)
-        self._signatures.add(signed)
+        message = covered(result.receipt, result.receipt_index, digest)
+        public_key = self.receipt_public_key()
+        signed = (public_key, str(result.receipt.get("signature")), message)
+        if signed not in self._signatures:  # one pairing check per signature
+            check_receipt(public_key, result.receipt, result.receipt_index, digest)
+            self._signatures.add(signed)
         return True
 
     def proofs(self, limit: int = 100) -> list[dict]:

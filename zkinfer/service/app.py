@@ -22,9 +22,10 @@ endpoint                               auth      what it does
 =====================================  ========  ==============================================
 
 Receipts: with a signer (:mod:`zkinfer.service.receipts`, py_ecc), each inference response
-carries ``"receipt": {"scheme", "public_key", "pop", "signature", "statement_digests"}``: one
-BLS signature over the statements (key digest, proof id, input, output, ``max_new_tokens``) of
-all its items, made after the jobs are stored and before the response is sent.
+carries ``"receipt": {"scheme", "public_key", "pop", "signature", "statement_digests", "batch",
+"batch_index"}``: a BLS signature over the statements (key digest, proof id, input, output,
+``max_new_tokens``) of all its items, made after the jobs are stored and before the response
+is sent; responses waiting at the same moment share one signature (a batch).
 
 Semantics: an answer is returned only after its jobs are committed to the store
 (:meth:`~zkinfer.service.store.Store.submit`), so every answer a client received will be
@@ -145,6 +146,42 @@ class _RateLimiter:
             window.append(now)
 
 
+class _Batcher:
+    """Signs the responses waiting at the same moment with one signature: while one signature
+    is made (in the thread pool), new responses queue; the next signature covers all of them
+    (at most :data:`~zkinfer.service.receipts.MAX_BATCH`)."""
+
+    def __init__(self, signer) -> None:
+        self.signer = signer
+        self.pending: list = []
+        self.task: asyncio.Task | None = None
+
+    async def sign(self, digest: bytes):
+        """``(signature hex, the batch's response digests, this response's index)``."""
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((digest, future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        from zkinfer.service.receipts import MAX_BATCH
+
+        while self.pending:
+            batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+            digests = [d for d, _ in batch]
+            try:
+                signature = await run_in_threadpool(self.signer.sign, digests)
+            except Exception as exc:  # pragma: no cover - a bug: fail the waiting requests
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for i, (_, future) in enumerate(batch):
+                if not future.done():
+                    future.set_result((signature, digests, i))
+
+
 def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
                signer=None) -> Starlette:
     """The ASGI app over a store and the served models (``name -> ServedModel``); with a
@@ -152,6 +189,7 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
     config = config or ServiceConfig()
     limiter = _RateLimiter()
     verify_slots = asyncio.Semaphore(config.max_verifications)
+    batcher = None if signer is None else _Batcher(signer)
     by_digest = {m.digest: m for m in served.values()}
 
     async def authenticate(request: Request):
@@ -186,17 +224,19 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
                 "url": str(request.url_for("proof", job_id=job_id))}
 
     async def receipt(items: list[dict], job_ids: list[str]) -> dict | None:
-        """One signature over the response's statements (``None`` without a signer)."""
-        if signer is None:
+        """The response's receipt: its statements, signed in a batch (``None`` without a
+        signer)."""
+        if batcher is None:
             return None
-        from zkinfer.service.receipts import statement_digest
+        from zkinfer.service.receipts import response_digest, statement_digest
 
         digests = [statement_digest(it["key_digest"], j, it["statement"]["input"],
                                     it["statement"]["output"], it["statement"]["max_new_tokens"])
                    for it, j in zip(items, job_ids)]
-        signature = await run_in_threadpool(signer.sign, digests)
+        signature, batch, index = await batcher.sign(response_digest(digests))
         return {**signer.public(), "signature": signature,
-                "statement_digests": [d.hex() for d in digests]}
+                "statement_digests": [d.hex() for d in digests],
+                "batch": [d.hex() for d in batch], "batch_index": index}
 
     async def submit(key, items: list[dict]) -> list[str]:
         try:

@@ -17,9 +17,14 @@ Messages (all integers little-endian, ids as ``int64``):
 - an item's statement digest: ``SHA-256("zkinfer-statement/v1" || key digest (32 bytes) ||
   u32 len(proof id) || proof id (ASCII) || u32 n_in || input || u32 n_out || output ||
   u32 max_new_tokens (0 for an encoder))``;
-- the signed message of a response: ``SHA-256("zkinfer-receipt/v1" || u32 count || the items'
-  statement digests in order)``: one signature per response (a signature costs about a
-  second in pure Python), which each item checks by recomputing its own digest at its index.
+- a response's digest: ``SHA-256("zkinfer-receipt/v1" || u32 count || the items' statement
+  digests in order)``;
+- the signed message: ``SHA-256("zkinfer-receipt-batch/v1" || u32 count || the digests of the
+  responses signed together)``. A signature costs about a second in pure Python, so the server
+  signs the responses that wait at the same moment with one signature (a batch; one response
+  alone while the server is idle). A receipt carries the statement digests of its response,
+  the batch's response digests and its index in both; a client recomputes its item's digest,
+  then its response's, and checks the one signature.
 
 The secret key lives in ``<data_dir>/receipt.key`` (32 bytes, mode 0600), made on the first
 start from 32 random bytes by the scheme's ``KeyGen``.
@@ -37,8 +42,11 @@ import numpy as np
 
 from zkinfer.errors import InvalidArgumentError, MissingDependencyError, VerificationError
 
-__all__ = ["SCHEME", "statement_digest", "receipt_message", "Signer", "check_receipt",
-           "check_public_key", "available"]
+__all__ = ["SCHEME", "statement_digest", "response_digest", "batch_message", "Signer",
+           "covered", "check_receipt", "check_public_key", "available", "MAX_BATCH"]
+
+#: Most responses one signature covers.
+MAX_BATCH = 256
 
 SCHEME = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
 
@@ -89,15 +97,24 @@ def statement_digest(key_digest: str, proof_id: str, input_ids, output,
     return h.digest()
 
 
-def receipt_message(digests: list[bytes]) -> bytes:
-    """The signed message of a response's statement digests."""
-    h = hashlib.sha256(b"zkinfer-receipt/v1")
+def _list_digest(label: bytes, digests: list[bytes]) -> bytes:
+    h = hashlib.sha256(label)
     h.update(struct.pack("<I", len(digests)))
     for d in digests:
         if len(d) != 32:
-            raise InvalidArgumentError("a statement digest is 32 bytes")
+            raise InvalidArgumentError("a digest in a receipt is 32 bytes")
         h.update(d)
     return h.digest()
+
+
+def response_digest(statement_digests: list[bytes]) -> bytes:
+    """The digest of one response: its items' statement digests, in order."""
+    return _list_digest(b"zkinfer-receipt/v1", statement_digests)
+
+
+def batch_message(response_digests: list[bytes]) -> bytes:
+    """The signed message: the digests of the responses signed together."""
+    return _list_digest(b"zkinfer-receipt-batch/v1", response_digests)
 
 
 class Signer:
@@ -135,12 +152,14 @@ class Signer:
         """What ``GET /v1/receipts/key`` publishes."""
         return {"scheme": SCHEME, "public_key": self.public_key.hex(), "pop": self.pop.hex()}
 
-    def sign(self, digests: list[bytes]) -> str:
-        """The signature (hex) of a response's statement digests."""
-        return _bls().Sign(self._sk, receipt_message(digests)).hex()
+    def sign(self, response_digests: list[bytes]) -> str:
+        """The signature (hex) of a batch of response digests."""
+        if not 1 <= len(response_digests) <= MAX_BATCH:
+            raise InvalidArgumentError(f"a batch holds 1..{MAX_BATCH} responses")
+        return _bls().Sign(self._sk, batch_message(response_digests)).hex()
 
 
-def _hex(value: str, n: int, what: str) -> bytes:
+def _hex(value, n: int, what: str) -> bytes:
     try:
         data = bytes.fromhex(value)
     except (ValueError, TypeError):
@@ -164,16 +183,38 @@ def check_public_key(public_key: str, pop: str) -> bytes:
     return pk
 
 
-def check_receipt(public_key: bytes, signature: str, digests: list[str], index: int,
-                  digest: bytes) -> bool:
-    """Check that ``digest`` is item ``index`` of a response signed by ``public_key``.
+def covered(receipt: dict, index: int, digest: bytes) -> bytes:
+    """The batch message a receipt's signature must sign, once ``digest`` is found as item
+    ``index`` of the receipt's response and that response in its batch.
 
     Raises:
-        VerificationError: the digest is not at its index, or the signature fails.
+        VerificationError: a malformed receipt, or the statement is not covered.
     """
-    listed = [_hex(d, 32, "a statement digest") for d in digests]
+    if not isinstance(receipt, dict):
+        raise VerificationError("receipt", "the server sent no receipt with this answer")
+    items, batch = receipt.get("statement_digests"), receipt.get("batch")
+    at = receipt.get("batch_index")
+    if not (isinstance(items, list) and isinstance(batch, list) and type(at) is int
+            and len(batch) <= MAX_BATCH):
+        raise VerificationError("receipt", "a malformed receipt (statement_digests, batch, "
+                                           "batch_index)")
+    listed = [_hex(d, 32, "a statement digest") for d in items]
+    responses = [_hex(d, 32, "a response digest") for d in batch]
     if not 0 <= index < len(listed) or listed[index] != digest:
         raise VerificationError("receipt", "the receipt does not cover this answer's statement")
-    if not _bls().Verify(public_key, receipt_message(listed), _hex(signature, 96, "a signature")):
+    if not 0 <= at < len(responses) or responses[at] != response_digest(listed):
+        raise VerificationError("receipt", "the receipt's batch does not hold this response")
+    return batch_message(responses)
+
+
+def check_receipt(public_key: bytes, receipt: dict, index: int, digest: bytes) -> bool:
+    """Check that ``digest`` is item ``index`` of a response that ``public_key`` signed.
+
+    Raises:
+        VerificationError: the statement is not covered (:func:`covered`), or the signature
+            fails.
+    """
+    message = covered(receipt, index, digest)
+    if not _bls().Verify(public_key, message, _hex(receipt.get("signature"), 96, "a signature")):
         raise VerificationError("receipt", "the receipt's signature is invalid")
     return True
