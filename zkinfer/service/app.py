@@ -249,7 +249,7 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         if isinstance(value, str):
             if not value:
                 raise ApiError(400, "an input text must not be empty", param=param)
-            raw = m._tokenize(value)
+            raw = m.tokenize(value)
         elif isinstance(value, list) and all(type(v) is int for v in value):
             raw = value
         else:

@@ -166,6 +166,10 @@ class ServedModel:
     def vocab_size(self) -> int:
         return int(self.model.config.vocab_size)
 
+    def tokenize(self, text: str) -> np.ndarray:
+        """A text's token ids (unchecked: :meth:`ids` bounds them)."""
+        return np.asarray(self._tokenize(text), dtype=np.int64)
+
     def ids(self, value) -> np.ndarray:
         """Token ids of a text or of a list of ids, within the model's bounds.
 
