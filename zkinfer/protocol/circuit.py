@@ -246,6 +246,7 @@ class Circuit:
     relation_segments: list[int] = field(default_factory=list)
     identity_segments: dict[int, list[int]] = field(default_factory=dict)
     _segment_groups: tuple | None = field(default=None, repr=False, compare=False)
+    _range_groups: tuple | None = field(default=None, repr=False, compare=False)
 
     # ---- building blocks
 
@@ -449,12 +450,17 @@ class Circuit:
     def range_widths(self, segment: int | None = None) -> dict[int, list[str]]:
         """Limb columns grouped by limb width (each width is one tagged table of the LogUp),
         of one segment's range checks (all segments' for ``None``)."""
-        groups: dict[int, list[str]] = {}
-        for r in self.ranges:
-            if segment is None or r.segment == segment:
+        # one pass over the range checks, cached until one is added (asked per segment by the
+        # range steps, their terms and the repetition rule)
+        if self._range_groups is None or self._range_groups[0] != len(self.ranges):
+            by_segment: dict[int | None, dict[int, list[str]]] = {}
+            for r in self.ranges:
                 for w, limb in zip(limb_widths(r.bits), r.limbs):
-                    groups.setdefault(w, []).append(limb)
-        return dict(sorted(groups.items()))
+                    for key in (r.segment, None):
+                        by_segment.setdefault(key, {}).setdefault(w, []).append(limb)
+            self._range_groups = (len(self.ranges), by_segment)
+        groups = self._range_groups[1].get(segment, {})
+        return {w: list(groups[w]) for w in sorted(groups)}
 
     def range_mult_name(self, width: int, segment: int = 0) -> str:
         """The multiplicity column of a segment's ``width``-bit range table."""

@@ -244,8 +244,11 @@ class RangeChecks:
     def repetitions(self, circuit: Circuit) -> int:
         """The LogUp's challenges, 1 or 2, from every segment's leaves
         (:func:`zkinfer.protocol.range.repetitions`): the same for all segments."""
-        return range_repetitions(sum(range_leaves(RangeChecks(s)._sizes(circuit))
-                                     for s in range(circuit.num_segments)))
+        sizes = {w: [1 << circuit.limb_cols[x].num_vars for x in limbs]
+                 for w, limbs in circuit.range_widths().items()}
+        # every segment's table of a width counts: range_leaves adds one table per width
+        tables = sum(1 << w for s in range(circuit.num_segments) for w in circuit.range_widths(s))
+        return range_repetitions(range_leaves(sizes) - sum(1 << w for w in sizes) + tables)
 
     def prove(self, ctx: ProverContext) -> RangeProof:
         from zkinfer.progress import listening
