@@ -10,7 +10,8 @@ rejected (the tests here); where it is not, the prediction is right and the forg
 (the controls, which drop the absorb on both sides in-process). So removing either absorb from
 the library makes its rejection test fail.
 
-- sumcheck round polynomials (:func:`zkinfer.sumcheck.common.round_challenge`): a false
+- sumcheck round polynomials (:func:`zkinfer.sumcheck.common.round_challenge`, and
+  ``round_challenge_scalar`` on the verifier's side): a false
   accumulator of a matrix product, whose last round polynomial is chosen to agree with the honest
   one at the predicted last challenge;
 - Ligero rows (:func:`zkinfer.commit.ligero.schedule.absorb_rows`): a false evaluation opened
@@ -37,6 +38,7 @@ from zkinfer.commit.ligero.proof import LigeroProof
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field.scalar import Fp2
 from zkinfer.lookup import gkr
 from zkinfer.model.intmodel import ops
 from zkinfer.poly import multilinear as ml
@@ -73,9 +75,12 @@ def round_polynomials_not_absorbed() -> Iterator[None]:
     def challenge(transcript: Transcript, values) -> U64:
         return transcript.challenge_ext(common._LABEL_CHALLENGE)
 
+    def challenge_scalar(transcript: Transcript, values) -> Fp2:
+        return Fp2(*transcript.challenge_pair(common._LABEL_CHALLENGE))
+
     with mock.patch.object(common, "round_challenge", challenge), \
             mock.patch.object(sumcheck_prover, "round_challenge", challenge), \
-            mock.patch.object(sumcheck_verifier, "round_challenge", challenge), \
+            mock.patch.object(sumcheck_verifier, "round_challenge_scalar", challenge_scalar), \
             mock.patch.object(gkr, "round_challenge", challenge):
         yield
 
