@@ -37,8 +37,9 @@ class _Progress:
     """A ``progress(stage, done, total)`` callback with ``overall(fraction)`` that writes to
     the store, throttled; remembers whether the lease was lost."""
 
-    def __init__(self, store, job_id: str, owner: str) -> None:
+    def __init__(self, store, job_id: str, owner: str, parent_pid: int | None = None) -> None:
         self.store, self.job_id, self.owner = store, job_id, owner
+        self.parent_pid = parent_pid
         self.stage, self.percent, self.last = "starting", 0.0, 0.0
         self.lost = False
 
@@ -51,17 +52,28 @@ class _Progress:
             self.lost = True
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        _stop_if_orphaned(self.parent_pid)
         self.stage = stage
         self._write()
 
     def overall(self, fraction: float) -> None:
+        _stop_if_orphaned(self.parent_pid)
         self.percent = 100.0 * float(fraction)
         self._write()
 
 
-def prove_job(store, job, pks: dict, owner: str) -> str:
+def _stop_if_orphaned(parent_pid: int | None) -> None:
+    """End the worker at once if its server is gone (``None``: not a server's worker). Called
+    at every progress step and before completing a job, so a killed server's worker never
+    completes the job it was proving: the next server start puts it back in the queue."""
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(0)
+
+
+def prove_job(store, job, pks: dict, owner: str, parent_pid: int | None = None) -> str:
     """Prove one claimed job and complete it; returns ``"done"``, ``"failed"`` or ``"lost"``
-    (the lease was taken away: nothing is changed).
+    (the lease was taken away: nothing is changed). With ``parent_pid`` (a server's worker),
+    the process ends without completing the job if the server is gone.
 
     Raises:
         nothing: every error fails the job with its reason.
@@ -76,7 +88,7 @@ def prove_job(store, job, pks: dict, owner: str) -> str:
             return _fail(store, job, owner, "the model's key changed since the job was accepted")
         st = job.statement
         ids = np.asarray(st["input"], dtype=np.int64)
-        progress = _Progress(store, job.id, owner)
+        progress = _Progress(store, job.id, owner, parent_pid)
         proof = zkinfer.prove(pk, ids, progress, max_new_tokens=st.get("max_new_tokens"))
         if not np.array_equal(np.asarray(proof.output), np.asarray(st["output"], dtype=np.int64)):
             return _fail(store, job, owner, "the proven output differs from the answer returned")
@@ -86,6 +98,7 @@ def prove_job(store, job, pks: dict, owner: str) -> str:
     except Exception as exc:  # a bug: fail the job with the error, keep the worker alive
         traceback.print_exc()
         return _fail(store, job, owner, f"internal error: {type(exc).__name__}: {exc}")
+    _stop_if_orphaned(parent_pid)
     return "done" if store.complete(job.id, owner, sha) else "lost"
 
 
@@ -143,7 +156,7 @@ def worker_main(db: str, data_dir: str, names: list[str], digests: dict, index: 
             continue
         beat.job_id = job.id
         try:
-            prove_job(store, job, pks, owner)
+            prove_job(store, job, pks, owner, parent_pid)
         finally:
             beat.job_id = None
 
