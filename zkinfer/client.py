@@ -306,6 +306,20 @@ class Client:
             self._keys[digest] = vk
         return self._keys[digest]
 
+    def verify_proof(self, model: str, proof_id: str, input_ids, output,
+                     max_new_tokens: int | None = None) -> bool:
+        """Verify the server's proof of an answer obtained some other way (e.g. with the
+        official ``openai`` client, whose responses carry ``proof``, ``input_ids`` and, for
+        chats, ``output_ids``), exactly as a result's :meth:`verify` does: the key is fetched
+        by the pinned digest of ``model``, the proof must be for that key and state
+        ``input_ids``, ``output`` (and ``max_new_tokens``), then it is verified locally.
+
+        Raises:
+            ProofNotReady: the proof is not done yet; ProofFailed: it failed on the server;
+            VerificationError: any check fails; ServiceError: an HTTP error.
+        """
+        return self._verify(model, proof_id, input_ids, output, max_new_tokens)
+
     def _verify(self, model: str, proof_id: str, input_ids, output, max_new_tokens) -> bool:
         import numpy as np
 

@@ -95,6 +95,27 @@ class ApiError(Exception):
         self.param, self.code, self.headers = param, code, headers
 
 
+
+def _encoded(vector, fmt: str | None):
+    """An integer embedding as OpenAI encodes it: a list (``float``), or the base64 of its
+    little-endian float32 values (``base64``, what the official client asks for), exact for
+    the integer vectors the models return (``|v| <= 2^24``, checked).
+
+    Raises:
+        ApiError: a value float32 cannot hold exactly (400: ask for ``float``).
+    """
+    import base64
+
+    import numpy as np
+
+    values = np.asarray(vector, dtype=np.int64).reshape(-1)
+    if fmt != "base64":
+        return values.tolist()
+    if values.size and int(np.abs(values).max()) > 1 << 24:
+        raise ApiError(400, "the embedding has integers float32 cannot hold exactly; ask for "
+                            "encoding_format 'float'", param="encoding_format")
+    return base64.b64encode(values.astype("<f4").tobytes()).decode("ascii")
+
 def _error_response(e: ApiError) -> JSONResponse:
     return JSONResponse({"error": {"message": e.message, "type": e.type, "param": e.param,
                                    "code": e.code}}, status_code=e.status, headers=e.headers)
@@ -270,8 +291,8 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         body = await _body_json(request, config.max_body)
         m = model_of(body, "embedding")
         fmt = body.get("encoding_format", "float")
-        if fmt not in ("float", None):
-            raise ApiError(400, "encoding_format must be 'float' (integer vectors)",
+        if fmt not in ("float", "base64", None):
+            raise ApiError(400, "encoding_format must be 'float' or 'base64'",
                            param="encoding_format")
         raw = body.get("input")
         if isinstance(raw, str) or (isinstance(raw, list) and raw
@@ -297,7 +318,7 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         n_tokens = sum(len(x) for x in ids)
         return JSONResponse({
             "object": "list", "model": m.name, "key_digest": m.digest,
-            "data": [{"object": "embedding", "index": i, "embedding": y.tolist(),
+            "data": [{"object": "embedding", "index": i, "embedding": _encoded(y, fmt),
                       "input_ids": x.tolist(), "proof": proof_ref(request, j)}
                      for i, (x, y, j) in enumerate(zip(ids, outputs, job_ids))],
             "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens},
