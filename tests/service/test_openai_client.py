@@ -50,6 +50,20 @@ def test_the_openai_client_gets_answers_whose_proofs_verify(tmp_path):
         _done(ours, extra["proof"]["id"])
         assert ours.verify_proof("tiny-decoder", extra["proof"]["id"],
                                  chat.model_extra["input_ids"], extra["output_ids"], 4)
+        # stream: true gives the same answer as chunks; the last one carries the proof
+        chunks = list(oa.chat.completions.create(
+            model="tiny-decoder", max_tokens=4, stream=True,
+            messages=[{"role": "user", "content": "hi"}]))
+        assert all(c.object == "chat.completion.chunk" for c in chunks)
+        assert "".join(c.choices[0].delta.content or "" for c in chunks) == choice.message.content
+        last = chunks[-1].choices[0]
+        assert last.finish_reason == choice.finish_reason
+        assert last.model_extra["output_ids"] == extra["output_ids"]
+        streamed = last.model_extra["proof"]["id"]
+        assert streamed != extra["proof"]["id"]  # a job of its own
+        _done(ours, streamed)
+        assert ours.verify_proof("tiny-decoder", streamed, chunks[-1].model_extra["input_ids"],
+                                 last.model_extra["output_ids"], 4)
         # an answer other than the one returned is refused
         from zkinfer.errors import VerificationError
 
@@ -64,3 +78,18 @@ def test_the_openai_client_gets_answers_whose_proofs_verify(tmp_path):
                           max_retries=0).embeddings.create(model="tiny", input="x")
     finally:
         server.stop()
+
+
+def test_streamed_text_pieces_concatenate_to_the_answer():
+    from zkinfer.service.app import _text_pieces
+
+    def decode(ids):
+        return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
+
+    ids = list("héllo wörld ✓".encode())  # multi-byte characters split across tokens
+    pieces = _text_pieces(decode, ids)
+    assert "".join(pieces) == decode(ids) and all("\ufffd" not in p for p in pieces)
+    assert len(pieces) == len("héllo wörld ✓")  # one piece per character here
+    # a final incomplete character is sent as the decoder renders it
+    assert "".join(_text_pieces(decode, ids[:-1])) == decode(ids[:-1])
+    assert _text_pieces(decode, []) == []

@@ -56,7 +56,7 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from zkinfer.errors import InvalidArgumentError, ModelError, ProofFormatError, VerificationError
@@ -203,6 +203,45 @@ class _Batcher:
                     future.set_result((signature, digests, i))
 
 
+
+def _text_pieces(decode, ids) -> list[str]:
+    """The answer's text in pieces, one per token where the decoded prefix grows cleanly (a
+    token that ends inside a multi-byte character waits for the next): the pieces concatenate
+    to ``decode(ids)``."""
+    pieces, prev = [], ""
+    for k in range(1, len(ids) + 1):
+        text = decode(ids[:k])
+        if text.startswith(prev) and not text.endswith("\ufffd"):
+            if len(text) > len(prev):
+                pieces.append(text[len(prev):])
+            prev = text
+    full = decode(ids)
+    if full != prev:  # what the clean prefixes left out (or a final replacement character)
+        if full.startswith(prev):
+            pieces.append(full[len(prev):])
+        else:  # pragma: no cover - decoding is prefix-stable for the served tokenizers
+            pieces = [full]
+    return pieces
+
+
+def _chat_chunks(head: dict, tail: dict, decode, shown, finish: str, ref: dict, output_ids):
+    """``stream: true``: OpenAI's ``chat.completion.chunk`` server-sent events: the role, the
+    text piece by piece, then the finish reason with the proof, the ids, the usage and the
+    receipt, then ``[DONE]``. The answer is generated and its proof job stored before the
+    first event: the job must be accepted before any of the answer leaves the server, and the
+    receipt signs the whole statement."""
+    def event(choice: dict, extra: dict | None = None) -> str:
+        chunk = {**head, "object": "chat.completion.chunk", "choices": [choice], **(extra or {})}
+        return "data: " + json.dumps(chunk) + "\n\n"
+
+    yield event({"index": 0, "delta": {"role": "assistant", "content": ""},
+                 "finish_reason": None})
+    for piece in _text_pieces(decode, np.asarray(shown)):
+        yield event({"index": 0, "delta": {"content": piece}, "finish_reason": None})
+    yield event({"index": 0, "delta": {}, "finish_reason": finish, "proof": ref,
+                 "output_ids": output_ids}, tail)
+    yield "data: [DONE]\n\n"
+
 def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
                signer=None) -> Starlette:
     """The ASGI app over a store and the served models (``name -> ServedModel``); with a
@@ -330,9 +369,9 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         limiter.check(key.id, int(key.limits["rpm"]))
         body = await _body_json(request, config.max_body)
         m = model_of(body, "chat")
-        if body.get("stream"):
-            raise ApiError(400, "stream: true is not supported yet; ask without streaming",
-                           param="stream", code="unsupported")
+        stream = body.get("stream", False)
+        if stream not in (True, False, None):
+            raise ApiError(400, "stream must be true or false", param="stream")
         if body.get("n", 1) != 1:
             raise ApiError(400, "n must be 1 (one greedy answer)", param="n")
         messages = body.get("messages")
@@ -371,17 +410,23 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         signed = await receipt(items, [job_id])
         ref = proof_ref(request, job_id)
         shown = answer[:-1] if finish == "stop" else answer
+        head = {"id": "chatcmpl-" + job_id.removeprefix("proof_"), "created": int(time.time()),
+                "model": m.name, "key_digest": m.digest}
+        tail = {"input_ids": prompt.tolist(), "max_new_tokens": limit, "proof": ref,
+                "usage": {"prompt_tokens": len(prompt), "completion_tokens": len(answer),
+                          "total_tokens": len(prompt) + len(answer)},
+                "receipt": signed}
+        if stream:
+            return StreamingResponse(_chat_chunks(head, tail, m.decode, shown, finish, ref,
+                                                  answer.tolist()),
+                                     media_type="text/event-stream")
         return JSONResponse({
-            "id": "chatcmpl-" + job_id.removeprefix("proof_"), "object": "chat.completion",
-            "created": int(time.time()), "model": m.name, "key_digest": m.digest,
+            **head, "object": "chat.completion",
             "choices": [{"index": 0, "message": {"role": "assistant",
                                                  "content": m.decode(shown)},
                          "finish_reason": finish, "proof": ref,
                          "output_ids": answer.tolist()}],
-            "input_ids": prompt.tolist(), "max_new_tokens": limit, "proof": ref,
-            "usage": {"prompt_tokens": len(prompt), "completion_tokens": len(answer),
-                      "total_tokens": len(prompt) + len(answer)},
-            "receipt": signed,
+            **tail,
         })
 
     def job_json(request: Request, job, with_proof: bool) -> dict:
