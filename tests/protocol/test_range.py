@@ -268,7 +268,7 @@ def test_leaves_kernel_matches_the_definition(tree_vars, reps):
     data = rng_mod._data(groups, mults, blocks)
     alphas = [np.array([5 + k, 11 + k], dtype=np.uint64) for k in range(reps)]
     for tree in rng_mod.plan(blocks, tree_vars, reps):
-        p, q = rng_mod._stacked_leaves(tree, blocks, data, alphas)
+        p, q = rng_mod._tree_leaves(tree, blocks, data, alphas)
         want_p = [(0, 0)] * (reps << tree.num_vars)
         want_q = [(1, 0)] * (reps << tree.num_vars)
         for b, off in zip(tree.blocks, tree.offsets):

@@ -87,6 +87,12 @@ class Server:
         self.kill()
         raise AssertionError("the server did not start in time:\n" + self.log_text())
 
+    def digests(self) -> dict[str, str]:
+        """``model -> key digest hex`` as ``GET /v1/models`` lists them."""
+        status, _, body = http("GET", self.url + "/v1/models")
+        assert status == 200, body
+        return {m["id"]: m["key_digest"] for m in body["data"]}
+
     def log_text(self) -> str:
         self.log.flush()
         return self.db.with_suffix(f".{self.port}.log").read_text(errors="replace")[-4000:]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.service.conftest import Server, http, new_key
+from tests.service.conftest import Server, new_key
 
 pytestmark = pytest.mark.usefixtures("server_deps")
 
@@ -28,8 +28,7 @@ def test_the_openai_client_gets_answers_whose_proofs_verify(tmp_path):
     server = Server(db, workers=1).start()
     try:
         key = new_key(db)
-        _, _, models = http("GET", server.url + "/v1/models")
-        digests = {m["id"]: m["key_digest"] for m in models["data"]}
+        digests = server.digests()
         oa = openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
         ours = Client(server.url, api_key=key, trusted_keys=digests, check_receipts=False)
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.service.conftest import Server, http, new_key
+from tests.service.conftest import Server, new_key
 
 pytestmark = pytest.mark.usefixtures("server_deps")
 
@@ -38,8 +38,7 @@ def test_kill_9_while_proving_then_restart_completes_every_job_once(tmp_path):
     server = Server(db, workers=1).start()
     try:
         key = new_key(db)
-        _, _, models = http("GET", server.url + "/v1/models")
-        digests = {m["id"]: m["key_digest"] for m in models["data"]}
+        digests = server.digests()
         client = Client(server.url, api_key=key, trusted_keys=digests)
         results = client.embed(["kill", [7, 8, 9]], model="tiny")
         results.append(client.chat([{"role": "user", "content": "-9"}], model="tiny-decoder",

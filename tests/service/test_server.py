@@ -39,9 +39,7 @@ def key(server) -> str:
 
 @pytest.fixture(scope="module")
 def digests(server) -> dict:
-    status, _, body = http("GET", server.url + "/v1/models")
-    assert status == 200
-    return {m["id"]: m["key_digest"] for m in body["data"]}
+    return server.digests()
 
 
 @pytest.fixture(scope="module")

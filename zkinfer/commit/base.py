@@ -351,6 +351,25 @@ class Parts:
             object.__setattr__(self, "_layout", cached)
         return cached
 
+    def concatenate(self, vectors: Sequence[U64]) -> U64:
+        """``F``: the parts' vectors, each zero-padded to ``2^m``, then zeros to ``2^n`` (a
+        new array)."""
+        out = np.zeros(self.layout.size, dtype=np.uint64)
+        for s, v in enumerate(vectors):
+            out[s << self.num_vars :][: v.shape[0]] = v
+        return out
+
+    def index(self, index: object) -> int:
+        """``index`` as a part number, checked.
+
+        Raises:
+            ValueError: not an integer in ``[0, S)`` (a ``bool`` is refused).
+        """
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
+                or not 0 <= int(index) < self.count:
+            raise ValueError(f"part index {index!r}: the commitment has {self.count} parts")
+        return int(index)
+
 
 def check_pieces(parts: Parts, pieces: Sequence, kind: type, name: str) -> list:
     """Validate the pieces handed to :meth:`PCS.join`: a :class:`Parts`, one open piece of

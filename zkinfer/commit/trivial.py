@@ -116,14 +116,6 @@ def _split(parts: Parts, vector: U64) -> list[U64]:
     return [vector[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _padded(parts: Parts, vectors: Sequence[U64]) -> U64:
-    """``F``: the parts, each zero-padded to ``2^m``, then zeros to ``2^n``."""
-    out = np.zeros(parts.layout.size, dtype=np.uint64)
-    for s, v in enumerate(vectors):
-        out[s << parts.num_vars :][: v.shape[0]] = v
-    return out
-
-
 @dataclass(frozen=True)
 class TrivialCommitment(Commitment):
     """``digest = SHA-256(domain || layout || F)`` (plain) or over the parts' digests (parts).
@@ -244,14 +236,11 @@ class TrivialPartsData(ProverData):
     @property
     def vector(self) -> U64:
         """``F``, the zero-padded parts concatenated (a copy, built on each access)."""
-        return _padded(self.parts, [p.values for p in self.pieces])
+        return self.parts.concatenate([p.values for p in self.pieces])
 
     def part(self, index: int) -> U64:
         """Part ``index``'s vector: ``used[index]`` entries, read-only, no copy."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
-                or not 0 <= int(index) < self.parts.count:
-            raise ValueError(f"part index {index!r}: the commitment has {self.parts.count} parts")
-        return self.pieces[int(index)].values
+        return self.pieces[self.parts.index(index)].values
 
     def evaluate(self, poly: int | None, point: npt.ArrayLike) -> U64:
         """``poly(point)``, shape ``(2,)`` (Numba evaluation; imports numba on first use)."""
@@ -383,7 +372,7 @@ class TrivialPCS(PCS):
             pieces = _split(parts, vector)
             if _parts_digest(parts, [_part_digest(v) for v in pieces]) != com.digest:
                 raise VerificationError(_CHECK, "the vector does not match the commitment")
-            vector = _padded(parts, pieces)
+            vector = parts.concatenate(pieces)
         # poly_k(point) == value for every claim
         for i, (poly, point, value) in enumerate(checked):
             computed = multilinear.evaluate(com.layout.block(vector, poly), point)

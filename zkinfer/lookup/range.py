@@ -330,7 +330,7 @@ def _begin(transcript: Transcript, blocks: Sequence[Block], max_tree_vars: int,
     return alphas
 
 
-def _stacked_leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64],
+def _tree_leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64],
                     alphas: Sequence[U64]) -> tuple[U64, U64]:
     """The leaves the GKR proves: columns ``(1, alpha - f - w X)``, tables
     ``(-m, alpha - j - w X)``, padding ``(0, 1)``; with two challenges those at ``alpha'``
@@ -452,7 +452,7 @@ def prove_range_lookup(
     points: list[U64] = [np.zeros((0, 2), dtype=np.uint64)] * len(blocks)
     trees = []
     for tree in trees_plan:
-        p, q = _stacked_leaves(tree, blocks, data, alphas)
+        p, q = _tree_leaves(tree, blocks, data, alphas)
         frac, _, r = prove_fraction_sum(p, q, transcript)
         del p, q
         eqs: dict[int, U64] = {}

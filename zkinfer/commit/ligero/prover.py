@@ -335,17 +335,11 @@ class LigeroPartsData(ProverData):
     def vector(self) -> U64:
         """The concatenated vector ``F`` (``2^n`` entries, zero-padded parts): **built on each
         access** (a copy); prefer :meth:`part`."""
-        out = np.zeros(self.layout.size, dtype=np.uint64)
-        for s, piece in enumerate(self.pieces):
-            out[s << self.parts.num_vars :][: piece.vector.shape[0]] = piece.vector
-        return out
+        return self.parts.concatenate([piece.vector for piece in self.pieces])
 
     def part(self, index: int) -> U64:
         """Part ``index``'s vector: ``used[index]`` entries, read-only, no copy."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
-                or not 0 <= int(index) < self.parts.count:
-            raise ValueError(f"part index {index!r}: the commitment has {self.parts.count} parts")
-        return self.pieces[int(index)].vector
+        return self.pieces[self.parts.index(index)].vector
 
     @property
     def closed(self) -> bool:

@@ -110,17 +110,11 @@ class WhirPartsData(ProverData):
     @property
     def vector(self) -> U64:
         """``F``, the zero-padded parts concatenated (a copy, built on each access)."""
-        out = np.zeros(self.layout.size, dtype=np.uint64)
-        for s, piece in enumerate(self.pieces):
-            out[s << self.parts.num_vars:][: piece.values.shape[0]] = piece.values
-        return out
+        return self.parts.concatenate([piece.values for piece in self.pieces])
 
     def part(self, index: int) -> U64:
         """Part ``index``'s vector: ``used[index]`` entries, read-only, no copy."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
-                or not 0 <= int(index) < self.parts.count:
-            raise ValueError(f"part index {index!r}: the commitment has {self.parts.count} parts")
-        return self.pieces[int(index)].values
+        return self.pieces[self.parts.index(index)].values
 
     def evaluate(self, poly: int | None, point: npt.ArrayLike) -> U64:
         """``poly(point)``, shape ``(2,)``."""
