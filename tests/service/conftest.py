@@ -54,8 +54,9 @@ class Server:
     """``zkinfer serve`` on a free localhost port over ``db``."""
 
     def __init__(self, db: Path, models=("tiny", "tiny-decoder"), workers: int = 1,
-                 extra=()) -> None:
+                 extra=(), start_timeout: float = START_TIMEOUT) -> None:
         self.db, self.models, self.workers, self.extra = Path(db), models, workers, list(extra)
+        self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -72,7 +73,7 @@ class Server:
         self.log = open(self.db.with_suffix(f".{self.port}.log"), "wb")
         self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the server exited ({self.proc.returncode}):\n"

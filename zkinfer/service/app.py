@@ -17,9 +17,29 @@ endpoint                               auth      what it does
 ``GET /v1/models``                     public    served models with their key digests
 ``GET /v1/keys/{digest}``              public    a served verifying key's bytes
 ``POST /v1/verify``                    public    verify an uploaded proof (base64) against a
-                                                 served key
+                                                 served key (``input``, ``output``,
+                                                 ``max_new_tokens``: the claimed statement,
+                                                 default the proof's own)
 ``GET /v1/receipts/key``               public    the BLS public key that signs receipts
+``GET /v1/jobs/recent``                public    the newest jobs (``?limit=``, at most 200):
+                                                 public reference, model, kind, status, stage,
+                                                 percent, created, finished; nothing else
+``GET /``                              public    the web page (``zkinfer/service/web``): recent
+                                                 jobs, live, and a proof verifier
 =====================================  ========  ==============================================
+
+What is public about other users' jobs (``/v1/jobs/recent`` and the page): that a job exists,
+its model, kind, status, progress and times. Not its id: a proof id is a capability
+(``/v1/proofs/{id}`` shows the input and the output to whoever holds it, the way an unlisted
+link does), so a job is listed by its ``ref``, the first 16 hex digits of the SHA-256 of its id
+(:func:`~zkinfer.service.store.public_ref`; ``/v1/proofs/{id}`` gives it too, so an owner can
+find their job); not its statement, not a failure's reason (it may quote an input), not its API
+key. Anyone can still see how busy the server is and which models are used when.
+
+The page is a static file (no template: nothing from the server or the user is interpolated
+into HTML); its script inserts every value as text (``textContent``), and it is served with a
+``Content-Security-Policy`` that allows only this origin's script, style and requests
+(``default-src 'none'``: no inline script, no other origin, no framing).
 
 Receipts: with a signer (:mod:`zkinfer.service.receipts`, py_ecc), each inference response
 carries ``"receipt": {"scheme", "public_key", "pop", "signature", "statement_digests", "batch",
@@ -60,7 +80,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from zkinfer.errors import InvalidArgumentError, ModelError, ProofFormatError, VerificationError
-from zkinfer.service.store import QueueFull, Store
+from zkinfer.service.store import QueueFull, Store, public_ref
 
 __all__ = ["create_app", "ServiceConfig"]
 
@@ -115,6 +135,41 @@ def _encoded(vector, fmt: str | None):
         raise ApiError(400, "the embedding has integers float32 cannot hold exactly; ask for "
                             "encoding_format 'float'", param="encoding_format")
     return base64.b64encode(values.astype("<f4").tobytes()).decode("ascii")
+
+#: The web page's files (``zkinfer/service/web``) and their media types.
+_WEB_FILES = {"index.html": "text/html; charset=utf-8",
+              "app.js": "text/javascript; charset=utf-8",
+              "style.css": "text/css; charset=utf-8",
+              "favicon.svg": "image/svg+xml"}
+#: The page's policy: this origin's script, style and requests only; no inline script, no
+#: plugins, no framing, no form posts, no base rewriting.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+            "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+_PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
+                 "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+                 "Cache-Control": "no-cache"}
+
+
+def _web_files() -> dict[str, bytes]:
+    """The page's files, read once from the package.
+
+    Raises:
+        ZkinferError: a file is missing from the installed package.
+    """
+    from importlib import resources
+
+    from zkinfer.errors import ZkinferError
+
+    root = resources.files("zkinfer.service") / "web"
+    out = {}
+    for name in _WEB_FILES:
+        try:
+            out[name] = (root / name).read_bytes()
+        except OSError as exc:
+            raise ZkinferError(f"the service's web page file {name} is missing from the "
+                               f"package: {exc}") from None
+    return out
+
 
 def _error_response(e: ApiError) -> JSONResponse:
     return JSONResponse({"error": {"message": e.message, "type": e.type, "param": e.param,
@@ -251,6 +306,7 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
     verify_slots = asyncio.Semaphore(config.max_verifications)
     batcher = None if signer is None else _Batcher(signer)
     by_digest = {m.digest: m for m in served.values()}
+    web = _web_files()
 
     async def authenticate(request: Request):
         header = request.headers.get("authorization", "")
@@ -430,7 +486,8 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         })
 
     def job_json(request: Request, job, with_proof: bool) -> dict:
-        out = {"id": job.id, "object": "proof", "model": job.model, "kind": job.kind,
+        out = {"id": job.id, "ref": public_ref(job.id), "object": "proof", "model": job.model,
+               "kind": job.kind,
                "status": job.status, "stage": job.stage, "percent": round(job.percent, 1),
                "reason": job.reason, "created": job.created, "finished": job.finished,
                "key_digest": job.key_digest, "key_url": str(request.url_for(
@@ -457,6 +514,23 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         jobs = await run_in_threadpool(store.jobs, key.id, limit)
         return JSONResponse({"object": "list",
                              "data": [job_json(request, j, False) for j in jobs]})
+
+    async def recent(request: Request) -> Response:
+        try:
+            limit = int(request.query_params.get("limit", "50"))
+        except ValueError:
+            raise ApiError(400, "limit must be an integer", param="limit") from None
+        if not 1 <= limit <= 200:
+            raise ApiError(400, "limit must be in [1, 200]", param="limit")
+        jobs = await run_in_threadpool(store.recent, limit)
+        return JSONResponse({"object": "list", "data": jobs},
+                            headers={"Cache-Control": "no-store"})
+
+    async def page(request: Request) -> Response:
+        name = request.path_params.get("name", "index.html")
+        if name not in web:
+            raise ApiError(404, "no such file", code="not_found")
+        return Response(web[name], media_type=_WEB_FILES[name], headers=_PAGE_HEADERS)
 
     async def models(request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [
@@ -501,17 +575,30 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         for name, v in (("input", ids), ("output", output)):
             if not (isinstance(v, list) and all(type(x) is int for x in v)):
                 raise ApiError(400, f"{name} must be a list of integers", param=name)
-        statement = {"input": ids, "output": output,
-                     "max_new_tokens": parsed.max_new_tokens or None}
-        async with verify_slots:
-            try:
-                await run_in_threadpool(zkinfer.verify, m.vk, np.asarray(ids, dtype=np.int64),
-                                        np.asarray(output, dtype=np.int64), data)
-                valid, reason = True, None
-            except (VerificationError, InvalidArgumentError, ModelError, ProofFormatError) as exc:
-                valid, reason = False, str(exc)
-        return JSONResponse({"valid": valid, "reason": reason, "model": m.name,
-                             "key_digest": m.digest, "statement": statement})
+        stated = parsed.max_new_tokens or None
+        claimed = body.get("max_new_tokens", stated)
+        if claimed is not None and type(claimed) is not int:
+            raise ApiError(400, "max_new_tokens must be an integer or null",
+                           param="max_new_tokens")
+        statement = {"input": ids, "output": output, "max_new_tokens": claimed}
+        if claimed != stated:
+            valid, reason = False, (f"the proof states max_new_tokens {stated}, not the "
+                                    f"claimed {claimed}")
+        else:
+            async with verify_slots:
+                try:
+                    await run_in_threadpool(zkinfer.verify, m.vk,
+                                            np.asarray(ids, dtype=np.int64),
+                                            np.asarray(output, dtype=np.int64), data)
+                    valid, reason = True, None
+                except (VerificationError, InvalidArgumentError, ModelError,
+                        ProofFormatError) as exc:
+                    valid, reason = False, str(exc)
+        text = None
+        if valid and m.kind == "chat":
+            text = await run_in_threadpool(m.decode, output)
+        return JSONResponse({"valid": valid, "reason": reason, "model": m.name, "kind": m.kind,
+                             "key_digest": m.digest, "statement": statement, "text": text})
 
     def wrap(handler):
         async def endpoint(request: Request) -> Response:
@@ -530,6 +617,9 @@ def create_app(store: Store, served: dict, config: ServiceConfig | None = None,
         Route("/v1/keys/{digest}", wrap(key), methods=["GET"], name="key"),
         Route("/v1/verify", wrap(verify), methods=["POST"]),
         Route("/v1/receipts/key", wrap(receipts_key), methods=["GET"]),
+        Route("/v1/jobs/recent", wrap(recent), methods=["GET"]),
+        Route("/", wrap(page), methods=["GET"]),
+        Route("/web/{name}", wrap(page), methods=["GET"]),
     ]
 
     async def not_found(request: Request, exc) -> Response:

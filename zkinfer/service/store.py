@@ -55,6 +55,7 @@ __all__ = [
     "STATUSES",
     "KINDS",
     "owner_id",
+    "public_ref",
     "data_dir_for",
 ]
 
@@ -201,6 +202,14 @@ def _is_zombie(pid: int) -> bool:
             return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
     except (OSError, IndexError):
         return False
+
+
+def public_ref(job_id: str) -> str:
+    """A job's public reference: the first 16 hex digits of the SHA-256 of its id. The id is a
+    capability (``GET /v1/proofs/{id}`` shows the job's input and output to whoever holds it);
+    the reference names the job in public lists without granting that, and its owner, who
+    knows the id, can recognise it."""
+    return hashlib.sha256(str(job_id).encode()).hexdigest()[:16]
 
 
 def data_dir_for(db: str | os.PathLike) -> Path:
@@ -368,6 +377,19 @@ class Store:
             rows = self._conn().execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE api_key_id = ? "
                                         "ORDER BY seq DESC LIMIT ?", (api_key_id, limit)).fetchall()
         return [_job(r) for r in rows]
+
+    def recent(self, limit: int = 50) -> list[dict]:
+        """The newest jobs first, at most ``limit`` (1..200), with only what may be shown to
+        anyone: ``ref`` (:func:`public_ref` of the id, not the id), model, kind, status, stage,
+        percent, created and finished. Never the id (it fetches the statement), the statement,
+        the failure reason (it may quote an input) or the API key."""
+        limit = max(1, min(int(limit), 200))
+        rows = self._conn().execute("SELECT id, model, kind, status, stage, percent, created, "
+                                    "finished FROM jobs ORDER BY seq DESC LIMIT ?",
+                                    (limit,)).fetchall()
+        return [{"ref": public_ref(r[0]), "model": r[1], "kind": r[2], "status": r[3],
+                 "stage": r[4], "percent": round(float(r[5]), 1), "created": r[6],
+                 "finished": r[7]} for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Jobs per status."""
