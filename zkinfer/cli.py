@@ -807,9 +807,9 @@ def _decoder_text(model) -> Callable:
         from zkinfer.model.llama import SMOLLM2_NAME
 
         if prov.name == SMOLLM2_NAME:
-            from zkinfer.model.llama import load_smollm2
+            from zkinfer.model.llama import smollm2_tokenizer
 
-            return load_smollm2().decode
+            return smollm2_tokenizer().decode
     return _byte_text
 
 

@@ -373,6 +373,49 @@ def test_unreadable_and_missing_files(tmp_path):
     assert zgguf.read_llama_gguf(good, sha256=digest).config.d_model == D
 
 
+def test_tokenizer_alone_equals_the_full_reader(tiny, tmp_path):
+    # the metadata-only reader (no tensors, no gguf package) returns the full reader's
+    # tokenizer and template, field for field, and every metadata value gguf decodes
+    t, path, ck = tiny
+    data, template = zgguf.read_gguf_tokenizer(path, sha256=ck.sha256)
+    want = ck.tokenizer_data
+    for name in ("model", "pre", "tokens", "merges", "bos_id", "eos_id", "unk_id", "pad_id", "add_bos"):
+        assert getattr(data, name) == getattr(want, name), name
+    assert np.array_equal(data.token_types, want.token_types) and data.token_types.dtype == np.int32
+    assert template == ck.chat_template
+    fields = zgguf._read_metadata(path)
+    reader = gguf.GGUFReader(str(path), "r")
+    for key, fld in reader.fields.items():
+        if key.startswith("GGUF."):  # the reader's own header pseudo-fields
+            continue
+        value = fld.contents()
+        assert fields[key].value == value and type(fields[key].value) is type(value), key
+        assert len(fields[key].types) == len(fld.types), key
+    assert set(fields) == {k for k in reader.fields if not k.startswith("GGUF.")}
+
+
+def test_tokenizer_alone_refuses_bad_files(tmp_path, tiny):
+    good = tiny[1].read_bytes()
+    cases = {
+        "junk": (b"not a gguf file at all" * 10, "not a GGUF file"),
+        "empty": (b"", "not a readable GGUF file"),
+        "version": (good[:4] + (1).to_bytes(4, "little") + good[8:], "GGUF version 1"),
+        "cut": (good[:3000], "truncated GGUF metadata"),
+        "keys": (good[:16] + (1 << 60).to_bytes(8, "little") + good[24:], "metadata keys in a file"),
+    }
+    for name, (raw, match) in cases.items():
+        (tmp_path / f"{name}.gguf").write_bytes(raw)
+        with pytest.raises(ModelError, match=match):
+            zgguf.read_gguf_tokenizer(tmp_path / f"{name}.gguf")
+    with pytest.raises(ModelError, match="SHA-256"):
+        zgguf.read_gguf_tokenizer(tiny[1], sha256="0" * 64)
+    with pytest.raises(ModelError, match="not found"):
+        zgguf.read_gguf_tokenizer(tmp_path / "missing.gguf")
+    no_tokens = Tiny(seed=1).write(tmp_path / "bad.gguf", drop=("tokenizer.ggml.tokens",))
+    with pytest.raises(ModelError, match="tokenizer.ggml.tokens' missing"):
+        zgguf.read_gguf_tokenizer(no_tokens)
+
+
 def test_config_is_validated():
     ok = dict(n_layers=1, d_model=8, n_heads=2, n_kv_heads=1, d_ff=4, vocab_size=10, rope_theta=1e4,
               rms_eps=1e-5, head_dim=4, max_seq_len=8, bos_id=None, eos_id=2, pad_id=None,
@@ -734,6 +777,15 @@ def _smollm2_path():
 
 def test_installed_smollm2_file_has_the_pinned_sha256():
     assert hashlib.sha256(_smollm2_path().read_bytes()).hexdigest() == llama.SMOLLM2_SHA256
+
+
+def test_smollm2_tokenizer_alone():
+    # what `zkinfer verify` decodes a SmolLM2 answer with: the file's metadata only
+    _smollm2_path()
+    tok = llama.smollm2_tokenizer()
+    assert tok.vocab_size == 49152
+    assert tok.decode([19556, 905]) == "Hello world"
+    assert tok.encode("2024").tolist() == [34, 32, 34, 36]
 
 
 # ------------------------------------------------------------------- the real model (slow)

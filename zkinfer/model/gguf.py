@@ -36,6 +36,7 @@ __all__ = [
     "TokenizerData",
     "LlamaCheckpoint",
     "read_llama_gguf",
+    "read_gguf_tokenizer",
     "expected_shapes",
     "gguf_to_hf_rows",
     "hf_to_gguf_rows",
@@ -342,7 +343,7 @@ def read_llama_gguf(path: str | Path, sha256: str | None = None) -> LlamaCheckpo
     except Exception as exc:  # the reader raises ValueError, struct errors, IndexError, ...
         raise ModelError(f"{path.name}: not a readable GGUF file ({type(exc).__name__}: {exc})") from exc
 
-    meta = _Metadata(reader, path.name)
+    meta = _Metadata(reader.fields, path.name)
     arch = meta.get("general.architecture", str)
     if arch != "llama":
         raise ModelError(f"{path.name}: architecture {arch!r} is not supported (only 'llama')")
@@ -355,11 +356,151 @@ def read_llama_gguf(path: str | Path, sha256: str | None = None) -> LlamaCheckpo
     )  # fmt: skip
 
 
-class _Metadata:
-    """Typed access to a GGUF reader's key-value fields, every failure a :class:`ModelError`."""
+def read_gguf_tokenizer(path: str | Path, sha256: str | None = None) -> tuple[TokenizerData, str | None]:
+    """The tokenizer of a GGUF file and its chat template, without reading the tensors.
 
-    def __init__(self, reader: Any, filename: str) -> None:
-        self.fields = reader.fields
+    Reads only the header and the key-value metadata (:func:`_read_metadata`, the project's own
+    parser: ``gguf.GGUFReader`` decodes every field and tensor record first, seconds for a
+    49152-token vocabulary), with the checks of :func:`read_llama_gguf` on the tokenizer keys.
+    Needs no optional dependency.
+
+    Arguments:
+        path: the ``.gguf`` file.
+        sha256: expected hex SHA-256 of the file, checked before parsing (``None`` skips it).
+
+    Returns:
+        ``(tokenizer data, tokenizer.chat_template or None)``.
+
+    Raises:
+        ModelError: the file is missing, has the wrong hash, is not a little-endian GGUF file of
+            version 2 or 3, its metadata is truncated or malformed, or the tokenizer keys are
+            missing or inconsistent.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"GGUF file not found: {path}")
+    if sha256 is not None:
+        digest = sha256_file(path)
+        if digest != sha256.lower():
+            raise ModelError(f"{path.name}: SHA-256 {digest} does not match the expected {sha256}")
+    meta = _Metadata(_read_metadata(path), path.name)
+    return _tokenizer_data(meta, path.name), meta.get("tokenizer.chat_template", str, required=False)
+
+
+#: GGUF value types: scalar struct codes by type id (8 string, 9 array).
+_GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One decoded metadata value (the interface :class:`_Metadata` reads from ``gguf``'s
+    fields: ``contents()`` and ``types``, one entry for a scalar, two for an array)."""
+
+    value: Any
+    types: tuple[int, ...]
+
+    def contents(self) -> Any:
+        return self.value
+
+
+def _read_metadata(path: Path) -> dict[str, _Field]:
+    """The key-value metadata of a GGUF file (little-endian, version 2 or 3): ``magic "GGUF"``,
+    ``u32`` version, ``u64`` tensor count, ``u64`` key count, then per key a string (``u64``
+    length, UTF-8 bytes), a ``u32`` type and the value (an array: ``u32`` item type, ``u64``
+    count, the items). Numeric arrays are decoded with numpy, strings one by one.
+
+    Raises:
+        ModelError: another format or version, a truncated file, an unknown type, a nested
+            array, invalid UTF-8, or a count larger than the file.
+    """
+    import mmap
+    import struct
+
+    name = path.name
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            buf = memoryview(mm)
+            try:
+                return _parse_metadata(buf, name, struct)
+            finally:
+                buf.release()
+    except (ValueError, OSError) as exc:  # an empty file cannot be mapped
+        raise ModelError(f"{name}: not a readable GGUF file ({exc})") from None
+
+
+def _parse_metadata(buf: memoryview, name: str, struct: Any) -> dict[str, _Field]:
+    size = len(buf)
+    pos = 0
+
+    def take(fmt: str) -> Any:
+        nonlocal pos
+        n = struct.calcsize(fmt)
+        if pos + n > size:
+            raise ModelError(f"{name}: truncated GGUF metadata")
+        value = struct.unpack_from(fmt, buf, pos)
+        pos += n
+        return value if len(value) > 1 else value[0]
+
+    def string() -> str:
+        nonlocal pos
+        n = take("<Q")
+        if n > size - pos:
+            raise ModelError(f"{name}: truncated GGUF metadata (a string of {n} bytes)")
+        raw = bytes(buf[pos: pos + n])
+        pos += n
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ModelError(f"{name}: a metadata string is not UTF-8") from None
+
+    def scalar(kind: int) -> Any:
+        if kind == _GGUF_STRING:
+            return string()
+        code = _GGUF_SCALARS.get(kind)
+        if code is None:
+            raise ModelError(f"{name}: unknown GGUF value type {kind}")
+        return take("<" + code)
+
+    if size < 24 or bytes(buf[:4]) != b"GGUF":
+        raise ModelError(f"{name}: not a GGUF file")
+    pos = 4
+    version = take("<I")
+    if version not in (2, 3):
+        raise ModelError(f"{name}: GGUF version {version} is not supported (2 or 3, little-endian)")
+    _tensors, count = take("<QQ")
+    if count > size:
+        raise ModelError(f"{name}: {count} metadata keys in a file of {size} bytes")
+    out: dict[str, _Field] = {}
+    for _ in range(count):
+        key = string()
+        kind = take("<I")
+        if kind != _GGUF_ARRAY:
+            out[key] = _Field(scalar(kind), (kind,))
+            continue
+        item, n = take("<IQ")
+        if item == _GGUF_ARRAY:
+            raise ModelError(f"{name}: metadata {key!r} is a nested array (not supported)")
+        if n > size - pos:
+            raise ModelError(f"{name}: metadata {key!r} declares {n} items past the end of the file")
+        code = _GGUF_SCALARS.get(item)
+        if code is not None and item != 7:  # numbers in one numpy read
+            width = struct.calcsize(code)
+            if pos + n * width > size:
+                raise ModelError(f"{name}: truncated GGUF metadata (array {key!r})")
+            values = np.frombuffer(buf, dtype="<" + code, count=n, offset=pos).tolist()
+            pos += n * width
+        else:
+            values = [scalar(item) for _ in range(n)]
+        out[key] = _Field(values, (_GGUF_ARRAY, item))
+    return out
+
+
+class _Metadata:
+    """Typed access to GGUF key-value fields, every failure a :class:`ModelError`."""
+
+    def __init__(self, fields: Any, filename: str) -> None:
+        self.fields = fields  # gguf's ReaderFields or :func:`_read_metadata`'s fields
         self.filename = filename
 
     def _contents(self, key: str) -> Any:
@@ -463,6 +604,22 @@ def _config(meta: _Metadata, reader: Any, filename: str) -> tuple[LlamaConfig, T
         if value != head_dim:
             raise ModelError(f"{filename}: {key} = {value} differs from head_dim {head_dim} (not supported)")
 
+    data = _tokenizer_data(meta, filename)
+    vocab = len(data.tokens)
+    declared = meta.get("llama.vocab_size", int, required=False, default=vocab)
+    if declared != vocab:
+        raise ModelError(f"{filename}: llama.vocab_size {declared} but {vocab} tokens")
+    tied = "output.weight" not in {t.name for t in reader.tensors}
+    config = LlamaConfig(
+        n_layers=n_layers, d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv, d_ff=d_ff,
+        vocab_size=vocab, rope_theta=_f32_decimal(theta), rms_eps=_f32_decimal(eps), head_dim=head_dim,
+        max_seq_len=max_seq_len, bos_id=data.bos_id, eos_id=data.eos_id, pad_id=data.pad_id, tied=tied,
+    )  # fmt: skip
+    return config, data
+
+
+def _tokenizer_data(meta: _Metadata, filename: str) -> TokenizerData:
+    """The ``tokenizer.ggml.*`` arrays and ids, checked against each other."""
     model = meta.get("tokenizer.ggml.model", str)
     pre = meta.get("tokenizer.ggml.pre", str, required=False)
     tokens = meta.get_list("tokenizer.ggml.tokens", str)
@@ -473,9 +630,6 @@ def _config(meta: _Metadata, reader: Any, filename: str) -> tuple[LlamaConfig, T
     vocab = len(tokens)
     if vocab == 0:
         raise ModelError(f"{filename}: empty vocabulary")
-    declared = meta.get("llama.vocab_size", int, required=False, default=vocab)
-    if declared != vocab:
-        raise ModelError(f"{filename}: llama.vocab_size {declared} but {vocab} tokens")
     merges = meta.get_list("tokenizer.ggml.merges", str, required=model == "gpt2") or []
 
     def token_id(key: str, required: bool) -> int | None:
@@ -489,18 +643,11 @@ def _config(meta: _Metadata, reader: Any, filename: str) -> tuple[LlamaConfig, T
     unk = token_id("tokenizer.ggml.unknown_token_id", False)
     pad = token_id("tokenizer.ggml.padding_token_id", False)
     add_bos = meta.get("tokenizer.ggml.add_bos_token", bool, required=False, default=False)
-    tied = "output.weight" not in {t.name for t in reader.tensors}
     assert eos is not None
-    config = LlamaConfig(
-        n_layers=n_layers, d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv, d_ff=d_ff,
-        vocab_size=vocab, rope_theta=_f32_decimal(theta), rms_eps=_f32_decimal(eps), head_dim=head_dim,
-        max_seq_len=max_seq_len, bos_id=bos, eos_id=eos, pad_id=pad, tied=tied,
-    )  # fmt: skip
-    data = TokenizerData(
+    return TokenizerData(
         model=model, pre=pre, tokens=tuple(tokens), token_types=np.asarray(types, dtype=np.int32),
         merges=tuple(merges), bos_id=bos, eos_id=eos, unk_id=unk, pad_id=pad, add_bos=add_bos,
     )  # fmt: skip
-    return config, data
 
 
 def _tensors(

@@ -60,6 +60,7 @@ __all__ = [
     "LlamaFloat",
     "SmolLM2",
     "load_smollm2",
+    "smollm2_tokenizer",
     "smollm2_path",
     "SMOLLM2_SHA256",
     "SMOLLM2_PACKAGE",
@@ -947,6 +948,26 @@ class SmolLM2:
             ModelError: bad ids or ``max_new_tokens``.
         """
         return self.float_model.generate(ids, max_new_tokens, self.stop_ids)
+
+
+def smollm2_tokenizer(path: str | Path | None = None) -> LlamaTokenizer:
+    """SmolLM2-135M-Instruct's tokenizer alone (for decoding a verified answer): the GGUF's
+    hash is checked and only its metadata is read (:func:`~zkinfer.model.gguf.read_gguf_tokenizer`,
+    under a second where :func:`load_smollm2` takes many).
+
+    Arguments:
+        path: the ``.gguf`` file (default: the installed package's; the hash is checked either way).
+
+    Raises:
+        MissingDependencyError: ``tokenizers`` or the weights package is not installed.
+        ModelError: wrong hash or invalid metadata.
+    """
+    from zkinfer.model.gguf import read_gguf_tokenizer
+
+    _import_tokenizers()
+    file = smollm2_path() if path is None else Path(path)
+    data, _ = read_gguf_tokenizer(file, sha256=SMOLLM2_SHA256)
+    return LlamaTokenizer(data)
 
 
 def load_smollm2(path: str | Path | None = None) -> SmolLM2:
