@@ -87,8 +87,7 @@ class Transcript:
             FieldRangeError: a value is not a canonical element.
         """
         arr = gl.as_field(values, "transcript value")
-        self.append_bytes(label, struct.pack("<Q", arr.ndim) + _shape_bytes(arr.shape)
-                          + gl.to_bytes(arr))
+        self.append_bytes(label, array_header(arr.shape) + gl.to_bytes(arr))
 
     def append_ext(self, label: bytes, values: npt.ArrayLike) -> None:
         """Absorb extension-field elements (shape ``(..., 2)``).
@@ -103,7 +102,7 @@ class Transcript:
         """Absorb a ``uint64`` array of canonical elements already validated by the caller
         (:meth:`append_base`'s and :meth:`append_ext`'s encoding: ``ndim``, shape, then the
         elements' little-endian bytes in C order)."""
-        self.append_bytes(label, struct.pack("<Q", arr.ndim) + _shape_bytes(arr.shape)
+        self.append_bytes(label, array_header(arr.shape)
                           + np.ascontiguousarray(arr, dtype="<u8").tobytes())
 
     def append_int(self, label: bytes, value: int) -> None:
@@ -192,5 +191,7 @@ class Transcript:
         return t
 
 
-def _shape_bytes(shape: tuple[int, ...]) -> bytes:
-    return b"".join(struct.pack("<Q", d) for d in shape)
+def array_header(shape: tuple[int, ...]) -> bytes:
+    """The prefix of an absorbed array's encoding: ``ndim``, then each dimension (``u64``
+    little-endian); the elements' bytes follow."""
+    return struct.pack("<Q", len(shape)) + b"".join(struct.pack("<Q", d) for d in shape)

@@ -6,7 +6,6 @@ by the check named beside it."""
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -259,9 +258,7 @@ def test_honest_argmax_proof_at_smollm2_size():
     op, inputs, n = _argmax_instance(3, n=4, vocab=49152, bits=33)
     run = _run_argmax(op, inputs, n)
     assert run.model.widths[f"{ARG}.gap"] == (34, False)
-    t0 = time.perf_counter()
     run.prove()
-    assert time.perf_counter() - t0 < 20.0
 
 
 def test_logits_circuit_at_smollm2_size_passes_the_field_bounds():
@@ -279,9 +276,7 @@ def test_honest_logits_proof_at_smollm2_vocab_and_widths():
     # full d = 576 is the slow test: its cost is the trivial PCS on the weight table)
     op, emb, inputs, n = _logits_instance(5, n=4, vocab=49152, d=64)
     run = _run_logits(op, emb, inputs, n)
-    t0 = time.perf_counter()
     run.prove()
-    assert time.perf_counter() - t0 < 20.0
 
 
 @pytest.mark.slow

@@ -140,13 +140,30 @@ def evaluate(v: npt.ArrayLike, r: npt.ArrayLike) -> U64:
     Raises:
         FieldRangeError: ``len(v) != 2^len(r)``.
     """
-    table = _as_table(v)
+    arr = np.asarray(v)
+    base = arr.ndim == 1
+    table = gl.as_field(arr, "v") if base else _as_table(arr)
     point = ext.as_ext(r, "r")
-    if table.shape[0] != 1 << point.shape[0]:
+    n = point.shape[0]
+    if table.shape[0] != 1 << n:
         raise FieldRangeError(
-            f"evaluate: table of length {table.shape[0]} at a point with {point.shape[0]} variables"
+            f"evaluate: table of length {table.shape[0]} at a point with {n} variables"
         )
-    return ext.sum(ext.mul(eq_table(point), table), axis=0)
+    if n <= _SMALL_EQ_VARS:
+        full = _eq_table(point)
+        return ext.sum(ext.mul_base(full, table) if base else ext.mul(full, table), axis=0)
+    # sum_(h, l) eq(r_hi, h) eq(r_lo, l) v[h, l] = sum_h eq(r_hi, h) (sum_l eq(r_lo, l) v[h, l]):
+    # two half-size eq tables, one product per entry (base times extension for a base table)
+    a = n // 2
+    hi, lo = _eq_table(point[:a]), _eq_table(point[a:])
+    rows = table.reshape((1 << a, 1 << (n - a)) + (() if base else (2,)))
+    with np.errstate(over="ignore"):
+        if base:
+            prod = gl.mul_unchecked(lo[None, :, :], rows[:, :, None])
+        else:
+            prod = ext.mul_unchecked(*np.broadcast_arrays(lo[None, :, :], rows))
+        inner = gl.sum(prod, axis=1)
+        return ext.sum(ext.mul_unchecked(hi, inner), axis=0)
 
 
 def _as_table(v: npt.ArrayLike) -> U64:

@@ -247,6 +247,8 @@ class Circuit:
     identity_segments: dict[int, list[int]] = field(default_factory=dict)
     _segment_groups: tuple | None = field(default=None, repr=False, compare=False)
     _range_groups: tuple | None = field(default=None, repr=False, compare=False)
+    _range_tags: dict = field(default_factory=dict, repr=False, compare=False)
+    _range_leaves: tuple | None = field(default=None, repr=False, compare=False)
 
     # ---- building blocks
 
@@ -392,7 +394,10 @@ class Circuit:
         every limb in its range, ``0 <= u < 2^bits`` as integers since ``2^bits < p``.
         """
         c = self.col(col)
-        tag = f"{col}#rc{sum(1 for r in self.ranges if r.col == col)}"
+        # the k-th range check of a column (counted, not searched: circuits hold thousands)
+        k = self._range_tags.get(col, 0)
+        self._range_tags[col] = k + 1
+        tag = f"{col}#rc{k}"
         widths = limb_widths(bits)
         top = len(widths) - 1
         limbs = tuple(f"{tag}.l{k}" for k in range(len(widths)))

@@ -29,7 +29,8 @@ import numpy.typing as npt
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.poly.multilinear import eq_prefix_sum, eq_table
+from zkinfer.field.scalar import Fp2
+from zkinfer.poly.multilinear import eq_prefix_sum, evaluate
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.zerocheck import ZerocheckProof, prove_zerocheck, verify_zerocheck
 from zkinfer.sumcheck.common import Expression
@@ -123,8 +124,7 @@ class Broadcast(PublicColumn):
 
     def evaluate(self, point: U64) -> U64:
         k = int(self.vector.shape[0]).bit_length() - 1
-        low = point[point.shape[0] - k:]
-        return ext.sum(ext.mul_base(eq_table(low), self.vector), axis=0)
+        return evaluate(self.vector, point[point.shape[0] - k:])
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,8 +179,6 @@ class Grid(PublicColumn):
         return np.ascontiguousarray(full).reshape(-1)
 
     def evaluate(self, point: U64) -> U64:
-        from zkinfer.poly.multilinear import evaluate
-
         sub = np.asarray(point)[list(self.coords)]
         return evaluate(self.values, sub) if self.coords else ext.from_base(self.values[:1])[0]
 
@@ -189,13 +187,13 @@ def _expression(identities: Sequence[Identity], order: list[str], lam: U64) -> E
     """``sum_i lambda^i E_i`` as one :class:`Expression` over the tables in ``order``."""
     index = {name: j for j, name in enumerate(order)}
     terms, coeffs = [], []
-    power = ext.ones(())
+    power, step = Fp2.ONE, Fp2.from_array(lam)
     for ident in identities:
         for term in ident.terms:
-            c = ext.mul(power, ext.from_base(np.uint64(term.coeff % gl.P)))
+            c = power * (term.coeff % gl.P)
             terms.append(tuple(index[f] for f in term.factors))
-            coeffs.append((int(c[0]), int(c[1])))
-        power = ext.mul(power, lam)
+            coeffs.append((c[0], c[1]))
+        power *= step
     return Expression(len(order), tuple(terms), tuple(coeffs))
 
 

@@ -244,11 +244,17 @@ class RangeChecks:
     def repetitions(self, circuit: Circuit) -> int:
         """The LogUp's challenges, 1 or 2, from every segment's leaves
         (:func:`zkinfer.protocol.range.repetitions`): the same for all segments."""
-        sizes = {w: [1 << circuit.limb_cols[x].num_vars for x in limbs]
-                 for w, limbs in circuit.range_widths().items()}
-        # every segment's table of a width counts: range_leaves adds one table per width
-        tables = sum(1 << w for s in range(circuit.num_segments) for w in circuit.range_widths(s))
-        return range_repetitions(range_leaves(sizes) - sum(1 << w for w in sizes) + tables)
+        # the leaves are counted once per set of range checks (every segment's step and terms ask)
+        cached = circuit._range_leaves
+        if cached is None or cached[0] != len(circuit.ranges):
+            sizes = {w: [1 << circuit.limb_cols[x].num_vars for x in limbs]
+                     for w, limbs in circuit.range_widths().items()}
+            # every segment's table of a width counts: range_leaves adds one table per width
+            tables = sum(1 << w for s in range(circuit.num_segments)
+                         for w in circuit.range_widths(s))
+            total = range_leaves(sizes) - sum(1 << w for w in sizes) + tables
+            cached = circuit._range_leaves = (len(circuit.ranges), total)
+        return range_repetitions(cached[1])
 
     def prove(self, ctx: ProverContext) -> RangeProof:
         from zkinfer.progress import listening

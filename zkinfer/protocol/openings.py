@@ -25,6 +25,8 @@ from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, OpeningClaim, OpeningProof, Parts, ProverData
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
+from zkinfer.field.scalar import Fp2
+from zkinfer.poly.multilinear import eq_scalar
 from zkinfer.protocol.relation import Step
 from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.transcript import Transcript
@@ -40,19 +42,6 @@ _LABEL_COMMITMENT = b"openings/commitment"
 _LABEL_CLAIMS = b"openings/claims"
 #: A decoded PCS opening is at most this many bytes.
 MAX_OPENING_BYTES = 1 << 31
-
-
-def _eq_many(points: U64, r: U64) -> U64:
-    """``eq(points[j], r)`` for every ``j`` (``points`` ``(J, n, 2)``, ``r`` ``(n, 2)``)."""
-    acc = ext.ones((points.shape[0],))
-    one = ext.ones(())
-    for k in range(points.shape[1]):
-        x = points[:, k]
-        rk = np.broadcast_to(r[k], x.shape)
-        # x r + (1 - x)(1 - r)
-        term = ext.add(ext.mul(x, rk), ext.mul(ext.sub(one, x), ext.sub(one, rk)))
-        acc = ext.mul(acc, term)
-    return acc
 
 
 def _gamma_powers(transcript: Transcript, count: int, label: bytes = _LABEL_GAMMA) -> U64:
@@ -157,14 +146,6 @@ def _absorb_parts(transcript: Transcript, commitment_bytes: bytes, claims: list[
     transcript.append_bytes(_LABEL_CLAIMS, blob)
 
 
-def _part_point(m: int, offset: int, point: U64) -> U64:
-    """The ``m``-variable point on a part of a block at ``offset`` evaluated at ``point``."""
-    n = point.shape[0]
-    prefix = offset >> n
-    bits = [(prefix >> (m - n - 1 - i)) & 1 for i in range(m - n)]
-    return np.concatenate([ext.from_base(np.array(bits, dtype=np.uint64)), point], axis=0)
-
-
 def part_vars(parts: Parts, k: int) -> list[int]:
     """``m_s`` per part: the variables its sumcheck runs over. A part is zero from ``used_s``
     on, so its sum over the cube is the sum over the first ``2^m_s`` entries,
@@ -190,12 +171,45 @@ def _check_claims(claims: list[PartClaim], sizes: list[int], check: str) -> None
 
 
 def _part_weights(claims: list[PartClaim], g: U64, num_parts: int) -> list[list]:
-    """Per part, its terms as ``(offset, point, gamma^i coeff)``."""
+    """Per part, its terms as ``(offset, point, gamma^i coeff)`` (the weight an
+    :class:`~zkinfer.field.scalar.Fp2`)."""
     per: list[list] = [[] for _ in range(num_parts)]
-    for gi, c in zip(g, claims):
+    for gi, c in zip(Fp2.vector(g) if len(claims) else [], claims):
         for part, offset, point, coeff in c.terms:
-            per[part].append((offset, point, ext.mul(gi, coeff)))
+            per[part].append((offset, point, gi * Fp2.from_array(coeff)))
     return per
+
+
+def _weight_at(terms: list, m: int, r: U64) -> Fp2:
+    """``W(r) = sum_t a_t eq(P_t, r)`` for the terms ``(offset, point, a)`` of one part of
+    ``m`` variables, ``P_t`` the block's point on the part (the bits of ``offset >> n``, most
+    significant first, then the block's ``n``-variable ``point``), in Python integers.
+
+    ``eq(P_t, r)`` splits into the prefix bits' factor (a product of ``r_i`` or ``1 - r_i``,
+    memoized per prefix: blocks share their leading bits) and ``eq(point, low r)``, memoized
+    per distinct point (claims share points)."""
+    rs = Fp2.vector(r)
+    high: dict[tuple[int, int], Fp2] = {(0, 0): Fp2.ONE}
+
+    def prefix(nb: int, bits: int) -> Fp2:
+        # the first nb coordinates against the nb bits of ``bits`` (most significant first)
+        key = (nb, bits)
+        val = high.get(key)
+        if val is None:
+            last = rs[nb - 1] if bits & 1 else 1 - rs[nb - 1]
+            val = high[key] = prefix(nb - 1, bits >> 1) * last
+        return val
+
+    low: dict[tuple[int, bytes], Fp2] = {}
+    total = Fp2.ZERO
+    for offset, point, a in terms:
+        n = point.shape[0]
+        key = (n, point.tobytes())
+        e = low.get(key)
+        if e is None:
+            e = low[key] = eq_scalar(Fp2.vector(point), rs[m - n:])
+        total += a * e * prefix(m - n, offset >> n)
+    return total
 
 
 class _Product:
@@ -333,6 +347,7 @@ def part_sumcheck(piece, terms: list, child: Transcript, ms: int, k: int):
     # terms grouped by point: one eq table per distinct point, alive only while it is used
     by_point: dict[bytes, tuple[U64, list]] = {}
     for offset, point, a in terms:
+        a = np.array(a, dtype=np.uint64)  # the kernel takes canonical words
         by_point.setdefault(point.tobytes(), (point, []))[1].append((offset, a))
     for point, uses in by_point.values():
         table = fast.eq_table(point)
@@ -490,14 +505,10 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
         begin(transcript, 0, _EXPR, joint_claim)
         shared, final = np.zeros((0, 2), dtype=np.uint64), joint_claim
     values = ext.as_ext(proof.values, "opened values")
-    got = ext.zeros(())
     full = [np.concatenate([points[s], shared]) for s in range(num_parts)]
-    for s in range(num_parts):
-        if per[s]:
-            e = _eq_many(np.stack([_part_point(sizes[s], o, pt) for o, pt, _ in per[s]]),
-                         full[s])
-            w = ext.sum(ext.mul(np.stack([a for _, _, a in per[s]]), e), axis=0)
-            got = ext.add(got, ext.mul(alpha[s], ext.mul(w, values[s])))
+    vals, alphas = Fp2.vector(values), Fp2.vector(alpha)
+    got = sum((alphas[s] * _weight_at(per[s], sizes[s], full[s]) * vals[s]
+               for s in range(num_parts) if per[s]), Fp2.ZERO).to_array()
     if not np.array_equal(got, final):
         raise VerificationError(check, "final evaluation sum_s alpha^s W_s F_s does not match",
                                 expected=tuple(map(int, final)), got=tuple(map(int, got)))

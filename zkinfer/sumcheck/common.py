@@ -28,7 +28,7 @@ from zkinfer.errors import ProofFormatError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
-from zkinfer.transcript import Transcript
+from zkinfer.transcript import Transcript, array_header
 
 __all__ = [
     "MAX_DEGREE",
@@ -39,6 +39,7 @@ __all__ = [
     "begin",
     "round_challenge",
     "round_challenge_scalar",
+    "round_encodings",
     "soundness_error_bits",
 ]
 
@@ -208,11 +209,21 @@ def round_challenge(transcript: Transcript, values: npt.ArrayLike) -> npt.NDArra
     return transcript.challenge_ext(_LABEL_CHALLENGE)
 
 
-def round_challenge_scalar(transcript: Transcript, values: npt.NDArray[np.uint64]) -> Fp2:
-    """:func:`round_challenge` for a verifier that validated ``values`` (canonical ``uint64``,
-    shape ``(d + 1, 2)``) beforehand: the same transcript calls, ``r_j`` as an :class:`Fp2`."""
-    transcript._append_array(_LABEL_ROUND, values)
-    return Fp2(*transcript.challenge_pair(_LABEL_CHALLENGE))
+def round_encodings(polys: npt.NDArray[np.uint64]) -> list[bytes]:
+    """What :func:`round_challenge` absorbs for each round polynomial of ``polys`` (canonical
+    ``uint64``, shape ``(n, d + 1, 2)``, validated by the caller): the encoding of
+    :meth:`Transcript.append_ext`, built once for all rounds."""
+    head = array_header(tuple(polys.shape[1:]))
+    data = np.ascontiguousarray(polys, dtype="<u8").tobytes()
+    step = len(data) // polys.shape[0] if polys.shape[0] else 0
+    return [head + data[j * step: (j + 1) * step] for j in range(polys.shape[0])]
+
+
+def round_challenge_scalar(transcript: Transcript, encoded: bytes) -> tuple[int, int]:
+    """:func:`round_challenge` for a verifier holding the round's encoding
+    (:func:`round_encodings`): the same transcript calls, ``r_j`` as two Python ints."""
+    transcript.append_bytes(_LABEL_ROUND, encoded)
+    return transcript.challenge_pair(_LABEL_CHALLENGE)
 
 
 def soundness_error_bits(num_vars: int, degree: int) -> float:

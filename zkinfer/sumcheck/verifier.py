@@ -14,9 +14,10 @@ import numpy.typing as npt
 
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
+from zkinfer.field.goldilocks import P
 from zkinfer.field.scalar import Fp2
 from zkinfer.poly.univariate import interpolate_scalar
-from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge_scalar
+from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge_scalar, round_encodings
 from zkinfer.transcript import Transcript
 
 __all__ = ["verify", "check_final"]
@@ -65,15 +66,17 @@ def verify(
                                 expected=expr.degree, got=int(polys.shape[1]) - 1)
     begin(transcript, num_vars, expr, current)
     polys = ext.as_ext(polys, "round polynomials")  # validated once, absorbed round by round
-    values = [Fp2.vector(rows) for rows in polys] if num_vars else []
+    values = polys.tolist()  # s_j(0), ..., s_j(d) as pairs of canonical ints
+    encoded = round_encodings(polys)
     point = np.empty((num_vars, 2), dtype=np.uint64)
     cur = Fp2.from_array(current)
     for j in range(num_vars):
-        s = values[j]  # s_j(0), ..., s_j(d)
-        if s[0] + s[1] != cur:
+        s = values[j]
+        got = ((s[0][0] + s[1][0]) % P, (s[0][1] + s[1][1]) % P)
+        if got != cur:
             raise VerificationError(check, "s(0) + s(1) does not match the claim", round=j,
-                                    expected=tuple(cur), got=tuple(s[0] + s[1]))
-        r = round_challenge_scalar(transcript, polys[j])
+                                    expected=tuple(cur), got=got)
+        r = round_challenge_scalar(transcript, encoded[j])
         point[j] = r
         cur = interpolate_scalar(s, r)  # s_j(r_j)
     return point, cur.to_array()
