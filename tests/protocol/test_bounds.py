@@ -130,6 +130,26 @@ def test_contraction_that_can_reach_half_p_refused():
         check_field_bounds(c)
 
 
+def test_contraction_that_can_reach_half_p_refused_even_with_its_output_range_checked():
+    # the output's own range check does not help: a range-checked value can be the wrapped
+    # residue of a larger integer sum of bounded inputs
+    c = Circuit()
+    c.add_trace("a", (4, 4), (40, True))
+    c.add_trace("b", (4, 4), (40, True))
+    c.add_trace("out", (4, 4), (16, True))
+    c.relations.append(ContractRel("out", ("i", "j"), "a", ("i", "y"), "b", ("y", "j"), "y", None,
+                                   (("i", 2), ("j", 2), ("y", 2))))
+    with pytest.raises(FieldBoundError, match="out: a sum of 4 terms"):
+        check_field_bounds(c)
+    ok = Circuit()  # the same shape with 20-bit inputs: 2^41 stays far below p / 2
+    ok.add_trace("a", (4, 4), (20, True))
+    ok.add_trace("b", (4, 4), (20, True))
+    ok.add_trace("out", (4, 4), (16, True))
+    ok.relations.append(ContractRel("out", ("i", "j"), "a", ("i", "y"), "b", ("y", "j"), "y", None,
+                                    (("i", 2), ("j", 2), ("y", 2))))
+    check_field_bounds(ok)
+
+
 def test_definitions_and_booleans_bound_unchecked_columns():
     c = Circuit()
     c.add_trace("x", (4,), (8, True))

@@ -230,6 +230,18 @@ def _relation_bound(circuit: Circuit, rel, known: dict[str, Interval]) -> Interv
     """Rule 4: the range of a column sum or contraction output not yet bounded."""
     if not isinstance(rel, (AxisSumRel, ContractRel)) or rel.out in known:
         return None
+    return _sum_bound(circuit, rel, known)
+
+
+def _sum_bound(circuit: Circuit, rel, known: dict[str, Interval]) -> Interval | None:
+    """The integer range of a column sum's or contraction's exact sum when its inputs are
+    bounded (``None`` otherwise, e.g. a product with a weight matrix).
+
+    Raises:
+        FieldBoundError: that sum can reach ``p / 2``: the field relation would not be the
+            integer one, whether or not its output is range-checked (a range-checked output
+            can still be the wrapped value of a larger integer sum).
+    """
     if isinstance(rel, AxisSumRel):
         if rel.src not in known:
             return None
@@ -281,6 +293,12 @@ def check_field_bounds(circuit: Circuit) -> None:
     """Refuse a circuit in which some identity or relation can reach ``p / 2``.
 
     Raises:
-        FieldBoundError: naming the identity or relation (see :func:`identity_bounds`).
+        FieldBoundError: naming the identity or relation (see :func:`identity_bounds`; a
+            column sum or contraction with bounded inputs is checked even when its output is
+            range-checked).
     """
-    identity_bounds(circuit)
+    known = column_bounds(circuit)
+    identity_bounds(circuit, known)
+    for rel in circuit.relations:
+        if isinstance(rel, (AxisSumRel, ContractRel)):
+            _sum_bound(circuit, rel, known)
