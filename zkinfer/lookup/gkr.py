@@ -45,7 +45,7 @@ from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import reference as _r
 from zkinfer.field.scalar import Fp2
-from zkinfer.poly.multilinear import eq_scalar, num_vars
+from zkinfer.poly.multilinear import num_vars
 from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
 from zkinfer.transcript import Transcript
 
@@ -309,7 +309,7 @@ def verify_fraction_sum(
         VerificationError: wrong layer count, a failed sumcheck round, or four end values that
             do not explain the last round (the error names the layer).
     """
-    from zkinfer.sumcheck.verifier import verify
+    from zkinfer.sumcheck.verifier import verify_scalar
 
     root = ext.as_ext(proof.root, "root")
     if root.shape != (2, 2):
@@ -319,26 +319,40 @@ def verify_fraction_sum(
                                 got=len(proof.layers))
     transcript.append_int(_LABEL_LEAVES, num_leaf_vars)
     transcript.append_ext(_LABEL_ROOT, root)
-    point = np.zeros((0, 2), dtype=np.uint64)
+    point: list[tuple[int, int]] = []  # the claims' point on the current layer
     claim_p, claim_q = Fp2.vector(root)
     for k, (sc, evals) in enumerate(proof.layers):
-        lam = transcript.challenge_ext(_LABEL_LAMBDA)
-        expr = _layer_expression(lam)
+        lam_pair = transcript.challenge_pair(_LABEL_LAMBDA)
+        lam = Fp2(*lam_pair)
+        expr = _layer_expression(lam_pair)
         # p_k(r) + lambda q_k(r) = sum_x eq(r, x) [pL qR + pR qL + lambda qL qR](x)
-        claim = claim_p + Fp2.from_array(lam) * claim_q
-        s, final = verify(claim.to_array(), k, expr, sc, transcript, check=f"{check} layer {k}")
+        _, s, final = verify_scalar(claim_p + lam * claim_q, k, expr, sc, transcript,
+                                    check=f"{check} layer {k}")
         ev = ext.as_ext(evals, "layer evaluations")
         if ev.shape != (4, 2):
             raise VerificationError(f"{check} layer {k}", "expected four end values")
         pl, pr, ql, qr = Fp2.vector(ev)
-        got = expr.evaluate_scalar([eq_scalar(Fp2.vector(point), Fp2.vector(s)), pl, pr, ql, qr])
-        if got != Fp2.from_array(final):
+        got = _eq_pairs(point, s) * (pl * qr + pr * ql + lam * ql * qr)
+        if got != final:
             raise VerificationError(f"{check} layer {k}", "end values do not match the last round",
-                                    expected=tuple(map(int, final)), got=tuple(got))
+                                    expected=tuple(final), got=tuple(got))
         transcript.append_ext(_LABEL_EVALS, ev)
-        mu = transcript.challenge_ext(_LABEL_MU)
+        m = Fp2(*transcript.challenge_pair(_LABEL_MU))
         # claims on layer k + 1 at (mu, s)
-        m = Fp2.from_array(mu)
         claim_p, claim_q = pl + m * (pr - pl), ql + m * (qr - ql)
-        point = np.concatenate([mu[None], s])
-    return root, point, Fp2.stack([claim_p, claim_q])
+        point = [(m[0], m[1])] + s
+    return root, np.array(point, dtype=np.uint64).reshape(len(point), 2), \
+        Fp2.stack([claim_p, claim_q])
+
+
+def _eq_pairs(r: list[tuple[int, int]], x: list[tuple[int, int]]) -> Fp2:
+    """``eq(r, x)`` for two points given as pairs of canonical ints (equal lengths)."""
+    acc0, acc1 = 1, 0
+    w = ext.W
+    for (r0, r1), (x0, x1) in zip(r, x):
+        # t = 2 r x - r - x + 1
+        p0 = (r0 * x0 + w * r1 * x1) % _P
+        p1 = (r0 * x1 + r1 * x0) % _P
+        t0, t1 = (2 * p0 - r0 - x0 + 1) % _P, (2 * p1 - r1 - x1) % _P
+        acc0, acc1 = (acc0 * t0 + w * acc1 * t1) % _P, (acc0 * t1 + acc1 * t0) % _P
+    return Fp2(acc0, acc1)

@@ -57,6 +57,24 @@ def verify(
             ``s_j(0) + s_j(1) != claim`` (the error names the round, expected and got).
     """
     current = ext.as_ext(np.asarray(claim, dtype=np.uint64), "claim").reshape(2)
+    point, _, cur = verify_scalar(Fp2.from_array(current), num_vars, expr, proof, transcript,
+                                  check=check)
+    return point, cur.to_array()
+
+
+def verify_scalar(
+    claim: Fp2,
+    num_vars: int,
+    expr: Expression,
+    proof: SumcheckProof,
+    transcript: Transcript,
+    *,
+    check: str = "sumcheck",
+) -> tuple[U64, list[tuple[int, int]], Fp2]:
+    """:func:`verify` for callers that work on scalars (a GKR's layers): the claim an
+    :class:`Fp2`; returns the point both as an array and as pairs of ints, and ``P(f(r))`` as
+    an :class:`Fp2`. The same checks, errors and transcript calls.
+    """
     polys = proof.round_polys
     if polys.ndim != 3 or polys.shape[0] != num_vars:
         raise VerificationError(check, "wrong number of rounds",
@@ -64,12 +82,12 @@ def verify(
     if polys.shape[1] != expr.degree + 1 or polys.shape[2] != 2:
         raise VerificationError(check, "round polynomial has the wrong degree", round=0,
                                 expected=expr.degree, got=int(polys.shape[1]) - 1)
-    begin(transcript, num_vars, expr, current)
+    cur = claim
+    begin(transcript, num_vars, expr, cur.to_array())
     polys = ext.as_ext(polys, "round polynomials")  # validated once, absorbed round by round
     values = polys.tolist()  # s_j(0), ..., s_j(d) as pairs of canonical ints
     encoded = round_encodings(polys)
-    point = np.empty((num_vars, 2), dtype=np.uint64)
-    cur = Fp2.from_array(current)
+    challenges: list[tuple[int, int]] = []
     for j in range(num_vars):
         s = values[j]
         got = ((s[0][0] + s[1][0]) % P, (s[0][1] + s[1][1]) % P)
@@ -77,9 +95,10 @@ def verify(
             raise VerificationError(check, "s(0) + s(1) does not match the claim", round=j,
                                     expected=tuple(cur), got=got)
         r = round_challenge_scalar(transcript, encoded[j])
-        point[j] = r
+        challenges.append((int(r[0]), int(r[1])))
         cur = interpolate_scalar(s, r)  # s_j(r_j)
-    return point, cur.to_array()
+    point = np.array(challenges, dtype=np.uint64).reshape(num_vars, 2)
+    return point, challenges, cur
 
 
 def check_final(
