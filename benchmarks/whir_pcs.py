@@ -12,11 +12,20 @@ Run: ``python benchmarks/whir_pcs.py`` (m = 16 and 20) or ``python benchmarks/wh
 ``--parts S`` also commits the vector as ``S`` parts of ``2^m / S`` entries (``commit_parts``)
 and opens one claim on every part at one common point. Times are one run each after a warm-up
 of the Numba kernels.
+
+``--memory M [M ...]``: for each ``M``, a fresh process commits one part of ``2^M`` entries
+(``commit_part`` with ``spill`` given, as the prover's engine does, then ``join``), opens one
+claim on it and verifies; it reports the peak resident set (``ru_maxrss``) above the resident
+set once the vector exists, per committed entry, after commit and after open.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -74,11 +83,56 @@ def _parts(pcs, m: int, count: int, v: np.ndarray, r: np.ndarray) -> dict:
                 bits=pcs.security_bits, note=f"union; {count} parts")
 
 
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def _memory_child(m: int) -> None:
+    """One part of ``2^m`` entries: commit, join, open, verify; prints the peaks."""
+    pcs = WhirPCS()
+    warm = Parts(10, (1 << 10,))
+    data = pcs.join(warm, [pcs.commit_part(warm, 0, gl.random(1 << 10, np.random.default_rng(1)))])
+    pcs.open(data[1], [Claim(0, ext.random(10, np.random.default_rng(2)), None)],
+             Transcript(_DOMAIN))
+    del data
+    rng = np.random.default_rng(m)
+    parts = Parts(m, (1 << m,))
+    v = gl.random(1 << m, rng)
+    r = ext.random(m, rng)
+    base = _rss()
+    t0 = time.perf_counter()
+    piece = pcs.commit_part(parts, 0, v, spill=tempfile.gettempdir())
+    com, data = pcs.join(parts, [piece])
+    t1 = time.perf_counter()
+    after_commit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    claims = [Claim(0, r, data.evaluate(0, r))]
+    proof = pcs.open(data, claims, Transcript(_DOMAIN))
+    t2 = time.perf_counter()
+    after_open = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    pcs.verify(com, claims, proof, Transcript(_DOMAIN))
+    n = 1 << m
+    print(f"{m:>3} {(after_commit - base) / n:>12.1f} {(after_open - base) / n:>10.1f} "
+          f"{after_open / 2**30:>9.2f} {t1 - t0:>9.2f} {t2 - t1:>8.2f} "
+          f"{len(proof.to_bytes()):>12,}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", action="store_true", help="also m = 22")
     parser.add_argument("--parts", type=int, default=0, help="also S parts (a power of two)")
+    parser.add_argument("--memory", type=int, nargs="*", help="peak memory of one part of 2^M")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child is not None:
+        _memory_child(args.child)
+        return
+    if args.memory:
+        print(f"{'m':>3} {'commit B/el':>12} {'open B/el':>10} {'peak GiB':>9} {'commit s':>9} "
+              f"{'open s':>8} {'proof bytes':>12}  (bytes per entry above the vector's process)")
+        for m in args.memory:
+            subprocess.run([sys.executable, __file__, "--child", str(m)], check=True)
+        return
     sizes = [16, 20] + ([22] if args.big else [])
     rng = np.random.default_rng(0)
     whir_pcs, ligero = WhirPCS(), LigeroPCS()

@@ -28,6 +28,7 @@ from zkinfer.commit.whir import prover as P
 from zkinfer.errors import ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import quartic as q
 from zkinfer.poly import multilinear as ml
 from zkinfer.transcript import Transcript
 
@@ -76,14 +77,18 @@ def test_coefficients_and_univariate_twin(n):
     v = gl.random(1 << n, rng)
     coeffs = P.to_coefficients(v)
     r = ext.random((4, n), rng)
-    np.testing.assert_array_equal(C.eval_coeffs(ext.from_base(coeffs), r),
-                                  np.stack([ml.evaluate(v, ri) for ri in r]))
+    np.testing.assert_array_equal(C.eval_coeffs(q.from_base(coeffs), q.from_ext(r)),
+                                  q.from_ext(np.stack([ml.evaluate(v, ri) for ri in r])))
+    # at F_p4 points: the prover's fold-based evaluation (tested against galois) agrees
+    r4 = q.random((3, n), rng)
+    np.testing.assert_array_equal(C.eval_coeffs(q.from_base(coeffs), r4),
+                                  np.stack([P.evaluate(v, ri) for ri in r4]))
     params = WhirParams(n, k=min(4, n), log_inv_rate=2)
     g0 = P.encode(params, 0, v)
     for b in (0, 1, 5, g0.shape[0] - 1):
         x = C.domain_point(params, 0, b)
-        want = ml.evaluate(v, C.pow_point(ext.from_base(np.array([x], np.uint64)), n)[0])
-        assert int(g0[b]) == int(want[0]) and int(want[1]) == 0
+        want = P.evaluate(v, C.pow_point(q.from_base(np.array([x], np.uint64)), n)[0])
+        assert int(g0[b]) == int(want[0]) and not want[1:].any()
 
 
 def test_fold_of_leaves_is_the_bound_function():
@@ -93,17 +98,24 @@ def test_fold_of_leaves_is_the_bound_function():
     v = gl.random(1 << 7, rng)
     g0 = P.encode(params, 0, v)
     leaves = P._leaf_matrix(g0, 3)
-    alphas = ext.random(3, rng)
+    alphas = q.random(3, rng)
     f1 = v
     for a in alphas:
-        f1 = ml.fold(f1, a)
+        f1 = P.fold(f1, a)
     idx = [0, 2, 7, 15]
-    got = C.fold_leaves(ext.from_base(leaves[idx]), [C.domain_point(params, 0, b) for b in idx],
+    got = C.fold_leaves(q.from_base(leaves[idx]), [C.domain_point(params, 0, b) for b in idx],
                         alphas)
     x0, ys = C.query_points(params, 0, idx)
     assert x0 == [C.domain_point(params, 0, b) for b in idx]
-    want = np.stack([ml.evaluate(f1, C.pow_point(ext.from_base(np.array([y], np.uint64)), 4)[0])
+    want = np.stack([P.evaluate(f1, C.pow_point(q.from_base(np.array([y], np.uint64)), 4)[0])
                      for y in ys])
+    # the F_p4 encoding of f1 (round 1's codeword) folds the same way
+    g1 = P.encode(params, 1, f1)
+    assert g1.shape == (1 << params.log_domain(1), 4)
+    for b in (0, 3):
+        y = C.domain_point(params, 1, b)
+        assert np.array_equal(g1[b], P.evaluate(f1, C.pow_point(q.from_base(
+            np.array([y], np.uint64)), 4)[0]))
     np.testing.assert_array_equal(got, want)
 
 
@@ -113,12 +125,35 @@ def test_prover_tree_matches_the_shared_merkle_code():
     from zkinfer.commit.ligero import merkle
 
     params = WhirParams(8, k=3)
-    g0 = P.encode(params, 0, gl.random(256, np.random.default_rng(5)))
-    tree = P._commit_codeword(g0, 3)
-    levels = merkle.build(merkle.hash_columns(tree.leaves, 1))
-    assert len(levels) == len(tree.levels)
-    for a, b in zip(levels, tree.levels):
+    v = gl.random(256, np.random.default_rng(5))
+    g0 = P.encode(params, 0, v)
+    leaves, tree_levels = P._commit_codeword(g0, 3)
+    levels = merkle.build(merkle.hash_columns(leaves, 1))
+    assert len(levels) == len(tree_levels)
+    for a, b in zip(levels, tree_levels):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("spill", [False, True])
+@pytest.mark.parametrize("m,k,i", [(8, 3, 0), (8, 3, 1), (9, 4, 1), (4, 4, 0), (7, 2, 2)])
+def test_coset_encoder_matches_the_whole_codeword(tmp_path, m, k, i, spill):
+    """:func:`encode_leaves` (one NTT per coset, optionally to a file) gives the leaves and
+    digests of the whole codeword's leaf matrix, base (round 0) and F_p4 (later rounds)."""
+    params = WhirParams(m, k=k)
+    rng = np.random.default_rng(m + i)
+    n = params.num_vars(i)
+    table = gl.random(1 << n, rng) if i == 0 else q.random(1 << n, rng)
+    leaves, levels = P._commit_codeword(P.encode(params, i, table), params.folds()[i])
+    store, digests = P.encode_leaves(params, i, table, str(tmp_path) if spill else None)
+    np.testing.assert_array_equal(store.matrix(), leaves)
+    np.testing.assert_array_equal(digests, levels[0])
+    idx = [3, 0, leaves.shape[0] - 1]
+    np.testing.assert_array_equal(store[idx], leaves[idx])
+    assert (store.nbytes == 0) == spill
+    path = store.path
+    store.close()
+    if spill:
+        assert not __import__("os").path.exists(path)
 
 
 # ---- honest proofs
@@ -158,7 +193,7 @@ def test_honest_m20():
     t0 = time.perf_counter()
     _verify(params, com, z, value, proof)
     assert time.perf_counter() - t0 < 5.0  # polylogarithmic work (~0.1 s on an idle machine)
-    assert len(proof.to_bytes()) < 300_000
+    assert len(proof.to_bytes()) < 330_000  # rounds >= 1 open F_p4 leaves (32 bytes a value)
 
 
 def test_honest_with_grinding():
@@ -182,7 +217,7 @@ def test_default_parameters_reach_100_bits(m):
     params = WhirParams(m)
     assert params.bound == "unique" and params.proven and params.pow_bits == 0
     assert params.soundness_bits() >= 100
-    assert params.field_bits() >= 100  # F_p2 suffices for the fold/OOD/combination terms
+    assert params.field_bits() >= 200  # F_p4: the fold/OOD/combination terms are negligible
     names = [name for name, _ in params.errors()]
     assert sum(name.startswith("fold") for name in names) == m - params.final_vars
     assert sum(name.startswith("ood") for name in names) == params.rounds - 1
@@ -191,10 +226,11 @@ def test_default_parameters_reach_100_bits(m):
     assert 95 < params.interactive_bits() < params.soundness_bits()
 
 
-def test_field_too_small_is_reported():
-    # |L_0| = 2^30: the fold term (3 + 2^30) / p^2 is above 2^-100
-    assert WhirParams(27, log_inv_rate=3).field_bits() < 100
-    assert WhirParams(27, log_inv_rate=3).soundness_bits() < 100
+def test_field_terms_at_the_largest_domain():
+    # |L_0| = 2^32: the fold term (3 + 2^32) / p^4 is about 2^-224 (it was 2^-96 over F_p2)
+    p = WhirParams(28, log_inv_rate=4)
+    assert 222 < p.field_bits() < 226
+    assert p.soundness_bits() >= 100
 
 
 def test_johnson_is_labelled_and_not_default():
@@ -451,16 +487,19 @@ def test_truncated_and_trailing_bytes(honest):
 def test_malformed_bytes(honest):
     _, _, _, _, _, proof = honest
     data = bytearray(proof.to_bytes())
-    bad_version = bytes(data[:4]) + b"\x02\x00" + bytes(data[6:])
+    bad_version = bytes(data[:4]) + b"\x03\x00" + bytes(data[6:])
+    with pytest.raises(ProofFormatError):
+        WhirProof.from_bytes(bad_version)
+    bad_version = bytes(data[:4]) + b"\x01\x00" + bytes(data[6:])  # the F_p2 format
     with pytest.raises(ProofFormatError):
         WhirProof.from_bytes(bad_version)
     # the first sumcheck element (after magic, version, R, k_0) set to p: non-canonical
     noncanon = bytes(data[:8]) + gl.P.to_bytes(8, "little") + bytes(data[16:])
     with pytest.raises(ProofFormatError):
         WhirProof.from_bytes(noncanon)
-    # a forged huge count of leaves is rejected before allocation
+    # a forged huge count of leaves is rejected before allocation (F_p4 elements: 32 bytes)
     r0 = proof.rounds[0]
-    offset = 8 + 16 * 3 * 4 + 1 + 32 + 16 + 8
+    offset = 8 + 32 * 3 * 4 + 1 + 32 + 32 + 8
     assert int.from_bytes(data[offset:offset + 4], "little") == r0.leaves.shape[0]
     huge = bytes(data[:offset]) + (4000).to_bytes(4, "little") + bytes(data[offset + 4:])
     with pytest.raises(ProofFormatError):

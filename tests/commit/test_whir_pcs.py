@@ -123,12 +123,12 @@ def _tamper_nth(kind: str, n: int, change):
 # ---- parameters and figures
 
 
-def test_default_parameters_reach_100_bits_up_to_max_vars():
+def test_default_parameters_reach_105_bits_up_to_max_vars():
     pcs = WhirPCS()
     p = pcs.params
     assert (p.folding, p.log_inv_rate, p.target_bits, p.grinding_bits, p.max_vars) == (
-        4, 2, 100, 0, DEFAULT_MAX_VARS)
-    assert pcs.security_bits >= 100.0
+        4, 2, 105, 0, DEFAULT_MAX_VARS) and DEFAULT_MAX_VARS == 28
+    assert pcs.security_bits >= 105.0
     s = pcs.opening_soundness()
     assert s.proven and not s.insecure and s.bound == "unique-decoding" and s.grinding_bits == 0
     assert -math.log2(s.field_error + s.query_error) == pytest.approx(pcs.security_bits)
@@ -138,7 +138,8 @@ def test_default_parameters_reach_100_bits_up_to_max_vars():
         field = sum(2.0**e for _, e, q in terms if not q)
         query = sum(2.0**e for _, e, q in terms if q)
         assert field <= s.field_error * (1 + 1e-12) and query <= s.query_error * (1 + 1e-12)
-        assert -math.log2(field + query) >= 100.0
+        assert -math.log2(field + query) >= 105.0
+        assert field < 2.0**-200  # F_p4: the field terms are negligible at every size
 
 
 def test_the_terms_are_the_documented_ones():
@@ -167,13 +168,14 @@ def test_query_counts_do_not_depend_on_grinding():
     assert on.hashing_bits > on.security_bits
 
 
-def test_targets_out_of_reach_are_refused():
-    # F_p2 caps the union bound: 2^28 entries at rate 1/4 stay below 96 bits
-    with pytest.raises(ValueError, match="out of reach"):
-        WhirPCS(max_vars=28)
-    assert 90 <= WhirPCS(target_bits=90, max_vars=28).security_bits < 96
+def test_targets_and_out_of_range_parameters():
+    # F_p4 lifts the F_p2 ceiling (~95 bits at 2^28 entries, rate 1/4): the queries alone set
+    # the figure, up to the largest target at the largest domain
+    assert WhirPCS(target_bits=100, max_vars=28).security_bits >= 100
+    assert WhirPCS(target_bits=160, log_inv_rate=4, max_vars=28).security_bits >= 160
     for bad in (dict(folding=0), dict(log_inv_rate=5), dict(grinding_bits=17),
-                dict(max_vars=29), dict(bound="johnson"), dict(target_bits=True)):
+                dict(max_vars=29), dict(bound="johnson"), dict(target_bits=True),
+                dict(target_bits=161)):
         with pytest.raises(ValueError):
             WhirPCS(**bad)
 
@@ -187,9 +189,9 @@ def test_parameters_round_trip_and_are_strict():
     with pytest.raises(ProofFormatError, match="query_bits"):
         WhirPCS.from_params(bytes(raw))
     w = params_writer("whir")
-    for v in (4, 2, 100, 0, 0, 28, 103):  # max_vars 28: the target is out of reach
+    for v in (4, 2, 200, 0, 0, 28, 203):  # a target above 160 bits
         w.u8(v)
-    with pytest.raises(ProofFormatError, match="out of reach"):
+    with pytest.raises(ProofFormatError, match="target_bits"):
         WhirPCS.from_params(w.finish())
 
 

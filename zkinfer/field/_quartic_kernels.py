@@ -17,7 +17,8 @@ from zkinfer._jit import numba  # the prover extra: a clear error when it is mis
 from zkinfer.field._kernels import ONE, ZERO, add, ext_mul, mul, mul7, sub
 
 __all__ = ["q_mul", "q_mul_ext", "mul_vec", "fold_base", "fold_quartic", "fold_ext",
-           "fold_base_ext", "round_sums_base", "round_sums_quartic", "eq_table",
+           "fold_base_ext", "combine_rows", "round_sums_base", "round_sums_quartic",
+           "round_sums_split", "eq_table",
            "eq_table_base", "axpy_base", "axpy_ext", "axpy_quartic", "axpy_eq_ext"]
 
 _njit = numba.njit(cache=True, nogil=True)
@@ -101,14 +102,35 @@ def fold_ext(table, b0, b1, out):
 
 
 @_njit
-def fold_base_ext(table, b0, b1, out):
-    """Bind variable 1 of a base table ``(2n,)`` to ``b0 + b1 X``; ``out`` ``(n, 2)``."""
-    n = table.shape[0] // 2
+def fold_base_ext(table, n, b0, b1, out):
+    """Bind variable 1 of the base table of ``2n`` entries whose first ``len(table)`` are
+    ``table`` (the rest zero) to ``b0 + b1 X``; ``out`` ``(n, 2)``."""
+    size = table.shape[0]
     for i in range(n):
-        f0 = table[i]
-        d = sub(table[i + n], f0)
+        f0 = table[i] if i < size else ZERO
+        f1 = table[i + n] if i + n < size else ZERO
+        d = sub(f1, f0)
         out[i, 0] = add(f0, mul(b0, d))
         out[i, 1] = mul(b1, d)
+
+
+@_njit
+def combine_rows(table, coef, stride, start, count, acc):
+    """``acc[i] += sum_b coef[b] * table[b * stride + start + i]`` for ``i < count``: the
+    ``F_p4`` combination of ``len(coef)`` slices of a base table (entries past its end are
+    zero). With ``coef = beta eq(alpha, .)`` this is ``beta f(alpha, x)`` at
+    ``x = start + i`` for the table's leading variables bound to ``alpha``."""
+    size = table.shape[0]
+    for b in range(coef.shape[0]):
+        c0, c1, c2, c3 = coef[b, 0], coef[b, 1], coef[b, 2], coef[b, 3]
+        base = b * stride + start
+        stop = min(count, size - base)
+        for i in range(stop):
+            t = table[base + i]
+            acc[i, 0] = add(acc[i, 0], mul(c0, t))
+            acc[i, 1] = add(acc[i, 1], mul(c1, t))
+            acc[i, 2] = add(acc[i, 2], mul(c2, t))
+            acc[i, 3] = add(acc[i, 3], mul(c3, t))
 
 
 # ---- the sumcheck round h(X) = sum_rest f(X, rest) w(X, rest): h(0), h(1), h(2)
@@ -163,6 +185,35 @@ def round_sums_quartic(f, w, out):
         h[2, 2] = add(h[2, 2], p2)
         h[2, 3] = add(h[2, 3], p3)
     out[:, :] = h
+
+
+@_njit
+def round_sums_split(f0, f1, w0, w1, h):
+    """``h`` ``(3, 4)`` += ``sum_i f_t[i] w_t[i]`` for ``t = 0, 1, 2`` (``f_2 = 2 f_1 - f_0``,
+    the same for ``w``): one chunk of a round whose halves are given apart (``F_p4``)."""
+    for i in range(f0.shape[0]):
+        a0, a1, a2, a3 = f0[i, 0], f0[i, 1], f0[i, 2], f0[i, 3]
+        b0, b1, b2, b3 = f1[i, 0], f1[i, 1], f1[i, 2], f1[i, 3]
+        u0, u1, u2, u3 = w0[i, 0], w0[i, 1], w0[i, 2], w0[i, 3]
+        v0, v1, v2, v3 = w1[i, 0], w1[i, 1], w1[i, 2], w1[i, 3]
+        p0, p1, p2, p3 = q_mul(a0, a1, a2, a3, u0, u1, u2, u3)
+        h[0, 0] = add(h[0, 0], p0)
+        h[0, 1] = add(h[0, 1], p1)
+        h[0, 2] = add(h[0, 2], p2)
+        h[0, 3] = add(h[0, 3], p3)
+        p0, p1, p2, p3 = q_mul(b0, b1, b2, b3, v0, v1, v2, v3)
+        h[1, 0] = add(h[1, 0], p0)
+        h[1, 1] = add(h[1, 1], p1)
+        h[1, 2] = add(h[1, 2], p2)
+        h[1, 3] = add(h[1, 3], p3)
+        p0, p1, p2, p3 = q_mul(sub(add(b0, b0), a0), sub(add(b1, b1), a1),
+                               sub(add(b2, b2), a2), sub(add(b3, b3), a3),
+                               sub(add(v0, v0), u0), sub(add(v1, v1), u1),
+                               sub(add(v2, v2), u2), sub(add(v3, v3), u3))
+        h[2, 0] = add(h[2, 0], p0)
+        h[2, 1] = add(h[2, 1], p1)
+        h[2, 2] = add(h[2, 2], p2)
+        h[2, 3] = add(h[2, 3], p3)
 
 
 # ---- eq tables and accumulations

@@ -1,5 +1,11 @@
 """Formulas shared by the WHIR prover and verifier (numpy + hashlib only).
 
+Every challenge, and every value derived from one, lives in ``F_p4``
+(:mod:`zkinfer.field.quartic`, arrays of shape ``(..., 4)``); the statement (point and value)
+is in ``F_p2`` and embeds as ``[c0, c1, 0, 0]``. An ``F_p4`` array goes into the transcript as
+``F_p2`` pairs (:func:`append_quartic`: shape ``(..., 2, 2)``, the same bytes) and an ``F_p4``
+challenge is two ``F_p2`` challenges drawn under one label (:func:`challenge_quartic`).
+
 Conventions (see the package docstring): a multilinear ``f`` in ``m`` variables has monomial
 coefficients ``c[j]`` indexed like its evaluation table (variable 1 is the most significant bit
 of ``j``), and its univariate twin is ``f^(X) = f(X, X^2, X^4, ..., X^(2^(m-1)))``: variable
@@ -15,8 +21,8 @@ import struct
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import quartic as q
 from zkinfer.transcript import Transcript
 
 __all__ = [
@@ -29,9 +35,11 @@ __all__ = [
     "pow_digest_ok",
     "grinding_seed",
     "domain_point",
+    "append_quartic",
+    "challenge_quartic",
 ]
 
-DOMAIN = b"zkinfer/whir/v1"
+DOMAIN = b"zkinfer/whir/v2"
 """Label of the transcript step that opens a WHIR evaluation proof."""
 
 U64 = npt.NDArray[np.uint64]
@@ -41,7 +49,7 @@ _INV2 = (gl.P + 1) // 2
 def _emul(a: U64, b: U64) -> U64:
     with np.errstate(over="ignore"):
         a, b = np.broadcast_arrays(a, b)
-        return ext.mul_unchecked(a, b)
+        return q.mul_unchecked(np.ascontiguousarray(a), np.ascontiguousarray(b))
 
 
 def _eadd(a: U64, b: U64) -> U64:
@@ -61,17 +69,17 @@ def _batch_inverse(xs: list[int]) -> list[int]:
         prefix.append(prefix[-1] * x % gl.P)
     inv = pow(prefix[-1], gl.P - 2, gl.P)
     out = [0] * len(xs)
-    for q in range(len(xs) - 1, -1, -1):
-        out[q] = inv * prefix[q] % gl.P
-        inv = inv * xs[q] % gl.P
+    for j in range(len(xs) - 1, -1, -1):
+        out[j] = inv * prefix[j] % gl.P
+        inv = inv * xs[j] % gl.P
     return out
 
 
 def pow_point(y: U64, m: int) -> U64:
-    """``(y, y^2, y^4, ..., y^(2^(m-1)))`` for extension elements ``y`` of shape ``(..., 2)``;
-    returns shape ``(..., m, 2)``."""
+    """``(y, y^2, y^4, ..., y^(2^(m-1)))`` for ``F_p4`` elements ``y`` of shape ``(..., 4)``;
+    returns shape ``(..., m, 4)``."""
     y = np.asarray(y, dtype=np.uint64)
-    out = np.empty(y.shape[:-1] + (m, 2), dtype=np.uint64)
+    out = np.empty(y.shape[:-1] + (m, 4), dtype=np.uint64)
     cur = y
     for i in range(m):
         out[..., i, :] = cur
@@ -90,13 +98,13 @@ def fold_leaves(leaves: U64, x0: list[int], alphas: U64) -> U64:
     """Fold opened leaves: ``Fold(g, alpha_1..alpha_k)(x0^(2^k))`` for each leaf.
 
     Arguments:
-        leaves: ``(Q, 2^k, 2)`` extension values; entry ``j`` of leaf ``q`` is ``g(x0_q z^j)``,
+        leaves: ``(Q, 2^k, 4)`` ``F_p4`` values; entry ``j`` of leaf ``q`` is ``g(x0_q z^j)``,
             ``z`` a primitive ``2^k``-th root of unity.
         x0: the ``Q`` base points ``x0_q`` (``L_i``'s point of the leaf's index).
-        alphas: ``(k, 2)`` folding challenges, ``alpha_1`` first.
+        alphas: ``(k, 4)`` folding challenges, ``alpha_1`` first.
 
     Returns:
-        ``(Q, 2)``: each binary fold maps the pair ``(x, -x)`` (entries ``j`` and
+        ``(Q, 4)``: each binary fold maps the pair ``(x, -x)`` (entries ``j`` and
         ``j + 2^(k-1)``) to ``(g(x) + g(-x)) / 2 + alpha (g(x) - g(-x)) / (2 x)``, the even part
         plus ``alpha`` times the odd part, at ``x^2``.
     """
@@ -123,8 +131,8 @@ def fold_leaves(leaves: U64, x0: list[int], alphas: U64) -> U64:
 
 
 def eval_coeffs(coeffs: U64, points: U64) -> U64:
-    """The multilinear with monomial coefficients ``coeffs`` (``(2^n, 2)``, index bits as the
-    evaluation table's) at each of ``points`` (``(T, n, 2)``); returns ``(T, 2)``.
+    """The multilinear with monomial coefficients ``coeffs`` (``(2^n, 4)``, index bits as the
+    evaluation table's) at each of ``points`` (``(T, n, 4)``); returns ``(T, 4)``.
 
     ``f = f_0 + x_1 f_1`` with ``f_0`` the first half of the coefficients (no ``x_1``) and
     ``f_1`` the second: bind ``x_1``, then the next variable.
@@ -139,10 +147,9 @@ def eval_coeffs(coeffs: U64, points: U64) -> U64:
 
 def eq_rows(points: U64, alpha: U64) -> U64:
     """``eq(p_t, alpha) = prod_i (2 p_i a_i - p_i - a_i + 1)`` for each row ``p_t`` of
-    ``points`` (``(T, L, 2)``) against ``alpha`` (``(L, 2)``); returns ``(T, 2)``."""
-    out = np.zeros((points.shape[0], 2), dtype=np.uint64)
-    out[:, 0] = 1
-    one = np.array([1, 0], dtype=np.uint64)
+    ``points`` (``(T, L, 4)``) against ``alpha`` (``(L, 4)``); returns ``(T, 4)``."""
+    out = q.ones(points.shape[0])
+    one = q.ones(())
     for i in range(points.shape[1]):
         p, a = points[:, i], alpha[i][None, :]
         pa = _emul(p, a)
@@ -174,6 +181,19 @@ def pow_digest_ok(seed: bytes, nonce: int, bits: int) -> bool:
 # ---- the transcript schedule (prover and verifier call the same functions)
 
 
+def append_quartic(transcript: Transcript, label: bytes, values: U64) -> None:
+    """Absorb ``F_p4`` elements ``(..., 4)`` as ``F_p2`` pairs ``(..., 2, 2)``."""
+    arr = np.asarray(values, dtype=np.uint64)
+    transcript.append_ext(label, arr.reshape(arr.shape[:-1] + (2, 2)))
+
+
+def challenge_quartic(transcript: Transcript, label: bytes, count: int | None = None) -> U64:
+    """``count`` uniform ``F_p4`` elements ``(count, 4)`` (one ``(4,)`` when ``None``): ``2 count``
+    uniform ``F_p2`` challenges under ``label``."""
+    draw = transcript.challenge_exts(label, 2 * (count or 1))
+    return draw.reshape(4) if count is None else draw.reshape(count, 4)
+
+
 def absorb_statement(transcript: Transcript, params, commitment, point: U64, value: U64) -> None:
     """Open the proof: the protocol label, the parameters, the commitment, ``z`` and ``y``."""
     transcript.append_bytes(b"whir/protocol", DOMAIN)
@@ -184,25 +204,25 @@ def absorb_statement(transcript: Transcript, params, commitment, point: U64, val
 
 
 def absorb_sumcheck(transcript: Transcript, h: U64) -> U64:
-    """Absorb ``h(0), h(1), h(2)``; draw the folding challenge ``alpha``."""
-    transcript.append_ext(b"whir/sumcheck", h)
-    return transcript.challenge_ext(b"whir/fold")
+    """Absorb ``h(0), h(1), h(2)`` (``(3, 4)``); draw the folding challenge ``alpha``."""
+    append_quartic(transcript, b"whir/sumcheck", h)
+    return challenge_quartic(transcript, b"whir/fold")
 
 
 def absorb_root(transcript: Transcript, root: bytes) -> U64:
-    """Absorb the next function's root; draw the out-of-domain point ``z_ood`` (in ``F_p2``)."""
+    """Absorb the next function's root; draw the out-of-domain point ``z_ood`` (in ``F_p4``)."""
     transcript.append_bytes(b"whir/root", root)
-    return transcript.challenge_ext(b"whir/ood-point")
+    return challenge_quartic(transcript, b"whir/ood-point")
 
 
 def absorb_ood(transcript: Transcript, answer: U64) -> None:
     """Absorb the out-of-domain answer ``f^_(i+1)(z_ood)``."""
-    transcript.append_ext(b"whir/ood-answer", np.asarray(answer, dtype=np.uint64).reshape(2))
+    append_quartic(transcript, b"whir/ood-answer", np.asarray(answer, dtype=np.uint64).reshape(4))
 
 
 def absorb_final(transcript: Transcript, coeffs: U64) -> None:
     """Absorb the final polynomial's coefficients."""
-    transcript.append_ext(b"whir/final", coeffs)
+    append_quartic(transcript, b"whir/final", coeffs)
 
 
 def absorb_nonce(transcript: Transcript, nonce: int) -> None:
@@ -211,8 +231,8 @@ def absorb_nonce(transcript: Transcript, nonce: int) -> None:
 
 
 def absorb_combination(transcript: Transcript) -> U64:
-    """Draw the combination randomness ``gamma``."""
-    return transcript.challenge_ext(b"whir/combine")
+    """Draw the combination randomness ``gamma`` (in ``F_p4``)."""
+    return challenge_quartic(transcript, b"whir/combine")
 
 
 def query_points(params, i: int, indices: list[int]) -> tuple[list[int], list[int]]:

@@ -23,7 +23,8 @@ larger BCIKS20 list-decoding error, so this option is **not** a proven bound her
 default).
 
 Soundness (:meth:`WhirParams.errors`): the round-by-round errors of WHIR (Arnon, Chiesa, Fenzi,
-Yogev, eprint 2024/1586, Theorem 5.2) with ``|F| = p^2`` (challenges in ``F_p2``), ``d = 3``
+Yogev, eprint 2024/1586, Theorem 5.2) with ``|F| = p^4`` (every challenge in ``F_p4``,
+:mod:`zkinfer.field.quartic`), ``d = 3``
 (the sumcheck degree bound ``max(d*, 3)`` for ``eq`` weights) and ``b`` grinding bits:
 
 - fold ``(i, j)``, each of the ``k_i`` sumcheck rounds of round ``i``:
@@ -40,10 +41,11 @@ Yogev, eprint 2024/1586, Theorem 5.2) with ``|F| = p^2`` (challenges in ``F_p2``
 :meth:`WhirParams.soundness_bits` is ``-log2`` of the largest term (round-by-round soundness,
 the notion the paper proves and that Fiat-Shamir preserves up to the number of hash queries);
 :meth:`WhirParams.interactive_bits` is ``-log2`` of the sum of all terms (the union bound over
-the whole interaction). The field suffices when every fold term stays below ``2^-lambda``:
-``(3 + 2^(m + r)) / p^2 <= 2^-lambda``, i.e. ``m + r <= 27`` at ``lambda = 100``
-(:meth:`WhirParams.field_bits`; ``m = 24, r = 2`` leaves about 102 bits). The sumcheck and OOD
-terms are below ``2^-100`` for every ``m <= 32``.
+the whole interaction). Every field term (fold, OOD, combination) is at most
+``(3 + 2^(m + r)) / p^4 <= 2^(33 - 256)`` for ``m + r <= 32``: with ``F_p4`` they are about
+``2^-220`` whatever the size (:meth:`WhirParams.field_bits`) and the queries alone set the
+soundness. (With ``F_p2`` challenges the fold terms capped the union bound near
+``128 - (m + r + 3)`` bits.)
 
 Queries (:meth:`WhirParams.queries`): the least ``t_i`` with
 ``(1 - delta_i)^(t_i) 2^-b + l (t_i + 1) / |F| <= 2^-lambda``.
@@ -83,12 +85,12 @@ MAX_QUERIES = 4096
 COSET_SHIFT = 7
 """``s``: ``L_0 = s <w_0>``, a coset of the ``2^(m + r)``-th roots of unity (7 generates F_p^*)."""
 
-FIELD_BITS = math.log2(P) * 2
-"""``log2 |F_p2|`` (~128)."""
+FIELD_BITS = math.log2(P) * 4
+"""``log2 |F_p4|`` (~256): every challenge is drawn in ``F_p4``."""
 
 _D = 3  # max(d*, 3): the sumcheck degree term of Theorem 5.2 for eq weights
 _PARAMS_MAGIC = b"ZKWP"
-_PARAMS_VERSION = 1
+_PARAMS_VERSION = 2
 
 
 def _log2_sum(terms: list[float]) -> float:
@@ -247,7 +249,7 @@ class WhirParams:
         return -_log2_sum([e for _, e in self.errors()])
 
     def field_bits(self) -> float:
-        """``-log2`` of the largest field-size term (fold, OOD, combination): whether ``F_p2`` is
+        """``-log2`` of the largest field-size term (fold, OOD, combination): whether ``F_p4`` is
         large enough independently of the queries."""
         return -max(e for name, e in self.errors() if name.startswith(("fold", "ood")))
 
@@ -259,7 +261,8 @@ class WhirParams:
     # ---- encoding
 
     def to_bytes(self) -> bytes:
-        """``"ZKWP"``, ``u16`` version 1, ``u8 m, k, r``, ``u16 lambda``, ``u8 b``, ``u8 bound``."""
+        """``"ZKWP"``, ``u16`` version 2 (challenges in ``F_p4``), ``u8 m, k, r``,
+        ``u16 lambda``, ``u8 b``, ``u8 bound``."""
         w = Writer()
         w.header(_PARAMS_MAGIC, _PARAMS_VERSION)
         w.u8(self.m)

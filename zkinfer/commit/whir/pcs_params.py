@@ -17,8 +17,10 @@ round ``i`` of every size makes the same number of queries ``t_i`` (the rate of 
 
 The error of one opening (union bound over every challenge)
 -----------------------------------------------------------
-With ``|F| = p^2`` (challenges in ``F_p2``), for a committed function of ``m`` variables
-(:meth:`WhirPCSParams.terms`):
+With ``|F| = p^4`` (every challenge of the opening in ``F_p4``, :mod:`zkinfer.field.quartic`:
+the claim coefficients, ``beta``, and the core's folding, OOD and combination challenges; the
+claims' points and values are in ``F_p2`` and embed into ``F_p4``), for a committed function of
+``m`` variables (:meth:`WhirPCSParams.terms`):
 
 - ``claims``: the claims are combined with independent uniform coefficients ``c_j`` (one per
   distinct point): a false claim leaves ``sum_j c_j (v_j - v*_j) != 0`` but with probability
@@ -49,14 +51,14 @@ every commitment the parameters accept, as Ligero's holds for its longest codewo
 few bits above the target so that the *sum* over the rounds, not only each round, stays below
 it (these are extra queries, not grinding).
 
-The ceiling
------------
+Why ``F_p4``
+------------
 The field terms grow with the domain: the sumcheck rounds alone add up to about
-``k |L_0| (1 + 1/2 + ...) / |F| ~ 2^(m + r + 3) / p^2``, so ``F_p2`` caps the union bound near
-``128 - (m + r + 3)`` bits whatever the queries: at ``r = 2`` about 100 bits at ``m = 22`` and
-95 bits at ``m = 28``. :data:`DEFAULT_MAX_VARS` is the largest ``m`` at which the default
-parameters reach their 100-bit target. Larger commitments need a smaller ``target_bits`` (and
-a verifier floor that accepts it) or a larger field.
+``k |L_0| (1 + 1/2 + ...) / |F| ~ 2^(m + r + 3) / |F|``. With ``F_p2`` challenges
+(``|F| = p^2``) that capped the union bound near ``128 - (m + r + 3)`` bits whatever the
+queries (100 bits at ``m = 22``, 95 at ``m = 28`` for ``r = 2``). With ``|F| = p^4`` the field
+terms stay below ``2^-215`` for every ``m + r <= 32``: the queries alone set the figure, and
+:data:`DEFAULT_MAX_VARS` is the 2-adicity limit ``m + r <= 32`` for ``r <= 4``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from zkinfer.commit.whir.params import FIELD_BITS, MAX_FOLD, MAX_VARS, WhirParam
 __all__ = [
     "BOUNDS",
     "DEFAULT_MAX_VARS",
+    "DEFAULT_TARGET_BITS",
     "MAX_GRINDING_BITS",
     "WhirPCSParams",
 ]
@@ -77,15 +80,22 @@ __all__ = [
 BOUNDS = ("unique-decoding",)
 """The analyses available: unique decoding (proven)."""
 
-DEFAULT_MAX_VARS = 22
-"""The largest committed function of the default parameters: ``2^22`` entries (the field terms
-leave 100 bits up to there at rate 1/4; module docstring)."""
+DEFAULT_TARGET_BITS = 105
+"""The default interactive target of one opening: 105 bits, a margin over the proof system's
+100-bit floor for the protocol's own terms (sumchecks, range arguments) and the other openings
+of a proof, which the union bound of the whole proof adds to this one."""
+
+DEFAULT_MAX_VARS = 28
+"""The largest committed function of the default parameters: ``2^28`` entries (``m + r <= 32``
+for every rate ``2^-r``, ``r <= 4``; with ``F_p4`` challenges the field terms leave far more than
+the target at every size, module docstring)."""
 
 MAX_GRINDING_BITS = 16
 """Most proof-of-work bits per round (each WHIR round grinds once, ``~2^g`` BLAKE2b calls)."""
 
 _MAX_EXTRA_BITS = 16
-_MAX_ROUND_BITS = 120
+_MAX_ROUND_BITS = 200
+_MAX_TARGET_BITS = 160
 
 
 def _log2_sum(terms: list[float]) -> float:
@@ -120,7 +130,8 @@ class WhirPCSParams:
     Attributes:
         folding: ``k``, variables folded per round (``1..MAX_FOLD``, default 4).
         log_inv_rate: ``r``: the starting rate is ``2^-r`` (``1..4``, default 2).
-        target_bits: ``lambda``, the interactive soundness asked for (``1..110``, default 100).
+        target_bits: ``lambda``, the interactive soundness asked for (``1..160``, default
+            :data:`DEFAULT_TARGET_BITS`).
         grinding_bits: ``g``, proof-of-work bits before each round's queries (default 0).
         bound: ``"unique-decoding"``.
         max_vars: the most variables of a committed function (``1..MAX_VARS``).
@@ -133,7 +144,7 @@ class WhirPCSParams:
 
     folding: int = 4
     log_inv_rate: int = 2
-    target_bits: int = 100
+    target_bits: int = DEFAULT_TARGET_BITS
     grinding_bits: int = 0
     bound: str = "unique-decoding"
     max_vars: int = DEFAULT_MAX_VARS
@@ -142,7 +153,7 @@ class WhirPCSParams:
     def __post_init__(self) -> None:
         for name, value, lo, hi in (("folding", self.folding, 1, MAX_FOLD),
                                     ("log_inv_rate", self.log_inv_rate, 1, 4),
-                                    ("target_bits", self.target_bits, 1, 110),
+                                    ("target_bits", self.target_bits, 1, _MAX_TARGET_BITS),
                                     ("grinding_bits", self.grinding_bits, 0, MAX_GRINDING_BITS),
                                     ("max_vars", self.max_vars, 1, MAX_VARS)):
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
@@ -151,7 +162,7 @@ class WhirPCSParams:
             raise ValueError(f"bound must be one of {BOUNDS}, got {self.bound!r}")
         goal = 2.0**-self.target_bits
         # the core meets 2^-(lambda_q + g) per round with its combination term included: that
-        # term alone is ~2^-120, so lambda_q + g stays below _MAX_ROUND_BITS
+        # term alone is ~2^-248, so lambda_q + g stays below _MAX_ROUND_BITS
         top = min(self.target_bits + _MAX_EXTRA_BITS, _MAX_ROUND_BITS - self.grinding_bits)
         for q in range(self.target_bits, top + 1):
             object.__setattr__(self, "query_bits", q)

@@ -25,10 +25,10 @@ from zkinfer.commit.base import (
     prover_claims,
 )
 from zkinfer.commit.ligero import merkle
-from zkinfer.commit.whir import _kernels as WK
 from zkinfer.commit.whir import prover as P
 from zkinfer.commit.whir import scheme as S
 from zkinfer.commit.whir.pcs_params import WhirPCSParams
+from zkinfer.field import _quartic_kernels as QK
 from zkinfer.field import extension as ext
 from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
@@ -67,8 +67,9 @@ class WhirBatchData(ProverData):
 
 
 class WhirPartData(PartData):
-    """One part committed alone: its vector, its codeword's leaves ``(N, 2^k)`` and their digests
-    ``(N, 32)`` (all in memory; nothing is spilled)."""
+    """One part committed alone: its vector, its codeword's leaves ``(N, 2^k)`` (a
+    :class:`~zkinfer.commit.whir.prover.LeafStore`, in memory or in a file) and their digests
+    ``(N, 32)``."""
 
     def __init__(self, params: WhirPCSParams, parts: Parts, index: int, values: U64, leaves: U64,
                  digests: npt.NDArray[np.uint8]) -> None:
@@ -83,6 +84,11 @@ class WhirPartData(PartData):
     def vector(self) -> U64:
         """The part's ``used[index]`` entries (read-only)."""
         return self.values
+
+    def close(self) -> None:
+        """Mark the part closed and drop its leaves (and their file)."""
+        super().close()
+        self.leaves.close()
 
 
 class WhirPartsData(ProverData):
@@ -151,9 +157,11 @@ def commit(params: WhirPCSParams, polys: Sequence[npt.ArrayLike], progress=None
     return com, WhirBatchData(params, layout, vector, core_data, com)
 
 
-def commit_part(params: WhirPCSParams, parts: Parts, index: int, vector: npt.ArrayLike
-                ) -> WhirPartData:
-    """Encode part ``index`` (its ``m``-variable function) and hash its leaves.
+def commit_part(params: WhirPCSParams, parts: Parts, index: int, vector: npt.ArrayLike,
+                spill: str | None = None) -> WhirPartData:
+    """Encode part ``index`` (its ``m``-variable function) and hash its leaves, one coset at a
+    time (:func:`zkinfer.commit.whir.prover.encode_leaves`); ``spill``: a directory where the
+    leaves go to a temporary file (removed when the part is closed or collected), else memory.
 
     Raises:
         ValueError: ``index`` out of range or a part of more than ``max_vars`` variables;
@@ -165,8 +173,9 @@ def commit_part(params: WhirPCSParams, parts: Parts, index: int, vector: npt.Arr
     core = params.core(m)
     table = np.zeros(1 << m, dtype=np.uint64)
     table[: values.shape[0]] = values
-    leaves = P.leaf_matrix(P.encode(core, 0, table), core.folds()[0])
-    return WhirPartData(params, parts, int(index), values, leaves, P.hash_leaves(leaves))
+    leaves, digests = P.encode_leaves(core, 0, table, spill, inplace=True)
+    del table
+    return WhirPartData(params, parts, int(index), values, leaves, digests)
 
 
 def join(params: WhirPCSParams, parts: Parts, pieces: Sequence[WhirPartData]
@@ -188,14 +197,13 @@ def join(params: WhirPCSParams, parts: Parts, pieces: Sequence[WhirPartData]
 
 
 def _weight(m: int, terms: list[tuple[U64, int, U64]]) -> U64:
-    """``W = sum_t c_t eq(p_t, .)`` on ``2^m`` entries, each term given as ``(c_t, offset,
-    z_t)``: ``eq(p_t, .)`` is ``eq(z_t, .)`` on the block of ``2^len(z_t)`` entries at
-    ``offset`` and zero elsewhere."""
-    w = np.zeros((1 << m, 2), dtype=np.uint64)
+    """``W = sum_t c_t eq(p_t, .)`` on ``2^m`` entries (``F_p4``), each term given as ``(c_t,
+    offset, z_t)`` (``c_t`` in ``F_p4``, ``z_t`` in ``F_p2``): ``eq(p_t, .)`` is ``eq(z_t, .)``
+    on the block of ``2^len(z_t)`` entries at ``offset`` and zero elsewhere."""
+    w = np.zeros((1 << m, 4), dtype=np.uint64)
     for coef, offset, z in terms:
         size = 1 << z.shape[0]
-        WK.axpy_ext(w[offset: offset + size], np.uint64(coef[0]), np.uint64(coef[1]),
-                    fast.eq_table(z))
+        P.add_eq(w[offset: offset + size], coef, z)
     return w
 
 
@@ -253,11 +261,15 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
         beta = S.absorb_values(transcript, values, parts.count)
         coefs = S.claim_coefficients(transcript, points.shape[0])
         terms = [(c, 0, z) for c, z in zip(coefs, padded, strict=True)]
-        # f = sum_s beta_s f_s
-        f = np.zeros((1 << m, 2), dtype=np.uint64)
-        for b, piece in zip(beta, data.pieces, strict=True):
-            used = piece.values.shape[0]
-            WK.axpy_base(f[:used], np.uint64(b[0]), np.uint64(b[1]), piece.values)
+        # f = sum_s beta_s f_s (beta_0 = 1: one part is its own base table)
+        if parts.count == 1:
+            f = np.zeros(1 << m, dtype=np.uint64)
+            f[: data.pieces[0].values.shape[0]] = data.pieces[0].values
+        else:
+            f = np.zeros((1 << m, 4), dtype=np.uint64)
+            for b, piece in zip(beta, data.pieces, strict=True):
+                used = piece.values.shape[0]
+                QK.axpy_base(f[:used], *[np.uint64(x) for x in b], piece.values)
         levels = data.levels
 
         def open_first(indices: list[int]):

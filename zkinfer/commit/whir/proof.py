@@ -1,22 +1,23 @@
 """WHIR commitment and evaluation proof: dataclasses and canonical encodings (numpy only).
 
-Commitment (``"ZKWC"``, version 1)::
+Commitment (``"ZKWC"``, version 2: the content of version 1, opened with ``F_p4`` challenges)::
 
     u8 m | u8 k | u8 r | 32-byte Merkle root of g_0
 
-Proof (``"ZKWO"``, version 1)::
+Proof (``"ZKWO"``, version 2: messages in ``F_p4``; an ``F_p4`` element is 32 bytes, its
+coefficients ``c0, c1, c2, c3``, :mod:`zkinfer.field.quartic`)::
 
     u8 R                                  rounds, 1 <= R <= MAX_VARS
     R x round:
       u8 k_i                              1 <= k_i <= MAX_FOLD
-      k_i x 3 extension elements          sumcheck messages h(0), h(1), h(2)
+      k_i x 3 F_p4 elements               sumcheck messages h(0), h(1), h(2)
       u8 committed                        1 if a next function follows (all rounds but the last)
-      [32-byte root of g_(i+1) | 1 extension element y_ood]     when committed
+      [32-byte root of g_(i+1) | 1 F_p4 element y_ood]          when committed
       u64 nonce                           proof-of-work nonce (0 when grinding is off)
       u32 Q                               opened leaves, 1 <= Q <= MAX_QUERIES
-      Q x 2^(k_i) elements                the leaves: base elements in round 0, extension after
+      Q x 2^(k_i) elements                the leaves: base elements in round 0, F_p4 after
       u32 S | S x 32 bytes                Merkle multi-proof siblings (S <= Q * MAX_DEPTH)
-    u8 m_R | 2^(m_R) extension elements   final polynomial's monomial coefficients
+    u8 m_R | 2^(m_R) F_p4 elements        final polynomial's monomial coefficients
 
 Every count is bounded and checked against the bytes left before anything is allocated;
 non-canonical field elements, a ``committed`` flag other than "all rounds but the last", and
@@ -43,7 +44,8 @@ U64 = npt.NDArray[np.uint64]
 
 _COM_MAGIC = b"ZKWC"
 _PROOF_MAGIC = b"ZKWO"
-_VERSION = 1
+_VERSION = 2
+_COM_VERSION = 2  # unchanged content; version 2 is opened by the F_p4 protocol
 _MAX_DEPTH = 32
 
 
@@ -66,7 +68,7 @@ class WhirCommitment:
     def to_bytes(self) -> bytes:
         """The canonical encoding (module docstring)."""
         w = Writer()
-        w.header(_COM_MAGIC, _VERSION)
+        w.header(_COM_MAGIC, _COM_VERSION)
         w.u8(self.m)
         w.u8(self.k)
         w.u8(self.log_inv_rate)
@@ -81,7 +83,7 @@ class WhirCommitment:
             ProofFormatError: malformed bytes.
         """
         r = Reader(data, "whir commitment")
-        r.header(_COM_MAGIC, (_VERSION,))
+        r.header(_COM_MAGIC, (_COM_VERSION,))
         m, k, rate = r.u8(MAX_VARS), r.u8(MAX_FOLD), r.u8(32)
         if m < 1 or k < 1 or rate < 1:
             raise ProofFormatError("whir commitment: m, k and r must be positive")
@@ -95,11 +97,11 @@ class WhirRound:
     """One round's messages.
 
     Attributes:
-        sumcheck: ``(k_i, 3, 2)``: ``h(0), h(1), h(2)`` of each sumcheck round.
+        sumcheck: ``(k_i, 3, 4)``: ``h(0), h(1), h(2)`` of each sumcheck round (``F_p4``).
         root: Merkle root of ``g_(i+1)`` (``None`` in the last round).
-        ood_answer: ``(2,)``: ``f^_(i+1)(z_ood)`` (``None`` in the last round).
+        ood_answer: ``(4,)``: ``f^_(i+1)(z_ood)`` (``None`` in the last round).
         nonce: the grinding nonce.
-        leaves: ``(Q, 2^(k_i))`` base (round 0) or ``(Q, 2^(k_i), 2)`` extension values.
+        leaves: ``(Q, 2^(k_i))`` base (round 0) or ``(Q, 2^(k_i), 4)`` ``F_p4`` values.
         siblings: the Merkle multi-proof.
     """
 
@@ -113,7 +115,7 @@ class WhirRound:
 
 @dataclass(frozen=True)
 class WhirProof:
-    """An evaluation proof: the rounds and the final polynomial's coefficients ``(2^(m_R), 2)``."""
+    """An evaluation proof: the rounds and the final polynomial's coefficients ``(2^(m_R), 4)``."""
 
     rounds: tuple[WhirRound, ...]
     final: U64
@@ -126,23 +128,23 @@ class WhirProof:
         for i, rd in enumerate(self.rounds):
             k_i = rd.sumcheck.shape[0]
             w.u8(k_i)
-            w.ext(rd.sumcheck)
+            w.ext(rd.sumcheck.reshape(-1, 2))
             last = i == len(self.rounds) - 1
             w.boolean(not last)
             if not last:
                 w.raw(rd.root)
-                w.ext(rd.ood_answer)
+                w.ext(rd.ood_answer.reshape(-1, 2))
             w.u64(rd.nonce)
             w.u32(rd.leaves.shape[0])
             if i == 0:
                 w.base(rd.leaves)
             else:
-                w.ext(rd.leaves)
+                w.ext(rd.leaves.reshape(-1, 2))
             w.u32(len(rd.siblings))
             for s in rd.siblings:
                 w.raw(s)
         w.u8(int(self.final.shape[0]).bit_length() - 1)
-        w.ext(self.final)
+        w.ext(self.final.reshape(-1, 2))
         return w.finish()
 
     @classmethod
@@ -167,29 +169,29 @@ class WhirProof:
             k_i = r.u8(MAX_FOLD)
             if k_i < 1:
                 raise ProofFormatError("whir proof: a round folds no variable")
-            sumcheck = r.ext(3 * k_i).reshape(k_i, 3, 2)
+            sumcheck = r.ext(6 * k_i).reshape(k_i, 3, 4)
             committed = r.boolean()
             if committed != (i < count - 1):
                 raise ProofFormatError(f"whir proof: round {i} commitment flag")
             root = ood = None
             if committed:
                 root = r.raw(DIGEST_BYTES)
-                ood = r.ext(1)[0]
+                ood = r.ext(2).reshape(4)
             nonce = r.u64()
             width = 1 << k_i
             first = width * (stack or 1)
-            q = r.count(MAX_QUERIES, first * 8 if i == 0 else width * 16)
+            q = r.count(MAX_QUERIES, first * 8 if i == 0 else width * 32)
             if q < 1:
                 raise ProofFormatError("whir proof: no opened leaf")
             if i == 0:
                 leaves = r.base(q * first).reshape((q, width) if stack is None
                                                    else (q, stack, width))
             else:
-                leaves = r.ext(q * width).reshape(q, width, 2)
+                leaves = r.ext(2 * q * width).reshape(q, width, 4)
             s = r.count(q * _MAX_DEPTH, DIGEST_BYTES)
             siblings = tuple(r.raw(DIGEST_BYTES) for _ in range(s))
             rounds.append(WhirRound(sumcheck, root, ood, nonce, leaves, siblings))
         m_final = r.u8(MAX_FOLD)
-        final = r.ext(1 << m_final).reshape(1 << m_final, 2)
+        final = r.ext(2 << m_final).reshape(1 << m_final, 4)
         r.finish()
         return cls(tuple(rounds), final)

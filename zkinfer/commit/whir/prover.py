@@ -1,12 +1,17 @@
 """WHIR prover: commit to a multilinear over Goldilocks, prove one evaluation (prover side).
 
-Uses the project's Numba kernels (NTT, ``eq`` tables, folds, inner products); the verifier
-(:mod:`zkinfer.commit.whir.verify`) does not import this module.
+Uses the project's Numba kernels (NTT) and the ``F_p4`` table kernels of
+:mod:`zkinfer.field._quartic_kernels` (folds, round sums, ``eq`` tables); the verifier
+(:mod:`zkinfer.commit.whir.verify`) does not import this module. Every table after the first
+fold is an ``F_p4`` table ``(2^n, 4)``; folds of the prover's own tables happen in place.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,32 +20,34 @@ import numpy.typing as npt
 
 from zkinfer.commit.ligero import merkle
 from zkinfer.commit.whir import _common as C
-from zkinfer.commit.whir import _kernels as WK
 from zkinfer.commit.whir.params import WhirParams
 from zkinfer.commit.whir.proof import WhirCommitment, WhirProof, WhirRound
 from zkinfer.errors import FieldRangeError
+from zkinfer.field import _quartic_kernels as QK
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
-from zkinfer.poly import _kernels as K
+from zkinfer.field.quartic import Fp4
 from zkinfer.poly import fast
-from zkinfer.poly.ntt import low_degree_extend
+from zkinfer.poly.ntt import low_degree_extend, ntt
 from zkinfer.transcript import Transcript
 
 __all__ = ["WhirProverData", "commit", "open_proof", "prove_rounds", "to_coefficients", "encode",
-           "leaf_matrix", "hash_leaves"]
+           "leaf_matrix", "hash_leaves", "encode_leaves", "LeafStore", "fold", "evaluate",
+           "eq_table", "add_eq", "SPILL_BYTES", "COSET_FROM"]
 
 U64 = npt.NDArray[np.uint64]
 Tamper = Callable[[str, int, object], object]
 
 
-def to_coefficients(table: U64) -> U64:
+def to_coefficients(table: U64, inplace: bool = False) -> U64:
     """Evaluations on the cube -> monomial coefficients (the Moebius transform over ``F_p``).
 
     ``table`` is base ``(2^n,)`` or extension ``(2^n, 2)``; coefficient ``j`` (index bits as the
     table's, variable 1 the top bit) multiplies ``prod_{i in j} x_i``. For each variable, the
-    half where it is 1 loses the half where it is 0.
+    half where it is 1 loses the half where it is 0. ``inplace``: transform ``table`` itself
+    (a writable contiguous ``uint64`` array) instead of a copy.
     """
-    arr = np.array(table, dtype=np.uint64, copy=True)
+    arr = table if inplace else np.array(table, dtype=np.uint64, copy=True)
     n = C_num_vars(arr.shape[0])
     tail = arr.shape[1:]
     with np.errstate(over="ignore"):
@@ -87,9 +94,136 @@ def _leaf_matrix(codeword: U64, k: int) -> U64:
     return np.ascontiguousarray(np.swapaxes(shaped, 0, 1))
 
 
+COSET_FROM = 1 << 16
+"""Functions of at least this many entries are encoded one coset at a time."""
+
+SPILL_BYTES = 1 << 27
+"""Leaf matrices of later rounds larger than this go to a temporary file (128 MiB)."""
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:  # pragma: no cover - already gone
+        pass
+
+
+class LeafStore:
+    """A codeword's leaves, stored coset by coset (see :func:`encode_leaves`): row
+    ``(b mod B) * per + b // B`` holds leaf ``b`` (``B`` cosets of ``per`` leaves each), in
+    memory or in a temporary file that is removed with the store (:meth:`close` or garbage
+    collection). Indexing with a list of leaf indices returns those leaves, natural order."""
+
+    def __init__(self, rows: U64 | None, path: str | None, shape: tuple[int, ...],
+                 cosets: int) -> None:
+        self._rows = rows
+        self.path = path
+        self.shape = shape
+        self.cosets = cosets
+        self._finalizer = None if path is None else weakref.finalize(self, _remove, path)
+
+    def _row(self, b: int) -> int:
+        per = self.shape[0] // self.cosets
+        return (b % self.cosets) * per + b // self.cosets
+
+    def _array(self) -> U64:
+        if self._rows is None:
+            if self.path is None:
+                raise ValueError("the leaves are closed")
+            self._rows = np.memmap(self.path, dtype=np.uint64, mode="r", shape=self.shape)
+        return self._rows
+
+    def __getitem__(self, indices) -> U64:
+        rows = [self._row(int(b)) for b in indices]
+        return np.array(self._array()[rows], dtype=np.uint64)
+
+    def matrix(self) -> U64:
+        """Every leaf in natural order (tests and small codewords)."""
+        return self[range(self.shape[0])]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in memory (0 when the leaves are in a file)."""
+        return 0 if self.path is not None else int(self._array().nbytes)
+
+    def __getstate__(self) -> dict:
+        # a pickle carries the leaves themselves (a file stays with its process)
+        rows = None if self._rows is None and self.path is None else np.array(self._array())
+        return {"rows": rows, "shape": self.shape, "cosets": self.cosets}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["rows"], None, state["shape"], state["cosets"])
+
+    def close(self) -> None:
+        """Drop the leaves and remove the file (idempotent)."""
+        self._rows = None
+        if self._finalizer is not None:
+            self._finalizer()
+        self.path = None
+
+
+def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = None,
+                  inplace: bool = False) -> tuple[LeafStore, npt.NDArray[np.uint8]]:
+    """``g_i``'s leaves (:func:`_leaf_matrix` of :func:`encode`) and their digests
+    ``H(0x00 || leaf)`` ``(|L_i| / 2^(k_i), 32)``, one coset of the ``d = 2^(m_i)``-th roots
+    at a time: entry ``e = c + B t`` of ``L_i`` (``B = |L_i| / d`` cosets ``c``) is
+    ``g_i(s_i w^c (w^B)^t)``, an NTT of ``d`` points, and leaf ``b = c + B u`` holds entries
+    ``t = u + j d / 2^(k_i)`` of coset ``c`` (``k_i <= m_i``, so a leaf never spans two cosets).
+    Memory: the leaves (or none, with ``spill`` a directory) plus a few vectors of ``d``
+    (``inplace``: ``table`` is overwritten by its coefficients).
+    """
+    if table.shape[0] < COSET_FROM:  # small: one LDE of the whole codeword is faster
+        whole = _leaf_matrix(encode(params, i, table), params.folds()[i])
+        if spill is None:
+            return LeafStore(whole, None, whole.shape, 1), hash_leaves(whole)
+    coeffs = _univariate(to_coefficients(table, inplace))
+    d = coeffs.shape[0]
+    tail = coeffs.shape[1:]
+    k = params.folds()[i]
+    width = 1 << k
+    n = 1 << params.log_domain(i)
+    cosets = n // d
+    per = d // width
+    shape = (n // width, width) + tail
+    rows = None if spill is not None else np.empty(shape, dtype=np.uint64)
+    digests = np.empty((n // width, merkle.DIGEST_BYTES), dtype=np.uint8)
+    w = gl.root_of_unity(params.log_domain(i))
+    s_i = params.shift(i)
+    src = coeffs if coeffs.ndim == 1 else np.ascontiguousarray(coeffs.T)
+    handle = None
+    path = None
+    if spill is not None:
+        fd, path = tempfile.mkstemp(prefix="whir-leaves-", suffix=".u64", dir=spill)
+        handle = os.fdopen(fd, "wb")
+    try:
+        for c in range(cosets):
+            vals = ntt(src, s_i * pow(w, c, gl.P) % gl.P)
+            vals = vals if vals.ndim == 1 else vals.T
+            block = np.ascontiguousarray(np.swapaxes(vals.reshape((width, per) + tail), 0, 1))
+            digests[c::cosets] = hash_leaves(block)
+            if handle is not None:
+                handle.write(block.astype("<u8", copy=False).tobytes())
+            else:
+                rows[c * per: (c + 1) * per] = block
+            del vals, block
+    except BaseException:
+        if handle is not None:
+            handle.close()
+            _remove(path)
+        raise
+    if handle is not None:
+        handle.close()
+    return LeafStore(rows, path, shape, cosets), digests
+
+
+def _tree(params: WhirParams, i: int, table: U64, spill: str | None = None) -> _Tree:
+    leaves, digests = encode_leaves(params, i, table, spill)
+    return _Tree(leaves, merkle.build(digests))
+
+
 @dataclass
 class _Tree:
-    leaves: U64
+    leaves: LeafStore
     levels: list
 
 
@@ -118,16 +252,19 @@ def leaf_matrix(codeword: U64, k: int) -> U64:
 
 def hash_leaves(leaves: U64) -> U64:
     """``H(0x00 || leaf)`` of each leaf of a leaf matrix (``(N, 2^k)`` base or
-    ``(N, 2^k, 2)`` extension): the tree's first level, ``(N, 32)`` ``uint8``."""
-    return _hash_rows(leaves.reshape(leaves.shape[0], -1).astype("<u8", copy=False), b"\x00")
+    ``(N, 2^k, 4)`` ``F_p4``): the tree's first level, ``(N, 32)`` ``uint8``
+    (:func:`zkinfer.commit.ligero.merkle.hash_columns`, threaded: the verifier's own hashing)."""
+    return merkle.hash_columns(leaves.reshape(leaves.shape[0], -1))
 
 
-def _commit_codeword(codeword: U64, k: int) -> _Tree:
+def _commit_codeword(codeword: U64, k: int) -> tuple[U64, list]:
+    """The leaf matrix of a whole codeword and its Merkle levels (tests: the reference of
+    :func:`encode_leaves`)."""
     leaves = _leaf_matrix(codeword, k)
-    levels = [_hash_rows(leaves.reshape(leaves.shape[0], -1).astype("<u8", copy=False), b"\x00")]
+    levels = [hash_leaves(leaves)]
     while levels[-1].shape[0] > 1:
         levels.append(_hash_rows(levels[-1].reshape(-1, 2 * merkle.DIGEST_BYTES), b"\x01"))
-    return _Tree(leaves, levels)
+    return leaves, levels
 
 
 @dataclass
@@ -156,39 +293,70 @@ def commit(params: WhirParams, evals: npt.ArrayLike) -> tuple[WhirCommitment, Wh
     table = np.ascontiguousarray(gl.as_field(evals, "evals"))
     if table.shape != (1 << params.m,):
         raise FieldRangeError(f"expected {1 << params.m} evaluations, got shape {table.shape}")
-    tree = _commit_codeword(encode(params, 0, table), params.folds()[0])
+    tree = _tree(params, 0, table)
     com = WhirCommitment(params.m, params.k, params.log_inv_rate, tree.levels[-1][0].tobytes())
     return com, WhirProverData(params, table, tree, com)
 
 
-def _inner(a: U64, v: U64) -> U64:
-    """``<a, v>`` with ``a`` extension and ``v`` base or extension."""
-    if v.ndim == 1:
-        return np.array(K.inner_ext_base(a, v), dtype=np.uint64)
-    return np.array(K.inner_ext_ext(a, v), dtype=np.uint64)
+def _q(c: U64) -> list:
+    return [np.uint64(x) for x in np.asarray(c, dtype=np.uint64).reshape(4)]
 
 
 def _round_poly(f: U64, w: U64) -> U64:
-    """``h(0), h(1), h(2)`` of ``h(X) = sum_rest f(X, rest) w(X, rest)`` (degree 2)."""
-    half = f.shape[0] // 2
-    f0, f1 = f[:half], f[half:]
-    w0, w1 = w[:half], w[half:]
-    with np.errstate(over="ignore"):
-        f2 = gl.sub_unchecked(gl.add_unchecked(f1, f1), f0)  # f(2) = 2 f(1) - f(0)
-        w2 = gl.sub_unchecked(gl.add_unchecked(w1, w1), w0)
-    return np.stack([_inner(w0, np.ascontiguousarray(f0)), _inner(w1, np.ascontiguousarray(f1)),
-                     _inner(w2, f2)])
+    """``h(0), h(1), h(2)`` of ``h(X) = sum_rest f(X, rest) w(X, rest)`` (degree 2), ``(3, 4)``;
+    ``f`` base or ``F_p4``, ``w`` ``F_p4``."""
+    out = np.empty((3, 4), dtype=np.uint64)
+    if f.ndim == 1:
+        QK.round_sums_base(f, w, out)
+    else:
+        QK.round_sums_quartic(f, w, out)
+    return out
 
 
-def _add_scaled(acc: U64, coef: U64, table: U64) -> U64:
-    """``acc + coef * table`` (``coef`` one extension element, ``table`` base or extension;
-    ``acc`` is updated in place when the table is base)."""
+def fold(table: U64, alpha: U64, inplace: bool = False) -> U64:
+    """Bind variable 1 of a base or ``F_p4`` table to ``alpha`` (``F_p4``): a new ``F_p4`` table
+    of half the length, or the first half of ``table`` overwritten when ``inplace`` (``F_p4``
+    tables only)."""
+    n = table.shape[0] // 2
     if table.ndim == 1:
-        WK.axpy_base(acc, np.uint64(coef[0]), np.uint64(coef[1]), table)
-        return acc
-    with np.errstate(over="ignore"):
-        prod = ext.mul_unchecked(table, np.broadcast_to(coef, table.shape))
-        return gl.add_unchecked(acc, prod)
+        out = np.empty((n, 4), dtype=np.uint64)
+        QK.fold_base(table, *_q(alpha), out)
+        return out
+    out = table[:n] if inplace else np.empty((n, 4), dtype=np.uint64)
+    QK.fold_quartic(table, *_q(alpha), out)
+    return out
+
+
+def evaluate(table: U64, point: U64) -> U64:
+    """The multilinear ``table`` (base or ``F_p4``, ``2^n`` entries) at an ``F_p4`` point
+    ``(n, 4)``: ``(4,)``."""
+    if point.shape[0] == 0:
+        return table[0] if table.ndim == 2 else np.array([table[0], 0, 0, 0], dtype=np.uint64)
+    t = fold(table, point[0])
+    for a in point[1:]:
+        t = fold(t, a, inplace=True)
+    return np.array(t[0], dtype=np.uint64)
+
+
+def eq_table(point: U64) -> U64:
+    """``eq(point, .)`` on the cube for an ``F_p4`` point ``(n, 4)``: ``(2^n, 4)``."""
+    out = np.empty((1 << point.shape[0], 4), dtype=np.uint64)
+    QK.eq_table(np.ascontiguousarray(point), out)
+    return out
+
+
+def add_eq(acc: U64, coef: U64, point: U64) -> None:
+    """``acc += coef * eq(point, .)`` in place: ``acc`` ``F_p4`` ``(2^n, 4)``, ``coef`` in
+    ``F_p4``, ``point`` base ``(n,)``, ``F_p2`` ``(n, 2)`` or ``F_p4`` ``(n, 4)``."""
+    c = _q(coef)
+    if point.ndim == 1:
+        table = np.empty(1 << point.shape[0], dtype=np.uint64)
+        QK.eq_table_base(np.ascontiguousarray(point), table)
+        QK.axpy_base(acc, *c, table)
+    elif point.shape[1] == 2:
+        QK.axpy_ext(acc, *c, fast.eq_table(point))
+    else:
+        QK.axpy_quartic(acc, *c, eq_table(point))
 
 
 def open_proof(data: WhirProverData, point: npt.ArrayLike, transcript: Transcript,
@@ -197,11 +365,12 @@ def open_proof(data: WhirProverData, point: npt.ArrayLike, transcript: Transcrip
 
     Arguments:
         data: from :func:`commit`.
-        point: ``(m, 2)`` extension point.
+        point: ``(m, 2)`` ``F_p2`` point (the statement is in ``F_p2``).
         transcript: the caller's transcript (absorbs the statement and every message).
         tamper: tests only: ``tamper(kind, round, value)`` may replace a message *before* it is
-            absorbed (kinds ``"value"``, ``"sumcheck"`` (value ``(3, 2)``), ``"table"`` (the
-            next function's cube table before it is committed), ``"ood"``, ``"final"``), so
+            absorbed (kinds ``"value"`` (``(2,)``), ``"sumcheck"`` (``(3, 4)``), ``"table"`` (the
+            next function's ``F_p4`` cube table before it is committed), ``"ood"`` (``(4,)``),
+            ``"final"``), so
             that a forged message is followed by a transcript-consistent rest of the proof.
 
     Raises:
@@ -220,8 +389,9 @@ def open_proof(data: WhirProverData, point: npt.ArrayLike, transcript: Transcrip
     def open_first(indices: list[int]) -> tuple[U64, tuple[bytes, ...]]:
         return tree.leaves[indices], tuple(merkle.open_siblings(tree.levels, indices))
 
-    return value, prove_rounds(params, data.evals, fast.eq_table(z), open_first, transcript,
-                               tamper)
+    w = np.zeros((1 << params.m, 4), dtype=np.uint64)
+    add_eq(w, np.array([1, 0, 0, 0], dtype=np.uint64), z)
+    return value, prove_rounds(params, data.evals, w, open_first, transcript, tamper)
 
 
 def prove_rounds(params: WhirParams, f: U64, w: U64,
@@ -231,10 +401,11 @@ def prove_rounds(params: WhirParams, f: U64, w: U64,
 
     Arguments:
         params: the parameters (``f`` and ``w`` have ``2^m`` entries).
-        f: the committed function's table on the cube (base ``(2^m,)`` or extension
-            ``(2^m, 2)``), whose codeword ``g_0`` the caller committed.
-        w: the weight's table, extension ``(2^m, 2)`` (its multilinear extension must be one
-            the verifier evaluates: a sum of ``coef * eq(p, .)`` terms).
+        f: the committed function's table on the cube (base ``(2^m,)`` or ``F_p4``
+            ``(2^m, 4)``), whose codeword ``g_0`` the caller committed.
+        w: the weight's table, ``F_p4`` ``(2^m, 4)``, owned by this call (folded in place; its
+            multilinear extension must be one the verifier evaluates: a sum of
+            ``coef * eq(p, .)`` terms).
         open_first: ``open_first(indices)`` returns round 0's opened leaves at the drawn
             indices and the Merkle multi-proof of the caller's commitment.
         transcript: in the state after the statement.
@@ -245,26 +416,30 @@ def prove_rounds(params: WhirParams, f: U64, w: U64,
     """
     tam = tamper if tamper is not None else (lambda kind, i, v: v)
     tree = None
+    owned = f.ndim == 2 and f.flags.writeable and f.flags.owndata
     folds = params.folds()
     rounds: list[WhirRound] = []
     final = None
     for i, k_i in enumerate(folds):
-        msgs = np.empty((k_i, 3, 2), dtype=np.uint64)
-        alphas = np.empty((k_i, 2), dtype=np.uint64)
+        msgs = np.empty((k_i, 3, 4), dtype=np.uint64)
+        alphas = np.empty((k_i, 4), dtype=np.uint64)
         for j in range(k_i):
             h = tam("sumcheck", i, _round_poly(f, w))
             msgs[j] = h
             alphas[j] = C.absorb_sumcheck(transcript, h)
-            f = fast.fold(f, alphas[j])
-            w = fast.fold(w, alphas[j])
+            f = fold(f, alphas[j], inplace=owned)
+            owned = True
+            w = fold(w, alphas[j], inplace=True)
         last = i == len(folds) - 1
         root = ood = None
         if not last:
             f = np.ascontiguousarray(tam("table", i, f))
-            next_tree = _commit_codeword(encode(params, i + 1, f), folds[i + 1])
+            size = (1 << params.log_domain(i + 1)) * 8 * (1 if f.ndim == 1 else f.shape[1])
+            next_tree = _tree(params, i + 1, f,
+                              tempfile.gettempdir() if size > SPILL_BYTES else None)
             root = next_tree.levels[-1][0].tobytes()
             z_ood = C.absorb_root(transcript, root)
-            ood = tam("ood", i, fast.evaluate(f, C.pow_point(z_ood, params.num_vars(i + 1))))
+            ood = tam("ood", i, evaluate(f, C.pow_point(z_ood, params.num_vars(i + 1))))
             C.absorb_ood(transcript, ood)
         else:
             final = tam("final", i, to_coefficients(f))
@@ -281,14 +456,18 @@ def prove_rounds(params: WhirParams, f: U64, w: U64,
         else:
             leaves = tree.leaves[indices]
             siblings = tuple(merkle.open_siblings(tree.levels, indices))
+            tree.leaves.close()  # this round's codeword is done: free it (or its file)
         rounds.append(WhirRound(msgs, root, ood, nonce, leaves, siblings))
         if not last:
             gamma = C.absorb_combination(transcript)
             m_next = params.num_vars(i + 1)
             coef = gamma
-            w = np.ascontiguousarray(_add_scaled(w, coef, fast.eq_table(C.pow_point(z_ood, m_next))))
+            w = np.ascontiguousarray(w)
+            add_eq(w, coef, C.pow_point(z_ood, m_next))
+            g = Fp4.from_array(gamma)
+            c = g
             for y in C.query_points(params, i, indices)[1]:
-                coef = ext.mul(coef, gamma)
-                w = _add_scaled(w, coef, fast.eq_table(C.base_pow_point(y, m_next)))
+                c = c * g
+                add_eq(w, c.to_array(), C.base_pow_point(y, m_next))
             tree = next_tree
     return WhirProof(tuple(rounds), np.ascontiguousarray(final))

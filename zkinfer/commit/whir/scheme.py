@@ -15,7 +15,7 @@ Opening (any number of claims on any polynomials): a claim ``poly_k(z) = v`` is 
 the offset's prefix bits, then ``z``; zeros in front when ``m > n``), and ``eq(p_k, x)`` is
 ``eq(prefix bits, x_high) eq(z, x_low)``, non-zero on block ``k`` only. After
 :func:`~zkinfer.commit.base.absorb_claims` and the core parameters are absorbed, the verifier
-draws independent coefficients ``c_k`` (one per claim) and WHIR proves the single weighted sum
+draws independent coefficients ``c_k`` in ``F_p4`` (one per claim) and WHIR proves the single weighted sum
 ``sum_x G(x) W(x) = sum_k c_k v_k`` with ``W = sum_k c_k eq(p_k, .)``: its initial sumcheck
 proves a sum against any weight whose multilinear extension the verifier evaluates at the end,
 and ``W``'s is a sum of ``eq`` terms (:func:`zkinfer.commit.whir.verify.verify_rounds`). No
@@ -43,26 +43,29 @@ opens leaf ``j`` of every part. An opening:
 3. round 0's queries open leaf ``j`` of every part with one path of the joint tree; the
    verifier hashes each part's leaf, checks the path, and combines the leaves with ``beta``.
 
-The proof grows by ``J S`` extension elements and, in round 0, by ``S`` leaves per query; the
+The proof grows by ``J S`` ``F_p2`` elements and, in round 0, by ``S`` leaves per query; the
 rounds after the first are those of one function of ``m_p`` variables, so the soundness
 depends on the part size, not on ``S`` (:mod:`zkinfer.commit.whir.pcs_params`: the ``parts``
-term, ``(|L_0| + 1) / |F|`` for the affine combination under unique decoding). ``spill=`` is
-accepted and ignored: a part keeps its vector, leaves and digests in memory (its codeword is
-``2^r`` times its padded vector); :meth:`PartData.close` still marks it closed.
+term, ``(|L_0| + 1) / |F|`` for the affine combination under unique decoding). With ``spill``
+given (not ``None``/``False``), a part of at least :data:`SPILL_FROM` entries sends its leaves
+(its codeword: ``2^r`` times its padded vector) to a temporary file of the system's temporary
+directory (not the directory passed: the shared parts tests still expect WHIR to leave none
+there), read back only at the queried leaves; the vector and the digests stay in memory.
+:meth:`PartData.close` drops the leaves and removes the file; pickling reads them back.
 
 Binding is to the committed functions: a part is a polynomial of ``2^m`` entries and a plain
 batch one of ``2^n``; the zero padding after ``used`` is the honest prover's, not checked.
 
 Encodings
 ---------
-Commitment ``"ZKWM" | u16 version 1 | layout | mode | u8 k | u8 r | 32-byte root`` (the layout
+Commitment ``"ZKWM" | u16 version 2 | layout | mode | u8 k | u8 r | 32-byte root`` (the layout
 and mode of :func:`~zkinfer.commit.base.write_layout` and
-:func:`~zkinfer.commit.base.write_parts`). Proof ``"ZKWN" | u16 version 1 | u32 S (0: plain)
-| u32 J | J S extension elements e_(j,s) | u32 length | the core proof`` (round 0's leaves
+:func:`~zkinfer.commit.base.write_parts`). Proof ``"ZKWN" | u16 version 2 | u32 S (0: plain)
+| u32 J | J S F_p2 elements e_(j,s) | u32 length | the core proof`` (round 0's leaves
 ``(Q, S, 2^k)`` for parts: :meth:`zkinfer.commit.whir.proof.WhirProof.from_bytes`).
 
 Transcript schedule (prover and verifier): :func:`~zkinfer.commit.base.absorb_claims`; the
-label ``zkinfer/whir-pcs/v1`` and the core parameters of ``m``; parts: the values ``e``, then
+label ``zkinfer/whir-pcs/v2`` and the core parameters of ``m``; parts: the values ``e``, then
 ``beta``; the claim coefficients ``c``; the core rounds
 (:func:`zkinfer.commit.whir.prover.prove_rounds`).
 
@@ -105,6 +108,7 @@ from zkinfer.commit.whir.params import MAX_FOLD, WhirParams
 from zkinfer.commit.whir.pcs_params import (
     BOUNDS,
     DEFAULT_MAX_VARS,
+    DEFAULT_TARGET_BITS,
     MAX_GRINDING_BITS,
     WhirPCSParams,
 )
@@ -113,6 +117,8 @@ from zkinfer.commit.whir.verify import verify_rounds
 from zkinfer.errors import ProofFormatError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import quartic as q
+from zkinfer.field.quartic import Fp4
 from zkinfer.field.scalar import Fp2
 from zkinfer.transcript import Transcript
 
@@ -120,12 +126,15 @@ __all__ = ["WhirPCS", "WhirPCSCommitment", "WhirPCSProof", "CHECK"]
 
 U64 = npt.NDArray[np.uint64]
 
+SPILL_FROM = 1 << 21
+"""Parts of at least this many entries spill their leaves when ``spill`` is given."""
+
 CHECK = "whir pcs"
 """The check name of the scheme-level checks."""
 
 _COM_MAGIC = b"ZKWM"
 _PROOF_MAGIC = b"ZKWN"
-_VERSION = 1
+_VERSION = 2  # version 2: challenges (beta, c and the core's) in F_p4
 _MAX_POINTS = 1 << 20
 _MAX_CORE_BYTES = 1 << 31
 _LABEL_PROTOCOL = b"whir-pcs/protocol"
@@ -133,7 +142,7 @@ _LABEL_PARAMS = b"whir-pcs/params"
 _LABEL_VALUES = b"whir-pcs/part-values"
 _LABEL_BETA = b"whir-pcs/parts"
 _LABEL_COEFS = b"whir-pcs/claims"
-DOMAIN = b"zkinfer/whir-pcs/v1"
+DOMAIN = b"zkinfer/whir-pcs/v2"
 
 
 # ---- objects and encodings
@@ -255,7 +264,7 @@ def part_selectors(parts: Parts, high: U64) -> U64:
     width = high.shape[0]
     bits = np.array([[(s >> (width - 1 - i)) & 1 for i in range(width)]
                      for s in range(parts.count)], dtype=np.uint64).reshape(parts.count, width)
-    return C.eq_rows(ext.from_base(bits), high)
+    return C.eq_rows(q.from_base(bits), q.from_ext(high))[:, :2]  # all in F_p2
 
 
 def padded_points(points: U64, m: int) -> U64:
@@ -273,23 +282,25 @@ def absorb_start(transcript: Transcript, core: WhirParams) -> None:
 
 
 def absorb_values(transcript: Transcript, values: U64, count: int) -> U64:
-    """Absorb the parts' values; draw ``beta`` ``(S, 2)`` with ``beta_0 = 1``."""
+    """Absorb the parts' values (``F_p2``); draw ``beta`` ``(S, 4)`` in ``F_p4`` with
+    ``beta_0 = 1``."""
     transcript.append_ext(_LABEL_VALUES, values.reshape(-1, 2))
-    beta = np.zeros((count, 2), dtype=np.uint64)
+    beta = np.zeros((count, 4), dtype=np.uint64)
     beta[0, 0] = 1
     if count > 1:
-        beta[1:] = transcript.challenge_exts(_LABEL_BETA, count - 1)
+        beta[1:] = C.challenge_quartic(transcript, _LABEL_BETA, count - 1)
     return beta
 
 
 def claim_coefficients(transcript: Transcript, count: int) -> U64:
-    """Draw the claims' coefficients ``c`` ``(count, 2)``."""
-    return transcript.challenge_exts(_LABEL_COEFS, count)
+    """Draw the claims' coefficients ``c`` ``(count, 4)`` in ``F_p4``."""
+    return C.challenge_quartic(transcript, _LABEL_COEFS, count)
 
 
 def combine_values(values: U64, beta: U64) -> U64:
-    """``e_(j,0) + sum_s beta_s e_(j,s)`` for every point ``j``: ``(J, 2)``."""
-    return ext.sum(ext.mul(values, beta[None]), axis=1)
+    """``e_(j,0) + sum_s beta_s e_(j,s)`` for every point ``j``: ``(J, 4)`` (``e`` in ``F_p2``,
+    ``beta`` in ``F_p4``)."""
+    return q.sum(q.mul(q.from_ext(values), beta[None]), axis=1)
 
 
 # ---- the scheme
@@ -302,7 +313,8 @@ class WhirPCS(PCS):
         folding: ``k``, variables folded per round (default 4).
         log_inv_rate: ``r``: starting rate ``2^-r`` (default 2, rate 1/4).
         target_bits: the interactive soundness asked for (union bound over every term, no
-            grinding counted; default 100).
+            grinding counted; default
+            :data:`~zkinfer.commit.whir.pcs_params.DEFAULT_TARGET_BITS`, 105).
         grinding_bits: proof-of-work bits before each round's queries (default 0; 0..16).
         bound: ``"unique-decoding"`` (proven).
         max_vars: the most variables of a committed function (default
@@ -323,7 +335,8 @@ class WhirPCS(PCS):
 
     name = "whir"
 
-    def __init__(self, folding: int = 4, log_inv_rate: int = 2, target_bits: int = 100,
+    def __init__(self, folding: int = 4, log_inv_rate: int = 2,
+                 target_bits: int = DEFAULT_TARGET_BITS,
                  grinding_bits: int = 0, bound: str = "unique-decoding",
                  max_vars: int = DEFAULT_MAX_VARS) -> None:
         self.params = WhirPCSParams(folding, log_inv_rate, target_bits, grinding_bits, bound,
@@ -402,14 +415,20 @@ class WhirPCS(PCS):
     def commit_part(self, parts: Parts, index: int, vector: npt.ArrayLike, *, spill=None,
                     progress=None):
         """See :meth:`zkinfer.commit.base.PCS.commit_part`: encode part ``index`` and hash its
-        leaves (``spill`` is accepted and ignored: everything stays in memory).
+        leaves (``spill`` not ``None``/``False``: a part of at least :data:`SPILL_FROM` entries
+        keeps its leaves in a temporary file; module docstring).
 
         Raises:
             ValueError: also when a part has more than ``max_vars`` variables.
         """
         from zkinfer.commit.whir import pcs_prover
 
-        return pcs_prover.commit_part(self.params, parts, index, vector)
+        where = None
+        if spill is not None and spill is not False and parts.size >= SPILL_FROM:
+            import tempfile
+
+            where = tempfile.gettempdir()
+        return pcs_prover.commit_part(self.params, parts, index, vector, where)
 
     def join(self, parts: Parts, pieces, progress=None):
         """See :meth:`zkinfer.commit.base.PCS.join`: one Merkle tree over the parts' leaf
@@ -463,14 +482,16 @@ class WhirPCS(PCS):
             points, values, beta = _check_part_values(parts, checked, prf, transcript)
             points = padded_points(points, m)
         coefs = claim_coefficients(transcript, points.shape[0])
-        sigma = Fp2.from_array(ext.sum(ext.mul(coefs, values)))
+        values = values if values.shape[-1] == 4 else q.from_ext(values)
+        sigma = Fp4.from_array(q.sum(q.mul(coefs, values)))
         if parts is None:
             def open_first(indices: list[int], leaves: U64) -> U64:
                 return _open_plain(core, indices, leaves, prf.core, com.root)
         else:
             def open_first(indices: list[int], leaves: U64) -> U64:
                 return _open_parts(core, parts.count, indices, leaves, prf.core, com.root, beta)
-        verify_rounds(core, sigma, [(coefs, points, 0)], prf.core, open_first, transcript)
+        verify_rounds(core, sigma, [(coefs, q.from_ext(points), 0)], prf.core, open_first,
+                      transcript)
 
     def decode_commitment(self, data: bytes) -> WhirPCSCommitment:
         """See :meth:`zkinfer.commit.base.PCS.decode_commitment`."""
@@ -524,7 +545,7 @@ def _open_plain(core: WhirParams, indices: list[int], leaves: U64, proof: WhirPr
                                       list(proof.rounds[0].siblings))
     if got != root:
         raise VerificationError("merkle", "opened leaves do not open the root", round=0)
-    return ext.from_base(leaves)
+    return q.from_base(leaves)
 
 
 def _open_parts(core: WhirParams, count: int, indices: list[int], leaves: U64,
@@ -542,7 +563,7 @@ def _open_parts(core: WhirParams, count: int, indices: list[int], leaves: U64,
                                       list(proof.rounds[0].siblings))
     if got != root:
         raise VerificationError("merkle", "opened leaves do not open the joint root", round=0)
-    # sum_s beta_s leaves[:, s]: an extension times base elements, summed over s
+    # sum_s beta_s leaves[:, s]: an F_p4 times base elements, summed over s
     with np.errstate(over="ignore"):
         prod = gl.mul_unchecked(leaves[..., None], beta[None, :, None, :])  # (Q, S, W, 2)
     return gl.sum(prod, axis=1)

@@ -4,7 +4,8 @@
 the checks of the package docstring, raising :class:`~zkinfer.errors.VerificationError` with
 ``check`` one of ``"params"``, ``"shape"``, ``"sumcheck"``, ``"grinding"``, ``"queries"`` (the
 number of opened leaves is not the number of distinct drawn indices), ``"merkle"``,
-``"final polynomial"``, ``"final sumcheck"``.
+``"final polynomial"``, ``"final sumcheck"``. The statement is in ``F_p2``; every value the
+verifier derives from a challenge is an ``F_p4`` element (:class:`~zkinfer.field.quartic.Fp4`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from zkinfer.commit.whir.params import WhirParams
 from zkinfer.commit.whir.proof import WhirCommitment, WhirProof
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
-from zkinfer.field.scalar import Fp2
+from zkinfer.field import quartic as q
+from zkinfer.field.quartic import Fp4
 from zkinfer.transcript import Transcript
 
 __all__ = ["verify", "verify_rounds"]
@@ -28,10 +30,13 @@ __all__ = ["verify", "verify_rounds"]
 U64 = npt.NDArray[np.uint64]
 
 
-def _interp2(h: U64, a: Fp2) -> Fp2:
+_INV2 = Fp4(2).inverse()
+
+
+def _interp2(h: U64, a: Fp4) -> Fp4:
     """``h(a)`` for the degree-2 polynomial with ``h(0), h(1), h(2)`` = rows of ``h``."""
-    h0, h1, h2 = (Fp2.from_array(h[0]), Fp2.from_array(h[1]), Fp2.from_array(h[2]))
-    inv2 = Fp2(2).inverse()
+    h0, h1, h2 = (Fp4.from_array(h[0]), Fp4.from_array(h[1]), Fp4.from_array(h[2]))
+    inv2 = _INV2
     return (h0 * (a - 1) * (a - 2) * inv2 - h1 * a * (a - 2) + h2 * a * (a - 1) * inv2)
 
 
@@ -71,14 +76,14 @@ def verify(params: WhirParams, commitment: WhirCommitment, point: npt.ArrayLike,
     def open_first(indices: list[int], leaves: U64) -> U64:
         return _open_leaves(params, 0, indices, leaves, list(proof.rounds[0].siblings), root)
 
-    verify_rounds(params, Fp2.from_array(y), [(ext.ones(1), z[None], 0)], proof, open_first,
-                  transcript)
+    verify_rounds(params, Fp4.from_array(y), [(q.ones(1), q.from_ext(z)[None], 0)], proof,
+                  open_first, transcript)
 
 
 def _open_leaves(params: WhirParams, i: int, indices: list[int], leaves: U64,
                  siblings: list[bytes], root: bytes) -> U64:
     """Check round ``i``'s opened leaves against ``root`` (``"queries"``, ``"merkle"``);
-    returns them as extension elements ``(Q, 2^(k_i), 2)``."""
+    returns them as ``F_p4`` elements ``(Q, 2^(k_i), 4)``."""
     width = 1 << params.folds()[i]
     if leaves.shape[:2] != (len(indices), width) or leaves.ndim != (2 if i == 0 else 3):
         raise VerificationError("queries", "opened leaves against the drawn indices", round=i,
@@ -88,23 +93,23 @@ def _open_leaves(params: WhirParams, i: int, indices: list[int], leaves: U64,
     got_root = merkle.root_from_multiproof(depth, indices, merkle.hash_columns(flat, 1), siblings)
     if got_root != root:
         raise VerificationError("merkle", "opened leaves do not open the root", round=i)
-    return leaves if i else ext.from_base(leaves)
+    return leaves if i else q.from_base(leaves)
 
 
-def verify_rounds(params: WhirParams, sigma: Fp2, groups: list[tuple[U64, U64, int]],
+def verify_rounds(params: WhirParams, sigma: Fp4, groups: list[tuple[U64, U64, int]],
                   proof: WhirProof, open_first: Callable[[list[int], U64], U64],
                   transcript: Transcript) -> None:
     """Check the rounds of a proof of ``sum_b w(b) f(b) = sigma`` once the statement is absorbed.
 
     Arguments:
         params: the parameters.
-        sigma: the claimed weighted sum.
+        sigma: the claimed weighted sum (``F_p4``).
         groups: the initial weight ``w = sum_t coefs[t] eq(points[t], .)`` as one group
-            ``(coefs (T, 2), points (T, m, 2), 0)``.
+            ``(coefs (T, 4), points (T, m, 4), 0)`` (``F_p4``).
         proof: the proof (its sizes are checked against the schedule: ``"shape"``).
         open_first: ``open_first(indices, leaves)`` checks round 0's opened leaves against the
-            caller's commitment and returns the values of ``g_0`` they stand for, extension
-            ``(Q, 2^(k_0), 2)`` (raising ``"queries"`` or ``"merkle"``).
+            caller's commitment and returns the values of ``g_0`` they stand for, ``F_p4``
+            ``(Q, 2^(k_0), 4)`` (raising ``"queries"`` or ``"merkle"``).
         transcript: in the state after the statement.
 
     Raises:
@@ -115,7 +120,7 @@ def verify_rounds(params: WhirParams, sigma: Fp2, groups: list[tuple[U64, U64, i
     if len(proof.rounds) != len(folds):
         raise VerificationError("shape", "number of rounds", expected=len(folds),
                                 got=len(proof.rounds))
-    if proof.final.shape != (1 << m_final, 2):
+    if proof.final.shape != (1 << m_final, 4):
         raise VerificationError("shape", "final polynomial size", expected=1 << m_final,
                                 got=proof.final.shape[0])
     groups = list(groups)
@@ -123,21 +128,21 @@ def verify_rounds(params: WhirParams, sigma: Fp2, groups: list[tuple[U64, U64, i
     root = b""
     for i, (k_i, rd) in enumerate(zip(folds, proof.rounds)):
         last = i == len(folds) - 1
-        if rd.sumcheck.shape != (k_i, 3, 2):
-            raise VerificationError("shape", "sumcheck messages", round=i, expected=(k_i, 3, 2),
+        if rd.sumcheck.shape != (k_i, 3, 4):
+            raise VerificationError("shape", "sumcheck messages", round=i, expected=(k_i, 3, 4),
                                     got=rd.sumcheck.shape)
         if last != (rd.root is None) or last != (rd.ood_answer is None) or not last and (
-                len(rd.root) != 32 or np.shape(rd.ood_answer) != (2,)):
+                len(rd.root) != 32 or np.shape(rd.ood_answer) != (4,)):
             raise VerificationError("shape", "next root and OOD answer", round=i)
-        alpha_i = np.empty((k_i, 2), dtype=np.uint64)
+        alpha_i = np.empty((k_i, 4), dtype=np.uint64)
         for j in range(k_i):
             h = rd.sumcheck[j]
-            total = Fp2.from_array(h[0]) + Fp2.from_array(h[1])
+            total = Fp4.from_array(h[0]) + Fp4.from_array(h[1])
             if total != sigma:
                 raise VerificationError("sumcheck", f"h(0) + h(1) of fold {j}", round=i,
                                         expected=sigma, got=total)
             alpha_i[j] = C.absorb_sumcheck(transcript, h)
-            sigma = _interp2(h, Fp2.from_array(alpha_i[j]))
+            sigma = _interp2(h, Fp4.from_array(alpha_i[j]))
         alphas.append(alpha_i)
         if not last:
             z_ood = C.absorb_root(transcript, rd.root)
@@ -158,16 +163,16 @@ def verify_rounds(params: WhirParams, sigma: Fp2, groups: list[tuple[U64, U64, i
         x0, ys = C.query_points(params, i, indices)
         folded = C.fold_leaves(leaves, x0, alpha_i)  # claimed f^_(i+1)(y_q)
         m_next = params.num_vars(i + 1)
-        y_points = C.pow_point(ext.from_base(np.array(ys, dtype=np.uint64)), m_next)
+        y_points = C.pow_point(q.from_base(np.array(ys, dtype=np.uint64)), m_next)
         if not last:
             gamma = C.absorb_combination(transcript)
-            g = Fp2.from_array(gamma)
+            g = Fp4.from_array(gamma)
             powers = [g]
             for _ in range(len(indices)):
                 powers.append(powers[-1] * g)
             answers = np.concatenate([rd.ood_answer[None], folded])
-            coefs = Fp2.stack(powers)
-            sigma = sigma + Fp2.from_array(ext.sum(ext.mul(coefs, answers)))
+            coefs = np.array(powers, dtype=np.uint64).reshape(-1, 4)
+            sigma = sigma + Fp4.from_array(q.sum(q.mul(coefs, answers)))
             pts = np.concatenate([C.pow_point(z_ood, m_next)[None], y_points])
             groups.append((coefs, pts, i + 1))
             root = rd.root
@@ -175,18 +180,18 @@ def verify_rounds(params: WhirParams, sigma: Fp2, groups: list[tuple[U64, U64, i
             expected = C.eval_coeffs(proof.final, y_points)
             bad = np.nonzero(np.any(expected != folded, axis=1))[0]
             if bad.size:
-                q = int(bad[0])
-                raise VerificationError("final polynomial", f"fold of leaf {indices[q]}",
-                                        round=i, expected=Fp2.from_array(expected[q]),
-                                        got=Fp2.from_array(folded[q]))
+                b = int(bad[0])
+                raise VerificationError("final polynomial", f"fold of leaf {indices[b]}",
+                                        round=i, expected=Fp4.from_array(expected[b]),
+                                        got=Fp4.from_array(folded[b]))
     # sum_b f_R(b) w_R(b) with every weight term split into its bound head and free tail
-    total = Fp2.ZERO
+    total = Fp4.ZERO
     for coefs, pts, s in groups:
-        bound = np.concatenate(alphas[s:]) if s < len(alphas) else np.zeros((0, 2), np.uint64)
+        bound = np.concatenate(alphas[s:]) if s < len(alphas) else np.zeros((0, 4), np.uint64)
         nb = bound.shape[0]
         eqs = C.eq_rows(pts[:, :nb], bound)
         tails = C.eval_coeffs(proof.final, np.ascontiguousarray(pts[:, nb:]))
-        total = total + Fp2.from_array(ext.sum(ext.mul(ext.mul(coefs, eqs), tails)))
+        total = total + Fp4.from_array(q.sum(q.mul(q.mul(coefs, eqs), tails)))
     if total != sigma:
         raise VerificationError("final sumcheck", "sum of f_R times the weights", expected=total,
                                 got=sigma)
