@@ -147,8 +147,8 @@ def _paste(driver, text: str):
     return run
 
 
-def test_the_page_lists_the_job_and_verifies_pasted_and_uploaded_proofs(server, done_job,
-                                                                        browser, tmp_path):
+def test_the_page_lists_the_job_and_verifies_pasted_and_uploaded_proofs(browser, server,
+                                                                        done_job, tmp_path):
     import base64
 
     from zkinfer.service.store import public_ref
