@@ -70,24 +70,24 @@ def prove_zerocheck(
         ``tables[j](r) == proof.evaluations[j]``.
     """
     from zkinfer.poly import fast
-    from zkinfer.sumcheck.prover import prove
+    from zkinfer.sumcheck.prover import prove_eq
 
     n = int(np.asarray(tables[0]).shape[0]).bit_length() - 1
     tau = transcript.challenge_exts(_LABEL_TAU, n)
-    eq = fast.eq_table(tau)
     full = with_eq(expr)
     merged = _merge_linear(tables, expr)
+    # the messages of the sumcheck of eq(tau, .) E over [eq table, tables], without the eq table
     if merged is None:
-        out = prove([eq, *tables], full, transcript)
-        evals = np.ascontiguousarray(out.evaluations[1:])
+        out = prove_eq(tau, tables, expr, transcript, statement=full)
+        evals = np.ascontiguousarray(out.evaluations)
     else:
         work, rewritten, kept = merged
-        out = prove([eq, *work], rewritten, transcript, statement=full)
+        out = prove_eq(tau, work, rewritten, transcript, statement=full)
         # the verifier wants every table at the end point: the kept ones come from the
         # sumcheck, the others (only in merged linear terms) are evaluated directly
         evals = np.empty((len(tables), 2), dtype=np.uint64)
         for j in range(len(tables)):
-            evals[j] = out.evaluations[2 + kept.index(j)] if j in kept else \
+            evals[j] = out.evaluations[1 + kept.index(j)] if j in kept else \
                 fast.evaluate(tables[j], out.point)
     transcript.append_ext(_LABEL_EVALS, evals)
     return ZerocheckProof(out.proof, evals), out.point
@@ -97,7 +97,7 @@ def _merge_linear(tables, expr: Expression):
     """Prover speed-up: fold all single-table terms ``c_t f_j`` into one table
     ``M = sum c_t f_j`` so each sumcheck round evaluates one table instead of many terms.
 
-    Returns ``(tables, expression, kept)`` over ``[eq, M, kept tables...]`` or ``None``.
+    Returns ``(tables, expression, kept)`` over ``[M, kept tables...]`` or ``None``.
     """
     from zkinfer.protocol import _kernels as K
 
@@ -111,10 +111,10 @@ def _merge_linear(tables, expr: Expression):
     weights = np.array([c for c, _ in linear], dtype=np.uint64).reshape(-1, 2)
     m = np.empty((rows.shape[1], 2), dtype=np.uint64)
     K.combine_rows(rows, weights, m)  # M[x] = sum_t c_t f_t[x]
-    terms = [(0, 1)] + [(0,) + tuple(2 + kept.index(j) for j in t) for _, t in rest]
+    terms = [(0,)] + [tuple(1 + kept.index(j) for j in t) for _, t in rest]
     coeffs = [(1, 0)] + [c for c, _ in rest]
-    rewritten = Expression(2 + len(kept), tuple(terms), tuple(coeffs))
-    if rewritten.degree != expr.degree + 1:
+    rewritten = Expression(1 + len(kept), tuple(terms), tuple(coeffs))
+    if rewritten.degree != expr.degree:
         return None  # every term was linear except none of higher degree: keep it simple
     return [m, *[tables[j] for j in kept]], rewritten, kept
 

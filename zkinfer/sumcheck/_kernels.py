@@ -334,3 +334,113 @@ def fold_prod2_mixed_into(e, b, size, r0, r1, out):
         d = sub(b[i + half] if i + half < lb else ZERO, lo)
         out[1, i, 0] = add(lo, mul(r0, d))
         out[1, i, 1] = mul(r1, d)
+
+
+# ---- rounds weighted by an eq table over the remaining variables (zero-checks)
+#
+# ``sum_i eq[i] prod_{j in t} f_j(x, i)`` for ``x = 0..d``: the eq factor is not a table of the
+# expression (it would raise every round's degree by one and, in the first round, force the base
+# tables into the extension); ``eq`` holds ``eq(tau_rest, i)`` over the variables after the
+# round's, ``half`` entries.
+
+
+@_njit
+def _chunk_eq_base(tables, half, eq, term_idx, term_len, degree, start, stop, out):
+    k = tables.shape[0]
+    vals = np.empty((k, degree + 1), dtype=np.uint64)
+    for i in range(start, stop):
+        for j in range(k):
+            lo = tables[j, i]
+            diff = sub(tables[j, i + half], lo)
+            vals[j, 0] = lo
+            for x in range(1, degree + 1):
+                vals[j, x] = add(vals[j, x - 1], diff)
+        e0 = eq[i, 0]
+        e1 = eq[i, 1]
+        for t in range(term_idx.shape[0]):
+            for x in range(degree + 1):
+                prod = vals[term_idx[t, 0], x]
+                for m in range(1, term_len[t]):
+                    prod = mul(prod, vals[term_idx[t, m], x])
+                out[t, x, 0] = add(out[t, x, 0], mul(e0, prod))
+                out[t, x, 1] = add(out[t, x, 1], mul(e1, prod))
+
+
+@_njit
+def _chunk_eq_ext(tables, half, eq, term_idx, term_len, degree, start, stop, out):
+    k = tables.shape[0]
+    vals = np.empty((k, degree + 1, 2), dtype=np.uint64)
+    for i in range(start, stop):
+        for j in range(k):
+            lo0 = tables[j, i, 0]
+            lo1 = tables[j, i, 1]
+            d0 = sub(tables[j, i + half, 0], lo0)
+            d1 = sub(tables[j, i + half, 1], lo1)
+            vals[j, 0, 0] = lo0
+            vals[j, 0, 1] = lo1
+            for x in range(1, degree + 1):
+                vals[j, x, 0] = add(vals[j, x - 1, 0], d0)
+                vals[j, x, 1] = add(vals[j, x - 1, 1], d1)
+        e0 = eq[i, 0]
+        e1 = eq[i, 1]
+        for t in range(term_idx.shape[0]):
+            for x in range(degree + 1):
+                j0 = term_idx[t, 0]
+                p0 = vals[j0, x, 0]
+                p1 = vals[j0, x, 1]
+                for m in range(1, term_len[t]):
+                    jm = term_idx[t, m]
+                    p0, p1 = ext_mul(p0, p1, vals[jm, x, 0], vals[jm, x, 1])
+                p0, p1 = ext_mul(p0, p1, e0, e1)
+                out[t, x, 0] = add(out[t, x, 0], p0)
+                out[t, x, 1] = add(out[t, x, 1], p1)
+
+
+@_pnjit
+def round_eq_base(tables, size, eq, term_idx, term_len, degree):
+    """Per-term sums ``sum_i eq[i] prod_t f_j(x, i)`` over base tables (threaded); returns
+    ``(T, d+1, 2)``."""
+    half = size // 2
+    partial = np.zeros((_CHUNKS, term_idx.shape[0], degree + 1, 2), dtype=np.uint64)
+    step = (half + _CHUNKS - 1) // _CHUNKS
+    for c in numba.prange(_CHUNKS):
+        _chunk_eq_base(tables, half, eq, term_idx, term_len, degree, c * step,
+                       min(half, (c + 1) * step), partial[c])
+    return _sum_chunks(partial)
+
+
+@_njit
+def round_eq_base_serial(tables, size, eq, term_idx, term_len, degree):
+    """:func:`round_eq_base` on one thread."""
+    out = np.zeros((term_idx.shape[0], degree + 1, 2), dtype=np.uint64)
+    _chunk_eq_base(tables, size // 2, eq, term_idx, term_len, degree, 0, size // 2, out)
+    return out
+
+
+@_pnjit
+def round_eq_ext(tables, size, eq, term_idx, term_len, degree):
+    """:func:`round_eq_base` over extension tables (threaded)."""
+    half = size // 2
+    partial = np.zeros((_CHUNKS, term_idx.shape[0], degree + 1, 2), dtype=np.uint64)
+    step = (half + _CHUNKS - 1) // _CHUNKS
+    for c in numba.prange(_CHUNKS):
+        _chunk_eq_ext(tables, half, eq, term_idx, term_len, degree, c * step,
+                      min(half, (c + 1) * step), partial[c])
+    return _sum_chunks(partial)
+
+
+@_njit
+def round_eq_ext_serial(tables, size, eq, term_idx, term_len, degree):
+    """:func:`round_eq_ext` on one thread."""
+    out = np.zeros((term_idx.shape[0], degree + 1, 2), dtype=np.uint64)
+    _chunk_eq_ext(tables, size // 2, eq, term_idx, term_len, degree, 0, size // 2, out)
+    return out
+
+
+@_njit
+def eq_drop_top(eq, half):
+    """``eq[i] += eq[i + half]`` for ``i < half``: the eq table of the variables after the
+    top one (``sum_x eq(tau_1, x) = 1``)."""
+    for i in range(half):
+        eq[i, 0] = add(eq[i, 0], eq[i + half, 0])
+        eq[i, 1] = add(eq[i, 1], eq[i + half, 1])

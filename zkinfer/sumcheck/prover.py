@@ -17,12 +17,13 @@ import numpy.typing as npt
 from zkinfer.errors import FieldRangeError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import reference as _r
 from zkinfer.poly.multilinear import num_vars as _num_vars
 from zkinfer.sumcheck import _kernels as K
 from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
 from zkinfer.transcript import Transcript
 
-__all__ = ["SumcheckOutput", "prove"]
+__all__ = ["SumcheckOutput", "prove", "prove_eq"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -179,5 +180,136 @@ def prove(
             fold = K.fold_ext_inplace if K.use_parallel(size // 2, k) else K.fold_ext_inplace_serial
             fold(work, size, r[0], r[1])
         size //= 2
+    evaluations = np.ascontiguousarray(work[:, 0, :])
+    return SumcheckOutput(SumcheckProof(rounds), claim, point, evaluations)
+
+
+def _extrapolate(values: list[tuple[int, int]]) -> tuple[int, int]:
+    """``G(d + 1)`` of a polynomial of degree ``<= d`` from ``G(0), ..., G(d)``: its
+    ``(d + 1)``-th finite difference vanishes, so ``G(d + 1) = sum_i (-1)^(d - i)
+    binom(d + 1, i) G(i)``."""
+    from math import comb
+
+    d = len(values) - 1
+    P = gl.P
+    c0 = c1 = 0
+    for i, (g0, g1) in enumerate(values):
+        c = comb(d + 1, i) * (-1 if (d - i) % 2 else 1)
+        c0, c1 = c0 + c * g0, c1 + c * g1
+    return c0 % P, c1 % P
+
+
+def prove_eq(
+    tau: npt.ArrayLike,
+    tables: Sequence[npt.ArrayLike],
+    expr: Expression,
+    transcript: Transcript,
+    statement: Expression | None = None,
+) -> SumcheckOutput:
+    """Prove ``S = sum_x eq(tau, x) E(f_1(x), ..., f_k(x))`` with the messages of
+    :func:`prove` on ``[eq_table(tau), f_1, ..., f_k]`` and ``eq * E``
+    (:func:`zkinfer.protocol.zerocheck.with_eq`), bit for bit, without an eq table.
+
+    Round ``j`` factors ``eq(tau, (r, X, x)) = C_j eq(tau_j, X) eq(tau_rest, x)`` with
+    ``C_j = prod_(i<j) eq(tau_i, r_i)``: the kernels sum ``G_j(X) = sum_x eq(tau_rest, x)
+    E(f(r, X, x))`` at ``X = 0..d`` (``d = deg E``, one point fewer than the degree ``d + 1`` of
+    the round, and base-field products in the first round: the base tables are never embedded),
+    ``G_j(d + 1)`` follows from its degree, and ``s_j(X) = C_j eq(tau_j, X) G_j(X)``. The table
+    ``eq(tau_rest, .)`` (half the live size) is built once and halved each round by summing out
+    its top variable.
+
+    Arguments:
+        tau: the point, ``(n, 2)``.
+        tables: the ``k`` tables of ``E``, base ``(2^n,)`` or extension ``(2^n, 2)``.
+        expr: ``E`` over ``tables``.
+        transcript: as :func:`prove`.
+        statement: the expression the transcript absorbs (default ``eq * E``); e.g. the
+            verifier's expression when ``expr`` merges some of its tables.
+
+    Returns:
+        :class:`SumcheckOutput` whose ``evaluations`` are ``f_j(r)`` (no eq entry).
+
+    Raises:
+        FieldRangeError: as :func:`prove`.
+    """
+    from zkinfer.poly import fast
+    from zkinfer.protocol.zerocheck import with_eq
+
+    statement = statement if statement is not None else with_eq(expr)
+    if statement.degree != expr.degree + 1:
+        raise ValueError("the statement must be eq times an expression of the same degree")
+    tau = ext.as_ext(tau, "tau")
+    if len(tables) != expr.num_tables:
+        raise FieldRangeError(f"expression has {expr.num_tables} tables, got {len(tables)}")
+    arrays = [gl.as_field(t, f"table {j}") for j, t in enumerate(tables)]
+    n = tau.shape[0]
+    size = 1 << n
+    for j, a in enumerate(arrays):
+        if a.ndim not in (1, 2) or (a.ndim == 2 and a.shape[1] != 2) or a.shape[0] != size:
+            raise FieldRangeError(f"table {j} has shape {a.shape}; expected ({size},) or ({size}, 2)")
+    if n == 0:  # no round: the generic prover, without the eq table's evaluation
+        out = prove([fast.eq_table(tau), *arrays], statement, transcript)
+        return SumcheckOutput(out.proof, out.claim, out.point,
+                              np.ascontiguousarray(out.evaluations[1:]))
+    degree = expr.degree
+    idx, lens = _term_arrays(expr)
+    coeffs = expr.coeff_array()
+    k = len(arrays)
+    P = gl.P
+    eq_rest = fast.eq_table(tau[1:])  # eq(tau_1.., x) over the variables after the first
+    taus = [(int(t[0]), int(t[1])) for t in tau]
+    all_base = all(a.ndim == 1 for a in arrays)
+    if all_base:
+        base = np.stack(arrays)
+        work = None
+    else:
+        work = np.empty((k, size, 2), dtype=np.uint64)
+        for j, a in enumerate(arrays):
+            if a.ndim == 1:
+                K.embed_base(a.reshape(1, -1), work[j: j + 1])
+            else:
+                work[j] = a
+    rounds = np.empty((n, degree + 2, 2), dtype=np.uint64)
+    point = np.empty((n, 2), dtype=np.uint64)
+    coef = (1, 0)  # C_j
+    claim = None
+    for j in range(n):
+        threaded = K.use_parallel(size // 2, k)
+        if work is None:
+            rnd = K.round_eq_base if threaded else K.round_eq_base_serial
+            acc = rnd(base, size, eq_rest, idx, lens, degree)
+        else:
+            rnd = K.round_eq_ext if threaded else K.round_eq_ext_serial
+            acc = rnd(work, size, eq_rest, idx, lens, degree)
+        g = [(int(a), int(b)) for a, b in _combine(acc, coeffs)]  # G_j(0..d)
+        g.append(_extrapolate(g))
+        t0, t1 = taus[j]
+        values = []
+        for x, (g0, g1) in enumerate(g):
+            # C_j eq(tau_j, x) G_j(x), eq(tau, x) = 1 - tau - x + 2 tau x
+            e = ((1 - t0 - x + 2 * t0 * x) % P, (2 * x - 1) * t1 % P)
+            values.append(_r.ext_mul(_r.ext_mul(coef, e), (g0, g1)))
+        values = np.array(values, dtype=np.uint64)
+        if j == 0:
+            claim = ext.add(values[0], values[1])
+            begin(transcript, n, statement, claim)
+        rounds[j] = values
+        r = round_challenge(transcript, values)
+        point[j] = r
+        r0, r1 = int(r[0]), int(r[1])
+        # C_(j+1) = C_j eq(tau_j, r_j)
+        tr = _r.ext_mul((t0, t1), (r0, r1))
+        coef = _r.ext_mul(coef, ((1 - t0 - r0 + 2 * tr[0]) % P, (-t1 - r1 + 2 * tr[1]) % P))
+        if work is None:
+            work = np.empty((k, size // 2, 2), dtype=np.uint64)
+            fold = K.fold_base_into if threaded else K.fold_base_into_serial
+            fold(base, size, r[0], r[1], work)
+            del base
+        else:
+            fold = K.fold_ext_inplace if threaded else K.fold_ext_inplace_serial
+            fold(work, size, r[0], r[1])
+        size //= 2
+        if size > 1:
+            K.eq_drop_top(eq_rest, size // 2)
     evaluations = np.ascontiguousarray(work[:, 0, :])
     return SumcheckOutput(SumcheckProof(rounds), claim, point, evaluations)
