@@ -135,10 +135,14 @@ def test_prover_tree_matches_the_shared_merkle_code():
 
 
 @pytest.mark.parametrize("spill", [False, True])
-@pytest.mark.parametrize("m,k,i", [(8, 3, 0), (8, 3, 1), (9, 4, 1), (4, 4, 0), (7, 2, 2)])
-def test_coset_encoder_matches_the_whole_codeword(tmp_path, m, k, i, spill):
-    """:func:`encode_leaves` (one NTT per coset, optionally to a file) gives the leaves and
-    digests of the whole codeword's leaf matrix, base (round 0) and F_p4 (later rounds)."""
+@pytest.mark.parametrize("m,k,i", [(8, 3, 0), (8, 3, 1), (9, 4, 1), (4, 4, 0), (7, 2, 2),
+                                   (13, 4, 1), (14, 4, 0)])
+def test_coset_encoder_matches_the_whole_codeword(tmp_path, monkeypatch, m, k, i, spill):
+    """:func:`encode_leaves` (cosets transformed in batches, optionally to a file) gives the
+    leaves and digests of the whole codeword's leaf matrix, base (round 0) and F_p4 (later
+    rounds); small batches and a low threshold so that several batches run."""
+    monkeypatch.setattr(P, "COSET_FROM", 1 << 6)
+    monkeypatch.setattr(P, "COSET_BATCH", 1 << 9)
     params = WhirParams(m, k=k)
     rng = np.random.default_rng(m + i)
     n = params.num_vars(i)

@@ -8,6 +8,14 @@ when ``w = eq(z, .)``) at ``z in F_p2^m``; :class:`~zkinfer.commit.whir.scheme.W
 any number of claims as one weighted sum, commitments made of parts. It is not the proof
 system's default scheme.
 
+Challenges: every verifier challenge (folding ``alpha``, OOD points, combination ``gamma``, and
+the PCS layer's ``beta`` and claim coefficients) is drawn in the quartic extension ``F_p4``
+(:mod:`zkinfer.field.quartic`, ``|F| = p^4 ~ 2^256``); the statement's point and value are in
+``F_p2`` and embed into ``F_p4``, so every message after round 0's leaves is in ``F_p4``. Over
+``F_p2`` the fold terms ``|L_i| / |F|`` capped the union bound near ``128 - (m + r + 3)`` bits
+(100 bits at ``2^22`` entries); over ``F_p4`` they are below ``2^-215`` at every size and the
+queries alone set the soundness.
+
 ==============  ================================================================
 module          contents
 ==============  ================================================================
@@ -38,7 +46,7 @@ points folded together, hashed in one call.
 
 Protocol (``R`` rounds, :meth:`WhirParams.folds` gives ``k_0 .. k_(R-1)``)
 --------------------------------------------------------------------
-Statement: the transcript absorbs the label ``zkinfer/whir/v1``, the parameters, the
+Statement: the transcript absorbs the label ``zkinfer/whir/v2``, the parameters, the
 commitment, ``z`` and ``y``. The claim is ``sigma = y = sum_b w(b) f(b)`` with
 ``w = eq(z, .)``. Round ``i`` (function ``f_i``, ``m_i`` variables, committed as ``g_i`` on
 ``L_i``, ``|L_i| = 2^(m + r - i)``):
@@ -47,7 +55,7 @@ commitment, ``z`` and ``y``. The claim is ``sigma = y = sum_b w(b) f(b)`` with
    ``h(X) = sum_rest f_i(X, rest) w(X, rest)``; check ``h(0) + h(1) = sigma`` (``"sumcheck"``);
    draw ``alpha``; ``sigma <- h(alpha)``. Now ``f_(i+1) = f_i(alpha_1..alpha_k, .)``.
 2. Not the last round: the prover sends the **root** of ``g_(i+1)`` (``f^_(i+1)`` on
-   ``L_(i+1) = L_i^2``); draw ``z_ood in F_p2``; the prover sends the **OOD answer**
+   ``L_(i+1) = L_i^2``); draw ``z_ood in F_p4``; the prover sends the **OOD answer**
    ``f^_(i+1)(z_ood)``. Last round: the prover sends the **final polynomial** ``f_R``'s
    ``2^(m_R)`` monomial coefficients.
 3. Optional grinding (``b`` bits): a nonce whose BLAKE2b digest over a drawn seed has ``b``
@@ -71,7 +79,7 @@ commitment's ``m, k, r``) and ``"shape"`` (proof sizes against the schedule).
 Soundness terms (unique decoding, :mod:`zkinfer.commit.whir.params`): per sumcheck round
 ``(3 + |L_i|) / |F|``; per OOD sample ``2^(m_(i+1)) / (2 |F|)``; per shift step
 ``(1 - delta_i)^(t_i) 2^-b + (t_i + 1) / |F|``; final ``(1 - delta_(R-1))^(t_(R-1)) 2^-b``, with
-``delta_i = (1 - rho_i) / 2``, ``|F| = p^2``.
+``delta_i = (1 - rho_i) / 2``, ``|F| = p^4``.
 
 Not implemented (yet): zero knowledge, several OOD samples per round, the Johnson/list-decoding
 regime as a proven option.

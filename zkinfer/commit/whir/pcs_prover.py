@@ -28,9 +28,7 @@ from zkinfer.commit.ligero import merkle
 from zkinfer.commit.whir import prover as P
 from zkinfer.commit.whir import scheme as S
 from zkinfer.commit.whir.pcs_params import WhirPCSParams
-from zkinfer.field import _quartic_kernels as QK
 from zkinfer.field import extension as ext
-from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
 from zkinfer.transcript import Transcript
 
@@ -128,10 +126,7 @@ class WhirPartsData(ProverData):
         self.layout.check_claim_shape(poly, pt)
         if poly is None:
             return fast.evaluate(self.vector, pt)
-        table = np.zeros(self.parts.size, dtype=np.uint64)
-        values = self.part(poly)
-        table[: values.shape[0]] = values
-        return fast.evaluate(table, pt)
+        return P.evaluate_ext(self.part(poly), pt)
 
 
 def commit(params: WhirPCSParams, polys: Sequence[npt.ArrayLike], progress=None
@@ -250,26 +245,19 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
         parts = data.parts
         points, _ = S.part_points(parts, checked)
         padded = S.padded_points(points, m)
-        # e_(j,s) = <eq(z_j, .), part s>: one eq table per point, read up to used[s]
+        # e_(j,s) = f_s(z_j), by folds of the part's used entries (no eq table, no padding)
         values = np.empty((points.shape[0], parts.count, 2), dtype=np.uint64)
         for j, z in enumerate(padded):
-            eq = fast.eq_table(z)
             for s, piece in enumerate(data.pieces):
-                values[j, s] = PK.inner_ext_base(eq[: piece.values.shape[0]], piece.values)
+                values[j, s] = P.evaluate_ext(piece.values, z)
         if tamper is not None:
             values = tamper("values", 0, values)
         beta = S.absorb_values(transcript, values, parts.count)
         coefs = S.claim_coefficients(transcript, points.shape[0])
-        terms = [(c, 0, z) for c, z in zip(coefs, padded, strict=True)]
-        # f = sum_s beta_s f_s (beta_0 = 1: one part is its own base table)
-        if parts.count == 1:
-            f = np.zeros(1 << m, dtype=np.uint64)
-            f[: data.pieces[0].values.shape[0]] = data.pieces[0].values
-        else:
-            f = np.zeros((1 << m, 4), dtype=np.uint64)
-            for b, piece in zip(beta, data.pieces, strict=True):
-                used = piece.values.shape[0]
-                QK.axpy_base(f[:used], *[np.uint64(x) for x in b], piece.values)
+        # round 0 of f = sum_s beta_s f_s against W = sum_j c_j eq(z_j, .), streamed from the
+        # parts' own vectors: no table of 2^m F_p4 entries
+        first = P.StreamedRound0(m, [piece.values for piece in data.pieces], beta, coefs,
+                                 padded)
         levels = data.levels
 
         def open_first(indices: list[int]):
@@ -277,5 +265,8 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
             return leaves, tuple(merkle.open_siblings(levels, indices))
 
         stack = parts.count
-    proof = P.prove_rounds(core, f, _weight(m, terms), open_first, transcript, tamper)
+    if isinstance(data, WhirBatchData):
+        proof = P.prove_rounds(core, f, _weight(m, terms), open_first, transcript, tamper)
+    else:
+        proof = P.prove_rounds(core, None, None, open_first, transcript, tamper, first)
     return S.WhirPCSProof(stack, values, proof)

@@ -26,14 +26,17 @@ from zkinfer.errors import FieldRangeError
 from zkinfer.field import _quartic_kernels as QK
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
+from zkinfer.field import quartic as q
 from zkinfer.field.quartic import Fp4
+from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
 from zkinfer.poly.ntt import low_degree_extend, ntt
 from zkinfer.transcript import Transcript
 
 __all__ = ["WhirProverData", "commit", "open_proof", "prove_rounds", "to_coefficients", "encode",
            "leaf_matrix", "hash_leaves", "encode_leaves", "LeafStore", "fold", "evaluate",
-           "eq_table", "add_eq", "SPILL_BYTES", "COSET_FROM"]
+           "eq_table", "add_eq", "SPILL_BYTES", "COSET_FROM", "COSET_BATCH", "StreamedRound0",
+           "evaluate_ext"]
 
 U64 = npt.NDArray[np.uint64]
 Tamper = Callable[[str, int, object], object]
@@ -94,11 +97,14 @@ def _leaf_matrix(codeword: U64, k: int) -> U64:
     return np.ascontiguousarray(np.swapaxes(shaped, 0, 1))
 
 
-COSET_FROM = 1 << 16
-"""Functions of at least this many entries are encoded one coset at a time."""
+COSET_FROM = 1 << 14
+"""Codewords of at least this many points are encoded coset by coset (:func:`encode_leaves`)."""
 
-SPILL_BYTES = 1 << 27
-"""Leaf matrices of later rounds larger than this go to a temporary file (128 MiB)."""
+COSET_BATCH = 1 << 20
+"""Words per NTT call of the coset encoder (several small cosets are transformed together)."""
+
+SPILL_BYTES = 1 << 24
+"""Leaf matrices of later rounds larger than this go to a temporary file (16 MiB)."""
 
 
 def _remove(path: str) -> None:
@@ -127,15 +133,24 @@ class LeafStore:
         return (b % self.cosets) * per + b // self.cosets
 
     def _array(self) -> U64:
-        if self._rows is None:
-            if self.path is None:
-                raise ValueError("the leaves are closed")
-            self._rows = np.memmap(self.path, dtype=np.uint64, mode="r", shape=self.shape)
-        return self._rows
+        if self._rows is not None:
+            return self._rows
+        if self.path is None:
+            raise ValueError("the leaves are closed")
+        return np.memmap(self.path, dtype=np.uint64, mode="r", shape=self.shape)
 
     def __getitem__(self, indices) -> U64:
         rows = [self._row(int(b)) for b in indices]
-        return np.array(self._array()[rows], dtype=np.uint64)
+        if self._rows is not None or self.path is None:
+            return np.array(self._array()[rows], dtype=np.uint64)
+        # a file: read the rows (no map: mapping large folios would make them resident)
+        size = 8 * int(np.prod(self.shape[1:]))
+        out = np.empty((len(rows),) + self.shape[1:], dtype=np.uint64)
+        with open(self.path, "rb") as fh:
+            for j, row in enumerate(rows):
+                out[j] = np.frombuffer(os.pread(fh.fileno(), size, row * size),
+                                       dtype="<u8").reshape(self.shape[1:])
+        return out
 
     def matrix(self) -> U64:
         """Every leaf in natural order (tests and small codewords)."""
@@ -172,40 +187,55 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
     Memory: the leaves (or none, with ``spill`` a directory) plus a few vectors of ``d``
     (``inplace``: ``table`` is overwritten by its coefficients).
     """
-    if table.shape[0] < COSET_FROM:  # small: one LDE of the whole codeword is faster
+    n = 1 << params.log_domain(i)
+    if n < COSET_FROM:  # small: one LDE of the whole codeword
         whole = _leaf_matrix(encode(params, i, table), params.folds()[i])
         if spill is None:
             return LeafStore(whole, None, whole.shape, 1), hash_leaves(whole)
     coeffs = _univariate(to_coefficients(table, inplace))
     d = coeffs.shape[0]
     tail = coeffs.shape[1:]
+    comps = 1 if coeffs.ndim == 1 else coeffs.shape[1]
     k = params.folds()[i]
     width = 1 << k
-    n = 1 << params.log_domain(i)
     cosets = n // d
     per = d // width
     shape = (n // width, width) + tail
     rows = None if spill is not None else np.empty(shape, dtype=np.uint64)
     digests = np.empty((n // width, merkle.DIGEST_BYTES), dtype=np.uint8)
+    by_coset = digests.reshape(per, cosets, merkle.DIGEST_BYTES)  # leaf c + B u at [u, c]
     w = gl.root_of_unity(params.log_domain(i))
     s_i = params.shift(i)
-    src = coeffs if coeffs.ndim == 1 else np.ascontiguousarray(coeffs.T)
+    src = coeffs.reshape(1, d) if coeffs.ndim == 1 else np.ascontiguousarray(coeffs.T)
+    del coeffs
+    group = max(1, min(cosets, COSET_BATCH // (d * comps)))  # cosets per NTT call
+    pw = np.empty(d, dtype=np.uint64)
     handle = None
     path = None
     if spill is not None:
         fd, path = tempfile.mkstemp(prefix="whir-leaves-", suffix=".u64", dir=spill)
         handle = os.fdopen(fd, "wb")
     try:
-        for c in range(cosets):
-            vals = ntt(src, s_i * pow(w, c, gl.P) % gl.P)
-            vals = vals if vals.ndim == 1 else vals.T
-            block = np.ascontiguousarray(np.swapaxes(vals.reshape((width, per) + tail), 0, 1))
-            digests[c::cosets] = hash_leaves(block)
+        for c0 in range(0, cosets, group):
+            batch = np.empty((group * comps, d), dtype=np.uint64)
+            for g in range(group):
+                PK.powers(np.uint64(s_i * pow(w, c0 + g, gl.P) % gl.P), pw)
+                batch[g * comps: (g + 1) * comps] = src
+                PK.scale_columns(batch[g * comps: (g + 1) * comps], pw)
+            vals = ntt(batch)  # (group * comps, d): coset c0 + g in rows g * comps ...
+            del batch
+            vals = vals.reshape(group, comps, d).transpose(0, 2, 1)  # (group, d, comps)
+            block = np.ascontiguousarray(np.swapaxes(
+                vals.reshape((group, width, per) + tail), 1, 2))  # (group, per, width[, 4])
+            del vals
+            flat = block.reshape((group * per, width) + tail)
+            by_coset[:, c0: c0 + group] = hash_leaves(flat).reshape(
+                group, per, merkle.DIGEST_BYTES).transpose(1, 0, 2)
             if handle is not None:
-                handle.write(block.astype("<u8", copy=False).tobytes())
+                handle.write(flat.astype("<u8", copy=False).tobytes())
             else:
-                rows[c * per: (c + 1) * per] = block
-            del vals, block
+                rows[c0 * per: (c0 + group) * per] = flat
+            del block, flat
     except BaseException:
         if handle is not None:
             handle.close()
@@ -359,6 +389,111 @@ def add_eq(acc: U64, coef: U64, point: U64) -> None:
         QK.axpy_quartic(acc, *c, eq_table(point))
 
 
+def evaluate_ext(values: U64, point: U64) -> U64:
+    """The multilinear of ``2^n`` entries whose first ``len(values)`` are the base ``values``
+    (the rest zero) at an ``F_p2`` point ``(n, 2)``: ``(2,)``. Folds (the first into a new
+    ``F_p2`` table of half the length, then in place): no ``eq`` table, no padded copy."""
+    n = point.shape[0]
+    if n == 0:
+        return np.array([values[0] if values.shape[0] else 0, 0], dtype=np.uint64)
+    half = 1 << (n - 1)
+    t = np.empty((half, 2), dtype=np.uint64)
+    QK.fold_base_ext(values, half, np.uint64(point[0, 0]), np.uint64(point[0, 1]), t)
+    for v in range(1, n):
+        half >>= 1
+        QK.fold_ext(t, np.uint64(point[v, 0]), np.uint64(point[v, 1]), t[:half])
+        t = t[:half]
+    return np.array(t[0], dtype=np.uint64)
+
+
+STREAM_CHUNK_BITS = 16
+"""Round 0 of a streamed opening works on chunks of ``2^16`` entries."""
+
+
+class StreamedRound0:
+    """Round 0 of ``sum_x W(x) f(x)`` without a table of ``2^m`` ``F_p4`` entries.
+
+    ``f = sum_s beta_s f_s`` (base tables ``f_s``, each the first entries of a ``2^m`` table,
+    the rest zero; ``beta_s`` in ``F_p4``) and ``W = sum_j c_j eq(z_j, .)`` (``c_j`` in
+    ``F_p4``, ``z_j`` in ``F_p2^m``). After binding ``alpha_1 .. alpha_r``,
+    ``f_r(x) = sum_s beta_s sum_b eq(alpha, b) f_s(b, x)`` and
+    ``W_r(x) = sum_j c_j eq(z_j[:r], alpha) eq(z_j[r:], x)``; :meth:`round_poly` sums
+    ``f_r W_r`` chunk by chunk (``eq(z_j[r:], x)`` split into a high factor and a table of the
+    chunk's low bits), so the memory is the base tables plus a few chunks, and
+    :meth:`finish` returns ``f_(k_0)`` and ``W_(k_0)``, tables of ``2^(m - k_0)`` entries. The
+    arithmetic is that of folding the tables (the same messages).
+    """
+
+    def __init__(self, m: int, tables: list[U64], betas: U64, coefs: U64, points: U64) -> None:
+        self.m = m
+        self.tables = [np.ascontiguousarray(t) for t in tables]
+        self.betas = np.asarray(betas, dtype=np.uint64).reshape(-1, 4)
+        self.coefs = np.asarray(coefs, dtype=np.uint64).reshape(-1, 4)
+        self.points = np.asarray(points, dtype=np.uint64).reshape(-1, m, 2)
+
+    def _scaled(self, alphas: U64) -> tuple[list[U64], list[U64]]:
+        """``beta_s eq(alpha, .)`` per table and ``c_j eq(z_j[:r], alpha)`` per term."""
+        r = alphas.shape[0]
+        eqa = eq_table(alphas) if r else q.ones(1)
+        rows = [np.ascontiguousarray(q.mul(eqa, np.broadcast_to(b, eqa.shape)))
+                for b in self.betas]
+        heads = C.eq_rows(q.from_ext(self.points[:, :r]), alphas) if r else q.ones(
+            self.points.shape[0])
+        return rows, list(q.mul(self.coefs, heads))
+
+    def round_poly(self, alphas: U64) -> U64:
+        """``h(0), h(1), h(2)`` of the next sumcheck round after binding ``alphas`` ``(r, 4)``."""
+        r = alphas.shape[0]
+        m = self.m
+        n = 1 << (m - r - 1)
+        stride = 2 * n
+        rows, ds = self._scaled(alphas)
+        c = min(STREAM_CHUNK_BITS, m - r - 1)
+        size = 1 << c
+        one = np.array([1, 0], dtype=np.uint64)
+        terms = []
+        for z, d in zip(self.points, ds, strict=True):
+            lo = fast.eq_table(z[m - c:]) if c else ext.ones(1)
+            hi = fast.eq_table(z[r + 1: m - c]) if m - r - 1 - c else ext.ones(1)
+            zr = z[r]
+            terms.append((_q(d), lo, hi, ext.sub(one, zr), zr))
+        h = np.zeros((3, 4), dtype=np.uint64)
+        f0 = np.empty((size, 4), dtype=np.uint64)
+        f1 = np.empty_like(f0)
+        w0 = np.empty_like(f0)
+        w1 = np.empty_like(f0)
+        for chunk in range(n // size):
+            start = chunk * size
+            for a in (f0, f1, w0, w1):
+                a.fill(0)
+            for table, row in zip(self.tables, rows, strict=True):
+                QK.combine_rows(table, row, stride, start, size, f0)
+                QK.combine_rows(table, row, stride, n + start, size, f1)
+            for d, lo, hi, e0, e1 in terms:
+                s0 = ext.mul(hi[chunk], e0)
+                s1 = ext.mul(hi[chunk], e1)
+                QK.axpy_eq_ext(w0, *d, np.uint64(s0[0]), np.uint64(s0[1]), lo)
+                QK.axpy_eq_ext(w1, *d, np.uint64(s1[0]), np.uint64(s1[1]), lo)
+            QK.round_sums_split(f0, f1, w0, w1, h)
+        return h
+
+    def finish(self, alphas: U64) -> tuple[U64, U64]:
+        """``f`` and ``W`` with ``alphas`` bound: ``F_p4`` tables of ``2^(m - r)`` entries."""
+        r = alphas.shape[0]
+        n = 1 << (self.m - r)
+        rows, ds = self._scaled(alphas)
+        f = np.zeros((n, 4), dtype=np.uint64)
+        for table, row in zip(self.tables, rows, strict=True):
+            QK.combine_rows(table, row, n, 0, n, f)
+        w = np.zeros((n, 4), dtype=np.uint64)
+        for z, d in zip(self.points, ds, strict=True):
+            if r < self.m:
+                add_eq(w, d, np.ascontiguousarray(z[r:]))
+            else:
+                w[0] = q.add(w[0], d)
+        return f, w
+
+
 def open_proof(data: WhirProverData, point: npt.ArrayLike, transcript: Transcript,
                tamper: Tamper | None = None) -> tuple[U64, WhirProof]:
     """Prove ``f(point) = value``; returns ``(value, proof)``.
@@ -394,9 +529,10 @@ def open_proof(data: WhirProverData, point: npt.ArrayLike, transcript: Transcrip
     return value, prove_rounds(params, data.evals, w, open_first, transcript, tamper)
 
 
-def prove_rounds(params: WhirParams, f: U64, w: U64,
+def prove_rounds(params: WhirParams, f: U64 | None, w: U64 | None,
                  open_first: Callable[[list[int]], tuple[U64, tuple[bytes, ...]]],
-                 transcript: Transcript, tamper: Tamper | None = None) -> WhirProof:
+                 transcript: Transcript, tamper: Tamper | None = None,
+                 first: StreamedRound0 | None = None) -> WhirProof:
     """The rounds of a WHIR proof of ``sum_b w(b) f(b) = sigma`` once the statement is absorbed.
 
     Arguments:
@@ -410,26 +546,34 @@ def prove_rounds(params: WhirParams, f: U64, w: U64,
             indices and the Merkle multi-proof of the caller's commitment.
         transcript: in the state after the statement.
         tamper: tests only (see :func:`open_proof`).
+        first: round 0 streamed from base tables (``f`` and ``w`` are then ``None``): the
+            same messages without the ``2^m`` tables.
 
     Returns:
         The proof.
     """
     tam = tamper if tamper is not None else (lambda kind, i, v: v)
     tree = None
-    owned = f.ndim == 2 and f.flags.writeable and f.flags.owndata
+    owned = f is not None and f.ndim == 2 and f.flags.writeable and f.flags.owndata
     folds = params.folds()
     rounds: list[WhirRound] = []
     final = None
     for i, k_i in enumerate(folds):
         msgs = np.empty((k_i, 3, 4), dtype=np.uint64)
         alphas = np.empty((k_i, 4), dtype=np.uint64)
+        streamed = i == 0 and first is not None
         for j in range(k_i):
-            h = tam("sumcheck", i, _round_poly(f, w))
+            h = tam("sumcheck", i, first.round_poly(alphas[:j]) if streamed
+                    else _round_poly(f, w))
             msgs[j] = h
             alphas[j] = C.absorb_sumcheck(transcript, h)
-            f = fold(f, alphas[j], inplace=owned)
+            if not streamed:
+                f = fold(f, alphas[j], inplace=owned)
+                owned = True
+                w = fold(w, alphas[j], inplace=True)
+        if streamed:
+            f, w = first.finish(alphas)
             owned = True
-            w = fold(w, alphas[j], inplace=True)
         last = i == len(folds) - 1
         root = ood = None
         if not last:
