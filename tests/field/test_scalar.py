@@ -124,3 +124,13 @@ def test_contract_errors():
         Fp2(1) < Fp2(2)  # noqa: B015
     with pytest.raises(AttributeError):
         Fp2(1).c0 = 2  # type: ignore[misc]
+
+
+def test_pickle_and_copy_round_trip():
+    # elements travel to a cluster's workers inside the openings' claim terms
+    import copy
+    import pickle
+
+    for x in (Fp2.ZERO, Fp2(P - 1, 5), Fp2.X):
+        for y in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x), copy.copy(x)):
+            assert y == x and type(y) is Fp2

@@ -79,6 +79,10 @@ class Fp2(tuple):
     def __new__(cls, c0: int = 0, c1: int = 0) -> Fp2:
         return _new(cls, (int(c0) % P, int(c1) % P))
 
+    def __reduce__(self) -> tuple:
+        # pickling (e.g. to a cluster's workers) rebuilds from the two coefficients
+        return (Fp2, (self[0], self[1]))
+
     # conversion --------------------------------------------------------------------------
 
     @classmethod

@@ -49,7 +49,7 @@ def combine_cols(b, w, out):
         out[y, 1] = s1
 
 
-__all__ = ["combine_rows", "combine_cols", "ext_axpy", "base_axpy", "np"]
+__all__ = ["combine_rows", "combine_cols", "ext_axpy", "base_axpy", "eq_axpy", "np"]
 
 
 @_pnjit
@@ -80,3 +80,20 @@ def pair_column(src, out, real, off, b0, b1, pad0, pad1, res):
         else:
             res[i, 0] = pad0
             res[i, 1] = pad1
+
+
+@_pnjit
+def eq_axpy(out, scales, lo):
+    """``out[h * L + l] += scales[h] lo[l]`` for ``h < H``, ``l < L`` (extension arrays:
+    ``out`` ``(H L, 2)``, ``scales`` ``(H, 2)``, ``lo`` ``(L, 2)``): ``a eq(r, .)`` added to a
+    block without its ``2^n``-entry eq table, from ``eq(r, (h, l)) = eq(r_hi, h) eq(r_lo, l)``
+    and ``scales = a eq(r_hi, .)``."""
+    n_lo = lo.shape[0]
+    for h in numba.prange(scales.shape[0]):
+        s0 = scales[h, 0]
+        s1 = scales[h, 1]
+        base = h * n_lo
+        for x in range(n_lo):
+            p0, p1 = ext_mul(s0, s1, lo[x, 0], lo[x, 1])
+            out[base + x, 0] = add(out[base + x, 0], p0)
+            out[base + x, 1] = add(out[base + x, 1], p1)

@@ -344,16 +344,18 @@ def part_sumcheck(piece, terms: list, child: Transcript, ms: int, k: int):
 
     f = piece.vector
     w = np.zeros((f.shape[0], 2), dtype=np.uint64)
-    # terms grouped by point: one eq table per distinct point, alive only while it is used
+    # terms grouped by point; a eq(z, .) is added to its block from two square-root-size eq
+    # tables, eq(z, (h, l)) = eq(z_hi, h) eq(z_lo, l), with no 2^n-entry table
     by_point: dict[bytes, tuple[U64, list]] = {}
     for offset, point, a in terms:
         a = np.array(a, dtype=np.uint64)  # the kernel takes canonical words
         by_point.setdefault(point.tobytes(), (point, []))[1].append((offset, a))
     for point, uses in by_point.values():
-        table = fast.eq_table(point)
+        n = point.shape[0]
+        split = n // 2
+        hi, lo = fast.eq_table(point[:split]), fast.eq_table(point[split:])
         for offset, a in uses:
-            K.ext_axpy(w[offset: offset + table.shape[0]], a[0], a[1], table)
-        del table
+            K.eq_axpy(w[offset: offset + (1 << n)], ext.mul(hi, a), lo)
     st = _Product(w, f, ms)
     del w, f
     total = ext.zeros(())
