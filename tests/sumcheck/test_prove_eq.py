@@ -54,3 +54,19 @@ def test_prove_eq_refuses_bad_tables():
         prove_eq(tau, [gl.random((8,), rng)], expr, Transcript(b"eq"))
     with pytest.raises(Exception, match=r"expected \(8,\)"):
         prove_eq(tau, [gl.random((8,), rng), gl.random((4,), rng)], expr, Transcript(b"eq"))
+
+
+@pytest.mark.parametrize("size", [4, 8, 64, 1 << 14])
+def test_fused_fold_and_round_equals_fold_then_round(size):
+    # the openings' product sumcheck folds both tables and sums the next round in one pass
+    from zkinfer.sumcheck import _kernels as K
+
+    rng = np.random.default_rng(size)
+    tables = ext.random((2, size), rng)
+    r = ext.random((), rng)
+    want_tables = tables.copy()
+    K.fold_ext_inplace(want_tables, size, r[0], r[1])
+    want = K.round_prod2(want_tables, size // 2)
+    got = K.fold_round_prod2(tables, size, r[0], r[1])
+    assert np.array_equal(got, want)
+    assert np.array_equal(tables[:, : size // 2], want_tables[:, : size // 2])

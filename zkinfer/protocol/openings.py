@@ -219,10 +219,14 @@ class _Product:
 
     def __init__(self, w: U64, f: U64, num_vars: int) -> None:
         self.w, self.f, self.size, self.work = w, f, 1 << num_vars, None
+        self.pending: U64 | None = None  # the next round's values, summed while folding
 
     def round(self) -> U64:
         from zkinfer.sumcheck import _kernels as SK
 
+        if self.pending is not None:
+            values, self.pending = self.pending, None
+            return values
         if self.work is None:
             return SK.round_prod2_mixed(self.w, self.f, self.size)[0]
         return SK.round_prod2(self.work, self.size)[0]
@@ -230,10 +234,13 @@ class _Product:
     def fold(self, r: U64) -> None:
         from zkinfer.sumcheck import _kernels as SK
 
+        self.pending = None
         if self.work is None:
             self.work = np.empty((2, self.size // 2, 2), dtype=np.uint64)
             SK.fold_prod2_mixed_into(self.w, self.f, self.size, r[0], r[1], self.work)
             self.w = self.f = None
+        elif self.size >= 4:  # fold and the next round's sums in one pass
+            self.pending = SK.fold_round_prod2(self.work, self.size, r[0], r[1])[0]
         else:
             SK.fold_ext_inplace(self.work, self.size, r[0], r[1])
         self.size //= 2
