@@ -17,6 +17,9 @@ of the Numba kernels.
 (``commit_part`` with ``spill`` given, as the prover's engine does, then ``join``), opens one
 claim on it and verifies; it reports the peak resident set (``ru_maxrss``) above the resident
 set once the vector exists, per committed entry, after commit and after open.
+
+``--tradeoff M S``: the estimated bytes of one opening of ``S`` parts of ``2^M`` entries for
+folding factors 3..6 and rates 1/2..1/16 at the default target (no proving).
 """
 
 from __future__ import annotations
@@ -117,15 +120,56 @@ def _memory_child(m: int) -> None:
           f"{len(proof.to_bytes()):>12,}", flush=True)
 
 
+def _estimate(pcs: WhirPCS, m: int, parts: int, rng: np.random.Generator) -> tuple[int, int]:
+    """Bytes of one opening of ``parts`` parts of ``2^m`` entries at one point, from the
+    schedule (sumcheck messages, roots, OOD answers, leaves, a simulated Merkle multi-proof of
+    the drawn indices, the final polynomial; ``F_p4`` elements are 32 bytes) and the number of
+    opened leaf elements (a proxy of the verifier's hashing and folding work)."""
+    core = pcs.params.core(m)
+    total, opened = 16 * parts, 0
+    for i, k_i in enumerate(core.folds()):
+        total += k_i * 3 * 32 + (64 if i < core.rounds - 1 else 0) + 8
+        count = core.num_leaves(i)
+        idx = set(rng.integers(0, count, core.queries(i)).tolist())
+        width = (1 << k_i) * (8 * parts if i == 0 else 32)
+        total += len(idx) * width
+        opened += len(idx) * (1 << k_i) * (parts if i == 0 else 1)
+        level, siblings = idx, 0
+        while count > 1:
+            siblings += len({x ^ 1 for x in level} - level)
+            level = {x >> 1 for x in level}
+            count >>= 1
+        total += 32 * siblings
+    return total + 32 * (1 << core.final_vars), opened
+
+
+def _tradeoff(m: int, parts: int) -> None:
+    print(f"one opening of {parts} part(s) of 2^{m}, default target (interactive bits):")
+    print(f"{'k':>3} {'r':>3} {'bits':>7} {'queries per round':<34} {'bytes':>10} {'opened':>8}")
+    rng = np.random.default_rng(0)
+    for k in (3, 4, 5, 6):
+        for r in (1, 2, 3, 4):
+            pcs = WhirPCS(folding=k, log_inv_rate=r)
+            core = pcs.params.core(m)
+            size, opened = _estimate(pcs, m, parts, rng)
+            qs = ",".join(str(core.queries(i)) for i in range(core.rounds))
+            print(f"{k:>3} {r:>3} {pcs.security_bits:>7.1f} {qs:<34} {size:>10,} {opened:>8,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", action="store_true", help="also m = 22")
     parser.add_argument("--parts", type=int, default=0, help="also S parts (a power of two)")
     parser.add_argument("--memory", type=int, nargs="*", help="peak memory of one part of 2^M")
+    parser.add_argument("--tradeoff", type=int, nargs=2, metavar=("M", "PARTS"),
+                        help="estimated opening bytes for k in 3..6, r in 1..4")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         _memory_child(args.child)
+        return
+    if args.tradeoff:
+        _tradeoff(*args.tradeoff)
         return
     if args.memory:
         print(f"{'m':>3} {'commit B/el':>12} {'open B/el':>10} {'peak GiB':>9} {'commit s':>9} "

@@ -44,6 +44,18 @@ The Merkle tree (SHA-256, :mod:`zkinfer.commit.ligero.merkle`) has one leaf per 
 ``L_0^(2^(k_0))``: leaf ``b`` holds the ``2^(k_0)`` values at ``s w^(b + j |L|/2^(k_0))``, the
 points folded together, hashed in one call.
 
+Prover memory
+-------------
+Codewords are encoded one coset of the ``2^(m_i)``-th roots at a time, straight into leaf order
+(:func:`~zkinfer.commit.whir.prover.encode_leaves`), so no whole codeword and leaf-matrix copy
+coexist; leaf matrices of later rounds above
+:data:`~zkinfer.commit.whir.prover.SPILL_BYTES` go to a temporary file read back at the queried
+leaves only (round 1's ``F_p4`` codeword weighs ``2^(r+4)`` bytes per committed entry), and a
+part's round-0 leaves do when the caller asks to spill. Round 0 of an opening of parts is
+streamed from the parts' base vectors (:class:`~zkinfer.commit.whir.prover.StreamedRound0`):
+neither ``f = sum_s beta_s f_s`` nor the weight is ever a table of ``2^m`` ``F_p4`` entries; the
+first tables are those of round 1, ``2^(m - k)`` entries.
+
 Protocol (``R`` rounds, :meth:`WhirParams.folds` gives ``k_0 .. k_(R-1)``)
 --------------------------------------------------------------------
 Statement: the transcript absorbs the label ``zkinfer/whir/v2``, the parameters, the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 from zkinfer.field._kernels import add, ext_mul, mul
 
@@ -25,3 +27,18 @@ def axpy_ext(acc, c0, c1, table):
         h0, h1 = ext_mul(c0, c1, table[i, 0], table[i, 1])
         acc[i, 0] = add(acc[i, 0], h0)
         acc[i, 1] = add(acc[i, 1], h1)
+
+
+@_njit
+def coset_rows(src, shifts, out):
+    """``out[g * C + c, j] = src[c, j] * shifts[g]^j``: the rows of ``C`` coefficient vectors
+    ``src`` ``(C, d)`` scaled for an NTT on the coset ``shifts[g] <w>`` (one call per batch of
+    cosets; serial, so that a small batch pays no thread start)."""
+    comps = src.shape[0]
+    for g in range(shifts.shape[0]):
+        x = shifts[g]
+        acc = np.uint64(1)
+        for j in range(src.shape[1]):
+            for c in range(comps):
+                out[g * comps + c, j] = mul(src[c, j], acc)
+            acc = mul(acc, x)

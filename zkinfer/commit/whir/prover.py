@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from zkinfer.commit.ligero import merkle
 from zkinfer.commit.whir import _common as C
+from zkinfer.commit.whir import _kernels as WK
 from zkinfer.commit.whir.params import WhirParams
 from zkinfer.commit.whir.proof import WhirCommitment, WhirProof, WhirRound
 from zkinfer.errors import FieldRangeError
@@ -28,7 +29,6 @@ from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field import quartic as q
 from zkinfer.field.quartic import Fp4
-from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
 from zkinfer.poly.ntt import low_degree_extend, ntt
 from zkinfer.transcript import Transcript
@@ -209,7 +209,6 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
     src = coeffs.reshape(1, d) if coeffs.ndim == 1 else np.ascontiguousarray(coeffs.T)
     del coeffs
     group = max(1, min(cosets, COSET_BATCH // (d * comps)))  # cosets per NTT call
-    pw = np.empty(d, dtype=np.uint64)
     handle = None
     path = None
     if spill is not None:
@@ -218,10 +217,9 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
     try:
         for c0 in range(0, cosets, group):
             batch = np.empty((group * comps, d), dtype=np.uint64)
-            for g in range(group):
-                PK.powers(np.uint64(s_i * pow(w, c0 + g, gl.P) % gl.P), pw)
-                batch[g * comps: (g + 1) * comps] = src
-                PK.scale_columns(batch[g * comps: (g + 1) * comps], pw)
+            shifts = np.array([s_i * pow(w, c0 + g, gl.P) % gl.P for g in range(group)],
+                              dtype=np.uint64)
+            WK.coset_rows(src, shifts, batch)
             vals = ntt(batch)  # (group * comps, d): coset c0 + g in rows g * comps ...
             del batch
             vals = vals.reshape(group, comps, d).transpose(0, 2, 1)  # (group, d, comps)
