@@ -531,3 +531,32 @@ def test_verifier_imports_no_numba(honest):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("m,used", [(7, (128, 100, 3)), (5, (32,)), (3, (8, 0))])
+def test_streamed_round_matches_the_folded_tables(monkeypatch, m, used):
+    """Round 0 streamed from base parts (chunks of 2^2 here) sends the messages of the
+    materialized tables f = sum_s beta_s f_s and W = sum_j c_j eq(z_j, .), folded in turn,
+    and ends on the same bound tables."""
+    monkeypatch.setattr(P, "STREAM_CHUNK_BITS", 2)
+    rng = np.random.default_rng(m)
+    tables = [gl.random(u, rng) for u in used]
+    betas = q.random(len(used), rng)
+    betas[0] = q.ones(())
+    coefs = q.random(2, rng)
+    points = ext.random((2, m), rng)
+    f = np.zeros((1 << m, 4), dtype=np.uint64)
+    for b, t in zip(betas, tables):
+        f[: t.shape[0]] = q.add(f[: t.shape[0]], q.mul(q.from_base(t), np.broadcast_to(
+            b, (t.shape[0], 4))))
+    w = np.zeros((1 << m, 4), dtype=np.uint64)
+    for c, z in zip(coefs, points):
+        P.add_eq(w, c, z)
+    stream = P.StreamedRound0(m, tables, betas, coefs, points)
+    alphas = q.random(min(4, m), rng)
+    for r in range(alphas.shape[0]):
+        np.testing.assert_array_equal(stream.round_poly(alphas[:r]), P._round_poly(f, w))
+        f, w = P.fold(f, alphas[r]), P.fold(w, alphas[r])
+    f_end, w_end = stream.finish(alphas)
+    np.testing.assert_array_equal(f_end, f)
+    np.testing.assert_array_equal(w_end, w)
