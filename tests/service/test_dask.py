@@ -11,13 +11,11 @@ verifies. Without a reachable scheduler the server refuses to start, saying why.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.service.conftest import ROOT, Server, free_port, new_key
+from tests.service.conftest import Server, free_port, new_key
 
 pytestmark = pytest.mark.usefixtures("server_deps")
 
@@ -86,11 +84,15 @@ def test_serve_proves_on_a_dask_cluster_and_survives_a_lost_scheduler(tmp_path):
         cluster.close()
 
 
-def test_serve_refuses_to_start_without_its_scheduler(tmp_path):
+def test_serve_refuses_to_start_without_its_scheduler(tmp_path, monkeypatch, capsys):
     pytest.importorskip("distributed")
+    from zkinfer.cli import main
+    from zkinfer.service import worker
+
+    monkeypatch.setattr(worker, "CONNECT_TIMEOUT", 1.0)  # the default waits 10 s
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
-    proc = subprocess.run([sys.executable, "-m", "zkinfer", "serve", "--model", "tiny", "--db",
-                           str(tmp_path / "z.db"), "--port", str(free_port()), "--dask", address],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode != 0
-    assert f"--dask {address}: cannot reach the Dask scheduler" in proc.stderr + proc.stdout
+    status = main(["serve", "--model", "tiny", "--db", str(tmp_path / "z.db"), "--port",
+                   str(free_port()), "--dask", address])
+    assert status == 2
+    assert f"--dask {address}: cannot reach the Dask scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "z.db").exists()  # refused before anything was set up
