@@ -194,17 +194,19 @@ def prove_many(pk, inputs, progress=None):
 
 
 def verify(vk, ids, output, proof, *, min_bits: float = 100.0, allow_insecure: bool = False,
-           allow_conjectured: bool = False) -> bool:
+           allow_conjectured: bool = False, processes: int | None = None) -> bool:
     """Verify a proof with numpy alone (see :func:`zkinfer.verifier.verify`).
 
     Rejects (``VerificationError``, check ``"security"``) a proof below ``min_bits`` of
     interactive soundness, a key naming ``TrivialPCS`` unless ``allow_insecure=True``, and
-    conjectured PCS bounds unless ``allow_conjectured=True``.
+    conjectured PCS bounds unless ``allow_conjectured=True``. ``processes``: ``1`` verifies in
+    this process only; ``None`` (default) lets a large proof's segments be shared with one
+    forked process where that is safe (two cores or more, Linux, no other thread).
     """
     from zkinfer.verifier import verify as _verify
 
     return _verify(vk, ids, output, proof, min_bits=min_bits, allow_insecure=allow_insecure,
-                   allow_conjectured=allow_conjectured)
+                   allow_conjectured=allow_conjectured, processes=processes)
 
 
 #: Submodules reachable as attributes after ``import zkinfer`` (imported on first access; none

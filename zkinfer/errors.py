@@ -81,3 +81,15 @@ class VerificationError(ZkinferError):
         if expected is not None or got is not None:
             text += f" (expected {expected!r}, got {got!r})"
         super().__init__(text)
+
+    def __reduce__(self) -> tuple:
+        # pickled whole (a verifier process hands its rejection to its parent)
+        return (_restore_verification_error,
+                (type(self), self.args, self.check, self.round, self.expected, self.got))
+
+
+def _restore_verification_error(cls, args, check, round, expected, got):  # noqa: A002
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.check, err.round, err.expected, err.got = check, round, expected, got
+    return err

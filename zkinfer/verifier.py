@@ -41,7 +41,7 @@ def _check_kind(value: object, cls: type, name: str, expected: str) -> None:
 
 def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
            min_bits: float = DEFAULT_MIN_BITS, allow_insecure: bool = False,
-           allow_conjectured: bool = False) -> bool:
+           allow_conjectured: bool = False, processes: int | None = None) -> bool:
     """Check that ``proof`` shows the model of ``vk`` maps ``ids`` to ``output``.
 
     Security floor: the proof's *interactive* soundness (:func:`zkinfer.security.soundness`: a
@@ -65,6 +65,13 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
             apply to it. For tests only.
         allow_conjectured: accept PCS parameters whose bound is conjectured rather than proven
             (Ligero's ``bound="conjectured"``); their figure must still reach ``min_bits``.
+        processes: ``1``: verify in this process only. ``None`` (default): up to two, one the
+            calling process and one forked from it, which verifies every other segment of the
+            proof (segments are independent; the result and the error are those of one process)
+            when the proof has at least
+            :data:`~zkinfer.protocol.engine.PARALLEL_MIN_SEGMENTS` segments, the machine two
+            cores, and forking is safe (:func:`~zkinfer.protocol.engine.parallel_verification_allowed`:
+            Linux, no other Python thread). ``2`` asks for the second process where allowed.
 
     Returns:
         ``True``.
@@ -78,6 +85,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
             without the opt-in).
     """
     min_bits = check_arguments(min_bits, allow_insecure, allow_conjectured)
+    processes = _processes(processes)
     from zkinfer.commit import pcs_from_params
     from zkinfer.protocol.engine import segment_parts, verifier_context, verify_circuit
     from zkinfer.protocol.model_circuit import build_circuit
@@ -132,8 +140,23 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     transcript = statement_transcript(vk, ids, out, answer)
     transcript.append_bytes(b"trace-commitment", proof.trace_commitment)
     verify_circuit(verifier_context(circuit, c_ids, transcript, pcs=pcs, trace=trace_com,
-                                    weight=weight_com), proof.body)
+                                    weight=weight_com), proof.body, processes=processes)
     return True
+
+
+def _processes(processes: object) -> int:
+    """The verifying processes to use: ``None`` gives two on a machine with two cores or more.
+
+    Raises:
+        InvalidArgumentError: not ``None``, 1 or 2.
+    """
+    import os
+
+    if processes is None:
+        return 2 if (os.cpu_count() or 1) >= 2 else 1
+    if isinstance(processes, bool) or processes not in (1, 2):
+        raise InvalidArgumentError(f"processes must be None, 1 or 2, got {processes!r}")
+    return int(processes)
 
 
 def _decoder_statement(model, prompt: np.ndarray, generated: np.ndarray, proof: Proof):

@@ -667,6 +667,19 @@ class Lies:
                                       num_vars=num_vars, adaptive=self.adaptive, explain=explain)
         return prove
 
+    def _prove_eq(self, real):
+        # the zero-checks' prover (no eq table): when armed, the reference prover on the eq
+        # table and the tables, as the generic prover would run it
+        def prove_eq(tau, tables, expr, transcript, statement=None):
+            if self._armed is None:
+                return real(tau, tables, expr, transcript, statement=statement)
+            from zkinfer.protocol.zerocheck import with_eq
+
+            out = self._prove(None)([ml.eq_table(tau), *tables], with_eq(expr), transcript,
+                                    statement=statement if statement is not None else with_eq(expr))
+            return SumcheckOutput(out.proof, out.claim, out.point, out.evaluations[1:])
+        return prove_eq
+
     def _output_claim(self, real):
         def output_claim(ctx, name):
             claim = real(ctx, name)
@@ -705,6 +718,7 @@ class Lies:
     def __enter__(self) -> Lies:
         self._patches = [
             mock.patch.object(sumcheck_prover, "prove", self._prove(sumcheck_prover.prove)),
+            mock.patch.object(sumcheck_prover, "prove_eq", self._prove_eq(sumcheck_prover.prove_eq)),
             mock.patch.object(ProverContext, "output_claim",
                               self._output_claim(ProverContext.output_claim)),
             mock.patch.object(engine, "prove_identities", self._identities(engine.prove_identities)),

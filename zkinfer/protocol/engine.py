@@ -621,8 +621,14 @@ def prove_openings(ctx: ProverContext, done: int = 0, total: int = 0) -> list[Jo
     return out
 
 
-def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
+def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1) -> None:
     """Walk the schedule as the verifier.
+
+    The segments are independent (each from its own fork of the shared transcript): with
+    ``processes > 1`` (and :func:`parallel_verification_allowed`) a forked process verifies
+    every other segment while this one verifies the rest; the claims and transcripts are joined
+    in segment order, so the result, and the first failing segment's error, are those of one
+    process.
 
     Raises:
         VerificationError: any relation, look-up, range check or opening fails (the error names
@@ -634,20 +640,9 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
         raise VerificationError("proof", "wrong number of segments",
                                 expected=circuit.num_segments, got=len(proof.segments))
     children = []
-    for s, seg in enumerate(proof.segments):
-        for part, want in (("relations", len(circuit.segment_relations(s))),
-                           ("identities", len(circuit.segment_identities(s)))):
-            got = len(getattr(seg, part))
-            if got != want:
-                raise VerificationError("proof", f"wrong number of {part} steps in segment {s}",
-                                        expected=want, got=got)
-        ctx.transcript = _segment_transcript(shared, s)
-        steps = {"relations": iter(seg.relations), "identities": iter(seg.identities)}
-        for part, item in segment_schedule(circuit, s):
-            if part == "relations" and not isinstance(item, Relation):
-                raise VerificationError("proof", f"unknown relation {type(item).__name__}")
-            item.verify(ctx, next(steps[part]) if part in steps else seg.ranges)
-        children.append(ctx.transcript)
+    for claims, child in _verify_segments(ctx, proof, processes):
+        ctx.claims += claims
+        children.append(child)
     ctx.transcript = shared
     _join_segments(shared, children)
     items = [Opening(which) for which in OPENINGS]
@@ -655,6 +650,99 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof) -> None:
     begun = [item.begin(ctx, claims) for item, claims in zip(items, routed)]
     for item, b, step in zip(items, begun, (proof.trace_opening, proof.weight_opening)):
         item.verify(ctx, step, b)
+
+
+def _verify_segment(ctx: VerifierContext, proof: CircuitProof, s: int) -> tuple[list, Transcript]:
+    """Segment ``s``'s schedule as the verifier: its claims and its transcript at the end."""
+    circuit, seg = ctx.circuit, proof.segments[s]
+    for part, want in (("relations", len(circuit.segment_relations(s))),
+                       ("identities", len(circuit.segment_identities(s)))):
+        got = len(getattr(seg, part))
+        if got != want:
+            raise VerificationError("proof", f"wrong number of {part} steps in segment {s}",
+                                    expected=want, got=got)
+    own = VerifierContext(circuit, ctx.ids, _segment_transcript(ctx.transcript, s),
+                          pcs=ctx.pcs, commitments=ctx.commitments)
+    steps = {"relations": iter(seg.relations), "identities": iter(seg.identities)}
+    for part, item in segment_schedule(circuit, s):
+        if part == "relations" and not isinstance(item, Relation):
+            raise VerificationError("proof", f"unknown relation {type(item).__name__}")
+        item.verify(own, next(steps[part]) if part in steps else seg.ranges)
+    return own.claims, own.transcript
+
+
+def _verify_share(ctx: VerifierContext, proof: CircuitProof, segments) -> list:
+    """``(s, claims, transcript)`` for each segment in order, ending at the first rejection
+    (then ``(s, error, None)``)."""
+    out = []
+    for s in segments:
+        try:
+            claims, child = _verify_segment(ctx, proof, s)
+        except VerificationError as exc:
+            out.append((s, exc, None))
+            break
+        out.append((s, claims, child))
+    return out
+
+
+#: Verifying segments in two processes pays off from this many (forking costs a few ms).
+PARALLEL_MIN_SEGMENTS = 4
+
+
+def parallel_verification_allowed() -> bool:
+    """Whether this process may fork a verifying process: Linux (``fork`` is the start method
+    that shares the decoded proof and circuit without copying), and no other Python thread (a
+    fork copies only the calling thread; another thread's locks would stay held in the child,
+    e.g. in a server's thread pool, which then verifies in one process)."""
+    import sys
+    import threading
+
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def _verify_segments(ctx: VerifierContext, proof: CircuitProof, processes: int) -> list:
+    """Every segment's ``(claims, transcript)`` in segment order, with a forked process taking
+    the odd segments when allowed; the first failing segment's error is raised."""
+    n = len(proof.segments)
+    if processes < 2 or n < PARALLEL_MIN_SEGMENTS or not parallel_verification_allowed():
+        results = _verify_share(ctx, proof, range(n))
+    else:
+        import multiprocessing
+
+        mp = multiprocessing.get_context("fork")
+        receive, send = mp.Pipe(duplex=False)
+
+        def child() -> None:  # the odd segments; the result (or the crash) goes to the parent
+            try:
+                payload = ("ok", _verify_share(ctx, proof, range(1, n, 2)))
+            except BaseException as exc:  # a bug, not a rejection: reported by the parent
+                payload = ("crash", f"{type(exc).__name__}: {exc}")
+            send.send(payload)
+            send.close()
+
+        proc = mp.Process(target=child, daemon=True)
+        proc.start()
+        send.close()
+        try:
+            mine = _verify_share(ctx, proof, range(0, n, 2))
+            try:
+                kind, theirs = receive.recv()
+            except EOFError:
+                kind, theirs = "crash", f"the verifying process ended with code {proc.exitcode}"
+        finally:
+            receive.close()
+            proc.join()
+        if kind != "ok":
+            raise RuntimeError(f"parallel verification failed: {theirs}")
+        results = sorted(mine + theirs, key=lambda r: r[0])
+    out = []
+    for _, claims, child in results:  # in segment order: the first rejection wins
+        if child is None:
+            raise claims
+        out.append((claims, child))
+    if len(out) != n:  # pragma: no cover - a share stops only at a rejection
+        raise RuntimeError("parallel verification lost a segment")
+    return out
 
 
 def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int, reps: int = 1):

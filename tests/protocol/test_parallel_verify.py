@@ -1,0 +1,95 @@
+"""Segments verified in two processes (:func:`zkinfer.protocol.engine.verify_circuit` with
+``processes=2``: a forked process takes the odd segments): the same acceptance, and the same
+rejection (check, round, message) as one process, whichever process meets the first failing
+segment; one process when another thread runs; bad ``processes`` refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing.context
+import threading
+
+import pytest
+
+import zkinfer
+from tests.cheating import engine as ce
+from zkinfer.errors import InvalidArgumentError, VerificationError
+from zkinfer.protocol import engine
+
+
+@pytest.fixture(scope="module")
+def deep() -> ce.Honest:
+    with ce.single_threaded():
+        h = ce.honest("deep")
+    assert h.circuit.num_segments >= engine.PARALLEL_MIN_SEGMENTS
+    return h
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """Fork allowed (pytest may hold idle threads of other tests) and counted."""
+    count = {"n": 0}
+    start = multiprocessing.context.ForkProcess.start
+
+    def counted(self):
+        count["n"] += 1
+        return start(self)
+
+    monkeypatch.setattr(engine, "parallel_verification_allowed", lambda: True)
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", counted)
+    return count
+
+
+def _verify(h, proof, processes):
+    return zkinfer.verify(h.vk, ce.IDS, proof.output, proof, allow_insecure=True,
+                          processes=processes)
+
+
+def _rejection(h, proof, processes) -> VerificationError:
+    with pytest.raises(VerificationError) as err:
+        _verify(h, proof, processes)
+    return err.value
+
+
+def test_two_processes_accept_the_honest_proof(deep, forks):
+    assert _verify(deep, deep.proof, 2)
+    assert forks["n"] == 1
+    assert _verify(deep, deep.proof, 1)
+    assert forks["n"] == 1  # one process: no fork
+
+
+def _broken(h, segments: list[int]):
+    """The proof with the range proof of each listed segment taken from its neighbour (the
+    middle blocks have the same shape): that segment's LogUp fails."""
+    segs = list(h.proof.body.segments)
+    for s in segments:
+        other = s + 1 if s + 1 < len(segs) - 1 else s - 1
+        segs[s] = dataclasses.replace(segs[s], ranges=h.proof.body.segments[other].ranges)
+    return ce.with_segments(h.proof, segs)
+
+
+@pytest.mark.parametrize("segments", [[1], [2], [1, 2]], ids=["odd", "even", "both"])
+def test_two_processes_reject_as_one(deep, forks, segments):
+    forged = _broken(deep, segments)
+    one = _rejection(deep, forged, 1)
+    two = _rejection(deep, forged, 2)
+    assert forks["n"] == 1
+    assert (two.check, two.round, str(two)) == (one.check, one.round, str(one))
+
+
+def test_one_process_while_another_thread_runs(deep):
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert not engine.parallel_verification_allowed()
+        assert _verify(deep, deep.proof, 2)
+    finally:
+        stop.set()
+        t.join()
+
+
+@pytest.mark.parametrize("bad", [0, 3, -1, 1.5, "2", True])
+def test_bad_processes_refused(deep, bad):
+    with pytest.raises(InvalidArgumentError, match="processes must be None, 1 or 2"):
+        _verify(deep, deep.proof, bad)
