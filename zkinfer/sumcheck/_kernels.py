@@ -219,8 +219,20 @@ __all__ = [
 ]
 
 
+@_inline
+def _fold_pair(tables, t, i, half, r0, r1):
+    """``tables[t, i] + r (tables[t, i + half] - tables[t, i])``."""
+    lo0 = tables[t, i, 0]
+    lo1 = tables[t, i, 1]
+    e0, e1 = ext_mul(r0, r1, sub(tables[t, i + half, 0], lo0), sub(tables[t, i + half, 1], lo1))
+    return add(lo0, e0), add(lo1, e1)
+
+
 @_njit
-def _chunk_prod2(tables, half, start, stop, out):
+def _chunk_prod2(tables, half, start, stop, out, fold=False, r0=ZERO, r1=ZERO):
+    # pairs (i, i + half) of both tables; with ``fold``, ``tables`` holds twice as many live
+    # entries: entries i and i + half are folded by r first (from i, i + 2 half and
+    # i + half, i + 3 half) and written back in place
     s00 = ZERO
     s01 = ZERO
     s10 = ZERO
@@ -228,14 +240,28 @@ def _chunk_prod2(tables, half, start, stop, out):
     s20 = ZERO
     s21 = ZERO
     for i in range(start, stop):
-        a0 = tables[0, i, 0]
-        a1 = tables[0, i, 1]
-        b0 = tables[1, i, 0]
-        b1 = tables[1, i, 1]
-        c0 = tables[0, i + half, 0]
-        c1 = tables[0, i + half, 1]
-        d0 = tables[1, i + half, 0]
-        d1 = tables[1, i + half, 1]
+        if fold:
+            a0, a1 = _fold_pair(tables, 0, i, 2 * half, r0, r1)
+            b0, b1 = _fold_pair(tables, 1, i, 2 * half, r0, r1)
+            c0, c1 = _fold_pair(tables, 0, i + half, 2 * half, r0, r1)
+            d0, d1 = _fold_pair(tables, 1, i + half, 2 * half, r0, r1)
+            tables[0, i, 0] = a0
+            tables[0, i, 1] = a1
+            tables[1, i, 0] = b0
+            tables[1, i, 1] = b1
+            tables[0, i + half, 0] = c0
+            tables[0, i + half, 1] = c1
+            tables[1, i + half, 0] = d0
+            tables[1, i + half, 1] = d1
+        else:
+            a0 = tables[0, i, 0]
+            a1 = tables[0, i, 1]
+            b0 = tables[1, i, 0]
+            b1 = tables[1, i, 1]
+            c0 = tables[0, i + half, 0]
+            c1 = tables[0, i + half, 1]
+            d0 = tables[1, i + half, 0]
+            d1 = tables[1, i + half, 1]
         # s(0) += a b;  s(1) += c d;  s(2) += (2c - a)(2d - b)
         p0, p1 = ext_mul(a0, a1, b0, b1)
         s00 = add(s00, p0)
@@ -446,57 +472,6 @@ def eq_drop_top(eq, half):
         eq[i, 1] = add(eq[i, 1], eq[i + half, 1])
 
 
-@_inline
-def _fold_pair(tables, t, i, half, r0, r1):
-    """``tables[t, i] + r (tables[t, i + half] - tables[t, i])``."""
-    lo0 = tables[t, i, 0]
-    lo1 = tables[t, i, 1]
-    e0, e1 = ext_mul(r0, r1, sub(tables[t, i + half, 0], lo0), sub(tables[t, i + half, 1], lo1))
-    return add(lo0, e0), add(lo1, e1)
-
-
-@_njit
-def _chunk_fold_prod2(tables, half, r0, r1, start, stop, out):
-    # fold entries i and i + q (q = half / 2) of both tables in place, then add their pair's
-    # products to the next round's sums (the pairing of that round is (i, i + q))
-    q = half // 2
-    s00 = ZERO
-    s01 = ZERO
-    s10 = ZERO
-    s11 = ZERO
-    s20 = ZERO
-    s21 = ZERO
-    for i in range(start, stop):
-        a0, a1 = _fold_pair(tables, 0, i, half, r0, r1)
-        b0, b1 = _fold_pair(tables, 1, i, half, r0, r1)
-        c0, c1 = _fold_pair(tables, 0, i + q, half, r0, r1)
-        d0, d1 = _fold_pair(tables, 1, i + q, half, r0, r1)
-        tables[0, i, 0] = a0
-        tables[0, i, 1] = a1
-        tables[1, i, 0] = b0
-        tables[1, i, 1] = b1
-        tables[0, i + q, 0] = c0
-        tables[0, i + q, 1] = c1
-        tables[1, i + q, 0] = d0
-        tables[1, i + q, 1] = d1
-        p0, p1 = ext_mul(a0, a1, b0, b1)
-        s00 = add(s00, p0)
-        s01 = add(s01, p1)
-        p0, p1 = ext_mul(c0, c1, d0, d1)
-        s10 = add(s10, p0)
-        s11 = add(s11, p1)
-        p0, p1 = ext_mul(sub(add(c0, c0), a0), sub(add(c1, c1), a1),
-                         sub(add(d0, d0), b0), sub(add(d1, d1), b1))
-        s20 = add(s20, p0)
-        s21 = add(s21, p1)
-    out[0, 0, 0] = s00
-    out[0, 0, 1] = s01
-    out[0, 1, 0] = s10
-    out[0, 1, 1] = s11
-    out[0, 2, 0] = s20
-    out[0, 2, 1] = s21
-
-
 @_pnjit
 def fold_round_prod2(tables, size, r0, r1):
     """:func:`fold_ext_inplace` of the two tables of ``f_0 f_1`` (``size`` live entries, at
@@ -507,5 +482,5 @@ def fold_round_prod2(tables, size, r0, r1):
     partial = np.zeros((_CHUNKS, 1, 3, 2), dtype=np.uint64)
     step = (q + _CHUNKS - 1) // _CHUNKS
     for c in numba.prange(_CHUNKS):
-        _chunk_fold_prod2(tables, half, r0, r1, c * step, min(q, (c + 1) * step), partial[c])
+        _chunk_prod2(tables, q, c * step, min(q, (c + 1) * step), partial[c], True, r0, r1)
     return _sum_chunks(partial)

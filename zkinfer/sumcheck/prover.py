@@ -65,6 +65,17 @@ def _round_ext(work, size, idx, lens, degree, prod2: bool):
     return rnd(work, size, idx, lens, degree)
 
 
+def _ext_work(arrays: list[U64], size: int) -> U64:
+    """The tables stacked as extension tables ``(k, size, 2)`` (base ones embedded)."""
+    work = np.empty((len(arrays), size, 2), dtype=np.uint64)
+    for j, a in enumerate(arrays):
+        if a.ndim == 1:
+            K.embed_base(a.reshape(1, -1), work[j: j + 1])
+        else:
+            work[j] = a
+    return work
+
+
 def _combine(acc: U64, coeffs: U64) -> U64:
     """``s(x) = sum_t c_t acc[t, x]``; ``acc`` base ``(T, d+1)`` or extension ``(T, d+1, 2)``."""
     if acc.ndim == 2:
@@ -147,12 +158,7 @@ def prove(
         acc = rnd(base, size, idx, lens, degree)
         work = None
     else:
-        work = np.empty((k, size, 2), dtype=np.uint64)
-        for j, a in enumerate(arrays):
-            if a.ndim == 1:
-                K.embed_base(a.reshape(1, -1), work[j : j + 1])
-            else:
-                work[j] = a
+        work = _ext_work(arrays, size)
         acc = _round_ext(work, size, idx, lens, degree, prod2)
 
     rounds = np.empty((n, degree + 1, 2), dtype=np.uint64)
@@ -263,12 +269,7 @@ def prove_eq(
         base = np.stack(arrays)
         work = None
     else:
-        work = np.empty((k, size, 2), dtype=np.uint64)
-        for j, a in enumerate(arrays):
-            if a.ndim == 1:
-                K.embed_base(a.reshape(1, -1), work[j: j + 1])
-            else:
-                work[j] = a
+        work = _ext_work(arrays, size)
     rounds = np.empty((n, degree + 2, 2), dtype=np.uint64)
     point = np.empty((n, 2), dtype=np.uint64)
     coef = (1, 0)  # C_j
