@@ -185,7 +185,13 @@ def join(params: WhirPCSParams, parts: Parts, pieces: Sequence[WhirPartData]
     for s, piece in enumerate(pieces):
         if piece.params != params:
             raise ValueError(f"piece {s} was committed with other WHIR parameters")
+    if any(p.digests is None for p in pieces):
+        raise ValueError("a piece was joined already (join keeps no second copy of its digests)")
     levels = merkle.build(merkle.combine_part_leaves([p.digests for p in pieces]))
+    for p in pieces:
+        # the joint tree's leaves replace the parts' digests (32 bytes per leaf of each part:
+        # 8 bytes per committed entry at rate 1/4, k = 4), which nothing reads after the join
+        p.digests = None
     com = S.WhirPCSCommitment(parts.layout, params.folding, params.log_inv_rate,
                               levels[-1][0].tobytes(), parts)
     return com, WhirPartsData(params, parts, pieces, levels, com)
