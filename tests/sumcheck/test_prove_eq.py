@@ -70,3 +70,20 @@ def test_fused_fold_and_round_equals_fold_then_round(size):
     got = K.fold_round_prod2(tables, size, r[0], r[1])
     assert np.array_equal(got, want)
     assert np.array_equal(tables[:, : size // 2], want_tables[:, : size // 2])
+
+
+def test_prove_eq_without_variables_keeps_a_rewritten_expression_apart_from_the_statement():
+    # a zero-check over one entry whose linear terms were merged: the transcript absorbs the
+    # statement (eq times the original expression), the rounds run on the merged tables
+    rng = np.random.default_rng(1)
+    original = Expression(3, ((0,), (1,), (0, 2)), ((2, 0), (3, 0), (1, 0)))
+    tables = [gl.random((1,), rng) for _ in range(3)]
+    merged = gl.add(gl.mul(np.uint64(2), tables[0]), gl.mul(np.uint64(3), tables[1]))
+    rewritten = Expression(3, ((0,), (1, 2)), ((1, 0), (1, 0)))
+    tau = ext.random((0,), rng)
+    want = prove([fast.eq_table(tau), merged, tables[0], tables[2]], with_eq(rewritten),
+                 Transcript(b"eq"), statement=with_eq(original))
+    got = prove_eq(tau, [merged, tables[0], tables[2]], rewritten, Transcript(b"eq"),
+                   statement=with_eq(original))
+    assert np.array_equal(got.claim, want.claim)
+    assert np.array_equal(got.evaluations, want.evaluations[1:])

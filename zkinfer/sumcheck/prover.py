@@ -254,7 +254,7 @@ def prove_eq(
         if a.ndim not in (1, 2) or (a.ndim == 2 and a.shape[1] != 2) or a.shape[0] != size:
             raise FieldRangeError(f"table {j} has shape {a.shape}; expected ({size},) or ({size}, 2)")
     if n == 0:  # no round: the generic prover, without the eq table's evaluation
-        out = prove([fast.eq_table(tau), *arrays], statement, transcript)
+        out = prove([fast.eq_table(tau), *arrays], with_eq(expr), transcript, statement=statement)
         return SumcheckOutput(out.proof, out.claim, out.point,
                               np.ascontiguousarray(out.evaluations[1:]))
     degree = expr.degree
