@@ -16,7 +16,6 @@ import dataclasses
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -194,9 +193,7 @@ def test_honest_m16():
 def test_honest_m20():
     params = WhirParams(20)
     _, com, _, z, value, proof = _prove(params, 20)
-    t0 = time.perf_counter()
-    _verify(params, com, z, value, proof)
-    assert time.perf_counter() - t0 < 5.0  # polylogarithmic work (~0.1 s on an idle machine)
+    _verify(params, com, z, value, proof)  # its time is measured in benchmarks/whir_pcs.py
     assert len(proof.to_bytes()) < 330_000  # rounds >= 1 open F_p4 leaves (32 bytes a value)
 
 

@@ -170,3 +170,12 @@ def test_bytes_and_errors():
     assert Fp4.from_array(np.array([3, 4], dtype=np.uint64)) == Fp4(3, 4, 0, 0)
     assert Fp4(5) - 7 == Fp4(P - 2)
     assert 2 * Fp4(1, 2, 3, 4) == Fp4(2, 4, 6, 8)
+
+
+def test_fp4_pickle_and_copy_round_trip():
+    import copy
+    import pickle
+
+    for x in (Fp4.ZERO, Fp4(1, 2, 3, P - 1)):
+        for y in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x), copy.copy(x)):
+            assert y == x and type(y) is Fp4

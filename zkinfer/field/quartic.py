@@ -118,6 +118,10 @@ class Fp4(tuple):
     def __new__(cls, c0: int = 0, c1: int = 0, c2: int = 0, c3: int = 0) -> Fp4:
         return tuple.__new__(cls, (int(c0) % P, int(c1) % P, int(c2) % P, int(c3) % P))
 
+    def __reduce__(self) -> tuple:
+        # pickling rebuilds from the four coefficients (as Fp2 does)
+        return (Fp4, tuple(self))
+
     @classmethod
     def from_array(cls, a: npt.ArrayLike) -> Fp4:
         """The element of a canonical ``(4,)`` array (or of an ``F_p2`` ``(2,)`` array).
