@@ -22,7 +22,7 @@ from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.poly.multilinear import eq_eval
 from zkinfer.protocol.relation import Step
-from zkinfer.sumcheck.common import Expression, SumcheckProof
+from zkinfer.sumcheck.common import Expression, SumcheckProof, with_eq
 from zkinfer.transcript import Transcript
 
 __all__ = ["ZerocheckProof", "prove_zerocheck", "verify_zerocheck", "with_eq"]
@@ -52,12 +52,6 @@ class ZerocheckProof(Step, kind="zero-check"):
 
     def sumchecks(self) -> list[SumcheckProof]:
         return [self.sumcheck]
-
-
-def with_eq(expr: Expression) -> Expression:
-    """``eq * E``: table 0 becomes the eq table, the expression's tables shift up by one."""
-    terms = tuple((0,) + tuple(j + 1 for j in t) for t in expr.terms)
-    return Expression(expr.num_tables + 1, terms, expr.coeffs)
 
 
 def prove_zerocheck(

@@ -40,6 +40,7 @@ __all__ = [
     "round_challenge",
     "round_challenge_scalar",
     "round_encodings",
+    "with_eq",
     "soundness_error_bits",
 ]
 
@@ -193,6 +194,13 @@ class SumcheckProof:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def with_eq(expr: Expression) -> Expression:
+    """``eq * E``: table 0 becomes the eq table, the expression's tables shift up by one (the
+    statement of a zero-check's sumcheck)."""
+    terms = tuple((0,) + tuple(j + 1 for j in t) for t in expr.terms)
+    return Expression(expr.num_tables + 1, terms, expr.coeffs)
 
 
 def begin(transcript: Transcript, num_vars: int, expr: Expression, claim: npt.ArrayLike) -> None:

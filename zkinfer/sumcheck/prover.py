@@ -20,7 +20,7 @@ from zkinfer.field import goldilocks as gl
 from zkinfer.field import reference as _r
 from zkinfer.poly.multilinear import num_vars as _num_vars
 from zkinfer.sumcheck import _kernels as K
-from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
+from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge, with_eq
 from zkinfer.transcript import Transcript
 
 __all__ = ["SumcheckOutput", "prove", "prove_eq"]
@@ -239,7 +239,6 @@ def prove_eq(
         FieldRangeError: as :func:`prove`.
     """
     from zkinfer.poly import fast
-    from zkinfer.protocol.zerocheck import with_eq
 
     statement = statement if statement is not None else with_eq(expr)
     if statement.degree != expr.degree + 1:
