@@ -252,6 +252,29 @@ def test_a_spilled_part_holds_its_vector_and_column_digests_only(pcs, tmp_path):
 
 
 @ligero
+def test_a_part_collected_before_its_spill_write_began_leaves_no_file(pcs, tmp_path):
+    # the background writer is held busy, so the part is collected (and its file removed)
+    # before its own write starts: the late write must not create the file again
+    import threading
+
+    gate = threading.Event()
+    blocker = ligero_prover._writer().submit(gate.wait, 30)
+    try:
+        piece = pcs.commit_part(PARTS, 1, _vectors(PARTS, 8)[1], spill=tmp_path)
+        pending = piece._pending
+        assert len(list(tmp_path.iterdir())) == 1
+        del piece
+        gc.collect()
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        gate.set()
+    blocker.result()
+    with pytest.raises(FileNotFoundError):
+        pending.result(timeout=30)
+    assert list(tmp_path.iterdir()) == []
+
+
+@ligero
 def test_a_pickled_spilled_part_owns_a_new_name_of_its_file(pcs, tmp_path):
     vectors = _vectors(PARTS, 7)
     piece = pcs.commit_part(PARTS, 1, vectors[1], spill=tmp_path)

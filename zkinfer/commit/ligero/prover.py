@@ -526,8 +526,13 @@ def _writer():
 
 
 def _write_file(path: str, array: U64) -> None:
-    """Write ``array`` as ``.npy`` to the (existing, empty) file ``path``."""
-    with open(path, "wb") as f:
+    """Write ``array`` as ``.npy`` to the (existing, empty) file ``path``.
+
+    The file is opened without creating it: when its part was collected before the write began,
+    the part's finalizer has removed the file and it must stay removed (the error then reaches
+    nobody, as nothing waits for the write any more).
+    """
+    with open(path, "r+b") as f:
         np.lib.format.write_array(f, np.ascontiguousarray(array, dtype="<u8"), allow_pickle=False)
 
 
