@@ -169,3 +169,35 @@ def test_a_plain_commitment_is_refused():
     com, _ = pcs.commit([gl.random(16, np.random.default_rng(9))])
     with pytest.raises(VerificationError, match="not a commitment made of parts"):
         begin_part_openings(com, [], Transcript(D))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_verifiers_vectorized_part_weights_match_the_dense_tables(seed):
+    # W_s = sum over the terms on part s of gamma^i c eq(P_t, .), built as a dense table and
+    # evaluated at r_s, against _weights_at (every part at once, one padded pass)
+    from zkinfer.protocol.openings import _weights_at
+
+    rng = np.random.default_rng(seed)
+    sizes = [int(v) for v in rng.choice([0, 1, 3, 6, 7], size=4)]
+    claims = []
+    for _ in range(int(rng.integers(1, 9))):
+        terms = []
+        for _ in range(int(rng.integers(1, 4))):
+            s = int(rng.integers(0, 4))
+            n = int(rng.integers(0, sizes[s] + 1))
+            offset = int(rng.integers(0, 1 << (sizes[s] - n))) << n
+            terms.append((s, offset, ext.random(n, rng), ext.random((), rng)))
+        claims.append(PartClaim(tuple(terms), ext.zeros(())))
+    g = ext.random(len(claims), rng)
+    points = [ext.random(m, rng) for m in sizes]
+    dense = [ext.zeros((1 << m,)) for m in sizes]
+    for i, c in enumerate(claims):
+        for s, offset, point, coeff in c.terms:
+            n = point.shape[0]
+            block = ext.mul(ext.mul(g[i], coeff), ml.eq_table(point) if n else ext.ones((1,)))
+            dense[s][offset: offset + (1 << n)] = ext.add(dense[s][offset: offset + (1 << n)],
+                                                          block)
+    want = np.stack([ml.evaluate(dense[s], points[s]) if sizes[s] else dense[s][0]
+                     for s in range(4)])
+    assert np.array_equal(_weights_at(claims, g, sizes, points), want)
+    assert np.array_equal(_weights_at([], g[:0], sizes, points), ext.zeros((4,)))

@@ -26,7 +26,6 @@ from zkinfer.commit.base import PCS, Commitment, OpeningClaim, OpeningProof, Par
 from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field.scalar import Fp2
-from zkinfer.poly.multilinear import eq_scalar
 from zkinfer.protocol.relation import Step
 from zkinfer.sumcheck.common import Expression, SumcheckProof
 from zkinfer.transcript import Transcript
@@ -180,36 +179,62 @@ def _part_weights(claims: list[PartClaim], g: U64, num_parts: int) -> list[list]
     return per
 
 
-def _weight_at(terms: list, m: int, r: U64) -> Fp2:
-    """``W(r) = sum_t a_t eq(P_t, r)`` for the terms ``(offset, point, a)`` of one part of
-    ``m`` variables, ``P_t`` the block's point on the part (the bits of ``offset >> n``, most
-    significant first, then the block's ``n``-variable ``point``), in Python integers.
+def _weights_at(claims: Sequence[PartClaim], g: U64, sizes: Sequence[int],
+                points: Sequence[U64]) -> U64:
+    """``W_s(points[s])`` for every part ``s`` at once, ``(S, 2)``: the verifier's
+    :func:`_weight_at` of :func:`_part_weights`, vectorized over every term of every claim.
 
-    ``eq(P_t, r)`` splits into the prefix bits' factor (a product of ``r_i`` or ``1 - r_i``,
-    memoized per prefix: blocks share their leading bits) and ``eq(point, low r)``, memoized
-    per distinct point (claims share points)."""
-    rs = Fp2.vector(r)
-    high: dict[tuple[int, int], Fp2] = {(0, 0): Fp2.ONE}
-
-    def prefix(nb: int, bits: int) -> Fp2:
-        # the first nb coordinates against the nb bits of ``bits`` (most significant first)
-        key = (nb, bits)
-        val = high.get(key)
-        if val is None:
-            last = rs[nb - 1] if bits & 1 else 1 - rs[nb - 1]
-            val = high[key] = prefix(nb - 1, bits >> 1) * last
-        return val
-
-    low: dict[tuple[int, bytes], Fp2] = {}
-    total = Fp2.ZERO
-    for offset, point, a in terms:
-        n = point.shape[0]
-        key = (n, point.tobytes())
-        e = low.get(key)
-        if e is None:
-            e = low[key] = eq_scalar(Fp2.vector(point), rs[m - n:])
-        total += a * e * prefix(m - n, offset >> n)
-    return total
+    Term ``t`` (claim ``i``, part ``s``, block offset ``o``, point ``p`` of ``n`` variables,
+    coefficient ``c``) adds ``gamma^i c eq(P_t, r_s)``, ``P_t`` the bits of ``o >> n`` (most
+    significant first) then ``p``, ``r_s = points[s]`` of ``m_s = sizes[s]`` variables. All
+    terms are evaluated together: ``P_t`` and ``r_s`` are left-padded with zeros to the longest
+    ``m`` (a coordinate ``x = r = 0`` has ``eq`` factor 1), the factors
+    ``2 x r - x - r + 1`` are formed in one pass and multiplied along the coordinates by halves.
+    """
+    count = len(sizes)
+    if not claims:
+        return ext.zeros((count,))
+    width = max(sizes)
+    rpad = np.zeros((count, width, 2), dtype=np.uint64)
+    for s, r in enumerate(points):
+        rpad[s, width - sizes[s]:] = r
+    # the terms, grouped by their point's length (one stack per length)
+    groups: dict[int, list] = {}
+    for i, c in enumerate(claims):
+        for part, offset, point, coeff in c.terms:
+            groups.setdefault(point.shape[0], []).append((part, offset, point, coeff, i))
+    xs, parts, coeffs, which = [], [], [], []
+    for n, terms in groups.items():
+        part = np.fromiter((t[0] for t in terms), dtype=np.int64, count=len(terms))
+        high = np.fromiter((t[1] >> n for t in terms), dtype=np.int64, count=len(terms))
+        x = np.zeros((len(terms), width, 2), dtype=np.uint64)
+        if n:
+            x[:, width - n:] = np.stack([t[2] for t in terms])
+        # the prefix bits sit just before the point: m_s - n of them for a term of part s
+        nb = np.asarray(sizes, dtype=np.int64)[part] - n
+        for j in range(1, int(nb.max(initial=0)) + 1):  # j-th bit from the low end
+            has = nb >= j
+            x[has, width - n - j, 0] = (high[has] >> (j - 1)) & 1
+        xs.append(x)
+        parts.append(part)
+        coeffs.append(np.stack([t[3] for t in terms]))
+        which.append(np.fromiter((t[4] for t in terms), dtype=np.int64, count=len(terms)))
+    x = np.concatenate(xs)
+    part = np.concatenate(parts)
+    r = rpad[part]
+    xr = ext.mul(x, r)
+    f = ext.add(ext.sub(ext.add(xr, xr), ext.add(x, r)), ext.ones(()))
+    while f.shape[1] > 1:  # the product over the coordinates, by halves
+        if f.shape[1] % 2:
+            f = np.concatenate([f, np.broadcast_to(ext.ones((1, 1)), (f.shape[0], 1, 2))], axis=1)
+        f = ext.mul(f[:, 0::2], f[:, 1::2])
+    eqs = f[:, 0] if f.shape[1] else ext.ones((x.shape[0],))
+    terms = ext.mul(ext.mul(g[np.concatenate(which)], np.concatenate(coeffs)), eqs)
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(count + 1))
+    sorted_terms = terms[order]
+    return np.stack([ext.sum(sorted_terms[bounds[s]: bounds[s + 1]], axis=0)
+                     for s in range(count)])
 
 
 class _Product:
@@ -493,7 +518,6 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
     totals = ext.as_ext(proof.totals, "part sums")
     if not np.array_equal(ext.sum(totals, axis=0), total):
         raise VerificationError(check, "the parts' sums do not add up to the claims")
-    per = _part_weights(claims, g, num_parts)
     points, reduced, digests = [], [], []
     for s in range(num_parts):
         child = begun.children[s]
@@ -515,9 +539,8 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
         shared, final = np.zeros((0, 2), dtype=np.uint64), joint_claim
     values = ext.as_ext(proof.values, "opened values")
     full = [np.concatenate([points[s], shared]) for s in range(num_parts)]
-    vals, alphas = Fp2.vector(values), Fp2.vector(alpha)
-    got = sum((alphas[s] * _weight_at(per[s], sizes[s], full[s]) * vals[s]
-               for s in range(num_parts) if per[s]), Fp2.ZERO).to_array()
+    weights = _weights_at(claims, g, sizes, full)
+    got = ext.sum(ext.mul(ext.mul(alpha, weights), values), axis=0)
     if not np.array_equal(got, final):
         raise VerificationError(check, "final evaluation sum_s alpha^s W_s F_s does not match",
                                 expected=tuple(map(int, final)), got=tuple(map(int, got)))
