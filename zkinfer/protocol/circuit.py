@@ -249,6 +249,7 @@ class Circuit:
     _range_groups: tuple | None = field(default=None, repr=False, compare=False)
     _range_tags: dict = field(default_factory=dict, repr=False, compare=False)
     _range_leaves: tuple | None = field(default=None, repr=False, compare=False)
+    _places: dict | None = field(default=None, repr=False, compare=False)
 
     # ---- building blocks
 

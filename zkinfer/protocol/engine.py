@@ -481,8 +481,7 @@ def route(circuit: Circuit, claims: list[Claim]) -> tuple[list[PartClaim], list[
     column is the block of its segment's part at its offset there. All terms of one claim lie
     in one commitment (they may span segments).
     """
-    where = {n: (weights, s, o) for weights in (False, True)
-             for n, (s, o) in segment_parts(circuit, weights).where().items()}
+    where = _column_places(circuit)
     tr, wt = [], []
     for c in claims:
         terms, value = circuit.resolve(c.poly, c.point, c.value)
@@ -492,6 +491,17 @@ def route(circuit: Circuit, claims: list[Claim]) -> tuple[list[PartClaim], list[
         item = PartClaim(tuple((where[n][1], where[n][2], p, a) for n, p, a in terms), value)
         (wt if sides.pop() else tr).append(item)
     return tr, wt
+
+
+def _column_places(circuit: Circuit) -> dict[str, tuple[bool, int, int]]:
+    """``column -> (in the weight commitment, segment, offset in its part)`` (computed once per
+    circuit: :func:`route` runs per segment; the circuit is complete by then)."""
+    where = circuit._places
+    if where is None:
+        where = circuit._places = {
+            n: (weights, s, o) for weights in (False, True)
+            for n, (s, o) in segment_parts(circuit, weights).where().items()}
+    return where
 
 
 # ---------------------------------------------------------------------------------------------
@@ -639,21 +649,24 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1
     if len(proof.segments) != circuit.num_segments:
         raise VerificationError("proof", "wrong number of segments",
                                 expected=circuit.num_segments, got=len(proof.segments))
+    # each segment's claims are routed where it is verified (route is claim by claim)
+    routed = route(ctx.circuit, ctx.claims)
     children = []
-    for claims, child in _verify_segments(ctx, proof, processes):
-        ctx.claims += claims
+    for (trace_claims, weight_claims), child in _verify_segments(ctx, proof, processes):
+        routed[0].extend(trace_claims)
+        routed[1].extend(weight_claims)
         children.append(child)
     ctx.transcript = shared
     _join_segments(shared, children)
     items = [Opening(which) for which in OPENINGS]
-    routed = route(ctx.circuit, ctx.claims)
     begun = [item.begin(ctx, claims) for item, claims in zip(items, routed)]
     for item, b, step in zip(items, begun, (proof.trace_opening, proof.weight_opening)):
         item.verify(ctx, step, b)
 
 
-def _verify_segment(ctx: VerifierContext, proof: CircuitProof, s: int) -> tuple[list, Transcript]:
-    """Segment ``s``'s schedule as the verifier: its claims and its transcript at the end."""
+def _verify_segment(ctx: VerifierContext, proof: CircuitProof, s: int) -> tuple[tuple, Transcript]:
+    """Segment ``s``'s schedule as the verifier: its claims (:func:`route`'d: on the trace's
+    parts, on the weights' parts) and its transcript at the end."""
     circuit, seg = ctx.circuit, proof.segments[s]
     for part, want in (("relations", len(circuit.segment_relations(s))),
                        ("identities", len(circuit.segment_identities(s)))):
@@ -668,7 +681,7 @@ def _verify_segment(ctx: VerifierContext, proof: CircuitProof, s: int) -> tuple[
         if part == "relations" and not isinstance(item, Relation):
             raise VerificationError("proof", f"unknown relation {type(item).__name__}")
         item.verify(own, next(steps[part]) if part in steps else seg.ranges)
-    return own.claims, own.transcript
+    return route(circuit, own.claims), own.transcript
 
 
 def _verify_share(ctx: VerifierContext, proof: CircuitProof, segments) -> list:
