@@ -91,6 +91,14 @@ def test_power_table_and_bitrev():
     assert code.bitrev(np.arange(8), 3).tolist() == [0, 4, 2, 6, 1, 5, 3, 7]
 
 
+@pytest.mark.parametrize("log_len", [0, 1, 2, 7, 12])
+def test_powers_at_are_the_power_tables_entries(log_len):
+    table = code.power_table(log_len)
+    exps = np.random.default_rng(log_len).integers(0, 1 << log_len, size=(3, 50))
+    assert np.array_equal(code.powers_at(log_len, exps), table[exps])
+    assert np.array_equal(code.powers_at(log_len, np.arange(1 << log_len)), table)
+
+
 @settings(max_examples=20)
 @given(rows=st.integers(1, 9), log_c=st.integers(0, 10), nv=st.integers(1, 3),
        seed=st.integers(0, 2**32 - 1))

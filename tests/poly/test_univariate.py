@@ -31,3 +31,20 @@ def test_horner_matches_twin():
     for k in range(4, -1, -1):
         want = ref.ext_add(ref.ext_mul(want, tuple(map(int, x))), tuple(map(int, c[k])))
     assert tuple(map(int, uni.evaluate(c, x[None])[0])) == want
+
+
+@given(st.sampled_from([2, 3]), st.integers(0, 2**32), st.booleans())
+def test_interpolate_scalar_of_degree_two_and_three_matches_horner(d, seed, extreme):
+    # the straight-line degrees (the sumchecks' own), on the verifier's int pairs, including
+    # values and points at p - 1
+    from zkinfer.field import goldilocks as gl
+    from zkinfer.field.scalar import Fp2
+
+    rng = np.random.default_rng(seed)
+    coeffs = ext.random(d + 1, rng)
+    if extreme:
+        coeffs[:] = gl.P - 1
+    values = uni.evaluate(coeffs, ext.from_base(np.arange(d + 1, dtype=np.uint64)))
+    r = np.array([gl.P - 1, gl.P - 1], dtype=np.uint64) if extreme else ext.random((), rng)
+    got = uni.interpolate_scalar(values.tolist(), Fp2.from_array(r))
+    assert np.array_equal(got.to_array(), uni.evaluate(coeffs, r[None])[0])

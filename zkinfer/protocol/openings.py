@@ -181,60 +181,76 @@ def _part_weights(claims: list[PartClaim], g: U64, num_parts: int) -> list[list]
 
 def _weights_at(claims: Sequence[PartClaim], g: U64, sizes: Sequence[int],
                 points: Sequence[U64]) -> U64:
-    """``W_s(points[s])`` for every part ``s`` at once, ``(S, 2)``: the verifier's
-    :func:`_weight_at` of :func:`_part_weights`, vectorized over every term of every claim.
+    """``W_s(points[s])`` for every part ``s`` at once, ``(S, 2)``: the verifier's side of the
+    weights :func:`_part_weights` gives the prover, vectorized over every term of every claim.
 
     Term ``t`` (claim ``i``, part ``s``, block offset ``o``, point ``p`` of ``n`` variables,
     coefficient ``c``) adds ``gamma^i c eq(P_t, r_s)``, ``P_t`` the bits of ``o >> n`` (most
-    significant first) then ``p``, ``r_s = points[s]`` of ``m_s = sizes[s]`` variables. All
-    terms are evaluated together: ``P_t`` and ``r_s`` are left-padded with zeros to the longest
-    ``m`` (a coordinate ``x = r = 0`` has ``eq`` factor 1), the factors
-    ``2 x r - x - r + 1`` are formed in one pass and multiplied along the coordinates by halves.
+    significant first) then ``p``, ``r_s = points[s]`` of ``m_s = sizes[s]`` variables. The
+    factor splits as ``eq(bits, r_s[:m_s - n]) eq(p, r_s[m_s - n:])``; each distinct bit
+    prefix and each distinct point (claims share them) is evaluated once (:func:`_eq_rows`).
     """
     count = len(sizes)
     if not claims:
         return ext.zeros((count,))
-    width = max(sizes)
-    rpad = np.zeros((count, width, 2), dtype=np.uint64)
-    for s, r in enumerate(points):
-        rpad[s, width - sizes[s]:] = r
-    # the terms, grouped by their point's length (one stack per length)
-    groups: dict[int, list] = {}
+    size = np.asarray(sizes, dtype=np.int64)
+    points = [np.asarray(r, dtype=np.uint64).reshape(-1, 2) for r in points]
+    lows: dict[tuple, int] = {}
+    highs: dict[tuple[int, int, int], int] = {}
+    low_rows, high_rows, parts, which, coeffs, low_of, high_of = [], [], [], [], [], [], []
     for i, c in enumerate(claims):
         for part, offset, point, coeff in c.terms:
-            groups.setdefault(point.shape[0], []).append((part, offset, point, coeff, i))
-    xs, parts, coeffs, which = [], [], [], []
-    for n, terms in groups.items():
-        part = np.fromiter((t[0] for t in terms), dtype=np.int64, count=len(terms))
-        high = np.fromiter((t[1] >> n for t in terms), dtype=np.int64, count=len(terms))
-        x = np.zeros((len(terms), width, 2), dtype=np.uint64)
-        if n:
-            x[:, width - n:] = np.stack([t[2] for t in terms])
-        # the prefix bits sit just before the point: m_s - n of them for a term of part s
-        nb = np.asarray(sizes, dtype=np.int64)[part] - n
-        for j in range(1, int(nb.max(initial=0)) + 1):  # j-th bit from the low end
-            has = nb >= j
-            x[has, width - n - j, 0] = (high[has] >> (j - 1)) & 1
-        xs.append(x)
-        parts.append(part)
-        coeffs.append(np.stack([t[3] for t in terms]))
-        which.append(np.fromiter((t[4] for t in terms), dtype=np.int64, count=len(terms)))
-    x = np.concatenate(xs)
-    part = np.concatenate(parts)
-    r = rpad[part]
+            n = point.shape[0]
+            key = (part, n, point.tobytes())
+            u = lows.get(key)
+            if u is None:
+                u = lows[key] = len(low_rows)
+                low_rows.append((point, points[part][size[part] - n:]))
+            nb = int(size[part]) - n
+            hkey = (part, nb, offset >> n)
+            v = highs.get(hkey)
+            if v is None:
+                v = highs[hkey] = len(high_rows)
+                high_rows.append((hkey[2], nb, points[part][:nb]))
+            parts.append(part)
+            which.append(i)
+            coeffs.append(coeff)
+            low_of.append(u)
+            high_of.append(v)
+    low = _eq_rows([x for x, _ in low_rows], [r for _, r in low_rows])
+    bits = []
+    for value, nb, _ in high_rows:
+        row = np.zeros((nb, 2), dtype=np.uint64)
+        row[:, 0] = (value >> np.arange(nb - 1, -1, -1, dtype=np.int64)) & 1
+        bits.append(row)
+    high = _eq_rows(bits, [r for _, _, r in high_rows])
+    part = np.asarray(parts, dtype=np.int64)
+    terms = ext.mul(ext.mul(g[np.asarray(which)], np.stack(coeffs)),
+                    ext.mul(low[np.asarray(low_of)], high[np.asarray(high_of)]))
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(count + 1))
+    terms = terms[order]
+    return np.stack([ext.sum(terms[bounds[s]: bounds[s + 1]], axis=0) for s in range(count)])
+
+
+def _eq_rows(xs: Sequence[U64], rs: Sequence[U64]) -> U64:
+    """``eq(xs[j], rs[j])`` for every ``j`` (pairs of equal length, lengths may differ), in one
+    padded pass: rows are left-padded with ``x = r = 0`` (an ``eq`` factor of 1), the factors
+    ``2 x r - x - r + 1`` formed at once and multiplied along the coordinates by halves."""
+    width = max((x.shape[0] for x in xs), default=0)
+    x = np.zeros((len(xs), width, 2), dtype=np.uint64)
+    r = np.zeros((len(xs), width, 2), dtype=np.uint64)
+    for j, (xj, rj) in enumerate(zip(xs, rs)):
+        if xj.shape[0]:
+            x[j, width - xj.shape[0]:] = xj
+            r[j, width - xj.shape[0]:] = rj
     xr = ext.mul(x, r)
     f = ext.add(ext.sub(ext.add(xr, xr), ext.add(x, r)), ext.ones(()))
-    while f.shape[1] > 1:  # the product over the coordinates, by halves
+    while f.shape[1] > 1:
         if f.shape[1] % 2:
             f = np.concatenate([f, np.broadcast_to(ext.ones((1, 1)), (f.shape[0], 1, 2))], axis=1)
         f = ext.mul(f[:, 0::2], f[:, 1::2])
-    eqs = f[:, 0] if f.shape[1] else ext.ones((x.shape[0],))
-    terms = ext.mul(ext.mul(g[np.concatenate(which)], np.concatenate(coeffs)), eqs)
-    order = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[order], np.arange(count + 1))
-    sorted_terms = terms[order]
-    return np.stack([ext.sum(sorted_terms[bounds[s]: bounds[s + 1]], axis=0)
-                     for s in range(count)])
+    return f[:, 0] if f.shape[1] else ext.ones((len(xs),))
 
 
 class _Product:

@@ -63,12 +63,36 @@ def _split_size(log_c: int, num_msgs: int) -> int:
     return max(0, min(log_c, max(log_c - 11, (log_c - log_v) // 2 - 2)))
 
 
-@functools.lru_cache(maxsize=4)
-def _power_limbs(log_len: int, bits: int) -> npt.NDArray[np.float64]:
-    """:func:`power_table` as centered limbs, one row per limb: ``(nl, L)`` (read-only)."""
-    out = blas.split_limbs(power_table(log_len), bits, axis=0)
-    out.setflags(write=False)
-    return out
+@functools.lru_cache(maxsize=8)
+def _power_halves(log_len: int) -> tuple[U64, U64, int]:
+    """``(w^i for i < 2^h, w^(2^h j) for j < 2^(log_len - h), h)``, ``h = ceil(log_len / 2)``:
+    two square-root-size tables that give any power of ``w`` in one product."""
+    h = (log_len + 1) // 2
+    low = _powers(gl.root_of_unity(log_len), 1 << h)
+    high = _powers(pow(gl.root_of_unity(log_len), 1 << h, gl.P), 1 << (log_len - h))
+    return low, high, h
+
+
+def _powers(base: int, count: int) -> U64:
+    table = np.ones(1, dtype=np.uint64)
+    step = base
+    with np.errstate(over="ignore"):
+        while table.shape[0] < count:
+            table = np.concatenate([table, gl.mul_unchecked(table, np.uint64(step))])
+            step = step * step % gl.P
+    table = table[:count]
+    table.setflags(write=False)
+    return table
+
+
+def powers_at(log_len: int, exponents: npt.NDArray) -> U64:
+    """``w^e`` for each exponent ``e`` in ``[0, 2^log_len)`` (any shape), ``w =
+    root_of_unity(log_len)``: the entries of :func:`power_table` without building it (a fresh
+    verifier needs a few thousand powers of a table of up to ``2^21``)."""
+    low, high, h = _power_halves(log_len)
+    e = np.asarray(exponents).astype(np.int64, copy=False)
+    with np.errstate(over="ignore"):
+        return gl.mul_unchecked(low[e & ((1 << h) - 1)], high[e >> h])
 
 
 _CHUNK_BYTES = 1 << 22
@@ -104,13 +128,11 @@ def evaluate_at(messages: U64, positions: npt.ArrayLike, log_blowup: int) -> U64
     if log_len > 32:
         raise ValueError(f"codeword length 2^{log_len} above 2^32")
     mask = np.uint32((1 << log_len) - 1)
-    powers = power_table(log_len)
     e = bitrev(pos, log_len)  # x_j = w^e_j
     s = 1 << _split_size(log_c, num_msgs)
     k = c // s
     ba, bb = blas.limb_widths(k)
-    y_table = _power_limbs(log_len, bb)  # (nb, L)
-    nb = y_table.shape[0]
+    nb = blas.limb_count(bb)
     # A[(v, a), b] = m_v[a + S b], split into limbs once
     a_mat = msg.reshape(num_msgs, k, s).transpose(0, 2, 1).reshape(num_msgs * s, k)
     a_limbs = blas.split_limbs(a_mat, ba)
@@ -125,16 +147,14 @@ def evaluate_at(messages: U64, positions: npt.ArrayLike, log_blowup: int) -> U64
         hi = min(pos.shape[0], lo + chunk)
         exps = np.multiply.outer(b_idx, f[lo:hi])  # b f_j mod 2^32
         exps &= mask
-        # Y[b, j] = y_j^b, gathered as limbs: (k, nb, chunk)
-        y_limbs = np.empty((k, nb, hi - lo), dtype=np.float64)
-        for i in range(nb):
-            np.take(y_table[i], exps, out=y_limbs[:, i, :], mode="wrap")
+        # Y[b, j] = y_j^b, as limbs: (k, nb, chunk)
+        y_limbs = blas.split_limbs(powers_at(log_len, exps), bb, axis=1)
         inner = blas.matmul_split(a_limbs, ba, y_limbs, bb, a_sums=a_sums)  # (V S, chunk)
         if s == 1:
             out[:, lo:hi] = inner
             continue
         # m(x_j) = sum_a x_j^a M_a(y_j)
-        x_pow = powers[np.multiply.outer(a_idx, e[lo:hi]) & int(mask)]  # (S, chunk)
+        x_pow = powers_at(log_len, np.multiply.outer(a_idx, e[lo:hi]) & int(mask))  # (S, chunk)
         with np.errstate(over="ignore"):
             prods = gl.mul_unchecked(inner.reshape(num_msgs, s, hi - lo), x_pow[None, :, :])
         out[:, lo:hi] = gl.sum(prods, axis=1)
