@@ -81,3 +81,33 @@ def test_fork_is_independent():
     assert t.digest() == u.digest()
     t.append_bytes(b"x", b"1")
     assert t.digest() != u.digest()
+
+
+def _spec_pair(state: bytes, label: bytes, p: int) -> tuple[bytes, tuple[int, int]]:
+    """The module docstring's construction, written out: the new state and the first two
+    output words below ``p``."""
+    import hashlib
+    import struct
+
+    def h(*parts):
+        return hashlib.blake2b(b"".join(parts), digest_size=32).digest()
+
+    state = h(state, b"\x02", struct.pack("<Q", len(label)), label)
+    words, counter = [], 0
+    while len(words) < 2:
+        block = h(state, b"\x03", struct.pack("<Q", counter))
+        words += [w for w in struct.unpack("<4Q", block) if w < p]
+        counter += 1
+    return state, (words[0], words[1])
+
+
+@pytest.mark.parametrize("p", [gl.P, 1 << 62, 1 << 58], ids=["goldilocks", "half", "rare"])
+def test_challenge_pair_follows_the_construction_on_both_paths(p, monkeypatch):
+    # a smaller modulus makes the first output block fall short (the slow path) often
+    monkeypatch.setattr(gl, "P", p)
+    t = Transcript(b"tests/pairs")
+    for k in range(200):
+        t.append_bytes(b"m", k.to_bytes(2, "little"))
+        state, want = _spec_pair(t.digest(), b"challenge", p)
+        assert t.challenge_pair(b"challenge") == want
+        assert t.digest() == state

@@ -41,14 +41,30 @@ _OUTPUT = b"\x03"
 
 
 def _hash(*parts: bytes) -> bytes:
-    h = hashlib.blake2b(digest_size=32)
-    for part in parts:
-        h.update(part)
-    return h.digest()
+    return hashlib.blake2b(b"".join(parts), digest_size=32).digest()
 
 
 def _framed(data: bytes) -> bytes:
     return struct.pack("<Q", len(data)) + data
+
+
+_LABELS: dict[bytes, bytes] = {}
+
+
+def _framed_label(label: bytes) -> bytes:
+    """:func:`_framed` of a label, memoized (a proof uses a few hundred distinct labels and
+    absorbs them hundreds of thousands of times)."""
+    framed = _LABELS.get(label)
+    if framed is None:
+        if len(_LABELS) < 4096:
+            framed = _LABELS[label] = _framed(label)
+        else:  # pragma: no cover - labels are constants; never grow without bound
+            framed = _framed(label)
+    return framed
+
+
+_UNPACK4 = struct.Struct("<4Q").unpack
+_COUNTER = [struct.pack("<Q", c) for c in range(4)]
 
 
 class Transcript:
@@ -78,7 +94,7 @@ class Transcript:
         """Absorb raw bytes under ``label``."""
         if not isinstance(label, bytes) or not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("label and data must be bytes")
-        self._state = _hash(self._state, _APPEND, _framed(label), _framed(bytes(data)))
+        self._state = _hash(self._state, _APPEND, _framed_label(label), _framed(bytes(data)))
 
     def append_base(self, label: bytes, values: npt.ArrayLike) -> None:
         """Absorb base-field elements (any shape; their canonical bytes, C order).
@@ -118,12 +134,13 @@ class Transcript:
         """Advance the state for one challenge and yield its pseudo-random ``uint64`` words."""
         if not isinstance(label, bytes):
             raise TypeError("label must be bytes")
-        self._state = _hash(self._state, _CHALLENGE, _framed(label))
+        self._state = _hash(self._state, _CHALLENGE, _framed_label(label))
         counter = 0
         while True:
-            block = _hash(self._state, _OUTPUT, struct.pack("<Q", counter))
+            block = _hash(self._state, _OUTPUT, _COUNTER[counter] if counter < 4
+                          else struct.pack("<Q", counter))
             counter += 1
-            yield from struct.unpack("<4Q", block)
+            yield from _UNPACK4(block)
 
     def challenge_bases(self, label: bytes, count: int) -> npt.NDArray[np.uint64]:
         """``count`` uniform base-field elements."""
@@ -149,6 +166,12 @@ class Transcript:
 
     def challenge_pair(self, label: bytes) -> tuple[int, int]:
         """:meth:`challenge_ext` as two Python ints (the same draw)."""
+        if isinstance(label, bytes):  # the first output block, which almost always suffices
+            state = _hash(self._state, _CHALLENGE, _framed_label(label))
+            a, b, _, _ = _UNPACK4(_hash(state, _OUTPUT, _COUNTER[0]))
+            if a < gl.P and b < gl.P:
+                self._state = state
+                return a, b
         out: list[int] = []
         for w in self._words(label):
             if w < gl.P:
