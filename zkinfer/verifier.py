@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zkinfer._blas_threads import single_blas_thread
 from zkinfer.errors import (
     FieldRangeError,
     InvalidArgumentError,
@@ -139,8 +140,9 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     _check_layout(weight_com, segment_parts(circuit, weights=True).shape, "weight commitment")
     transcript = statement_transcript(vk, ids, out, answer)
     transcript.append_bytes(b"trace-commitment", proof.trace_commitment)
-    verify_circuit(verifier_context(circuit, c_ids, transcript, pcs=pcs, trace=trace_com,
-                                    weight=weight_com), proof.body, processes=processes)
+    with single_blas_thread():  # small exact products; two verifying processes share the cores
+        verify_circuit(verifier_context(circuit, c_ids, transcript, pcs=pcs, trace=trace_com,
+                                        weight=weight_com), proof.body, processes=processes)
     return True
 
 

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zkinfer.errors import FieldRangeError
@@ -39,6 +39,20 @@ def test_evaluate_matches_brute_force(n, seed, extension_table):
     want = brute_eval(v, r)
     assert tuple(map(int, ml.evaluate(v, r))) == want
     assert tuple(map(int, fast.evaluate(v, r))) == want
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(7, 17), st.integers(0, 2**32), st.booleans())
+def test_evaluate_of_larger_tables_matches_folding(n, seed, edges):
+    # the split eq tables (n > 6) and the BLAS inner sums (n >= 12), against folding variable by
+    # variable, with tables of p - 1 entries (the limbs' extremes) among them
+    rng = np.random.default_rng(seed)
+    v = np.full(1 << n, gl.P - 1, dtype=np.uint64) if edges else gl.random(1 << n, rng)
+    r = ext.random(n, rng)
+    table = v
+    for k in range(n):
+        table = ml.fold(table, r[k])
+    assert np.array_equal(ml.evaluate(v, r), table[0])
 
 
 @given(st.integers(1, 6), st.integers(0, 2**32))

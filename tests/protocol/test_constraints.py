@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from zkinfer.errors import VerificationError
+from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear as ml
@@ -109,6 +109,26 @@ def test_indicator_and_broadcast_evaluations():
     assert np.array_equal(ind.evaluate(r), ml.evaluate(table, r))
     b = Broadcast(gl.random(8, rng))
     assert np.array_equal(b.evaluate(r), ml.evaluate(b.table(5), r))
+
+
+def test_public_columns_evaluated_together_match_each_alone():
+    # Broadcasts of one length share an eq table and a matrix product; other columns (and a
+    # length that is not a power of two, which fails as alone) take their own path
+    from zkinfer.protocol.constraints import Grid, Ones, evaluate_publics
+
+    rng = np.random.default_rng(6)
+    r = ext.random(7, rng)
+    cols = [Broadcast(gl.random(8, rng)), Ones(), Broadcast(gl.random(32, rng)),
+            Indicator((3, 5), (4, 3)), Broadcast(gl.random(8, rng)),
+            Broadcast(np.full(8, gl.P - 1, dtype=np.uint64)), Grid(gl.random(4, rng), (1, 5)),
+            Broadcast(gl.random(128, rng)), Broadcast(gl.random(1, rng))]
+    got = evaluate_publics(cols, r)
+    assert len(got) == len(cols)
+    for col, value in zip(cols, got):
+        assert np.array_equal(value, col.evaluate(r))
+        assert np.array_equal(value, ml.evaluate(col.table(7), r))
+    with pytest.raises(FieldRangeError):
+        evaluate_publics([Broadcast(gl.random(6, rng))], r)
 
 
 def test_identity_gated_by_indicator_ignores_padding():

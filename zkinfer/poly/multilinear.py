@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.errors import FieldRangeError
+from zkinfer.field import blas
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
@@ -96,6 +97,9 @@ def eq_table(r: npt.ArrayLike) -> U64:
 
 
 _SMALL_EQ_VARS = 6
+#: From this many variables a base table's evaluation sums by an exact BLAS product (4x faster
+#: at 2^16; below 2^12 numpy's per-call costs dominate either way).
+_BLAS_EVAL_VARS = 12
 
 
 def _eq_table(point: U64) -> U64:
@@ -158,6 +162,10 @@ def evaluate(v: npt.ArrayLike, r: npt.ArrayLike) -> U64:
     hi, lo = _eq_table(point[:a]), _eq_table(point[a:])
     rows = table.reshape((1 << a, 1 << (n - a)) + (() if base else (2,)))
     with np.errstate(over="ignore"):
+        if base and n >= _BLAS_EVAL_VARS:
+            # the inner sums are one exact matrix product: rows (2^a, 2^b) times the eq table's
+            # two coefficient columns (2^b, 2), in float64 limbs (zkinfer.field.blas)
+            return ext.sum(ext.mul_unchecked(hi, blas.matmul(rows, lo)), axis=0)
         if base:
             prod = gl.mul_unchecked(lo[None, :, :], rows[:, :, None])
         else:

@@ -27,10 +27,11 @@ import numpy as np
 import numpy.typing as npt
 
 from zkinfer.errors import VerificationError
+from zkinfer.field import blas
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
-from zkinfer.poly.multilinear import eq_prefix_sum, evaluate
+from zkinfer.poly.multilinear import eq_prefix_sum, eq_table, evaluate
 from zkinfer.protocol.claims import Claim
 from zkinfer.protocol.zerocheck import ZerocheckProof, prove_zerocheck, verify_zerocheck
 from zkinfer.sumcheck.common import Expression
@@ -183,6 +184,27 @@ class Grid(PublicColumn):
         return evaluate(self.values, sub) if self.coords else ext.from_base(self.values[:1])[0]
 
 
+def evaluate_publics(columns: Sequence[PublicColumn], point: U64) -> list[U64]:
+    """Each column's :meth:`~PublicColumn.evaluate` at ``point``; the :class:`Broadcast` columns
+    of one length share one eq table and one exact matrix product (an identity group has
+    dozens: per-channel multipliers, norm gains)."""
+    out: list[U64 | None] = [None] * len(columns)
+    groups: dict[int, list[int]] = {}
+    for j, col in enumerate(columns):
+        size = col.vector.shape[0] if isinstance(col, Broadcast) else 0
+        if size > 1 and size & (size - 1) == 0 and size.bit_length() - 1 <= point.shape[0]:
+            groups.setdefault(size, []).append(j)
+        else:
+            out[j] = col.evaluate(point)
+    for size, idx in groups.items():
+        k = size.bit_length() - 1
+        eq = eq_table(point[point.shape[0] - k:])
+        vectors = gl.as_field(np.stack([columns[j].vector for j in idx]), "vector")
+        for j, value in zip(idx, blas.matmul(vectors, eq)):
+            out[j] = value
+    return out
+
+
 def _expression(identities: Sequence[Identity], order: list[str], lam: U64) -> Expression:
     """``sum_i lambda^i E_i`` as one :class:`Expression` over the tables in ``order``."""
     index = {name: j for j, name in enumerate(order)}
@@ -275,8 +297,8 @@ def verify_identities(
     order = committed + public
     point = verify_zerocheck(num_vars, _expression(identities, order, lam), proof, transcript,
                              check=check)
-    for j, n in enumerate(public):
-        want = (publics[n] if n in publics else Ones()).evaluate(point)
+    values = evaluate_publics([publics[n] if n in publics else Ones() for n in public], point)
+    for j, (n, want) in enumerate(zip(public, values)):
         if not np.array_equal(proof.evaluations[len(committed) + j], want):
             raise VerificationError(check, f"public column {n!r} evaluation is wrong",
                                     expected=tuple(map(int, want)),
