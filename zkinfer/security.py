@@ -300,7 +300,8 @@ def require(pcs, min_bits: float, allow_insecure: bool, allow_conjectured: bool,
 
     Called twice by :func:`zkinfer.verifier.verify`: with the PCS alone as soon as the key is
     decoded (policy, and the openings' own error, which already bounds the figure), then with the
-    circuit before any of the expensive checks.
+    circuit before any segment is accepted (with two verifying processes, in the second one
+    while the first verifies its segments; its rejection wins over theirs).
 
     Arguments:
         pcs: the key's scheme.

@@ -88,6 +88,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     min_bits = check_arguments(min_bits, allow_insecure, allow_conjectured)
     processes = _processes(processes)
     from zkinfer.commit import pcs_from_params
+    from zkinfer.protocol.bounds import check_field_bounds
     from zkinfer.protocol.engine import segment_parts, verifier_context, verify_circuit
     from zkinfer.protocol.model_circuit import build_circuit
 
@@ -127,13 +128,21 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         _check_output_range(model, out)
         answer, c_ids, c_out = None, ids, out
     try:
-        circuit = build_circuit(model, c_ids.shape[0], c_out)
+        circuit = build_circuit(model, c_ids.shape[0], c_out, check_bounds=False)
     except (UnsupportedOpError, FieldRangeError) as exc:
-        # e.g. a key whose public tables or multipliers do not fit the field
-        raise VerificationError("statement", f"the verifying key's model is invalid: {exc}") \
-            from None
-    # security floor, the whole figure: the circuit fixes every sumcheck and look-up size
-    require(pcs, min_bits, allow_insecure, allow_conjectured, circuit, proof)
+        raise _invalid_model(exc) from None
+
+    def precheck() -> None:
+        # before any segment is accepted (in the second process when there are two): every
+        # identity's field bound (e.g. a key whose public tables or multipliers do not fit the
+        # field), then the security floor's whole figure (the circuit fixes every sumcheck and
+        # look-up size)
+        try:
+            check_field_bounds(circuit)
+        except FieldRangeError as exc:
+            raise _invalid_model(exc) from None
+        require(pcs, min_bits, allow_insecure, allow_conjectured, circuit, proof)
+
     trace_com = pcs.decode_commitment(proof.trace_commitment)
     weight_com = pcs.decode_commitment(vk.weight_commitment)
     _check_layout(trace_com, segment_parts(circuit).shape, "trace commitment")
@@ -142,8 +151,13 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     transcript.append_bytes(b"trace-commitment", proof.trace_commitment)
     with single_blas_thread():  # small exact products; two verifying processes share the cores
         verify_circuit(verifier_context(circuit, c_ids, transcript, pcs=pcs, trace=trace_com,
-                                        weight=weight_com), proof.body, processes=processes)
+                                        weight=weight_com), proof.body, processes=processes,
+                       precheck=precheck)
     return True
+
+
+def _invalid_model(exc: Exception) -> VerificationError:
+    return VerificationError("statement", f"the verifying key's model is invalid: {exc}")
 
 
 def _processes(processes: object) -> int:

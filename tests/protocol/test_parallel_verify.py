@@ -93,3 +93,27 @@ def test_one_process_while_another_thread_runs(deep):
 def test_bad_processes_refused(deep, bad):
     with pytest.raises(InvalidArgumentError, match="processes must be None, 1 or 2"):
         _verify(deep, deep.proof, bad)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_precheck_runs_in_the_second_process_and_wins_over_segments(deep, forks, monkeypatch,
+                                                                         processes):
+    # the field-bound check (part of the verifier's precheck) fails; a segment the first
+    # process verifies is broken too: the precheck's rejection is the one raised, and with two
+    # processes it ran in the forked one
+    import os
+
+    from zkinfer.errors import FieldRangeError
+    from zkinfer.protocol import bounds
+
+    parent = os.getpid()
+
+    def failing(circuit):
+        raise FieldRangeError("bound broken " + ("here" if os.getpid() == parent else "there"))
+
+    monkeypatch.setattr(bounds, "check_field_bounds", failing)
+    err = _rejection(deep, _broken(deep, [2]), processes)
+    assert err.check == "statement"
+    where = "there" if processes == 2 else "here"
+    assert str(err).endswith(f"the verifying key's model is invalid: bound broken {where}")
+    assert forks["n"] == processes - 1

@@ -631,7 +631,8 @@ def prove_openings(ctx: ProverContext, done: int = 0, total: int = 0) -> list[Jo
     return out
 
 
-def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1) -> None:
+def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1,
+                   precheck=None) -> None:
     """Walk the schedule as the verifier.
 
     The segments are independent (each from its own fork of the shared transcript): with
@@ -639,6 +640,10 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1
     every other segment while this one verifies the rest; the claims and transcripts are joined
     in segment order, so the result, and the first failing segment's error, are those of one
     process.
+
+    ``precheck()``, if given, runs before the segments are verified (in the forked process when
+    there is one, ahead of its segments); its :class:`VerificationError` wins over any
+    segment's.
 
     Raises:
         VerificationError: any relation, look-up, range check or opening fails (the error names
@@ -652,7 +657,8 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1
     # each segment's claims are routed where it is verified (route is claim by claim)
     routed = route(ctx.circuit, ctx.claims)
     children = []
-    for (trace_claims, weight_claims), child in _verify_segments(ctx, proof, processes):
+    for (trace_claims, weight_claims), child in _verify_segments(ctx, proof, processes,
+                                                                   precheck):
         routed[0].extend(trace_claims)
         routed[1].extend(weight_claims)
         children.append(child)
@@ -713,11 +719,15 @@ def parallel_verification_allowed() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
-def _verify_segments(ctx: VerifierContext, proof: CircuitProof, processes: int) -> list:
+def _verify_segments(ctx: VerifierContext, proof: CircuitProof, processes: int,
+                     precheck=None) -> list:
     """Every segment's ``(claims, transcript)`` in segment order, with a forked process taking
-    the odd segments when allowed; the first failing segment's error is raised."""
+    the odd segments (after ``precheck``) when allowed; ``precheck``'s error, else the first
+    failing segment's, is raised."""
     n = len(proof.segments)
     if processes < 2 or n < PARALLEL_MIN_SEGMENTS or not parallel_verification_allowed():
+        if precheck is not None:
+            precheck()
         results = _verify_share(ctx, proof, range(n))
     else:
         import multiprocessing
@@ -727,7 +737,13 @@ def _verify_segments(ctx: VerifierContext, proof: CircuitProof, processes: int) 
 
         def child() -> None:  # the odd segments; the result (or the crash) goes to the parent
             try:
-                payload = ("ok", _verify_share(ctx, proof, range(1, n, 2)))
+                try:
+                    if precheck is not None:
+                        precheck()
+                except VerificationError as exc:
+                    payload = ("rejected", exc)
+                else:
+                    payload = ("ok", _verify_share(ctx, proof, range(1, n, 2)))
             except BaseException as exc:  # a bug, not a rejection: reported by the parent
                 payload = ("crash", f"{type(exc).__name__}: {exc}")
             send.send(payload)
@@ -745,6 +761,8 @@ def _verify_segments(ctx: VerifierContext, proof: CircuitProof, processes: int) 
         finally:
             receive.close()
             proc.join()
+        if kind == "rejected":
+            raise theirs
         if kind != "ok":
             raise RuntimeError(f"parallel verification failed: {theirs}")
         results = sorted(mine + theirs, key=lambda r: r[0])

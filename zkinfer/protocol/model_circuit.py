@@ -109,9 +109,14 @@ def weight_columns(model: IntModel) -> dict[str, Col]:
     return out
 
 
-def build_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
+def build_circuit(model: IntModel, n: int, output: np.ndarray, check_bounds: bool = True
+                  ) -> Circuit:
     """The circuit of ``model`` on ``n`` tokens with public pooled output ``output``, as both
     sides build it (no advice rules).
+
+    ``check_bounds=False`` leaves :func:`~zkinfer.protocol.bounds.check_field_bounds` to the
+    caller (the verifier runs it while a second process verifies segments); a circuit that
+    skipped it must never be used without it.
 
     Raises:
         UnsupportedOpError: the model contains an op the prover cannot prove yet.
@@ -125,7 +130,8 @@ def build_circuit(model: IntModel, n: int, output: np.ndarray) -> Circuit:
         home(op).gadget(c, op, model, n, output)
     c.finish_ranges()
     # every identity must imply its integer statement (|.| < p / 2, machine-checked)
-    check_field_bounds(c)
+    if check_bounds:
+        check_field_bounds(c)
     return c
 
 
