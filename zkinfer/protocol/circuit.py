@@ -37,6 +37,7 @@ end by one opening per commitment (:mod:`zkinfer.protocol.openings`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -73,7 +74,18 @@ U64 = npt.NDArray[np.uint64]
 
 def padded_bits(shape: Sequence[int]) -> tuple[int, ...]:
     """``b_i`` with ``2^b_i >= s_i`` (smallest), per axis."""
-    return tuple(max(0, int(s - 1).bit_length()) for s in shape)
+    return _padded_bits(tuple(int(s) for s in shape))
+
+
+@functools.lru_cache(maxsize=1024)
+def _padded_bits(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(max(0, (s - 1).bit_length()) for s in shape)
+
+
+@functools.lru_cache(maxsize=8)
+def _inverse_power_of_two(bits: int) -> int:
+    """``2^-bits mod p`` (a range check's top-limb scale)."""
+    return pow(1 << bits, gl.P - 2, gl.P)
 
 
 @dataclass(frozen=True)
@@ -406,7 +418,7 @@ class Circuit:
             self.trace[limb] = self.limb_cols[limb] = Col(limb, c.shape, c.bits, None, True)
             self.segments[limb] = self.segment
         ind = self.indicator(c) if c.shape != c.padded_shape else ONE
-        inv = pow(1 << (16 * top), gl.P - 2, gl.P)
+        inv = _inverse_power_of_two(16 * top)
         terms = [(scale * inv, col)] + [(-(1 << (16 * k)) * inv, limb)
                                         for k, limb in enumerate(limbs[:top])]
         self.add_linear(limbs[top], c.shape, None, terms, [(offset * inv, ind)] if offset else [])
