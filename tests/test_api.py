@@ -132,3 +132,29 @@ def test_prove_many_gives_the_single_proofs_and_checks_its_arguments(keys, proof
         zkinfer.prove_many(vk, [IDS])
     with pytest.raises(InvalidArgumentError, match="not text: tokenize first"):
         zkinfer.prove_many(pk, [IDS, "text"])  # a sized batch is checked before any proof
+
+
+def test_no_thread_of_ours_outlives_a_proof_that_spilled(keys, monkeypatch, tmp_path):
+    # every part spills (the threshold lowered, the directory a test's own): the background
+    # writer's thread has ended when prove returns, so a verification in this process may fork
+    import tempfile
+    import threading
+
+    from zkinfer.commit.ligero import prover as ligero_prover
+    from zkinfer.protocol import engine
+
+    writes = []
+    submit = ligero_prover._submit
+    monkeypatch.setattr(ligero_prover, "_submit", lambda *a: writes.append(a) or submit(*a))
+    monkeypatch.setattr(engine, "SPILL_FROM", 1)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    vk, pk = keys
+    ids = np.array([1, 2, 3])
+    proof = zkinfer.prove(pk, ids)
+    assert writes  # the parts were spilled by the writer
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("zkinfer-spill")]
+    assert engine.parallel_verification_allowed() == (threading.active_count() == 1)
+    assert zkinfer.verify(vk, ids, proof.output, proof)
+    proofs = list(zkinfer.prove_many(pk, [ids, ids]))
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("zkinfer-spill")]
+    assert all(zkinfer.verify(vk, ids, p.output, p) for p in proofs)

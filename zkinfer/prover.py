@@ -194,6 +194,17 @@ def prove(pk: ProvingKey, ids: np.ndarray, progress=None, *, executor=None,
     finally:
         if owned:
             callback.close()
+        _stop_threads()
+
+
+def _stop_threads() -> None:
+    """End the prover's background threads (the spill writer's), so that the process runs
+    none of ours once a proof is returned (see :func:`zkinfer.verify`'s second process)."""
+    import sys
+
+    ligero = sys.modules.get("zkinfer.commit.ligero.prover")
+    if ligero is not None:
+        ligero.stop_writer()
 
 
 _LLAMAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -345,10 +356,13 @@ def prove_many(pk: ProvingKey, inputs: Iterable[np.ndarray], progress=None) -> I
             if whole is not None and count:
                 def overall(f: float, k: int = k) -> None:
                     whole((k + f) / count)
-            yield _prove_one(pk, ids, prefixed(callback, label), overall)
+            proof = _prove_one(pk, ids, prefixed(callback, label), overall)
+            _stop_threads()  # none of ours runs while the caller holds the proof
+            yield proof
     finally:
         if owned:
             callback.close()
+        _stop_threads()
 
 
 def _prove_trace(pk: ProvingKey, ids: np.ndarray, columns: dict[str, np.ndarray],

@@ -258,7 +258,7 @@ def test_a_part_collected_before_its_spill_write_began_leaves_no_file(pcs, tmp_p
     import threading
 
     gate = threading.Event()
-    blocker = ligero_prover._writer().submit(gate.wait, 30)
+    blocker = ligero_prover._submit(gate.wait, 30)
     try:
         piece = pcs.commit_part(PARTS, 1, _vectors(PARTS, 8)[1], spill=tmp_path)
         pending = piece._pending

@@ -33,6 +33,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -486,7 +487,7 @@ def commit_part(params: LigeroParams, parts: Parts, index: int, vector: npt.Arra
     # the part maps the file when the opening first needs it
     fd, path = tempfile.mkstemp(dir=os.fspath(spill), prefix="zkinfer-part-", suffix=".npy")
     os.close(fd)
-    pending = _writer().submit(_write_file, path, encoded)
+    pending = _submit(_write_file, path, encoded)
     del encoded
     rows_path = None
     if rows.nbytes >= ROWS_SPILL_FROM:
@@ -513,16 +514,30 @@ def commit_part(params: LigeroParams, parts: Parts, index: int, vector: npt.Arra
 #: A spilled part's rows go to a file too from this many bytes (smaller rows stay in memory:
 #: writing them costs more time than their memory is worth).
 ROWS_SPILL_FROM = 1 << 26
-_WRITER = []
+_WRITER: list = []
+_WRITER_LOCK = threading.Lock()
 
 
-def _writer():
-    """The one background thread that writes spill files."""
-    if not _WRITER:
-        from concurrent.futures import ThreadPoolExecutor
+def _submit(fn, *args):
+    """Run ``fn(*args)`` on the one background thread that writes spill files (started on
+    first use, and again after :func:`stop_writer`); returns its Future."""
+    with _WRITER_LOCK:
+        if not _WRITER:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _WRITER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="zkinfer-spill"))
-    return _WRITER[0]
+            _WRITER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="zkinfer-spill"))
+        return _WRITER[0].submit(fn, *args)
+
+
+def stop_writer() -> None:
+    """Let the spill writer's thread end once its queued writes are done (a later spill starts
+    a new one). :func:`zkinfer.prove` calls it when it returns, so that the process runs no
+    thread of ours afterwards (a verification in the same process may then fork its second
+    process: :func:`zkinfer.protocol.engine.parallel_verification_allowed`)."""
+    with _WRITER_LOCK:
+        executor = _WRITER.pop() if _WRITER else None
+    if executor is not None:
+        executor.shutdown(wait=True)
 
 
 def _write_file(path: str, array: U64) -> None:
