@@ -180,3 +180,18 @@ def test_listenable_transcript_has_the_same_bytes():
     with listening(plain, heard.append):  # a plain transcript: nothing to listen to
         plain.append_bytes(b"v", b"3")
     assert heard == [b"y", b"z"]
+
+
+def test_progress_bars_start_no_monitor_thread():
+    # a thread that outlives the bars would keep zkinfer.verify in one process afterwards
+    import threading
+
+    def monitors() -> int:
+        return sum(t.name == "tqdm_monitor" for t in threading.enumerate())
+
+    before = monitors()
+    with ProgressBar(file=io.StringIO()) as bar:
+        for k in range(50):
+            bar("stage one" if k < 25 else "stage two", k % 25, 25)
+        assert monitors() == before
+    assert monitors() == before

@@ -108,9 +108,7 @@ class ProgressBar:
         self._overall = None
 
     def _new_bar(self, desc: str, total: int, fmt: str, position: int):
-        from tqdm import tqdm
-
-        return tqdm(desc=desc, total=total, leave=self.leave, bar_format=fmt, smoothing=0,
+        return _bar_class()(desc=desc, total=total, leave=self.leave, bar_format=fmt, smoothing=0,
                     file=self.file if self.file is not None else sys.stderr, position=position,
                     mininterval=self.mininterval, dynamic_ncols=True)
 
@@ -173,6 +171,24 @@ class ProgressBar:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_BAR_CLASS: list = []
+
+
+def _bar_class():
+    """tqdm without its monitor thread (``monitor_interval = 0``): the monitor outlives the bars,
+    and a process that runs another Python thread cannot fork the verifier's second process
+    (:func:`zkinfer.protocol.engine.parallel_verification_allowed`). Our bars are redrawn on
+    every update, which is what the monitor would otherwise enforce."""
+    if not _BAR_CLASS:
+        from tqdm import tqdm
+
+        class _Bar(tqdm):
+            monitor_interval = 0
+
+        _BAR_CLASS.append(_Bar)
+    return _BAR_CLASS[0]
 
 
 def resolve(progress) -> tuple[Callback | None, bool]:
