@@ -88,7 +88,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     min_bits = check_arguments(min_bits, allow_insecure, allow_conjectured)
     processes = _processes(processes)
     from zkinfer.commit import pcs_from_params
-    from zkinfer.protocol.bounds import check_field_bounds
+    from zkinfer.protocol import model_circuit
     from zkinfer.protocol.engine import segment_parts, verifier_context, verify_circuit
     from zkinfer.protocol.model_circuit import build_circuit
 
@@ -138,8 +138,8 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         # field), then the security floor's whole figure (the circuit fixes every sumcheck and
         # look-up size)
         try:
-            check_field_bounds(circuit)
-        except FieldRangeError as exc:
+            model_circuit.check_field_bounds(circuit)  # the check build_circuit left out
+        except (UnsupportedOpError, FieldRangeError) as exc:
             raise _invalid_model(exc) from None
         require(pcs, min_bits, allow_insecure, allow_conjectured, circuit, proof)
 

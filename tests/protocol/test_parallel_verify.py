@@ -104,14 +104,14 @@ def test_the_precheck_runs_in_the_second_process_and_wins_over_segments(deep, fo
     import os
 
     from zkinfer.errors import FieldRangeError
-    from zkinfer.protocol import bounds
+    from zkinfer.protocol import model_circuit
 
     parent = os.getpid()
 
     def failing(circuit):
         raise FieldRangeError("bound broken " + ("here" if os.getpid() == parent else "there"))
 
-    monkeypatch.setattr(bounds, "check_field_bounds", failing)
+    monkeypatch.setattr(model_circuit, "check_field_bounds", failing)
     err = _rejection(deep, _broken(deep, [2]), processes)
     assert err.check == "statement"
     where = "there" if processes == 2 else "here"
