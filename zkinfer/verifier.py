@@ -90,7 +90,6 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
     from zkinfer.commit import pcs_from_params
     from zkinfer.protocol import model_circuit
     from zkinfer.protocol.engine import segment_parts, verifier_context, verify_circuit
-    from zkinfer.protocol.model_circuit import build_circuit
 
     _check_kind(vk, VerifyingKey, "vk", "the VerifyingKey (the first value of zkinfer.setup) or its bytes")
     _check_kind(proof, Proof, "proof", "a Proof or its bytes")
@@ -128,7 +127,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         _check_output_range(model, out)
         answer, c_ids, c_out = None, ids, out
     try:
-        circuit = build_circuit(model, c_ids.shape[0], c_out, check_bounds=False)
+        circuit = model_circuit.build_circuit(model, c_ids.shape[0], c_out, check_bounds=False)
     except (UnsupportedOpError, FieldRangeError) as exc:
         raise _invalid_model(exc) from None
 

@@ -39,16 +39,7 @@ def bitrev(indices: npt.ArrayLike, bits: int) -> npt.NDArray[np.int64]:
 @functools.lru_cache(maxsize=8)
 def power_table(log_len: int) -> U64:
     """``[w^0, w^1, ..., w^(L-1)]`` for ``w = root_of_unity(log_len)`` (read-only, cached)."""
-    w = gl.root_of_unity(log_len)
-    table = np.ones(1, dtype=np.uint64)
-    step = w  # w^(len(table))
-    with np.errstate(over="ignore"):
-        while table.shape[0] < (1 << log_len):
-            # w^(i + n) = w^i * w^n for the next n entries
-            table = np.concatenate([table, gl.mul_unchecked(table, np.uint64(step))])
-            step = step * step % gl.P
-    table.setflags(write=False)
-    return table
+    return _powers(gl.root_of_unity(log_len), 1 << log_len)
 
 
 def _split_size(log_c: int, num_msgs: int) -> int:
@@ -74,8 +65,10 @@ def _power_halves(log_len: int) -> tuple[U64, U64, int]:
 
 
 def _powers(base: int, count: int) -> U64:
+    """``[base^0, ..., base^(count-1)]`` (read-only), by doubling: ``base^(i + n) = base^i
+    base^n`` for the next ``n`` entries."""
     table = np.ones(1, dtype=np.uint64)
-    step = base
+    step = base  # base^(len(table))
     with np.errstate(over="ignore"):
         while table.shape[0] < count:
             table = np.concatenate([table, gl.mul_unchecked(table, np.uint64(step))])
