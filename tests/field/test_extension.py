@@ -30,7 +30,7 @@ def from_galois(v):
 ext_lists = st.lists(ext_elements, min_size=1, max_size=32)
 
 
-@settings(max_examples=examples(200, 1000))
+@settings(max_examples=examples(200, 500))
 @given(ext_elements, ext_elements, ext_elements)
 def test_laws(a, b, c):
     A, B, C = arr(a), arr(b), arr(c)

@@ -29,7 +29,7 @@ def test_modulus_and_constants():
         gl.root_of_unity(33)
 
 
-@settings(max_examples=examples(200, 1000))
+@settings(max_examples=examples(200, 500))
 @given(elements, elements, elements)
 def test_field_laws(a, b, c):
     A, B, C = u64([a]), u64([b]), u64([c])

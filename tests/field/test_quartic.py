@@ -45,7 +45,7 @@ def tuples(a):
     return [tuple(int(x) for x in v) for v in np.asarray(a).reshape(-1, 4)]
 
 
-@settings(max_examples=examples(15, 150), deadline=None)
+@settings(max_examples=examples(15, 60), deadline=None)
 @given(quad_lists, quad_lists)
 def test_against_galois(gf4, xs, ys):
     n = min(len(xs), len(ys))

@@ -25,7 +25,7 @@ def pair(a) -> tuple[int, int]:
 ints = st.one_of(st.integers(-(2**70), 2**70), elements)
 
 
-@settings(max_examples=examples(200, 1000))
+@settings(max_examples=examples(200, 500))
 @given(ext_elements, ext_elements)
 def test_operators_match_the_extension_arrays(a, b):
     x, y = Fp2(*a), Fp2(*b)
