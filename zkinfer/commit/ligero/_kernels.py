@@ -98,6 +98,15 @@ def encode_row_range(rows, r0, r1, shifts, tw, out):
         b = min(r1, a + ROW_CHUNK)
         buf = np.empty((b - a, length), dtype=np.uint64)
         for r in range(a, b):
+            nonzero = False
+            for i in range(c):
+                if rows[r, i] != ZERO:
+                    nonzero = True
+                    break
+            if not nonzero:  # Enc(0) = 0: a trace's zero padding fills whole rows
+                for j in range(length):
+                    buf[r - a, j] = ZERO
+                continue
             for k in range(blowup):
                 base = k * c
                 for i in range(c):
