@@ -156,10 +156,16 @@ def test_merkle_leaves_are_domain_separated_and_threading_agrees():
     import hashlib
 
     rng = np.random.default_rng(1)
-    cols = gl.random((256, 1024), rng)
+    # 16 KB columns: two threads split them (smaller columns are hashed by one thread)
+    cols = gl.random((201, merkle._THREADED_ROW_BYTES // 8), rng)
     one = merkle.hash_columns(cols, threads=1)
     many = merkle.hash_columns(cols, threads=2)
     assert np.array_equal(one, many)
-    assert one[3].tobytes() == hashlib.sha256(b"\x00" + gl.to_bytes(cols[3])).digest()
+    for j in (0, 3, 100, 200):
+        assert one[j].tobytes() == hashlib.sha256(b"\x00" + gl.to_bytes(cols[j])).digest()
+    small = cols[:, :5]
+    assert np.array_equal(merkle.hash_columns(small, threads=2), merkle.hash_columns(small, 1))
+    assert merkle.hash_columns(small)[7].tobytes() == hashlib.sha256(
+        b"\x00" + gl.to_bytes(small[7])).digest()
     with pytest.raises(ValueError):
         merkle.build(one[:3])
