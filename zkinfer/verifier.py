@@ -67,7 +67,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         allow_conjectured: accept PCS parameters whose bound is conjectured rather than proven
             (Ligero's ``bound="conjectured"``); their figure must still reach ``min_bits``.
         processes: ``1``: verify in this process only. ``None`` (default): up to two, one the
-            calling process and one forked from it, which verifies every other segment of the
+            calling process and one forked from it, which verifies about half the segments of the
             proof (segments are independent; the result and the error are those of one process)
             when the proof has at least
             :data:`~zkinfer.protocol.engine.PARALLEL_MIN_SEGMENTS` segments, the machine two

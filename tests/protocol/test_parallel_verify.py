@@ -1,7 +1,7 @@
 """Segments verified in two processes (:func:`zkinfer.protocol.engine.verify_circuit` with
-``processes=2``: a forked process takes the odd segments): the same acceptance, and the same
-rejection (check, round, message) as one process, whichever process meets the first failing
-segment; one process when another thread runs; bad ``processes`` refused."""
+``processes=2``: a forked process takes a share of the segments): the same acceptance, and the
+same rejection (check, round, message) as one process, whichever process meets the first failing
+segment; the shares; one process when another thread runs; bad ``processes`` refused."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import dataclasses
 import multiprocessing.context
 import threading
 
+import numpy as np
 import pytest
 
 import zkinfer
@@ -68,8 +69,40 @@ def _broken(h, segments: list[int]):
     return ce.with_segments(h.proof, segs)
 
 
-@pytest.mark.parametrize("segments", [[1], [2], [1, 2]], ids=["odd", "even", "both"])
-def test_two_processes_reject_as_one(deep, forks, segments):
+def test_the_shares_split_every_segment_and_balance_the_work(deep):
+    body = deep.proof.body
+    n = len(body.segments)
+    for precheck in (False, True):
+        mine, theirs = engine._shares(body, precheck)
+        assert mine == sorted(mine) and theirs == sorted(theirs)  # each verified in order
+        assert sorted(mine + theirs) == list(range(n)) and mine and theirs
+        cost = [engine._proof_elements(seg) for seg in body.segments]
+        total = sum(cost)
+        loads = (sum(cost[s] for s in mine),
+                 engine.PRECHECK_SHARE * total * precheck + sum(cost[s] for s in theirs))
+        assert abs(loads[0] - loads[1]) <= max(cost)  # largest first to the less loaded
+    # the element count is the proof's: every array of a step, nested steps included
+    seg = body.segments[1]
+    assert engine._proof_elements(seg) == sum(
+        engine._proof_elements(step) for _, step in seg.parts())
+    assert engine._proof_elements(np.zeros((3, 2, 2), dtype=np.uint64)) == 12
+
+
+def _middle(h, which: int) -> list[int]:
+    """The middle segments of share ``which`` (0: this process's, 1: the forked one's)."""
+    share = engine._shares(h.proof.body, True)[which]
+    return [s for s in share if 0 < s < len(h.proof.body.segments) - 1]
+
+
+@pytest.mark.parametrize("which", ["mine", "theirs", "both", "theirs lower"])
+def test_two_processes_reject_as_one(deep, forks, which):
+    mine, theirs = _middle(deep, 0), _middle(deep, 1)
+    # "theirs lower": a later segment of this process fails too; the forked one's lower
+    # failing segment is the one reported
+    later = [s for s in mine if s > theirs[0]]
+    assert later, "the deep circuit has a middle segment of this process after the other's"
+    segments = {"mine": [mine[0]], "theirs": [theirs[0]], "both": [mine[0], theirs[0]],
+                "theirs lower": [theirs[0], later[0]]}[which]
     forged = _broken(deep, segments)
     one = _rejection(deep, forged, 1)
     two = _rejection(deep, forged, 2)
