@@ -1,7 +1,8 @@
 """WHIR against Ligero: commit, open and verify time and proof bytes on the same vector.
 
-Run: ``python benchmarks/whir_pcs.py`` (m = 16 and 20) or ``python benchmarks/whir_pcs.py --big``
-(also m = 22). One evaluation claim at a random point of ``F_p2^m``:
+Run: ``python benchmarks/whir_pcs.py`` (m = 16 and 20), ``python benchmarks/whir_pcs.py --big``
+(also m = 22) or ``python benchmarks/whir_pcs.py --sizes 20 24 27`` (the issue's comparison; about
+20 GB at 2^27). One evaluation claim at a random point of ``F_p2^m``:
 
 - ``whir-core``: the standalone core (``WhirParams(m)``: k = 4, rate 1/4, unique decoding,
   100 bits round-by-round, no grinding);
@@ -159,6 +160,8 @@ def _tradeoff(m: int, parts: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", action="store_true", help="also m = 22")
+    parser.add_argument("--sizes", type=int, nargs="+", metavar="M",
+                        help="the sizes 2^M to compare (default 16 20, with --big also 22)")
     parser.add_argument("--parts", type=int, default=0, help="also S parts (a power of two)")
     parser.add_argument("--memory", type=int, nargs="*", help="peak memory of one part of 2^M")
     parser.add_argument("--tradeoff", type=int, nargs=2, metavar=("M", "PARTS"),
@@ -177,7 +180,7 @@ def main() -> None:
         for m in args.memory:
             subprocess.run([sys.executable, __file__, "--child", str(m)], check=True)
         return
-    sizes = [16, 20] + ([22] if args.big else [])
+    sizes = args.sizes or [16, 20] + ([22] if args.big else [])
     rng = np.random.default_rng(0)
     whir_pcs, ligero = WhirPCS(), LigeroPCS()
     runs = [("whir-core", _whir), ("whir-pcs", lambda m, v, r: _pcs(whir_pcs, m, v, r)),
