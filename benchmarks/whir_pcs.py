@@ -1,8 +1,8 @@
 """WHIR against Ligero: commit, open and verify time and proof bytes on the same vector.
 
 Run: ``python benchmarks/whir_pcs.py`` (m = 16 and 20), ``python benchmarks/whir_pcs.py --big``
-(also m = 22) or ``python benchmarks/whir_pcs.py --sizes 20 24 27`` (the issue's comparison; about
-20 GB at 2^27). One evaluation claim at a random point of ``F_p2^m``:
+(also m = 22) or ``python benchmarks/whir_pcs.py --sizes 20 24 27`` (about 20 GB at 2^27;
+``--schemes whir-pcs ligero`` leaves the core out). One evaluation claim at a random point of ``F_p2^m``:
 
 - ``whir-core``: the standalone core (``WhirParams(m)``: k = 4, rate 1/4, unique decoding,
   100 bits round-by-round, no grinding);
@@ -162,6 +162,8 @@ def main() -> None:
     parser.add_argument("--big", action="store_true", help="also m = 22")
     parser.add_argument("--sizes", type=int, nargs="+", metavar="M",
                         help="the sizes 2^M to compare (default 16 20, with --big also 22)")
+    parser.add_argument("--schemes", nargs="+", choices=("whir-core", "whir-pcs", "ligero"),
+                        help="the schemes to run (default all three)")
     parser.add_argument("--parts", type=int, default=0, help="also S parts (a power of two)")
     parser.add_argument("--memory", type=int, nargs="*", help="peak memory of one part of 2^M")
     parser.add_argument("--tradeoff", type=int, nargs=2, metavar=("M", "PARTS"),
@@ -185,6 +187,8 @@ def main() -> None:
     whir_pcs, ligero = WhirPCS(), LigeroPCS()
     runs = [("whir-core", _whir), ("whir-pcs", lambda m, v, r: _pcs(whir_pcs, m, v, r)),
             ("ligero", lambda m, v, r: _pcs(ligero, m, v, r))]
+    if args.schemes:
+        runs = [(name, run) for name, run in runs if name in args.schemes]
     if args.parts:
         runs += [(f"{name}-parts", lambda m, v, r, pcs=pcs: _parts(pcs, m, args.parts, v, r))
                  for name, pcs in (("whir", whir_pcs), ("ligero", ligero))]
