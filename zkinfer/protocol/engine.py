@@ -638,9 +638,9 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1
 
     The segments are independent (each from its own fork of the shared transcript): with
     ``processes > 1`` (and :func:`parallel_verification_allowed`) a forked process verifies
-    a share of the segments (:func:`_shares`) while this one verifies the rest; the claims and transcripts are joined
-    in segment order, so the result, and the first failing segment's error, are those of one
-    process.
+    a share of the segments (:func:`_shares`) while this one verifies the rest; the claims and
+    transcripts are joined in segment order, so the result, and the first failing segment's
+    error, are those of one process.
 
     ``precheck()``, if given, runs before the segments are verified (in the forked process when
     there is one, ahead of its segments); its :class:`VerificationError` wins over any
