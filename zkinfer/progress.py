@@ -33,6 +33,7 @@ bar with an ETA.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 
@@ -173,22 +174,18 @@ class ProgressBar:
         self.close()
 
 
-_BAR_CLASS: list = []
-
-
+@functools.cache
 def _bar_class():
     """tqdm without its monitor thread (``monitor_interval = 0``): the monitor outlives the bars,
     and a process that runs another Python thread cannot fork the verifier's second process
     (:func:`zkinfer.protocol.engine.parallel_verification_allowed`). Our bars are redrawn on
     every update, which is what the monitor would otherwise enforce."""
-    if not _BAR_CLASS:
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        class _Bar(tqdm):
-            monitor_interval = 0
+    class _Bar(tqdm):
+        monitor_interval = 0
 
-        _BAR_CLASS.append(_Bar)
-    return _BAR_CLASS[0]
+    return _Bar
 
 
 def resolve(progress) -> tuple[Callback | None, bool]:

@@ -8,7 +8,6 @@ fold is an ``F_p4`` table ``(2^n, 4)``; folds of the prover's own tables happen 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import weakref
@@ -255,24 +254,6 @@ class _Tree:
     levels: list
 
 
-def _hash_rows(data: np.ndarray, prefix: bytes) -> U64:
-    """``SHA-256(prefix || row)`` of each row of a 2-D array, as ``(rows, 32)`` ``uint8``: the
-    digests of :mod:`zkinfer.commit.ligero.merkle` (leaf prefix ``0x00``, node prefix ``0x01``),
-    hashing each row in one call from a copied prefix state (short rows: no thread pays off)."""
-    rows = data.shape[0]
-    row_bytes = data.shape[1] * data.itemsize
-    view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))
-    start = hashlib.sha256(prefix)
-
-    def one(j: int) -> bytes:
-        h = start.copy()
-        h.update(view[j * row_bytes : (j + 1) * row_bytes])
-        return h.digest()
-
-    return np.frombuffer(b"".join([one(j) for j in range(rows)]),
-                         dtype=np.uint8).reshape(rows, merkle.DIGEST_BYTES)
-
-
 def leaf_matrix(codeword: U64, k: int) -> U64:
     """:func:`_leaf_matrix` (public for the PCS layer's parts)."""
     return _leaf_matrix(codeword, k)
@@ -291,7 +272,8 @@ def _commit_codeword(codeword: U64, k: int) -> tuple[U64, list]:
     leaves = _leaf_matrix(codeword, k)
     levels = [hash_leaves(leaves)]
     while levels[-1].shape[0] > 1:
-        levels.append(_hash_rows(levels[-1].reshape(-1, 2 * merkle.DIGEST_BYTES), b"\x01"))
+        levels.append(merkle.hash_rows(levels[-1].reshape(-1, 2 * merkle.DIGEST_BYTES), b"\x01",
+                                       threads=1))
     return leaves, levels
 
 
