@@ -13,6 +13,7 @@ integer forward; only the final rescale and normalisation are float.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -158,6 +159,13 @@ def model_dir() -> Path:
     return path
 
 
+_LAST_QUANTIZED: dict[tuple[QuantConfig, Provenance], IntModel] = {}
+"""The last integer model :meth:`MiniLM.load` quantized, by bit widths and provenance (the
+checked file's SHA-256 and the calibration ids' digest, which fix the result): GPTQ takes about
+20 s, so loading again in one process reuses it (as a copy). One entry: a process that loads
+other bit widths quantizes again."""
+
+
 class MiniLM:
     """all-MiniLM-L6-v2: tokenizer, float64 model and quantized integer model.
 
@@ -200,9 +208,13 @@ class MiniLM:
         texts = list(CALIBRATION_SENTENCES + CALIBRATION_VARIED)
         calib = [_ids(e) for e in tokenizer.encode_batch(texts)]
         provenance = Provenance.checkpoint(MINILM_NAME, MINILM_SHA256, calib)
-        int_model = quantize(float_model, calib, qconfig or MINILM_QCONFIG, provenance,
-                             weight_rounding="gptq", norm_margin=MINILM_NORM_MARGIN)
-        return cls(float_model, int_model, tokenizer)
+        key = (qconfig or MINILM_QCONFIG, provenance)
+        if _LAST_QUANTIZED.get(key) is None:
+            _LAST_QUANTIZED.clear()
+            _LAST_QUANTIZED[key] = quantize(float_model, calib, key[0], provenance,
+                                            weight_rounding="gptq", norm_margin=MINILM_NORM_MARGIN)
+        # a copy: the caller may change its arrays without changing the next load's
+        return cls(float_model, copy.deepcopy(_LAST_QUANTIZED[key]), tokenizer)
 
     def tokenize(self, texts: str | Sequence[str]) -> list[np.ndarray]:
         """Token ids of each text (``[CLS] ... [SEP]``, at most 256 tokens, no padding).
