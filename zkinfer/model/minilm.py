@@ -162,8 +162,9 @@ def model_dir() -> Path:
 _LAST_QUANTIZED: dict[tuple[QuantConfig, Provenance], IntModel] = {}
 """The last integer model :meth:`MiniLM.load` quantized, by bit widths and provenance (the
 checked file's SHA-256 and the calibration ids' digest, which fix the result): GPTQ takes about
-20 s, so loading again in one process reuses it (as a copy). One entry: a process that loads
-other bit widths quantizes again."""
+20 s, so loading again in one process reuses it (as a copy). One entry (184 MB for the default
+bit widths, held for the life of the process): a process that loads other bit widths quantizes
+again."""
 
 
 class MiniLM:
@@ -209,12 +210,14 @@ class MiniLM:
         calib = [_ids(e) for e in tokenizer.encode_batch(texts)]
         provenance = Provenance.checkpoint(MINILM_NAME, MINILM_SHA256, calib)
         key = (qconfig or MINILM_QCONFIG, provenance)
-        if _LAST_QUANTIZED.get(key) is None:
+        int_model = _LAST_QUANTIZED.get(key)
+        if int_model is None:
+            int_model = quantize(float_model, calib, key[0], provenance,
+                                 weight_rounding="gptq", norm_margin=MINILM_NORM_MARGIN)
             _LAST_QUANTIZED.clear()
-            _LAST_QUANTIZED[key] = quantize(float_model, calib, key[0], provenance,
-                                            weight_rounding="gptq", norm_margin=MINILM_NORM_MARGIN)
+            _LAST_QUANTIZED[key] = int_model
         # a copy: the caller may change its arrays without changing the next load's
-        return cls(float_model, copy.deepcopy(_LAST_QUANTIZED[key]), tokenizer)
+        return cls(float_model, copy.deepcopy(int_model), tokenizer)
 
     def tokenize(self, texts: str | Sequence[str]) -> list[np.ndarray]:
         """Token ids of each text (``[CLS] ... [SEP]``, at most 256 tokens, no padding).
