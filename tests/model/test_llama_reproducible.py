@@ -13,7 +13,6 @@ forward that adds every sum in index order.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 import os
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.model.nested import tokens
 from zkinfer.errors import ModelError
 from zkinfer.model import int_llama as il
 from zkinfer.model.float_model import cos_sin, exp, log, matmul
@@ -47,26 +47,12 @@ def small_calibration() -> list[np.ndarray]:
 def parameter_digest(obj: object) -> str:
     """SHA-256 over every array (dtype, shape, bytes) and scalar of a nested dataclass."""
     h = hashlib.sha256()
-
-    def walk(o: object) -> None:
-        if isinstance(o, np.ndarray):
-            h.update(f"{o.dtype}{o.shape}".encode())
-            h.update(np.ascontiguousarray(o).tobytes())
-        elif dataclasses.is_dataclass(o) and not isinstance(o, type):
-            for f in dataclasses.fields(o):
-                h.update(f.name.encode())
-                walk(getattr(o, f.name))
-        elif isinstance(o, (tuple, list)):
-            for x in o:
-                walk(x)
-        elif isinstance(o, dict):
-            for k in sorted(o):
-                h.update(repr(k).encode())
-                walk(o[k])
-        else:
-            h.update(repr(o).encode())
-
-    walk(obj)
+    for kind, v in tokens(obj):
+        if kind == "array":
+            h.update(f"{v.dtype}{v.shape}".encode())
+            h.update(np.ascontiguousarray(v).tobytes())
+        else:  # field names, dict keys (already repr) and scalars
+            h.update((v if kind in ("field", "key") else repr(v)).encode())
     return h.hexdigest()
 
 

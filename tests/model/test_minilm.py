@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.model.nested import arrays
 from tests.model.sentences import TEST_SENTENCES
 from zkinfer.errors import MissingDependencyError, ModelError
 from zkinfer.model import loaders, minilm
@@ -134,39 +135,22 @@ def test_minilm_rejects_too_long_and_bad_ids(model):
         model.forward(np.array([101, 30522, 102], dtype=np.int64))
 
 
-def _arrays(obj, seen=None):
-    """Every numpy array reachable from ``obj`` through dataclass fields, lists, tuples, dicts."""
-    import dataclasses
-
-    if isinstance(obj, np.ndarray):
-        yield obj
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        for f in dataclasses.fields(obj):
-            yield from _arrays(getattr(obj, f.name))
-    elif isinstance(obj, (list, tuple)):
-        for x in obj:
-            yield from _arrays(x)
-    elif isinstance(obj, dict):
-        for x in obj.values():
-            yield from _arrays(x)
-
-
 def test_loading_again_reuses_the_quantization_and_hands_out_independent_copies(monkeypatch):
     _weights_dir()
     calls = []
     real = minilm.quantize
     monkeypatch.setattr(minilm, "quantize", lambda *a, **k: calls.append(1) or real(*a, **k))
     first = minilm.MiniLM.load()
-    arrays = list(_arrays(first.int_model))
-    assert len(arrays) > 50
-    pristine = [a.copy() for a in arrays]
-    for a in arrays:  # a caller scribbling over its model
+    mine = arrays(first.int_model)
+    assert len(mine) > 50
+    pristine = [a.copy() for a in mine]
+    for a in mine:  # a caller scribbling over its model
         if a.flags.writeable and a.size:
             a[...] = 1
     second = minilm.MiniLM.load()
-    again = list(_arrays(second.int_model))
+    again = arrays(second.int_model)
     assert len(calls) <= 1  # quantized at most once (not at all if an earlier test loaded it)
     assert len(again) == len(pristine)
-    for a, b, c in zip(again, pristine, arrays):
+    for a, b, c in zip(again, pristine, mine):
         assert a.dtype == b.dtype and np.array_equal(a, b)
         assert not np.shares_memory(a, c)

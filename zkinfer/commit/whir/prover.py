@@ -270,11 +270,7 @@ def _commit_codeword(codeword: U64, k: int) -> tuple[U64, list]:
     """The leaf matrix of a whole codeword and its Merkle levels (tests: the reference of
     :func:`encode_leaves`)."""
     leaves = _leaf_matrix(codeword, k)
-    levels = [hash_leaves(leaves)]
-    while levels[-1].shape[0] > 1:
-        levels.append(merkle.hash_rows(levels[-1].reshape(-1, 2 * merkle.DIGEST_BYTES), b"\x01",
-                                       threads=1))
-    return leaves, levels
+    return leaves, merkle.build(hash_leaves(leaves))
 
 
 @dataclass
