@@ -3,6 +3,9 @@ multi-proofs (the exact matrix products: tests/field/test_blas.py)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -153,8 +156,6 @@ def test_merkle_multiproof_round_trip(depth, data):
 
 
 def test_merkle_leaves_are_domain_separated_and_threading_agrees():
-    import hashlib
-
     rng = np.random.default_rng(1)
     # 16 KB columns: two threads split them (smaller columns are hashed by one thread)
     cols = gl.random((201, merkle._THREADED_ROW_BYTES // 8), rng)
@@ -169,3 +170,53 @@ def test_merkle_leaves_are_domain_separated_and_threading_agrees():
         b"\x00" + gl.to_bytes(small[7])).digest()
     with pytest.raises(ValueError):
         merkle.build(one[:3])
+
+
+def _sha256_module():
+    """The batched hasher; CI's machines have it (hashlib's OpenSSL), elsewhere it may not."""
+    from zkinfer.commit.ligero import _sha256
+
+    if not _sha256.available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("the batched SHA-256 (OpenSSL through Numba) is unavailable in CI")
+        pytest.skip("no libcrypto with SHA256_Init/Update/Final in this process")
+    return _sha256
+
+
+@settings(max_examples=40, deadline=None)
+@given(count=st.integers(0, 70), width=st.integers(0, 300), prefix=st.integers(0, 255),
+       threads=st.sampled_from([1, 2]), seed=st.integers(0, 2**32 - 1))
+def test_batched_sha256_equals_hashlib(count, width, prefix, threads, seed):
+    sha = _sha256_module()
+    rows = np.random.default_rng(seed).integers(0, 256, size=(count, width), dtype=np.uint8)
+    got = sha.hash_rows(rows, bytes([prefix]), threads)
+    assert got.shape == (count, 32) and got.dtype == np.uint8
+    for j in range(count):
+        assert got[j].tobytes() == hashlib.sha256(bytes([prefix]) + rows[j].tobytes()).digest()
+
+
+def test_merkle_batched_path_equals_hashlib_path(monkeypatch):
+    """From BATCHED_FROM_ROWS rows hash_rows takes the batched path: the same leaves and tree as
+    hashlib's, for uint64 columns (their little-endian bytes) and the parts' stacked digests."""
+    sha = _sha256_module()
+    calls = []
+    real = sha.hash_rows
+    monkeypatch.setattr(sha, "hash_rows", lambda *a: calls.append(a[0].shape) or real(*a))
+    rng = np.random.default_rng(5)
+    cols = gl.random((merkle.BATCHED_FROM_ROWS * 2, 11), rng)
+    fast_leaves = merkle.hash_columns(cols)
+    fast_levels = merkle.build(fast_leaves)
+    fast_parts = merkle.combine_part_leaves([fast_leaves, fast_leaves[::-1].copy()])
+    assert calls[0] == cols.shape  # the leaves took the batched path
+    monkeypatch.setattr(merkle, "_BATCHED", [None])  # hashlib only
+    slow_leaves = merkle.hash_columns(cols)
+    assert np.array_equal(fast_leaves, slow_leaves)
+    assert all(np.array_equal(a, b) for a, b in zip(fast_levels, merkle.build(slow_leaves)))
+    assert np.array_equal(fast_parts, merkle.combine_part_leaves([slow_leaves, slow_leaves[::-1]]))
+    assert fast_leaves[9].tobytes() == hashlib.sha256(b"\x00" + gl.to_bytes(cols[9])).digest()
+
+
+def test_batched_sha256_rejects_a_long_prefix():
+    sha = _sha256_module()
+    with pytest.raises(ValueError, match="one-byte"):
+        sha.hash_rows(np.zeros((2, 3), np.uint8), b"\x00\x01", 1)

@@ -16,8 +16,12 @@ Multi-opening: for a sorted set of distinct leaf indices, the proof lists the si
 verifier cannot compute itself, in the order of :func:`sibling_positions` (level by level from
 the leaves, left to right). Prover and verifier both call that one function.
 
-Verifier-safe: this module imports numpy and hashlib only. :func:`build` is the prover's; it
-hashes the columns on several threads (``hashlib`` releases the GIL for inputs over 2 KiB).
+Verifier-safe: this module imports numpy and hashlib only. :func:`build` is the prover's. Large
+batches of rows (a commitment's columns, the tree's lower levels) go, in a prover install, to
+one Numba loop over OpenSSL's SHA-256 on the prover's threads
+(:mod:`zkinfer.commit.ligero._sha256`: the same digests, no Python call per row); otherwise
+``hashlib`` hashes them, rows of 16 KiB and more on several threads (it releases the GIL for
+inputs over 2 KiB).
 """
 
 from __future__ import annotations
@@ -66,6 +70,27 @@ def default_threads() -> int:
     return max(1, min(cpus, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, cpus)
 
 
+BATCHED_FROM_ROWS = 4096
+"""From this many rows, :func:`hash_rows` hashes in one Numba loop through OpenSSL's SHA-256
+(:mod:`zkinfer.commit.ligero._sha256`, a prover install) when it is available: the same
+digests, without a Python call per row. Fewer rows (a verifier's few columns) use ``hashlib``,
+so verifying never imports ``numba``."""
+
+_BATCHED: list = []
+
+
+def _batched():
+    """The batched hasher module if it can run in this process, else ``None`` (decided once)."""
+    if not _BATCHED:
+        try:
+            from zkinfer.commit.ligero import _sha256
+
+            _BATCHED.append(_sha256 if _sha256.available() else None)
+        except ImportError:  # no numba: a verifier-only install
+            _BATCHED.append(None)
+    return _BATCHED[0]
+
+
 def hash_rows(rows: np.ndarray, prefix: bytes, threads: int | None = None) -> U8:
     """``H(prefix || row)`` of each row of a 2-D array (its bytes as stored, little-endian
     words for ``uint64``): one hash call per row, from a copied state of the hashed prefix.
@@ -80,6 +105,9 @@ def hash_rows(rows: np.ndarray, prefix: bytes, threads: int | None = None) -> U8
     """
     data = np.ascontiguousarray(rows)
     count = data.shape[0]
+    workers = threads if threads is not None else default_threads()
+    if count >= BATCHED_FROM_ROWS and data.ndim == 2 and _batched() is not None:
+        return _batched().hash_rows(data, prefix, workers)
     out = np.empty((count, DIGEST_BYTES), dtype=np.uint8)
     row_bytes = data.shape[1] * data.itemsize if data.ndim == 2 else 0
     flat = memoryview(data.reshape(-1).view(np.uint8)) if data.size else memoryview(b"")
@@ -92,7 +120,6 @@ def hash_rows(rows: np.ndarray, prefix: bytes, threads: int | None = None) -> U8
             h.update(flat[j * row_bytes: (j + 1) * row_bytes])
             out_view[j * DIGEST_BYTES: (j + 1) * DIGEST_BYTES] = h.digest()
 
-    workers = threads if threads is not None else default_threads()
     # threads pay off only when each call hashes enough bytes: hashlib releases the GIL per
     # call, and below about 16 KB per row handing the GIL back and forth between two threads
     # cost more than it saved (measured: 2x slower at 2-8 KB, 1.8x faster at 16 KB)
@@ -147,13 +174,13 @@ def combine_part_leaves(digests: Sequence[U8]) -> U8:
     for lo in range(0, length, step):
         hi = min(length, lo + step)
         stacked = np.concatenate([a[lo:hi] for a in arrays], axis=1)  # (hi - lo, 32 S)
-        out[lo:hi] = hash_rows(stacked, _PARTS, threads=1)
+        out[lo:hi] = hash_rows(stacked, _PARTS)
     return out
 
 
 def _hash_level(level: U8) -> U8:
     """Parents of a level: ``H(0x01 || left || right)`` for consecutive pairs."""
-    return hash_rows(np.asarray(level).reshape(-1, 2 * DIGEST_BYTES), _NODE, threads=1)
+    return hash_rows(np.asarray(level).reshape(-1, 2 * DIGEST_BYTES), _NODE)
 
 
 def build(leaves: U8, progress=None) -> list[U8]:
