@@ -493,11 +493,18 @@ class VerifyingKey:
 
     @property
     def digest(self) -> bytes:
-        h = hashlib.blake2b(digest_size=32, person=b"zkinfer-vk-v1")
-        for part in (self.model_bytes, self.pcs_params, self.weight_commitment):
-            h.update(len(part).to_bytes(8, "little"))
-            h.update(part)
-        return h.digest()
+        """BLAKE2b of the three sections (each after its length), computed once per key: the
+        sections are immutable ``bytes`` (checked at construction) and a decoder's key holds
+        tens of megabytes, which a verification would otherwise hash twice."""
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            h = hashlib.blake2b(digest_size=32, person=b"zkinfer-vk-v1")
+            for part in (self.model_bytes, self.pcs_params, self.weight_commitment):
+                h.update(len(part).to_bytes(8, "little"))
+                h.update(part)
+            cached = h.digest()
+            object.__setattr__(self, "_digest", cached)
+        return cached
 
     def to_bytes(self) -> bytes:
         w = Writer()

@@ -189,23 +189,27 @@ def _inverses_of_small(d: int) -> tuple[int, ...]:
 _SMALL_INVERSES: dict[int, tuple[int, ...]] = {}
 
 
-def _interpolate_low(rows: list[tuple[int, int]], r0: int, r1: int) -> Fp2:
-    """:func:`interpolate_scalar` of degree 2 or 3 in straight-line code: the forward
+_INV2 = pow(2, gl.P - 2, gl.P)
+_INV3 = pow(3, gl.P - 2, gl.P)
+
+
+def interpolate_low_pair(rows: Sequence[Sequence[int]], r0: int, r1: int) -> tuple[int, int]:
+    """:func:`interpolate_scalar` of degree 2 or 3 in straight-line code on canonical ints
+    (``rows[i] = (c0, c1)``, the challenge ``r0 + r1 X``), as a canonical pair: the forward
     differences ``D^k`` of ``rows`` (unreduced), then ``D^0 + r (D^1 + (r - 1) / 2 (D^2 +
-    (r - 2) / 3 D^3))`` with one reduction per extension product."""
+    (r - 2) / 3 D^3))`` with one reduction per extension product. (The sumcheck verifier's
+    inner loop calls it once per round.)"""
     P, w = gl.P, ext.W
     (a0, a1), (b0, b1), (c0, c1) = rows[0], rows[1], rows[2]
     x0, x1 = c0 - 2 * b0 + a0, c1 - 2 * b1 + a1  # D^2
     if len(rows) == 4:
         e0, e1 = rows[3]
         t0, t1 = e0 - 3 * c0 + 3 * b0 - a0, e1 - 3 * c1 + 3 * b1 - a1  # D^3
-        inv3 = _inverses_of_small(3)[2]
-        f0, f1 = (r0 - 2) * inv3 % P, r1 * inv3 % P
+        f0, f1 = (r0 - 2) * _INV3 % P, r1 * _INV3 % P
         x0, x1 = (x0 + f0 * t0 + w * f1 * t1) % P, (x1 + f0 * t1 + f1 * t0) % P
-    inv2 = _inverses_of_small(2)[1]
-    f0, f1 = (r0 - 1) * inv2 % P, r1 * inv2 % P
+    f0, f1 = (r0 - 1) * _INV2 % P, r1 * _INV2 % P
     x0, x1 = (b0 - a0 + f0 * x0 + w * f1 * x1) % P, (b1 - a1 + f0 * x1 + f1 * x0) % P
-    return Fp2((a0 + r0 * x0 + w * r1 * x1) % P, (a1 + r0 * x1 + r1 * x0) % P)
+    return (a0 + r0 * x0 + w * r1 * x1) % P, (a1 + r0 * x1 + r1 * x0) % P
 
 
 def interpolate_scalar(values: Sequence[Fp2], r: Fp2) -> Fp2:
@@ -217,7 +221,7 @@ def interpolate_scalar(values: Sequence[Fp2], r: Fp2) -> Fp2:
     P = gl.P
     rows = [(int(v[0]), int(v[1])) for v in values]
     if d in (2, 3):  # the sumchecks' degrees, written out (the same arithmetic)
-        return _interpolate_low(rows, int(r[0]), int(r[1]))
+        return Fp2(*interpolate_low_pair(rows, int(r[0]), int(r[1])))
     heads = [rows[0]]
     for _ in range(d):
         rows = [((b0 - a0) % P, (b1 - a1) % P) for (a0, a1), (b0, b1) in zip(rows, rows[1:])]

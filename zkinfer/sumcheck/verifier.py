@@ -16,7 +16,7 @@ from zkinfer.errors import VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field.goldilocks import P
 from zkinfer.field.scalar import Fp2
-from zkinfer.poly.univariate import interpolate_scalar
+from zkinfer.poly.univariate import interpolate_low_pair, interpolate_scalar
 from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge_scalar, round_encodings
 from zkinfer.transcript import Transcript
 
@@ -82,23 +82,26 @@ def verify_scalar(
     if polys.shape[1] != expr.degree + 1 or polys.shape[2] != 2:
         raise VerificationError(check, "round polynomial has the wrong degree", round=0,
                                 expected=expr.degree, got=int(polys.shape[1]) - 1)
-    cur = claim
-    begin(transcript, num_vars, expr, cur.to_array())
+    begin(transcript, num_vars, expr, claim.to_array())
     polys = ext.as_ext(polys, "round polynomials")  # validated once, absorbed round by round
     values = polys.tolist()  # s_j(0), ..., s_j(d) as pairs of canonical ints
     encoded = round_encodings(polys)
     challenges: list[tuple[int, int]] = []
+    # the claim as a pair of ints; degrees 2 and 3 (every GKR layer's) interpolate in line
+    cur = (claim[0], claim[1])
+    low = expr.degree in (2, 3)
     for j in range(num_vars):
         s = values[j]
         got = ((s[0][0] + s[1][0]) % P, (s[0][1] + s[1][1]) % P)
         if got != cur:
             raise VerificationError(check, "s(0) + s(1) does not match the claim", round=j,
-                                    expected=tuple(cur), got=got)
-        r = round_challenge_scalar(transcript, encoded[j])
-        challenges.append((int(r[0]), int(r[1])))
-        cur = interpolate_scalar(s, r)  # s_j(r_j)
+                                    expected=cur, got=got)
+        r = round_challenge_scalar(transcript, encoded[j])  # two canonical ints
+        challenges.append(r)
+        # s_j(r_j)
+        cur = interpolate_low_pair(s, r[0], r[1]) if low else tuple(interpolate_scalar(s, r))
     point = np.array(challenges, dtype=np.uint64).reshape(num_vars, 2)
-    return point, challenges, cur
+    return point, challenges, Fp2(*cur)
 
 
 def check_final(
