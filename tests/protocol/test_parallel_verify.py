@@ -1,7 +1,10 @@
 """Segments verified in two processes (:func:`zkinfer.protocol.engine.verify_circuit` with
 ``processes=2``: a forked process takes a share of the segments): the same acceptance, and the
 same rejection (check, round, message) as one process, whichever process meets the first failing
-segment; the shares; one process when another thread runs; bad ``processes`` refused."""
+segment; the shares; one process when another thread runs; bad ``processes`` refused. The
+openings' checks that read no transcript (final sums, Ligero's Merkle paths and encodings) run
+after both openings' transcript, shared by two processes: the same first rejection as one pass,
+also when a later opening's transcript check fails too."""
 
 from __future__ import annotations
 
@@ -26,6 +29,21 @@ def deep() -> ce.Honest:
     return h
 
 
+@pytest.fixture(scope="module")
+def deep_ligero() -> ce.Honest:
+    """The deep model's keys and proof with Ligero (whose Merkle and encoding checks are
+    deferred; the TrivialPCS keys of ``deep`` check everything at once)."""
+    from zkinfer.commit import LigeroPCS
+    from zkinfer.models import random_transformer
+
+    config, seed, ids = ce.CONFIGS["deep"]
+    model = random_transformer(config, seed, ce.SMALL)
+    with ce.single_threaded():
+        vk, pk = zkinfer.setup(model, LigeroPCS(1))
+        proof = zkinfer.prove(pk, ids)
+    return ce.Honest(model, vk, pk, ids, {}, proof.output, proof, None)
+
+
 @pytest.fixture
 def forks(monkeypatch):
     """Fork allowed (pytest may hold idle threads of other tests) and counted."""
@@ -42,7 +60,7 @@ def forks(monkeypatch):
 
 
 def _verify(h, proof, processes):
-    return zkinfer.verify(h.vk, ce.IDS, proof.output, proof, allow_insecure=True,
+    return zkinfer.verify(h.vk, h.ids, proof.output, proof, allow_insecure=True,
                           processes=processes)
 
 
@@ -54,9 +72,9 @@ def _rejection(h, proof, processes) -> VerificationError:
 
 def test_two_processes_accept_the_honest_proof(deep, forks):
     assert _verify(deep, deep.proof, 2)
-    assert forks["n"] == 1
+    assert forks["n"] == 2  # the segments, then the openings' deferred checks
     assert _verify(deep, deep.proof, 1)
-    assert forks["n"] == 1  # one process: no fork
+    assert forks["n"] == 2  # one process: no fork
 
 
 def _broken(h, segments: list[int]):
@@ -150,3 +168,100 @@ def test_the_precheck_runs_in_the_second_process_and_wins_over_segments(deep, fo
     where = "there" if processes == 2 else "here"
     assert str(err).endswith(f"the verifying key's model is invalid: bound broken {where}")
     assert forks["n"] == processes - 1
+
+
+def _opening(h, which: str, **changes):
+    """The proof with fields of one opening (``trace_opening`` or ``weight_opening``) changed:
+    its own fields, or ``pcs={...}`` for the Ligero proof inside it."""
+    body = h.proof.body
+    step = getattr(body, which)
+    pcs = changes.pop("pcs", None)
+    if pcs is not None:
+        changes["opening"] = dataclasses.replace(step.opening, **pcs)
+    body = dataclasses.replace(body, **{which: dataclasses.replace(step, **changes)})
+    return dataclasses.replace(h.proof, body=body)
+
+
+def _bumped(arr, index):
+    out = np.array(arr, copy=True)
+    out[index] = (int(out[index]) + 1) % ((1 << 64) - (1 << 32) + 1)
+    return out
+
+
+def test_a_deferred_opening_check_rejects_as_in_one_pass(deep_ligero, forks):
+    deep = deep_ligero
+    # a trace column's Merkle sibling changed: the trace opening's deferred Merkle check fails;
+    # the sibling is absorbed, so the weight opening's transcript (replayed before any deferred
+    # check) fails as well: the Merkle failure, first in one pass, is the one reported
+    siblings = list(deep.proof.body.trace_opening.opening.siblings)
+    siblings[0] = bytes(32)
+    forged = _opening(deep, "trace_opening", pcs={"siblings": tuple(siblings)})
+    one = _rejection(deep, forged, 1)
+    assert (one.check, str(one).split(": ", 1)[1]) == (
+        "ligero pcs", "merkle: opened columns do not hash to the root")
+    two = _rejection(deep, forged, 2)
+    assert (two.check, two.round, str(two)) == (one.check, one.round, str(one))
+
+
+def test_the_first_deferred_failure_wins_over_later_ones(deep_ligero, forks):
+    deep = deep_ligero
+    # a trace part's opened value changed: the trace opening's final sum (deferred first) fails,
+    # and so do its PCS's evaluation check and the weight opening behind it
+    values = _bumped(deep.proof.body.trace_opening.values, (0, 0))
+    forged = _opening(deep, "trace_opening", values=values)
+    one = _rejection(deep, forged, 1)
+    assert one.check == "trace openings" and "final evaluation" in str(one)
+    two = _rejection(deep, forged, 2)
+    assert (two.check, two.round, str(two)) == (one.check, one.round, str(one))
+
+
+def test_a_weight_opening_check_alone_is_found_by_either_process(deep_ligero, forks):
+    deep = deep_ligero
+    # the weight opening's Ligero columns changed: only its deferred checks fail (the last ones)
+    columns = deep.proof.body.weight_opening.opening.columns.copy()
+    columns[0, 0] ^= 1
+    forged = _opening(deep, "weight_opening", pcs={"columns": columns})
+    one = _rejection(deep, forged, 1)
+    assert one.check == "ligero pcs"
+    before = forks["n"]
+    two = _rejection(deep, forged, 2)
+    assert forks["n"] == before + 2  # segments, then the deferred checks, in two processes
+    assert (two.check, two.round, str(two)) == (one.check, one.round, str(one))
+
+
+def _failing(name):
+    def check():
+        raise VerificationError(name, "failed")
+    return check
+
+
+def _passing(seconds=0.0):
+    def check():
+        import time
+
+        time.sleep(seconds)
+    return check
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_deferred_checks_report_the_lowest_failure(forks, processes):
+    # the first check is slow, so with two processes the forked one takes checks 1.. meanwhile
+    cases = [
+        ([_passing(0.3), _failing("b"), _passing(), _failing("d")], "b"),
+        ([_failing("a"), _passing(0.3), _failing("c")], "a"),
+        ([_passing(0.3), _passing(), _passing(), _failing("d")], "d"),
+    ]
+    for checks, first in cases:
+        with pytest.raises(VerificationError) as err:
+            engine._run_checks(checks, processes)
+        assert err.value.check == first
+    engine._run_checks([_passing(), _passing()], processes)  # all pass: no error
+    assert forks["n"] == (4 if processes == 2 else 0)
+
+
+def test_a_crashing_deferred_check_in_the_forked_process_is_an_error(forks):
+    def crash():
+        raise ZeroDivisionError("bug")
+
+    with pytest.raises(RuntimeError, match="parallel verification failed: ZeroDivisionError: bug"):
+        engine._run_checks([_passing(0.3), crash], 2)

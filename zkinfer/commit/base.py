@@ -745,6 +745,26 @@ class PCS(abc.ABC):
             VerificationError: the proof is rejected (the message says which check failed).
         """
 
+    def replay(
+        self,
+        commitment: Commitment | bytes,
+        claims: Sequence[OpeningClaim],
+        proof: OpeningProof | bytes,
+        transcript: Transcript,
+    ) -> Callable[[], None]:
+        """:meth:`verify` in two steps: the checks that the transcript's later state depends on
+        run now (every absorbed message, drawn challenge and what decides them), the others
+        are returned as one call, to run later, e.g. in another process, which raises their
+        first failure. Together they are exactly :meth:`verify`'s checks. The default
+        verifies everything now and returns a call that does nothing; a scheme whose checks
+        after the transcript are costly (Ligero's Merkle paths and encodings) overrides it.
+
+        Raises:
+            ProofFormatError, VerificationError: as :meth:`verify`, for the checks made now.
+        """
+        self.verify(commitment, claims, proof, transcript)
+        return _no_checks
+
     @abc.abstractmethod
     def decode_commitment(self, data: bytes) -> Commitment:
         """Strictly decode a commitment (raises ``ProofFormatError``)."""
@@ -752,6 +772,10 @@ class PCS(abc.ABC):
     @abc.abstractmethod
     def decode_proof(self, data: bytes) -> OpeningProof:
         """Strictly decode an opening proof (raises ``ProofFormatError``)."""
+
+
+def _no_checks() -> None:
+    """The later checks of a scheme that checks everything in :meth:`PCS.replay` itself."""
 
 
 def prover_claims(data: ProverData, claims: Sequence[OpeningClaim]) -> list[tuple[int | None, U64, U64]]:

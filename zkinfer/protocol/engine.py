@@ -460,11 +460,11 @@ class Opening:
                                    progress=prefixed(ctx.progress, self.label), begun=begun)
 
     def verify(self, ctx: VerifierContext, step: JointOpeningsProof,
-               begun: Begun | None = None) -> None:
+               begun: Begun | None = None, later: list | None = None) -> None:
         expect(step, JointOpeningsProof, self.check, "an opening proof")
         claims = self._items(ctx) if begun is None else begun.claims
         verify_part_openings(ctx.pcs, ctx.commitments[self.which], claims, step,
-                             ctx.transcript, check=self.check, begun=begun)
+                             ctx.transcript, check=self.check, begun=begun, later=later)
 
     def terms(self, circuit: Circuit) -> Terms:
         shape = segment_parts(circuit, self.which == "weights").shape
@@ -667,8 +667,88 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1
     _join_segments(shared, children)
     items = [Opening(which) for which in OPENINGS]
     begun = [item.begin(ctx, claims) for item, claims in zip(items, routed)]
-    for item, b, step in zip(items, begun, (proof.trace_opening, proof.weight_opening)):
-        item.verify(ctx, step, b)
+    # the openings' transcript first; their checks that read none (final sums, Merkle paths,
+    # encodings) afterwards, shared by two processes when allowed, in the same order
+    later: list = []
+    try:
+        for item, b, step in zip(items, begun, (proof.trace_opening, proof.weight_opening)):
+            item.verify(ctx, step, b, later=later)
+    except VerificationError:
+        _run_checks(later, 1)  # a check the one-pass order makes first still fails first
+        raise
+    _run_checks(later, processes)
+
+
+def _run_checks(checks: list, processes: int) -> None:
+    """Make the deferred ``checks`` (calls that raise their failure) and raise the first
+    failure in list order. With two processes allowed, this one and a forked one take the
+    checks in order from a shared counter (their costs differ and are not known beforehand),
+    each stopping at its first failure: every check before the lowest failure was taken, and
+    passed, so the lowest one is the first of one pass."""
+    if processes < 2 or len(checks) < 2 or not parallel_verification_allowed():
+        for check in checks:
+            check()
+        return
+    import multiprocessing
+
+    taken = multiprocessing.get_context("fork").Value("i", 0)  # the next check to take
+
+    def share() -> tuple[int, VerificationError] | None:
+        while True:
+            with taken.get_lock():
+                k = taken.value
+                taken.value = k + 1
+            if k >= len(checks):
+                return None
+            try:
+                checks[k]()
+            except VerificationError as exc:
+                return k, exc
+
+    wait = _forked(share)
+    try:
+        mine = share()
+    finally:
+        kind, theirs = wait()
+    if kind != "ok":
+        raise RuntimeError(f"parallel verification failed: {theirs}")
+    failures = [f for f in (mine, theirs) if f is not None]
+    if failures:
+        raise min(failures, key=lambda f: f[0])[1]
+
+
+def _forked(work):
+    """Run ``work()`` in a forked process (the ``fork`` context shares this process's memory);
+    returns ``wait()``, which gives ``("ok", work's result)`` or ``("crash", description)``
+    (an exception in ``work``, or the process's end without a result) and reaps the process.
+    Call it exactly once, also when this process fails meanwhile."""
+    import multiprocessing
+
+    mp = multiprocessing.get_context("fork")
+    receive, send = mp.Pipe(duplex=False)
+
+    def child() -> None:  # the result (or the crash) goes to the parent
+        try:
+            payload = ("ok", work())
+        except BaseException as exc:  # a bug, not a rejection: reported by the parent
+            payload = ("crash", f"{type(exc).__name__}: {exc}")
+        send.send(payload)
+        send.close()
+
+    proc = mp.Process(target=child, daemon=True)
+    proc.start()
+    send.close()
+
+    def wait() -> tuple[str, object]:
+        try:
+            return receive.recv()
+        except EOFError:
+            return "crash", f"the verifying process ended with code {proc.exitcode}"
+        finally:
+            receive.close()
+            proc.join()
+
+    return wait
 
 
 def _verify_segment(ctx: VerifierContext, proof: CircuitProof, s: int) -> tuple[tuple, Transcript]:
@@ -766,42 +846,26 @@ def _verify_segments(ctx: VerifierContext, proof: CircuitProof, processes: int,
             precheck()
         results = _verify_share(ctx, proof, range(n))
     else:
-        import multiprocessing
-
         mine_share, theirs_share = _shares(proof, precheck is not None)
-        mp = multiprocessing.get_context("fork")
-        receive, send = mp.Pipe(duplex=False)
 
-        def child() -> None:  # its share; the result (or the crash) goes to the parent
+        def child():  # its share, after the precheck, whose rejection it returns
             try:
-                try:
-                    if precheck is not None:
-                        precheck()
-                except VerificationError as exc:
-                    payload = ("rejected", exc)
-                else:
-                    payload = ("ok", _verify_share(ctx, proof, theirs_share))
-            except BaseException as exc:  # a bug, not a rejection: reported by the parent
-                payload = ("crash", f"{type(exc).__name__}: {exc}")
-            send.send(payload)
-            send.close()
+                if precheck is not None:
+                    precheck()
+            except VerificationError as exc:
+                return "rejected", exc
+            return "verified", _verify_share(ctx, proof, theirs_share)
 
-        proc = mp.Process(target=child, daemon=True)
-        proc.start()
-        send.close()
+        wait = _forked(child)
         try:
             mine = _verify_share(ctx, proof, mine_share)
-            try:
-                kind, theirs = receive.recv()
-            except EOFError:
-                kind, theirs = "crash", f"the verifying process ended with code {proc.exitcode}"
         finally:
-            receive.close()
-            proc.join()
-        if kind == "rejected":
-            raise theirs
+            kind, theirs = wait()
         if kind != "ok":
             raise RuntimeError(f"parallel verification failed: {theirs}")
+        kind, theirs = theirs
+        if kind == "rejected":
+            raise theirs
         results = sorted(mine + theirs, key=lambda r: r[0])
     out = []
     for _, claims, child in results:  # in segment order: the first rejection wins

@@ -211,19 +211,14 @@ def _weights_at(claims: Sequence[PartClaim], g: U64, sizes: Sequence[int],
             v = highs.get(hkey)
             if v is None:
                 v = highs[hkey] = len(high_rows)
-                high_rows.append((hkey[2], nb, points[part][:nb]))
+                high_rows.append(hkey)
             parts.append(part)
             which.append(i)
             coeffs.append(coeff)
             low_of.append(u)
             high_of.append(v)
     low = _eq_rows([x for x, _ in low_rows], [r for _, r in low_rows])
-    bits = []
-    for value, nb, _ in high_rows:
-        row = np.zeros((nb, 2), dtype=np.uint64)
-        row[:, 0] = (value >> np.arange(nb - 1, -1, -1, dtype=np.int64)) & 1
-        bits.append(row)
-    high = _eq_rows(bits, [r for _, _, r in high_rows])
+    high = _eq_prefixes(high_rows, points)
     part = np.asarray(parts, dtype=np.int64)
     terms = ext.mul(ext.mul(g[np.asarray(which)], np.stack(coeffs)),
                     ext.mul(low[np.asarray(low_of)], high[np.asarray(high_of)]))
@@ -231,6 +226,38 @@ def _weights_at(claims: Sequence[PartClaim], g: U64, sizes: Sequence[int],
     bounds = np.searchsorted(part[order], np.arange(count + 1))
     terms = terms[order]
     return np.stack([ext.sum(terms[bounds[s]: bounds[s + 1]], axis=0) for s in range(count)])
+
+
+def _eq_prefixes(rows: Sequence[tuple[int, int, int]], points: Sequence[U64]) -> U64:
+    """``eq(bits, points[s][:nb])`` for each ``(s, nb, value)`` of ``rows``, ``bits`` the ``nb``
+    bits of ``value`` most significant first: the factor ``r_k`` for a bit 1 and ``1 - r_k``
+    for a 0, selected for every row at once, then multiplied along (:func:`_products`)."""
+    if not rows:
+        return ext.zeros((0,))
+    part, nb, value = (np.asarray(col, dtype=np.int64) for col in zip(*rows))
+    width = int(nb.max())
+    if width == 0:
+        return ext.ones((len(rows),))
+    coords = np.zeros((len(points), width, 2), dtype=np.uint64)
+    for k, r in enumerate(points):
+        coords[k, : min(width, r.shape[0])] = r[:width]
+    k = np.arange(width, dtype=np.int64)[None, :]
+    live = k < nb[:, None]
+    bit = ((value[:, None] >> np.maximum(nb[:, None] - 1 - k, 0)) & 1).astype(bool)
+    r = coords[part]  # (rows, width, 2): the part's first coordinates
+    factors = np.where(bit[..., None], r, ext.sub(ext.ones(()), r))
+    factors[~live] = ext.ones(())  # beyond a row's nb coordinates: a factor 1
+    return _products(factors)
+
+
+def _products(factors: U64) -> U64:
+    """The product along axis 1 of ``(rows, width, 2)`` extension factors, by halves."""
+    f = factors
+    while f.shape[1] > 1:
+        if f.shape[1] % 2:
+            f = np.concatenate([f, np.broadcast_to(ext.ones((1, 1)), (f.shape[0], 1, 2))], axis=1)
+        f = ext.mul(f[:, 0::2], f[:, 1::2])
+    return f[:, 0] if f.shape[1] else ext.ones((f.shape[0],))
 
 
 def _eq_rows(xs: Sequence[U64], rs: Sequence[U64]) -> U64:
@@ -245,12 +272,7 @@ def _eq_rows(xs: Sequence[U64], rs: Sequence[U64]) -> U64:
             x[j, width - xj.shape[0]:] = xj
             r[j, width - xj.shape[0]:] = rj
     xr = ext.mul(x, r)
-    f = ext.add(ext.sub(ext.add(xr, xr), ext.add(x, r)), ext.ones(()))
-    while f.shape[1] > 1:
-        if f.shape[1] % 2:
-            f = np.concatenate([f, np.broadcast_to(ext.ones((1, 1)), (f.shape[0], 1, 2))], axis=1)
-        f = ext.mul(f[:, 0::2], f[:, 1::2])
-    return f[:, 0] if f.shape[1] else ext.ones((len(xs),))
+    return _products(ext.add(ext.sub(ext.add(xr, xr), ext.add(x, r)), ext.ones(())))
 
 
 class _Product:
@@ -506,9 +528,14 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
 
 def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[PartClaim],
                          proof: JointOpeningsProof, transcript: Transcript,
-                         check: str = "openings", begun: Begun | None = None) -> None:
+                         check: str = "openings", begun: Begun | None = None,
+                         later: list | None = None) -> None:
     """Verify every claim on a commitment of parts (see :func:`prove_part_openings`;
     ``begun``: step 1 already done by :func:`begin_part_openings`).
+
+    With a list ``later``, the checks that read no transcript are appended to it as calls
+    (each raises its failure) instead of being made: the final weighted sum, then the PCS's
+    own (:meth:`~zkinfer.commit.base.PCS.replay`). The transcript ends in the same state.
 
     Raises:
         VerificationError: a malformed claim, another number of parts than the commitment's,
@@ -555,11 +582,22 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
         shared, final = np.zeros((0, 2), dtype=np.uint64), joint_claim
     values = ext.as_ext(proof.values, "opened values")
     full = [np.concatenate([points[s], shared]) for s in range(num_parts)]
-    weights = _weights_at(claims, g, sizes, full)
-    got = ext.sum(ext.mul(ext.mul(alpha, weights), values), axis=0)
-    if not np.array_equal(got, final):
-        raise VerificationError(check, "final evaluation sum_s alpha^s W_s F_s does not match",
-                                expected=tuple(map(int, final)), got=tuple(map(int, got)))
+
+    def final_sum() -> None:
+        weights = _weights_at(claims, g, sizes, full)
+        got = ext.sum(ext.mul(ext.mul(alpha, weights), values), axis=0)
+        if not np.array_equal(got, final):
+            raise VerificationError(check, "final evaluation sum_s alpha^s W_s F_s does not "
+                                    "match", expected=tuple(map(int, final)),
+                                    got=tuple(map(int, got)))
+
+    if later is None:
+        final_sum()
+    else:
+        later.append(final_sum)
     transcript.append_ext(_LABEL_VALUES, values)
-    pcs.verify(commitment, [OpeningClaim(s, _on_part(m, full[s]), values[s])
-                            for s in range(num_parts)], proof.opening, transcript)
+    opened = [OpeningClaim(s, _on_part(m, full[s]), values[s]) for s in range(num_parts)]
+    if later is None:
+        pcs.verify(commitment, opened, proof.opening, transcript)
+    else:
+        later.append(pcs.replay(commitment, opened, proof.opening, transcript))

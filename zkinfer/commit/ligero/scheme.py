@@ -6,7 +6,7 @@ import the prover (and with it numba) on first use, :meth:`LigeroPCS.verify` nee
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy.typing as npt
@@ -27,7 +27,7 @@ from zkinfer.commit.ligero.params import (
     LigeroParams,
 )
 from zkinfer.commit.ligero.proof import LigeroCommitment, LigeroProof
-from zkinfer.commit.ligero.verify import verify_opening
+from zkinfer.commit.ligero.verify import replay_opening
 from zkinfer.errors import ProofFormatError, VerificationError
 from zkinfer.transcript import Transcript
 
@@ -205,11 +205,23 @@ class LigeroPCS(PCS):
         transcript: Transcript,
     ) -> None:
         """See :meth:`zkinfer.commit.base.PCS.verify`."""
+        self.replay(commitment, claims, proof, transcript)()
+
+    def replay(
+        self,
+        commitment: LigeroCommitment | bytes,
+        claims: Sequence[OpeningClaim],
+        proof: LigeroProof | bytes,
+        transcript: Transcript,
+    ) -> Callable[[], None]:
+        """See :meth:`zkinfer.commit.base.PCS.replay`: the evaluation, Merkle, proximity
+        and consistency checks are returned
+        (:func:`~zkinfer.commit.ligero.verify.replay_opening`)."""
         com = self.decode_commitment(commitment) if is_encoded(commitment) else commitment
         prf = self.decode_proof(proof) if is_encoded(proof) else proof
         if not isinstance(com, LigeroCommitment) or not isinstance(prf, LigeroProof):
             raise VerificationError("ligero pcs", "commitment or proof of another scheme")
-        verify_opening(self.params, com, claims, prf, transcript)
+        return replay_opening(self.params, com, claims, prf, transcript)
 
     def decode_commitment(self, data: bytes) -> LigeroCommitment:
         """See :meth:`zkinfer.commit.base.PCS.decode_commitment`."""

@@ -30,7 +30,8 @@ rest is vectorized over claims and groups (``O(log)`` numpy calls for the ``eq``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +47,7 @@ from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
 from zkinfer.transcript import Transcript
 
-__all__ = ["verify_opening"]
+__all__ = ["replay_opening", "verify_opening"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -91,12 +92,28 @@ def verify_opening(
     proof: LigeroProof,
     transcript: Transcript,
 ) -> None:
-    """Verify an opening proof (see :meth:`zkinfer.commit.base.PCS.verify`).
+    """Verify an opening proof (see :meth:`zkinfer.commit.base.PCS.verify`):
+    :func:`replay_opening`, then the checks it returns.
 
     Raises:
         VerificationError: any check fails (``check`` is ``"ligero pcs"``, the message names
             the step, ``round`` the group or column index where there is one).
     """
+    replay_opening(params, commitment, claims, proof, transcript)()
+
+
+def replay_opening(
+    params: LigeroParams,
+    commitment: LigeroCommitment,
+    claims: Sequence[OpeningClaim],
+    proof: LigeroProof,
+    transcript: Transcript,
+) -> Callable[[], None]:
+    """The opening's transcript part: the shape checks, every absorbed message and drawn
+    challenge, the grinding and the queried indices (raising as :func:`verify_opening` does).
+    Returns the checks that read no transcript (evaluation, Merkle paths, proximity and
+    consistency), in that order, as one call that raises the first failure: they may run
+    later, in another process (:meth:`zkinfer.commit.base.PCS.replay`)."""
     com = commitment
     if com.log_blowup != params.log_blowup:
         raise VerificationError(_CHECK, "commitment uses another code rate",
@@ -139,7 +156,12 @@ def verify_opening(
     if list(proof.indices) != indices:
         raise VerificationError(_CHECK, "queries: opened columns differ from the queried ones")
     schedule.absorb_opened(transcript, proof.columns, proof.siblings)
+    return partial(_checks, com, checked, groups, proof, indices, rho, gamma, beta)
 
+
+def _checks(com: LigeroCommitment, checked, groups, proof: LigeroProof, indices: list[int],
+            rho, gamma, beta) -> None:
+    """The checks after the transcript (see :func:`replay_opening`)."""
     # evaluation: <u_g, eq(col_g)> == V_g (+ beta s for g = 0), V_g = sum rho_k v_k
     values = schedule.group_values(groups, checked, rho)
     values[0] = (Fp2.from_array(values[0])
