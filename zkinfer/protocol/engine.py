@@ -38,7 +38,7 @@ import numpy.typing as npt
 from zkinfer._memory import drop_pages, release
 from zkinfer.codec import Reader, Writer
 from zkinfer.commit.base import PCS, Commitment, Layout, Parts, ProverData
-from zkinfer.errors import VerificationError
+from zkinfer.errors import VerificationError, ZkinferError
 from zkinfer.lookup.range import RangeProof
 
 # the relation modules define the tagged step types a proof decodes into (registered on import)
@@ -673,7 +673,7 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1
     try:
         for item, b, step in zip(items, begun, (proof.trace_opening, proof.weight_opening)):
             item.verify(ctx, step, b, later=later)
-    except VerificationError:
+    except ZkinferError:  # a rejection, or a malformed part of a proof built by hand
         _run_checks(later, 1)  # a check the one-pass order makes first still fails first
         raise
     _run_checks(later, processes)
