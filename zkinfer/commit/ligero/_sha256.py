@@ -26,11 +26,11 @@ import ctypes.util
 import hashlib
 import re
 
-import llvmlite.binding as llvm
 import numpy as np
-from numba import types
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
+
+types = numba.types
 
 __all__ = ["available", "hash_rows"]
 
@@ -105,6 +105,8 @@ def available() -> bool:
         try:
             path = _library()
             if path is not None:
+                import llvmlite.binding as llvm  # numba's own dependency
+
                 llvm.load_library_permanently(path)
                 probe = np.arange(3 * 77, dtype=np.uint8).reshape(3, 77)
                 want = [hashlib.sha256(b"\x05" + bytes(r)).digest() for r in probe]
