@@ -265,3 +265,10 @@ def test_a_crashing_deferred_check_in_the_forked_process_is_an_error(forks):
 
     with pytest.raises(RuntimeError, match="parallel verification failed: ZeroDivisionError: bug"):
         engine._run_checks([_passing(0.3), crash], 2)
+
+
+def test_a_proof_of_few_segments_makes_its_deferred_checks_in_one_process(forks):
+    small = ce.honest("mlp")
+    assert small.circuit.num_segments < engine.PARALLEL_MIN_SEGMENTS
+    assert _verify(small, small.proof, 2)
+    assert forks["n"] == 0

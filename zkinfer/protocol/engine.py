@@ -676,7 +676,8 @@ def verify_circuit(ctx: VerifierContext, proof: CircuitProof, processes: int = 1
     except ZkinferError:  # a rejection, or a malformed part of a proof built by hand
         _run_checks(later, 1)  # a check the one-pass order makes first still fails first
         raise
-    _run_checks(later, processes)
+    # a proof too small for its segments to be shared has checks too cheap to fork for
+    _run_checks(later, processes if len(proof.segments) >= PARALLEL_MIN_SEGMENTS else 1)
 
 
 def _run_checks(checks: list, processes: int) -> None:

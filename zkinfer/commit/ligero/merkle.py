@@ -106,8 +106,9 @@ def hash_rows(rows: np.ndarray, prefix: bytes, threads: int | None = None) -> U8
     data = np.ascontiguousarray(rows)
     count = data.shape[0]
     workers = threads if threads is not None else default_threads()
-    if count >= BATCHED_FROM_ROWS and data.ndim == 2 and _batched() is not None:
-        return _batched().hash_rows(data, prefix, workers)
+    batched = _batched() if count >= BATCHED_FROM_ROWS and data.ndim == 2 else None
+    if batched is not None:
+        return batched.hash_rows(data, prefix, workers)
     out = np.empty((count, DIGEST_BYTES), dtype=np.uint8)
     row_bytes = data.shape[1] * data.itemsize if data.ndim == 2 else 0
     flat = memoryview(data.reshape(-1).view(np.uint8)) if data.size else memoryview(b"")
