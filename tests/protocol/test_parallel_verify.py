@@ -260,11 +260,19 @@ def test_deferred_checks_report_the_lowest_failure(forks, processes):
 
 
 def test_a_crashing_deferred_check_in_the_forked_process_is_an_error(forks):
-    def crash():
-        raise ZeroDivisionError("bug")
+    import os
+    import time
 
+    parent = os.getpid()
+
+    def crash_there():  # a bug in the forked process; here a slow pass, so the other one takes some
+        if os.getpid() != parent:
+            raise ZeroDivisionError("bug")
+        time.sleep(0.5)
+
+    # whichever checks each process takes, the forked one takes at least one and crashes
     with pytest.raises(RuntimeError, match="parallel verification failed: ZeroDivisionError: bug"):
-        engine._run_checks([_passing(0.3), crash], 2)
+        engine._run_checks([crash_there] * 3, 2)
 
 
 def test_a_proof_of_few_segments_makes_its_deferred_checks_in_one_process(forks):
