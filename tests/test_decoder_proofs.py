@@ -266,4 +266,4 @@ def test_large_circuits_run_their_range_checks_at_two_challenges(keys, monkeypat
         vk, PROMPT, proof.output, proof)
     monkeypatch.undo()
     # a verifier at one challenge expects other trees: the proof's shape does not match
-    _rejects(vk, PROMPT, proof.output, proof, "range tree 0", "number of layers")
+    _rejects(vk, PROMPT, proof.output, proof, "range", "number of layers")

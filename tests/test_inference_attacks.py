@@ -446,7 +446,8 @@ def _swap(proof: Proof, a: int, b: int) -> Proof:
     (ProductStep, "embedding emb.tok", "wrong number of rounds (expected 5, got 4)"),
     (ZerocheckProof, "identities (6 variables)", "wrong number of rounds (expected 6, got 7)"),
     # the first segment's (the embedding's) and the last one's differ in their fraction trees
-    (RangeProof, "range", "wrong number of fraction trees (expected 1, got 2)"),
+    (RangeProof, "range", "one root (P, Q) per fraction tree of shape (2, 2, 2), expected "
+     "(1, 2, 2)"),
     (JointOpeningsProof, "trace openings", PARTS_SUM),
 ], ids=["ProductStep", "ZerocheckProof", "RangeProof", "JointOpeningsProof"])
 def test_swapped_round_messages_rejected(honest, kind, check, match):
@@ -483,7 +484,7 @@ def other_proof(honest) -> Proof:
 @pytest.mark.parametrize("kind, check, match, round", [
     (ProductStep, "matmul layer1.ffn.down.acc", ROUND_0, 0),
     (ZerocheckProof, "identities (7 variables)", "round 1: s(0) + s(1) does not match the claim", 1),
-    (RangeProof, "range tree 0 layer 1", ROUND_0, 0),
+    (RangeProof, "range layer 1", ROUND_0, 0),
     (JointOpeningsProof, "weights openings", PARTS_SUM, None),
 ], ids=["ProductStep", "ZerocheckProof", "RangeProof", "JointOpeningsProof"])
 def test_replayed_round_message_from_another_proof_rejected(honest, other_proof, kind, check,
@@ -537,7 +538,7 @@ def test_duplicated_step_rejected(honest, part, segment):
 # header, a fixed number of field elements, or a length prefix checked against the bytes left
 @pytest.mark.parametrize("keep, match", [
     (0.0, "proof: truncated: need 4 bytes, 0 left"),
-    (0.001, "proof: truncated: need 8 field elements, 27 bytes left"),
+    (0.001, "proof: count 4 x 16 bytes exceeds the 9 left"),  # a range layer's end values
     (0.01, "proof: truncated: need 96 field elements"),
     (0.3, "proof: count 1332346 x 1 bytes exceeds the"),  # the trace opening's PCS bytes
     (0.9, "proof: count 1332346 x 1 bytes exceeds the"),

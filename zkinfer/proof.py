@@ -38,8 +38,9 @@ __all__ = [
     "statement_transcript",
 ]
 
-FORMAT_VERSION = 7
-"""The proof format (version 7: a decoder's ``max_new_tokens`` and predictions in the header;
+FORMAT_VERSION = 8
+"""The proof format (version 8: a range proof's fraction trees share one sumcheck per layer;
+version 7: a decoder's ``max_new_tokens`` and predictions in the header;
 version 6: both openings begin before either is proven; version 5: one part per segment, each
 proven on its own transcript, and the openings of commitments made of one part per segment)."""
 KEY_FORMAT_VERSION = 5

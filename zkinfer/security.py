@@ -59,7 +59,8 @@ the figure.
   when a large circuit runs them at two challenges (``(L / p^2)^2 <= 1 / p^2``;
   :mod:`zkinfer.lookup.range`, "Two challenges");
 - ``gkr``: ``2`` per fraction-tree layer (``lambda`` combines the two layer claims, ``mu``
-  moves to the next layer);
+  moves to the next layer; when several trees share each layer's sumcheck, the combination of
+  ``J`` trees has degree ``2 J - 1`` in ``lambda``: still ``2`` per tree and layer);
 - ``batching``: ``I - 1`` per zero-check combining ``I`` identities with powers of
   ``lambda``, and ``K - 1`` per opening combining ``K`` claims with powers of ``gamma``
   (bounded here by the total number of claims).

@@ -239,7 +239,7 @@ def test_range_proof_moved_to_another_segment_rejected(deep):
     a, b = _same_shape(deep)
     segs = list(deep.proof.body.segments)
     segs[a] = dataclasses.replace(segs[a], ranges=segs[b].ranges)
-    err = _rejected(deep, ce.with_segments(deep.proof, segs), "range tree 0 layer 1",
+    err = _rejected(deep, ce.with_segments(deep.proof, segs), "range layer 1",
                     r"s\(0\) \+ s\(1\) does not match the claim")
     assert err.round == 0
 
@@ -666,7 +666,7 @@ def test_range_proof_of_another_kind_rejected():
 
     sizes, proof = _range_instance()
     with pytest.raises(VerificationError, match="expected a range proof") as err:
-        verify_ranges(sizes, proof.trees[0], Transcript(D))
+        verify_ranges(sizes, proof.fractions, Transcript(D))
     assert err.value.check == "range"
 
 
@@ -678,5 +678,5 @@ def test_range_values_that_are_not_field_elements_rejected():
     evals = proof.evals.copy()
     evals[1, 0] = np.uint64(gl.P)  # not canonical: a decoder never yields it, an object can
     with pytest.raises(VerificationError, match="one value per table and per column: ") as err:
-        verify_ranges(sizes, RangeProof(proof.trees, evals), Transcript(D))
+        verify_ranges(sizes, RangeProof(proof.fractions, evals), Transcript(D))
     assert err.value.check == "range"

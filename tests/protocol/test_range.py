@@ -87,8 +87,14 @@ def test_completeness_over_several_widths(tree_vars, reps):
     proof, claims = prove(groups, mults, tree_vars, reps)
     # tree_vars 2: the 512-row table alone (larger than the bound), then the rest
     plan = rng_mod.plan(rng_mod.block_list(SIZES), tree_vars, reps)
-    assert len(proof.trees) == len(plan) == (1 if tree_vars == rng_mod.MAX_TREE_VARS else 2)
-    assert [len(t.layers) for t in proof.trees] == [t.num_vars + reps - 1 for t in plan]
+    assert proof.fractions.roots.shape[0] == len(plan) == (
+        1 if tree_vars == rng_mod.MAX_TREE_VARS else 2)
+    # the trees share their layers: as many as the largest tree's, four end values per tree
+    # that reaches the layer
+    depths = [t.num_vars + reps - 1 for t in plan]
+    assert len(proof.fractions.layers) == max(depths)
+    assert [ev.shape[0] for _, ev in proof.fractions.layers] == [
+        4 * sum(d > k for d in depths) for k in range(max(depths))]
     got = verify(SIZES, proof, tree_vars, reps)
     assert got == claims
     # per width ascending: the multiplicities, then each column, each claim true
@@ -106,7 +112,8 @@ def test_completeness_one_width_and_no_widths():
     proof, claims = prove(groups, mults)
     assert verify({16: [1024, 256]}, proof) == claims
     proof, claims = prove({}, {})
-    assert claims == [] and proof.trees == ()
+    assert claims == [] and proof.fractions.roots.shape == (0, 2, 2)
+    assert proof.fractions.layers == ()
     assert verify({}, proof) == []
 
 
@@ -227,28 +234,28 @@ def test_tampered_values_rejected(tree_vars, block, reps):
     proof, _ = prove(groups, mults, tree_vars, reps)
     evals = proof.evals.copy()
     evals[block] = ext.add(evals[block], ext.ones(()))
-    err = rejected(SIZES, RangeProof(proof.trees, evals), tree_vars, reps)
+    err = rejected(SIZES, RangeProof(proof.fractions, evals), tree_vars, reps)
     plan = rng_mod.plan(rng_mod.block_list(SIZES), tree_vars, reps)
     tree = next(j for j, t in enumerate(plan) if block in t.blocks)
     assert err.check == f"range tree {tree}" and "do not explain the leaf claims" in str(err)
 
 
 def _with_root(proof: RangeProof, j: int, root) -> RangeProof:
-    trees = list(proof.trees)
-    trees[j] = dataclasses.replace(trees[j], root=np.asarray(root, dtype=np.uint64))
-    return RangeProof(tuple(trees), proof.evals)
+    roots = proof.fractions.roots.copy()
+    roots[j] = np.asarray(root, dtype=np.uint64)
+    return RangeProof(dataclasses.replace(proof.fractions, roots=roots), proof.evals)
 
 
 @pytest.mark.parametrize("tree_vars", TREE_VARS)
 def test_tampered_root_rejected(tree_vars):
     groups, mults = instance(10)
     proof, _ = prove(groups, mults, tree_vars)
-    root = proof.trees[-1].root
-    j = len(proof.trees) - 1
-    # P/Q kept (both scaled): the sum still cancels, the tree's first layer does not
+    j = proof.fractions.roots.shape[0] - 1
+    root = proof.fractions.roots[j]
+    # P/Q kept (both scaled): the sum still cancels, the trees' first layer does not
     two = ext.from_base(np.uint64(2))
     err = rejected(SIZES, _with_root(proof, j, ext.mul(root, two)), tree_vars)
-    assert err.check.startswith(f"range tree {j}") and "layer 0" in err.check
+    assert err.check == "range layer 0" and "end values do not match" in str(err)
     # P changed: the fractions no longer cancel
     err = rejected(SIZES, _with_root(proof, j, [ext.add(root[0], ext.ones(())), root[1]]),
                    tree_vars)
@@ -322,19 +329,19 @@ def test_a_lucky_first_challenge_passes_one_repetition_but_not_two():
 def test_two_challenges_tampered_halves_rejected():
     groups, mults = instance(13)
     proof, _ = prove(groups, mults, reps=2)
-    tree = proof.trees[0]
-    sc, ev = tree.layers[0]
+    frac = proof.fractions
+    sc, ev = frac.layers[0]
     # the two halves' sums swapped: the sums still cancel, the root's layer does not
     swapped = ev[[1, 0, 3, 2]]
-    forged = dataclasses.replace(tree, layers=((sc, swapped),) + tree.layers[1:])
-    err = rejected(SIZES, RangeProof((forged,) + proof.trees[1:], proof.evals), reps=2)
-    assert err.check == "range tree 0 layer 1"
+    forged = dataclasses.replace(frac, layers=((sc, swapped),) + frac.layers[1:])
+    err = rejected(SIZES, RangeProof(forged, proof.evals), reps=2)
+    assert err.check == "range layer 1"
     # a one-challenge proof where two are expected, and the other way round
     one, _ = prove(groups, mults, reps=1)
     err = rejected(SIZES, one, reps=2)
-    assert err.check == "range tree 0" and "number of layers" in str(err)
+    assert err.check == "range" and "number of layers" in str(err)
     err = rejected(SIZES, proof, reps=1)
-    assert err.check.startswith("range tree 0") and "number of layers" in str(err)
+    assert err.check == "range" and "number of layers" in str(err)
     with pytest.raises(FieldRangeError, match="1 or 2 challenges"):
         verify(SIZES, proof, reps=3)
 
@@ -343,9 +350,9 @@ def test_tree_structure_must_match_the_sizes():
     groups, mults = instance(11)
     proof, _ = prove(groups, mults, 2)  # two trees, the verifier expects one
     err = rejected(SIZES, proof)
-    assert err.check == "range" and "number of fraction trees" in str(err)
+    assert err.check == "range" and "one root (P, Q) per fraction tree" in str(err)
     proof, _ = prove(groups, mults)
-    err = rejected(SIZES, RangeProof(proof.trees, proof.evals[:-1]))
+    err = rejected(SIZES, RangeProof(proof.fractions, proof.evals[:-1]))
     assert err.check == "range" and "one value per table and per column" in str(err)
     # the same columns claimed as another width
     err = rejected({1: [4], 3: [16, 8, 2], 5: [64, 1], 10: [8, 8]}, proof)
@@ -357,17 +364,18 @@ def test_tree_structure_must_match_the_sizes():
 
 
 def range_layout(proof: RangeProof) -> bytes:
-    """The range proof's layout written out field by field: u32 tree count, each tree's root
-    (2 ext), u32 layer count and layers (sumcheck, 4 ext), then the block evaluations as an
-    extension vector (u32 count, elements)."""
+    """The range proof's layout written out field by field: u32 tree count, the roots (2 ext
+    each), u32 layer count and layers (sumcheck, u32 count and 4 ext per tree reaching the
+    layer), then the block evaluations as an extension vector (u32 count, elements)."""
     w = Writer()
-    w.u32(len(proof.trees))
-    for tree in proof.trees:
-        w.ext(tree.root)
-        w.u32(len(tree.layers))
-        for sc, evals in tree.layers:
-            sc.write(w)
-            w.ext(evals)
+    frac = proof.fractions
+    w.u32(frac.roots.shape[0])
+    w.ext(frac.roots.reshape(-1, 2))
+    w.u32(len(frac.layers))
+    for sc, evals in frac.layers:
+        sc.write(w)
+        w.u32(evals.shape[0])
+        w.ext(evals)
     w.u32(proof.evals.shape[0])
     w.ext(proof.evals)
     return w.finish()
@@ -383,14 +391,16 @@ def test_codec_round_trip_and_bounds():
     r = Reader(data)
     back = RangeProof.read(r)
     r.finish()
-    assert isinstance(back, RangeProof) and len(back.trees) == len(proof.trees) == 2
+    assert isinstance(back, RangeProof)
+    assert np.array_equal(back.fractions.roots, proof.fractions.roots)
+    assert back.fractions.roots.shape[0] == 2
     assert np.array_equal(back.evals, proof.evals)
-    assert len(back.sumchecks()) == sum(len(tree.layers) for tree in proof.trees)
+    assert len(back.sumchecks()) == len(proof.fractions.layers)
     assert [sc.round_polys.tolist() for sc in back.sumchecks()] == [
-        sc.round_polys.tolist() for tree in proof.trees for sc, _ in tree.layers]
+        sc.round_polys.tolist() for sc, _ in proof.fractions.layers]
     verify(SIZES, back, 2)
     # a huge tree count is refused before anything is allocated: by the bound, or by the bytes
-    # left (at least 36 per tree)
+    # left (64 per root)
     forged = (2**31).to_bytes(4, "little") + data[4:]
     with pytest.raises(ProofFormatError, match="exceeds the bound"):
         RangeProof.read(Reader(forged))

@@ -21,6 +21,29 @@ holds claims on the leaves at one point, to prove from the committed columns.
 Soundness error: at most ``sum_k (3 k + 2) / p^2 <= (3 c^2 / 2 + 2 c) / p^2`` (sumchecks, the
 ``lambda`` and ``mu`` combinations).
 
+Several trees at once
+---------------------
+:func:`prove_fraction_sums` proves ``J`` trees (``c_j`` leaf variables each) with one sumcheck per
+layer instead of one per tree and layer. The trees are aligned at their roots: layer ``k`` of
+every tree has ``2^k`` entries, so the trees with more than ``k`` layers (the *active* ones, in
+index order) share the layer's point ``r``, its sumcheck and its ``mu``. With one ``lambda`` per
+layer, the ``i``-th active tree is weighted ``lambda^(2 i)``:
+
+    sum_i lambda^(2 i) (p_{i,k}(r) + lambda q_{i,k}(r))
+        = sum_x eq(r, x) sum_i lambda^(2 i) [pL_i qR_i + pR_i qL_i + lambda qL_i qR_i](x),
+
+and the prover sends the four end values of every active tree. A tree's leaf point is the point
+after its last layer. Rounds: ``sum_{k < max c_j} k`` in all, where separate trees take
+``sum_j sum_{k < c_j} k`` (three trees of 24 layers: 276 rounds instead of 828). One tree is
+exactly the protocol above (weight ``1``, the same transcript).
+
+Soundness: at layer ``k`` with ``J_k`` active trees, a false claim on some tree makes the
+combined claim a non-zero polynomial of degree at most ``2 J_k - 1`` in ``lambda`` (it vanishes
+with probability ``(2 J_k - 1) / p^2``), then the sumcheck (``3 k / p^2``), then at least one
+tree's end values are wrong and its claim at ``(mu, s)`` is false except with probability
+``1 / p^2``. Total: ``sum_{k < max c_j} (3 k + 2 J_k) / p^2 = (3 C (C - 1) / 2 + 2 sum_j c_j)
+/ p^2`` with ``C = max c_j``.
+
 Prover (:func:`prove_fraction_sum`): each layer sumcheck has its own prover (:func:`_prove_layer`,
 kernels in :mod:`zkinfer.lookup._kernels`) that sends exactly the messages of the generic
 :func:`zkinfer.sumcheck.prover.prove` (the tests compare the two) without an ``eq`` table: it splits
@@ -49,13 +72,25 @@ from zkinfer.poly.multilinear import num_vars
 from zkinfer.sumcheck.common import Expression, SumcheckProof, begin, round_challenge
 from zkinfer.transcript import Transcript
 
-__all__ = ["MAX_LAYERS", "FractionProof", "prove_fraction_sum", "verify_fraction_sum"]
+__all__ = [
+    "MAX_LAYERS",
+    "MAX_TREES",
+    "FractionProof",
+    "FractionBatchProof",
+    "prove_fraction_sum",
+    "prove_fraction_sums",
+    "verify_fraction_sum",
+    "verify_fraction_sums",
+]
 
 U64 = npt.NDArray[np.uint64]
 _Ext = tuple[int, int]
 
 MAX_LAYERS = 64
 """Most layers of one fraction tree (a decoding bound: a layer per leaf variable)."""
+
+MAX_TREES = 1 << 12
+"""Most fraction trees proven together (a decoding bound)."""
 
 _LABEL_LEAVES = b"gkr/leaf-vars"
 _LABEL_ROOT = b"gkr/root"
@@ -64,13 +99,26 @@ _LABEL_EVALS = b"gkr/layer-evals"
 _LABEL_MU = b"gkr/mu"
 
 
-def _layer_expression(lam: U64) -> Expression:
-    # tables: 0 eq, 1 pL, 2 pR, 3 qL, 4 qR;  eq (pL qR + pR qL + lambda qL qR)
-    return Expression(
-        5,
-        ((0, 1, 4), (0, 2, 3), (0, 3, 4)),
-        ((1, 0), (1, 0), (int(lam[0]), int(lam[1]))),
-    )
+def _layer_expression(lam, trees: int = 1) -> Expression:
+    """Table 0 is ``eq``; tree ``i`` has tables ``4 i + 1 .. 4 i + 4``: ``pL, pR, qL, qR``; the
+    expression is ``sum_i lambda^(2 i) eq (pL qR + pR qL + lambda qL qR)``."""
+    lam = (int(lam[0]), int(lam[1]))
+    terms, coeffs, w = [], [], (1, 0)
+    for i in range(trees):
+        a = 4 * i
+        terms += [(0, a + 1, a + 4), (0, a + 2, a + 3), (0, a + 3, a + 4)]
+        coeffs += [w, w, _mul(w, lam)]
+        w = _mul(w, _mul(lam, lam))
+    return Expression(1 + 4 * trees, tuple(terms), tuple(coeffs))
+
+
+def _weights(lam: _Ext, count: int) -> list[_Ext]:
+    """``lambda^(2 i)`` for ``i < count``."""
+    out, w, sq = [], (1, 0), _mul(lam, lam)
+    for _ in range(count):
+        out.append(w)
+        w = _mul(w, sq)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +154,44 @@ class FractionProof:
         return [sc for sc, _ in self.layers]
 
 
+@dataclass(frozen=True, eq=False)
+class FractionBatchProof:
+    """Trees proven together: every tree's root ``(P, Q)`` and, per layer (top first), one
+    sumcheck and the four end values ``[pL(s), pR(s), qL(s), qR(s)]`` of every tree with more
+    layers, in tree order."""
+
+    roots: U64  # (J, 2, 2)
+    layers: tuple[tuple[SumcheckProof, U64], ...]  # end values (4 J_k, 2)
+
+    def write(self, w: Writer) -> None:
+        """The tree count (u32), the roots, the layer count (u32), then each layer's sumcheck
+        and its end values (a u32 count and the elements)."""
+        w.u32(self.roots.shape[0])
+        w.ext(self.roots.reshape(-1, 2))
+        w.u32(len(self.layers))
+        for sc, evals in self.layers:
+            sc.write(w)
+            w.ext_vec(evals)
+
+    @classmethod
+    def read(cls, r: Reader) -> FractionBatchProof:
+        """Strict decoding (the inverse of :meth:`write`).
+
+        Raises:
+            ProofFormatError: more than :data:`MAX_TREES` trees or :data:`MAX_LAYERS` layers,
+                more end values than ``4`` per tree, truncation, or a malformed sumcheck or
+                element.
+        """
+        j = r.count(MAX_TREES, 64)
+        roots = r.ext(2 * j).reshape(j, 2, 2)
+        n = r.u32(MAX_LAYERS)
+        return cls(roots, tuple((SumcheckProof.read(r), r.ext_vec(4 * j)) for _ in range(n)))
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        """The layers' sumcheck proofs, top layer first."""
+        return [sc for sc, _ in self.layers]
+
+
 def _build_layers(layers_p: list, layers_q: list) -> None:
     """Append the fraction tree's layers above the leaves ``layers_p[0], layers_q[0]``."""
     from zkinfer.lookup import _kernels as K
@@ -119,13 +205,21 @@ def _build_layers(layers_p: list, layers_q: list) -> None:
         layers_q.append(oq)
 
 
-def prove_fraction_sum(p: U64, q: U64, transcript: Transcript) -> tuple[FractionProof, U64, U64]:
-    """Prove the root of the fraction tree of the leaves ``(p, q)`` (extension ``(2^c, 2)``).
+def _leaves(p, q, what: str) -> tuple[U64, U64, int]:
+    p = np.ascontiguousarray(ext.as_ext(p, f"{what} p"))
+    q = np.ascontiguousarray(ext.as_ext(q, f"{what} q"))
+    if p.ndim != 2 or p.shape != q.shape:
+        raise FieldRangeError(f"{what}: leaves must be two (2^c, 2) arrays, got {p.shape} and "
+                              f"{q.shape}")
+    try:
+        return p, q, num_vars(p.shape[0])
+    except FieldRangeError as exc:
+        raise FieldRangeError(f"{what}: {exc}") from None
 
-    Builds the tree (the layers above the leaves: as many entries as the leaves), then proves
-    the layers top-down with :func:`_prove_layer`. A layer's sumcheck reads it and its parent
-    (the layer above, for the first round), folds it into a scratch of half its size and drops
-    the parent; no layer is written, the leaves included.
+
+def prove_fraction_sum(p: U64, q: U64, transcript: Transcript) -> tuple[FractionProof, U64, U64]:
+    """Prove the root of the fraction tree of the leaves ``(p, q)`` (extension ``(2^c, 2)``):
+    :func:`prove_fraction_sums` of one tree.
 
     Returns:
         ``(proof, root, point)``: the root ``[P, Q]`` and the leaf point ``r`` (``(c, 2)``) at
@@ -136,52 +230,91 @@ def prove_fraction_sum(p: U64, q: U64, transcript: Transcript) -> tuple[Fraction
         FieldRangeError: ``p, q`` not two extension arrays of one power-of-two length, or with
             non-canonical entries.
     """
+    batch, roots, points = prove_fraction_sums([(p, q)], transcript)
+    return FractionProof(roots[0], batch.layers), roots[0], points[0]
 
-    p = np.ascontiguousarray(ext.as_ext(p, "p"))
-    q = np.ascontiguousarray(ext.as_ext(q, "q"))
-    if p.ndim != 2 or p.shape != q.shape:
-        raise FieldRangeError(f"leaves must be two (2^c, 2) arrays, got {p.shape} and {q.shape}")
-    c = num_vars(p.shape[0])
-    layers_p: list[U64 | None] = [p]
-    layers_q: list[U64 | None] = [q]
-    _build_layers(layers_p, layers_q)
-    root = np.stack([layers_p[-1][0], layers_q[-1][0]])
-    transcript.append_int(_LABEL_LEAVES, c)
-    transcript.append_ext(_LABEL_ROOT, root)
+
+def prove_fraction_sums(leaves, transcript: Transcript) -> tuple[FractionBatchProof, U64, list[U64]]:
+    """Prove the roots of several fraction trees together (see "Several trees at once").
+
+    Builds every tree (the layers above its leaves: as many entries as the leaves), then proves
+    the layers top-down, one sumcheck per layer for all trees that reach it
+    (:func:`_prove_layer`). A layer's sumcheck reads it and its parent (the layer above, for the
+    first round), folds it into a scratch of half its size and drops the parent; no layer is
+    written, the leaves included. Memory: all trees at once (about twice their leaves).
+
+    Arguments:
+        leaves: a sequence of ``(p, q)``, each two extension arrays of shape ``(2^c_j, 2)``.
+
+    Returns:
+        ``(proof, roots, points)``: the roots ``(J, 2, 2)`` and, per tree, the leaf point
+        (``(c_j, 2)``) at which the caller must prove its ``p`` and ``q``.
+
+    Raises:
+        FieldRangeError: more than :data:`MAX_TREES` trees, or leaves that are not two
+            extension arrays of one power-of-two length, or with non-canonical entries.
+    """
+    trees = [_leaves(p, q, f"tree {j}") for j, (p, q) in enumerate(leaves)]
+    if len(trees) > MAX_TREES:
+        raise FieldRangeError(f"at most {MAX_TREES} fraction trees, got {len(trees)}")
+    cs = [c for _, _, c in trees]
+    layers_p: list[list[U64 | None]] = []
+    layers_q: list[list[U64 | None]] = []
+    for p, q, _ in trees:
+        lp, lq = [p], [q]
+        _build_layers(lp, lq)
+        layers_p.append(lp)
+        layers_q.append(lq)
+    del trees
+    roots = np.array([[lp[-1][0], lq[-1][0]] for lp, lq in zip(layers_p, layers_q)],
+                     dtype=np.uint64).reshape(len(cs), 2, 2)
+    for c, root in zip(cs, roots):
+        transcript.append_int(_LABEL_LEAVES, c)
+        transcript.append_ext(_LABEL_ROOT, root)
     point = np.zeros((0, 2), dtype=np.uint64)
+    points = [point] * len(cs)
     out_layers = []
-    claim_p = claim_q = (0, 0)  # the claims p_k(r), q_k(r) on the layer being proven
-    for k in range(c):
-        at = c - k - 1
-        # the child (2^(k+1) entries) is only read, and is the next layer's parent; the parent
-        # (2^k entries) is handed over and freed after the first round
-        child_p, child_q = layers_p[at], layers_q[at]
-        parent = [layers_p[at + 1], layers_q[at + 1]]
-        layers_p[at + 1] = layers_q[at + 1] = None
+    claims = [(_t(root[0]), _t(root[1])) for root in roots]  # p_k(r), q_k(r) per tree
+    for k in range(max(cs, default=0)):
+        active = [j for j, c in enumerate(cs) if c > k]
+        # each tree's child (2^(k+1) entries) is only read, and is the next layer's parent; its
+        # parent (2^k entries) is handed over and freed after the first round
+        children, parents = [], []
+        for j in active:
+            at = cs[j] - k - 1
+            children.append((layers_p[j][at], layers_q[j][at]))
+            parents.append([layers_p[j][at + 1], layers_q[j][at + 1]])
+            layers_p[j][at + 1] = layers_q[j][at + 1] = None
         lam = transcript.challenge_ext(_LABEL_LAMBDA)
+        weights = _weights(_t(lam), len(active))
         if k == 0:
-            evals = np.ascontiguousarray(np.concatenate([child_p, child_q]))
-            expr = _layer_expression(lam)
+            evals = np.concatenate([np.concatenate([cp, cq]) for cp, cq in children])
+            expr = _layer_expression(lam, len(active))
             begin(transcript, 0, expr, expr.evaluate(np.concatenate([ext.ones((1,)), evals])))
             sc = SumcheckProof(np.zeros((0, 4, 2), dtype=np.uint64))
             challenges = np.zeros((0, 2), dtype=np.uint64)
-            parent.clear()
+            parents.clear()
         else:
-            # the sum is p_k(r) + lambda q_k(r), the claims carried down from the layer above
-            claim = _add(claim_p, _mul(_t(lam), claim_q))
-            sc, evals, challenges = _prove_layer(child_p, child_q, parent, point, lam, claim,
+            # the sum: sum_i w_i (p_k(r) + lambda q_k(r)), the claims carried down from above
+            claim = (0, 0)
+            for w, j in zip(weights, active):
+                claim = _add(claim, _mul(w, _add(claims[j][0], _mul(_t(lam), claims[j][1]))))
+            sc, evals, challenges = _prove_layer(children, parents, point, lam, weights, claim,
                                                  transcript)
-        del child_p, child_q
+        children.clear()
         transcript.append_ext(_LABEL_EVALS, evals)
         mu = transcript.challenge_ext(_LABEL_MU)
         out_layers.append((sc, evals))
         # claims on layer k + 1 at (mu, s), in Python integers
         m = _t(mu)
-        pl, pr, ql, qr = (_t(e) for e in evals)
-        claim_p = _add(pl, _mul(m, _sub(pr, pl)))
-        claim_q = _add(ql, _mul(m, _sub(qr, ql)))
+        for i, j in enumerate(active):
+            pl, pr, ql, qr = (_t(e) for e in evals[4 * i: 4 * i + 4])
+            claims[j] = (_add(pl, _mul(m, _sub(pr, pl))), _add(ql, _mul(m, _sub(qr, ql))))
         point = np.concatenate([mu[None], challenges])
-    return FractionProof(root, tuple(out_layers)), root, point
+        for j in active:
+            if cs[j] == k + 1:
+                points[j] = point
+    return FractionBatchProof(roots, tuple(out_layers)), roots, points
 
 
 # ---- the layer prover
@@ -215,55 +348,60 @@ def _inv(a: _Ext) -> _Ext:
     return a[0] * n_inv % _P, -a[1] * n_inv % _P
 
 
-def _prove_layer(p: U64, q: U64, parent: list, point: U64, lam: U64, claim: _Ext,
-                 transcript: Transcript) -> tuple[SumcheckProof, U64, U64]:
-    """The layer sumcheck ``claim = sum_x eq(r, x) [pL qR + pR qL + lambda qL qR](x)``.
+def _prove_layer(children: list, parents: list, point: U64, lam: U64, weights: list[_Ext],
+                 claim: _Ext, transcript: Transcript) -> tuple[SumcheckProof, U64, U64]:
+    """The layer sumcheck ``claim = sum_x eq(r, x) sum_i w_i [pL qR + pR qL + lambda qL qR]_i(x)``
+    over the active trees ``i`` (weights ``w_i = lambda^(2 i)``).
 
-    ``p, q`` hold the ``L`` and ``R`` halves (``2^n`` rows each) and ``r = point`` has
-    ``n >= 1`` variables; ``parent = [p_k, q_k]`` is the layer above (``2^n`` rows, equal to
-    ``pL qR + pR qL`` and ``qL qR``), emptied here and dropped after the first round. The
-    messages are those of :func:`zkinfer.sumcheck.prover.prove` on the tables
-    ``[eq(r), pL, pR, qL, qR]`` with :func:`_layer_expression` (the same values at ``X = 0..3``,
-    the same transcript calls), computed as ``s_j(X) = C_j eq(r_j, X) G_j(X)`` (see
-    :mod:`zkinfer.lookup._kernels`): the kernels return ``G_j(0)`` (in round 0 from the parent:
-    ``F = p_k + lambda q_k`` on the rows) and the leading coefficient ``G_j(inf)`` of the
-    quadratic ``G_j``, and ``s_j(0) + s_j(1) = claim_j`` gives
-    ``G_j(1) = (claim_j - s_j(0)) / (C_j r_j)`` (a pass over the tables instead when
-    ``C_j r_j = 0``). Exact arithmetic: these equal the generic prover's values bit for bit.
+    ``children[i] = (p, q)`` holds tree ``i``'s ``L`` and ``R`` halves (``2^n`` rows each) and
+    ``r = point`` has ``n >= 1`` variables; ``parents[i] = [p_k, q_k]`` is the layer above
+    (``2^n`` rows, equal to ``pL qR + pR qL`` and ``qL qR``), emptied here and dropped after
+    the first round. The messages are those of :func:`zkinfer.sumcheck.prover.prove` on the
+    tables ``[eq(r), pL_0, pR_0, qL_0, qR_0, pL_1, ...]`` with :func:`_layer_expression` (the
+    same values at ``X = 0..3``, the same transcript calls), computed as
+    ``s_j(X) = C_j eq(r_j, X) G_j(X)`` (see :mod:`zkinfer.lookup._kernels`): the kernels return
+    each tree's ``G_j(0)`` (in round 0 from the parent: ``F = p_k + lambda q_k`` on the rows)
+    and the leading coefficient ``G_j(inf)`` of the quadratic ``G_j``, the weighted sums give
+    the layer's, and ``s_j(0) + s_j(1) = claim_j`` gives ``G_j(1) = (claim_j - s_j(0)) /
+    (C_j r_j)`` (a pass over the tables instead when ``C_j r_j = 0``). Exact arithmetic: these
+    equal the generic prover's values bit for bit.
 
-    ``p, q`` are only read: the first fold goes to a scratch pair of half their size, folded
-    in place from then on.
+    The children are only read: the first fold goes to a scratch pair of half their size,
+    folded in place from then on.
 
     Returns:
-        ``(proof, [pL(s), pR(s), qL(s), qR(s)], s)``.
+        ``(proof, end values (4 J, 2): [pL(s), pR(s), qL(s), qR(s)] per tree, s)``.
     """
     from zkinfer.lookup import _kernels as K
 
     n = point.shape[0]
-    off = p.shape[0] // 2
-    begin(transcript, n, _layer_expression(lam), np.array(claim, dtype=np.uint64))
+    tabs = [(p, q, p.shape[0] // 2) for p, q in children]  # per tree (p, q, off)
+    begin(transcript, n, _layer_expression(lam, len(tabs)), np.array(claim, dtype=np.uint64))
     lam0, lam1 = lam[0], lam[1]
     rounds = np.empty((n, 4, 2), dtype=np.uint64)
     challenges = np.empty((n, 2), dtype=np.uint64)
     cur = claim  # claim_j = s_{j-1}(r'_{j-1})
     coef = (1, 0)  # C_j = prod_{i<j} eq(r_i, r'_i)
-    s = off  # live rows of each half-table in round j
+    s = tabs[0][2]  # live rows of each half-table in round j
     ch = np.zeros(2, dtype=np.uint64)
     for j in range(n):
         threaded = K.use_parallel(s // 2)
-        if j == 0:
-            first = K.layer_first if threaded else K.layer_first_serial
-            g = first(p, q, off, s, parent[0], parent[1], point, lam0, lam1)
-            parent.clear()
-        else:
-            if j == 1:  # fold out of the layer, into a scratch pair
-                dp, dq, doff = np.empty((2 * s, 2), np.uint64), np.empty((2 * s, 2), np.uint64), s
+        g0 = ginf = (0, 0)
+        for i, (p, q, off) in enumerate(tabs):
+            if j == 0:
+                first = K.layer_first if threaded else K.layer_first_serial
+                g = first(p, q, off, s, parents[i][0], parents[i][1], point, lam0, lam1)
+                parents[i].clear()
             else:
-                dp, dq, doff = p, q, off
-            fold = K.layer_fold_eval if threaded else K.layer_fold_eval_serial
-            g = fold(p, q, off, 2 * s, dp, dq, doff, ch[0], ch[1], point, j, lam0, lam1)
-            p, q, off = dp, dq, doff
-        g0, ginf = _t(g[0]), _t(g[1])
+                if j == 1:  # fold out of the layer, into a scratch pair
+                    dp, dq, doff = np.empty((2 * s, 2), np.uint64), np.empty((2 * s, 2), np.uint64), s
+                else:
+                    dp, dq, doff = p, q, off
+                fold = K.layer_fold_eval if threaded else K.layer_fold_eval_serial
+                g = fold(p, q, off, 2 * s, dp, dq, doff, ch[0], ch[1], point, j, lam0, lam1)
+                tabs[i] = (dp, dq, doff)
+            g0 = _add(g0, _mul(weights[i], _t(g[0])))
+            ginf = _add(ginf, _mul(weights[i], _t(g[1])))
         rj = _t(point[j])
         l1 = _mul(coef, rj)  # C eq(r_j, 1)
         l0 = _sub(coef, l1)  # C eq(r_j, 0) = C (1 - r_j)
@@ -271,7 +409,9 @@ def _prove_layer(p: U64, q: U64, parent: list, point: U64, lam: U64, claim: _Ext
         s1 = _sub(cur, s0)
         if _direct_g1(l1):
             evaluate = K.layer_eval if threaded else K.layer_eval_serial
-            g1 = _t(evaluate(p, q, off, s, point, j, lam0, lam1, True)[2])
+            g1 = (0, 0)
+            for w, (p, q, off) in zip(weights, tabs):
+                g1 = _add(g1, _mul(w, _t(evaluate(p, q, off, s, point, j, lam0, lam1, True)[2])))
         else:
             g1 = _mul(s1, _inv(l1))
         # G quadratic: G(2) = 2 G(1) - G(0) + 2 G(inf), G(3) = 3 G(1) - 2 G(0) + 6 G(inf);
@@ -292,9 +432,9 @@ def _prove_layer(p: U64, q: U64, parent: list, point: U64, lam: U64, claim: _Ext
         coef = _mul(coef, ((1 - rj[0] - x[0] + 2 * rx[0]) % _P, (-rj[1] - x[1] + 2 * rx[1]) % _P))
         cur = _mul(coef, gx)
         s //= 2
-    # the last fold (two live rows -> one): the four end values
+    # the last fold (two live rows -> one): the four end values of each tree
     x = _t(ch)
-    evals = np.array([_add(lo, _mul(x, _sub(hi, lo))) for lo, hi in (
+    evals = np.array([_add(lo, _mul(x, _sub(hi, lo))) for p, q, off in tabs for lo, hi in (
         (_t(arr[base]), _t(arr[base + 1])) for arr, base in ((p, 0), (p, off), (q, 0), (q, off))
     )], dtype=np.uint64)
     return SumcheckProof(rounds), evals, challenges
@@ -303,46 +443,86 @@ def _prove_layer(p: U64, q: U64, parent: list, point: U64, lam: U64, claim: _Ext
 def verify_fraction_sum(
     num_leaf_vars: int, proof: FractionProof, transcript: Transcript, check: str = "logup"
 ) -> tuple[U64, U64, U64]:
-    """Replay the layers; returns ``(root, point, [p(r), q(r)])`` for the caller to check.
+    """Replay the layers; returns ``(root, point, [p(r), q(r)])`` for the caller to check
+    (:func:`verify_fraction_sums` of one tree).
 
     Raises:
-        VerificationError: wrong layer count, a failed sumcheck round, or four end values that
-            do not explain the last round (the error names the layer).
+        VerificationError: a malformed root, wrong layer count, a failed sumcheck round, or four
+            end values that do not explain the last round (the error names the layer).
     """
-    from zkinfer.sumcheck.verifier import verify_scalar
-
     root = ext.as_ext(proof.root, "root")
     if root.shape != (2, 2):
         raise VerificationError(check, "root must be (P, Q)")
-    if len(proof.layers) != num_leaf_vars:
-        raise VerificationError(check, "wrong number of layers", expected=num_leaf_vars,
+    ((_, point, leaf),) = verify_fraction_sums(
+        [num_leaf_vars], FractionBatchProof(root[None], proof.layers), transcript, check)
+    return root, point, leaf
+
+
+def verify_fraction_sums(
+    num_leaf_vars, proof: FractionBatchProof, transcript: Transcript, check: str = "logup"
+) -> list[tuple[U64, U64, U64]]:
+    """Replay trees proven together (:func:`prove_fraction_sums`; ``num_leaf_vars[j]`` layers
+    for tree ``j``, from the statement). Returns per tree ``(root, point, [p(r), q(r)])`` for
+    the caller to check.
+
+    Raises:
+        VerificationError: roots of another count or shape, wrong layer count, end values of
+            another count than four per tree reaching the layer, a failed sumcheck round, or
+            end values that do not explain the last round (the error names the layer).
+    """
+    from zkinfer.sumcheck.verifier import verify_scalar
+
+    cs = [int(c) for c in num_leaf_vars]
+    roots = ext.as_ext(proof.roots, "roots")
+    if roots.shape != (len(cs), 2, 2):
+        raise VerificationError(check, "one root (P, Q) per tree expected", expected=len(cs),
+                                got=roots.shape[0] if roots.ndim == 3 else None)
+    if len(proof.layers) != max(cs, default=0):
+        raise VerificationError(check, "wrong number of layers", expected=max(cs, default=0),
                                 got=len(proof.layers))
-    transcript.append_int(_LABEL_LEAVES, num_leaf_vars)
-    transcript.append_ext(_LABEL_ROOT, root)
+    for c, root in zip(cs, roots):
+        transcript.append_int(_LABEL_LEAVES, c)
+        transcript.append_ext(_LABEL_ROOT, root)
     point: list[tuple[int, int]] = []  # the claims' point on the current layer
-    claim_p, claim_q = Fp2.vector(root)
+    claims = [tuple(Fp2.vector(root)) for root in roots]  # p_k(r), q_k(r) per tree
+    points: list[list[tuple[int, int]]] = [[] for _ in cs]
     for k, (sc, evals) in enumerate(proof.layers):
+        active = [j for j, c in enumerate(cs) if c > k]
         lam_pair = transcript.challenge_pair(_LABEL_LAMBDA)
         lam = Fp2(*lam_pair)
-        expr = _layer_expression(lam_pair)
-        # p_k(r) + lambda q_k(r) = sum_x eq(r, x) [pL qR + pR qL + lambda qL qR](x)
-        _, s, final = verify_scalar(claim_p + lam * claim_q, k, expr, sc, transcript,
-                                    check=f"{check} layer {k}")
+        weights = [Fp2(*w) for w in _weights(lam_pair, len(active))]
+        expr = _layer_expression(lam_pair, len(active))
+        # sum_i w_i (p_k(r) + lambda q_k(r)) = sum_x eq(r, x) sum_i w_i [pL qR + pR qL
+        #     + lambda qL qR]_i(x)
+        claim = Fp2.ZERO
+        for w, j in zip(weights, active):
+            claim += w * (claims[j][0] + lam * claims[j][1])
+        _, s, final = verify_scalar(claim, k, expr, sc, transcript, check=f"{check} layer {k}")
         ev = ext.as_ext(evals, "layer evaluations")
-        if ev.shape != (4, 2):
-            raise VerificationError(f"{check} layer {k}", "expected four end values")
-        pl, pr, ql, qr = Fp2.vector(ev)
-        got = _eq_pairs(point, s) * (pl * qr + pr * ql + lam * ql * qr)
+        if ev.shape != (4 * len(active), 2):
+            raise VerificationError(f"{check} layer {k}", "expected four end values per tree",
+                                    expected=4 * len(active), got=ev.shape[0] if ev.ndim else None)
+        ends = Fp2.vector(ev)
+        acc = Fp2.ZERO
+        for i, w in enumerate(weights):
+            pl, pr, ql, qr = ends[4 * i: 4 * i + 4]
+            acc += w * (pl * qr + pr * ql + lam * ql * qr)
+        got = _eq_pairs(point, s) * acc
         if got != final:
             raise VerificationError(f"{check} layer {k}", "end values do not match the last round",
                                     expected=tuple(final), got=tuple(got))
         transcript.append_ext(_LABEL_EVALS, ev)
         m = Fp2(*transcript.challenge_pair(_LABEL_MU))
         # claims on layer k + 1 at (mu, s)
-        claim_p, claim_q = pl + m * (pr - pl), ql + m * (qr - ql)
+        for i, j in enumerate(active):
+            pl, pr, ql, qr = ends[4 * i: 4 * i + 4]
+            claims[j] = (pl + m * (pr - pl), ql + m * (qr - ql))
         point = [(m[0], m[1])] + s
-    return root, np.array(point, dtype=np.uint64).reshape(len(point), 2), \
-        Fp2.stack([claim_p, claim_q])
+        for j in active:
+            if cs[j] == k + 1:
+                points[j] = point
+    return [(root, np.array(pt, dtype=np.uint64).reshape(len(pt), 2), Fp2.stack(list(claim)))
+            for root, pt, claim in zip(roots, points, claims)]
 
 
 def _eq_pairs(r: list[tuple[int, int]], x: list[tuple[int, int]]) -> Fp2:

@@ -29,17 +29,20 @@ sequence is cut into fraction trees (:func:`tree_plan`): each tree is a power of
 end is padding, ``(p, q) = (0, 1)``, which adds ``0 / 1``. A tree of at least ``2^16`` leaves
 that would be more than 1/8 padding is halved and the rest goes to the next trees. On the
 MiniLM sizes at 128 tokens (62.7 M values, 16 tables) that is trees of ``2^24, 2^24, 2^24,
-2^23, 2^22`` leaves, 62.9 M in all, where one LogUp per width padded to 159 M. The prover builds
-and proves one tree at a time (its ``p, q`` and GKR layers are 64 bytes per leaf).
+2^23, 2^22`` leaves, 62.9 M in all, where one LogUp per width padded to 159 M. The trees are
+proven together (one sumcheck per layer for all of them: the verifier replays the rounds of the
+largest tree only), so the prover holds every tree's ``p, q`` and GKR layers at once, 64 bytes
+per leaf.
 
 Protocol
 --------
 1. Both sides absorb the layout (widths, column sizes, ``MAX_TREE_VARS``); ``alpha`` is drawn.
-2. Per tree ``j``, the fraction-sum GKR (:mod:`zkinfer.lookup.gkr`) proves its root
-   ``(P_j, Q_j)`` down to claims ``p(r), q(r)`` at a leaf point ``r`` of ``c_j`` variables. The
-   prover sends, for each block ``b`` in the tree (``n_b`` variables, local offset ``o_b``),
-   ``v_b = col_b(r_low)`` or ``m_w(r_low)`` with ``r_low`` the last ``n_b`` coordinates of
-   ``r``; they are absorbed before the next tree.
+2. One fraction-sum GKR for all trees together (:mod:`zkinfer.lookup.gkr`, "Several trees at
+   once": one sumcheck per layer, the trees aligned at their roots) proves every tree's root
+   ``(P_j, Q_j)`` down to claims ``p(r), q(r)`` at the tree's leaf point ``r`` of ``c_j``
+   variables. Then, tree by tree, the prover sends for each block ``b`` in the tree (``n_b``
+   variables, local offset ``o_b``) ``v_b = col_b(r_low)`` or ``m_w(r_low)`` with ``r_low`` the
+   last ``n_b`` coordinates of ``r``; they are absorbed tree by tree.
 3. The verifier checks every ``Q_j != 0`` and ``sum_j P_j / Q_j = 0`` (as
    ``sum_j P_j prod_{i != j} Q_i = 0``), and for each tree, with ``e_b = eq(prefix_b, r_high)``
    (``prefix_b``: the top ``c_j - n_b`` bits of ``o_b``, as 0/1 coordinates),
@@ -68,15 +71,16 @@ the columns and multiplicities are committed) is a root with probability at most
 ``L / p^2 <= (total leaves) / |F_p2|``.
 
 (b) If ``R(alpha) != 0`` and the roots pass step 3, some tree's claimed root is not its true
-root (true roots with non-zero ``Q_j`` add up to ``R(alpha)``). Its GKR then ends in a false
-leaf claim except with probability ``sum_{k < c_j} (3 k + 2) / p^2``. With the true block
+root (true roots with non-zero ``Q_j`` add up to ``R(alpha)``). The GKR then ends in a false
+leaf claim on some tree except with probability ``sum_{k < C} (3 k + 2 J_k) / p^2`` (``C`` the
+most layers, ``J_k`` the trees with more than ``k`` layers). With the true block
 values the formula of step 3 is exactly the leaves' multilinear extension at ``r`` (the tagged
 column's extension is ``col(r_low) + w X``: a constant's extension is the constant), so some
 sent ``v_b`` differs from the committed polynomial's value and the claim returned on it is
 false, for the opening to reject (the PCS's own error).
 
-Total: ``(total leaves + sum_j sum_{k < c_j} (3 k + 2)) / p^2`` plus the openings' error; at the
-MiniLM sizes about ``2^26 / 2^128``. Wrong multiplicities are caught the same way (a table
+Total: ``(total leaves + 3 C (C - 1) / 2 + 2 sum_j c_j) / p^2`` plus the openings' error; at
+the MiniLM sizes about ``2^26 / 2^128``. Wrong multiplicities are caught the same way (a table
 entry's residue does not cancel).
 
 Two challenges
@@ -95,7 +99,8 @@ like every layer's (the ``mu`` step). Step 3 checks both sums, and the leaf clai
 ``alpha`` (the leaves are linear in the challenge). The block values are still
 one per block, at the tree's point, so the openings do not grow; the prover's fraction-tree
 work doubles (trees hold at most ``2^(MAX_TREE_VARS - 1)`` blocks' leaves so that interleaved
-trees keep the memory bound). Error: ``(L / p^2)^2 + sum_j sum_{k <= c_j} (3 k + 2) / p^2``.
+trees keep the size bound). Error: ``(L / p^2)^2`` plus the GKR's terms above with ``c_j + 1``
+layers per tree.
 """
 
 from __future__ import annotations
@@ -112,7 +117,7 @@ from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
-from zkinfer.lookup.gkr import FractionProof, prove_fraction_sum, verify_fraction_sum
+from zkinfer.lookup.gkr import FractionBatchProof, prove_fraction_sums, verify_fraction_sums
 from zkinfer.lookup.logup import range_table_scalar
 from zkinfer.sumcheck.common import SumcheckProof
 from zkinfer.transcript import Transcript
@@ -141,8 +146,10 @@ TABLE_BITS = 16
 """Widest range table: ``2^16`` rows."""
 
 MAX_TREE_VARS = 24
-"""Leaves of one fraction tree: at most ``2^24`` (unless one block is larger). The GKR keeps
-about 64 bytes per leaf, so this bounds the prover's memory at about 1.5 GB."""
+"""Leaves of one fraction tree: at most ``2^24`` (unless one block is larger). Trees keep the
+padding at the end of each (blocks are powers of two, laid largest first); the trees of a range
+check are proven together, so the verifier's rounds follow the deepest tree, and the prover holds
+all of them (about 64 bytes per leaf)."""
 
 MAX_TREES = 1 << 12
 """Most fraction trees in one range proof (a decoding bound)."""
@@ -192,21 +199,19 @@ def range_multiplicities(columns: Sequence[npt.ArrayLike], width: int, strict: b
 
 @dataclass(frozen=True, eq=False)
 class RangeProof:
-    """One fraction-sum proof per tree, and every block's value at its part of its tree's leaf
-    point, in the canonical block order (widths ascending; per width ``m_w``, then the
-    columns)."""
+    """The fraction-sum proof of all trees together, and every block's value at its part of its
+    tree's leaf point, in the canonical block order (widths ascending; per width ``m_w``, then
+    the columns)."""
 
-    trees: tuple[FractionProof, ...]
+    fractions: FractionBatchProof
     evals: U64  # (num_blocks, 2)
 
     KIND: ClassVar[str] = "range"  # its name in proof-size reports
 
     def write(self, w: Writer) -> None:
-        """The tree count (u32), each tree's fraction-sum proof, then the block evaluations
-        (a u32 count and the elements)."""
-        w.u32(len(self.trees))
-        for tree in self.trees:
-            tree.write(w)
+        """The trees' fraction-sum proof, then the block evaluations (a u32 count and the
+        elements)."""
+        self.fractions.write(w)
         w.ext_vec(self.evals)
 
     @classmethod
@@ -214,17 +219,14 @@ class RangeProof:
         """Strict decoding (the inverse of :meth:`write`).
 
         Raises:
-            ProofFormatError: more than :data:`MAX_TREES` trees, or more than fit in the bytes
-                left (checked before decoding any), more than ``2^20`` block evaluations, a
-                malformed tree (:meth:`FractionProof.read`), truncation.
+            ProofFormatError: a malformed fraction-sum proof (:meth:`FractionBatchProof.read`),
+                more than ``2^20`` block evaluations, truncation.
         """
-        # each tree takes at least its root (32 bytes) and its layer count (4 bytes)
-        trees = tuple(FractionProof.read(r) for _ in range(r.count(MAX_TREES, 36)))
-        return cls(trees, r.ext_vec(_MAX_BLOCK_EVALS))
+        return cls(FractionBatchProof.read(r), r.ext_vec(_MAX_BLOCK_EVALS))
 
     def sumchecks(self) -> list[SumcheckProof]:
-        """Every tree's sumcheck proofs, tree by tree, top layer first."""
-        return [sc for tree in self.trees for sc in tree.sumchecks()]
+        """The layers' sumcheck proofs, top layer first."""
+        return self.fractions.sumchecks()
 
 
 @dataclass(frozen=True)
@@ -353,15 +355,16 @@ def _tree_leaves(tree: Tree, blocks: Sequence[Block], data: Sequence[U64],
     return p, q
 
 
-def _sums(frac: FractionProof, repetitions: int) -> list[tuple[Fp2, Fp2]]:
-    """The tree's fraction sum per challenge: its root ``(P, Q)``, or with two challenges the
-    sums over the even and the odd leaves, ``(pL, qL)`` (at ``alpha``) and ``(pR, qR)`` (at
-    ``alpha'``): the first layer's end values (the GKR pairs the halves of the top variable
-    first, so the root's two children split the leaves by the lowest variable), bound to the
-    tree by the GKR's ``mu`` step."""
+def _sums(fractions: FractionBatchProof, tree: int, repetitions: int) -> list[tuple[Fp2, Fp2]]:
+    """Tree ``tree``'s fraction sum per challenge: its root ``(P, Q)``, or with two challenges
+    the sums over the even and the odd leaves, ``(pL, qL)`` (at ``alpha``) and ``(pR, qR)`` (at
+    ``alpha'``): the tree's end values of the first layer (the GKR pairs the halves of the top
+    variable first, so the root's two children split the leaves by the lowest variable), bound
+    to the tree by the GKR's ``mu`` step. (Every interleaved tree has a first layer, so its end
+    values are the ``tree``-th four.)"""
     if repetitions == 1:
-        return [tuple(Fp2.vector(frac.root))]
-    pl, pr, ql, qr = Fp2.vector(frac.layers[0][1])
+        return [tuple(Fp2.vector(fractions.roots[tree]))]
+    pl, pr, ql, qr = Fp2.vector(fractions.layers[0][1][4 * tree: 4 * tree + 4])
     return [(pl, ql), (pr, qr)]
 
 
@@ -450,11 +453,10 @@ def prove_range_lookup(
     alphas = _begin(transcript, blocks, max_tree_vars, repetitions)
     evals = np.zeros((len(blocks), 2), dtype=np.uint64)
     points: list[U64] = [np.zeros((0, 2), dtype=np.uint64)] * len(blocks)
-    trees = []
-    for tree in trees_plan:
-        p, q = _tree_leaves(tree, blocks, data, alphas)
-        frac, _, r = prove_fraction_sum(p, q, transcript)
-        del p, q
+    leaves = [_tree_leaves(tree, blocks, data, alphas) for tree in trees_plan]
+    fractions, _, rs = prove_fraction_sums(leaves, transcript)
+    del leaves
+    for tree, r in zip(trees_plan, rs):
         eqs: dict[int, U64] = {}
         end = tree.num_vars  # r[end:] is the challenge's coordinate, if any
         for b in tree.blocks:
@@ -465,8 +467,7 @@ def prove_range_lookup(
             evals[b] = PK.inner_ext_base(eqs[n], data[b])
             points[b] = low
         transcript.append_ext(LABEL_BLOCK_EVALS, evals[list(tree.blocks)])
-        trees.append(frac)
-    return RangeProof(tuple(trees), evals), _claims(blocks, points, evals)
+    return RangeProof(fractions, evals), _claims(blocks, points, evals)
 
 
 def _ext_or_reject(value, shape: tuple[int, ...], check: str, what: str) -> U64:
@@ -505,26 +506,25 @@ def verify_range_lookup(
     blocks = block_list(sizes)
     trees_plan = plan(blocks, max_tree_vars, repetitions)
     stack = repetitions - 1  # the interleaved trees' extra (lowest) variable
-    if not isinstance(proof, RangeProof):
+    if not isinstance(proof, RangeProof) or not isinstance(proof.fractions, FractionBatchProof):
         raise VerificationError(check, "expected a range proof")
-    if len(proof.trees) != len(trees_plan):
-        raise VerificationError(check, "wrong number of fraction trees",
-                                expected=len(trees_plan), got=len(proof.trees))
+    fractions = proof.fractions
+    _ext_or_reject(fractions.roots, (len(trees_plan), 2, 2), check,
+                   "one root (P, Q) per fraction tree")
+    depths = [tree.num_vars + stack for tree in trees_plan]
+    if len(fractions.layers) != max(depths, default=0):
+        raise VerificationError(check, "wrong number of layers", expected=max(depths, default=0),
+                                got=len(fractions.layers))
+    if stack and trees_plan:
+        _ext_or_reject(fractions.layers[0][1], (4 * len(trees_plan), 2), f"{check} layer 0",
+                       "the trees' halves' sums")
     evals = _ext_or_reject(proof.evals, (len(blocks), 2), check,
                            "one value per table and per column")
-    for j, (tree, t) in enumerate(zip(trees_plan, proof.trees)):
-        _ext_or_reject(t.root, (2, 2), f"{check} tree {j}", "root")
-        if len(t.layers) != tree.num_vars + stack:
-            raise VerificationError(f"{check} tree {j}", "wrong number of layers",
-                                    expected=tree.num_vars + stack, got=len(t.layers))
-        if stack:
-            _ext_or_reject(t.layers[0][1], (4, 2), f"{check} tree {j} layer 0",
-                           "the two halves' sums")
     alphas = [Fp2.from_array(a) for a in _begin(transcript, blocks, max_tree_vars, repetitions)]
     # per challenge: sum_j P_j / Q_j == 0 with every Q_j != 0: sum_j P_j prod_{i != j} Q_i == 0
     # (with two challenges the sums are the first layer's end values, which the GKR's first
-    # step binds to the root: checked as each tree is replayed below)
-    sums = [_sums(t, repetitions) for t in proof.trees]
+    # step binds to the roots: checked as the trees are replayed below)
+    sums = [_sums(fractions, j, repetitions) for j in range(len(trees_plan))]
     for a in range(repetitions):
         acc_p, acc_q = Fp2.ZERO, Fp2.ONE
         for j, tree_sums in enumerate(sums):
@@ -538,17 +538,15 @@ def verify_range_lookup(
                                     + (f" at challenge {a + 1} of 2" if stack else ""))
     values = Fp2.vector(evals)
     points: list[U64] = [np.zeros((0, 2), dtype=np.uint64)] * len(blocks)
-    for j, (tree, frac) in enumerate(zip(trees_plan, proof.trees)):
-        tree_check = f"{check} tree {j}"
-        _, r, leaf = verify_fraction_sum(tree.num_vars + stack, frac, transcript,
-                                         check=tree_check)
+    replayed = verify_fraction_sums(depths, fractions, transcript, check=check)
+    for j, (tree, (_, r, leaf)) in enumerate(zip(trees_plan, replayed)):
         rs = Fp2.vector(r)
         end = tree.num_vars  # rs[end] chooses the challenge, with two
         alpha = alphas[0] if not stack else alphas[0] + rs[end] * (alphas[1] - alphas[0])
         p, q = _leaf_claims(tree, blocks, values, alpha, rs[:end])
         if (p, q) != tuple(Fp2.vector(leaf)):
-            raise VerificationError(tree_check, "table and column values do not explain the "
-                                    "leaf claims")
+            raise VerificationError(f"{check} tree {j}", "table and column values do not "
+                                    "explain the leaf claims")
         transcript.append_ext(LABEL_BLOCK_EVALS, evals[list(tree.blocks)])
         for b in tree.blocks:
             points[b] = np.ascontiguousarray(r[end - blocks[b].num_vars:end])

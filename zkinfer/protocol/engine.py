@@ -64,7 +64,7 @@ from zkinfer.protocol.relation import (
     Terms,
     VerifierContext,
     expect,
-    gkr_terms,
+    gkr_batch_terms,
     read_step,
     write_step,
 )
@@ -290,8 +290,8 @@ class RangeChecks:
         reps = self.repetitions(circuit)
         # the non-padding leaves L; at two challenges (L / p^2)^2 <= 1 / p^2 as L < p
         t.lookups = range_leaves(sizes) if reps == 1 else 1
-        for tree in plan(block_list(sizes), MAX_TREE_VARS, reps):
-            t += gkr_terms(tree.num_vars + reps - 1)
+        t += gkr_batch_terms([tree.num_vars + reps - 1
+                              for tree in plan(block_list(sizes), MAX_TREE_VARS, reps)])
         t.claims = len(block_list(sizes))
         return t
 
@@ -882,9 +882,9 @@ def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int, r
     """A transcript listener reporting segment ``segment``'s range step as ``("range checks:
     leaves", done, total)`` with ``total`` the leaves of every segment's fraction trees
     (``sizes``: each segment's limb sizes; ``reps`` challenges) and ``done`` counting the
-    earlier segments' whole: a tree counted half when its first GKR round is absorbed (its
-    layers are built) and whole when its block values are (its layers proven). ``None``
-    without ``progress``."""
+    earlier segments' whole: the segment's trees counted half when the first GKR round is
+    absorbed (all their layers are built), and each tree's other half when its block values
+    are (the layers proven). ``None`` without ``progress``."""
     if progress is None:
         return None
     from zkinfer.lookup import range as rng
@@ -899,19 +899,19 @@ def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int, r
     leaves = tree_leaves(sizes[segment])
     before = sum(sum(tree_leaves(own)) for own in sizes[:segment])
     total = max(1, before + sum(sum(tree_leaves(own)) for own in sizes[segment:]))
-    state = {"tree": 0, "done": before, "half": False}
+    state = {"tree": 0, "done": before, "built": False}
     progress("range checks: leaves", before, total)
 
     def listen(label: bytes) -> None:
         k = state["tree"]
         if k >= len(leaves):
             return
-        if label == _LABEL_ROUND and not state["half"]:
-            state["half"] = True
-            progress("range checks: leaves", state["done"] + leaves[k] // 2, total)
+        if label == _LABEL_ROUND and not state["built"]:
+            state["built"] = True
+            progress("range checks: leaves", before + sum(leaves) // 2, total)
         elif label == rng.LABEL_BLOCK_EVALS:
-            state["done"] += leaves[k]
-            state["tree"], state["half"] = k + 1, False
-            progress("range checks: leaves", state["done"], total)
+            state["tree"] = k + 1
+            progress("range checks: leaves",
+                     before + (sum(leaves) + sum(leaves[:k + 1])) // 2, total)
 
     return listen

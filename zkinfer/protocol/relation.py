@@ -123,7 +123,16 @@ class Terms:
 def gkr_terms(layers: int) -> Terms:
     """A fraction tree of ``layers`` layers: the sumcheck of layer ``k`` has ``k`` rounds of
     degree 3, and each layer draws two combination challenges (``lambda``, ``mu``)."""
-    return Terms(sumchecks=3 * layers * (layers - 1) // 2, gkr=2 * layers)
+    return gkr_batch_terms([layers])
+
+
+def gkr_batch_terms(layers) -> Terms:
+    """Fraction trees proven together (``layers[j]`` layers each): one sumcheck per layer of the
+    deepest tree (``k`` rounds of degree 3 at layer ``k``); at layer ``k`` the combination of
+    the ``J_k`` trees reaching it has degree ``2 J_k - 1`` in ``lambda``, and ``mu`` adds one:
+    ``2`` per tree and layer in all."""
+    deepest = max(layers, default=0)
+    return Terms(sumchecks=3 * deepest * (deepest - 1) // 2, gkr=2 * sum(layers))
 
 
 def log2(n: int) -> int:
