@@ -372,25 +372,44 @@ def _leaf_claims(tree: Tree, blocks: Sequence[Block], evals: Sequence[Fp2], alph
                  r: Sequence[Fp2]) -> tuple[Fp2, Fp2]:
     """``p(r), q(r)`` of the tree's leaves from the block values (module docstring, step 3).
     For an interleaved tree (two challenges) pass ``r`` without its last coordinate ``r_c`` and
-    ``alpha + r_c (alpha' - alpha)``: the two instances differ only in ``alpha``, linearly."""
+    ``alpha + r_c (alpha' - alpha)``: the two instances differ only in ``alpha``, linearly.
+
+    Pairs of ints throughout; the prefix factors ``e_b`` are built once per distinct prefix
+    (blocks of one size at neighbouring offsets share all but their last bits), so a tree of
+    ``B`` blocks costs ``O(B)`` products rather than ``O(B c)``."""
     c = tree.num_vars
-    p = q = covered = Fp2.ZERO
+    w, mod = ext.W, gl.P
+    rr = [(int(x[0]), int(x[1])) for x in r]
+    one_minus = [((1 - x0) % mod, -x1 % mod) for x0, x1 in rr]
+    # e(l, bits) = eq(bits, r[:l]) for the top-l-bit prefix ``bits``; grown from (0, 0)
+    memo: dict[tuple[int, int], tuple[int, int]] = {(0, 0): (1, 0)}
+
+    def prefix(length: int, bits: int) -> tuple[int, int]:
+        got = memo.get((length, bits))
+        if got is None:
+            a0, a1 = prefix(length - 1, bits >> 1)
+            f0, f1 = rr[length - 1] if bits & 1 else one_minus[length - 1]
+            got = memo[(length, bits)] = ((a0 * f0 + w * a1 * f1) % mod, (a0 * f1 + a1 * f0) % mod)
+        return got
+
+    al0, al1 = int(alpha[0]), int(alpha[1])
+    p0 = p1 = q0 = q1 = cov0 = cov1 = 0
     for b, off in zip(tree.blocks, tree.offsets):
         blk = blocks[b]
         low = c - blk.num_vars  # prefix coordinates of the block
-        # e_b = eq(prefix_b, r_high), prefix_b the top bits of the block's offset
-        e = Fp2.ONE
-        for i in range(low):
-            e *= r[i] if (off >> (c - 1 - i)) & 1 else 1 - r[i]
-        tag = blk.width * Fp2.X
+        e0, e1 = prefix(low, off >> blk.num_vars)  # e_b = eq(prefix_b, r_high)
+        cov0, cov1 = cov0 + e0, cov1 + e1
         if blk.column < 0:
-            p -= e * evals[b]
-            q += e * (alpha - range_table_scalar(r[low:]) - tag)
+            v0, v1 = int(evals[b][0]), int(evals[b][1])
+            p0, p1 = p0 - (e0 * v0 + w * e1 * v1), p1 - (e0 * v1 + e1 * v0)
+            t = range_table_scalar(r[low:])  # the public table's extension
+            d0, d1 = al0 - int(t[0]), al1 - int(t[1]) - blk.width
         else:
-            p += e
-            q += e * (alpha - evals[b] - tag)
-        covered += e
-    return p, q + (1 - covered)
+            p0, p1 = p0 + e0, p1 + e1
+            d0, d1 = al0 - int(evals[b][0]), al1 - int(evals[b][1]) - blk.width
+        q0, q1 = q0 + e0 * d0 + w * e1 * d1, q1 + e0 * d1 + e1 * d0
+    # the padding: 1 - sum_b e_b
+    return Fp2(p0, p1), Fp2(q0 + 1 - cov0, q1 - cov1)
 
 
 def _data(groups: Mapping[int, Sequence[npt.ArrayLike]], multiplicities: Mapping[int, npt.ArrayLike],
