@@ -270,6 +270,22 @@ def test_unsigned_statement_within_int64_accepted(mlp):
     assert zkinfer.verify(mlp.vk, IDS.astype(np.uint64), mlp.output, mlp.proof, allow_insecure=True)
 
 
+def test_key_model_is_decoded_once_and_never_handed_out(mlp, monkeypatch):
+    # a decoded key keeps the model it validated for its verifications; model() still returns
+    # a fresh object, and a caller changing that object changes nothing the verifier reads
+    vk = VerifyingKey.from_bytes(mlp.vk.to_bytes())
+    shared = vk._shared_model()
+    mine = vk.model()
+    assert mine is not shared and vk.model() is not mine
+    mine.config.__dict__["n_layers"] = 99  # a frozen config changed by force
+    calls = []
+    monkeypatch.setattr(proof_mod, "_decode_public_model",
+                        lambda *a, **k: calls.append(a) or pytest.fail("decoded again"))
+    for _ in range(2):
+        assert zkinfer.verify(vk, IDS, mlp.output, mlp.proof, allow_insecure=True)
+    assert vk._shared_model() is shared and shared.config.n_layers != 99 and not calls
+
+
 def test_proof_for_another_key_rejected(mlp):
     forged = cs.relabel(mlp.proof, vk_digest=bytes(32))
     statement_rejected(mlp, IDS, mlp.output, forged, "the proof was made for another verifying key")

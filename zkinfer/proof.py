@@ -537,10 +537,11 @@ class VerifyingKey:
         r.header(_VK_MAGIC, (KEY_FORMAT_VERSION,))
         vk = cls(r.bytes(MAX_PROOF_BYTES), r.bytes(1 << 12), r.bytes(1 << 20))
         r.finish()
-        decode_public_model(vk.model_bytes)
+        model = decode_public_model(vk.model_bytes)
         pcs_from_params(vk.pcs_params).decode_commitment(vk.weight_commitment)
         # these (immutable) model bytes are valid: model() need not check them again
         object.__setattr__(vk, "_model_checked", True)
+        object.__setattr__(vk, "_shared", model)
         return vk
 
     def model(self):
@@ -553,6 +554,15 @@ class VerifyingKey:
             ProofFormatError: the model description is invalid (:func:`decode_public_model`).
         """
         return _decode_public_model(self.model_bytes, getattr(self, "_model_checked", False))
+
+    def _shared_model(self):
+        """:meth:`model`, decoded once per key and shared by every verification with it (the
+        verifier only reads it; :meth:`model` hands out a fresh object a caller may change)."""
+        model = self.__dict__.get("_shared")
+        if model is None:
+            model = self.model()
+            object.__setattr__(self, "_shared", model)
+        return model
 
 
 def describe_key(vk: VerifyingKey) -> str:

@@ -108,7 +108,7 @@ def verify(vk: VerifyingKey | bytes, ids, output, proof: Proof | bytes, *,
         raise VerificationError("statement", "the proof is for another input")
     if not np.array_equal(proof.output, out):
         raise VerificationError("statement", "the proof is for another output")
-    model = vk.model()
+    model = vk._shared_model()
     cfg = model.config
     if is_decoder(model):
         answer = _decoder_statement(model, ids, out, proof)
