@@ -400,7 +400,7 @@ def test_codec_round_trip_and_bounds():
         sc.round_polys.tolist() for sc, _ in proof.fractions.layers]
     verify(SIZES, back, 2)
     # a huge tree count is refused before anything is allocated: by the bound, or by the bytes
-    # left (64 per root)
+    # left (32 per root)
     forged = (2**31).to_bytes(4, "little") + data[4:]
     with pytest.raises(ProofFormatError, match="exceeds the bound"):
         RangeProof.read(Reader(forged))

@@ -182,7 +182,7 @@ class FractionBatchProof:
                 more end values than ``4`` per tree, truncation, or a malformed sumcheck or
                 element.
         """
-        j = r.count(MAX_TREES, 64)
+        j = r.count(MAX_TREES, 32)  # a root is two extension elements
         roots = r.ext(2 * j).reshape(j, 2, 2)
         n = r.u32(MAX_LAYERS)
         return cls(roots, tuple((SumcheckProof.read(r), r.ext_vec(4 * j)) for _ in range(n)))
