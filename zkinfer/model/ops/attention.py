@@ -29,11 +29,11 @@ from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
     MAX_TABLE_ROWS,
     OpHome,
-    abs_int,
     amax,
     check_fields,
     check_table,
     lookup_multiplicities,
+    max_abs,
     signed_bits,
     table_lookup,
     unsigned_bits,
@@ -123,7 +123,7 @@ class _Attention(OpHome):
         P = f"{op.name}.softmax"
         sw = (signed_bits(-smax, smax), True)
         ctxmax = N * (1 << K) * vmax
-        pre = ctxmax * max(abs_int(a.ctx.m))
+        pre = ctxmax * max_abs(a.ctx.m)
         return [
             (f"{op.name}.scores", (H, n, n), "tensor", sw,
              f"scores[h, i, j] = sum_e {op.q}[i, h*{dh}+e] * {op.k}[j, h*{dh}+e]"),

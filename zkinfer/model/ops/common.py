@@ -62,6 +62,12 @@ def abs_int(a: np.ndarray) -> list[int]:
     return np.abs(np.asarray(a, dtype=np.int64)).tolist()
 
 
+def max_abs(a: np.ndarray) -> int:
+    """``max |a|`` as a Python int, ``0`` for no entries (exact in int64: the entries are
+    validated to <= 48 bits)."""
+    return int(np.abs(np.asarray(a, dtype=np.int64)).max(initial=0))
+
+
 def check_type(name: str, value: object, cls: type) -> None:
     """``value`` must be an instance of ``cls`` (checked before any of its fields is read)."""
     if not isinstance(value, cls):

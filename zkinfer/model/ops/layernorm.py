@@ -30,10 +30,10 @@ from zkinfer.model.config import QuantConfig
 from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
     OpHome,
-    abs_int,
     amax,
     check_fields,
     check_int,
+    max_abs,
     signed_bits,
     unsigned_bits,
 )
@@ -129,7 +129,7 @@ class _LayerNorm(OpHome):
             raise ModelError(f"{P}: rsqrt exponent k={k} too small for var < {vmax}")
         ymax = math.isqrt((1 << k) // ln.eps)
         zmax = math.isqrt(1 << k)
-        pre = zmax * max(abs_int(ln.rq.m)) + max(abs_int(ln.beta))
+        pre = zmax * max_abs(ln.rq.m) + max_abs(ln.beta)
         return [
             (f"{P}.sum", (n,), "advice", (signed_bits(-d * xmax, d * xmax), True),
              f"sum = sum_c {op.src}[:, c]"),

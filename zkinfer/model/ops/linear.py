@@ -21,6 +21,7 @@ from zkinfer.model.ops.common import (
     amax,
     check_fields,
     check_int_array,
+    max_abs,
     signed_bits,
 )
 from zkinfer.protocol.circuit import MatmulRel
@@ -89,16 +90,17 @@ class _Linear(OpHome):
             acc_width = tuple(weight_widths[f"{op.name}.acc"])
         # |acc| <= 2^(acc_bits - 1), so |pre| <= 2^(acc_bits - 1) |m[c]| (+ the residual)
         acc_max = amax(acc_width)
-        m = abs_int(lin.rq.m)
-        pre = [acc_max * m[c] for c in range(len(m))]
         pre_doc = "acc * m[c]"
-        if op.res is not None:
+        if op.res is None:
+            pre_max = acc_max * max_abs(lin.rq.m)
+        else:
             rmax = amax(widths[op.res])
-            pre = [pre[c] + rmax * abs(int(lin.res_m[c])) for c in range(len(m))]
+            pre_max = max(acc_max * a + rmax * r
+                          for a, r in zip(abs_int(lin.rq.m), abs_int(lin.res_m)))
             pre_doc = f"acc * m[c] + {op.res} * res_m[c]"
         shape = (n, lin.w.shape[1])
         return [(f"{op.name}.acc", shape, "tensor", acc_width, f"acc = {op.src} @ W + b"),
-                *requant.columns(op.name, shape, max(pre), lin.rq, pre_doc)]
+                *requant.columns(op.name, shape, pre_max, lin.rq, pre_doc)]
 
     def weight_width_names(self, op):
         return [f"{op.name}.acc"]
@@ -107,7 +109,7 @@ class _Linear(OpHome):
         # |acc| <= d_in 2^(weight_bits - 1) max|x| + max|b| for weights of weight_bits bits
         d_in = op.lin.w.shape[0]
         wmax = 1 << (model.qconfig.weight_bits - 1)
-        acc_max = d_in * wmax * amax(widths[op.src]) + max(abs_int(op.lin.b), default=0)
+        acc_max = d_in * wmax * amax(widths[op.src]) + max_abs(op.lin.b)
         return {f"{op.name}.acc": signed_bits(-acc_max, acc_max)}
 
     def weights(self, op, model):

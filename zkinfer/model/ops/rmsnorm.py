@@ -67,10 +67,10 @@ from zkinfer.model.ops import requant
 from zkinfer.model.ops.common import (
     MAX_BITS,
     OpHome,
-    abs_int,
     amax,
     check_int,
     check_type,
+    max_abs,
     signed_bits,
     unsigned_bits,
 )
@@ -211,7 +211,7 @@ class _RMSNorm(OpHome):
         pl = plan(op, widths[op.src])
         k, d = p.k, pl.d
         zmax = _zmax(k)
-        pre = zmax * max(abs_int(p.rq.m))
+        pre = zmax * max_abs(p.rq.m)
         if pre + (1 << p.rq.shift) >= 1 << MAX_BITS:
             raise ModelError(f"{P}: the pre-shift value may reach 2^{MAX_BITS} (bound {pre})")
         return [

@@ -41,12 +41,12 @@ from zkinfer.model.ops.common import (
     MAX_BITS,
     MAX_TABLE_ROWS,
     OpHome,
-    abs_int,
     amax,
     check_int,
     check_int_array,
     check_type,
     lookup_multiplicities,
+    max_abs,
     signed_bits,
     table_lookup,
     unsigned_bits,
@@ -144,9 +144,9 @@ class _SwiGLU(OpHome):
         if (gbits > b) if gsigned else (gbits > b - 1):
             raise ModelError(f"{P}: gate width {gbits} bits exceeds the SiLU table's domain "
                              f"({b} signed bits)")
-        smax = max(abs_int(sw.table))
+        smax = max_abs(sw.table)
         prod_max = smax * amax(widths[op.up])
-        pre_max = prod_max * max(abs_int(sw.rq.m))
+        pre_max = prod_max * max_abs(sw.rq.m)
         if prod_max >= 1 << (MAX_BITS - 1):
             raise ModelError(f"{P}: the product may reach 2^61 (bound {prod_max})")
         if pre_max + (1 << sw.rq.shift) >= 1 << MAX_BITS:

@@ -16,7 +16,7 @@ import numpy as np
 
 from zkinfer.errors import ModelError
 from zkinfer.model.ops import requant
-from zkinfer.model.ops.common import OpHome, abs_int, amax, signed_bits
+from zkinfer.model.ops.common import OpHome, amax, max_abs, signed_bits
 from zkinfer.protocol.circuit import OneHotRel
 
 __all__ = ["OpTokens", "HOME"]
@@ -42,7 +42,7 @@ class _Tokens(OpHome):
     def columns(self, op, model, n, widths, weight_widths):
         d = model.config.d_model
         ew = self._e_width(op, model, weight_widths)
-        pre = amax(ew) * max(abs_int(op.rq.m))
+        pre = amax(ew) * max_abs(op.rq.m)
         return [(f"{op.name}.e", (n, d), "tensor", ew, "e[i] = TOK[ids[i]] (row look-up)"),
                 *requant.columns(op.name, (n, d), pre, op.rq, "e * m[c]")]
 
