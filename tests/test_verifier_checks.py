@@ -331,7 +331,8 @@ def test_ids_beyond_the_vocabulary_accepted_without_the_bound(mlp50, monkeypatch
         model = decode(self)
         return dataclasses.replace(model, config=dataclasses.replace(model.config, vocab_size=64))
 
-    monkeypatch.setattr(VerifyingKey, "model", padded)
+    # the verifier reads the key's shared model (decoded once per key)
+    monkeypatch.setattr(VerifyingKey, "_shared_model", padded)
     assert zkinfer.verify(mlp50.vk, forged.ids, forged.output, forged, allow_insecure=True)
 
 
