@@ -22,35 +22,14 @@ from zkinfer.transcript import Transcript
 def prove_fraction_sum_reference(
     p: U64, q: U64, transcript: Transcript
 ) -> tuple[FractionProof, U64, U64]:
-    """:func:`~zkinfer.lookup.gkr.prove_fraction_sum` through the generic sumcheck prover.
+    """:func:`~zkinfer.lookup.gkr.prove_fraction_sum` through the generic sumcheck prover: the
+    batch reference (:func:`prove_fraction_sums_reference`) of one tree.
 
     Materializes ``eq(r, .)`` and copies the four half-tables per layer; same proof, same
     transcript, several times slower and larger than :func:`prove_fraction_sum`.
     """
-    from zkinfer.poly import fast
-    from zkinfer.sumcheck.prover import prove
-
-    c = int(p.shape[0]).bit_length() - 1
-    layers_p = [np.ascontiguousarray(p)]
-    layers_q = [np.ascontiguousarray(q)]
-    _build_layers(layers_p, layers_q)
-    root = np.stack([layers_p[-1][0], layers_q[-1][0]])
-    transcript.append_int(_LABEL_LEAVES, c)
-    transcript.append_ext(_LABEL_ROOT, root)
-    point = np.zeros((0, 2), dtype=np.uint64)
-    out_layers = []
-    for k in range(c):
-        child_p, child_q = layers_p[c - k - 1], layers_q[c - k - 1]  # 2^(k+1) entries
-        h = child_p.shape[0] // 2
-        lam = transcript.challenge_ext(_LABEL_LAMBDA)
-        tables = [fast.eq_table(point), child_p[:h], child_p[h:], child_q[:h], child_q[h:]]
-        out = prove(tables, _layer_expression(lam), transcript)
-        evals = np.ascontiguousarray(out.evaluations[1:])
-        transcript.append_ext(_LABEL_EVALS, evals)
-        mu = transcript.challenge_ext(_LABEL_MU)
-        out_layers.append((out.proof, evals))
-        point = np.concatenate([mu[None], out.point])
-    return FractionProof(root, tuple(out_layers)), root, point
+    batch, roots, points = prove_fraction_sums_reference([(p, q)], transcript)
+    return FractionProof(roots[0], batch.layers), roots[0], points[0]
 
 
 def prove_fraction_sums_reference(leaves, transcript: Transcript) -> tuple[FractionBatchProof, U64, list]:

@@ -30,6 +30,7 @@ messages. Each part also counts its soundness terms
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -897,9 +898,11 @@ def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int, r
                 for tree in rng.plan(rng.block_list(own), rng.MAX_TREE_VARS, reps)]
 
     leaves = tree_leaves(sizes[segment])
-    before = sum(sum(tree_leaves(own)) for own in sizes[:segment])
-    total = max(1, before + sum(sum(tree_leaves(own)) for own in sizes[segment:]))
-    state = {"tree": 0, "done": before, "built": False}
+    own = sum(leaves)
+    before = sum(sum(tree_leaves(s)) for s in sizes[:segment])
+    total = max(1, before + sum(sum(tree_leaves(s)) for s in sizes[segment:]))
+    proven = list(itertools.accumulate(leaves))  # the leaves of trees 0..k, for each k
+    state = {"tree": 0, "built": False}
     progress("range checks: leaves", before, total)
 
     def listen(label: bytes) -> None:
@@ -908,10 +911,9 @@ def _range_listener(progress, sizes: list[dict[int, list[int]]], segment: int, r
             return
         if label == _LABEL_ROUND and not state["built"]:
             state["built"] = True
-            progress("range checks: leaves", before + sum(leaves) // 2, total)
+            progress("range checks: leaves", before + own // 2, total)
         elif label == rng.LABEL_BLOCK_EVALS:
             state["tree"] = k + 1
-            progress("range checks: leaves",
-                     before + (sum(leaves) + sum(leaves[:k + 1])) // 2, total)
+            progress("range checks: leaves", before + (own + proven[k]) // 2, total)
 
     return listen
