@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from zkinfer.codec import Writer
 from zkinfer.commit import LigeroPCS
 from zkinfer.commit.base import Parts
 from zkinfer.commit.trivial import TrivialPCS
@@ -33,12 +34,17 @@ def _block(vector: np.ndarray, offset: int, n: int) -> np.ndarray:
     return out
 
 
-def instance(seed: int, pcs_name: str = "trivial", used=(200, 37, 256)):
+def instance(seed: int, pcs_name: str = "trivial", used=(200, 37, 256), zeros: bool = False):
     """Three parts of 2^8 entries (one short, one tiny), claims of one to three terms, some
-    spanning two parts, some sharing a point."""
+    spanning two parts, some sharing a point; with ``zeros``, parts 0 and 2 have zero runs."""
     rng = np.random.default_rng(seed)
     parts = Parts(8, used)
     vectors = [gl.random(u, rng) for u in used]
+    if zeros:
+        vectors[0][:40] = 0
+        vectors[0][128:170] = 0
+        vectors[2][8:120] = 0
+        vectors[2][200:] = 0
     pcs = PCSES[pcs_name]()
     com, data = pcs.commit_parts(parts, vectors)
     shared = ext.random(4, rng)
@@ -201,3 +207,28 @@ def test_the_verifiers_vectorized_part_weights_match_the_dense_tables(seed):
                      for s in range(4)])
     assert np.array_equal(_weights_at(claims, g, sizes, points), want)
     assert np.array_equal(_weights_at([], g[:0], sizes, points), ext.zeros((4,)))
+
+
+def _bytes(proof: JointOpeningsProof) -> bytes:
+    w = Writer()
+    proof.write(w)
+    return w.finish()
+
+
+def test_zero_chunk_skipping_sends_the_dense_proof(monkeypatch):
+    """Parts with zero runs (as a trace's padding): the part sumchecks skip the pairs whose
+    ``F`` entries are all zero, by chunks of two pairs here, and send the bytes of the dense
+    sumchecks."""
+    from zkinfer.protocol import openings
+    from zkinfer.sumcheck import _kernels as SK
+
+    pcs, com, data, claims = instance(5, "ligero", zeros=True)
+    made, real = [], SK.live_pairs
+    monkeypatch.setattr(openings, "_LIVE_SHIFT", 1)
+    monkeypatch.setattr(SK, "live_pairs", lambda *a: made.append(real(*a)) or made[-1])
+    skipped = _prove(pcs, com, data, claims)
+    assert sum(any(m.min() == 0 for m in masks) for masks in made) == 2  # parts 0 and 2
+    monkeypatch.setattr(SK, "live_pairs", lambda f, size, shift: [])
+    dense = _prove(pcs, com, data, claims)
+    assert _bytes(skipped) == _bytes(dense)
+    verify_part_openings(pcs, com, claims, skipped, Transcript(D))

@@ -275,14 +275,32 @@ def _eq_rows(xs: Sequence[U64], rs: Sequence[U64]) -> U64:
     return _products(ext.add(ext.sub(ext.add(xr, xr), ext.add(x, r)), ext.ones(())))
 
 
+_LIVE_SHIFT = 10
+"""The part sumchecks skip pairs by chunks of ``2^10``: a chunk whose ``F`` entries are all zero
+(a trace part is mostly zero padding and zero witness columns) adds nothing to a round."""
+
+
 class _Product:
     """The prover's state of ``sum_x W(x) F(x)`` over ``2^n`` entries, ``W`` in the extension
     and ``F`` in the base field, both zero beyond their lengths: one round at a time, folding
-    the first variable by each challenge (the first fold never embeds ``F``)."""
+    the first variable by each challenge (the first fold never embeds ``F``). Pairs whose ``F``
+    entries are all zero, with every entry folded into them, are skipped by chunks (their
+    ``W`` is still folded: it meets non-zero ``F`` in later rounds)."""
 
     def __init__(self, w: U64, f: U64, num_vars: int) -> None:
+        from zkinfer.sumcheck import _kernels as SK
+
         self.w, self.f, self.size, self.work = w, f, 1 << num_vars, None
         self.pending: U64 | None = None  # the next round's values, summed while folding
+        self.masks = SK.live_pairs(f, self.size, _LIVE_SHIFT)
+        self.j = 0  # the round about to be summed
+
+    def _live(self, j: int) -> tuple:
+        from zkinfer.sumcheck import _kernels as SK
+
+        if j < len(self.masks):
+            return self.masks[j], _LIVE_SHIFT
+        return SK.ALL_LIVE, SK.DENSE_SHIFT
 
     def round(self) -> U64:
         from zkinfer.sumcheck import _kernels as SK
@@ -291,8 +309,8 @@ class _Product:
             values, self.pending = self.pending, None
             return values
         if self.work is None:
-            return SK.round_prod2_mixed(self.w, self.f, self.size)[0]
-        return SK.round_prod2(self.work, self.size)[0]
+            return SK.round_prod2_mixed(self.w, self.f, self.size, *self._live(self.j))[0]
+        return SK.round_prod2(self.work, self.size, *self._live(self.j))[0]
 
     def fold(self, r: U64) -> None:
         from zkinfer.sumcheck import _kernels as SK
@@ -300,13 +318,16 @@ class _Product:
         self.pending = None
         if self.work is None:
             self.work = np.empty((2, self.size // 2, 2), dtype=np.uint64)
-            SK.fold_prod2_mixed_into(self.w, self.f, self.size, r[0], r[1], self.work)
+            SK.fold_prod2_mixed_into(self.w, self.f, self.size, r[0], r[1], self.work,
+                                     *self._live(self.j))
             self.w = self.f = None
         elif self.size >= 4:  # fold and the next round's sums in one pass
-            self.pending = SK.fold_round_prod2(self.work, self.size, r[0], r[1])[0]
+            self.pending = SK.fold_round_prod2(self.work, self.size, r[0], r[1],
+                                               *self._live(self.j + 1))[0]
         else:
             SK.fold_ext_inplace(self.work, self.size, r[0], r[1])
         self.size //= 2
+        self.j += 1
 
     def compact(self) -> None:
         """Keep only the live ``2 x size`` entries (folds in place leave the rest allocated)."""

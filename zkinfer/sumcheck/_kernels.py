@@ -211,6 +211,10 @@ __all__ = [
     "round_prod2",
     "round_prod2_mixed",
     "fold_prod2_mixed_into",
+    "fold_round_prod2",
+    "live_pairs",
+    "ALL_LIVE",
+    "DENSE_SHIFT",
     "fold_base_into",
     "fold_base_into_serial",
     "fold_ext_inplace",
@@ -229,10 +233,12 @@ def _fold_pair(tables, t, i, half, r0, r1):
 
 
 @_njit
-def _chunk_prod2(tables, half, start, stop, out, fold=False, r0=ZERO, r1=ZERO):
+def _chunk_prod2(tables, half, start, stop, out, live, shift, fold=False, r0=ZERO, r1=ZERO):
     # pairs (i, i + half) of both tables; with ``fold``, ``tables`` holds twice as many live
     # entries: entries i and i + half are folded by r first (from i, i + 2 half and
-    # i + half, i + 3 half) and written back in place
+    # i + half, i + 3 half) and written back in place. ``live[i >> shift] == 0`` says table 1
+    # is zero at i and i + half (and, with ``fold``, at the four entries folded into them): the
+    # pair adds nothing and table 1 stays zero, so only table 0 is folded
     s00 = ZERO
     s01 = ZERO
     s10 = ZERO
@@ -240,6 +246,15 @@ def _chunk_prod2(tables, half, start, stop, out, fold=False, r0=ZERO, r1=ZERO):
     s20 = ZERO
     s21 = ZERO
     for i in range(start, stop):
+        if live[i >> shift] == 0:
+            if fold:
+                a0, a1 = _fold_pair(tables, 0, i, 2 * half, r0, r1)
+                c0, c1 = _fold_pair(tables, 0, i + half, 2 * half, r0, r1)
+                tables[0, i, 0] = a0
+                tables[0, i, 1] = a1
+                tables[0, i + half, 0] = c0
+                tables[0, i + half, 1] = c1
+            continue
         if fold:
             a0, a1 = _fold_pair(tables, 0, i, 2 * half, r0, r1)
             b0, b1 = _fold_pair(tables, 1, i, 2 * half, r0, r1)
@@ -281,21 +296,31 @@ def _chunk_prod2(tables, half, start, stop, out, fold=False, r0=ZERO, r1=ZERO):
     out[0, 2, 1] = s21
 
 
+ALL_LIVE = np.ones(1, dtype=np.uint8)
+"""The ``live`` mask of a dense table (with ``shift`` :data:`DENSE_SHIFT`: every index maps to
+its one entry)."""
+DENSE_SHIFT = 62
+
+
 @_pnjit
-def round_prod2(tables, size):
+def round_prod2(tables, size, live=ALL_LIVE, shift=DENSE_SHIFT):
     """:func:`round_ext` for the single term ``f_0 f_1`` (degree 2): the matmul and opening
-    sumchecks; three products per pair and no scratch array. Returns ``(1, 3, 2)``."""
+    sumchecks; three products per pair and no scratch array. Returns ``(1, 3, 2)``.
+
+    ``live[i >> shift] == 0`` promises that ``f_1`` is zero at ``i`` and ``i + size/2`` (such
+    pairs are skipped; :func:`live_pairs` makes the masks)."""
     half = size // 2
     partial = np.zeros((_CHUNKS, 1, 3, 2), dtype=np.uint64)
     step = (half + _CHUNKS - 1) // _CHUNKS
     for c in numba.prange(_CHUNKS):
-        _chunk_prod2(tables, half, c * step, min(half, (c + 1) * step), partial[c])
+        _chunk_prod2(tables, half, c * step, min(half, (c + 1) * step), partial[c], live, shift)
     return _sum_chunks(partial)
 
 
 @_njit
-def _chunk_prod2_mixed(e, b, half, start, stop, out):
-    # tables shorter than 2 half are zero beyond their length
+def _chunk_prod2_mixed(e, b, half, start, stop, out, live, shift):
+    # tables shorter than 2 half are zero beyond their length; pairs with live[i >> shift] == 0
+    # have b zero at both ends and add nothing
     le = e.shape[0]
     lb = b.shape[0]
     s00 = ZERO
@@ -305,6 +330,8 @@ def _chunk_prod2_mixed(e, b, half, start, stop, out):
     s20 = ZERO
     s21 = ZERO
     for i in range(start, stop):
+        if live[i >> shift] == 0:
+            continue
         a0 = e[i, 0] if i < le else ZERO
         a1 = e[i, 1] if i < le else ZERO
         c0 = e[i + half, 0] if i + half < le else ZERO
@@ -328,23 +355,26 @@ def _chunk_prod2_mixed(e, b, half, start, stop, out):
 
 
 @_pnjit
-def round_prod2_mixed(e, b, size):
+def round_prod2_mixed(e, b, size, live=ALL_LIVE, shift=DENSE_SHIFT):
     """:func:`round_prod2` for ``f_0 f_1`` with ``f_0`` extension ``(N_0, 2)`` and ``f_1`` base
     ``(N_1,)``, ``N_0, N_1 <= size``, each zero beyond its length: the base table is never
-    embedded and the zero tails never stored. Returns ``(1, 3, 2)``."""
+    embedded and the zero tails never stored. Returns ``(1, 3, 2)``. ``live``, ``shift``: as
+    :func:`round_prod2`'s."""
     half = size // 2
     partial = np.zeros((_CHUNKS, 1, 3, 2), dtype=np.uint64)
     step = (half + _CHUNKS - 1) // _CHUNKS
     for c in numba.prange(_CHUNKS):
-        _chunk_prod2_mixed(e, b, half, c * step, min(half, (c + 1) * step), partial[c])
+        _chunk_prod2_mixed(e, b, half, c * step, min(half, (c + 1) * step), partial[c], live,
+                           shift)
     return _sum_chunks(partial)
 
 
 @_pnjit
-def fold_prod2_mixed_into(e, b, size, r0, r1, out):
+def fold_prod2_mixed_into(e, b, size, r0, r1, out, live=ALL_LIVE, shift=DENSE_SHIFT):
     """``out[0] = fold(e)``, ``out[1] = fold(b)`` by ``r``: the first fold of
     :func:`round_prod2_mixed`'s tables (zero beyond their lengths) into one stacked extension
-    array ``(2, size/2, 2)``."""
+    array ``(2, size/2, 2)`` (where ``live`` says ``b`` is zero at both ends, its fold is
+    written as zero without a product)."""
     half = size // 2
     le = e.shape[0]
     lb = b.shape[0]
@@ -356,6 +386,10 @@ def fold_prod2_mixed_into(e, b, size, r0, r1, out):
         e0, e1 = ext_mul(r0, r1, sub(hi0, lo0), sub(hi1, lo1))
         out[0, i, 0] = add(lo0, e0)
         out[0, i, 1] = add(lo1, e1)
+        if live[i >> shift] == 0:
+            out[1, i, 0] = ZERO
+            out[1, i, 1] = ZERO
+            continue
         lo = b[i] if i < lb else ZERO
         d = sub(b[i + half] if i + half < lb else ZERO, lo)
         out[1, i, 0] = add(lo, mul(r0, d))
@@ -473,14 +507,40 @@ def eq_drop_top(eq, half):
 
 
 @_pnjit
-def fold_round_prod2(tables, size, r0, r1):
+def fold_round_prod2(tables, size, r0, r1, live=ALL_LIVE, shift=DENSE_SHIFT):
     """:func:`fold_ext_inplace` of the two tables of ``f_0 f_1`` (``size`` live entries, at
     least 4) fused with the next round's :func:`round_prod2` on the ``size / 2`` folded ones:
-    one pass instead of two. Returns that round's ``(1, 3, 2)``."""
+    one pass instead of two. Returns that round's ``(1, 3, 2)``. ``live``, ``shift``: the next
+    round's mask (:func:`round_prod2`); its dead pairs fold ``f_0`` only."""
     half = size // 2
     q = half // 2
     partial = np.zeros((_CHUNKS, 1, 3, 2), dtype=np.uint64)
     step = (q + _CHUNKS - 1) // _CHUNKS
     for c in numba.prange(_CHUNKS):
-        _chunk_prod2(tables, q, c * step, min(q, (c + 1) * step), partial[c], True, r0, r1)
+        _chunk_prod2(tables, q, c * step, min(q, (c + 1) * step), partial[c], live, shift, True,
+                     r0, r1)
     return _sum_chunks(partial)
+
+
+def live_pairs(f, size: int, shift: int) -> list:
+    """The ``live`` masks of a sumcheck of ``W f`` over ``size`` entries (``f`` base or
+    extension, zero beyond its length), folding the first variable each round, at chunks of
+    ``2^shift`` pairs: mask ``j`` (round ``j``, pairs ``(i, i + size / 2^(j+1))``) is ``1``
+    where ``f`` may be non-zero at some entry that folds into the pair, ``0`` where every such
+    entry is zero. Masks stop when a round has fewer pairs than a chunk."""
+    chunk = 1 << shift
+    vals = f if f.ndim == 1 else f.reshape(f.shape[0], -1).any(axis=1)
+    n = size // chunk
+    if n < 2:
+        return []
+    nonzero = np.zeros(n, dtype=bool)
+    full = min(vals.shape[0] // chunk, n)
+    nonzero[:full] = vals[: full * chunk].reshape(full, chunk).any(axis=1)
+    if full < n and vals.shape[0] > full * chunk:
+        nonzero[full] = bool(np.any(vals[full * chunk:]))
+    masks = []
+    while nonzero.shape[0] >= 2:
+        h = nonzero.shape[0] // 2
+        nonzero = nonzero[:h] | nonzero[h:]
+        masks.append(nonzero.astype(np.uint8))
+    return masks
