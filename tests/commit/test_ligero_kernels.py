@@ -105,12 +105,20 @@ def test_powers_at_are_the_power_tables_entries(log_len):
     assert np.array_equal(code.powers_at(log_len, np.arange(1 << log_len)), table)
 
 
-@settings(max_examples=20)
+@settings(max_examples=30)
 @given(rows=st.integers(1, 9), log_c=st.integers(0, 10), nv=st.integers(1, 3),
+       zeros=st.sampled_from(["none", "odd rows", "first block", "a run"]),
        seed=st.integers(0, 2**32 - 1))
-def test_combine_rows_matches_twin(rows, log_c, nv, seed):
+def test_combine_rows_matches_twin(rows, log_c, nv, zeros, seed):
+    # the kernel skips the zero parts of rows by column blocks of 512
     rng = np.random.default_rng(seed)
     m = _matrix(rng, (rows, 1 << log_c), edges=True)
+    if zeros == "odd rows":
+        m[1::2] = 0
+    elif zeros == "first block":
+        m[:, :512] = 0
+    elif zeros == "a run":
+        m.reshape(-1)[rows * (1 << log_c) // 3: rows * (1 << log_c) * 2 // 3 + 1] = 0
     coeffs = _matrix(rng, (nv, rows, 2), edges=True)
     out = np.empty((nv, 1 << log_c, 2), dtype=np.uint64)
     ligero_prover.K.combine_rows(m, coeffs, out)

@@ -169,6 +169,13 @@ def combine_rows_range(rows, coeffs, c0, c1, out):
                 out[v, i, 0] = ZERO
                 out[v, i, 1] = ZERO
             for r in range(num_rows):
+                nonzero = False
+                for i in range(lo, hi):
+                    if rows[r, i] != ZERO:
+                        nonzero = True
+                        break
+                if not nonzero:  # zero padding and zero witness runs add nothing
+                    continue
                 k0 = coeffs[v, r, 0]
                 k1 = coeffs[v, r, 1]
                 for i in range(lo, hi):
