@@ -46,6 +46,28 @@ def test_prove_eq_sends_the_generic_provers_messages(n, kind, name):
     assert np.array_equal(point, got.point)
 
 
+@pytest.mark.parametrize("n", [5, 13])
+@pytest.mark.parametrize("kind", ["base", "ext", "mixed"])
+def test_prove_eq_over_zero_runs_sends_the_generic_provers_messages(n, kind):
+    # the eq kernels skip the terms with a table zero at both ends of a pair, and the pairs
+    # where every table is (a trace's padding)
+    rng = np.random.default_rng(n + len(kind))
+    expr = EXPRESSIONS["product"]
+    tables = _tables(n, expr.num_tables, kind, rng)
+    size = 1 << n
+    for t in tables:
+        t[size // 8: size // 2] = 0  # zero at both ends of some pairs of the first rounds
+        t[size - size // 4:] = 0
+    tables[0][: size // 8] = 0  # one table zero at both ends: its terms are skipped
+    tables[0][size // 2: size // 2 + size // 8] = 0
+    tables[1][size // 2 + 3: size // 2 + 5] = 0  # zero at one end only: nothing skipped
+    tau = ext.random((n,), rng)
+    want = prove([fast.eq_table(tau), *tables], with_eq(expr), Transcript(b"eq"))
+    got = prove_eq(tau, tables, expr, Transcript(b"eq"))
+    assert np.array_equal(got.proof.round_polys, want.proof.round_polys)
+    assert np.array_equal(got.evaluations, want.evaluations[1:])
+
+
 def test_prove_eq_refuses_bad_tables():
     rng = np.random.default_rng(0)
     expr = EXPRESSIONS["linear"]

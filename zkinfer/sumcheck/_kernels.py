@@ -405,19 +405,40 @@ def fold_prod2_mixed_into(e, b, size, r0, r1, out, live=ALL_LIVE, shift=DENSE_SH
 
 
 @_njit
+def _dead_term(t, term_idx, term_len, live):
+    """Whether a table of term ``t`` is zero at both ends of the pair (the term is then the zero
+    polynomial in ``x``)."""
+    for m in range(term_len[t]):
+        if live[term_idx[t, m]] == 0:
+            return True
+    return False
+
+
+@_njit
 def _chunk_eq_base(tables, half, eq, term_idx, term_len, degree, start, stop, out):
+    # a term with a table zero at both ends of the pair adds nothing to it (zero padding, zero
+    # witness columns); a pair where every table is zero is skipped after its entries are read
     k = tables.shape[0]
     vals = np.empty((k, degree + 1), dtype=np.uint64)
+    live = np.empty(k, dtype=np.uint8)
     for i in range(start, stop):
+        nonzero = ZERO
         for j in range(k):
             lo = tables[j, i]
-            diff = sub(tables[j, i + half], lo)
+            hi = tables[j, i + half]
+            nonzero |= lo | hi
+            live[j] = (lo | hi) != ZERO
+            diff = sub(hi, lo)
             vals[j, 0] = lo
             for x in range(1, degree + 1):
                 vals[j, x] = add(vals[j, x - 1], diff)
+        if nonzero == ZERO:
+            continue
         e0 = eq[i, 0]
         e1 = eq[i, 1]
         for t in range(term_idx.shape[0]):
+            if _dead_term(t, term_idx, term_len, live):
+                continue
             for x in range(degree + 1):
                 prod = vals[term_idx[t, 0], x]
                 for m in range(1, term_len[t]):
@@ -428,22 +449,34 @@ def _chunk_eq_base(tables, half, eq, term_idx, term_len, degree, start, stop, ou
 
 @_njit
 def _chunk_eq_ext(tables, half, eq, term_idx, term_len, degree, start, stop, out):
+    # as _chunk_eq_base: zero terms and all-zero pairs are skipped
     k = tables.shape[0]
     vals = np.empty((k, degree + 1, 2), dtype=np.uint64)
+    live = np.empty(k, dtype=np.uint8)
     for i in range(start, stop):
+        nonzero = ZERO
         for j in range(k):
             lo0 = tables[j, i, 0]
             lo1 = tables[j, i, 1]
-            d0 = sub(tables[j, i + half, 0], lo0)
-            d1 = sub(tables[j, i + half, 1], lo1)
+            hi0 = tables[j, i + half, 0]
+            hi1 = tables[j, i + half, 1]
+            either = lo0 | lo1 | hi0 | hi1
+            nonzero |= either
+            live[j] = either != ZERO
+            d0 = sub(hi0, lo0)
+            d1 = sub(hi1, lo1)
             vals[j, 0, 0] = lo0
             vals[j, 0, 1] = lo1
             for x in range(1, degree + 1):
                 vals[j, x, 0] = add(vals[j, x - 1, 0], d0)
                 vals[j, x, 1] = add(vals[j, x - 1, 1], d1)
+        if nonzero == ZERO:
+            continue
         e0 = eq[i, 0]
         e1 = eq[i, 1]
         for t in range(term_idx.shape[0]):
+            if _dead_term(t, term_idx, term_len, live):
+                continue
             for x in range(degree + 1):
                 j0 = term_idx[t, 0]
                 p0 = vals[j0, x, 0]
