@@ -100,7 +100,10 @@ def _fraction_entry(p, q, out_p, out_q, h, i):
     k = w + h
     a0, a1, b0, b1 = p[w], p[w + ONE], p[k], p[k + ONE]
     c0, c1, d0, d1 = q[w], q[w + ONE], q[k], q[k + ONE]
-    out_p[w], out_p[w + ONE] = xdot2(a0, a1, d0, d1, b0, b1, c0, c1)
+    if a0 == ONE and b0 == ONE and (a1 | b1) == ZERO:  # p = 1 on both sides (column leaves)
+        out_p[w], out_p[w + ONE] = xadd(c0, c1, d0, d1)
+    else:
+        out_p[w], out_p[w + ONE] = xdot2(a0, a1, d0, d1, b0, b1, c0, c1)
     out_q[w], out_q[w + ONE] = xmul(c0, c1, d0, d1)
 
 
