@@ -71,3 +71,32 @@ def test_masked_rounds_and_folds_equal_the_dense_ones(size, used, shift):
         n //= 2
         j += 1
         assert np.array_equal(got[:, :n], want[:, :n]), n
+
+
+@pytest.mark.parametrize("size", [2, 64, 1 << 14])
+def test_folds_with_equal_ends_match_the_field_formula(size):
+    # the fold kernels skip the product where both ends are equal (zero padding)
+    rng = np.random.default_rng(size)
+    base = gl.random((3, size), rng)
+    base[0, size // 2:] = base[0, : size // 2]  # every pair of table 0 has equal ends
+    base[1, : size // 4] = 0
+    base[1, size // 2: size // 2 + size // 4] = 0
+    r = ext.random((), rng)
+    lo, hi = ext.from_base(base[:, : size // 2]), ext.from_base(base[:, size // 2:])
+    want = ext.add(lo, ext.mul(np.broadcast_to(r, lo.shape), ext.sub(hi, lo)))
+    got = np.empty((3, size // 2, 2), dtype=np.uint64)
+    K.fold_base_into(base, size, r[0], r[1], got)
+    assert np.array_equal(got, want)
+    got[:] = 0
+    K.fold_base_into_serial(base, size, r[0], r[1], got)
+    assert np.array_equal(got, want)
+    tables = ext.random((3, size), rng)
+    tables[0, size // 2:] = tables[0, : size // 2]
+    tables[1, : size // 4] = 0
+    tables[1, size // 2: size // 2 + size // 4] = 0
+    lo, hi = tables[:, : size // 2], tables[:, size // 2:]
+    want = ext.add(lo, ext.mul(np.broadcast_to(r, lo.shape), ext.sub(hi, lo)))
+    for fold in (K.fold_ext_inplace, K.fold_ext_inplace_serial):
+        t = tables.copy()
+        fold(t, size, r[0], r[1])
+        assert np.array_equal(t[:, : size // 2], want)

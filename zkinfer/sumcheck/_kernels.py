@@ -140,6 +140,10 @@ def _fold_base_one(tables, half, r0, r1, out, t):
     i = t - j * half
     lo = tables[j, i]
     d = sub(tables[j, i + half], lo)
+    if d == ZERO:  # equal ends (zero padding): the fold is lo, no product
+        out[j, i, 0] = lo
+        out[j, i, 1] = ZERO
+        return
     out[j, i, 0] = add(lo, mul(r0, d))
     out[j, i, 1] = mul(r1, d)
 
@@ -152,6 +156,8 @@ def _fold_ext_one(tables, half, r0, r1, t):
     lo1 = tables[j, i, 1]
     d0 = sub(tables[j, i + half, 0], lo0)
     d1 = sub(tables[j, i + half, 1], lo1)
+    if (d0 | d1) == ZERO:  # equal ends: the entry stays lo
+        return
     e0, e1 = ext_mul(r0, r1, d0, d1)
     tables[j, i, 0] = add(lo0, e0)
     tables[j, i, 1] = add(lo1, e1)
