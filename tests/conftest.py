@@ -36,6 +36,15 @@ def examples(dev: int, ci: int) -> int:
     derandomized, so the larger budget buys coverage without making CI flaky."""
     return ci if PROFILE == "ci" else dev
 
+
+def written(obj) -> bytes:
+    """The bytes ``obj.write`` writes (a proof, a step: anything with ``write(Writer)``)."""
+    from zkinfer.codec import Writer
+
+    w = Writer()
+    obj.write(w)
+    return w.finish()
+
 P = 2**64 - 2**32 + 1
 
 

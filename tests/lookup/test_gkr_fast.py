@@ -7,9 +7,9 @@ import numba
 import numpy as np
 import pytest
 
+from tests.conftest import written
 from tests.field.test_llvm import operands
 from tests.lookup.oracles import prove_fraction_sum_reference, prove_fraction_sums_reference
-from zkinfer.codec import Writer
 from zkinfer.errors import FieldRangeError, VerificationError
 from zkinfer.field import _kernels as F
 from zkinfer.field import _llvm as L
@@ -19,7 +19,6 @@ from zkinfer.lookup import _kernels as K
 from zkinfer.lookup import gkr, logup
 from zkinfer.lookup.gkr import (
     FractionBatchProof,
-    FractionProof,
     prove_fraction_sum,
     prove_fraction_sums,
     verify_fraction_sum,
@@ -33,12 +32,6 @@ D = b"tests/gkr-fast"
 P = int(gl.P)
 
 
-def proof_bytes(proof: FractionProof) -> bytes:
-    w = Writer()
-    proof.write(w)
-    return w.finish()
-
-
 def assert_same_as_reference(p, q):
     """Fast and reference provers: equal proof bytes, root, point and transcript state; the
     verifier accepts and its leaf claims are ``p(r), q(r)``. Returns the fast proof."""
@@ -48,7 +41,7 @@ def assert_same_as_reference(p, q):
     ref_proof, ref_root, ref_point = prove_fraction_sum_reference(p, q, t_ref)
     # the caller's leaves are read, never written
     assert np.array_equal(p, p_before) and np.array_equal(q, q_before)
-    assert proof_bytes(proof) == proof_bytes(ref_proof)
+    assert written(proof) == written(ref_proof)
     assert np.array_equal(root, ref_root)
     assert np.array_equal(point, ref_point)
     c = p.shape[0].bit_length() - 1
@@ -164,19 +157,13 @@ def test_tampered_leaf_denominator_rejected_by_logup(monkeypatch, where):
 # ---- several trees at once
 
 
-def batch_bytes(proof: FractionBatchProof) -> bytes:
-    w = Writer()
-    proof.write(w)
-    return w.finish()
-
-
 def assert_batch_same_as_reference(leaves):
     """Fast and reference batch provers: equal proof bytes, roots, points and transcript state;
     the verifier accepts, each tree's leaf claims are its ``p(r), q(r)``. Returns the proof."""
     t_fast, t_ref, t_ver = Transcript(D), Transcript(D), Transcript(D)
     proof, roots, points = prove_fraction_sums(leaves, t_fast)
     ref, ref_roots, ref_points = prove_fraction_sums_reference(leaves, t_ref)
-    assert batch_bytes(proof) == batch_bytes(ref)
+    assert written(proof) == written(ref)
     assert np.array_equal(roots, ref_roots)
     assert all(np.array_equal(a, b) for a, b in zip(points, ref_points))
     cs = [p.shape[0].bit_length() - 1 for p, _ in leaves]
@@ -286,11 +273,11 @@ def test_batched_codec_round_trip_and_bounds():
     from zkinfer.errors import ProofFormatError
 
     cs, proof = _batch(np.random.default_rng(17))
-    data = batch_bytes(proof)
+    data = written(proof)
     r = Reader(data)
     back = FractionBatchProof.read(r)
     r.finish()
-    assert batch_bytes(back) == data
+    assert written(back) == data
     verify_fraction_sums(cs, back, Transcript(D))
     with pytest.raises(ProofFormatError, match="exceeds the bound"):
         FractionBatchProof.read(Reader((gkr.MAX_TREES + 1).to_bytes(4, "little") + data[4:]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zkinfer.codec import Writer
+from tests.conftest import written
 from zkinfer.commit import LigeroPCS
 from zkinfer.commit.base import Parts
 from zkinfer.commit.trivial import TrivialPCS
@@ -209,12 +209,6 @@ def test_the_verifiers_vectorized_part_weights_match_the_dense_tables(seed):
     assert np.array_equal(_weights_at([], g[:0], sizes, points), ext.zeros((4,)))
 
 
-def _bytes(proof: JointOpeningsProof) -> bytes:
-    w = Writer()
-    proof.write(w)
-    return w.finish()
-
-
 def test_zero_chunk_skipping_sends_the_dense_proof(monkeypatch):
     """Parts with zero runs (as a trace's padding): the part sumchecks skip the pairs whose
     ``F`` entries are all zero, by chunks of two pairs here, and send the bytes of the dense
@@ -230,5 +224,5 @@ def test_zero_chunk_skipping_sends_the_dense_proof(monkeypatch):
     assert sum(any(m.min() == 0 for m in masks) for masks in made) == 2  # parts 0 and 2
     monkeypatch.setattr(SK, "live_pairs", lambda f, size, shift: [])
     dense = _prove(pcs, com, data, claims)
-    assert _bytes(skipped) == _bytes(dense)
+    assert written(skipped) == written(dense)
     verify_part_openings(pcs, com, claims, skipped, Transcript(D))

@@ -121,8 +121,19 @@ def _weights(lam: _Ext, count: int) -> list[_Ext]:
     return out
 
 
+class _Layers:
+    """What the two fraction proofs share: ``layers``, per layer (top first) a sumcheck and its
+    end values."""
+
+    layers: tuple[tuple[SumcheckProof, U64], ...]
+
+    def sumchecks(self) -> list[SumcheckProof]:
+        """The layers' sumcheck proofs, top layer first."""
+        return [sc for sc, _ in self.layers]
+
+
 @dataclass(frozen=True, eq=False)
-class FractionProof:
+class FractionProof(_Layers):
     """Root ``(P, Q)`` and, per layer, a sumcheck and ``[pL(s), pR(s), qL(s), qR(s)]``."""
 
     root: U64  # (2, 2): P then Q
@@ -149,13 +160,9 @@ class FractionProof:
         n = r.u32(MAX_LAYERS)
         return cls(root, tuple((SumcheckProof.read(r), r.ext(4)) for _ in range(n)))
 
-    def sumchecks(self) -> list[SumcheckProof]:
-        """The layers' sumcheck proofs, top layer first."""
-        return [sc for sc, _ in self.layers]
-
 
 @dataclass(frozen=True, eq=False)
-class FractionBatchProof:
+class FractionBatchProof(_Layers):
     """Trees proven together: every tree's root ``(P, Q)`` and, per layer (top first), one
     sumcheck and the four end values ``[pL(s), pR(s), qL(s), qR(s)]`` of every tree with more
     layers, in tree order."""
@@ -186,10 +193,6 @@ class FractionBatchProof:
         roots = r.ext(2 * j).reshape(j, 2, 2)
         n = r.u32(MAX_LAYERS)
         return cls(roots, tuple((SumcheckProof.read(r), r.ext_vec(4 * j)) for _ in range(n)))
-
-    def sumchecks(self) -> list[SumcheckProof]:
-        """The layers' sumcheck proofs, top layer first."""
-        return [sc for sc, _ in self.layers]
 
 
 def _build_layers(layers_p: list, layers_q: list) -> None:

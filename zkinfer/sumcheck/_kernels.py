@@ -562,13 +562,13 @@ def fold_round_prod2(tables, size, r0, r1, live=ALL_LIVE, shift=DENSE_SHIFT):
 
 
 def live_pairs(f, size: int, shift: int) -> list:
-    """The ``live`` masks of a sumcheck of ``W f`` over ``size`` entries (``f`` base or
-    extension, zero beyond its length), folding the first variable each round, at chunks of
-    ``2^shift`` pairs: mask ``j`` (round ``j``, pairs ``(i, i + size / 2^(j+1))``) is ``1``
-    where ``f`` may be non-zero at some entry that folds into the pair, ``0`` where every such
-    entry is zero. Masks stop when a round has fewer pairs than a chunk."""
+    """The ``live`` masks of a sumcheck of ``W f`` over ``size`` entries (``f`` a base vector,
+    zero beyond its length), folding the first variable each round, at chunks of ``2^shift``
+    pairs: mask ``j`` (round ``j``, pairs ``(i, i + size / 2^(j+1))``) is ``1`` where ``f`` may
+    be non-zero at some entry that folds into the pair, ``0`` where every such entry is zero.
+    Masks stop when a round has fewer pairs than a chunk."""
     chunk = 1 << shift
-    vals = f if f.ndim == 1 else f.reshape(f.shape[0], -1).any(axis=1)
+    vals = f
     n = size // chunk
     if n < 2:
         return []
