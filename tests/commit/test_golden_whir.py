@@ -1,13 +1,14 @@
-"""Golden WHIR proofs: the checked-in bytes of WHIR commitment and opening format version 2
-(challenges in F_p4) must keep verifying, and the prover must reproduce them exactly.
+"""Golden WHIR proofs: the checked-in bytes of WHIR commitment and opening format version 3
+(challenges in F_p4; each round's domain shrinks by ``2^k``) must keep verifying, and the prover
+must reproduce them exactly; version 2's (domains halving per round) are refused by version.
 
 Regenerate (only when the WHIR format version changes, as a new file):
 ``python -m tests.commit.test_golden_whir``.
 
-``whir_v2.json``: the inputs of ``test_golden.py`` (a plain batch of four polynomials of 8, 5,
-5 and 0 variables; a commitment of three parts of ``2^5`` entries), each under the default
-parameters and under ``k = 2``, rate ``1/2`` with 8 grinding bits; the figures
-(``security_bits``) recorded beside them.
+``whir_v3.json`` (and ``whir_v2.json`` before it): the inputs of ``test_golden.py`` (a plain
+batch of four polynomials of 8, 5, 5 and 0 variables; a commitment of three parts of ``2^5``
+entries), each under the default parameters and under ``k = 2``, rate ``1/2`` with 8 grinding
+bits; the figures (``security_bits``) recorded beside them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from zkinfer.transcript import Transcript
 
 from .test_golden import PARTS, _inputs, _parts_inputs
 
-GOLDEN = Path(__file__).parent / "golden" / "whir_v2.json"
+GOLDEN = Path(__file__).parent / "golden" / "whir_v3.json"
+PREVIOUS = Path(__file__).parent / "golden" / "whir_v2.json"
 SCHEMES = {"whir": WhirPCS(), "whir-k2-rate1/2-grind8": WhirPCS(folding=2, log_inv_rate=1,
                                                                  grinding_bits=8)}
 CASES = list(SCHEMES) + [f"{name} parts" for name in SCHEMES]
@@ -82,16 +84,25 @@ def test_golden_whir_records_its_parameters_and_mode(golden, name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_golden_whir_proof_is_reproduced(golden, name):
-    """The prover is deterministic and the version-2 encodings have not changed."""
+    """The prover is deterministic and the version-3 encodings have not changed."""
     assert _make(name) == golden[name]
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_golden_whir_proof_of_another_version_is_refused(golden, name):
     raw = bytearray.fromhex(golden[name]["proof"])
-    raw[4:6] = (3).to_bytes(2, "little")  # "ZKWN" | u16 version
-    with pytest.raises(ProofFormatError, match="unsupported version 3"):
+    raw[4:6] = (2).to_bytes(2, "little")  # "ZKWN" | u16 version
+    with pytest.raises(ProofFormatError, match="unsupported version 2"):
         _verify(name, golden[name], bytes(raw))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_whir_version_2_files_are_refused(name):
+    """A commitment and proof of the previous format (domains halving per round) are refused
+    by their version, not misread under the new domains."""
+    old = json.loads(PREVIOUS.read_text())[name]
+    with pytest.raises(ProofFormatError, match="whir commitment: unsupported version 2"):
+        _verify(name, old)
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -69,6 +69,23 @@ def _rejected(params, com, z, value, proof, check: str | tuple[str, ...],
 # ---- conventions
 
 
+@pytest.mark.parametrize("n, tail", [(0, ()), (5, (2,)), (13, ()), (14, (4,))])
+def test_moebius_kernels_match_the_definition(n, tail):
+    """``to_coefficients`` (cache-sized blocks of the low variables, then one pass per high
+    variable: 12 + 1 and 12 + 2 here) against the definition, one variable at a time over the
+    whole table, for base, extension and quartic components; ``inplace`` transforms the
+    argument itself."""
+    v = gl.random((1 << n,) + tail, np.random.default_rng(n))
+    want = np.array(v)
+    for j in range(n):
+        view = want.reshape((1 << j, 2, 1 << (n - j - 1)) + tail)
+        view[:, 1] = gl.sub(view[:, 1], view[:, 0])
+    np.testing.assert_array_equal(P.to_coefficients(v), want)
+    assert not np.array_equal(v, want) or n == 0  # the copy left v alone
+    P.to_coefficients(v, inplace=True)
+    np.testing.assert_array_equal(v, want)
+
+
 @pytest.mark.parametrize("n", [1, 3, 6])
 def test_coefficients_and_univariate_twin(n):
     """Moebius coefficients reproduce f anywhere, and the RS codeword g_0 at x is f(pow(x))."""
@@ -251,11 +268,34 @@ def test_params_bytes_roundtrip():
     assert WhirParams.from_bytes(p.to_bytes()) == p
     with pytest.raises(ProofFormatError):
         WhirParams.from_bytes(p.to_bytes() + b"\x00")
+    q = WhirParams(13, k=3, shrink=2)
+    assert WhirParams.from_bytes(q.to_bytes()) == q and q.to_bytes() != WhirParams(13, k=3).to_bytes()
+    # a shrink beyond k in the bytes is refused as a format error
+    with pytest.raises(ProofFormatError, match="shrink"):
+        WhirParams.from_bytes(q.to_bytes()[:-1] + b"\x04")
+
+
+def test_domain_shrink_schedule():
+    """The default shrink is k: every round's domain 2^k times smaller, every rate 2^-r, the
+    same query count each round; shrink 1 halves the domain (rates fall by 2^(k-1) a round)."""
+    p = WhirParams(22)
+    assert p.shrink == p.k == 4 and p == WhirParams(22, shrink=4)
+    assert [p.log_domain(i) for i in range(p.rounds)] == [24, 20, 16, 12, 8]
+    assert {p.log_rate(i) for i in range(p.rounds)} == {-2}
+    assert len({p.queries(i) for i in range(p.rounds)}) == 1
+    assert [p.shift(i) for i in range(2)] == [pow(7, 1, gl.P), pow(7, 1 << 4, gl.P)]
+    h = WhirParams(22, shrink=1)
+    assert [h.log_domain(i) for i in range(h.rounds)] == [24, 23, 22, 21, 20]
+    assert [h.log_rate(i) for i in range(h.rounds)] == [-2, -5, -8, -11, -14]
+    assert h.queries(4) < h.queries(0) == p.queries(0)
+    for params in (p, h):
+        assert params.soundness_bits() >= 100
 
 
 @pytest.mark.parametrize("kw", [dict(m=0), dict(m=29), dict(m=4, k=0), dict(m=4, k=9),
                                 dict(m=4, log_inv_rate=0), dict(m=4, pow_bits=40),
-                                dict(m=4, bound="conjecture")])
+                                dict(m=4, bound="conjecture"), dict(m=4, shrink=0),
+                                dict(m=4, k=3, shrink=4), dict(m=4, shrink=True)])
 def test_params_rejected(kw):
     with pytest.raises(ValueError):
         WhirParams(**kw)
@@ -265,6 +305,9 @@ def test_params_rejected(kw):
 
 
 PARAMS = WhirParams(9)
+SPARSE = WhirParams(9, shrink=1)
+"""Round 1 on ``2^10`` points (the domain halves per round): some of its 64 leaves are not
+queried, so its multi-proof sends nodes."""
 
 
 @pytest.fixture(scope="module")
@@ -384,21 +427,38 @@ def test_changed_query_answer(honest, i):
               "merkle", i)
 
 
-@pytest.mark.parametrize("i", [0, 1])
-def test_changed_merkle_node(honest, i):
-    _, com, _, z, value, proof = honest
+@pytest.mark.parametrize("params, i", [(PARAMS, 0), (SPARSE, 1)])
+def test_changed_merkle_node(params, i):
+    _, com, _, z, value, proof = _prove(params, 42)
     sib = list(proof.rounds[i].siblings)
+    assert sib  # some leaves are not opened: their subtrees' nodes are sent
     sib[len(sib) // 2] = bytes([sib[len(sib) // 2][0] ^ 0x80]) + sib[len(sib) // 2][1:]
-    _rejected(PARAMS, com, z, value, _with_round(proof, i, siblings=tuple(sib)), "merkle", i)
+    _rejected(params, com, z, value, _with_round(proof, i, siblings=tuple(sib)), "merkle", i)
     # a missing or an extra sibling: the multi-proof does not reproduce the root either
-    _rejected(PARAMS, com, z, value, _with_round(proof, i, siblings=tuple(sib[:-1])), "merkle", i)
+    _rejected(params, com, z, value, _with_round(proof, i, siblings=tuple(sib[:-1])), "merkle", i)
+
+
+def test_merkle_node_added_where_every_leaf_is_opened(honest):
+    """Round 1 of the default parameters opens all its leaves and sends no node; a node added
+    to its multi-proof is refused (check "merkle")."""
+    _, com, _, z, value, proof = honest
+    assert proof.rounds[1].siblings == ()
+    extra = _with_round(proof, 1, siblings=(bytes(32),))
+    _rejected(PARAMS, com, z, value, extra, "merkle", 1)
 
 
 def test_changed_final_polynomial(honest):
     _, com, _, z, value, proof = honest
     bad = dataclasses.replace(proof, final=_bump(proof.final, (0, 0)))
-    # check "queries"/"merkle" of the last round: the changed coefficients change the indices
-    _rejected(PARAMS, com, z, value, bad, REDRAWN, 1)
+    # the changed coefficients change the transcript, so the last round's indices are drawn
+    # anew; its 8 leaves (2^7 points) are all opened by ~150 queries either way, so the same
+    # leaves answer, and the check that fails is the polynomial's own: "final polynomial"
+    assert proof.rounds[1].leaves.shape[0] == PARAMS.num_leaves(1) == 8
+    _rejected(PARAMS, com, z, value, bad, "final polynomial", 1)
+    # where the leaves are not all opened, the redrawn indices fail "queries"/"merkle" first
+    _, com, _, z, value, proof = _prove(SPARSE, 42)
+    bad = dataclasses.replace(proof, final=_bump(proof.final, (0, 0)))
+    _rejected(SPARSE, com, z, value, bad, REDRAWN, 1)
 
 
 def test_changed_final_polynomial_consistent_prover():
@@ -488,9 +548,10 @@ def test_truncated_and_trailing_bytes(honest):
 def test_malformed_bytes(honest):
     _, _, _, _, _, proof = honest
     data = bytearray(proof.to_bytes())
-    bad_version = bytes(data[:4]) + b"\x03\x00" + bytes(data[6:])
-    with pytest.raises(ProofFormatError):
-        WhirProof.from_bytes(bad_version)
+    for version in (4, 2):  # a later format, and the one whose domains halved per round
+        bad_version = bytes(data[:4]) + version.to_bytes(2, "little") + bytes(data[6:])
+        with pytest.raises(ProofFormatError, match=f"unsupported version {version}"):
+            WhirProof.from_bytes(bad_version)
     bad_version = bytes(data[:4]) + b"\x01\x00" + bytes(data[6:])  # the F_p2 format
     with pytest.raises(ProofFormatError):
         WhirProof.from_bytes(bad_version)

@@ -149,11 +149,15 @@ def test_the_terms_are_the_documented_ones():
     assert terms["claims"] == -FIELD_BITS
     assert terms["parts"] == pytest.approx(math.log2(2**14 + 1) - FIELD_BITS)
     assert terms["fold 0.0"] == pytest.approx(math.log2(3 + 2**14) - FIELD_BITS)
-    assert terms["fold 1.3"] == pytest.approx(math.log2(3 + 2**13) - FIELD_BITS)
+    # round 1's domain is 2^k times smaller (the default shrink e = k): 2^(12 + 2 - 4)
+    assert terms["fold 1.3"] == pytest.approx(math.log2(3 + 2**10) - FIELD_BITS)
     assert terms["ood 0"] == pytest.approx(core.num_vars(1) - 1 - FIELD_BITS)
     t0 = core.queries(0)
     assert terms["combination 0"] == pytest.approx(math.log2(t0 + 1) - FIELD_BITS)
     assert terms["queries 0"] == pytest.approx(t0 * math.log2(0.5 + 0.5 / 4))
+    # ... at the same rate 1/4: as many queries, the same figure
+    assert core.log_rate(1) == core.log_rate(0) == -2 and core.queries(1) == t0
+    assert terms["queries 1"] == pytest.approx(t0 * math.log2(0.5 + 0.5 / 4))
     # every round's query phase meets 2^-query_bits without grinding
     for i in range(core.rounds):
         assert terms[f"queries {i}"] <= -p.query_bits

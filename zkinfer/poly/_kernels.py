@@ -101,6 +101,35 @@ def ntt_rows(a, tw, log_n):
         _ntt_row(a[r], tw, log_n)
 
 
+@_pnjit
+def twiddle_grid(a, root, period):
+    """``a[q, j] *= root^((q mod period) j)`` for every row ``q`` (rows in parallel): the
+    twiddle step of a four-step NTT between its column and row transforms."""
+    for q in numba.prange(a.shape[0]):
+        step = power(root, q % period)
+        acc = ONE
+        for j in range(a.shape[1]):
+            a[q, j] = mul(a[q, j], acc)
+            acc = mul(acc, step)
+
+
+@_pnjit
+def transpose_into(src, dst):
+    """``dst[b, j, i] = src[b, i, j]`` for 3-D arrays, by tiles of 32 x 32 (rows of tiles in
+    parallel): the cache-friendly transposes of a four-step NTT."""
+    nb, ni, nj = src.shape
+    ti = (ni + 31) // 32
+    for t in numba.prange(nb * ti):
+        b = t // ti
+        i0 = (t % ti) * 32
+        i1 = min(i0 + 32, ni)
+        for j0 in range(0, nj, 32):
+            j1 = min(j0 + 32, nj)
+            for i in range(i0, i1):
+                for j in range(j0, j1):
+                    dst[b, j, i] = src[b, i, j]
+
+
 @_njit
 def ntt_single(a, tw, log_n):
     """In-place forward NTT of the 1-D array ``a``."""
@@ -228,6 +257,8 @@ __all__ = [
     "twiddle_table",
     "ntt_rows",
     "ntt_single",
+    "twiddle_grid",
+    "transpose_into",
     "scale_columns",
     "eq_table",
     "eq_table_base",

@@ -58,16 +58,16 @@ first tables are those of round 1, ``2^(m - k)`` entries.
 
 Protocol (``R`` rounds, :meth:`WhirParams.folds` gives ``k_0 .. k_(R-1)``)
 --------------------------------------------------------------------
-Statement: the transcript absorbs the label ``zkinfer/whir/v2``, the parameters, the
+Statement: the transcript absorbs the label ``zkinfer/whir/v3``, the parameters, the
 commitment, ``z`` and ``y``. The claim is ``sigma = y = sum_b w(b) f(b)`` with
 ``w = eq(z, .)``. Round ``i`` (function ``f_i``, ``m_i`` variables, committed as ``g_i`` on
-``L_i``, ``|L_i| = 2^(m + r - i)``):
+``L_i``, ``|L_i| = 2^(m + r - i e)``, ``e`` the domain shrink, :class:`WhirParams`):
 
 1. **Sumcheck**, ``k_i`` times: the prover sends ``h(0), h(1), h(2)`` of
    ``h(X) = sum_rest f_i(X, rest) w(X, rest)``; check ``h(0) + h(1) = sigma`` (``"sumcheck"``);
    draw ``alpha``; ``sigma <- h(alpha)``. Now ``f_(i+1) = f_i(alpha_1..alpha_k, .)``.
 2. Not the last round: the prover sends the **root** of ``g_(i+1)`` (``f^_(i+1)`` on
-   ``L_(i+1) = L_i^2``); draw ``z_ood in F_p4``; the prover sends the **OOD answer**
+   ``L_(i+1) = L_i^(2^e)``); draw ``z_ood in F_p4``; the prover sends the **OOD answer**
    ``f^_(i+1)(z_ood)``. Last round: the prover sends the **final polynomial** ``f_R``'s
    ``2^(m_R)`` monomial coefficients.
 3. Optional grinding (``b`` bits): a nonce whose BLAKE2b digest over a drawn seed has ``b``

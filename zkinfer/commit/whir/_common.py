@@ -39,7 +39,7 @@ __all__ = [
     "challenge_quartic",
 ]
 
-DOMAIN = b"zkinfer/whir/v2"
+DOMAIN = b"zkinfer/whir/v3"
 """Label of the transcript step that opens a WHIR evaluation proof."""
 
 U64 = npt.NDArray[np.uint64]

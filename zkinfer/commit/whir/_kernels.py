@@ -5,9 +5,43 @@ from __future__ import annotations
 import numpy as np
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
-from zkinfer.field._kernels import add, ext_mul, mul
+from zkinfer.field._kernels import add, ext_mul, mul, sub
 
 _njit = numba.njit(cache=True, nogil=True)
+_pnjit = numba.njit(cache=True, nogil=True, parallel=True)
+
+MOEBIUS_BLOCK = 12
+"""The Moebius transform does the low variables of ``2^12``-row blocks in one cache-sized pass."""
+
+
+@_pnjit
+def moebius_low(a, bits):
+    """For each variable of stride ``2^v < 2^bits`` rows: ``a[j] -= a[j - 2^v]`` where bit
+    ``v`` of ``j`` is 1, within each block of ``2^bits`` rows of ``a`` ``(N, c)`` (blocks in
+    parallel; ``N`` a multiple of ``2^bits``)."""
+    size = 1 << bits
+    comps = a.shape[1]
+    for blk in numba.prange(a.shape[0] >> bits):
+        base = blk << bits
+        h = 1
+        while h < size:
+            for s in range(base, base + size, 2 * h):
+                for j in range(s + h, s + 2 * h):
+                    for t in range(comps):
+                        a[j, t] = sub(a[j, t], a[j - h, t])
+            h *= 2
+
+
+@_pnjit
+def moebius_step(a, log_h):
+    """The variable of stride ``h = 2^log_h`` rows: ``a[j] -= a[j - h]`` where bit ``log_h`` of
+    ``j`` is 1 (pairs in parallel)."""
+    h = np.int64(1) << log_h
+    comps = a.shape[1]
+    for i in numba.prange(a.shape[0] // 2):
+        j = ((i >> log_h) << (log_h + 1)) + (i & (h - 1)) + h
+        for t in range(comps):
+            a[j, t] = sub(a[j, t], a[j - h, t])
 
 
 @_njit

@@ -12,8 +12,8 @@ function may have (a plain batch of ``2^n`` entries is committed as one function
 variables per part). A commitment of ``m`` variables runs the WHIR core
 (:class:`~zkinfer.commit.whir.params.WhirParams`) with :meth:`WhirPCSParams.core`: the same
 ``k`` and ``r``, ``pow_bits = g`` and the per-round query target ``lambda_q`` (below), so the
-round ``i`` of every size makes the same number of queries ``t_i`` (the rate of ``C_i`` is
-``2^(-r - i (k - 1))`` whatever ``m``).
+round ``i`` of every size makes the same number of queries ``t_i`` (the core's default domain
+shrink ``e = k`` keeps every ``C_i`` at rate ``2^-r``).
 
 The error of one opening (union bound over every challenge)
 -----------------------------------------------------------

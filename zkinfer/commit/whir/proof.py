@@ -44,8 +44,8 @@ U64 = npt.NDArray[np.uint64]
 
 _COM_MAGIC = b"ZKWC"
 _PROOF_MAGIC = b"ZKWO"
-_VERSION = 2
-_COM_VERSION = 2  # unchanged content; version 2 is opened by the F_p4 protocol
+_VERSION = 3  # 3: domains shrink by 2^e per round (WhirParams.shrink)
+_COM_VERSION = 3  # unchanged content; 2: opened by the F_p4 protocol; 3: the domain shrink
 _MAX_DEPTH = 32
 
 

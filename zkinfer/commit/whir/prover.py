@@ -51,11 +51,11 @@ def to_coefficients(table: U64, inplace: bool = False) -> U64:
     """
     arr = table if inplace else np.array(table, dtype=np.uint64, copy=True)
     n = C_num_vars(arr.shape[0])
-    tail = arr.shape[1:]
-    with np.errstate(over="ignore"):
-        for v in range(n):
-            view = arr.reshape((1 << v, 2, 1 << (n - v - 1)) + tail)
-            view[:, 1] = gl.sub_unchecked(view[:, 1], view[:, 0])
+    rows = arr.reshape(arr.shape[0], -1)  # (2^n, components), a view
+    low = min(n, WK.MOEBIUS_BLOCK)  # the low variables in cache-sized blocks, then one per pass
+    WK.moebius_low(rows, low)
+    for v in range(low, n):
+        WK.moebius_step(rows, v)
     return arr
 
 

@@ -65,7 +65,7 @@ and mode of :func:`~zkinfer.commit.base.write_layout` and
 ``(Q, S, 2^k)`` for parts: :meth:`zkinfer.commit.whir.proof.WhirProof.from_bytes`).
 
 Transcript schedule (prover and verifier): :func:`~zkinfer.commit.base.absorb_claims`; the
-label ``zkinfer/whir-pcs/v2`` and the core parameters of ``m``; parts: the values ``e``, then
+label ``zkinfer/whir-pcs/v3`` and the core parameters of ``m``; parts: the values ``e``, then
 ``beta``; the claim coefficients ``c``; the core rounds
 (:func:`zkinfer.commit.whir.prover.prove_rounds`).
 
@@ -134,7 +134,7 @@ CHECK = "whir pcs"
 
 _COM_MAGIC = b"ZKWM"
 _PROOF_MAGIC = b"ZKWN"
-_VERSION = 2  # version 2: challenges (beta, c and the core's) in F_p4
+_VERSION = 3  # version 2: challenges (beta, c and the core's) in F_p4; 3: the domain shrink
 _MAX_POINTS = 1 << 20
 _MAX_CORE_BYTES = 1 << 31
 _LABEL_PROTOCOL = b"whir-pcs/protocol"
@@ -142,7 +142,7 @@ _LABEL_PARAMS = b"whir-pcs/params"
 _LABEL_VALUES = b"whir-pcs/part-values"
 _LABEL_BETA = b"whir-pcs/parts"
 _LABEL_COEFS = b"whir-pcs/claims"
-DOMAIN = b"zkinfer/whir-pcs/v2"
+DOMAIN = b"zkinfer/whir-pcs/v3"
 
 
 # ---- objects and encodings
