@@ -69,6 +69,19 @@ def _rejected(params, com, z, value, proof, check: str | tuple[str, ...],
 # ---- conventions
 
 
+@pytest.mark.parametrize("n, used", [(0, 1), (1, 2), (5, 17), (9, 512), (10, 0), (13, 5000)])
+def test_evaluate_many_is_evaluate_ext_at_each_point(n, used):
+    """The parts' values at every claim point in one pass (rows against every low eq table)
+    equal one fold per point, for tables shorter than the cube (zero rows), empty and odd
+    splits."""
+    rng = np.random.default_rng(n + used)
+    v = gl.random(used, rng)
+    pts = ext.random((3, n), rng)
+    np.testing.assert_array_equal(P.evaluate_many(v, pts),
+                                  np.stack([P.evaluate_ext(v, z) for z in pts]))
+    assert P.evaluate_many(v, pts[:0]).shape == (0, 2)
+
+
 @pytest.mark.parametrize("n, tail", [(0, ()), (5, (2,)), (13, ()), (14, (4,))])
 def test_moebius_kernels_match_the_definition(n, tail):
     """``to_coefficients`` (cache-sized blocks of the low variables, then one pass per high
@@ -591,12 +604,12 @@ def test_verifier_imports_no_numba(honest):
     assert out.stdout.strip() == "ok"
 
 
-@pytest.mark.parametrize("m,used", [(7, (128, 100, 3)), (5, (32,)), (3, (8, 0))])
-def test_streamed_round_matches_the_folded_tables(monkeypatch, m, used):
-    """Round 0 streamed from base parts (chunks of 2^2 here) sends the messages of the
-    materialized tables f = sum_s beta_s f_s and W = sum_j c_j eq(z_j, .), folded in turn,
-    and ends on the same bound tables."""
-    monkeypatch.setattr(P, "STREAM_CHUNK_BITS", 2)
+@pytest.mark.parametrize("m,used", [(7, (128, 100, 3)), (5, (32,)), (3, (8, 0)), (9, (300, 512)),
+                                    (4, (16, 9))])
+def test_streamed_round_matches_the_folded_tables(m, used):
+    """Round 0 from the parts' prefix tables sends the messages of the materialized tables
+    f = sum_s beta_s f_s and W = sum_j c_j eq(z_j, .), folded in turn, and ends on the same
+    bound tables; the prefix tables give the parts' values at the points."""
     rng = np.random.default_rng(m)
     tables = [gl.random(u, rng) for u in used]
     betas = q.random(len(used), rng)
@@ -610,8 +623,13 @@ def test_streamed_round_matches_the_folded_tables(monkeypatch, m, used):
     w = np.zeros((1 << m, 4), dtype=np.uint64)
     for c, z in zip(coefs, points):
         P.add_eq(w, c, z)
-    stream = P.StreamedRound0(m, tables, betas, coefs, points)
-    alphas = q.random(min(4, m), rng)
+    k0 = min(4, m)
+    prefixes = np.stack([P.prefix_tables(t, points, k0) for t in tables], axis=1)
+    for s, t in enumerate(tables):
+        np.testing.assert_array_equal(P.at_prefix(prefixes[:, s], points),
+                                      np.stack([P.evaluate_ext(t, z) for z in points]))
+    stream = P.StreamedRound0(m, tables, betas, coefs, points, prefixes)
+    alphas = q.random(k0, rng)
     for r in range(alphas.shape[0]):
         np.testing.assert_array_equal(stream.round_poly(alphas[:r]), P._round_poly(f, w))
         f, w = P.fold(f, alphas[r]), P.fold(w, alphas[r])

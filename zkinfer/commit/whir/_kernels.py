@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
-from zkinfer.field._kernels import add, ext_mul, mul, sub
+from zkinfer.field._kernels import ZERO, add, ext_mul, mul, sub
 
 _njit = numba.njit(cache=True, nogil=True)
 _pnjit = numba.njit(cache=True, nogil=True, parallel=True)
@@ -76,3 +76,24 @@ def coset_rows(src, shifts, out):
             for c in range(comps):
                 out[g * comps + c, j] = mul(src[c, j], acc)
             acc = mul(acc, x)
+
+
+@_pnjit
+def row_inner_many(values, lows, out):
+    """``out[h, j] = sum_l values[h B + l] lows[j, l]`` (``B = lows.shape[1]``; extension
+    ``lows`` ``(J, B, 2)``; base ``values``, zero beyond their length): every row of ``B``
+    entries against ``J`` tables at once, rows in parallel (a row stays in cache for all ``J``)."""
+    width = lows.shape[1]
+    n = values.shape[0]
+    for h in numba.prange(out.shape[0]):
+        start = h * width
+        stop = min(start + width, n)
+        for j in range(lows.shape[0]):
+            s0 = ZERO
+            s1 = ZERO
+            for i in range(start, stop):
+                v = values[i]
+                s0 = add(s0, mul(v, lows[j, i - start, 0]))
+                s1 = add(s1, mul(v, lows[j, i - start, 1]))
+            out[h, j, 0] = s0
+            out[h, j, 1] = s1

@@ -251,11 +251,14 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
         parts = data.parts
         points, _ = S.part_points(parts, checked)
         padded = S.padded_points(points, m)
-        # e_(j,s) = f_s(z_j), by folds of the part's used entries (no eq table, no padding)
-        values = np.empty((points.shape[0], parts.count, 2), dtype=np.uint64)
-        for j, z in enumerate(padded):
-            for s, piece in enumerate(data.pieces):
-                values[j, s] = P.evaluate_ext(piece.values, z)
+        # per part, one pass over its used entries: f_s(h, z_j[k_0:]) for every prefix h of
+        # round 0's k_0 variables (round 0's sumcheck needs nothing else of the parts), and
+        # from them e_(j,s) = f_s(z_j)
+        k0 = core.folds()[0]
+        prefixes = np.stack([P.prefix_tables(piece.values, padded, k0)
+                             for piece in data.pieces], axis=1)  # (J, S, 2^k0, 2)
+        values = np.stack([P.at_prefix(prefixes[:, s], padded) for s in range(parts.count)],
+                          axis=1)
         if tamper is not None:
             values = tamper("values", 0, values)
         beta = S.absorb_values(transcript, values, parts.count)
@@ -263,7 +266,7 @@ def open_claims(params: WhirPCSParams, data, claims: Sequence[OpeningClaim],
         # round 0 of f = sum_s beta_s f_s against W = sum_j c_j eq(z_j, .), streamed from the
         # parts' own vectors: no table of 2^m F_p4 entries
         first = P.StreamedRound0(m, [piece.values for piece in data.pieces], beta, coefs,
-                                 padded)
+                                 padded, prefixes)
         levels = data.levels
 
         def open_first(indices: list[int]):

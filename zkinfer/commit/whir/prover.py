@@ -35,7 +35,7 @@ from zkinfer.transcript import Transcript
 __all__ = ["WhirProverData", "commit", "open_proof", "prove_rounds", "to_coefficients", "encode",
            "leaf_matrix", "hash_leaves", "encode_leaves", "LeafStore", "fold", "evaluate",
            "eq_table", "add_eq", "SPILL_BYTES", "COSET_FROM", "COSET_BATCH", "StreamedRound0",
-           "evaluate_ext"]
+           "evaluate_ext", "evaluate_many"]
 
 U64 = npt.NDArray[np.uint64]
 Tamper = Callable[[str, int, object], object]
@@ -382,8 +382,60 @@ def evaluate_ext(values: U64, point: U64) -> U64:
     return np.array(t[0], dtype=np.uint64)
 
 
-STREAM_CHUNK_BITS = 16
-"""Round 0 of a streamed opening works on chunks of ``2^16`` entries."""
+def prefix_tables(values: U64, points: U64, high: int) -> U64:
+    """``T[j, h] = f(h, z_j[high:])`` for every ``h`` in ``{0,1}^high``: the multilinear of
+    ``2^n`` entries whose first ``len(values)`` are the base ``values`` (the rest zero), its
+    last ``n - high`` variables bound to each ``F_p2`` point's ``z_j`` ``(J, n, 2)``;
+    ``(J, 2^high, 2)``.
+
+    One pass over ``values``: with ``eq(z, (m, l)) = eq(z_mid, m) eq(z_low, l)`` (``l`` the
+    low ``min(n // 2, n - high)`` bits), each row of ``2^low`` entries meets every point's low
+    ``eq`` table while in cache (:func:`~zkinfer.commit.whir._kernels.row_inner_many`: ``J``
+    products per entry), then the rows' sums meet the small middle tables.
+    """
+    points = np.asarray(points, dtype=np.uint64)
+    count, n = points.shape[0], points.shape[1]
+    low = min(n // 2, n - high)
+    mid = n - high - low
+    lows = np.stack([fast.eq_table(z[n - low:]) if low else ext.ones(1) for z in points]) \
+        if count else np.zeros((0, 1 << low, 2), dtype=np.uint64)
+    rows = -(-values.shape[0] // (1 << low))  # the rows holding values (the rest are zero)
+    inner = np.zeros((1 << (n - low), count, 2), dtype=np.uint64)
+    WK.row_inner_many(np.ascontiguousarray(values), lows, inner[:rows])
+    inner = inner.reshape(1 << high, 1 << mid, count, 2)
+    out = np.empty((count, 1 << high, 2), dtype=np.uint64)
+    for j, z in enumerate(points):
+        mids = fast.eq_table(z[high: high + mid]) if mid else ext.ones(1)
+        out[j] = ext.sum(ext.mul(inner[:, :, j], np.broadcast_to(mids, inner.shape[:2] + (2,))),
+                         axis=1)
+    return out
+
+
+def at_prefix(tables: U64, points: U64) -> U64:
+    """``T_j(z_j[:high])`` for prefix tables ``(J, 2^high, 2)`` (:func:`prefix_tables`) and the
+    points ``(J, n, 2)``: each point's value ``(J, 2)``."""
+    high = tables.shape[1].bit_length() - 1
+    out = np.empty((tables.shape[0], 2), dtype=np.uint64)
+    for j, (t, z) in enumerate(zip(tables, points, strict=True)):
+        out[j] = ext.sum(ext.mul(fast.eq_table(z[:high]) if high else ext.ones(1), t), axis=0)
+    return out
+
+
+def evaluate_many(values: U64, points: U64) -> U64:
+    """:func:`evaluate_ext` at several ``F_p2`` points ``(J, n, 2)`` in one pass over
+    ``values`` (:func:`prefix_tables` of the high half, then :func:`at_prefix`): ``(J, 2)``."""
+    points = np.asarray(points, dtype=np.uint64)
+    n = points.shape[1]
+    return at_prefix(prefix_tables(values, points, n - n // 2), points)
+
+
+def _fold_top(t: U64, c: U64) -> U64:
+    """Bind the top variable of ``F_p4`` tables ``(J, 2^v, 4)`` to ``c`` (``(4,)`` or one per
+    table ``(J, 4)``): ``t_lo + c (t_hi - t_lo)``."""
+    half = t.shape[1] // 2
+    lo, hi = t[:, :half], t[:, half:]
+    c = np.broadcast_to(np.asarray(c, dtype=np.uint64).reshape(-1, 1, 4), lo.shape)
+    return q.add(lo, q.mul(c, q.sub(hi, lo)))
 
 
 class StreamedRound0:
@@ -391,21 +443,34 @@ class StreamedRound0:
 
     ``f = sum_s beta_s f_s`` (base tables ``f_s``, each the first entries of a ``2^m`` table,
     the rest zero; ``beta_s`` in ``F_p4``) and ``W = sum_j c_j eq(z_j, .)`` (``c_j`` in
-    ``F_p4``, ``z_j`` in ``F_p2^m``). After binding ``alpha_1 .. alpha_r``,
-    ``f_r(x) = sum_s beta_s sum_b eq(alpha, b) f_s(b, x)`` and
-    ``W_r(x) = sum_j c_j eq(z_j[:r], alpha) eq(z_j[r:], x)``; :meth:`round_poly` sums
-    ``f_r W_r`` chunk by chunk (``eq(z_j[r:], x)`` split into a high factor and a table of the
-    chunk's low bits), so the memory is the base tables plus a few chunks, and
-    :meth:`finish` returns ``f_(k_0)`` and ``W_(k_0)``, tables of ``2^(m - k_0)`` entries. The
-    arithmetic is that of folding the tables (the same messages).
+    ``F_p4``, ``z_j`` in ``F_p2^m``). After binding ``alpha_1 .. alpha_r`` (``r < k_0``), the
+    round polynomial is
+
+        ``h(X) = sum_x' W(alpha, X, x') f(alpha, X, x')
+               = sum_j c_j eq(z_j[:r], alpha) eq(z_j[r], X) U_j(alpha, X, z_j[r+1:k_0])``
+
+    (``sum_x' eq(z, x') g(x') = g(z)`` for multilinear ``g``), with
+    ``U_j(y) = sum_s beta_s f_s(y, z_j[k_0:])`` on ``y`` in ``{0,1}^(k_0)``: the parts' prefix
+    tables (:func:`prefix_tables`, ``2^(k_0)`` values per part and point, made once, by the
+    pass that also gives the values ``f_s(z_j)``). So :meth:`round_poly` costs a few products
+    per point, whatever ``m``; :meth:`finish` returns ``f_(k_0)`` and ``W_(k_0)``, tables of
+    ``2^(m - k_0)`` entries (one pass over the base tables). The messages are those of folding
+    the materialized tables (tested).
     """
 
-    def __init__(self, m: int, tables: list[U64], betas: U64, coefs: U64, points: U64) -> None:
+    def __init__(self, m: int, tables: list[U64], betas: U64, coefs: U64, points: U64,
+                 prefixes: U64) -> None:
+        """``prefixes``: ``(J, S, 2^(k_0), 2)``, part ``s``'s :func:`prefix_tables` at the
+        points."""
         self.m = m
         self.tables = [np.ascontiguousarray(t) for t in tables]
         self.betas = np.asarray(betas, dtype=np.uint64).reshape(-1, 4)
         self.coefs = np.asarray(coefs, dtype=np.uint64).reshape(-1, 4)
         self.points = np.asarray(points, dtype=np.uint64).reshape(-1, m, 2)
+        pre = q.from_ext(np.asarray(prefixes, dtype=np.uint64))  # (J, S, 2^k0, 4)
+        beta = np.broadcast_to(self.betas[None, :, None, :], pre.shape)
+        self.u = q.sum(q.mul(pre, beta), axis=1) if pre.shape[1] else \
+            q.zeros((pre.shape[0], pre.shape[2]))  # U_j: (J, 2^k0, 4)
 
     def _scaled(self, alphas: U64) -> tuple[list[U64], list[U64]]:
         """``beta_s eq(alpha, .)`` per table and ``c_j eq(z_j[:r], alpha)`` per term."""
@@ -420,37 +485,22 @@ class StreamedRound0:
     def round_poly(self, alphas: U64) -> U64:
         """``h(0), h(1), h(2)`` of the next sumcheck round after binding ``alphas`` ``(r, 4)``."""
         r = alphas.shape[0]
-        m = self.m
-        n = 1 << (m - r - 1)
-        stride = 2 * n
-        rows, ds = self._scaled(alphas)
-        c = min(STREAM_CHUNK_BITS, m - r - 1)
-        size = 1 << c
-        one = np.array([1, 0], dtype=np.uint64)
-        terms = []
-        for z, d in zip(self.points, ds, strict=True):
-            lo = fast.eq_table(z[m - c:]) if c else ext.ones(1)
-            hi = fast.eq_table(z[r + 1: m - c]) if m - r - 1 - c else ext.ones(1)
-            zr = z[r]
-            terms.append((_q(d), lo, hi, ext.sub(one, zr), zr))
-        h = np.zeros((3, 4), dtype=np.uint64)
-        f0 = np.empty((size, 4), dtype=np.uint64)
-        f1 = np.empty_like(f0)
-        w0 = np.empty_like(f0)
-        w1 = np.empty_like(f0)
-        for chunk in range(n // size):
-            start = chunk * size
-            for a in (f0, f1, w0, w1):
-                a.fill(0)
-            for table, row in zip(self.tables, rows, strict=True):
-                QK.combine_rows(table, row, stride, start, size, f0)
-                QK.combine_rows(table, row, stride, n + start, size, f1)
-            for d, lo, hi, e0, e1 in terms:
-                s0 = ext.mul(hi[chunk], e0)
-                s1 = ext.mul(hi[chunk], e1)
-                QK.axpy_eq_ext(w0, *d, np.uint64(s0[0]), np.uint64(s0[1]), lo)
-                QK.axpy_eq_ext(w1, *d, np.uint64(s1[0]), np.uint64(s1[1]), lo)
-            QK.round_sums_split(f0, f1, w0, w1, h)
+        _, ds = self._scaled(alphas)
+        v = self.u
+        for a in alphas:
+            v = _fold_top(v, a)
+        z = q.from_ext(self.points[:, r:v.shape[1].bit_length() - 1 + r])  # z_j[r : k_0]
+        zr = z[:, 0]
+        one = q.ones(zr.shape[:1])
+        eqs = (q.sub(one, zr), zr, q.sub(q.add(zr, zr), q.sub(one, zr)))  # eq(z_r, X), X=0,1,2
+        half = v.shape[1] // 2
+        lo, step = v[:, :half], q.sub(v[:, half:], v[:, :half])
+        h = np.empty((3, 4), dtype=np.uint64)
+        for x in range(3):
+            t = q.add(lo, q.mul(step, np.broadcast_to(q.from_base(np.uint64(x)), step.shape)))
+            for c in range(1, z.shape[1]):
+                t = _fold_top(t, z[:, c])
+            h[x] = q.sum(q.mul(q.mul(np.stack(ds), eqs[x]), t[:, 0]), axis=0)
         return h
 
     def finish(self, alphas: U64) -> tuple[U64, U64]:
