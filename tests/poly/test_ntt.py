@@ -106,3 +106,19 @@ def test_single_long_row_with_a_shift():
     evals = fast.ntt(c, 7)
     assert np.array_equal(evals, uni.ntt(c, 7))
     assert np.array_equal(fast.intt(evals, 7), c)
+
+
+def _bitrev(bits):
+    return [int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(1 << bits)]
+
+
+@pytest.mark.parametrize("log_n, rows", [(0, 1), (1, 2), (3, 1), (12, 2), (13, 1), (15, 3)])
+def test_ntt_of_bit_reversed_coefficients(log_n, rows):
+    """``ntt_bitrev_inplace`` reads coefficients in bit-reversed order and writes the
+    evaluations in natural order: the blocked stages (blocks of 2^12) and, beyond 2^12, the
+    stages across blocks (groups of 8 columns), against the numpy twin."""
+    c = gl.random((rows, 1 << log_n), np.random.default_rng(log_n))
+    a = np.ascontiguousarray(c[:, _bitrev(log_n)])
+    assert fast.ntt_bitrev_inplace(a) is a
+    for r in range(rows):
+        assert np.array_equal(a[r], uni.ntt(c[r]))

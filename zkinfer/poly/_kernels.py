@@ -15,6 +15,8 @@ Pure-Python twins live in :mod:`zkinfer.poly.reference`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 from zkinfer.field._kernels import (
     ONE,
@@ -259,6 +261,7 @@ __all__ = [
     "ntt_single",
     "twiddle_grid",
     "transpose_into",
+    "ntt_bitrev_rows",
     "scale_columns",
     "eq_table",
     "eq_table_base",
@@ -269,3 +272,75 @@ __all__ = [
     "horner_ext",
     "power",
 ]
+
+
+NTT_BLOCK_LOG = 12
+""":func:`ntt_bitrev_rows` does the stages within ``2^12``-entry blocks block by block."""
+
+_NTT_COLUMNS = 8
+
+
+@_pnjit
+def _stages_in_blocks(a, tw, bl):
+    """Stages of half-size ``1 .. 2^bl / 2`` of a decimation-in-time NTT of every row of ``a``
+    (input in bit-reversed order), each ``2^bl``-entry block through all of them while in
+    cache; (row, block) pairs in parallel."""
+    size = 1 << bl
+    per = a.shape[1] >> bl
+    for t in numba.prange(a.shape[0] * per):
+        r = t // per
+        base = (t % per) << bl
+        m = 1
+        while m < size:
+            for start in range(base, base + size, 2 * m):
+                for j in range(m):
+                    u = a[r, start + j]
+                    v = mul(a[r, start + j + m], tw[m + j])
+                    a[r, start + j] = add(u, v)
+                    a[r, start + j + m] = sub(u, v)
+            m *= 2
+
+
+@_pnjit
+def _stages_across_blocks(a, tw, bl):
+    """The remaining stages (half-size ``2^bl .. n / 2``) of every row: a butterfly pairs
+    entries at the same offset ``o`` of two blocks, so each group of 8 adjacent offsets (one
+    cache line per block) is gathered into a scratch, taken through every remaining stage
+    there, and written back; (row, group) pairs in parallel."""
+    size = 1 << bl
+    count = a.shape[1] >> bl
+    width = _NTT_COLUMNS if size >= _NTT_COLUMNS else size
+    groups = size // width
+    for t in numba.prange(a.shape[0] * groups):
+        r = t // groups
+        o0 = (t % groups) * width
+        s = np.empty((count, width), dtype=np.uint64)
+        for q in range(count):
+            for w in range(width):
+                s[q, w] = a[r, o0 + w + q * size]
+        mq = 1
+        while mq < count:
+            m = mq * size
+            for start in range(0, count, 2 * mq):
+                for jq in range(mq):
+                    t0 = m + o0 + jq * size
+                    for w in range(width):
+                        u = s[start + jq, w]
+                        v = mul(s[start + jq + mq, w], tw[t0 + w])
+                        s[start + jq, w] = add(u, v)
+                        s[start + jq + mq, w] = sub(u, v)
+            mq *= 2
+        for q in range(count):
+            for w in range(width):
+                a[r, o0 + w + q * size] = s[q, w]
+
+
+def ntt_bitrev_rows(a, tw, log_n):
+    """In-place forward NTT of every row of ``a`` (``(rows, 2^log_n)``) whose coefficients are
+    given in bit-reversed order (the output in natural order): the radix-2 decimation-in-time
+    stages without their bit reversal, in two cache-friendly passes
+    (:func:`_stages_in_blocks`, :func:`_stages_across_blocks`)."""
+    bl = min(NTT_BLOCK_LOG, log_n)
+    _stages_in_blocks(a, tw, bl)
+    if log_n > bl:
+        _stages_across_blocks(a, tw, bl)

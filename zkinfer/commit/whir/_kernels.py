@@ -63,21 +63,6 @@ def axpy_ext(acc, c0, c1, table):
         acc[i, 1] = add(acc[i, 1], h1)
 
 
-@_njit
-def coset_rows(src, shifts, out):
-    """``out[g * C + c, j] = src[c, j] * shifts[g]^j``: the rows of ``C`` coefficient vectors
-    ``src`` ``(C, d)`` scaled for an NTT on the coset ``shifts[g] <w>`` (one call per batch of
-    cosets; serial, so that a small batch pays no thread start)."""
-    comps = src.shape[0]
-    for g in range(shifts.shape[0]):
-        x = shifts[g]
-        acc = np.uint64(1)
-        for j in range(src.shape[1]):
-            for c in range(comps):
-                out[g * comps + c, j] = mul(src[c, j], acc)
-            acc = mul(acc, x)
-
-
 @_pnjit
 def row_inner_many(values, lows, out):
     """``out[h, j] = sum_l values[h B + l] lows[j, l]`` (``B = lows.shape[1]``; extension
@@ -97,3 +82,23 @@ def row_inner_many(values, lows, out):
                 s1 = add(s1, mul(v, lows[j, i - start, 1]))
             out[h, j, 0] = s0
             out[h, j, 1] = s1
+
+
+@_pnjit
+def coset_rows_bitrev(src, lows, highs, out):
+    """``out[g C + c, h B + l] = src[c, h B + l] lows[g, l] highs[g, h]`` (``B`` the width of
+    ``lows``): the ``C`` coefficient rows ``src`` scaled by ``shift_g^(bitrev(i))`` for each
+    coset ``g`` (the two tables: :func:`zkinfer.commit.whir.prover._bitrev_powers`); (coset,
+    row of ``B``) pairs in parallel."""
+    comps = src.shape[0]
+    width = lows.shape[1]
+    count = highs.shape[1]
+    for t in numba.prange(lows.shape[0] * count):
+        g = t // count
+        h = t % count
+        f = highs[g, h]
+        base = h * width
+        for lo in range(width):
+            x = mul(lows[g, lo], f)
+            for c in range(comps):
+                out[g * comps + c, base + lo] = mul(src[c, base + lo], x)

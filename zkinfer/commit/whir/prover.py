@@ -28,8 +28,9 @@ from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field import quartic as q
 from zkinfer.field.quartic import Fp4
+from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
-from zkinfer.poly.ntt import low_degree_extend, ntt
+from zkinfer.poly.ntt import low_degree_extend, ntt_bitrev_inplace
 from zkinfer.transcript import Transcript
 
 __all__ = ["WhirProverData", "commit", "open_proof", "prove_rounds", "to_coefficients", "encode",
@@ -191,8 +192,11 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
         whole = _leaf_matrix(encode(params, i, table), params.folds()[i])
         if spill is None:
             return LeafStore(whole, None, whole.shape, 1), hash_leaves(whole)
-    coeffs = _univariate(to_coefficients(table, inplace))
+    # the Moebius coefficients in table order are the univariate twin's in bit-reversed order,
+    # which is the order the transform below reads (no permutation)
+    coeffs = to_coefficients(table, inplace)
     d = coeffs.shape[0]
+    log_d = d.bit_length() - 1
     tail = coeffs.shape[1:]
     comps = 1 if coeffs.ndim == 1 else coeffs.shape[1]
     k = params.folds()[i]
@@ -215,12 +219,10 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
         handle = os.fdopen(fd, "wb")
     try:
         for c0 in range(0, cosets, group):
-            batch = np.empty((group * comps, d), dtype=np.uint64)
-            shifts = np.array([s_i * pow(w, c0 + g, gl.P) % gl.P for g in range(group)],
-                              dtype=np.uint64)
-            WK.coset_rows(src, shifts, batch)
-            vals = ntt(batch)  # (group * comps, d): coset c0 + g in rows g * comps ...
-            del batch
+            vals = np.empty((group * comps, d), dtype=np.uint64)
+            shifts = [s_i * pow(w, c0 + g, gl.P) % gl.P for g in range(group)]
+            WK.coset_rows_bitrev(src, *_bitrev_powers(shifts, log_d), vals)
+            ntt_bitrev_inplace(vals)  # coset c0 + g in rows g * comps ...
             vals = vals.reshape(group, comps, d).transpose(0, 2, 1)  # (group, d, comps)
             block = np.ascontiguousarray(np.swapaxes(
                 vals.reshape((group, width, per) + tail), 1, 2))  # (group, per, width[, 4])
@@ -241,6 +243,30 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
     if handle is not None:
         handle.close()
     return LeafStore(rows, path, shape, cosets), digests
+
+
+def _bitrev(bits: int) -> npt.NDArray[np.int64]:
+    """The bit-reversal permutation of ``bits``-bit indices."""
+    idx = np.arange(1 << bits, dtype=np.int64)
+    out = np.zeros_like(idx)
+    for b in range(bits):
+        out |= ((idx >> b) & 1) << (bits - 1 - b)
+    return out
+
+
+def _bitrev_powers(shifts: list[int], log_d: int) -> tuple[U64, U64]:
+    """``(lows, highs)`` with ``s^(bitrev(h 2^a + l)) = lows[g, l] highs[g, h]`` for each
+    shift ``s = shifts[g]`` (``a = log_d // 2``, ``b = log_d - a``): the reversal puts ``l``'s
+    bits on top, ``bitrev(h 2^a + l) = bitrev_a(l) 2^b + bitrev_b(h)``, so
+    ``lows[g, l] = (s^(2^b))^(bitrev_a(l))`` and ``highs[g, h] = s^(bitrev_b(h))``."""
+    a = log_d // 2
+    b = log_d - a
+    lows = np.empty((len(shifts), 1 << a), dtype=np.uint64)
+    highs = np.empty((len(shifts), 1 << b), dtype=np.uint64)
+    for g, s in enumerate(shifts):
+        PK.powers(np.uint64(pow(s, 1 << b, gl.P)), lows[g])
+        PK.powers(np.uint64(s), highs[g])
+    return np.ascontiguousarray(lows[:, _bitrev(a)]), np.ascontiguousarray(highs[:, _bitrev(b)])
 
 
 def _tree(params: WhirParams, i: int, table: U64, spill: str | None = None) -> _Tree:
