@@ -318,15 +318,21 @@ def _stages_across_blocks(a, tw, bl):
         for q in range(count):
             for w in range(width):
                 s[q, w] = a[r, o0 + w + q * size]
+        # the twiddle of offset o + jq 2^bl at half-size m = mq 2^bl is
+        # w_2m^o w_2mq^jq = tw[m + o] tw[mq + jq]: a line of the large table per stage and the
+        # small table, instead of one line of the large table per butterfly row
+        head = np.empty(width, dtype=np.uint64)
         mq = 1
         while mq < count:
             m = mq * size
+            for w in range(width):
+                head[w] = tw[m + o0 + w]
             for start in range(0, count, 2 * mq):
                 for jq in range(mq):
-                    t0 = m + o0 + jq * size
+                    small = tw[mq + jq]
                     for w in range(width):
                         u = s[start + jq, w]
-                        v = mul(s[start + jq + mq, w], tw[t0 + w])
+                        v = mul(s[start + jq + mq, w], mul(head[w], small))
                         s[start + jq, w] = add(u, v)
                         s[start + jq + mq, w] = sub(u, v)
             mq *= 2

@@ -102,3 +102,27 @@ def coset_rows_bitrev(src, lows, highs, out):
             x = mul(lows[g, lo], f)
             for c in range(comps):
                 out[g * comps + c, base + lo] = mul(src[c, base + lo], x)
+
+
+_LEAF_BLOCK = 64
+
+
+@_pnjit
+def leaves_of_cosets(vals, width, out):
+    """``out[g, u, j, c] = vals[g C + c, j P + u]`` (``C = out.shape[3]`` components,
+    ``P = out.shape[1]`` leaves per coset): each coset's evaluations (one row per component)
+    into leaves of ``width`` points ``P`` apart, by blocks of 64 leaves (reads of 64
+    consecutive words per point of a leaf, writes within a few KiB); blocks in parallel."""
+    comps = out.shape[3]
+    per = out.shape[1]
+    blocks = (per + _LEAF_BLOCK - 1) // _LEAF_BLOCK
+    for t in numba.prange(out.shape[0] * blocks):
+        g = t // blocks
+        u0 = (t % blocks) * _LEAF_BLOCK
+        u1 = min(u0 + _LEAF_BLOCK, per)
+        for c in range(comps):
+            r = g * comps + c
+            for j in range(width):
+                base = j * per
+                for u in range(u0, u1):
+                    out[g, u, j, c] = vals[r, base + u]

@@ -223,17 +223,17 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
             shifts = [s_i * pow(w, c0 + g, gl.P) % gl.P for g in range(group)]
             WK.coset_rows_bitrev(src, *_bitrev_powers(shifts, log_d), vals)
             ntt_bitrev_inplace(vals)  # coset c0 + g in rows g * comps ...
-            vals = vals.reshape(group, comps, d).transpose(0, 2, 1)  # (group, d, comps)
-            block = np.ascontiguousarray(np.swapaxes(
-                vals.reshape((group, width, per) + tail), 1, 2))  # (group, per, width[, 4])
+            if handle is None:  # the leaves go straight to their rows
+                block = rows[c0 * per: (c0 + group) * per].reshape(group, per, width, comps)
+            else:
+                block = np.empty((group, per, width, comps), dtype=np.uint64)
+            WK.leaves_of_cosets(vals, width, block)  # (group, per, width, components)
             del vals
             flat = block.reshape((group * per, width) + tail)
             by_coset[:, c0: c0 + group] = hash_leaves(flat).reshape(
                 group, per, merkle.DIGEST_BYTES).transpose(1, 0, 2)
             if handle is not None:
-                handle.write(flat.astype("<u8", copy=False).tobytes())
-            else:
-                rows[c0 * per: (c0 + group) * per] = flat
+                handle.write(memoryview(flat.astype("<u8", copy=False).reshape(-1)).cast("B"))
             del block, flat
     except BaseException:
         if handle is not None:
