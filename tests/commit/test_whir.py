@@ -189,6 +189,25 @@ def test_coset_encoder_matches_the_whole_codeword(tmp_path, monkeypatch, m, k, i
         assert not __import__("os").path.exists(path)
 
 
+@pytest.mark.parametrize("m, i, used", [(10, 0, 1), (10, 0, 2), (10, 0, 129), (10, 0, 512),
+                                       (10, 0, 513), (13, 0, 700), (9, 1, 3)])
+def test_zero_tail_encoding_matches_the_full_one(monkeypatch, m, i, used):
+    """A table that is zero from ``used`` on, encoded as ``P(X) g^(X^(2^t))`` (cosets of
+    ``2^(m - t)`` points, then the products), gives the leaves and digests of its full
+    encoding; ``used`` beyond half the table: no saving, the same result."""
+    monkeypatch.setattr(P, "COSET_FROM", 1 << 6)
+    monkeypatch.setattr(P, "COSET_BATCH", 1 << 9)
+    params = WhirParams(m)
+    n = params.num_vars(i)
+    rng = np.random.default_rng(m + used)
+    table = gl.random(1 << n, rng) if i == 0 else q.random(1 << n, rng)
+    table[used:] = 0
+    want_leaves, want_digests = P.encode_leaves(params, i, table)
+    leaves, digests = P.encode_leaves(params, i, np.array(table), used=used)
+    np.testing.assert_array_equal(leaves.matrix(), want_leaves.matrix())
+    np.testing.assert_array_equal(digests, want_digests)
+
+
 # ---- honest proofs
 
 

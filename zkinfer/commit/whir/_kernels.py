@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
-from zkinfer.field._kernels import ZERO, add, ext_mul, mul, sub
+from zkinfer.field._kernels import ONE, ZERO, add, ext_mul, mul, power, sub
 
 _njit = numba.njit(cache=True, nogil=True)
 _pnjit = numba.njit(cache=True, nogil=True, parallel=True)
@@ -126,3 +126,32 @@ def leaves_of_cosets(vals, width, out):
                 base = j * per
                 for u in range(u0, u1):
                     out[g, u, j, c] = vals[r, base + u]
+
+
+_EXPAND_CHUNK = 4096
+
+
+@_pnjit
+def expand_zero_tail(small, shifts, omega, zero_vars, out):
+    """``out[g C + c, e] = P(x) small[g C + c, e mod d']`` with ``x = shifts[g] omega^e`` and
+    ``P(X) = prod_(i < zero_vars) (1 - X^(2^i))`` (``C = out.shape[0] / len(shifts)``
+    components, ``d' = small.shape[1]``): a coset's evaluations of ``f^ = P(X) g^(X^(2^t))``
+    from those of ``g^`` on the coset's ``2^t``-th power; chunks of points in parallel."""
+    d = out.shape[1]
+    dd = small.shape[1]
+    comps = out.shape[0] // shifts.shape[0]
+    chunks = (d + _EXPAND_CHUNK - 1) // _EXPAND_CHUNK
+    for t in numba.prange(shifts.shape[0] * chunks):
+        g = t // chunks
+        e0 = (t % chunks) * _EXPAND_CHUNK
+        e1 = min(e0 + _EXPAND_CHUNK, d)
+        x = mul(shifts[g], power(omega, np.uint64(e0)))
+        for e in range(e0, e1):
+            p = ONE
+            y = x
+            for _ in range(zero_vars):
+                p = mul(p, sub(ONE, y))
+                y = mul(y, y)
+            for c in range(comps):
+                out[g * comps + c, e] = mul(p, small[g * comps + c, e & (dd - 1)])
+            x = mul(x, omega)

@@ -168,7 +168,7 @@ def commit_part(params: WhirPCSParams, parts: Parts, index: int, vector: npt.Arr
     core = params.core(m)
     table = np.zeros(1 << m, dtype=np.uint64)
     table[: values.shape[0]] = values
-    leaves, digests = P.encode_leaves(core, 0, table, spill, inplace=True)
+    leaves, digests = P.encode_leaves(core, 0, table, spill, inplace=True, used=values.shape[0])
     del table
     return WhirPartData(params, parts, int(index), values, leaves, digests)
 

@@ -178,7 +178,8 @@ class LeafStore:
 
 
 def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = None,
-                  inplace: bool = False) -> tuple[LeafStore, npt.NDArray[np.uint8]]:
+                  inplace: bool = False, used: int | None = None
+                  ) -> tuple[LeafStore, npt.NDArray[np.uint8]]:
     """``g_i``'s leaves (:func:`_leaf_matrix` of :func:`encode`) and their digests
     ``H(0x00 || leaf)`` ``(|L_i| / 2^(k_i), 32)``, one coset of the ``d = 2^(m_i)``-th roots
     at a time: entry ``e = c + B t`` of ``L_i`` (``B = |L_i| / d`` cosets ``c``) is
@@ -186,17 +187,28 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
     ``t = u + j d / 2^(k_i)`` of coset ``c`` (``k_i <= m_i``, so a leaf never spans two cosets).
     Memory: the leaves (or none, with ``spill`` a directory) plus a few vectors of ``d``
     (``inplace``: ``table`` is overwritten by its coefficients).
+
+    ``used``: the table is zero from entry ``used`` on. With ``2^(m_i - t) >= used``, the
+    function is ``f = prod_(j <= t) (1 - x_j) g(x_(t+1), ..)`` (``g`` the first ``2^(m_i - t)``
+    entries; variable 1 is the top index bit), whose univariate twin is
+    ``f^(X) = P(X) g^(X^(2^t))``, ``P(X) = prod_(j < t) (1 - X^(2^j))`` (``x_j`` is
+    ``X^(2^(j-1))``): each coset's NTT has ``d / 2^t`` points (``g^`` on the coset's
+    ``2^t``-th power), then ``t + 1`` products per point
+    (:func:`~zkinfer.commit.whir._kernels.expand_zero_tail`). A part filled to a ninth costs a
+    third of its full encoding.
     """
     n = 1 << params.log_domain(i)
     if n < COSET_FROM:  # small: one LDE of the whole codeword
         whole = _leaf_matrix(encode(params, i, table), params.folds()[i])
         if spill is None:
             return LeafStore(whole, None, whole.shape, 1), hash_leaves(whole)
+    d = table.shape[0]
+    zero_vars = 0 if used is None else max(0, d.bit_length() - 1 - max(1, used - 1).bit_length())
+    small = d >> zero_vars
     # the Moebius coefficients in table order are the univariate twin's in bit-reversed order,
     # which is the order the transform below reads (no permutation)
-    coeffs = to_coefficients(table, inplace)
-    d = coeffs.shape[0]
-    log_d = d.bit_length() - 1
+    coeffs = to_coefficients(table[:small], inplace)
+    log_s = small.bit_length() - 1
     tail = coeffs.shape[1:]
     comps = 1 if coeffs.ndim == 1 else coeffs.shape[1]
     k = params.folds()[i]
@@ -209,7 +221,7 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
     by_coset = digests.reshape(per, cosets, merkle.DIGEST_BYTES)  # leaf c + B u at [u, c]
     w = gl.root_of_unity(params.log_domain(i))
     s_i = params.shift(i)
-    src = coeffs.reshape(1, d) if coeffs.ndim == 1 else np.ascontiguousarray(coeffs.T)
+    src = coeffs.reshape(1, small) if coeffs.ndim == 1 else np.ascontiguousarray(coeffs.T)
     del coeffs
     group = max(1, min(cosets, COSET_BATCH // (d * comps)))  # cosets per NTT call
     handle = None
@@ -219,10 +231,16 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
         handle = os.fdopen(fd, "wb")
     try:
         for c0 in range(0, cosets, group):
-            vals = np.empty((group * comps, d), dtype=np.uint64)
             shifts = [s_i * pow(w, c0 + g, gl.P) % gl.P for g in range(group)]
-            WK.coset_rows_bitrev(src, *_bitrev_powers(shifts, log_d), vals)
+            vals = np.empty((group * comps, small), dtype=np.uint64)
+            powered = [pow(x, 1 << zero_vars, gl.P) for x in shifts]  # g^ on the 2^t-th power
+            WK.coset_rows_bitrev(src, *_bitrev_powers(powered, log_s), vals)
             ntt_bitrev_inplace(vals)  # coset c0 + g in rows g * comps ...
+            if zero_vars:
+                full = np.empty((group * comps, d), dtype=np.uint64)
+                WK.expand_zero_tail(vals, np.array(shifts, dtype=np.uint64),
+                                    np.uint64(pow(w, cosets, gl.P)), zero_vars, full)
+                vals = full
             if handle is None:  # the leaves go straight to their rows
                 block = rows[c0 * per: (c0 + group) * per].reshape(group, per, width, comps)
             else:
