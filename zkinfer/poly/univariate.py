@@ -24,7 +24,7 @@ from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field.scalar import Fp2
 
-__all__ = ["domain", "ntt", "intt", "evaluate", "interpolate_at", "interpolate_scalar",
+__all__ = ["domain", "ntt", "intt", "bit_reversal", "evaluate", "interpolate_at", "interpolate_scalar",
            "lagrange_weights"]
 
 U64 = npt.NDArray[np.uint64]
@@ -51,7 +51,8 @@ def domain(n: int, shift: int = 1) -> U64:
 
 
 @functools.lru_cache(maxsize=32)
-def _bitrev(log_n: int) -> npt.NDArray[np.int64]:
+def bit_reversal(log_n: int) -> npt.NDArray[np.int64]:
+    """The bit-reversal permutation of ``log_n``-bit indices (cached; do not modify)."""
     idx = np.arange(1 << log_n, dtype=np.int64)
     rev = np.zeros_like(idx)
     for b in range(log_n):
@@ -63,7 +64,7 @@ def _ntt_numpy(a: U64, root: int) -> U64:
     """Iterative DIT NTT along axis 0 of ``a`` (extra trailing axes transform in parallel)."""
     n = a.shape[0]
     log_n = _log2(n)
-    a = a[_bitrev(log_n)].copy()
+    a = a[bit_reversal(log_n)].copy()
     m = 1
     with np.errstate(over="ignore"):
         while m < n:

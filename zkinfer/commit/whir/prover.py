@@ -31,6 +31,7 @@ from zkinfer.field.quartic import Fp4
 from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
 from zkinfer.poly.ntt import low_degree_extend, ntt_bitrev_inplace
+from zkinfer.poly.univariate import bit_reversal
 from zkinfer.transcript import Transcript
 
 __all__ = ["WhirProverData", "commit", "open_proof", "prove_rounds", "to_coefficients", "encode",
@@ -263,15 +264,6 @@ def encode_leaves(params: WhirParams, i: int, table: U64, spill: str | None = No
     return LeafStore(rows, path, shape, cosets), digests
 
 
-def _bitrev(bits: int) -> npt.NDArray[np.int64]:
-    """The bit-reversal permutation of ``bits``-bit indices."""
-    idx = np.arange(1 << bits, dtype=np.int64)
-    out = np.zeros_like(idx)
-    for b in range(bits):
-        out |= ((idx >> b) & 1) << (bits - 1 - b)
-    return out
-
-
 def _bitrev_powers(shifts: list[int], log_d: int) -> tuple[U64, U64]:
     """``(lows, highs)`` with ``s^(bitrev(h 2^a + l)) = lows[g, l] highs[g, h]`` for each
     shift ``s = shifts[g]`` (``a = log_d // 2``, ``b = log_d - a``): the reversal puts ``l``'s
@@ -284,7 +276,8 @@ def _bitrev_powers(shifts: list[int], log_d: int) -> tuple[U64, U64]:
     for g, s in enumerate(shifts):
         PK.powers(np.uint64(pow(s, 1 << b, gl.P)), lows[g])
         PK.powers(np.uint64(s), highs[g])
-    return np.ascontiguousarray(lows[:, _bitrev(a)]), np.ascontiguousarray(highs[:, _bitrev(b)])
+    return (np.ascontiguousarray(lows[:, bit_reversal(a)]),
+            np.ascontiguousarray(highs[:, bit_reversal(b)]))
 
 
 def _tree(params: WhirParams, i: int, table: U64, spill: str | None = None) -> _Tree:
