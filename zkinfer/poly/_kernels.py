@@ -63,81 +63,6 @@ def twiddle_table(root, n, out):
         m //= 2
 
 
-@_njit
-def _bit_reverse_row(a, log_n):
-    n = a.shape[0]
-    for i in range(n):
-        # reverse the low log_n bits of i
-        j = 0
-        x = i
-        for _ in range(log_n):
-            j = (j << 1) | (x & 1)
-            x >>= 1
-        if i < j:
-            t = a[i]
-            a[i] = a[j]
-            a[j] = t
-
-
-@_njit
-def _ntt_row(a, tw, log_n):
-    """In-place radix-2 decimation-in-time NTT of one row (coefficients -> evaluations)."""
-    n = a.shape[0]
-    _bit_reverse_row(a, log_n)
-    m = 1
-    while m < n:
-        for start in range(0, n, 2 * m):
-            for j in range(m):
-                # butterfly: (u, v) -> (u + w v, u - w v), w = w_{2m}^j
-                u = a[start + j]
-                v = mul(a[start + j + m], tw[m + j])
-                a[start + j] = add(u, v)
-                a[start + j + m] = sub(u, v)
-        m *= 2
-
-
-@_pnjit
-def ntt_rows(a, tw, log_n):
-    """In-place forward NTT of every row of the 2-D array ``a`` (rows in parallel)."""
-    for r in numba.prange(a.shape[0]):
-        _ntt_row(a[r], tw, log_n)
-
-
-@_pnjit
-def twiddle_grid(a, root, period):
-    """``a[q, j] *= root^((q mod period) j)`` for every row ``q`` (rows in parallel): the
-    twiddle step of a four-step NTT between its column and row transforms."""
-    for q in numba.prange(a.shape[0]):
-        step = power(root, q % period)
-        acc = ONE
-        for j in range(a.shape[1]):
-            a[q, j] = mul(a[q, j], acc)
-            acc = mul(acc, step)
-
-
-@_pnjit
-def transpose_into(src, dst):
-    """``dst[b, j, i] = src[b, i, j]`` for 3-D arrays, by tiles of 32 x 32 (rows of tiles in
-    parallel): the cache-friendly transposes of a four-step NTT."""
-    nb, ni, nj = src.shape
-    ti = (ni + 31) // 32
-    for t in numba.prange(nb * ti):
-        b = t // ti
-        i0 = (t % ti) * 32
-        i1 = min(i0 + 32, ni)
-        for j0 in range(0, nj, 32):
-            j1 = min(j0 + 32, nj)
-            for i in range(i0, i1):
-                for j in range(j0, j1):
-                    dst[b, j, i] = src[b, i, j]
-
-
-@_njit
-def ntt_single(a, tw, log_n):
-    """In-place forward NTT of the 1-D array ``a``."""
-    _ntt_row(a, tw, log_n)
-
-
 @_pnjit
 def scale_columns(a, factors):
     """``a[r, i] *= factors[i]`` for every row (coset shifts and ``1/n`` scaling)."""
@@ -257,11 +182,8 @@ def horner_ext(coeffs, x0, x1):
 __all__ = [
     "powers",
     "twiddle_table",
-    "ntt_rows",
-    "ntt_single",
-    "twiddle_grid",
-    "transpose_into",
     "ntt_bitrev_rows",
+    "gather_rows",
     "scale_columns",
     "eq_table",
     "eq_table_base",
@@ -339,6 +261,18 @@ def _stages_across_blocks(a, tw, bl):
         for q in range(count):
             for w in range(width):
                 a[r, o0 + w + q * size] = s[q, w]
+
+
+@_pnjit
+def gather_rows(src, perm, out):
+    """``out[r, i] = src[r, perm[i]]`` (chunks of 4096 entries of every row in parallel)."""
+    n = out.shape[1]
+    chunks = (n + 4095) // 4096
+    for t in numba.prange(out.shape[0] * chunks):
+        r = t // chunks
+        i0 = (t % chunks) * 4096
+        for i in range(i0, min(i0 + 4096, n)):
+            out[r, i] = src[r, perm[i]]
 
 
 def ntt_bitrev_rows(a, tw, log_n):

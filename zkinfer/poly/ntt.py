@@ -2,12 +2,11 @@
 
 ``ntt(a)[.., i] = sum_k a[.., k] * (shift * w^i)^k`` along the last axis, ``w`` a primitive
 ``n``-th root of unity (``zkinfer.field.goldilocks.root_of_unity``), for ``n = 2^k <= 2^32``
-(tested up to ``2^24``). Two-dimensional inputs transform every row (rows run in parallel).
-Fewer rows than threads, of at least ``2^FOUR_STEP_FROM`` points, are transformed in four steps
-(:func:`_four_step`): transforms of the columns and rows of a square-ish matrix, many enough to
-run in parallel (a single row of ``2^22`` takes about half the time on two cores; with a row
-per thread the plain transform is as fast).
-The numpy twin is :func:`zkinfer.poly.univariate.ntt` (which transforms along axis 0).
+(tested up to ``2^24``). Two-dimensional inputs transform every row. One kernel does every
+transform (:func:`zkinfer.poly._kernels.ntt_bitrev_rows`): the radix-2 decimation-in-time
+stages on coefficients in bit-reversed order, in two cache-friendly passes in parallel; a
+natural-order input is gathered into that order first (:func:`ntt_bitrev_inplace` takes it
+already so).
 
 Importing this module imports numba: the verifier never does.
 """
@@ -19,18 +18,15 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-from zkinfer._jit import numba
 from zkinfer.errors import FieldRangeError
 from zkinfer.field import goldilocks as gl
 from zkinfer.poly import _kernels as K
-from zkinfer.poly.univariate import _log2
+from zkinfer.poly.univariate import _log2, bit_reversal
 
-__all__ = ["ntt", "intt", "ntt_bitrev_inplace", "low_degree_extend", "FOUR_STEP_FROM"]
+__all__ = ["ntt", "intt", "ntt_bitrev_inplace", "low_degree_extend"]
 
 U64 = npt.NDArray[np.uint64]
 
-FOUR_STEP_FROM = 13
-"""Rows of ``2^13`` points (64 KiB) or more, fewer than the threads, go in four steps."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -56,38 +52,11 @@ def _shift_powers(shift: int, n: int, scale: int) -> U64:
 
 
 def _transform(a: U64, log_n: int, inverse: bool) -> U64:
-    """The (inverse) DFT of every row of ``a`` (``(rows, 2^log_n)``, in place or into a new
-    array: the result is returned)."""
-    if log_n < FOUR_STEP_FROM or a.shape[0] >= numba.get_num_threads():
-        K.ntt_rows(a, _twiddles(log_n, inverse), log_n)
-        return a
-    return _four_step(a, log_n, inverse)
-
-
-def _four_step(a: U64, log_n: int, inverse: bool) -> U64:
-    """The DFT of every row of ``a`` with ``N = N1 N2`` points (``N1 = 2^(log_n - log_n // 2)``,
-    ``N2 = 2^(log_n // 2)``): entry ``n = N2 n1 + n2`` at ``(n1, n2)`` of an ``N1 x N2``
-    matrix, ``X[k1 + N1 k2] = sum_n2 w_N^(n2 k1) w_N2^(n2 k2) sum_n1 w_N1^(n1 k1) x[N2 n1 + n2]``
-    (``w_N1 = w_N^N2``, ``w_N2 = w_N^N1``: ``root_of_unity`` is a power chain): column
-    transforms, the twiddles ``w_N^(n2 k1)``, row transforms, and a transpose to natural order.
-    """
-    rows = a.shape[0]
-    b2 = log_n // 2
-    b1 = log_n - b2
-    n1, n2 = 1 << b1, 1 << b2
-    root = gl.root_of_unity(log_n)
-    if inverse:
-        root = pow(root, gl.P - 2, gl.P)
-    t = np.empty((rows, n2, n1), dtype=np.uint64)
-    K.transpose_into(a.reshape(rows, n1, n2), t)  # t[n2, n1]
-    flat = t.reshape(rows * n2, n1)
-    K.ntt_rows(flat, _twiddles(b1, inverse), b1)  # t[n2, k1]
-    K.twiddle_grid(flat, np.uint64(root), n2)
-    u = a.reshape(rows, n1, n2)  # a is free: it takes u[k1, n2]
-    K.transpose_into(t, u)
-    K.ntt_rows(u.reshape(rows * n1, n2), _twiddles(b2, inverse), b2)  # u[k1, k2]
-    K.transpose_into(u, t.reshape(rows, n2, n1))  # t[k2, k1] = X[k1 + N1 k2]
-    return t.reshape(rows, 1 << log_n)
+    """The (inverse) DFT of every row of ``a`` (``(rows, 2^log_n)``), into a new array."""
+    out = np.empty_like(a)
+    K.gather_rows(a, bit_reversal(log_n), out)
+    K.ntt_bitrev_rows(out, _twiddles(log_n, inverse), log_n)
+    return out
 
 
 def _prepare(a: npt.ArrayLike, name: str) -> tuple[U64, bool]:
@@ -127,7 +96,8 @@ def ntt_bitrev_inplace(a: U64) -> U64:
     coefficients are stored in bit-reversed order (entry ``i`` holds coefficient
     ``bitrev(i)``), in place; returns ``a``. The decimation-in-time stages run without their
     bit-reversal pass, blocked for the cache (:func:`zkinfer.poly._kernels.ntt_bitrev_rows`):
-    about 0.9 s for one row of ``2^24`` on two cores, against 1.5 s for :func:`ntt`."""
+    about 0.9 s for one row of ``2^24`` on two cores; :func:`ntt` gathers its input into this
+    order first."""
     log_n = _log2(a.shape[1])
     K.ntt_bitrev_rows(a, _twiddles(log_n, False), log_n)
     return a
