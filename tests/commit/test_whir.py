@@ -70,16 +70,17 @@ def _rejected(params, com, z, value, proof, check: str | tuple[str, ...],
 
 
 @pytest.mark.parametrize("n, used", [(0, 1), (1, 2), (5, 17), (9, 512), (10, 0), (13, 5000)])
-def test_evaluate_many_is_evaluate_ext_at_each_point(n, used):
-    """The parts' values at every claim point in one pass (rows against every low eq table)
-    equal one fold per point, for tables shorter than the cube (zero rows), empty and odd
-    splits."""
+def test_prefix_tables_give_evaluate_ext_at_each_point(n, used):
+    """The parts' values at every claim point in one pass (rows against every low eq table,
+    then each point's head) equal one fold per point, for tables shorter than the cube (zero
+    rows), empty and odd splits."""
     rng = np.random.default_rng(n + used)
     v = gl.random(used, rng)
     pts = ext.random((3, n), rng)
-    np.testing.assert_array_equal(P.evaluate_many(v, pts),
-                                  np.stack([P.evaluate_ext(v, z) for z in pts]))
-    assert P.evaluate_many(v, pts[:0]).shape == (0, 2)
+    for high in {n - n // 2, min(n, 4)}:
+        np.testing.assert_array_equal(P.at_prefix(P.prefix_tables(v, pts, high), pts),
+                                      np.stack([P.evaluate_ext(v, z) for z in pts]))
+    assert P.at_prefix(P.prefix_tables(v, pts[:0], n - n // 2), pts[:0]).shape == (0, 2)
 
 
 @pytest.mark.parametrize("n, tail", [(0, ()), (5, (2,)), (13, ()), (14, (4,))])

@@ -17,9 +17,8 @@ from zkinfer._jit import numba  # the prover extra: a clear error when it is mis
 from zkinfer.field._kernels import ONE, ZERO, add, ext_mul, mul, mul7, sub
 
 __all__ = ["q_mul", "q_mul_ext", "mul_vec", "fold_base", "fold_quartic", "fold_ext",
-           "fold_base_ext", "combine_rows", "round_sums_base", "round_sums_quartic",
-           "round_sums_split", "eq_table",
-           "eq_table_base", "axpy_base", "axpy_ext", "axpy_quartic", "axpy_eq_ext"]
+           "fold_base_ext", "combine_rows", "round_sums_base", "round_sums_quartic", "eq_table",
+           "eq_table_base", "axpy_base", "axpy_ext", "axpy_quartic"]
 
 _njit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, inline="always")
@@ -187,35 +186,6 @@ def round_sums_quartic(f, w, out):
     out[:, :] = h
 
 
-@_njit
-def round_sums_split(f0, f1, w0, w1, h):
-    """``h`` ``(3, 4)`` += ``sum_i f_t[i] w_t[i]`` for ``t = 0, 1, 2`` (``f_2 = 2 f_1 - f_0``,
-    the same for ``w``): one chunk of a round whose halves are given apart (``F_p4``)."""
-    for i in range(f0.shape[0]):
-        a0, a1, a2, a3 = f0[i, 0], f0[i, 1], f0[i, 2], f0[i, 3]
-        b0, b1, b2, b3 = f1[i, 0], f1[i, 1], f1[i, 2], f1[i, 3]
-        u0, u1, u2, u3 = w0[i, 0], w0[i, 1], w0[i, 2], w0[i, 3]
-        v0, v1, v2, v3 = w1[i, 0], w1[i, 1], w1[i, 2], w1[i, 3]
-        p0, p1, p2, p3 = q_mul(a0, a1, a2, a3, u0, u1, u2, u3)
-        h[0, 0] = add(h[0, 0], p0)
-        h[0, 1] = add(h[0, 1], p1)
-        h[0, 2] = add(h[0, 2], p2)
-        h[0, 3] = add(h[0, 3], p3)
-        p0, p1, p2, p3 = q_mul(b0, b1, b2, b3, v0, v1, v2, v3)
-        h[1, 0] = add(h[1, 0], p0)
-        h[1, 1] = add(h[1, 1], p1)
-        h[1, 2] = add(h[1, 2], p2)
-        h[1, 3] = add(h[1, 3], p3)
-        p0, p1, p2, p3 = q_mul(sub(add(b0, b0), a0), sub(add(b1, b1), a1),
-                               sub(add(b2, b2), a2), sub(add(b3, b3), a3),
-                               sub(add(v0, v0), u0), sub(add(v1, v1), u1),
-                               sub(add(v2, v2), u2), sub(add(v3, v3), u3))
-        h[2, 0] = add(h[2, 0], p0)
-        h[2, 1] = add(h[2, 1], p1)
-        h[2, 2] = add(h[2, 2], p2)
-        h[2, 3] = add(h[2, 3], p3)
-
-
 # ---- eq tables and accumulations
 
 
@@ -292,17 +262,3 @@ def axpy_quartic(acc, c0, c1, c2, c3, table):
         acc[i, 1] = add(acc[i, 1], h1)
         acc[i, 2] = add(acc[i, 2], h2)
         acc[i, 3] = add(acc[i, 3], h3)
-
-
-@_njit
-def axpy_eq_ext(acc, c0, c1, c2, c3, scale0, scale1, low):
-    """``acc[i] += c * s * low[i]`` for ``s = scale0 + scale1 X`` and an ``F_p2`` ``low``
-    ``(N, 2)``: one piece ``eq(p_high, h) eq(p_low, .)`` of a weight built in pieces."""
-    d0, d1, d2, d3 = q_mul_ext(c0, c1, c2, c3, scale0, scale1)
-    for i in range(low.shape[0]):
-        h0, h1, h2, h3 = q_mul_ext(d0, d1, d2, d3, low[i, 0], low[i, 1])
-        acc[i, 0] = add(acc[i, 0], h0)
-        acc[i, 1] = add(acc[i, 1], h1)
-        acc[i, 2] = add(acc[i, 2], h2)
-        acc[i, 3] = add(acc[i, 3], h3)
-

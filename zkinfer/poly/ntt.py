@@ -28,7 +28,6 @@ __all__ = ["ntt", "intt", "ntt_bitrev_inplace", "low_degree_extend"]
 U64 = npt.NDArray[np.uint64]
 
 
-
 @functools.lru_cache(maxsize=64)
 def _twiddles(log_n: int, inverse: bool) -> U64:
     root = gl.root_of_unity(log_n)
@@ -41,30 +40,39 @@ def _twiddles(log_n: int, inverse: bool) -> U64:
 
 
 @functools.lru_cache(maxsize=64)
-def _shift_powers(shift: int, n: int, scale: int) -> U64:
-    """``scale * shift^i`` for ``i < n``."""
+def _shift_powers(shift: int, n: int, scale: int, reversed_order: bool = False) -> U64:
+    """``scale * shift^i`` for ``i < n`` (``reversed_order``: entry ``i`` holds
+    ``scale * shift^bitrev(i)``, the factors of coefficients gathered into bit-reversed order)."""
     out = np.empty(n, dtype=np.uint64)
     K.powers(np.uint64(shift % gl.P), out)
     if scale != 1:
         K.scale_columns(out.reshape(1, n), np.full(n, scale, dtype=np.uint64))
+    if reversed_order:
+        out = out[bit_reversal(n.bit_length() - 1)]
     out.setflags(write=False)
     return out
 
 
-def _transform(a: U64, log_n: int, inverse: bool) -> U64:
-    """The (inverse) DFT of every row of ``a`` (``(rows, 2^log_n)``), into a new array."""
-    out = np.empty_like(a)
+def _transform(a: U64, log_n: int, inverse: bool, factors: U64 | None = None) -> U64:
+    """The (inverse) DFT of every row of ``a`` (``(rows, 2^log_n)``, left alone) into a new
+    array, the coefficients first gathered into bit-reversed order and multiplied by
+    ``factors`` (given in that order), if any."""
+    out = np.empty(a.shape, dtype=np.uint64)
     K.gather_rows(a, bit_reversal(log_n), out)
+    if factors is not None:
+        K.scale_columns(out, factors)
     K.ntt_bitrev_rows(out, _twiddles(log_n, inverse), log_n)
     return out
 
 
 def _prepare(a: npt.ArrayLike, name: str) -> tuple[U64, bool]:
+    """The input as canonical ``(rows, n)`` words (no copy when it already is) and whether it
+    was one row given as 1-D."""
     arr = gl.as_field(a, name)
     if arr.ndim not in (1, 2):
         raise FieldRangeError(f"{name}: expected a 1-D or 2-D array, got shape {arr.shape}")
     one_d = arr.ndim == 1
-    return np.array(arr.reshape(1, -1) if one_d else arr, dtype=np.uint64, order="C"), one_d
+    return np.ascontiguousarray(arr.reshape(1, -1) if one_d else arr, dtype=np.uint64), one_d
 
 
 def ntt(coeffs: npt.ArrayLike, shift: int = 1) -> U64:
@@ -85,9 +93,8 @@ def ntt(coeffs: npt.ArrayLike, shift: int = 1) -> U64:
     log_n = _log2(n)
     if shift % gl.P == 0:
         raise FieldRangeError("coset shift must be non-zero")
-    if shift % gl.P != 1:
-        K.scale_columns(a, _shift_powers(shift % gl.P, n, 1))
-    a = _transform(a, log_n, False)
+    factors = _shift_powers(shift % gl.P, n, 1, True) if shift % gl.P != 1 else None
+    a = _transform(a, log_n, False, factors)
     return a[0] if one_d else a
 
 

@@ -37,7 +37,7 @@ from zkinfer.transcript import Transcript
 __all__ = ["WhirProverData", "commit", "open_proof", "prove_rounds", "to_coefficients", "encode",
            "leaf_matrix", "hash_leaves", "encode_leaves", "LeafStore", "fold", "evaluate",
            "eq_table", "add_eq", "SPILL_BYTES", "COSET_FROM", "COSET_BATCH", "StreamedRound0",
-           "evaluate_ext", "evaluate_many"]
+           "evaluate_ext", "prefix_tables", "at_prefix"]
 
 U64 = npt.NDArray[np.uint64]
 Tamper = Callable[[str, int, object], object]
@@ -458,14 +458,6 @@ def at_prefix(tables: U64, points: U64) -> U64:
     return out
 
 
-def evaluate_many(values: U64, points: U64) -> U64:
-    """:func:`evaluate_ext` at several ``F_p2`` points ``(J, n, 2)`` in one pass over
-    ``values`` (:func:`prefix_tables` of the high half, then :func:`at_prefix`): ``(J, 2)``."""
-    points = np.asarray(points, dtype=np.uint64)
-    n = points.shape[1]
-    return at_prefix(prefix_tables(values, points, n - n // 2), points)
-
-
 def _fold_top(t: U64, c: U64) -> U64:
     """Bind the top variable of ``F_p4`` tables ``(J, 2^v, 4)`` to ``c`` (``(4,)`` or one per
     table ``(J, 4)``): ``t_lo + c (t_hi - t_lo)``."""
@@ -509,20 +501,17 @@ class StreamedRound0:
         self.u = q.sum(q.mul(pre, beta), axis=1) if pre.shape[1] else \
             q.zeros((pre.shape[0], pre.shape[2]))  # U_j: (J, 2^k0, 4)
 
-    def _scaled(self, alphas: U64) -> tuple[list[U64], list[U64]]:
-        """``beta_s eq(alpha, .)`` per table and ``c_j eq(z_j[:r], alpha)`` per term."""
+    def _heads(self, alphas: U64) -> U64:
+        """``c_j eq(z_j[:r], alpha)`` per point ``(J, 4)``."""
         r = alphas.shape[0]
-        eqa = eq_table(alphas) if r else q.ones(1)
-        rows = [np.ascontiguousarray(q.mul(eqa, np.broadcast_to(b, eqa.shape)))
-                for b in self.betas]
         heads = C.eq_rows(q.from_ext(self.points[:, :r]), alphas) if r else q.ones(
             self.points.shape[0])
-        return rows, list(q.mul(self.coefs, heads))
+        return q.mul(self.coefs, heads)
 
     def round_poly(self, alphas: U64) -> U64:
         """``h(0), h(1), h(2)`` of the next sumcheck round after binding ``alphas`` ``(r, 4)``."""
         r = alphas.shape[0]
-        _, ds = self._scaled(alphas)
+        ds = self._heads(alphas)
         v = self.u
         for a in alphas:
             v = _fold_top(v, a)
@@ -537,17 +526,19 @@ class StreamedRound0:
             t = q.add(lo, q.mul(step, np.broadcast_to(q.from_base(np.uint64(x)), step.shape)))
             for c in range(1, z.shape[1]):
                 t = _fold_top(t, z[:, c])
-            h[x] = q.sum(q.mul(q.mul(np.stack(ds), eqs[x]), t[:, 0]), axis=0)
+            h[x] = q.sum(q.mul(q.mul(ds, eqs[x]), t[:, 0]), axis=0)
         return h
 
     def finish(self, alphas: U64) -> tuple[U64, U64]:
         """``f`` and ``W`` with ``alphas`` bound: ``F_p4`` tables of ``2^(m - r)`` entries."""
         r = alphas.shape[0]
         n = 1 << (self.m - r)
-        rows, ds = self._scaled(alphas)
+        eqa = eq_table(alphas) if r else q.ones(1)
         f = np.zeros((n, 4), dtype=np.uint64)
-        for table, row in zip(self.tables, rows, strict=True):
+        for table, b in zip(self.tables, self.betas, strict=True):  # beta_s eq(alpha, .) rows
+            row = np.ascontiguousarray(q.mul(eqa, np.broadcast_to(b, eqa.shape)))
             QK.combine_rows(table, row, n, 0, n, f)
+        ds = self._heads(alphas)
         w = np.zeros((n, 4), dtype=np.uint64)
         for z, d in zip(self.points, ds, strict=True):
             if r < self.m:
