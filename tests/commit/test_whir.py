@@ -83,6 +83,24 @@ def test_prefix_tables_give_evaluate_ext_at_each_point(n, used):
     assert P.at_prefix(P.prefix_tables(v, pts[:0], n - n // 2), pts[:0]).shape == (0, 2)
 
 
+@pytest.mark.parametrize("n, count", [(0, 3), (1, 1), (6, 9), (10, 4), (13, 40), (15, 0)])
+def test_add_eq_many_is_the_sum_of_eq_tables(n, count):
+    """A round's shift-query weights as one product of the high and low ``eq`` tables equal
+    one scaled ``eq`` table per point (cubes below, at and above the 10 low variables; points
+    with zero and one coordinates, where ``eq`` tables have zero runs)."""
+    rng = np.random.default_rng(n * 100 + count)
+    acc = q.random(1 << n, rng)
+    coefs = q.random(count, rng)
+    points = gl.random((count, n), rng)
+    if count > 1 and n:
+        points[1, : n // 2] = rng.integers(0, 2, n // 2)
+    expected = acc.copy()
+    for c, p in zip(coefs, points):
+        P.add_eq(expected, c, p)
+    P.add_eq_many(acc, coefs, points)
+    np.testing.assert_array_equal(acc, expected)
+
+
 @pytest.mark.parametrize("n, tail", [(0, ()), (5, (2,)), (13, ()), (14, (4,))])
 def test_moebius_kernels_match_the_definition(n, tail):
     """``to_coefficients`` (cache-sized blocks of the low variables, then one pass per high

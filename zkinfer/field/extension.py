@@ -93,13 +93,19 @@ def mul_unchecked(a: U64, b: U64) -> U64:
     """``a * b`` in ``F_p2`` on canonical ``(..., 2)`` arrays of one shape, without validation
     (the contract of :func:`zkinfer.field.goldilocks.mul_unchecked`). Sums and differences of
     extension arrays are coefficientwise: ``goldilocks.add_unchecked`` / ``sub_unchecked``."""
-    # (a0 + a1 X)(b0 + b1 X) = (a0 b0 + W a1 b1) + (a0 b1 + a1 b0) X
-    a0, a1 = a[..., 0], a[..., 1]
-    b0, b1 = b[..., 0], b[..., 1]
-    mul, add = gl.mul_unchecked, gl.add_unchecked
-    c0 = add(mul(a0, b0), mul(mul(a1, b1), _W))
-    c1 = add(mul(a0, b1), mul(a1, b0))
-    return np.stack([c0, c1], axis=-1)
+    return gl.by_row_chunks(_mul_rows, a, b, 2, _CHUNK)
+
+
+_CHUNK = 4096
+
+
+def _mul_rows(a: U64, b: U64) -> U64:
+    # (a0 + a1 X)(b0 + b1 X) = (a0 b0 + W a1 b1) + (a0 b1 + a1 b0) X: the row a times the
+    # matrix [[b0, b1], [W b1, b0]], its four products in one base multiplication
+    b0, b1 = b[:, 0], b[:, 1]
+    mat = np.stack([b, np.stack([gl.times7_unchecked(b1), b0], axis=-1)], axis=1)
+    prod = gl.mul_unchecked(a[:, :, None], mat)
+    return gl.add_unchecked(prod[:, 0], prod[:, 1])
 
 
 def _pow(a: U64, e: int) -> U64:

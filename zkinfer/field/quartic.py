@@ -251,21 +251,29 @@ def ones(shape: int | tuple[int, ...] = ()) -> U64:
     return out
 
 
-def _times_x(u: U64) -> U64:
-    """``X u`` for ``F_p2`` elements ``u`` ``(..., 2)``: ``7 u1 + u0 X``."""
-    return np.stack([gl.mul_unchecked(u[..., 1], np.uint64(_W)), u[..., 0]], axis=-1)
+# F_p4 = F_p[Y] / (Y^4 - 7): the words [c0, c1, c2, c3] are the coefficients of 1, Y^2, Y, Y^3
+_Y_ORDER = np.array([0, 2, 1, 3])
+# the product's Y-coefficient k is sum_i a_i b'_(i,k) with b'_(i,k) = b_(k-i) for k >= i and
+# 7 b_(k-i+4) for k < i (Y^4 = 7): entry (i, k) of this table indexes [b, 7 b] (Y order)
+_CIRCULANT = np.array([[k - i if k >= i else k - i + 8 for k in range(4)] for i in range(4)])
+_CHUNK = 1024
 
 
 def mul_unchecked(a: U64, b: U64) -> U64:
     """``a * b`` on canonical ``(..., 4)`` arrays of one shape, without validation (the
     contract of :func:`zkinfer.field.goldilocks.mul_unchecked`; sums and differences are
     coefficientwise: ``goldilocks.add_unchecked`` / ``sub_unchecked``)."""
-    e2 = ext.mul_unchecked
-    a0, a1, b0, b1 = a[..., :2], a[..., 2:], b[..., :2], b[..., 2:]
-    v0, v1 = e2(a0, b0), e2(a1, b1)
-    lo = gl.add_unchecked(v0, _times_x(v1))
-    hi = gl.add_unchecked(e2(a0, b1), e2(a1, b0))
-    return np.concatenate([lo, hi], axis=-1)
+    return gl.by_row_chunks(_mul_rows, a, b, 4, _CHUNK)
+
+
+def _mul_rows(a: U64, b: U64) -> U64:
+    # the row of a (Y order) times the 4 x 4 matrix b' (above): 16 products in one call
+    ay, by = a[:, _Y_ORDER], b[:, _Y_ORDER]
+    mat = np.concatenate([by, gl.times7_unchecked(by)], axis=1)[:, _CIRCULANT]
+    prod = gl.mul_unchecked(ay[:, :, None], mat)
+    add = gl.add_unchecked
+    out = add(add(prod[:, 0], prod[:, 1]), add(prod[:, 2], prod[:, 3]))
+    return out[:, _Y_ORDER]
 
 
 _SMALL = 16  # up to this many products, Python integers beat numpy's per-call overhead

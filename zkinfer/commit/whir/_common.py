@@ -243,11 +243,15 @@ def query_points(params, i: int, indices: list[int]) -> tuple[list[int], list[in
     return x0, [pow(x, e, gl.P) for x in x0]
 
 
-def base_pow_point(y: int, m: int) -> U64:
-    """:func:`pow_point` of a base element: ``(y, y^2, ..., y^(2^(m-1)))`` as ``(m,)``."""
-    out = []
-    cur = int(y) % gl.P
-    for _ in range(m):
-        out.append(cur)
-        cur = cur * cur % gl.P
-    return np.array(out, dtype=np.uint64)
+def base_pow_point(y, m: int) -> U64:
+    """:func:`pow_point` of base elements ``y`` (an int or a sequence of ints): ``(y, y^2, ...,
+    y^(2^(m-1)))`` as ``y``'s shape ``+ (m,)`` (base words)."""
+    cur = np.asarray(y, dtype=object) % gl.P
+    cur = np.asarray(cur, dtype=np.uint64)
+    out = np.empty(cur.shape + (m,), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(m):
+            out[..., i] = cur
+            if i + 1 < m:
+                cur = gl.mul_unchecked(cur, cur)
+    return out

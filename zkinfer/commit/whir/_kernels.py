@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
+from zkinfer.field import _llvm as L
 from zkinfer.field._kernels import ONE, ZERO, add, ext_mul, mul, power, sub
 
 _njit = numba.njit(cache=True, nogil=True)
@@ -155,3 +156,51 @@ def expand_zero_tail(small, shifts, omega, zero_vars, out):
             for c in range(comps):
                 out[g * comps + c, e] = mul(p, small[g * comps + c, e & (dd - 1)])
             x = mul(x, omega)
+
+
+def _ir_mac4(b, *args):
+    # four i192 sums (three words each, least significant first) += x y_c, c = 0..3
+    acc, x, ys = args[:12], args[12], args[13:]
+    out = ()
+    for c in range(4):
+        s = b.add(L.ir_join(b, *acc[3 * c:3 * c + 3]), L.ir_prod(b, ys[c], x))
+        out += L.ir_words(b, s)
+    return out
+
+
+def _ir_acc4(b, *acc):
+    return tuple(L.ir_reduce_wide(b, L.ir_join(b, *acc[3 * c:3 * c + 3])) for c in range(4))
+
+
+@L.intrinsic
+def _mac4(typingctx, a0, a1, a2, b0, b1, b2, c0, c1, c2, d0, d1, d2, x, y0, y1, y2, y3):
+    """Four unreduced sums ``+= x y_c`` (a product is below ``2^128``)."""
+    return L.intrinsic_of(17, 12, _ir_mac4)
+
+
+@L.intrinsic
+def _acc4(typingctx, a0, a1, a2, b0, b1, b2, c0, c1, c2, d0, d1, d2):
+    """The four sums of :func:`_mac4` mod ``p`` (exact below ``2^160``: ``2^32`` products)."""
+    return L.intrinsic_of(12, 4, _ir_acc4)
+
+
+@_pnjit
+def add_outer_sums(acc, highs, lows):
+    """``acc[h L + l] += sum_j highs[h, j] lows[l, j]``: ``acc`` ``F_p4`` ``(H L, 4)``,
+    ``highs`` ``F_p4`` ``(H, J, 4)``, ``lows`` base ``(L, J)``, ``J < 2^32``. Each entry's ``J``
+    products are summed exactly in 192 bits per component and reduced once; rows ``h`` in
+    parallel (one row of ``highs`` meets every row of ``lows``)."""
+    width = lows.shape[0]
+    count = lows.shape[1]
+    for h in numba.prange(highs.shape[0]):
+        for lo in range(width):
+            s = (ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
+            for j in range(count):
+                s = _mac4(*s, lows[lo, j], highs[h, j, 0], highs[h, j, 1], highs[h, j, 2],
+                          highs[h, j, 3])
+            r0, r1, r2, r3 = _acc4(*s)
+            row = h * width + lo
+            acc[row, 0] = add(acc[row, 0], r0)
+            acc[row, 1] = add(acc[row, 1], r1)
+            acc[row, 2] = add(acc[row, 2], r2)
+            acc[row, 3] = add(acc[row, 3], r3)

@@ -402,6 +402,32 @@ def add_eq(acc: U64, coef: U64, point: U64) -> None:
         QK.axpy_quartic(acc, *c, eq_table(point))
 
 
+_LOW_VARS = 10
+
+
+def add_eq_many(acc: U64, coefs: U64, points: U64) -> None:
+    """``acc += sum_j coefs[j] eq(points[j], .)`` in place: ``acc`` ``F_p4`` ``(2^n, 4)``,
+    ``coefs`` ``F_p4`` ``(J, 4)``, ``points`` base ``(J, n)`` (a round's shift queries).
+
+    ``eq(p, (h, l)) = eq(p_high, h) eq(p_low, l)`` over the high ``n - b`` and the low
+    ``b = min(n, 10)`` variables, so the sum is the product of the ``2^(n-b) x J`` matrix of
+    ``coefs[j] eq(p_j,high, h)`` and the ``J x 2^b`` matrix of ``eq(p_j,low, l)``
+    (:func:`~zkinfer.commit.whir._kernels.add_outer_sums`): one pass over ``acc`` whatever
+    ``J``, where one :func:`add_eq` per point passes over it ``J`` times."""
+    count, n = points.shape
+    if count == 0:
+        return
+    low = min(n, _LOW_VARS)
+    lows = np.empty((count, 1 << low), dtype=np.uint64)
+    highs = np.empty((count, 1 << (n - low)), dtype=np.uint64)
+    for j in range(count):
+        QK.eq_table_base(np.ascontiguousarray(points[j, n - low:]), lows[j])
+        QK.eq_table_base(np.ascontiguousarray(points[j, :n - low]), highs[j])
+    with np.errstate(over="ignore"):
+        scaled = gl.mul_unchecked(highs.T[:, :, None], coefs[None, :, :])
+    WK.add_outer_sums(acc, np.ascontiguousarray(scaled), np.ascontiguousarray(lows.T))
+
+
 def evaluate_ext(values: U64, point: U64) -> U64:
     """The multilinear of ``2^n`` entries whose first ``len(values)`` are the base ``values``
     (the rest zero) at an ``F_p2`` point ``(n, 2)``: ``(2,)``. Folds (the first into a new
@@ -663,9 +689,12 @@ def prove_rounds(params: WhirParams, f: U64 | None, w: U64 | None,
             w = np.ascontiguousarray(w)
             add_eq(w, coef, C.pow_point(z_ood, m_next))
             g = Fp4.from_array(gamma)
-            c = g
-            for y in C.query_points(params, i, indices)[1]:
+            ys = C.query_points(params, i, indices)[1]
+            coefs, c = [], g
+            for _ in ys:
                 c = c * g
-                add_eq(w, c.to_array(), C.base_pow_point(y, m_next))
+                coefs.append(c.to_array())
+            add_eq_many(w, np.array(coefs, dtype=np.uint64).reshape(-1, 4),
+                        C.base_pow_point(ys, m_next))
             tree = next_tree
     return WhirProof(tuple(rounds), np.ascontiguousarray(final))

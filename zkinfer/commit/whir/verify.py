@@ -163,7 +163,7 @@ def verify_rounds(params: WhirParams, sigma: Fp4, groups: list[tuple[U64, U64, i
         x0, ys = C.query_points(params, i, indices)
         folded = C.fold_leaves(leaves, x0, alpha_i)  # claimed f^_(i+1)(y_q)
         m_next = params.num_vars(i + 1)
-        y_points = C.pow_point(q.from_base(np.array(ys, dtype=np.uint64)), m_next)
+        y_points = q.from_base(C.base_pow_point(ys, m_next))
         if not last:
             gamma = C.absorb_combination(transcript)
             g = Fp4.from_array(gamma)
