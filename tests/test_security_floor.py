@@ -18,7 +18,7 @@ import pytest
 
 import zkinfer
 from zkinfer.cli import main as cli
-from zkinfer.commit import LigeroPCS, TrivialPCS, pcs_from_params
+from zkinfer.commit import LigeroPCS, TrivialPCS, WhirPCS, pcs_from_params
 from zkinfer.commit.ligero.params import field_error, query_error
 from zkinfer.errors import VerificationError
 from zkinfer.field import goldilocks as gl
@@ -128,6 +128,16 @@ def test_conjectured_bound_rejected_without_the_opt_in():
     sec = soundness(vk, proof)
     assert not sec.proven and sec.bound == "conjectured" and sec.interactive_bits >= 100
     assert "not proven" in sec.describe()
+
+
+def test_whir_johnson_bound_rejected_without_the_opt_in():
+    pcs = WhirPCS(bound="johnson", max_vars=20)
+    vk, proof = _keys_and_proof(pcs)
+    err = _security_error(vk, proof, "'johnson' soundness bound, which is not proven")
+    assert "allow_conjectured=True" in str(err)
+    assert zkinfer.verify(vk, IDS, proof.output, proof, allow_conjectured=True)
+    sec = soundness(vk, proof)
+    assert not sec.proven and sec.bound == "johnson" and sec.interactive_bits >= 100
 
 
 # ---- the floor

@@ -178,14 +178,43 @@ def test_targets_and_out_of_range_parameters():
     assert WhirPCS(target_bits=100, max_vars=28).security_bits >= 100
     assert WhirPCS(target_bits=160, log_inv_rate=4, max_vars=28).security_bits >= 160
     for bad in (dict(folding=0), dict(log_inv_rate=5), dict(grinding_bits=17),
-                dict(max_vars=29), dict(bound="johnson"), dict(target_bits=True),
+                dict(max_vars=29), dict(bound="conjectured"), dict(target_bits=True),
                 dict(target_bits=161)):
         with pytest.raises(ValueError):
             WhirPCS(**bad)
 
 
+def test_johnson_bound_is_labelled_not_proven_and_smaller():
+    """The labelled heuristic: not proven (so the verifier's floor refuses it by default),
+    domains shrinking by 2^(k // 2), the list sizes in the field terms, the documented queries,
+    and an opening of MiniLM's sizes (7 parts of 2^24 and of 2^25) well under unique
+    decoding's."""
+    unique, johnson = WhirPCS().params, WhirPCS(bound="johnson").params
+    assert unique.proven and not johnson.proven and johnson.security_bits >= 105
+    s = WhirPCS(bound="johnson").opening_soundness()
+    assert not s.proven and s.bound == "johnson"
+    assert "bound='johnson'" in repr(WhirPCS(bound="johnson"))
+    core = johnson.core(20)
+    assert core.bound == "johnson" and core.shrink == 2 and unique.core(20).shrink == 4
+    terms = dict((name, e) for name, e, _ in johnson.terms(20))
+    ell0, ell1 = core.list_size(0), core.list_size(1)
+    assert ell0 == pytest.approx(40) and ell1 == pytest.approx(160)  # 10 / rho: 1/4, then 1/16
+    assert terms["parts"] == pytest.approx(math.log2(ell0 * (2**22 + 1)) - FIELD_BITS)
+    assert terms["fold 1.0"] == pytest.approx(math.log2(3 * ell1 + ell1 * 2**20) - FIELD_BITS)
+    assert terms["ood 0"] == pytest.approx(math.log2(ell1**2 / 2) + 16 - FIELD_BITS)
+    for i in range(core.rounds):
+        t = core.queries(i)
+        delta = 1 - 1.05 * math.sqrt(2.0 ** core.log_rate(i))
+        assert terms[f"queries {i}"] == pytest.approx(t * math.log2(1 - delta))
+        assert terms[f"queries {i}"] <= -johnson.query_bits
+    # later rounds at lower rates: far fewer queries than unique decoding's 160 per round
+    assert [core.queries(i) for i in range(core.rounds)] < [unique.core(20).queries(0)] * 5
+    assert sum(core.queries(i) for i in range(core.rounds)) < 3 * unique.core(20).queries(0)
+
+
 def test_parameters_round_trip_and_are_strict():
-    for pcs in (WhirPCS(), PCS, GRINDING, WhirPCS(folding=2, log_inv_rate=1, max_vars=16)):
+    for pcs in (WhirPCS(), PCS, GRINDING, WhirPCS(folding=2, log_inv_rate=1, max_vars=16),
+                WhirPCS(bound="johnson", max_vars=20)):
         again = pcs_from_params(pcs.params_bytes())
         assert isinstance(again, WhirPCS) and again.params == pcs.params
     raw = bytearray(WhirPCS().params_bytes())
@@ -212,8 +241,9 @@ def test_default_parameters_complete(sizes):
     pcs.verify(com.to_bytes(), claims, proof.to_bytes(), transcript())
 
 
-def test_default_parameters_complete_on_parts():
-    pcs = WhirPCS()
+@pytest.mark.parametrize("bound", ["unique-decoding", "johnson"])
+def test_default_parameters_complete_on_parts(bound):
+    pcs = WhirPCS(bound=bound)
     rng = np.random.default_rng(3)
     parts = Parts(8, (256, 100, 7))
     vectors = [gl.random(u, rng) for u in parts.used]

@@ -6,14 +6,27 @@ What is fixed, what follows from the size
 -----------------------------------------
 The scheme's parameters do not depend on the size of a commitment: the folding factor ``k``,
 the starting rate ``2^-r``, the interactive target ``lambda`` (bits), the grinding bits ``g``,
-the bound (``"unique-decoding"`` only) and ``max_vars``, the most variables a committed
-function may have (a plain batch of ``2^n`` entries is committed as one function of
+the bound (``"unique-decoding"``, or the labelled ``"johnson"``: below) and ``max_vars``, the
+most variables a committed function may have (a plain batch of ``2^n`` entries is committed as one function of
 ``max(n, 1)`` variables; a commitment made of parts as one function of ``max(m, 1)``
 variables per part). A commitment of ``m`` variables runs the WHIR core
 (:class:`~zkinfer.commit.whir.params.WhirParams`) with :meth:`WhirPCSParams.core`: the same
 ``k`` and ``r``, ``pow_bits = g`` and the per-round query target ``lambda_q`` (below), so the
-round ``i`` of every size makes the same number of queries ``t_i`` (the core's default domain
-shrink ``e = k`` keeps every ``C_i`` at rate ``2^-r``).
+round ``i`` of every size makes the same number of queries ``t_i`` (under unique decoding the
+core's domain shrink ``e = k`` keeps every ``C_i`` at rate ``2^-r``; :func:`core_shrink`).
+
+``bound="johnson"``: a labelled heuristic, **not** a proven bound, for smaller proofs. Each code
+``C_i`` is tested at ``delta_i = 1 - sqrt(rho_i) - eta_i`` with the list size
+``l_i = 1 / (2 eta_i sqrt(rho_i))`` (``eta_i = sqrt(rho_i) / 20``) and the domains shrink by
+``e = max(1, k // 2)`` per round, so the later rounds run at rates ``2^-(r + i (k - e))``,
+where the Johnson distance cuts their queries several-fold (MiniLM's two openings: about half
+the bytes of unique decoding, by the schedule). Every term below is then multiplied by the list
+size it involves (the parts' and the fold terms by ``l_i``, the OOD term by ``l_(i+1)^2``, the
+combination by ``l_(i+1)``), as :mod:`zkinfer.commit.whir.params` does for its ``"johnson"``
+option: these assume mutual correlated agreement up to the Johnson radius with error
+``l |L_i| / |F|``, which is not proven here. :attr:`WhirPCSParams.proven` is then ``False``,
+and :func:`zkinfer.verify` refuses such openings unless told to accept conjectured bounds
+(``allow_conjectured=True``, ``zkinfer verify --allow-conjectured``).
 
 The error of one opening (union bound over every challenge)
 -----------------------------------------------------------
@@ -36,7 +49,8 @@ claims' points and values are in ``F_p2`` and embed into ``F_p4``), for a commit
   on one common set and a false value ``f_s(z_j)`` survives the combination with probability
   ``1 / |F|`` (an affine function of ``beta`` that is not zero). Term ``(|L_0| + 1) / |F|``,
   independent of ``S`` (independent coefficients, not powers of one ``beta``);
-- the WHIR terms of :mod:`zkinfer.commit.whir.params` (unique decoding): per sumcheck round
+- the WHIR terms of :mod:`zkinfer.commit.whir.params` (unique decoding; with list sizes for
+  ``"johnson"``, above): per sumcheck round
   of round ``i``, ``(3 + |L_i|) / |F|``; per OOD sample, ``2^(m_(i+1)) / (2 |F|)``; per
   combination ``gamma``, ``(t_i + 1) / |F|``; per query phase, ``(1 - delta_i)^(t_i)`` with
   ``delta_i = (1 - rho_i) / 2`` (**without** the ``2^-g`` of grinding: the figure is
@@ -77,8 +91,11 @@ __all__ = [
     "WhirPCSParams",
 ]
 
-BOUNDS = ("unique-decoding",)
-"""The analyses available: unique decoding (proven)."""
+BOUNDS = ("unique-decoding", "johnson")
+"""The analyses available: unique decoding (proven, the default) and ``"johnson"`` (a labelled
+heuristic, not proven: module docstring)."""
+
+_CORE_BOUND = {"unique-decoding": "unique", "johnson": "johnson"}
 
 DEFAULT_TARGET_BITS = 105
 """The default interactive target of one opening: 105 bits, a margin over the proof system's
@@ -103,22 +120,40 @@ def _log2_sum(terms: list[float]) -> float:
     return top + math.log2(sum(2.0 ** (x - top) for x in terms))
 
 
+def core_shrink(folding: int, bound: str) -> int:
+    """The core's domain shrink ``e`` for a bound: ``k`` under unique decoding (every round at
+    rate ``2^-r``; a lower rate would not cut the unique-decoding queries much) and
+    ``max(1, k // 2)`` under ``"johnson"`` (each round's rate falls by ``2^(k - e)``, and the
+    Johnson distance ``1 - sqrt(rho)`` then cuts the later rounds' queries several-fold)."""
+    return folding if bound == "unique-decoding" else max(1, folding // 2)
+
+
+def _core(k: int, r: int, query_bits: int, g: int, m: int, bound: str) -> WhirParams:
+    return WhirParams(m, k, r, query_bits + g, g, _CORE_BOUND[bound], core_shrink(k, bound))
+
+
 @functools.lru_cache(maxsize=256)
-def _terms(k: int, r: int, query_bits: int, g: int, m: int) -> tuple[tuple[str, float, bool], ...]:
-    """``(name, log2 error, is a query phase)`` of one opening of ``m`` variables."""
-    p = WhirParams(m, k, r, query_bits + g, g, "unique")
+def _terms(k: int, r: int, query_bits: int, g: int, m: int,
+           bound: str) -> tuple[tuple[str, float, bool], ...]:
+    """``(name, log2 error, is a query phase)`` of one opening of ``m`` variables; ``l_i`` is
+    1 under unique decoding (module docstring)."""
+    p = _core(k, r, query_bits, g, m, bound)
+    johnson = bound == "johnson"
     out: list[tuple[str, float, bool]] = [
         ("claims", -FIELD_BITS, False),
-        ("parts", math.log2((1 << p.log_domain(0)) + 1) - FIELD_BITS, False),
+        ("parts", math.log2(p.list_size(0) * ((1 << p.log_domain(0)) + 1)) - FIELD_BITS, False),
     ]
     folds = p.folds()
     for i, k_i in enumerate(folds):
-        fold = math.log2(3 + (1 << p.log_domain(i))) - FIELD_BITS
+        ell = p.list_size(i)
+        fold = math.log2(3 * ell + (ell if johnson else 1.0) * (1 << p.log_domain(i))) - FIELD_BITS
         out += [(f"fold {i}.{j}", fold, False) for j in range(k_i)]
         t = p.queries(i)
         if i < len(folds) - 1:
-            out.append((f"ood {i}", p.num_vars(i + 1) - 1 - FIELD_BITS, False))
-            out.append((f"combination {i}", math.log2(t + 1) - FIELD_BITS, False))
+            ell_next = p.list_size(i + 1)
+            out.append((f"ood {i}", math.log2(ell_next**2 / 2) + p.num_vars(i + 1) - FIELD_BITS,
+                        False))
+            out.append((f"combination {i}", math.log2(ell_next * (t + 1)) - FIELD_BITS, False))
         out.append((f"queries {i}", t * math.log2(1.0 - p.delta(i)), True))
     return tuple(out)
 
@@ -133,7 +168,8 @@ class WhirPCSParams:
         target_bits: ``lambda``, the interactive soundness asked for (``1..160``, default
             :data:`DEFAULT_TARGET_BITS`).
         grinding_bits: ``g``, proof-of-work bits before each round's queries (default 0).
-        bound: ``"unique-decoding"``.
+        bound: ``"unique-decoding"`` (proven, default) or ``"johnson"`` (labelled heuristic,
+            not proven; module docstring).
         max_vars: the most variables of a committed function (``1..MAX_VARS``).
         query_bits: ``lambda_q``, derived (module docstring).
 
@@ -185,14 +221,20 @@ class WhirPCSParams:
         if not 1 <= m <= self.max_vars:
             raise ValueError(f"a function of {m} variables: these parameters commit 1 to "
                              f"{self.max_vars} variables (max_vars)")
-        return WhirParams(m, self.folding, self.log_inv_rate, self.query_bits + self.grinding_bits,
-                          self.grinding_bits, "unique")
+        return _core(self.folding, self.log_inv_rate, self.query_bits, self.grinding_bits, m,
+                     self.bound)
 
     def terms(self, m: int) -> tuple[tuple[str, float, bool], ...]:
         """Every error term of one opening of ``m`` variables: ``(name, log2 error, query)``
         (``query``: a query phase's term, the one grinding protects)."""
         self.core(m)
-        return _terms(self.folding, self.log_inv_rate, self.query_bits, self.grinding_bits, m)
+        return _terms(self.folding, self.log_inv_rate, self.query_bits, self.grinding_bits, m,
+                      self.bound)
+
+    @property
+    def proven(self) -> bool:
+        """Whether the figures are a proven bound (``"unique-decoding"`` only)."""
+        return self.bound == "unique-decoding"
 
     def _worst(self, query: bool) -> float:
         return max(2.0 ** _log2_sum([e for _, e, q in self.terms(m) if q == query])

@@ -316,7 +316,9 @@ class WhirPCS(PCS):
             grinding counted; default
             :data:`~zkinfer.commit.whir.pcs_params.DEFAULT_TARGET_BITS`, 105).
         grinding_bits: proof-of-work bits before each round's queries (default 0; 0..16).
-        bound: ``"unique-decoding"`` (proven).
+        bound: ``"unique-decoding"`` (proven, default) or ``"johnson"``: a labelled heuristic
+            (:mod:`zkinfer.commit.whir.pcs_params`), whose proofs
+            :func:`zkinfer.verify` accepts only with ``allow_conjectured=True``.
         max_vars: the most variables of a committed function (default
             :data:`~zkinfer.commit.whir.pcs_params.DEFAULT_MAX_VARS`): the figures hold for
             every size up to it, and :meth:`commit` refuses larger batches.
@@ -397,7 +399,7 @@ class WhirPCS(PCS):
         :mod:`zkinfer.commit.whir.pcs_params` (the worst size up to ``max_vars``)."""
         p = self.params
         return OpeningSoundness(field_error=p.field_error, query_error=p.query_error,
-                                grinding_bits=p.grinding_bits, bound=p.bound, proven=True,
+                                grinding_bits=p.grinding_bits, bound=p.bound, proven=p.proven,
                                 insecure=False)
 
     # ---- prover side (imports numba)
