@@ -242,19 +242,25 @@ def _stages_across_blocks(a, tw, bl):
                 s[q, w] = a[r, o0 + w + q * size]
         # the twiddle of offset o + jq 2^bl at half-size m = mq 2^bl is
         # w_2m^o w_2mq^jq = tw[m + o] tw[mq + jq]: a line of the large table per stage and the
-        # small table, instead of one line of the large table per butterfly row
+        # small table, instead of one line of the large table per butterfly row; a stage's
+        # mq x width twiddles are made once (count x width products over all stages, against
+        # count / 2 x width butterflies per stage)
         head = np.empty(width, dtype=np.uint64)
+        tws = np.empty((max(count // 2, 1), width), dtype=np.uint64)
         mq = 1
         while mq < count:
             m = mq * size
             for w in range(width):
                 head[w] = tw[m + o0 + w]
+            for jq in range(mq):
+                small = tw[mq + jq]
+                for w in range(width):
+                    tws[jq, w] = mul(head[w], small)
             for start in range(0, count, 2 * mq):
                 for jq in range(mq):
-                    small = tw[mq + jq]
                     for w in range(width):
                         u = s[start + jq, w]
-                        v = mul(s[start + jq + mq, w], mul(head[w], small))
+                        v = mul(s[start + jq + mq, w], tws[jq, w])
                         s[start + jq, w] = add(u, v)
                         s[start + jq + mq, w] = sub(u, v)
             mq *= 2
