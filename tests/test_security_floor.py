@@ -119,25 +119,18 @@ def test_weakest_proven_ligero_key_rejected():
     assert err.expected == 100.0
 
 
-def test_conjectured_bound_rejected_without_the_opt_in():
-    pcs = LigeroPCS(log_blowup=2, target_bits=104, bound="conjectured")
+@pytest.mark.parametrize("pcs, bound", [
+    (LigeroPCS(log_blowup=2, target_bits=104, bound="conjectured"), "conjectured"),
+    (WhirPCS(bound="johnson", max_vars=20), "johnson"),
+], ids=["ligero-conjectured", "whir-johnson"])
+def test_unproven_bound_rejected_without_the_opt_in(pcs, bound):
     vk, proof = _keys_and_proof(pcs)
-    err = _security_error(vk, proof, "'conjectured' soundness bound, which is not proven")
+    err = _security_error(vk, proof, f"'{bound}' soundness bound, which is not proven")
     assert "allow_conjectured=True" in str(err)
     assert zkinfer.verify(vk, IDS, proof.output, proof, allow_conjectured=True)
     sec = soundness(vk, proof)
-    assert not sec.proven and sec.bound == "conjectured" and sec.interactive_bits >= 100
+    assert not sec.proven and sec.bound == bound and sec.interactive_bits >= 100
     assert "not proven" in sec.describe()
-
-
-def test_whir_johnson_bound_rejected_without_the_opt_in():
-    pcs = WhirPCS(bound="johnson", max_vars=20)
-    vk, proof = _keys_and_proof(pcs)
-    err = _security_error(vk, proof, "'johnson' soundness bound, which is not proven")
-    assert "allow_conjectured=True" in str(err)
-    assert zkinfer.verify(vk, IDS, proof.output, proof, allow_conjectured=True)
-    sec = soundness(vk, proof)
-    assert not sec.proven and sec.bound == "johnson" and sec.interactive_bits >= 100
 
 
 # ---- the floor
