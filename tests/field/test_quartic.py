@@ -179,3 +179,27 @@ def test_fp4_pickle_and_copy_round_trip():
     for x in (Fp4.ZERO, Fp4(1, 2, 3, P - 1)):
         for y in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x), copy.copy(x)):
             assert y == x and type(y) is Fp4
+
+
+@pytest.mark.parametrize("n", [1023, 1024, 1025, 5000])
+def test_long_products_in_chunks_match_the_scalar_twins(n):
+    """Arrays longer than one chunk of rows (1024 for F_p4, 4096 for F_p2) multiply as the
+    Python-integer twins do, entries near p and 0 included, broadcasting one element too."""
+    rng = np.random.default_rng(n)
+    a, b = q.random(n, rng), q.random(n, rng)
+    a[:7] = [[P - 1, P - 1, P - 1, P - 1], [0, 0, 0, 0], [1, 0, 0, 0], [0, P - 1, 0, 1],
+             [P - 1, 0, P - 1, 0], [0, 0, 0, P - 1], [2, 3, P - 5, 7]]
+    b[:7] = a[:7][::-1]
+    want = [q.ref_mul(x, y) for x, y in zip(tuples(a), tuples(b))]
+    assert tuples(q.mul_unchecked(a, b)) == want
+    assert tuples(q.mul_unchecked(a, b[3][None])) == [q.ref_mul(x, tuples(b[3])[0])
+                                                      for x in tuples(a)]
+    e, f = np.ascontiguousarray(a[:, :2]), np.ascontiguousarray(b[:, :2])
+    e2 = np.concatenate([e] * 2)  # past F_p2's chunk at n = 5000
+    f2 = np.concatenate([f] * 2)
+    got = [tuple(int(v) for v in r) for r in ext.mul_unchecked(e2, f2)]
+    assert got == [ext_ref(x, y) for x, y in zip(e2.tolist(), f2.tolist())]
+
+
+def ext_ref(x, y):
+    return ((x[0] * y[0] + 7 * x[1] * y[1]) % P, (x[0] * y[1] + x[1] * y[0]) % P)
