@@ -7,9 +7,9 @@ What is fixed, what follows from the size
 The scheme's parameters do not depend on the size of a commitment: the folding factor ``k``,
 the starting rate ``2^-r``, the interactive target ``lambda`` (bits), the grinding bits ``g``,
 the bound (``"unique-decoding"``, or the labelled ``"johnson"``: below) and ``max_vars``, the
-most variables a committed function may have (a plain batch of ``2^n`` entries is committed as one function of
-``max(n, 1)`` variables; a commitment made of parts as one function of ``max(m, 1)``
-variables per part). A commitment of ``m`` variables runs the WHIR core
+most variables a committed function may have (a plain batch of ``2^n`` entries is committed as
+one function of ``max(n, 1)`` variables; a commitment made of parts as one function of
+``max(m, 1)`` variables per part). A commitment of ``m`` variables runs the WHIR core
 (:class:`~zkinfer.commit.whir.params.WhirParams`) with :meth:`WhirPCSParams.core`: the same
 ``k`` and ``r``, ``pow_bits = g`` and the per-round query target ``lambda_q`` (below), so the
 round ``i`` of every size makes the same number of queries ``t_i`` (under unique decoding the
