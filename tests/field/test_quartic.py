@@ -146,9 +146,6 @@ def test_table_kernels_match_numpy():
     acc = w.copy()
     QK.axpy_quartic(acc, *a, f)
     assert np.array_equal(acc, q.add(w, q.mul(np.broadcast_to(alpha, f.shape), f)))
-    acc = w.copy()
-    QK.axpy_base(acc, *a, base)
-    assert np.array_equal(acc, q.add(w, q.mul(np.broadcast_to(alpha, f.shape), q.from_base(base))))
 
 
 def test_bytes_and_errors():

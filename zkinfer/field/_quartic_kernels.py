@@ -18,7 +18,7 @@ from zkinfer.field._kernels import ONE, ZERO, add, ext_mul, mul, mul7, sub
 
 __all__ = ["q_mul", "q_mul_ext", "mul_vec", "fold_base", "fold_quartic", "fold_ext",
            "fold_base_ext", "combine_rows", "round_sums_base", "round_sums_quartic", "eq_table",
-           "eq_table_base", "axpy_base", "axpy_ext", "axpy_quartic"]
+           "eq_table_base", "axpy_ext", "axpy_quartic"]
 
 _njit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, inline="always")
@@ -227,18 +227,6 @@ def eq_table_base(point, out):
             out[2 * j + 1] = h
             out[2 * j] = sub(t, h)
         size *= 2
-
-
-@_njit
-def axpy_base(acc, c0, c1, c2, c3, table):
-    """``acc[i] += c * table[i]``: ``acc`` ``(N, 4)``, ``c`` in ``F_p4``, ``table`` base
-    ``(N,)``, in place."""
-    for i in range(table.shape[0]):
-        t = table[i]
-        acc[i, 0] = add(acc[i, 0], mul(c0, t))
-        acc[i, 1] = add(acc[i, 1], mul(c1, t))
-        acc[i, 2] = add(acc[i, 2], mul(c2, t))
-        acc[i, 3] = add(acc[i, 3], mul(c3, t))
 
 
 @_njit

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from zkinfer.field import goldilocks as gl
 from zkinfer.field import quartic as q
+from zkinfer.field.quartic import Fp4
 from zkinfer.transcript import Transcript
 
 __all__ = [
@@ -230,6 +231,16 @@ def absorb_nonce(transcript: Transcript, nonce: int) -> None:
     transcript.append_int(b"whir/nonce", nonce)
 
 
+def combination_powers(gamma: U64, count: int) -> U64:
+    """``gamma, gamma^2, ..., gamma^(count + 1)`` ``(count + 1, 4)``: the combination's
+    coefficients of the OOD answer and of the ``count`` shift queries, in order."""
+    g = Fp4.from_array(gamma)
+    powers = [g]
+    for _ in range(count):
+        powers.append(powers[-1] * g)
+    return np.array([x.to_array() for x in powers], dtype=np.uint64).reshape(count + 1, 4)
+
+
 def absorb_combination(transcript: Transcript) -> U64:
     """Draw the combination randomness ``gamma`` (in ``F_p4``)."""
     return challenge_quartic(transcript, b"whir/combine")
@@ -244,10 +255,9 @@ def query_points(params, i: int, indices: list[int]) -> tuple[list[int], list[in
 
 
 def base_pow_point(y, m: int) -> U64:
-    """:func:`pow_point` of base elements ``y`` (an int or a sequence of ints): ``(y, y^2, ...,
-    y^(2^(m-1)))`` as ``y``'s shape ``+ (m,)`` (base words)."""
-    cur = np.asarray(y, dtype=object) % gl.P
-    cur = np.asarray(cur, dtype=np.uint64)
+    """:func:`pow_point` of canonical base elements ``y`` (an int or a sequence of ints):
+    ``(y, y^2, ..., y^(2^(m-1)))`` as ``y``'s shape ``+ (m,)`` (base words)."""
+    cur = np.asarray(y, dtype=np.uint64)
     out = np.empty(cur.shape + (m,), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for i in range(m):

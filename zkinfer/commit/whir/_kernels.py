@@ -6,9 +6,8 @@ import numpy as np
 
 from zkinfer._jit import numba  # the prover extra: a clear error when it is missing
 from zkinfer.field import _llvm as L
-from zkinfer.field._kernels import ONE, ZERO, add, ext_mul, mul, power, sub
+from zkinfer.field._kernels import ONE, ZERO, add, mul, power, sub
 
-_njit = numba.njit(cache=True, nogil=True)
 _pnjit = numba.njit(cache=True, nogil=True, parallel=True)
 
 MOEBIUS_BLOCK = 12
@@ -43,25 +42,6 @@ def moebius_step(a, log_h):
         j = ((i >> log_h) << (log_h + 1)) + (i & (h - 1)) + h
         for t in range(comps):
             a[j, t] = sub(a[j, t], a[j - h, t])
-
-
-@_njit
-def axpy_base(acc, c0, c1, table):
-    """``acc[i] += (c0 + c1 X) * table[i]`` for an extension ``acc`` ``(N, 2)`` and a base
-    ``table`` ``(N,)``, in place."""
-    for i in range(table.shape[0]):
-        acc[i, 0] = add(acc[i, 0], mul(c0, table[i]))
-        acc[i, 1] = add(acc[i, 1], mul(c1, table[i]))
-
-
-@_njit
-def axpy_ext(acc, c0, c1, table):
-    """``acc[i] += (c0 + c1 X) * table[i]`` for extension ``acc`` and ``table`` ``(N, 2)``, in
-    place."""
-    for i in range(table.shape[0]):
-        h0, h1 = ext_mul(c0, c1, table[i, 0], table[i, 1])
-        acc[i, 0] = add(acc[i, 0], h0)
-        acc[i, 1] = add(acc[i, 1], h1)
 
 
 @_pnjit

@@ -89,6 +89,7 @@ __all__ = [
     "DEFAULT_TARGET_BITS",
     "MAX_GRINDING_BITS",
     "WhirPCSParams",
+    "core_shrink",
 ]
 
 BOUNDS = ("unique-decoding", "johnson")
@@ -138,7 +139,6 @@ def _terms(k: int, r: int, query_bits: int, g: int, m: int,
     """``(name, log2 error, is a query phase)`` of one opening of ``m`` variables; ``l_i`` is
     1 under unique decoding (module docstring)."""
     p = _core(k, r, query_bits, g, m, bound)
-    johnson = bound == "johnson"
     out: list[tuple[str, float, bool]] = [
         ("claims", -FIELD_BITS, False),
         ("parts", math.log2(p.list_size(0) * ((1 << p.log_domain(0)) + 1)) - FIELD_BITS, False),
@@ -146,7 +146,7 @@ def _terms(k: int, r: int, query_bits: int, g: int, m: int,
     folds = p.folds()
     for i, k_i in enumerate(folds):
         ell = p.list_size(i)
-        fold = math.log2(3 * ell + (ell if johnson else 1.0) * (1 << p.log_domain(i))) - FIELD_BITS
+        fold = math.log2(ell * (3 + (1 << p.log_domain(i)))) - FIELD_BITS
         out += [(f"fold {i}.{j}", fold, False) for j in range(k_i)]
         t = p.queries(i)
         if i < len(folds) - 1:

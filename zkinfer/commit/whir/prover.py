@@ -27,7 +27,6 @@ from zkinfer.field import _quartic_kernels as QK
 from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.field import quartic as q
-from zkinfer.field.quartic import Fp4
 from zkinfer.poly import _kernels as PK
 from zkinfer.poly import fast
 from zkinfer.poly.ntt import low_degree_extend, ntt_bitrev_inplace
@@ -390,13 +389,10 @@ def eq_table(point: U64) -> U64:
 
 def add_eq(acc: U64, coef: U64, point: U64) -> None:
     """``acc += coef * eq(point, .)`` in place: ``acc`` ``F_p4`` ``(2^n, 4)``, ``coef`` in
-    ``F_p4``, ``point`` base ``(n,)``, ``F_p2`` ``(n, 2)`` or ``F_p4`` ``(n, 4)``."""
+    ``F_p4``, ``point`` ``F_p2`` ``(n, 2)`` or ``F_p4`` ``(n, 4)`` (base points, a round's shift
+    queries, go to :func:`add_eq_many`)."""
     c = _q(coef)
-    if point.ndim == 1:
-        table = np.empty(1 << point.shape[0], dtype=np.uint64)
-        QK.eq_table_base(np.ascontiguousarray(point), table)
-        QK.axpy_base(acc, *c, table)
-    elif point.shape[1] == 2:
+    if point.shape[1] == 2:
         QK.axpy_ext(acc, *c, fast.eq_table(point))
     else:
         QK.axpy_quartic(acc, *c, eq_table(point))
@@ -685,16 +681,10 @@ def prove_rounds(params: WhirParams, f: U64 | None, w: U64 | None,
         if not last:
             gamma = C.absorb_combination(transcript)
             m_next = params.num_vars(i + 1)
-            coef = gamma
             w = np.ascontiguousarray(w)
-            add_eq(w, coef, C.pow_point(z_ood, m_next))
-            g = Fp4.from_array(gamma)
             ys = C.query_points(params, i, indices)[1]
-            coefs, c = [], g
-            for _ in ys:
-                c = c * g
-                coefs.append(c.to_array())
-            add_eq_many(w, np.array(coefs, dtype=np.uint64).reshape(-1, 4),
-                        C.base_pow_point(ys, m_next))
+            coefs = C.combination_powers(gamma, len(ys))  # gamma (OOD), gamma^2 .. (queries)
+            add_eq(w, coefs[0], C.pow_point(z_ood, m_next))
+            add_eq_many(w, coefs[1:], C.base_pow_point(ys, m_next))
             tree = next_tree
     return WhirProof(tuple(rounds), np.ascontiguousarray(final))

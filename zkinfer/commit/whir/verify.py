@@ -165,13 +165,8 @@ def verify_rounds(params: WhirParams, sigma: Fp4, groups: list[tuple[U64, U64, i
         m_next = params.num_vars(i + 1)
         y_points = q.from_base(C.base_pow_point(ys, m_next))
         if not last:
-            gamma = C.absorb_combination(transcript)
-            g = Fp4.from_array(gamma)
-            powers = [g]
-            for _ in range(len(indices)):
-                powers.append(powers[-1] * g)
+            coefs = C.combination_powers(C.absorb_combination(transcript), len(indices))
             answers = np.concatenate([rd.ood_answer[None], folded])
-            coefs = np.array(powers, dtype=np.uint64).reshape(-1, 4)
             sigma = sigma + Fp4.from_array(q.sum(q.mul(coefs, answers)))
             pts = np.concatenate([C.pow_point(z_ood, m_next)[None], y_points])
             groups.append((coefs, pts, i + 1))
