@@ -1,4 +1,4 @@
-"""The golden proofs of format version 8 (an encoder's and a decoder's) keep verifying; older
+"""The golden proofs of format version 9 (an encoder's and a decoder's) keep verifying; older
 proofs and keys are refused cleanly.
 
 If this fails after a change to the circuit, the schedule or the encodings, the change broke
@@ -10,7 +10,9 @@ it (its weight commitment has one part per segment). Version 6 begins both openi
 absorbed, ``gamma`` drawn) before proving either: the same messages, another transcript order.
 Version 7 adds a decoder's answer fields (``max_new_tokens``, predictions) to the header, with
 key format 5 (decoders in the public model schema). Version 8 proves a range check's fraction
-trees together (one sumcheck per layer for all of them); keys are unchanged.
+trees together (one sumcheck per layer for all of them); keys are unchanged. Version 9 sends
+``d`` values per sumcheck round instead of ``d + 1`` (``s_j(1)`` is the running claim minus
+``s_j(0)``); keys are unchanged.
 """
 
 from __future__ import annotations
@@ -34,33 +36,33 @@ def load(name: str):
             np.array(meta["output"]), (GOLDEN / f"{name}.proof").read_bytes(), meta)
 
 
-def test_golden_v8_verifies():
-    vk, ids, output, proof, meta = load("tiny_mlp_v8")
-    assert meta["format_version"] == FORMAT_VERSION == 8
+def test_golden_v9_verifies():
+    vk, ids, output, proof, meta = load("tiny_mlp_v9")
+    assert meta["format_version"] == FORMAT_VERSION == 9
     assert zkinfer.verify(vk, ids, output, proof)
 
 
-def test_golden_v8_is_what_the_prover_makes_today():
+def test_golden_v9_is_what_the_prover_makes_today():
     # proofs are deterministic: the same model, key and input give the same bytes
-    vk, ids, _, proof, _ = load("tiny_mlp_v8")
+    vk, ids, _, proof, _ = load("tiny_mlp_v9")
     new_vk, pk = zkinfer.setup(zkinfer.models.tiny_mlp())
     assert new_vk.to_bytes() == vk
     assert zkinfer.prove(pk, ids).to_bytes() == proof
 
 
-def test_golden_decoder_v8_verifies_and_is_what_the_prover_makes_today():
-    vk, prompt, answer, proof, meta = load("tiny_decoder_v8")
+def test_golden_decoder_v9_verifies_and_is_what_the_prover_makes_today():
+    vk, prompt, answer, proof, meta = load("tiny_decoder_v9")
     assert zkinfer.verify(vk, prompt, answer, proof)
     new_vk, pk = zkinfer.setup(zkinfer.models.tiny_decoder())
     assert new_vk.to_bytes() == vk
     assert zkinfer.prove(pk, prompt, max_new_tokens=meta["max_new_tokens"]).to_bytes() == proof
 
 
-@pytest.mark.parametrize("old", ["tiny_mlp_v7", "tiny_mlp_v6", "tiny_mlp_v5", "tiny_mlp_v4",
-                                 "tiny_mlp_v2"])
+@pytest.mark.parametrize("old", ["tiny_decoder_v8", "tiny_mlp_v8", "tiny_mlp_v7", "tiny_mlp_v6",
+                                 "tiny_mlp_v5", "tiny_mlp_v4", "tiny_mlp_v2"])
 def test_older_proofs_are_refused_with_a_version_error(old):
     _, ids, output, old_proof, _ = load(old)
-    vk, _, _, _, _ = load("tiny_mlp_v8")
+    vk, _, _, _, _ = load("tiny_mlp_v9")
     version = int(old[-1])
     with pytest.raises(ProofFormatError, match=f"unsupported version {version}"):
         zkinfer.verify(vk, ids, output, old_proof)
@@ -71,12 +73,12 @@ def test_older_keys_are_refused_with_a_version_error(old):
     # key format 5: decoders in the public model schema (format 4: one part per segment)
     assert KEY_FORMAT_VERSION == 5
     old_vk, ids, output, _, _ = load(old)
-    _, _, _, proof, _ = load("tiny_mlp_v8")
+    _, _, _, proof, _ = load("tiny_mlp_v9")
     with pytest.raises(ProofFormatError, match="version"):
         zkinfer.verify(old_vk, ids, output, proof)
 
 
-def test_golden_v8_rejects_another_output():
-    vk, ids, output, proof, _ = load("tiny_mlp_v8")
+def test_golden_v9_rejects_another_output():
+    vk, ids, output, proof, _ = load("tiny_mlp_v9")
     with pytest.raises(VerificationError, match="another output"):
         zkinfer.verify(vk, ids, output + 1, proof)

@@ -62,8 +62,13 @@ REJECTED = (VerificationError, ProofFormatError)
 # recompose it (check "identities (n variables)"); a value of at most 16 bits is looked up
 # directly, and `strict=False` commits its wrapped limbs, whose look-up into the range tables
 # fails (check "range": the fractions do not cancel). Each attack below asserts the one it hits.
-#: The first sumcheck round of a relation whose claimed value is false.
-ROUND_0 = "round 0: s(0) + s(1) does not match the claim"
+#: A product or embedding relation whose claimed value (or transcript) is false: its sumcheck
+#: ends on a claim that the evaluations do not explain.
+PRODUCT_FINAL = "final evaluation P(f(r)) does not match"
+#: The same for a group of identities (the zero-check's ``eq(tau, r) E(f(r))``).
+ZEROCHECK_FINAL = "final evaluation eq(tau, r) E(f(r)) does not match"
+#: A fraction tree's layer whose sumcheck ends where its sent end values do not.
+LAYER_END = "end values do not match the last round"
 RANGE_FAILED = "range: look-up fractions do not cancel"
 #: An opening whose claims' combination is not the sum of its part sums.
 PARTS_SUM = "the parts' sums do not add up to the claims"
@@ -141,10 +146,10 @@ def _cheat(s: Setup, cols: dict, output=None, ids=IDS, pk=None, strict=False) ->
 
 
 def _rejects(vk, proof, check: str | None, match: str, ids=IDS, output=None,
-             kind=VerificationError, round: int | None = None):
+             kind=VerificationError):
     """Verify and return the exception; fails if the proof is accepted. The exception must be
     exactly ``kind``, its message must contain ``match`` (a plain fragment, not a pattern) and,
-    for a ``VerificationError``, its ``check`` must be ``check`` (and its ``round``, if given).
+    for a ``VerificationError``, its ``check`` must be ``check``.
 
     ``allow_insecure``: most setups here use ``TrivialPCS`` (fast); it does not affect Ligero keys.
     """
@@ -154,7 +159,6 @@ def _rejects(vk, proof, check: str | None, match: str, ids=IDS, output=None,
     assert type(err.value) is kind, repr(err.value)
     if kind is VerificationError:
         assert err.value.check == check, repr(err.value)
-        assert round is None or err.value.round == round, repr(err.value)
     return err.value
 
 
@@ -196,9 +200,10 @@ def test_output_changed_by_one_in_the_proof_rejected(honest):
     out = honest.output.copy()
     out[3] -= 1
     forged = dataclasses.replace(honest.proof, output=out)
-    # the output is in the transcript: every challenge moves, the first relation's round 1 fails
-    _rejects(honest.vk, forged, "embedding emb.tok", "round 1: s(0) + s(1) does not match the claim",
-             output=out, round=1)
+    # the output is in the transcript: every challenge moves, the first relation's final check
+    # fails
+    _rejects(honest.vk, forged, "embedding emb.tok", PRODUCT_FINAL,
+             output=out)
 
 
 @pytest.mark.parametrize("fix_remainder", [False, True], ids=["rem-kept", "rem-adjusted"])
@@ -211,7 +216,7 @@ def test_output_changed_by_one_by_cheating_prover_rejected(honest, fix_remainder
         cols["pool.rem"][0] -= IDS.shape[0]
         _rejects(honest.vk, _cheat(honest, cols, out), "range", RANGE_FAILED)
     else:  # the pooling identity breaks
-        _rejects(honest.vk, _cheat(honest, cols, out), "identities (3 variables)", ROUND_0, round=0)
+        _rejects(honest.vk, _cheat(honest, cols, out), "identities (3 variables)", ZEROCHECK_FINAL)
 
 
 def test_another_models_verifying_key_rejected(honest):
@@ -233,8 +238,7 @@ def test_proof_relabelled_for_a_key_of_the_same_circuit_rejected(honest):
     other_vk, _ = zkinfer.setup(_with_weight(honest.model, 0, "up", (0, 0), 1), TrivialPCS())
     assert other_vk.model_bytes == honest.vk.model_bytes
     forged = dataclasses.replace(honest.proof, vk_digest=other_vk.digest)
-    _rejects(other_vk, forged, "embedding emb.tok", "round 1: s(0) + s(1) does not match the claim",
-             round=1)
+    _rejects(other_vk, forged, "embedding emb.tok", PRODUCT_FINAL,)
 
 
 def test_different_input_rejected(honest):
@@ -243,14 +247,14 @@ def test_different_input_rejected(honest):
 
 def test_proof_relabelled_for_a_different_input_rejected(honest):
     forged = dataclasses.replace(honest.proof, ids=OTHER_IDS)
-    _rejects(honest.vk, forged, "embedding emb.tok", "round 1: s(0) + s(1) does not match the claim",
-             ids=OTHER_IDS, round=1)
+    _rejects(honest.vk, forged, "embedding emb.tok", PRODUCT_FINAL,
+             ids=OTHER_IDS)
 
 
 def test_trace_of_one_input_proven_for_another_input_rejected(honest):
     # the honest trace of IDS, its honest output, claimed for OTHER_IDS
-    _rejects(honest.vk, _cheat(honest, _copy(honest.cols), ids=OTHER_IDS), "embedding emb.tok", ROUND_0,
-             ids=OTHER_IDS, round=0)
+    _rejects(honest.vk, _cheat(honest, _copy(honest.cols), ids=OTHER_IDS), "embedding emb.tok", PRODUCT_FINAL,
+             ids=OTHER_IDS)
 
 
 def test_input_longer_than_the_model_allows_rejected(honest):
@@ -271,7 +275,7 @@ def test_activation_changed_rejected(honest):
     cols[f"{up}.out"][0, 0] += 1
     out = _replay(honest.model, cols, up)  # everything after it follows the changed value
     # out - q - below + above, below (out - lo)
-    _rejects(honest.vk, _cheat(honest, cols, out), "identities (7 variables)", ROUND_0, round=0)
+    _rejects(honest.vk, _cheat(honest, cols, out), "identities (7 variables)", ZEROCHECK_FINAL)
 
 
 def test_activation_changed_with_its_quotient_rejected(honest):
@@ -281,7 +285,7 @@ def test_activation_changed_with_its_quotient_rejected(honest):
     cols[f"{up}.out"][1, 2] += 1
     cols[f"{up}.q"][1, 2] += 1
     out = _replay(honest.model, cols, up)
-    _rejects(honest.vk, _cheat(honest, cols, out), "identities (7 variables)", ROUND_0, round=0)
+    _rejects(honest.vk, _cheat(honest, cols, out), "identities (7 variables)", ZEROCHECK_FINAL)
 
 
 #: one column per relation kind runs by default; ``-m slow`` runs every committed column
@@ -307,20 +311,20 @@ def _first_failure(column: str) -> tuple[str, str]:
     size; the pooling in the last block's segment)."""
     layer, _, rest = column.partition(".ffn.")
     if column in ("emb.tok", "emb.pos"):
-        return f"embedding {column}", ROUND_0
+        return f"embedding {column}", PRODUCT_FINAL
     if column == "emb.x":
         # the embedding's segment is verified first: its identity emb.x = tok + pos (n x d
         # entries) fails before the first block's product reads emb.x
-        return "identities (6 variables)", ROUND_0
+        return "identities (6 variables)", ZEROCHECK_FINAL
     if rest in ("up.acc", "down.acc"):
-        return f"matmul {column}", ROUND_0
+        return f"matmul {column}", PRODUCT_FINAL
     if rest in ("up.out", "act.out"):
         return f"table {layer}.ffn.act", _LOOKUP_FAILED
     # the identities (requantization rows of d_ff or d_model columns, the pooling row); a
     # block's output is checked by its own segment's identities before the next segment's
     # product reads it
     nv = {"up.rem": 7, "down.rem": 6, "down.out": 6}.get(rest, 3)
-    return f"identities ({nv} variables)", ROUND_0
+    return f"identities ({nv} variables)", ZEROCHECK_FINAL
 
 
 @pytest.mark.parametrize("column", _committed_trace_columns())
@@ -380,7 +384,7 @@ def test_clamp_to_the_wrong_bound_rejected(clamping):
     o[i, j] = rq.hi - 1  # inside the range, but not the clamp of q
     out = _replay(clamping.model, cols, name)
     # above (hi - out) != 0
-    _rejects(clamping.vk, _cheat(clamping, cols, out), "identities (6 variables)", ROUND_0, round=0)
+    _rejects(clamping.vk, _cheat(clamping, cols, out), "identities (6 variables)", ZEROCHECK_FINAL)
 
 
 def test_table_lookup_with_wrong_value_rejected(honest):
@@ -464,13 +468,13 @@ def test_swapped_steps_of_different_types_rejected(honest):
 def test_swapped_sumcheck_rounds_rejected(honest):
     k = _indices(honest.proof, ProductStep)[-1]
     step = ce.steps(honest.proof)[k]
-    polys = step.proof.sumcheck.round_polys.copy()
+    polys = step.proof.sumcheck.messages.copy()
     assert polys.shape[0] >= 2
     polys[[0, 1]] = polys[[1, 0]]
-    sc = dataclasses.replace(step.proof.sumcheck, round_polys=polys)
+    sc = dataclasses.replace(step.proof.sumcheck, messages=polys)
     forged = dataclasses.replace(step, proof=dataclasses.replace(step.proof, sumcheck=sc))
     _rejects(honest.vk, ce.replace_step(honest.proof, k, forged),
-             "matmul layer1.ffn.down.acc", ROUND_0, round=0)
+             "matmul layer1.ffn.down.acc", PRODUCT_FINAL)
 
 
 @pytest.fixture(scope="module")
@@ -481,30 +485,28 @@ def other_proof(honest) -> Proof:
     return proof
 
 
-@pytest.mark.parametrize("kind, check, match, round", [
-    (ProductStep, "matmul layer1.ffn.down.acc", ROUND_0, 0),
-    (ZerocheckProof, "identities (7 variables)", "round 1: s(0) + s(1) does not match the claim", 1),
-    (RangeProof, "range layer 1", ROUND_0, 0),
-    (JointOpeningsProof, "weights openings", PARTS_SUM, None),
+@pytest.mark.parametrize("kind, check, match", [
+    (ProductStep, "matmul layer1.ffn.down.acc", PRODUCT_FINAL),
+    (ZerocheckProof, "identities (7 variables)", ZEROCHECK_FINAL),
+    (RangeProof, "range layer 1", LAYER_END),
+    (JointOpeningsProof, "weights openings", PARTS_SUM),
 ], ids=["ProductStep", "ZerocheckProof", "RangeProof", "JointOpeningsProof"])
 def test_replayed_round_message_from_another_proof_rejected(honest, other_proof, kind, check,
-                                                            match, round):
+                                                            match):
     k = _indices(honest.proof, kind)[-1]
     _rejects(honest.vk, ce.replace_step(honest.proof, k, ce.steps(other_proof)[k]), check,
-             match, round=round)
+             match)
 
 
 def test_replayed_proof_of_another_input_rejected(honest, other_proof):
     # the whole transcript of another run, with this run's statement
     forged = dataclasses.replace(other_proof, ids=IDS, output=honest.output)
-    _rejects(honest.vk, forged, "embedding emb.tok", "round 1: s(0) + s(1) does not match the claim",
-             round=1)
+    _rejects(honest.vk, forged, "embedding emb.tok", PRODUCT_FINAL,)
 
 
 def test_replayed_trace_commitment_rejected(honest, other_proof):
     forged = dataclasses.replace(honest.proof, trace_commitment=other_proof.trace_commitment)
-    _rejects(honest.vk, forged, "embedding emb.tok", "round 1: s(0) + s(1) does not match the claim",
-             round=1)
+    _rejects(honest.vk, forged, "embedding emb.tok", PRODUCT_FINAL,)
 
 
 def _with_segment_steps(proof: Proof, segment: int, part: str, steps: tuple) -> Proof:
@@ -538,8 +540,8 @@ def test_duplicated_step_rejected(honest, part, segment):
 # header, a fixed number of field elements, or a length prefix checked against the bytes left
 @pytest.mark.parametrize("keep, match", [
     (0.0, "proof: truncated: need 4 bytes, 0 left"),
-    (0.001, "proof: count 4 x 16 bytes exceeds the 9 left"),  # a range layer's end values
-    (0.01, "proof: truncated: need 96 field elements"),
+    (0.001, "proof: truncated: need 4 bytes, 3 left"),  # a sumcheck's round count
+    (0.01, "proof: count 8 x 16 bytes exceeds the 19 left"),  # a range layer's end values
     (0.3, "proof: count 1332346 x 1 bytes exceeds the"),  # the trace opening's PCS bytes
     (0.9, "proof: count 1332346 x 1 bytes exceeds the"),
     (0.999999, "proof: count 6682 x 1 bytes exceeds the 6680 left"),  # the weight opening's

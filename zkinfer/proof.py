@@ -38,8 +38,9 @@ __all__ = [
     "statement_transcript",
 ]
 
-FORMAT_VERSION = 8
-"""The proof format (version 8: a range proof's fraction trees share one sumcheck per layer;
+FORMAT_VERSION = 9
+"""The proof format (version 9: a sumcheck round sends ``d`` values, ``s_j(1)`` derived from the
+running claim; version 8: a range proof's fraction trees share one sumcheck per layer;
 version 7: a decoder's ``max_new_tokens`` and predictions in the header;
 version 6: both openings begin before either is proven; version 5: one part per segment, each
 proven on its own transcript, and the openings of commitments made of one part per segment)."""

@@ -220,9 +220,9 @@ def _proof_sumcheck_units(proof) -> int:
     body = getattr(proof, "body", None)
     total = 0
     for sc in (body.sumchecks() if callable(getattr(body, "sumchecks", None)) else ()):
-        polys = np.asarray(getattr(sc, "round_polys", ()))
-        if polys.ndim == 3:
-            total += int(polys.shape[0]) * max(1, int(polys.shape[1]) - 1)
+        msgs = np.asarray(getattr(sc, "messages", ()))
+        if msgs.ndim == 3:  # (rounds, degree, 2)
+            total += int(msgs.shape[0]) * max(1, int(msgs.shape[1]))
     return total
 
 

@@ -481,7 +481,7 @@ def reference_sumcheck(tables: Sequence[npt.ArrayLike], expr: Expression, transc
                 others = ext.mul(others, evaluations[j])
         assert expr.terms[0].count(explain) == 1
         evaluations[explain] = ext.mul(cur, ext.inv(others))
-    return SumcheckOutput(SumcheckProof(rounds), absorbed, point, evaluations)
+    return SumcheckOutput(SumcheckProof.from_rounds(rounds), absorbed, point, evaluations)
 
 
 def claimed_total(commitment, data, claims, transcript: Transcript, begun=None

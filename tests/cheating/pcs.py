@@ -396,7 +396,7 @@ def sumcheck_prove(
     for e in range(extra_rounds):
         rounds[n + e] = np.broadcast_to(_half(cur), (degree + 1, 2))
     evaluations = work[:, 0, :].copy()
-    return SumcheckRun(SumcheckProof(rounds), absorbed, true_claim, point, evaluations)
+    return SumcheckRun(SumcheckProof.from_rounds(rounds), absorbed, true_claim, point, evaluations)
 
 
 class AbsorbAs(Transcript):

@@ -60,8 +60,8 @@ def test_fraction_proof_round_trip(c):
     assert np.array_equal(back.root, proof.root)
     verify_fraction_sum(c, back, Transcript(D))
     assert len(back.sumchecks()) == c
-    assert [sc.round_polys.tolist() for sc in back.sumchecks()] == [
-        sc.round_polys.tolist() for sc, _ in proof.layers]
+    assert [sc.messages.tolist() for sc in back.sumchecks()] == [
+        sc.messages.tolist() for sc, _ in proof.layers]
 
 
 def test_fraction_proof_bounds_and_truncation():
@@ -91,8 +91,8 @@ def test_lookup_proof_round_trip():
     assert np.array_equal(back.column_evals, proof.column_evals)
     verify_lookup(f.shape[0], t.shape[0], back, Transcript(D))
     assert len(back.sumchecks()) == len(proof.fractions.layers)
-    assert back.sumchecks()[0].round_polys.tolist() == \
-        proof.fractions.layers[0][0].round_polys.tolist()
+    assert back.sumchecks()[0].messages.tolist() == \
+        proof.fractions.layers[0][0].messages.tolist()
 
 
 def test_lookup_proof_bounds_and_truncation():

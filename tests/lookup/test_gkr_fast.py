@@ -256,9 +256,9 @@ def test_batched_structure_must_match_the_depths():
     err = _batch_rejected(cs[:2], proof)  # a root more than trees
     assert err.check == "batch" and "one root (P, Q) per tree" in str(err)
     # the depths are absorbed: another depth changes every challenge, and the first layer
-    # with rounds fails
+    # with rounds ends on end values its last claim does not match
     err = _batch_rejected([5, 3, 4], proof)
-    assert err.check == "batch layer 1" and "does not match the claim" in str(err)
+    assert err.check == "batch layer 1" and "end values do not match the last round" in str(err)
     err = _batch_rejected([6, 3, 5], proof)
     assert err.check == "batch" and "wrong number of layers" in str(err)
     sc, ev = proof.layers[1]

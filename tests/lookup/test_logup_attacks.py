@@ -163,7 +163,7 @@ def test_layer_end_values_that_do_not_explain_its_last_round_rejected(honest, k,
 
 
 def test_layer_sumcheck_with_an_appended_round_rejected(honest):
-    sc = honest.fractions.layers[2][0].round_polys
+    sc = honest.fractions.layers[2][0].messages
     longer = SumcheckProof(np.concatenate([sc, sc[-1:]]))
     err = _rejected(_with_layer(honest, 2, sumcheck=longer), "wrong number of rounds",
                     check=f"{CHECK} layer 2")

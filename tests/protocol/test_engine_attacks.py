@@ -222,26 +222,25 @@ def _same_shape(h: ce.Honest) -> tuple[int, int]:
 def test_segments_of_the_same_shape_swapped_rejected(deep):
     # two segments of the same shape (two middle blocks): the swapped proof passes every count
     # and type check, and the first segment's first relation (a matrix product), on its own
-    # transcript and claims, gets the rounds of the second's
+    # transcript and claims, gets the rounds of the second's: its final claim is not explained
     a, b = _same_shape(deep)
     segs = list(deep.proof.body.segments)
     segs[a], segs[b] = segs[b], segs[a]
     first = deep.circuit.segment_relations(a)[0]
-    err = _rejected(deep, ce.with_segments(deep.proof, segs), f"matmul {first.out}",
-                    r"s\(0\) \+ s\(1\) does not match the claim")
-    assert err.round == 0
+    _rejected(deep, ce.with_segments(deep.proof, segs), f"matmul {first.out}",
+              r"final evaluation P\(f\(r\)\) does not match")
 
 
 def test_range_proof_moved_to_another_segment_rejected(deep):
     # a segment carries the range proof of another segment of the same shape (a range proof of
     # the right kind and size): its LogUp is checked against this segment's limbs and
-    # multiplicities, on its transcript
+    # multiplicities, on its transcript: the first layer below the roots ends on end values
+    # that its sumcheck's last claim does not match
     a, b = _same_shape(deep)
     segs = list(deep.proof.body.segments)
     segs[a] = dataclasses.replace(segs[a], ranges=segs[b].ranges)
-    err = _rejected(deep, ce.with_segments(deep.proof, segs), "range layer 1",
-                    r"s\(0\) \+ s\(1\) does not match the claim")
-    assert err.round == 0
+    _rejected(deep, ce.with_segments(deep.proof, segs), "range layer 1",
+              "end values do not match the last round")
 
 
 def test_relation_step_moved_to_another_segment_rejected(mlp):
@@ -259,21 +258,22 @@ def test_relation_step_moved_to_another_segment_rejected(mlp):
 
 def test_zerocheck_moved_to_another_segment_of_the_same_shape_rejected(deep):
     # two middle blocks have zero-checks over the same sizes: the second's first one in the
-    # first. Both claim 0, so its first round passes; its challenge is the first block's, and
-    # the second round fails
+    # first. Both claim 0; its challenges are the first block's, and the final check fails
     a, b = _same_shape(deep)
     segs = list(deep.proof.body.segments)
     segs[a] = dataclasses.replace(segs[a], identities=segs[b].identities[:1] + segs[a].identities[1:])
     nv = min(deep.circuit.segment_identities(a))
     assert nv == min(deep.circuit.segment_identities(b))
-    err = _rejected(deep, ce.with_segments(deep.proof, segs), f"identities ({nv} variables)",
-                    r"s\(0\) \+ s\(1\) does not match the claim")
-    assert err.round == 1
+    _rejected(deep, ce.with_segments(deep.proof, segs), f"identities ({nv} variables)",
+              r"final evaluation eq\(tau, r\) E\(f\(r\)\) does not match")
 
 
 # ---------------------------------------------------------------------------------------------
 # the openings of commitments of parts: part sums, per-part sumchecks, the joint sumcheck
 
+
+#: The openings' final check (the part sumchecks and the joint one end there).
+FINAL_SUM = r"final evaluation sum_s alpha\^s W_s F_s does not match"
 
 _OPENINGS = {"trace": "trace_opening", "weights": "weight_opening"}
 
@@ -304,27 +304,24 @@ def test_part_sum_changed_rejected(mlp, which):
 
 @pytest.mark.parametrize("which", ["trace", "weights"])
 def test_part_sum_changed_with_another_compensating_rejected(mlp, which):
-    # T_0 + 1 and T_last - 1: the sums still add up to the claims; part 0's sumcheck starts
-    # from the changed T_0
+    # T_0 + 1 and T_last - 1: the sums still add up to the claims; both parts' sumchecks start
+    # from a changed sum, which reaches the final weighted sum
     totals = _opening(mlp.proof, which).totals.copy()
     totals[0] = ext.add(totals[0], _one())
     totals[-1] = ext.sub(totals[-1], _one())
-    err = _rejected(mlp, _with_opening(mlp.proof, which, totals=totals),
-                    f"{which} openings (part 0)", r"s\(0\) \+ s\(1\) does not match the claim")
-    assert err.round == 0
+    _rejected(mlp, _with_opening(mlp.proof, which, totals=totals), f"{which} openings",
+              FINAL_SUM)
 
 
 def test_part_sumcheck_round_changed_rejected(mlp):
-    # s(2) of the last part's first round: s(0) + s(1) still holds, the challenge and s(r) move
+    # s(2) of the last part's first round (message value 1): the challenge and s(r) move
     step = _opening(mlp.proof)
     last = len(step.parts) - 1
-    polys = step.parts[last].round_polys.copy()
-    assert polys.shape[0] >= 2
-    polys[0, 2] = ext.add(polys[0, 2], _one())
-    parts = step.parts[:last] + (SumcheckProof(polys),)
-    err = _rejected(mlp, _with_opening(mlp.proof, parts=parts), f"trace openings (part {last})",
-                    r"s\(0\) \+ s\(1\) does not match the claim")
-    assert err.round == 1
+    msgs = step.parts[last].messages.copy()
+    assert msgs.shape[0] >= 2
+    msgs[0, 1] = ext.add(msgs[0, 1], _one())
+    parts = step.parts[:last] + (SumcheckProof(msgs),)
+    _rejected(mlp, _with_opening(mlp.proof, parts=parts), "trace openings", FINAL_SUM)
 
 
 def test_part_sumcheck_of_another_part_rejected(deep):
@@ -332,19 +329,17 @@ def test_part_sumcheck_of_another_part_rejected(deep):
     # the other's rounds
     a, b = _same_shape(deep)
     parts = list(_opening(deep.proof).parts)
-    assert parts[a].round_polys.shape == parts[b].round_polys.shape
+    assert parts[a].messages.shape == parts[b].messages.shape
     parts[a], parts[b] = parts[b], parts[a]
-    err = _rejected(deep, _with_opening(deep.proof, parts=tuple(parts)),
-                    f"trace openings (part {a})", r"s\(0\) \+ s\(1\) does not match the claim")
-    assert err.round == 0
+    _rejected(deep, _with_opening(deep.proof, parts=tuple(parts)), "trace openings", FINAL_SUM)
 
 
 def test_joint_sumcheck_with_a_round_too_many_rejected(mlp):
     # TrivialPCS opens any point: the parts share no coordinate and the joint sumcheck has no
     # rounds
     step = _opening(mlp.proof)
-    assert step.joint.round_polys.shape[0] == 0
-    extra = SumcheckProof(step.parts[0].round_polys[:1])
+    assert step.joint.messages.shape[0] == 0
+    extra = SumcheckProof(step.parts[0].messages[:1])
     _rejected(mlp, _with_opening(mlp.proof, joint=extra), "trace openings",
               re.escape("wrong number of rounds (expected 0, got 1)"))
 
@@ -355,7 +350,7 @@ def test_opened_value_changed_rejected(mlp, which, part):
     values = _opening(mlp.proof, which).values.copy()
     values[part] = ext.add(values[part], _one())
     _rejected(mlp, _with_opening(mlp.proof, which, values=values), f"{which} openings",
-              r"final evaluation sum_s alpha\^s W_s F_s does not match")
+              FINAL_SUM)
 
 
 @pytest.fixture(scope="module")
@@ -378,23 +373,22 @@ def _ligero_rejected(vk, proof, check: str, match: str) -> VerificationError:
 def test_joint_sumcheck_round_changed_rejected(mlp_ligero):
     # the trace's parts share their last log C coordinates (the column coordinates of the Ligero
     # matrix; the tiny weight parts are one column wide and share none): s(2) of the joint
-    # sumcheck's first round; s(0) + s(1) still holds, the challenge and s(r) move
+    # sumcheck's first round (message value 1); the challenge and s(r) move
     vk, proof = mlp_ligero
-    polys = _opening(proof).joint.round_polys.copy()
-    assert polys.shape[0] >= 2
-    polys[0, 2] = ext.add(polys[0, 2], _one())
-    err = _ligero_rejected(vk, _with_opening(proof, joint=SumcheckProof(polys)),
-                           "trace openings", r"s\(0\) \+ s\(1\) does not match the claim")
-    assert err.round == 1
+    msgs = _opening(proof).joint.messages.copy()
+    assert msgs.shape[0] >= 2
+    msgs[0, 1] = ext.add(msgs[0, 1], _one())
+    _ligero_rejected(vk, _with_opening(proof, joint=SumcheckProof(msgs)), "trace openings",
+                     FINAL_SUM)
 
 
 def test_joint_sumcheck_last_round_changed_rejected(mlp_ligero):
     # the last round's s(2): only the final check sum_s alpha^s W_s F_s can notice
     vk, proof = mlp_ligero
-    polys = _opening(proof).joint.round_polys.copy()
-    polys[-1, 2] = ext.add(polys[-1, 2], _one())
-    _ligero_rejected(vk, _with_opening(proof, joint=SumcheckProof(polys)), "trace openings",
-                     r"final evaluation sum_s alpha\^s W_s F_s does not match")
+    msgs = _opening(proof).joint.messages.copy()
+    msgs[-1, 1] = ext.add(msgs[-1, 1], _one())
+    _ligero_rejected(vk, _with_opening(proof, joint=SumcheckProof(msgs)), "trace openings",
+                     FINAL_SUM)
 
 
 def test_opened_value_changed_with_ligero_rejected(mlp_ligero):
@@ -402,7 +396,7 @@ def test_opened_value_changed_with_ligero_rejected(mlp_ligero):
     values = _opening(proof).values.copy()
     values[-1] = ext.add(values[-1], _one())
     _ligero_rejected(vk, _with_opening(proof, values=values), "trace openings",
-                     r"final evaluation sum_s alpha\^s W_s F_s does not match")
+                     FINAL_SUM)
 
 
 def test_false_part_sum_carried_to_the_opened_value_rejected_by_the_pcs(mlp):
@@ -599,7 +593,7 @@ def test_pooled_sum_not_the_column_sum_rejected_by_the_openings(mlp):
     assert told["part"] == last and not np.array_equal(told["sent"], told["true"])
     assert forged.body.trace_opening.totals[last].tolist() == told["sent"].tolist()
     _rejected(mlp, forged, "trace openings",
-              r"final evaluation sum_s alpha\^s W_s F_s does not match")
+              FINAL_SUM)
 
 
 # ---------------------------------------------------------------------------------------------

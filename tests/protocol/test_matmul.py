@@ -67,9 +67,10 @@ def test_output_changed_by_one_rejected(honest):
     A, B, C, point, proof = honest
     C2 = C.copy()
     C2[1, 2] = gl.add(C2[1, 2], 1)
-    with pytest.raises(VerificationError) as info:
+    with pytest.raises(VerificationError, match=re.escape("final evaluation P(f(r)) does not match")
+                       ) as info:
         verify_matmul((4, 16, 8), point, c_value(C2, point), proof, Transcript(D))
-    assert info.value.round == 0 and info.value.check == "matmul"
+    assert info.value.check == "matmul"
 
 
 def test_weight_changed_after_commitment_rejected_by_the_opening(honest):
@@ -109,7 +110,7 @@ def test_prover_with_wrong_product_rejected():
     B2[0, 0] = gl.add(B2[0, 0], 5)
     # the cheating prover uses B2, but C was fixed from the honest product
     proof, _ = prove_matmul(A, B2, point, Transcript(D))
-    with pytest.raises(VerificationError, match=re.escape("round 0: s(0) + s(1) does not match the claim")):
+    with pytest.raises(VerificationError, match=re.escape("final evaluation P(f(r)) does not match")):
         verify_matmul((4, 16, 8), point, c_value(C, point), proof, Transcript(D))
 
 

@@ -396,8 +396,8 @@ def test_codec_round_trip_and_bounds():
     assert back.fractions.roots.shape[0] == 2
     assert np.array_equal(back.evals, proof.evals)
     assert len(back.sumchecks()) == len(proof.fractions.layers)
-    assert [sc.round_polys.tolist() for sc in back.sumchecks()] == [
-        sc.round_polys.tolist() for sc, _ in proof.fractions.layers]
+    assert [sc.messages.tolist() for sc in back.sumchecks()] == [
+        sc.messages.tolist() for sc, _ in proof.fractions.layers]
     verify(SIZES, back, 2)
     # a huge tree count is refused before anything is allocated: by the bound, or by the bytes
     # left (32 per root)

@@ -39,7 +39,7 @@ def test_prove_eq_sends_the_generic_provers_messages(n, kind, name):
     tau = ext.random((n,), rng)
     want = prove([fast.eq_table(tau), *tables], with_eq(expr), Transcript(b"eq"))
     got = prove_eq(tau, tables, expr, Transcript(b"eq"))
-    assert np.array_equal(got.proof.round_polys, want.proof.round_polys)
+    assert np.array_equal(got.proof.messages, want.proof.messages)
     assert np.array_equal(got.claim, want.claim) and np.array_equal(got.point, want.point)
     assert np.array_equal(got.evaluations, want.evaluations[1:])
     point, final = verify(got.claim, n, with_eq(expr), got.proof, Transcript(b"eq"))
@@ -64,7 +64,7 @@ def test_prove_eq_over_zero_runs_sends_the_generic_provers_messages(n, kind):
     tau = ext.random((n,), rng)
     want = prove([fast.eq_table(tau), *tables], with_eq(expr), Transcript(b"eq"))
     got = prove_eq(tau, tables, expr, Transcript(b"eq"))
-    assert np.array_equal(got.proof.round_polys, want.proof.round_polys)
+    assert np.array_equal(got.proof.messages, want.proof.messages)
     assert np.array_equal(got.evaluations, want.evaluations[1:])
 
 

@@ -294,7 +294,7 @@ def prove_fraction_sums(leaves, transcript: Transcript) -> tuple[FractionBatchPr
             evals = np.concatenate([np.concatenate([cp, cq]) for cp, cq in children])
             expr = _layer_expression(lam, len(active))
             begin(transcript, 0, expr, expr.evaluate(np.concatenate([ext.ones((1,)), evals])))
-            sc = SumcheckProof(np.zeros((0, 4, 2), dtype=np.uint64))
+            sc = SumcheckProof(np.zeros((0, 3, 2), dtype=np.uint64))
             challenges = np.zeros((0, 2), dtype=np.uint64)
             parents.clear()
         else:
@@ -440,7 +440,7 @@ def _prove_layer(children: list, parents: list, point: U64, lam: U64, weights: l
     evals = np.array([_add(lo, _mul(x, _sub(hi, lo))) for p, q, off in tabs for lo, hi in (
         (_t(arr[base]), _t(arr[base + 1])) for arr, base in ((p, 0), (p, off), (q, 0), (q, off))
     )], dtype=np.uint64)
-    return SumcheckProof(rounds), evals, challenges
+    return SumcheckProof.from_rounds(rounds), evals, challenges
 
 
 def verify_fraction_sum(

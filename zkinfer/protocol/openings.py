@@ -518,7 +518,7 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
     else:
         done = data.map_parts(part_sumcheck, _part_args(commitment, begun), done_parts)
     totals = np.stack([d[0] for d in done]) if done else np.zeros((0, 2), dtype=np.uint64)
-    part_proofs = [SumcheckProof(d[1]) for d in done]
+    part_proofs = [SumcheckProof.from_rounds(d[1]) for d in done]
     points = [d[2] for d in done]
     states = [d[3] for d in done]
     digests = [d[4] for d in done]
@@ -544,7 +544,8 @@ def prove_part_openings(pcs: PCS, commitment: Commitment, data: ProverData,
     final = [OpeningClaim(s, _on_part(m, np.concatenate([points[s], shared])), values[s])
              for s in range(num_parts)]
     opening = pcs.open(data, final, transcript, progress=progress)
-    return JointOpeningsProof(totals, tuple(part_proofs), SumcheckProof(rounds), values, opening)
+    return JointOpeningsProof(totals, tuple(part_proofs), SumcheckProof.from_rounds(rounds), values,
+                              opening)
 
 
 def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[PartClaim],
@@ -596,9 +597,9 @@ def verify_part_openings(pcs: PCS, commitment: Commitment, claims: Sequence[Part
     if k:
         shared, final = verify(joint_claim, k, _EXPR, proof.joint, transcript, check=check)
     else:
-        if proof.joint.round_polys.shape[0] != 0:
+        if proof.joint.messages.shape[0] != 0:
             raise VerificationError(check, "wrong number of rounds", expected=0,
-                                    got=int(proof.joint.round_polys.shape[0]))
+                                    got=int(proof.joint.messages.shape[0]))
         begin(transcript, 0, _EXPR, joint_claim)
         shared, final = np.zeros((0, 2), dtype=np.uint64), joint_claim
     values = ext.as_ext(proof.values, "opened values")

@@ -7,8 +7,15 @@ The claim is ``S = sum_{x in {0,1}^n} P(f_1(x), ..., f_k(x))`` where ``P`` is an
 Schedule (one function, :func:`begin` / :func:`round_challenge`, called by both sides):
 
 1. absorb ``n``, ``d``, the expression and the claim ``S``;
-2. for each round ``j = 1..n``: absorb the round polynomial's values ``s_j(0..d)`` and draw
-   ``r_j`` in ``F_p2``.
+2. for each round ``j = 1..n``: absorb the round message ``s_j(0), s_j(2), ..., s_j(d)`` and
+   draw ``r_j`` in ``F_p2``.
+
+The message leaves out ``s_j(1)``: the verifier sets ``s_j(1) = c_j - s_j(0)`` from the running
+claim ``c_j`` (``c_1 = S``, ``c_(j+1) = s_j(r_j)``), which is the check ``s_j(0) + s_j(1) = c_j``
+made true by construction. The polynomial the verifier interpolates is then the only one of
+degree ``d`` with the sent values that passes that check, so the soundness argument is the
+usual one: a false claim survives round ``j`` only if the prover's polynomial (not the true
+one) agrees with the true one at ``r_j``.
 
 Soundness error: at most ``n * d / p^2`` (Schwartz-Zippel per round over ``F_p2``).
 """
@@ -40,12 +47,13 @@ __all__ = [
     "round_challenge",
     "round_challenge_scalar",
     "round_encodings",
+    "round_message",
     "with_eq",
     "soundness_error_bits",
 ]
 
 MAX_DEGREE = 8
-"""Highest degree of ``P`` accepted (the round polynomial has ``d + 1`` values)."""
+"""Highest degree of ``P`` accepted (a round message has ``d`` values)."""
 
 MAX_TABLES = 1 << 12
 """Most multilinear tables one sumcheck combines."""
@@ -57,7 +65,7 @@ _LABEL_N = b"sumcheck/num-vars"
 _LABEL_D = b"sumcheck/degree"
 _LABEL_EXPR = b"sumcheck/expression"
 _LABEL_CLAIM = b"sumcheck/claim"
-_LABEL_ROUND = b"sumcheck/round-poly"
+_LABEL_ROUND = b"sumcheck/round-message"
 _LABEL_CHALLENGE = b"sumcheck/challenge"
 
 
@@ -141,37 +149,47 @@ class Expression:
 
 @dataclass(frozen=True, eq=False)
 class SumcheckProof:
-    """The prover's messages: round polynomial values ``s_j(0), ..., s_j(d)``.
+    """The prover's messages: per round ``j``, the values ``s_j(0), s_j(2), ..., s_j(d)`` of the
+    round polynomial (``s_j(1)`` is not sent: the verifier derives it from the running claim,
+    module docstring).
 
     Attributes:
-        round_polys: extension array of shape ``(n, d + 1, 2)``.
+        messages: extension array of shape ``(n, d, 2)``.
     """
 
-    round_polys: npt.NDArray[np.uint64]
+    messages: npt.NDArray[np.uint64]
+
+    @classmethod
+    def from_rounds(cls, rounds: npt.NDArray[np.uint64]) -> SumcheckProof:
+        """The proof of round polynomials given by all their values ``s_j(0..d)``, ``(n, d + 1,
+        2)`` with ``d >= 1``: each round's :func:`round_message`."""
+        if rounds.ndim != 3 or rounds.shape[1] < 2:
+            raise ValueError(f"round values of shape {rounds.shape}: need (n, d + 1, 2), d >= 1")
+        return cls(np.ascontiguousarray(np.delete(rounds, 1, axis=1)))
 
     @property
     def num_rounds(self) -> int:
-        return int(self.round_polys.shape[0])
+        return int(self.messages.shape[0])
 
     def write(self, w: Writer) -> None:
-        """``n`` (u32), ``d + 1`` (u32), then ``n (d+1)`` extension elements."""
-        n, width = self.round_polys.shape[:2]
+        """``n`` (u32), ``d`` (u32), then ``n d`` extension elements."""
+        n, width = self.messages.shape[:2]
         w.u32(n)
         w.u32(width)
-        w.ext(self.round_polys.reshape(-1, 2))
+        w.ext(self.messages.reshape(-1, 2))
 
     @classmethod
     def read(cls, r: Reader) -> SumcheckProof:
         """Strict decoding from a :class:`~zkinfer.codec.Reader`.
 
         Raises:
-            ProofFormatError: sizes beyond :data:`MAX_VARS` / :data:`MAX_DEGREE`, truncation,
-                or non-canonical elements.
+            ProofFormatError: sizes beyond :data:`MAX_VARS` / :data:`MAX_DEGREE`, a degree of 0,
+                truncation, or non-canonical elements.
         """
         n = r.u32(MAX_VARS)
-        width = r.u32(MAX_DEGREE + 1)
+        width = r.u32(MAX_DEGREE)
         if width < 1:
-            raise ProofFormatError("sumcheck proof: empty round polynomials")
+            raise ProofFormatError("sumcheck proof: empty round messages")
         return cls(r.ext(n * width).reshape(n, width, 2))
 
     def to_bytes(self) -> bytes:
@@ -190,7 +208,7 @@ class SumcheckProof:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SumcheckProof) and np.array_equal(
-            self.round_polys, other.round_polys
+            self.messages, other.messages
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -211,20 +229,28 @@ def begin(transcript: Transcript, num_vars: int, expr: Expression, claim: npt.Ar
     transcript.append_ext(_LABEL_CLAIM, claim)
 
 
+def round_message(values: npt.ArrayLike) -> npt.NDArray[np.uint64]:
+    """What a round sends of its polynomial's values ``s_j(0..d)`` ``(d + 1, 2)``: all but
+    ``s_j(1)``, ``(d, 2)``."""
+    values = np.asarray(values, dtype=np.uint64)
+    return np.concatenate([values[:1], values[2:]])
+
+
 def round_challenge(transcript: Transcript, values: npt.ArrayLike) -> npt.NDArray[np.uint64]:
-    """Absorb one round polynomial's values and draw that round's challenge ``r_j``."""
-    transcript.append_ext(_LABEL_ROUND, values)
+    """Absorb one round's message (:func:`round_message` of its polynomial's values
+    ``s_j(0..d)``) and draw that round's challenge ``r_j``."""
+    transcript.append_ext(_LABEL_ROUND, round_message(values))
     return transcript.challenge_ext(_LABEL_CHALLENGE)
 
 
-def round_encodings(polys: npt.NDArray[np.uint64]) -> list[bytes]:
-    """What :func:`round_challenge` absorbs for each round polynomial of ``polys`` (canonical
-    ``uint64``, shape ``(n, d + 1, 2)``, validated by the caller): the encoding of
+def round_encodings(messages: npt.NDArray[np.uint64]) -> list[bytes]:
+    """What :func:`round_challenge` absorbs for each round message of ``messages`` (canonical
+    ``uint64``, shape ``(n, d, 2)``, validated by the caller): the encoding of
     :meth:`Transcript.append_ext`, built once for all rounds."""
-    head = array_header(tuple(polys.shape[1:]))
-    data = np.ascontiguousarray(polys, dtype="<u8").tobytes()
-    step = len(data) // polys.shape[0] if polys.shape[0] else 0
-    return [head + data[j * step: (j + 1) * step] for j in range(polys.shape[0])]
+    head = array_header(tuple(messages.shape[1:]))
+    data = np.ascontiguousarray(messages, dtype="<u8").tobytes()
+    step = len(data) // messages.shape[0] if messages.shape[0] else 0
+    return [head + data[j * step: (j + 1) * step] for j in range(messages.shape[0])]
 
 
 def round_challenge_scalar(transcript: Transcript, encoded: bytes) -> tuple[int, int]:

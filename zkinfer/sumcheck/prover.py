@@ -97,7 +97,7 @@ def prove(
             common ``N = 2^n``.
         expr: the polynomial ``P``, with ``expr.num_tables == k``.
         transcript: the shared transcript; the statement (``n``, ``d``, ``P``, ``S``) and every
-            round polynomial are absorbed into it.
+            round message are absorbed into it.
         statement: the expression the verifier knows, when ``expr`` is an equivalent rewriting
             of it over other tables (e.g. linear terms merged into one table): it is what the
             transcript absorbs. Its degree must equal ``expr``'s.
@@ -145,7 +145,7 @@ def prove(
         values = np.stack([ext.from_base(a) if a.ndim == 1 else a for a in arrays]).reshape(k, 2)
         claim = expr.evaluate(values)
         begin(transcript, 0, statement or expr, claim)
-        return SumcheckOutput(SumcheckProof(np.zeros((0, degree + 1, 2), dtype=np.uint64)),
+        return SumcheckOutput(SumcheckProof(np.zeros((0, degree, 2), dtype=np.uint64)),
                               claim, np.zeros((0, 2), dtype=np.uint64), values)
 
     all_base = all(a.ndim == 1 for a in arrays)
@@ -187,7 +187,7 @@ def prove(
             fold(work, size, r[0], r[1])
         size //= 2
     evaluations = np.ascontiguousarray(work[:, 0, :])
-    return SumcheckOutput(SumcheckProof(rounds), claim, point, evaluations)
+    return SumcheckOutput(SumcheckProof.from_rounds(rounds), claim, point, evaluations)
 
 
 def _extrapolate(values: list[tuple[int, int]]) -> tuple[int, int]:
@@ -312,4 +312,4 @@ def prove_eq(
         if size > 1:
             K.eq_drop_top(eq_rest, size // 2)
     evaluations = np.ascontiguousarray(work[:, 0, :])
-    return SumcheckOutput(SumcheckProof(rounds), claim, point, evaluations)
+    return SumcheckOutput(SumcheckProof.from_rounds(rounds), claim, point, evaluations)

@@ -1,7 +1,8 @@
 """Sumcheck verifier (numpy only: no numba, no prover code).
 
-For each round ``j``: reject a round polynomial with other than ``d + 1`` values; check
-``s_j(0) + s_j(1) == claim``; absorb ``s_j``; draw ``r_j``; set ``claim = s_j(r_j)``. At the end
+For each round ``j``: reject a round message with other than ``d`` values (``s_j(0), s_j(2),
+..., s_j(d)``); take ``s_j(1) = claim - s_j(0)``; absorb the message; draw ``r_j``; set
+``claim = s_j(r_j)``. At the end
 the caller holds ``claim`` and the point ``r`` and must check ``claim == P(f_1(r), ..., f_k(r))``
 against evaluations it trusts (PCS openings or a later relation): :func:`check_final` does this
 for given evaluations.
@@ -45,7 +46,7 @@ def verify(
         claim: the claimed sum ``S`` (extension, ``(2,)``).
         num_vars: ``n``, fixed by the statement (never taken from the proof).
         expr: ``P``; its degree bounds every round polynomial.
-        proof: the prover's round polynomials.
+        proof: the prover's round messages.
         transcript: the verifier's copy of the transcript, in the same state as the prover's.
         check: the name errors carry (e.g. ``"matmul layer 2"``).
 
@@ -53,8 +54,8 @@ def verify(
         ``(point, final_claim)``: ``r`` of shape ``(n, 2)`` and the value ``P(f(r))`` must equal.
 
     Raises:
-        VerificationError: wrong number of rounds, a round polynomial of the wrong degree, or
-            ``s_j(0) + s_j(1) != claim`` (the error names the round, expected and got).
+        VerificationError: wrong number of rounds or a round message of the wrong degree (a
+            false claim or round polynomial is caught where the caller checks the final claim).
     """
     current = ext.as_ext(np.asarray(claim, dtype=np.uint64), "claim").reshape(2)
     point, _, cur = verify_scalar(Fp2.from_array(current), num_vars, expr, proof, transcript,
@@ -75,27 +76,26 @@ def verify_scalar(
     :class:`Fp2`; returns the point both as an array and as pairs of ints, and ``P(f(r))`` as
     an :class:`Fp2`. The same checks, errors and transcript calls.
     """
-    polys = proof.round_polys
-    if polys.ndim != 3 or polys.shape[0] != num_vars:
+    msgs = proof.messages
+    if msgs.ndim != 3 or msgs.shape[0] != num_vars:
         raise VerificationError(check, "wrong number of rounds",
-                                expected=num_vars, got=int(polys.shape[0]) if polys.ndim else None)
-    if polys.shape[1] != expr.degree + 1 or polys.shape[2] != 2:
+                                expected=num_vars, got=int(msgs.shape[0]) if msgs.ndim else None)
+    if msgs.shape[1] != expr.degree or msgs.shape[2] != 2:
         raise VerificationError(check, "round polynomial has the wrong degree", round=0,
-                                expected=expr.degree, got=int(polys.shape[1]) - 1)
+                                expected=expr.degree, got=int(msgs.shape[1]))
     begin(transcript, num_vars, expr, claim.to_array())
-    polys = ext.as_ext(polys, "round polynomials")  # validated once, absorbed round by round
-    values = polys.tolist()  # s_j(0), ..., s_j(d) as pairs of canonical ints
-    encoded = round_encodings(polys)
+    msgs = ext.as_ext(msgs, "round messages")  # validated once, absorbed round by round
+    values = msgs.tolist()  # s_j(0), s_j(2), ..., s_j(d) as pairs of canonical ints
+    encoded = round_encodings(msgs)
     challenges: list[tuple[int, int]] = []
     # the claim as a pair of ints; degrees 2 and 3 (every GKR layer's) interpolate in line
     cur = (claim[0], claim[1])
     low = expr.degree in (2, 3)
     for j in range(num_vars):
         s = values[j]
-        got = ((s[0][0] + s[1][0]) % P, (s[0][1] + s[1][1]) % P)
-        if got != cur:
-            raise VerificationError(check, "s(0) + s(1) does not match the claim", round=j,
-                                    expected=cur, got=got)
+        s0 = s[0]
+        # s_j(1) = claim - s_j(0): the check s_j(0) + s_j(1) = claim, true by construction
+        s = [s0, ((cur[0] - s0[0]) % P, (cur[1] - s0[1]) % P), *s[1:]]
         r = round_challenge_scalar(transcript, encoded[j])  # two canonical ints
         challenges.append(r)
         # s_j(r_j)
