@@ -12,10 +12,11 @@ Schedule (one function, :func:`begin` / :func:`round_challenge`, called by both 
 
 The message leaves out ``s_j(1)``: the verifier sets ``s_j(1) = c_j - s_j(0)`` from the running
 claim ``c_j`` (``c_1 = S``, ``c_(j+1) = s_j(r_j)``), which is the check ``s_j(0) + s_j(1) = c_j``
-made true by construction. The polynomial the verifier interpolates is then the only one of
-degree ``d`` with the sent values that passes that check, so the soundness argument is the
-usual one: a false claim survives round ``j`` only if the prover's polynomial (not the true
-one) agrees with the true one at ``r_j``.
+made true by construction. If ``c_j`` is false, the polynomial the verifier interpolates is not
+the true round polynomial (their values at 0 and 1 add up to different sums), two distinct
+polynomials of degree ``d`` agree at ``r_j`` with probability at most ``d / p^2``, and otherwise
+``c_(j+1)`` is false again; the last false claim is the one the caller's final check rejects.
+A sumcheck therefore rejects nothing by itself once its shape is right.
 
 Soundness error: at most ``n * d / p^2`` (Schwartz-Zippel per round over ``F_p2``).
 """
