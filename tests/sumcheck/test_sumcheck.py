@@ -14,6 +14,7 @@ from zkinfer.field import extension as ext
 from zkinfer.field import goldilocks as gl
 from zkinfer.poly import multilinear as ml
 from zkinfer.sumcheck import Expression, SumcheckProof, soundness_error_bits
+from zkinfer.sumcheck.common import round_message
 from zkinfer.sumcheck.prover import prove
 from zkinfer.sumcheck.verifier import check_final, verify
 from zkinfer.transcript import Transcript
@@ -219,6 +220,17 @@ def test_consistent_cheating_prover_caught_at_final_check():
     with pytest.raises(VerificationError) as info:
         check_final(expr, final, evals)
     assert "final evaluation" in str(info.value)
+
+
+def test_from_rounds_drops_s1_and_refuses_degree_0():
+    rounds = ext.random((3, 4), np.random.default_rng(5))
+    proof = SumcheckProof.from_rounds(rounds)
+    assert np.array_equal(proof.messages, rounds[:, [0, 2, 3]])
+    assert np.array_equal(round_message(rounds[1]), rounds[1, [0, 2, 3]])
+    with pytest.raises(ValueError, match="d >= 1"):
+        SumcheckProof.from_rounds(rounds[:, :1])
+    with pytest.raises(ValueError, match="need \\(n, d \\+ 1, 2\\)"):
+        SumcheckProof.from_rounds(rounds[0])
 
 
 def test_proof_bytes_roundtrip_and_strict_decoding(honest):
