@@ -44,12 +44,15 @@ def random_access(array) -> None:
     _advise(array, "MADV_RANDOM")
 
 
-def drop_pages(array) -> None:
+def drop_pages(array, random: bool = True) -> None:
     """Unmap the resident pages of a read-only memory-mapped array (they stay in the page
-    cache; the next access maps them back), after a pass that read all of it, and mark it
-    :func:`random_access`. A no-op for other arrays."""
+    cache; the next access maps them back), after a pass that read all of it. ``random=True``
+    (an encoded matrix, later read at a few rows) also marks it :func:`random_access`;
+    ``random=False`` (a part's vector, later read whole and in order) restores the kernel's
+    default read-ahead, without which each page evicted from the cache comes back from disk
+    4 KiB at a time. A no-op for other arrays."""
     _advise(array, "MADV_DONTNEED")
-    _advise(array, "MADV_RANDOM")
+    _advise(array, "MADV_RANDOM" if random else "MADV_NORMAL")
 
 
 def _advise(array, name: str) -> None:

@@ -602,7 +602,9 @@ def prove_circuit(ctx: ProverContext) -> CircuitProof:
         for which in ("trace", "weights"):
             data = ctx.prover_data[which]
             for k in range(data.parts.count if getattr(data, "parts", None) else 0):
-                drop_pages(data.part(k))  # spilled parts: unmap the pages this segment read
+                # spilled parts: unmap the pages this segment read (read whole again later:
+                # the openings' part sumchecks, a later segment's weights)
+                drop_pages(data.part(k), random=False)
         release()  # give their memory back
     ctx.transcript = shared
     _join_segments(shared, children)

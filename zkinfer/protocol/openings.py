@@ -466,7 +466,7 @@ def part_sumcheck(piece, terms: list, child: Transcript, ms: int, k: int):
     st.compact()  # what the joint rounds need: 2^k entries per table
     if st.work is None:  # no round folded: keep its own copies (no view of the part)
         st.w, st.f = np.array(st.w), np.array(st.f)
-    drop_pages(piece.vector)  # a spilled part: unmap the pages its sumcheck read
+    drop_pages(piece.vector, random=False)  # a spilled part: unmap the pages its sumcheck read
     return total, rounds, pt, st, child.digest()
 
 
