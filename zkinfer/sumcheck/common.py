@@ -166,7 +166,7 @@ class SumcheckProof:
         2)`` with ``d >= 1``: each round's :func:`round_message`."""
         if rounds.ndim != 3 or rounds.shape[1] < 2:
             raise ValueError(f"round values of shape {rounds.shape}: need (n, d + 1, 2), d >= 1")
-        return cls(np.ascontiguousarray(np.delete(rounds, 1, axis=1)))
+        return cls(round_message(rounds))
 
     @property
     def num_rounds(self) -> int:
@@ -231,10 +231,9 @@ def begin(transcript: Transcript, num_vars: int, expr: Expression, claim: npt.Ar
 
 
 def round_message(values: npt.ArrayLike) -> npt.NDArray[np.uint64]:
-    """What a round sends of its polynomial's values ``s_j(0..d)`` ``(d + 1, 2)``: all but
-    ``s_j(1)``, ``(d, 2)``."""
-    values = np.asarray(values, dtype=np.uint64)
-    return np.concatenate([values[:1], values[2:]])
+    """What a round sends of its polynomial's values ``s_j(0..d)`` ``(..., d + 1, 2)``: all but
+    ``s_j(1)``, ``(..., d, 2)`` (contiguous; a stack of rounds gives a stack of messages)."""
+    return np.delete(np.asarray(values, dtype=np.uint64), 1, axis=-2)
 
 
 def round_challenge(transcript: Transcript, values: npt.ArrayLike) -> npt.NDArray[np.uint64]:
